@@ -1,0 +1,69 @@
+"""Command line: `gradstudio [FILE]` opens the editor; `run`, `shot`, `export` work headless."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+SUBCOMMANDS = ("run", "shot", "export")
+
+
+class UsageError(Exception):
+    """A problem the user can fix: printed as one line, exit code 2, never a traceback."""
+
+
+def _editor_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gradstudio",
+        description="Open the gradstudio editor. Subcommands: "
+                    "run FILE (headless forward/backward/training), "
+                    "shot FILE -o PNG (render a screenshot), "
+                    "export FILE --to python|torch (write a script).")
+    p.add_argument("file", nargs="?", help="graph file (.json); the default example when omitted")
+    return p
+
+
+def _sub_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gradstudio")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a graph headless: forward, backward, training")
+    run.add_argument("file")
+    run.add_argument("--device", default="cpu", help="cpu or cuda")
+    run.add_argument("--steps", type=int, default=None, help="training steps (default: the document's)")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    shot = sub.add_parser("shot", help="render the main window with FILE loaded and run to a PNG")
+    shot.add_argument("file")
+    shot.add_argument("-o", "--output", required=True)
+    shot.add_argument("--size", default="1400x900", help="WxH in pixels")
+    export = sub.add_parser("export", help="write the graph as an engine or PyTorch script")
+    export.add_argument("file")
+    export.add_argument("--to", choices=("python", "torch"), required=True)
+    export.add_argument("-o", "--output", default=None)
+    return p
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        module = importlib.import_module(f"gradstudio.commands.{args.command}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"gradstudio.commands.{args.command}":
+            raise UsageError(f"'gradstudio {args.command}' is not available in this version yet")
+        raise
+    return module.main(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return _dispatch(_sub_parser().parse_args(argv))
+        args = _editor_parser().parse_args(argv)
+        from gradstudio.ui.app import launch
+
+        return launch(args.file)
+    except UsageError as exc:
+        print(f"gradstudio: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Headless subcommands of the gradstudio CLI, one module each (run, shot, export)."""
