@@ -1,0 +1,68 @@
+"""The shapes of catalog entries: what a node kind is, its ports and its parameters.
+
+The catalog itself (`gradstudio.graph.catalog`) is one table of `NodeSpec`s; the palette,
+the file format's validation and the runtime are all generated from it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Port types. An edge joins an output to an input of the same type ("any" joins all).
+TENSOR = "tensor"
+DATASET = "dataset"
+ANY = "any"
+
+# Parameter types an inline editor / inspector knows how to edit.
+FLOAT, INT, BOOL, STR, CHOICE, SHAPE, TENSOR_VALUE = (
+    "float", "int", "bool", "str", "choice", "shape", "tensor_value")
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    name: str
+    type: str = TENSOR
+    optional: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str
+    default: Any
+    choices: tuple = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node kind. `build` turns (inputs, params) into engine results at run time.
+
+    kind:     stable key written in files ("add", "linear", "tensor", ...)
+    title:    what the palette and the node's header show
+    category: palette group ("Leaves", "Math", "Reductions", "Layers", "Losses", ...)
+    inputs / outputs / params: the node's ports and editable parameters
+    build:    callable(engine_module, inputs: dict[str, Any], params: dict) -> dict[str, Any]
+              (output port name -> value); None for kinds the runtime handles itself
+    """
+    kind: str
+    title: str
+    category: str
+    inputs: tuple[PortSpec, ...] = ()
+    outputs: tuple[PortSpec, ...] = (PortSpec("out"),)
+    params: tuple[ParamSpec, ...] = ()
+    build: Callable[..., dict] | None = None
+    doc: str = ""
+    keywords: tuple[str, ...] = field(default=())
+
+    def input(self, name: str) -> PortSpec | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> PortSpec | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def default_params(self) -> dict:
+        return {p.name: p.default for p in self.params}
