@@ -1,0 +1,7 @@
+"""The document layer: nodes, edges, regions, the node catalog and the file format (no Qt)."""
+from gradstudio.graph.catalog import CATALOG
+from gradstudio.graph.catalog_types import NodeSpec, ParamSpec, PortSpec
+from gradstudio.graph.document import Change, Document, Edge, GraphError, Node, Region
+
+__all__ = ["CATALOG", "Change", "Document", "Edge", "GraphError", "Node", "NodeSpec",
+           "ParamSpec", "PortSpec", "Region"]

@@ -16,6 +16,8 @@ ANY = "any"
 # Parameter types an inline editor / inspector knows how to edit.
 FLOAT, INT, BOOL, STR, CHOICE, SHAPE, TENSOR_VALUE = (
     "float", "int", "bool", "str", "choice", "shape", "tensor_value")
+# A file path; the runtime resolves a relative one against the document's folder.
+PATH = "path"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class ParamSpec:
     minimum: float | None = None
     maximum: float | None = None
     doc: str = ""
+    nullable: bool = False          # None is a valid value (e.g. `dim=None`: all dims)
+    # value -> None when valid, else why not (a short phrase); checked when a file loads
+    validate: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,14 @@ class NodeSpec:
     category: palette group ("Leaves", "Math", "Reductions", "Layers", "Losses", ...)
     inputs / outputs / params: the node's ports and editable parameters
     build:    callable(engine_module, inputs: dict[str, Any], params: dict) -> dict[str, Any]
-              (output port name -> value); None for kinds the runtime handles itself
+              (output port name -> value); None for kinds the runtime handles itself.
+              For kinds with `make_module` it is called with a fourth argument, the module.
+    make_module: callable(engine_module, params) -> module, for layers: the runtime makes
+              the module once per node and keeps it (and its Parameters) across runs
+              until one of the node's parameters changes
+    sample_inputs: (port, sample) pairs a test can run the kind on: a tuple is a shape
+              (random values), a list or number is the exact value
+    sample_params: parameter values for that test run, over the defaults
     """
     kind: str
     title: str
@@ -57,6 +69,9 @@ class NodeSpec:
     build: Callable[..., dict] | None = None
     doc: str = ""
     keywords: tuple[str, ...] = field(default=())
+    make_module: Callable[..., Any] | None = None
+    sample_inputs: tuple[tuple[str, Any], ...] = ()
+    sample_params: tuple[tuple[str, Any], ...] = ()
 
     def input(self, name: str) -> PortSpec | None:
         return next((p for p in self.inputs if p.name == name), None)
@@ -64,5 +79,17 @@ class NodeSpec:
     def output(self, name: str) -> PortSpec | None:
         return next((p for p in self.outputs if p.name == name), None)
 
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
     def default_params(self) -> dict:
         return {p.name: p.default for p in self.params}
+
+    def run(self, engine: Any, inputs: dict[str, Any], params: dict,
+            module: Any = None) -> dict[str, Any]:
+        """Calls `build`, passing the node's module for kinds that have one."""
+        if self.build is None:
+            return {}
+        if self.make_module is not None:
+            return self.build(engine, inputs, params, module)
+        return self.build(engine, inputs, params)
