@@ -1,0 +1,360 @@
+"""Canvas items: a node (title, badges, ports, inline parameter fields, run preview) and an edge.
+
+A `NodeItem` lays out its rows once per change (`refresh`) and keeps the elided strings and
+rectangles; `paint` only draws them with the theme's prepared pens, brushes and fonts, and
+the item is cached as a pixmap in device coordinates, so panning a big graph is a blit.
+Ports are not items of their own: `port_at` hit-tests them, which keeps 1,000 nodes cheap.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFontMetricsF, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+
+from gradstudio.graph.catalog_types import (BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR,
+                                            TENSOR_VALUE, NodeSpec, ParamSpec)
+from gradstudio.graph.document import Edge, Node
+from gradstudio.ui.param_values import format_value, visible_params
+from gradstudio.ui.tensor_text import preview, shape_text
+
+if TYPE_CHECKING:
+    from gradstudio.ui.canvas_scene import GraphScene
+
+NODE_WIDTH = 200.0
+HEADER_H = 24.0
+BADGE_H = 18.0
+ROW_H = 20.0
+PREVIEW_H = 16.0
+PORT_R = 5.0
+PORT_HIT = 10.0
+PAD = 8.0
+INLINE_TYPES = (FLOAT, INT, BOOL, STR, CHOICE, SHAPE, TENSOR_VALUE, PATH)
+MAX_INLINE_PARAMS = 7
+
+
+def _attr(info: Any, name: str, default: Any = None) -> Any:
+    if info is None:
+        return default
+    if isinstance(info, dict):
+        return info.get(name, default)
+    return getattr(info, name, default)
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene") -> None:
+        super().__init__()
+        self.node, self.spec, self.canvas = node, spec, canvas
+        self.edges: list[EdgeItem] = []
+        self.info: Any = None      # the runtime's snapshot for this node after a run
+        self.error: str | None = None
+        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setPos(*node.pos)
+        self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
+        self._bounds = QRectF()
+        self.refresh()
+
+    # ---------------------------------------------------------------- layout
+    def refresh(self) -> None:
+        """Recomputes rows and texts from the node, its result and the theme."""
+        style = self.canvas.style
+        fm, fm_small, fm_bold = (QFontMetricsF(style.font), QFontMetricsF(style.font_small),
+                                 QFontMetricsF(style.font_bold))
+        w = NODE_WIDTH
+        self._header_brush = style.header_brush(self.spec.category)
+        is_root = self.canvas.doc.meta.get("root") == self.node.label
+        kind_text = fm_small.elidedText(self.spec.title, Qt.ElideRight, w * 0.4)
+        self._kind_text = kind_text
+        kind_w = fm_small.horizontalAdvance(kind_text)
+        self._title = fm_bold.elidedText(self.node.label, Qt.ElideRight, w - 2 * PAD - kind_w - 6)
+
+        badges = []
+        params = self.node.params
+        requires_grad = _attr(self.info, "requires_grad", params.get("requires_grad"))
+        if requires_grad:
+            badges.append(("requires_grad", "rg"))
+        if _attr(self.info, "is_leaf"):
+            badges.append(("leaf", "leaf"))
+        if _attr(self.info, "retains_grad") or (self.info is None and params.get("retain_grad")):
+            badges.append(("retains_grad", "ret"))
+        if _attr(self.info, "grad") is not None:
+            badges.append(("grad", "grad"))
+        if self.canvas.doc.in_no_grad(self.node.id):
+            badges.append(("no_grad", "nograd"))
+        if is_root:
+            badges.append(("root", "grad"))
+        if self.error:
+            badges.append(("error", "err"))
+        self._badges = []
+        x = PAD
+        for text, key in badges:
+            bw = fm_small.horizontalAdvance(text) + 10
+            self._badges.append((QRectF(x, HEADER_H + 3, bw, BADGE_H - 5), text, key))
+            x += bw + 4
+
+        y = HEADER_H + BADGE_H
+        self._inputs: dict[str, QPointF] = {}
+        self._outputs: dict[str, QPointF] = {}
+        self._port_labels: list[tuple[QRectF, str, int]] = []
+        rows = max(len(self.spec.inputs), len(self.spec.outputs))
+        half = w / 2 - PAD - 4
+        for i, port in enumerate(self.spec.inputs):
+            cy = y + i * ROW_H + ROW_H / 2
+            self._inputs[port.name] = QPointF(0, cy)
+            self._port_labels.append((QRectF(PAD + 2, cy - ROW_H / 2, half, ROW_H),
+                                      fm.elidedText(port.name, Qt.ElideRight, half),
+                                      int(Qt.AlignLeft | Qt.AlignVCenter)))
+        for i, port in enumerate(self.spec.outputs):
+            cy = y + i * ROW_H + ROW_H / 2
+            self._outputs[port.name] = QPointF(w, cy)
+            self._port_labels.append((QRectF(w / 2, cy - ROW_H / 2, half + 2, ROW_H),
+                                      fm.elidedText(port.name, Qt.ElideRight, half),
+                                      int(Qt.AlignRight | Qt.AlignVCenter)))
+        y += rows * ROW_H
+
+        self._params: list[tuple[ParamSpec, QRectF, QRectF, str, str]] = []
+        inline = [p for p in visible_params(self.spec, params)
+                  if p.type in INLINE_TYPES][:MAX_INLINE_PARAMS]
+        if inline:
+            y += 2
+        name_w = w * 0.42
+        for p in inline:
+            name_rect = QRectF(PAD, y, name_w - PAD, ROW_H)
+            field = QRectF(name_w, y + 2, w - name_w - PAD, ROW_H - 4)
+            text = "" if p.type == BOOL else fm.elidedText(
+                format_value(p, params.get(p.name)), Qt.ElideRight, field.width() - 8)
+            self._params.append((p, name_rect, field,
+                                 fm_small.elidedText(p.name, Qt.ElideRight, name_rect.width()), text))
+            y += ROW_H
+
+        self._preview: list[tuple[QRectF, str, str]] = []
+        lines: list[tuple[str, str]] = []
+        if self.info is not None:
+            dtype = _attr(self.info, "dtype")
+            lines.append((f"{shape_text(_attr(self.info, 'shape'))}  {dtype or ''}".strip(), "dim"))
+            lines.append(("data  " + preview(_attr(self.info, "data")), "text"))
+            grad = _attr(self.info, "grad")
+            if grad is not None:
+                lines.append(("grad  " + preview(grad), "text"))
+            grad_fn = _attr(self.info, "grad_fn")
+            if grad_fn:
+                lines.append((str(grad_fn if isinstance(grad_fn, str)
+                                  else _attr(grad_fn, "name", grad_fn)), "dim"))
+        if self.error:
+            lines.append((self.error, "error"))
+        if lines:
+            y += 4
+        for text, pen in lines:
+            rect = QRectF(PAD, y, w - 2 * PAD, PREVIEW_H)
+            self._preview.append((rect, fm_small.elidedText(text, Qt.ElideRight, rect.width()), pen))
+            y += PREVIEW_H
+        height = y + PAD
+        self.prepareGeometryChange()
+        self._rect = QRectF(0, 0, w, height)
+        self._bounds = self._rect.adjusted(-PORT_R - 3, -3, PORT_R + 3, 3)
+        self.setToolTip(self.error or self.spec.doc or self.spec.title)
+        self.update()
+
+    def set_result(self, info: Any, error: str | None) -> None:
+        self.info, self.error = info, error
+        self.refresh()
+
+    def size(self) -> tuple[float, float]:
+        return self._rect.width(), self._rect.height()
+
+    # ---------------------------------------------------------------- geometry
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def port_pos(self, name: str, is_output: bool) -> QPointF:
+        ports = self._outputs if is_output else self._inputs
+        return ports.get(name, QPointF(NODE_WIDTH if is_output else 0, HEADER_H / 2))
+
+    def port_scene_pos(self, name: str, is_output: bool) -> QPointF:
+        return self.mapToScene(self.port_pos(name, is_output))
+
+    def port_at(self, local: QPointF) -> tuple[str, bool] | None:
+        for is_output, ports in ((False, self._inputs), (True, self._outputs)):
+            for name, center in ports.items():
+                if abs(local.x() - center.x()) <= PORT_HIT and abs(local.y() - center.y()) <= PORT_HIT:
+                    return name, is_output
+        return None
+
+    def param_at(self, local: QPointF) -> tuple[ParamSpec, QRectF] | None:
+        for p, _, field, _, _ in self._params:
+            if field.contains(local):
+                return p, field
+        return None
+
+    def title_rect(self) -> QRectF:
+        return QRectF(0, 0, NODE_WIDTH, HEADER_H)
+
+    # ---------------------------------------------------------------- painting
+    def paint(self, painter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        style = self.canvas.style
+        rect = self._rect
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setPen(style.node_error if self.error
+                       else style.node_selected if self.isSelected() else style.node_border)
+        painter.setBrush(style.node_body)
+        painter.drawRoundedRect(rect, 6, 6)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(self._header_brush)
+        header = QRectF(rect.left() + 1, rect.top() + 1, rect.width() - 2, HEADER_H - 1)
+        painter.drawRoundedRect(header, 5, 5)
+        painter.drawRect(QRectF(header.left(), header.bottom() - 6, header.width(), 6))
+        painter.setPen(style.text)
+        painter.setFont(style.font_bold)
+        painter.drawText(QRectF(PAD, 0, NODE_WIDTH - 2 * PAD, HEADER_H),
+                         int(Qt.AlignLeft | Qt.AlignVCenter), self._title)
+        if lod < 0.4:
+            return
+        painter.setFont(style.font_small)
+        painter.setPen(style.text_dim)
+        painter.drawText(QRectF(PAD, 0, NODE_WIDTH - 2 * PAD, HEADER_H),
+                         int(Qt.AlignRight | Qt.AlignVCenter), self._kind_text)
+        for badge_rect, text, key in self._badges:
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(style.badge_fill[key])
+            painter.drawRoundedRect(badge_rect, 4, 4)
+            painter.setPen(style.badge_text)
+            painter.drawText(badge_rect, int(Qt.AlignCenter), text)
+
+        painter.setFont(style.font)
+        painter.setPen(style.text)
+        for label_rect, text, align in self._port_labels:
+            painter.drawText(label_rect, align, text)
+        painter.setPen(style.port_border)
+        for is_output, ports, specs in ((False, self._inputs, self.spec.inputs),
+                                        (True, self._outputs, self.spec.outputs)):
+            for port in specs:
+                center = ports[port.name]
+                painter.setBrush(style.port_dataset if port.type == DATASET else style.port_fill)
+                if port.type == DATASET:
+                    painter.drawRect(QRectF(center.x() - PORT_R, center.y() - PORT_R,
+                                            2 * PORT_R, 2 * PORT_R))
+                else:
+                    painter.drawEllipse(center, PORT_R, PORT_R)
+
+        for p, name_rect, field, name_text, text in self._params:
+            painter.setFont(style.font_small)
+            painter.setPen(style.text_dim)
+            painter.drawText(name_rect, int(Qt.AlignLeft | Qt.AlignVCenter), name_text)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(style.field_fill)
+            if p.type == BOOL:
+                box = QRectF(field.left(), field.top() + 1, field.height() - 2, field.height() - 2)
+                painter.drawRoundedRect(box, 3, 3)
+                if self.node.params.get(p.name):
+                    painter.setPen(style.check)
+                    painter.drawLine(QPointF(box.left() + 3, box.center().y()),
+                                     QPointF(box.left() + box.width() * 0.42, box.bottom() - 3))
+                    painter.drawLine(QPointF(box.left() + box.width() * 0.42, box.bottom() - 3),
+                                     QPointF(box.right() - 3, box.top() + 3))
+                continue
+            painter.drawRoundedRect(field, 3, 3)
+            painter.setFont(style.font)
+            painter.setPen(style.text)
+            painter.drawText(field.adjusted(4, 0, -4, 0), int(Qt.AlignLeft | Qt.AlignVCenter), text)
+
+        painter.setFont(style.font_small)
+        pens = {"text": style.text, "dim": style.text_dim, "error": style.text_error}
+        for rect_, text, pen in self._preview:
+            painter.setPen(pens[pen])
+            painter.drawText(rect_, int(Qt.AlignLeft | Qt.AlignVCenter), text)
+
+    # ---------------------------------------------------------------- interaction
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemPositionChange and self.canvas.snap_to_grid \
+                and not self.canvas.syncing:
+            grid = self.canvas.grid_size
+            return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
+        if change == QGraphicsItem.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        return super().itemChange(change, value)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton:
+            port = self.port_at(event.pos())
+            if port is not None:
+                self.canvas.begin_connection(self, port[0], port[1], event.scenePos())
+                event.accept()
+                return
+            hit = self.param_at(event.pos())
+            if hit is not None and not event.modifiers() & (Qt.ShiftModifier | Qt.ControlModifier):
+                self.canvas.clearSelection()
+                self.setSelected(True)
+                self.canvas.edit_param(self, hit[0], hit[1])
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self.canvas.connecting:
+            self.canvas.update_connection(event.scenePos())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self.canvas.connecting:
+            self.canvas.finish_connection(event.scenePos())
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.title_rect().contains(event.pos()):
+            self.canvas.edit_label(self)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+
+def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
+    path = QPainterPath(p1)
+    dx = max(40.0, abs(p2.x() - p1.x()) * 0.5)
+    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A bezier from an output port to an input port; dashed when the edge is detached."""
+
+    _stroker = QPainterPathStroker()
+    _stroker.setWidth(10)
+
+    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene") -> None:
+        super().__init__()
+        self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
+        self.setFlag(QGraphicsItem.ItemIsSelectable)
+        self.setZValue(-1)
+        self.setPen(QPen(Qt.black, 4))   # only sizes the bounding rect; paint uses the theme
+        self._shape: QPainterPath | None = None
+        src.edges.append(self)
+        dst.edges.append(self)
+        self.update_path()
+
+    def update_path(self) -> None:
+        self._shape = None
+        self.setPath(bezier(self.src.port_scene_pos(self.edge.src_port, True),
+                            self.dst.port_scene_pos(self.edge.dst_port, False)))
+
+    def detach_from_nodes(self) -> None:
+        for item in (self.src, self.dst):
+            if self in item.edges:
+                item.edges.remove(self)
+
+    def shape(self) -> QPainterPath:
+        if self._shape is None:
+            self._shape = self._stroker.createStroke(self.path())
+        return self._shape
+
+    def paint(self, painter, option, widget=None) -> None:
+        style = self.canvas.style
+        painter.setPen(style.edge_selected if self.isSelected()
+                       else style.edge_detached if self.edge.detach else style.edge)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())

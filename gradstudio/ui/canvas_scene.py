@@ -1,0 +1,375 @@
+"""The canvas scene: mirrors the document as node and edge items and turns gestures into edits.
+
+The scene listens to the document's change notifications and only ever changes the
+document through the `DocumentEditor` (so every gesture is one undo step): connecting
+by dragging from a port, moving (one command per drag, snapped to the grid when asked),
+inline parameter editing and renaming.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QLineEdit, QMenu
+
+from gradstudio.graph.catalog_types import BOOL, CHOICE, ParamSpec
+from gradstudio.graph.document import Change
+from gradstudio.ui.canvas_items import EdgeItem, NodeItem, bezier
+from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.param_values import format_value, parse_value
+from gradstudio.ui.theme import CanvasStyle
+
+
+class InlineEditor(QLineEdit):
+    """A line edit laid over the canvas; commits once on Enter or focus loss, Esc cancels."""
+
+    def __init__(self, parent, text: str, on_commit: Callable[[str], None]) -> None:
+        super().__init__(text, parent)
+        self._on_commit = on_commit
+        self._done = False
+        self.returnPressed.connect(self.commit)
+
+    def commit(self) -> None:
+        if not self._done:
+            self._done = True
+            text = self.text()
+            self.hide()
+            self.deleteLater()
+            self._on_commit(text)
+
+    def cancel(self) -> None:
+        if not self._done:
+            self._done = True
+            self.hide()
+            self.deleteLater()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Escape:
+            self.cancel()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:
+        super().focusOutEvent(event)
+        self.commit()
+
+
+class GraphScene(QGraphicsScene):
+    message = Signal(str)            # something the person should read (refusals, hints)
+    add_node_requested = Signal(QPointF)   # "Add node…" from the empty-canvas menu
+
+    def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.doc = editor.doc
+        self.style = style
+        self.snap_to_grid = False
+        self.grid_size = 20
+        self.syncing = False            # True while positions come from the document
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[str, EdgeItem] = {}
+        self.results: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self._drag: tuple[NodeItem, str, bool] | None = None
+        self._drag_path: QGraphicsPathItem | None = None
+        self.inline_editor: InlineEditor | None = None
+        self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        self.doc.subscribe(self._on_change)
+        self.rebuild()
+
+    # ---------------------------------------------------------------- document -> items
+    def rebuild(self) -> None:
+        self.close_inline_editor(commit=False)
+        self._drag = None
+        self._drag_path = None
+        self.clear()
+        self.node_items.clear()
+        self.edge_items.clear()
+        for node in self.doc.nodes.values():
+            self._add_node_item(node)
+        for edge in self.doc.edges.values():
+            self._add_edge_item(edge)
+
+    def _add_node_item(self, node) -> None:
+        item = NodeItem(node, self.doc.spec(node), self)
+        self.node_items[node.id] = item
+        if node.id in self.results or node.id in self.errors:
+            item.set_result(self.results.get(node.id), self.errors.get(node.id))
+        self.addItem(item)
+
+    def _add_edge_item(self, edge) -> None:
+        item = EdgeItem(edge, self.node_items[edge.src], self.node_items[edge.dst], self)
+        self.edge_items[edge.id] = item
+        self.addItem(item)
+
+    def _on_change(self, change: Change) -> None:
+        what, obj = change.what, change.item
+        if what == "node_added":
+            self._add_node_item(obj)
+        elif what == "node_removed":
+            item = self.node_items.pop(obj.id, None)
+            if item is not None:
+                if self.inline_editor is not None:
+                    self.close_inline_editor(commit=False)
+                self.removeItem(item)
+        elif what == "node_changed":
+            item = self.node_items.get(obj.id)
+            if item is None:
+                return
+            if change.key == "pos":
+                if (item.x(), item.y()) != obj.pos:
+                    self.syncing = True
+                    item.setPos(*obj.pos)
+                    self.syncing = False
+            else:
+                item.refresh()
+                for edge in item.edges:
+                    edge.update_path()
+        elif what == "edge_added":
+            self._add_edge_item(obj)
+        elif what == "edge_removed":
+            item = self.edge_items.pop(obj.id, None)
+            if item is not None:
+                item.detach_from_nodes()
+                self.removeItem(item)
+        elif what == "edge_changed":
+            item = self.edge_items.get(obj.id)
+            if item is not None:
+                item.update()
+        elif what in ("region_added", "region_removed", "region_changed", "meta_changed"):
+            for item in self.node_items.values():
+                item.refresh()
+        elif what == "reset":
+            self.results, self.errors = {}, {}
+            self.rebuild()
+
+    def set_results(self, results: dict[str, Any], errors: dict[str, str]) -> None:
+        """Shows a run's per-node snapshots and errors on the node items."""
+        self.results, self.errors = results, errors
+        for nid, item in self.node_items.items():
+            info, error = results.get(nid), errors.get(nid)
+            if info is not item.info or error != item.error:
+                item.set_result(info, error)
+                for edge in item.edges:
+                    edge.update_path()
+
+    def set_style(self, style: CanvasStyle) -> None:
+        self.style = style
+        for item in self.node_items.values():
+            item.refresh()
+        self.invalidate(self.sceneRect(), QGraphicsScene.BackgroundLayer)
+        self.update()
+
+    # ---------------------------------------------------------------- queries
+    def selected_node_ids(self) -> list[str]:
+        return [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edge_ids(self) -> list[str]:
+        return [i.edge.id for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def node_item_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def port_at(self, scene_pos: QPointF) -> tuple[NodeItem, str, bool] | None:
+        area = QRectF(scene_pos.x() - 12, scene_pos.y() - 12, 24, 24)
+        for item in self.items(area):
+            if isinstance(item, NodeItem):
+                hit = item.port_at(item.mapFromScene(scene_pos))
+                if hit is not None:
+                    return item, hit[0], hit[1]
+        return None
+
+    def items_bounding_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.node_items.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    # ---------------------------------------------------------------- connecting
+    @property
+    def connecting(self) -> bool:
+        return self._drag is not None
+
+    def begin_connection(self, item: NodeItem, port: str, is_output: bool, scene_pos: QPointF) -> None:
+        self._drag = (item, port, is_output)
+        self._drag_path = QGraphicsPathItem()
+        self._drag_path.setPen(self.style.edge_pending)
+        self._drag_path.setZValue(10)
+        self.addItem(self._drag_path)
+        self.update_connection(scene_pos)
+
+    def update_connection(self, scene_pos: QPointF) -> None:
+        if self._drag is None:
+            return
+        item, port, is_output = self._drag
+        anchor = item.port_scene_pos(port, is_output)
+        path = bezier(anchor, scene_pos) if is_output else bezier(scene_pos, anchor)
+        self._drag_path.setPath(path)
+
+    def finish_connection(self, scene_pos: QPointF) -> None:
+        if self._drag is None:
+            return
+        item, port, is_output = self._drag
+        self._drag = None
+        self.removeItem(self._drag_path)
+        self._drag_path = None
+        target = self.port_at(scene_pos)
+        if target is None:
+            return
+        other, other_port, other_is_output = target
+        if other_is_output == is_output:
+            if other is not item or other_port != port:
+                self.message.emit("connect an output (right side) to an input (left side)")
+            return
+        if is_output:
+            self.editor.connect_ports(item.node.id, port, other.node.id, other_port)
+        else:
+            self.editor.connect_ports(other.node.id, other_port, item.node.id, port)
+
+    # ---------------------------------------------------------------- moving
+    def mouseReleaseEvent(self, event) -> None:
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.LeftButton:
+            return
+        moves = {}
+        for item in self.selectedItems():
+            if isinstance(item, NodeItem):
+                new = (item.x(), item.y())
+                if new != item.node.pos:
+                    moves[item.node.id] = (item.node.pos, new)
+        if moves:
+            self.editor.move_nodes(moves)
+
+    # ---------------------------------------------------------------- inline editing
+    def _view(self):
+        views = self.views()
+        return views[0] if views else None
+
+    def _open_editor(self, item: NodeItem, rect: QRectF, text: str,
+                     on_commit: Callable[[str], None]) -> None:
+        view = self._view()
+        if view is None:
+            return
+        self.close_inline_editor(commit=True)
+        box = view.mapFromScene(item.mapToScene(rect)).boundingRect()
+        editor = InlineEditor(view.viewport(), text, on_commit)
+        editor.setGeometry(box.adjusted(0, -2, 0, 2))
+        editor.selectAll()
+        editor.show()
+        editor.setFocus(Qt.MouseFocusReason)
+        editor.destroyed.connect(lambda *_: setattr(self, "inline_editor", None))
+        self.inline_editor = editor
+
+    def close_inline_editor(self, commit: bool = True) -> None:
+        editor, self.inline_editor = self.inline_editor, None
+        if editor is not None:
+            editor.commit() if commit else editor.cancel()
+
+    def edit_param(self, item: NodeItem, spec: ParamSpec, field: QRectF) -> None:
+        node_id = item.node.id
+        if spec.type == BOOL:
+            self.editor.set_param(node_id, spec.name, not item.node.params.get(spec.name))
+            return
+        if spec.type == CHOICE and spec.choices:
+            view = self._view()
+            menu = QMenu(view)
+            for choice in spec.choices:
+                action = QAction(str(choice), menu)
+                action.setCheckable(True)
+                action.setChecked(choice == item.node.params.get(spec.name))
+                action.triggered.connect(
+                    lambda _=False, c=choice: self.editor.set_param(node_id, spec.name, c))
+                menu.addAction(action)
+            if view is not None:
+                menu.popup(view.viewport().mapToGlobal(
+                    view.mapFromScene(item.mapToScene(field.bottomLeft()))))
+            return
+
+        def commit(text: str) -> None:
+            if node_id not in self.doc.nodes:
+                return
+            try:
+                value = parse_value(spec, text)
+            except ValueError as exc:
+                self.message.emit(str(exc))
+                return
+            self.editor.set_param(node_id, spec.name, value)
+
+        self._open_editor(item, field, format_value(spec, item.node.params.get(spec.name)), commit)
+
+    def edit_label(self, item: NodeItem) -> None:
+        node_id = item.node.id
+
+        def commit(text: str) -> None:
+            if node_id in self.doc.nodes:
+                self.editor.rename(node_id, text)
+
+        self._open_editor(item, item.title_rect().adjusted(4, 2, -60, -2), item.node.label, commit)
+
+    # ---------------------------------------------------------------- context menus
+    def contextMenuEvent(self, event) -> None:
+        view = self._view()
+        item = self.itemAt(event.scenePos(), view.transform() if view else self.views()[0].transform())
+        menu = QMenu()
+        if isinstance(item, NodeItem):
+            if not item.isSelected():
+                self.clearSelection()
+                item.setSelected(True)
+            self._node_menu(menu, item)
+        elif isinstance(item, EdgeItem):
+            edge = item.edge
+            detach = menu.addAction("Detach (no gradient crosses)")
+            detach.setCheckable(True)
+            detach.setChecked(edge.detach)
+            detach.triggered.connect(lambda on: self.editor.set_detach(edge.id, on))
+            menu.addAction("Delete edge", lambda: self.editor.remove([], [edge.id]))
+        else:
+            pos = event.scenePos()
+            menu.addAction("Add node…", lambda: self.add_node_requested.emit(pos))
+        menu.exec(event.screenPos())
+
+    def _node_menu(self, menu: QMenu, item: NodeItem) -> None:
+        node = item.node
+        menu.addAction("Rename", lambda: self.edit_label(item))
+        for key, text in (("requires_grad", "requires_grad"), ("retain_grad", "retain_grad")):
+            if key in node.params:
+                action = menu.addAction(text)
+                action.setCheckable(True)
+                action.setChecked(bool(node.params[key]))
+                action.triggered.connect(lambda on, k=key: self.editor.set_param(node.id, k, on))
+        is_root = self.doc.meta.get("root") == node.label
+        root = menu.addAction("Backward root")
+        root.setCheckable(True)
+        root.setChecked(is_root)
+        root.triggered.connect(lambda on: self.editor.set_root(node.id if on else None))
+        menu.addSeparator()
+        ids = self.selected_node_ids()
+        menu.addAction("Duplicate", lambda: self.editor.duplicate(ids))
+        menu.addAction("Delete", lambda: self.editor.remove(ids))
+
+    # ---------------------------------------------------------------- background
+    def drawBackground(self, painter, rect: QRectF) -> None:
+        painter.fillRect(rect, self.style.background)
+        scale = painter.worldTransform().m11()
+        if scale < 0.25:
+            return
+        grid = self.grid_size
+        for step, pen in ((grid, self.style.grid_minor), (grid * 5, self.style.grid_major)):
+            if step * scale < 6:
+                continue
+            left = math.floor(rect.left() / step) * step
+            top = math.floor(rect.top() / step) * step
+            painter.setPen(pen)
+            x = left
+            while x < rect.right():
+                painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+                x += step
+            y = top
+            while y < rect.bottom():
+                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+                y += step

@@ -1,0 +1,174 @@
+"""The one door through which the UI edits a document: checks, then pushes undo commands.
+
+Canvas, inspector and menus call `DocumentEditor`; it refuses what the document would
+refuse (emitting `refused` with the document's message) and otherwise pushes a command on
+the QUndoStack, grouping multi-part edits (paste, delete, auto-layout) into one macro.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from gradstudio.graph.document import Document, GraphError, Node
+from gradstudio.ui import undo_commands as cmd
+
+CLIPBOARD_FORMAT = "gradstudio-nodes"
+
+
+class DocumentEditor(QObject):
+    refused = Signal(str)
+
+    def __init__(self, doc: Document, stack: QUndoStack, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.stack = stack
+
+    # ---------------------------------------------------------------- nodes
+    def add_node(self, kind: str, pos: tuple[float, float], label: str | None = None,
+                 params: dict | None = None) -> Node | None:
+        try:
+            self.doc.spec(kind)
+        except GraphError as exc:
+            self.refused.emit(str(exc))
+            return None
+        command = cmd.AddNode(self.doc, kind, label, params, pos)
+        self.stack.push(command)
+        return command.node
+
+    def remove(self, node_ids: Iterable[str], edge_ids: Iterable[str] = ()) -> None:
+        """Deletes nodes (with their edges) and edges, as one undo step."""
+        node_ids = [n for n in node_ids if n in self.doc.nodes]
+        edge_ids = [e for e in edge_ids if e in self.doc.edges
+                    and self.doc.edges[e].src not in node_ids
+                    and self.doc.edges[e].dst not in node_ids]
+        if not node_ids and not edge_ids:
+            return
+        self.stack.beginMacro("Delete")
+        for edge_id in edge_ids:
+            self.stack.push(cmd.RemoveEdge(self.doc, edge_id))
+        if node_ids:
+            self.stack.push(cmd.RemoveNodes(self.doc, node_ids))
+        self.stack.endMacro()
+
+    def set_param(self, node_id: str, key: str, value: Any) -> bool:
+        node = self.doc.nodes.get(node_id)
+        if node is None or key not in node.params:
+            self.refused.emit(f"no parameter '{key}'")
+            return False
+        if node.params[key] == value:
+            return True
+        self.stack.push(cmd.SetParam(self.doc, node_id, key, value))
+        return True
+
+    def rename(self, node_id: str, label: str) -> bool:
+        label = label.strip()
+        node = self.doc.nodes[node_id]
+        if label == node.label:
+            return True
+        if not label:
+            self.refused.emit("a label cannot be empty")
+            return False
+        other = self.doc.node_by_label(label)
+        if other is not None:
+            self.refused.emit(f"the label '{label}' is already used by another node")
+            return False
+        self.stack.push(cmd.Rename(self.doc, node_id, label))
+        return True
+
+    def move_nodes(self, moves: dict[str, tuple[tuple, tuple]], text: str = "Move") -> None:
+        moves = {nid: (old, new) for nid, (old, new) in moves.items() if tuple(old) != tuple(new)}
+        if moves:
+            self.stack.push(cmd.MoveNodes(self.doc, moves, text))
+
+    # ---------------------------------------------------------------- edges
+    def connect_ports(self, src: str, src_port: str, dst: str, dst_port: str) -> bool:
+        """Adds an edge; an input that already has one gets the new one instead."""
+        occupied = next((e for e in self.doc.edges.values()
+                         if e.dst == dst and e.dst_port == dst_port), None)
+        if occupied is not None and (occupied.src, occupied.src_port) == (src, src_port):
+            return True
+        if occupied is not None:
+            trial = self.doc.copy()
+            trial.remove_edge(occupied.id)
+            problem = trial.check_edge(src, src_port, dst, dst_port)
+        else:
+            problem = self.doc.check_edge(src, src_port, dst, dst_port)
+        if problem:
+            self.refused.emit(problem)
+            return False
+        if occupied is not None:
+            self.stack.beginMacro("Reconnect")
+            self.stack.push(cmd.RemoveEdge(self.doc, occupied.id))
+            self.stack.push(cmd.AddEdge(self.doc, src, src_port, dst, dst_port))
+            self.stack.endMacro()
+        else:
+            self.stack.push(cmd.AddEdge(self.doc, src, src_port, dst, dst_port))
+        return True
+
+    def set_detach(self, edge_id: str, detach: bool) -> None:
+        if self.doc.edges[edge_id].detach != detach:
+            self.stack.push(cmd.SetEdgeDetach(self.doc, edge_id, detach))
+
+    def set_root(self, node_id: str | None) -> None:
+        label = self.doc.nodes[node_id].label if node_id else None
+        if self.doc.meta.get("root") != label:
+            self.stack.push(cmd.SetMeta(self.doc, "root", label,
+                                        f"Backward root: {label}" if label else "No backward root"))
+
+    # ---------------------------------------------------------------- clipboard
+    def copy_payload(self, node_ids: Iterable[str]) -> str:
+        """The selected nodes and the edges between them, as JSON text for the clipboard."""
+        ids = [n for n in node_ids if n in self.doc.nodes]
+        chosen = set(ids)
+        nodes = [{"id": n, "kind": self.doc.nodes[n].kind, "label": self.doc.nodes[n].label,
+                  "params": self.doc.nodes[n].params, "pos": list(self.doc.nodes[n].pos)}
+                 for n in ids]
+        edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port,
+                  "detach": e.detach}
+                 for e in self.doc.edges.values() if e.src in chosen and e.dst in chosen]
+        return json.dumps({"format": CLIPBOARD_FORMAT, "nodes": nodes, "edges": edges})
+
+    def paste(self, payload: str, offset: tuple[float, float] = (30.0, 30.0),
+              text: str = "Paste") -> list[str]:
+        """Adds a copy of the payload's nodes and edges as one undo step; returns new node ids."""
+        try:
+            data = json.loads(payload)
+            if not isinstance(data, dict) or data.get("format") != CLIPBOARD_FORMAT:
+                return []
+            nodes, edges = data["nodes"], data["edges"]
+            for item in nodes:
+                self.doc.spec(item["kind"])
+        except (ValueError, KeyError, TypeError, GraphError):
+            self.refused.emit("the clipboard holds no gradstudio nodes")
+            return []
+        if not nodes:
+            return []
+        new_ids: dict[str, str] = {}
+        self.stack.beginMacro(f"{text} {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
+        try:
+            for item in nodes:
+                pos = (item["pos"][0] + offset[0], item["pos"][1] + offset[1])
+                command = cmd.AddNode(self.doc, item["kind"], item["label"], item["params"], pos)
+                self.stack.push(command)
+                new_ids[item["id"]] = command.node.id
+            for e in edges:
+                src, dst = new_ids.get(e["src"]), new_ids.get(e["dst"])
+                if src and dst and not self.doc.check_edge(src, e["src_port"], dst, e["dst_port"]):
+                    command = cmd.AddEdge(self.doc, src, e["src_port"], dst, e["dst_port"],
+                                          bool(e.get("detach")))
+                    self.stack.push(command)
+        finally:
+            self.stack.endMacro()
+        return list(new_ids.values())
+
+    def duplicate(self, node_ids: Iterable[str]) -> list[str]:
+        return self.paste(self.copy_payload(node_ids), text="Duplicate")
+
+    # ---------------------------------------------------------------- layout
+    def apply_positions(self, positions: dict[str, tuple[float, float]], text: str) -> None:
+        moves = {nid: (self.doc.nodes[nid].pos, pos) for nid, pos in positions.items()
+                 if nid in self.doc.nodes}
+        self.move_nodes(moves, text)

@@ -1,0 +1,260 @@
+"""The inspector: the selected node's label, kind and parameters (editable), and after a run
+its tensor: data and grad (number, table or heatmap), grad_fn with next_functions, is_leaf,
+requires_grad, retains_grad, shape, dtype, device, version, and its error if any."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QTabWidget,
+                               QToolButton, QVBoxLayout, QWidget)
+
+from gradstudio.graph.catalog_types import BOOL, CHOICE, PATH, ParamSpec
+from gradstudio.graph.document import Change
+from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.param_values import format_value, parse_value, visible_params
+from gradstudio.ui.tensor_text import shape_text
+from gradstudio.ui.tensor_view import TensorView
+
+INFO_FIELDS = ("shape", "dtype", "device", "is_leaf", "requires_grad", "retains_grad", "version")
+
+
+def field_of(info: Any, name: str, default: Any = None) -> Any:
+    if info is None:
+        return default
+    if isinstance(info, dict):
+        return info.get(name, default)
+    return getattr(info, name, default)
+
+
+class Inspector(QScrollArea):
+    def __init__(self, editor: DocumentEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.doc = editor.doc
+        self.node_id: str | None = None
+        self.info: Any = None
+        self.error: str | None = None
+        self.setWidgetResizable(True)
+        body = QWidget()
+        self.setWidget(body)
+        layout = QVBoxLayout(body)
+
+        self.placeholder = QLabel("Select a node to inspect it.")
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        layout.addWidget(self.placeholder)
+
+        self.node_box = QGroupBox("Node")
+        form = QFormLayout(self.node_box)
+        self.label_edit = QLineEdit()
+        self.label_edit.editingFinished.connect(self._rename)
+        self.kind_label = QLabel()
+        self.kind_label.setWordWrap(True)
+        form.addRow("label", self.label_edit)
+        form.addRow("kind", self.kind_label)
+        layout.addWidget(self.node_box)
+
+        self.params_box = QGroupBox("Parameters")
+        self.params_form = QFormLayout(self.params_box)
+        self.param_widgets: dict[str, QWidget] = {}
+        layout.addWidget(self.params_box)
+
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_label.setStyleSheet("color: #d1242f; font-weight: bold;")
+        layout.addWidget(self.error_label)
+
+        self.tensor_box = QGroupBox("Tensor (after the last run)")
+        tensor_form = QFormLayout(self.tensor_box)
+        self.info_labels: dict[str, QLabel] = {}
+        for name in ("grad_fn", "next_functions") + INFO_FIELDS:
+            label = QLabel()
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            label.setWordWrap(True)
+            self.info_labels[name] = label
+            tensor_form.addRow(name, label)
+        layout.addWidget(self.tensor_box)
+
+        self.tabs = QTabWidget()
+        self.data_view = TensorView()
+        self.grad_view = TensorView()
+        self.tabs.addTab(self.data_view, "data")
+        self.tabs.addTab(self.grad_view, "grad")
+        self.tabs.setMinimumHeight(220)
+        layout.addWidget(self.tabs, 1)
+        layout.addStretch(0)
+        self.doc.subscribe(self._on_change)
+        self.show_node(None)
+
+    # ---------------------------------------------------------------- public
+    def show_node(self, node_id: str | None, info: Any = None, error: str | None = None) -> None:
+        changed_node = node_id != self.node_id
+        self.node_id = node_id if node_id in self.doc.nodes else None
+        self.info, self.error = info, error
+        has_node = self.node_id is not None
+        self.placeholder.setVisible(not has_node)
+        for widget in (self.node_box, self.params_box, self.tensor_box, self.tabs):
+            widget.setVisible(has_node)
+        if not has_node:
+            self.error_label.hide()
+            return
+        node = self.doc.nodes[self.node_id]
+        spec = self.doc.spec(node)
+        if not self.label_edit.hasFocus() or changed_node:
+            self.label_edit.setText(node.label)
+        self.kind_label.setText(f"{spec.title} ({spec.kind}) · {spec.category}"
+                                + (f"\n{spec.doc}" if spec.doc else ""))
+        self._build_params(rebuild=changed_node)
+        self._show_info()
+
+    def set_result(self, info: Any, error: str | None) -> None:
+        self.info, self.error = info, error
+        if self.node_id is not None:
+            self._show_info()
+
+    # ---------------------------------------------------------------- parameters
+    def _build_params(self, rebuild: bool) -> None:
+        node = self.doc.nodes[self.node_id]
+        spec = self.doc.spec(node)
+        visible = [p.name for p in visible_params(spec, node.params)]
+        if rebuild or list(self.param_widgets) != visible:
+            while self.params_form.rowCount():
+                self.params_form.removeRow(0)
+            self.param_widgets = {}
+            for p in spec.params:
+                if p.name in visible:
+                    widget = self._param_widget(p)
+                    widget.setToolTip(p.doc)
+                    self.param_widgets[p.name] = widget
+                    self.params_form.addRow(p.name, widget)
+        self.params_box.setVisible(bool(self.param_widgets))
+        for name, widget in self.param_widgets.items():
+            self._set_widget_value(spec.param(name), widget, node.params.get(name))
+
+    def _param_widget(self, p: ParamSpec) -> QWidget:
+        node_id = self.node_id
+        if p.type == BOOL:
+            box = QCheckBox()
+            box.toggled.connect(lambda on: self._set(node_id, p.name, on))
+            return box
+        if p.type == CHOICE:
+            combo = QComboBox()
+            combo.addItems([str(c) for c in p.choices])
+            combo.activated.connect(
+                lambda i: self._set(node_id, p.name, p.choices[i]))
+            return combo
+        edit = QLineEdit()
+        edit.editingFinished.connect(lambda: self._commit_text(node_id, p, edit))
+        if p.type != PATH:
+            return edit
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        browse = QToolButton()
+        browse.setText("…")
+        browse.clicked.connect(lambda: self._browse(node_id, p, edit))
+        layout.addWidget(browse)
+        row.edit = edit
+        return row
+
+    def _set_widget_value(self, p: ParamSpec, widget: QWidget, value: Any) -> None:
+        widget.blockSignals(True)
+        if isinstance(widget, QCheckBox):
+            widget.setChecked(bool(value))
+        elif isinstance(widget, QComboBox):
+            widget.setCurrentIndex(max(0, [str(c) for c in p.choices].index(str(value))
+                                       if str(value) in [str(c) for c in p.choices] else 0))
+        else:
+            edit = getattr(widget, "edit", widget)
+            if not edit.hasFocus():
+                edit.setText(format_value(p, value))
+        widget.blockSignals(False)
+
+    def _set(self, node_id: str, key: str, value: Any) -> None:
+        if node_id in self.doc.nodes:
+            self.editor.set_param(node_id, key, value)
+
+    def _commit_text(self, node_id: str, p: ParamSpec, edit: QLineEdit) -> None:
+        if node_id not in self.doc.nodes:
+            return
+        try:
+            value = parse_value(p, edit.text())
+        except ValueError as exc:
+            self.editor.refused.emit(str(exc))
+            edit.setText(format_value(p, self.doc.nodes[node_id].params.get(p.name)))
+            return
+        self._set(node_id, p.name, value)
+
+    def _browse(self, node_id: str, p: ParamSpec, edit: QLineEdit) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Choose {p.name}", edit.text(),
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            edit.setText(path)
+            self._commit_text(node_id, p, edit)
+
+    def _rename(self) -> None:
+        if self.node_id is None:
+            return
+        if not self.editor.rename(self.node_id, self.label_edit.text()):
+            self.label_edit.setText(self.doc.nodes[self.node_id].label)
+
+    # ---------------------------------------------------------------- run results
+    def _show_info(self) -> None:
+        info = self.info
+        self.error_label.setVisible(bool(self.error))
+        self.error_label.setText(f"Error: {self.error}" if self.error else "")
+        self.tensor_box.setVisible(info is not None)
+        self.tabs.setVisible(info is not None)
+        if info is None:
+            return
+        for name in INFO_FIELDS:
+            value = field_of(info, name)
+            text = shape_text(value) if name == "shape" else "—" if value is None else str(value)
+            self.info_labels[name].setText(text)
+        grad_fn = field_of(info, "grad_fn")
+        self.info_labels["grad_fn"].setText(grad_fn_name(grad_fn))
+        nexts = next_functions(info)
+        self.info_labels["next_functions"].setText(
+            ", ".join(n or "None" for n in nexts) if nexts else "—")
+        self.data_view.show_value(field_of(info, "data"))
+        self.grad_view.show_value(field_of(info, "grad"))
+        self.tabs.setTabText(1, "grad" if field_of(info, "grad") is not None else "grad (none)")
+
+    def _on_change(self, change: Change) -> None:
+        if self.node_id is None:
+            return
+        if change.what in ("node_removed", "reset") and (
+                change.what == "reset" or change.item.id == self.node_id):
+            self.show_node(None)
+        elif change.what == "node_changed" and change.item.id == self.node_id \
+                and change.key != "pos":
+            self.show_node(self.node_id, self.info, self.error)
+
+
+def grad_fn_name(grad_fn: Any) -> str:
+    if grad_fn is None:
+        return "None"
+    if isinstance(grad_fn, str):
+        return grad_fn
+    name = field_of(grad_fn, "name")
+    return str(name) if name else type(grad_fn).__name__
+
+
+def next_functions(info: Any) -> list[str | None]:
+    """Names of grad_fn.next_functions, from the snapshot (list of names or of pairs)."""
+    raw = field_of(info, "next_functions")
+    if raw is None:
+        raw = field_of(field_of(info, "grad_fn"), "next_functions")
+    if not raw:
+        return []
+    names: list[str | None] = []
+    for entry in raw:
+        if isinstance(entry, (tuple, list)) and entry:
+            entry = entry[0]
+        names.append(None if entry is None else grad_fn_name(entry))
+    return names
+
