@@ -173,7 +173,12 @@ def _build_dataset(engine, inputs, params):
 
 
 def _build_csv(engine, inputs, params):
-    x, y = engine_attr(engine, "datasets.load_csv")(params["path"], target=params["target"])
+    target = params["target"].strip()
+    if not target:
+        target = -1
+    elif target.lstrip("-").isdigit():
+        target = int(target)
+    x, y = engine_attr(engine, "datasets.load_csv")(params["path"], target=target)
     return {"x": x, "y": y}
 
 
@@ -410,7 +415,9 @@ TABLE: tuple[NodeSpec, ...] = (
              keywords=DATASETS),
     NodeSpec("csv", "CSV file", "Data", outputs=(PortSpec("x"), PortSpec("y")),
              params=(ParamSpec("path", PATH, "data.csv", doc="relative to the graph file"),
-                     ParamSpec("target", STR, "y", doc="the target column's name")),
+                     ParamSpec("target", STR, "",
+                               doc="the target column: a header name or an index; "
+                                   "empty: the last column")),
              build=_build_csv, doc="features x and target y from a CSV file",
              keywords=("file", "table", "load")),
     NodeSpec("backward", "Backward", "Output",

@@ -1,0 +1,407 @@
+"""A Session runs one Document on the engine: forward in topological order, then backward.
+
+    session = Session(doc)                 # device="cpu"; "cuda" falls back with a message
+    session.run()                          # forward (only what changed), then backward
+    session.value("x").grad                # a node by id or label; port "out" by default
+    session.info("y")                      # NodeInfo: data, grad, grad_fn, is_leaf, ...
+    session.errors                         # node id -> one sentence, e.g. a shape mismatch
+
+Each node's outputs are kept between runs with a signature (its kind, parameters, device,
+no_grad membership and, per input, the source's signature, port and detach switch), as
+ComfyUI caches: a node re-runs when its signature changed or an input of it re-ran, so a
+recreated leaf re-runs everything downstream and the autograd graph stays consistent.
+Layers keep their module (and its Parameters) until one of their parameters changes.
+
+Backward follows the engine exactly: leaves accumulate `.grad` across backward calls until
+`zero_grad()`. A backward without `retain_graph` frees the graph, so the nodes that built
+it run again on the next forward (leaves keep their tensors, hence their grads), just as a
+PyTorch loop re-runs its forward before every backward.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from gradstudio.graph.catalog import NodeRunError
+from gradstudio.graph.catalog_types import PATH, NodeSpec
+from gradstudio.graph.document import Document, Edge, GraphError, Node
+
+BACKWARD = "backward"
+_COMMON = ("retain_grad",)   # parameters that change a node's result, not its module
+
+
+class RunError(GraphError):
+    """A session cannot do what was asked (no root, unknown node, no such device)."""
+
+
+@dataclass
+class NodeInfo:
+    """What the inspector and the CLI show for one output of one node."""
+    node_id: str
+    label: str
+    kind: str
+    port: str
+    error: str | None = None
+    shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    device: str | None = None
+    data: np.ndarray | None = None
+    grad: np.ndarray | None = None
+    grad_fn: str | None = None
+    next_functions: tuple[str | None, ...] = ()
+    is_leaf: bool | None = None
+    requires_grad: bool | None = None
+    retains_grad: bool | None = None
+    version: int | None = None
+
+
+def default_engine():
+    import engine
+    return engine
+
+
+def device_problem(engine: Any, device: str) -> str | None:
+    """None when `device` can be used, else a sentence saying why not."""
+    if device == "cpu":
+        return None
+    if device.split(":")[0] != "cuda":
+        return f"unknown device '{device}' (use cpu or cuda)"
+    cuda = getattr(engine, "cuda", None)
+    if cuda is None or not cuda.is_available():
+        reason = getattr(cuda, "unavailable_reason", lambda: None)() if cuda else None
+        return f"cuda is not available: {reason or 'the engine reports no GPU'}"
+    return None
+
+
+class Session:
+    def __init__(self, document: Document, device: str = "cpu", engine: Any = None,
+                 base_dir: str | None = None, fallback: bool = True) -> None:
+        self.document = document
+        self.engine = engine if engine is not None else default_engine()
+        self.base_dir = base_dir
+        self.messages: list[str] = []       # things the person should read (device fallback)
+        self.device = "cpu"
+        self.set_device(device, fallback=fallback)
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.errors: dict[str, str] = {}
+        self.modules: dict[str, Any] = {}
+        self.last_run: list[str] = []       # node ids the last forward ran, in order
+        self.run_counts: dict[str, int] = {}
+        self._signatures: dict[str, str] = {}
+        self._module_keys: dict[str, str] = {}
+        self._spent: set[str] = set()       # nodes whose graph a backward has freed
+
+    # ------------------------------------------------------------------ device
+    def set_device(self, device: str, fallback: bool = True) -> str:
+        """Selects cpu or cuda; with fallback an unusable cuda means cpu plus a message."""
+        problem = device_problem(self.engine, device)
+        if problem and not fallback:
+            raise RunError(problem)
+        if problem:
+            self.messages.append(f"{problem}; running on the cpu")
+            device = "cpu"
+        self.device = device
+        return device
+
+    # ------------------------------------------------------------------ lookup
+    def node_id(self, ref: str) -> str:
+        """A node's id from its id or its label."""
+        if ref in self.document.nodes:
+            return ref
+        node = self.document.node_by_label(ref)
+        if node is None:
+            raise RunError(f"no node '{ref}'")
+        return node.id
+
+    def value(self, ref: str, port: str = "out") -> Any:
+        """The value a node produced on `port` in the last forward (None when it has none)."""
+        return self.outputs.get(self.node_id(ref), {}).get(port)
+
+    def root_id(self) -> str | None:
+        """The backward root: meta "root" (a label), else the first `backward` node."""
+        label = self.document.meta.get("root")
+        if label:
+            node = self.document.node_by_label(label)
+            if node is None:
+                raise RunError(f"the root '{label}' is not a node of this graph")
+            return node.id
+        for node_id in self.document.topological_order():
+            if self.document.nodes[node_id].kind == BACKWARD:
+                return node_id
+        return None
+
+    # ------------------------------------------------------------------ forward
+    def forward(self) -> list[str]:
+        """Runs every node whose signature changed or whose inputs re-ran; returns their ids."""
+        doc = self.document
+        order = doc.topological_order()
+        incoming: dict[str, dict[str, Edge]] = {node_id: {} for node_id in order}
+        for edge in doc.edges.values():
+            incoming[edge.dst][edge.dst_port] = edge
+        no_grad = {n for r in doc.regions.values() if r.kind == "no_grad" for n in r.node_ids}
+        self._forget_removed_nodes()
+        ran: set[str] = set()
+        self.last_run = []
+        for node_id in order:
+            node = doc.nodes[node_id]
+            edges = incoming[node_id]
+            signature = self._signature(node, edges, node_id in no_grad)
+            stale = (signature != self._signatures.get(node_id) or node_id in self._spent
+                     or any(e.src in ran for e in edges.values()))
+            if not stale:
+                continue
+            ran.add(node_id)
+            self.last_run.append(node_id)
+            self.run_counts[node_id] = self.run_counts.get(node_id, 0) + 1
+            self._spent.discard(node_id)
+            self._run_node(node, edges, node_id in no_grad)
+            self._signatures[node_id] = signature if node_id not in self.errors else ""
+        return self.last_run
+
+    def _signature(self, node: Node, edges: dict[str, Edge], in_no_grad: bool) -> str:
+        parts = [node.kind, _canonical(node.params), self.device, "no_grad" if in_no_grad else ""]
+        for port in sorted(edges):
+            e = edges[port]
+            parts.append(f"{port}<{self._signatures.get(e.src, '')}.{e.src_port}"
+                         f"{'/detach' if e.detach else ''}")
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+    def _run_node(self, node: Node, edges: dict[str, Edge], in_no_grad: bool) -> None:
+        node_id = node.id
+        self.outputs.pop(node_id, None)
+        self.errors.pop(node_id, None)
+        spec = self.document.spec(node)
+        try:
+            inputs = self._gather_inputs(spec, edges)
+            if spec.build is None:                      # the backward root: runs in backward()
+                self.outputs[node_id] = {}
+                return
+            params = self._resolved_params(spec, node.params)
+            module = self._module(node, spec, params) if spec.make_module else None
+            with self.engine.no_grad() if in_no_grad else contextlib.nullcontext():
+                results = spec.run(self.engine, inputs, params, module)
+            if not spec.inputs:
+                results = {port: self._on_device(v) for port, v in results.items()}
+            if node.params.get("retain_grad"):
+                for value in results.values():
+                    if getattr(value, "requires_grad", False) and not value.is_leaf:
+                        value.retain_grad()
+            self.outputs[node_id] = results
+        except Exception as exc:                        # noqa: BLE001 - shown on the node
+            self.errors[node_id] = _describe(spec, exc, locals().get("inputs") or {})
+
+    def _gather_inputs(self, spec: NodeSpec, edges: dict[str, Edge]) -> dict[str, Any]:
+        inputs: dict[str, Any] = {}
+        for port in spec.inputs:
+            edge = edges.get(port.name)
+            if edge is None:
+                if port.optional:
+                    continue
+                raise _InputUnavailable(f"input '{port.name}' is not connected")
+            source = self.outputs.get(edge.src, {})
+            if edge.src_port not in source:
+                src = self.document.nodes[edge.src]
+                why = "has an error" if edge.src in self.errors else \
+                    f"produced no '{edge.src_port}'"
+                raise _InputUnavailable(f"input unavailable: '{src.label}' {why}")
+            value = source[edge.src_port]
+            inputs[port.name] = value.detach() if edge.detach and hasattr(value, "detach") \
+                else value
+        return inputs
+
+    def _resolved_params(self, spec: NodeSpec, params: dict) -> dict:
+        paths = [p.name for p in spec.params if p.type == PATH]
+        if not paths or not self.base_dir:
+            return params
+        resolved = dict(params)
+        for name in paths:
+            if resolved[name] and not os.path.isabs(resolved[name]):
+                resolved[name] = os.path.join(self.base_dir, resolved[name])
+        return resolved
+
+    def _module(self, node: Node, spec: NodeSpec, params: dict) -> Any:
+        key = _canonical({k: v for k, v in params.items() if k not in _COMMON}) + self.device
+        if self._module_keys.get(node.id) != key:
+            module = spec.make_module(self.engine, params)
+            if self.device != "cpu" and hasattr(module, "to"):
+                module = module.to(self.device)
+            self.modules[node.id] = module
+            self._module_keys[node.id] = key
+        return self.modules[node.id]
+
+    def _on_device(self, value: Any) -> Any:
+        """A leaf or data tensor moved to the session's device, staying a leaf."""
+        device = getattr(value, "device", None)
+        if device is None or str(device) == self.device:
+            return value
+        moved = value.detach().to(self.device)
+        parameter = getattr(getattr(self.engine, "nn", None), "Parameter", None)
+        if parameter is not None and isinstance(value, parameter):
+            return parameter(moved)
+        return moved.requires_grad_(True) if value.requires_grad else moved
+
+    def _forget_removed_nodes(self) -> None:
+        for store in (self.outputs, self.errors, self.modules, self._signatures,
+                      self._module_keys, self.run_counts):
+            for node_id in [n for n in store if n not in self.document.nodes]:
+                del store[node_id]
+        self._spent &= self.document.nodes.keys()
+
+    # ------------------------------------------------------------------ backward
+    def backward_arguments(self, root: str | None = None) -> tuple[str, Any, Any, bool]:
+        """(root id, tensor, gradient or None, retain_graph) for a backward from `root`."""
+        root_id = self.node_id(root) if root else self.root_id()
+        if root_id is None:
+            raise RunError("the graph has no backward root (add a Backward node)")
+        node = self.document.nodes[root_id]
+        if root_id in self.errors:
+            raise RunError(f"cannot run backward from '{node.label}': {self.errors[root_id]}")
+        if node.kind != BACKWARD:
+            tensor = self.value(root_id)
+            if tensor is None:
+                raise RunError(f"'{node.label}' has no value to run backward from")
+            return root_id, tensor, None, False
+        edges = {e.dst_port: e for e in self.document.edges_into(root_id)}
+        try:
+            values = self._gather_inputs(self.document.spec(node), edges)
+        except NodeRunError as exc:
+            raise RunError(f"cannot run backward from '{node.label}': {exc}") from None
+        return root_id, values["input"], values.get("gradient"), bool(node.params["retain_graph"])
+
+    def backward(self, root: str | None = None) -> bool:
+        """tensor.backward(gradient, retain_graph) from the root; False (and an error) on failure."""
+        root_id, tensor, gradient, retain = self.backward_arguments(root)
+        try:
+            tensor.backward(gradient=gradient, retain_graph=retain)
+        except Exception as exc:                        # noqa: BLE001 - shown on the root
+            self.errors[root_id] = f"backward: {_first_line(exc)}"
+            return False
+        finally:
+            if not retain:
+                self._mark_graph_spent()
+        return True
+
+    def backward_steps(self, root: str | None = None) -> Iterator[Any]:
+        """The engine's step generator for a backward from the root (for the debugger)."""
+        root_id, tensor, gradient, retain = self.backward_arguments(root)
+        steps = self.engine.autograd.backward_steps(
+            [tensor], None if gradient is None else [gradient], retain_graph=retain)
+        try:
+            yield from steps
+        finally:
+            if not retain:
+                self._mark_graph_spent()
+
+    def _mark_graph_spent(self) -> None:
+        for node_id, results in self.outputs.items():
+            if any(getattr(v, "grad_fn", None) is not None for v in results.values()):
+                self._spent.add(node_id)
+
+    def zero_grad(self) -> None:
+        """Sets every .grad the session's tensors and modules hold back to None."""
+        for results in self.outputs.values():
+            for value in results.values():
+                if hasattr(value, "is_leaf") and (value.is_leaf or value.retains_grad):
+                    value.grad = None
+        for module in self.modules.values():
+            for parameter in module.parameters():
+                parameter.grad = None
+
+    def run(self) -> bool:
+        """Forward, then backward from the root when it ran; True when no node failed.
+
+        A failing node elsewhere does not stop the backward: the rest stays usable."""
+        self.forward()
+        root_id = self.root_id()
+        if root_id is None or root_id in self.errors:
+            return not self.errors
+        return self.backward(root_id) and not self.errors
+
+    def reset(self) -> None:
+        """Forgets every tensor and module: the next forward recreates all of them."""
+        for store in (self.outputs, self.errors, self.modules, self._signatures,
+                      self._module_keys):
+            store.clear()
+        self._spent.clear()
+
+    # ------------------------------------------------------------------ inspection
+    def parameters(self) -> list[Any]:
+        """Leaf tensors that require grad: leaves' outputs and the layers' Parameters."""
+        found: dict[int, Any] = {}
+        for node_id in self.document.topological_order():
+            for value in self.outputs.get(node_id, {}).values():
+                if getattr(value, "requires_grad", False) and value.is_leaf:
+                    found[id(value)] = value
+            if node_id in self.modules:
+                for parameter in self.modules[node_id].parameters():
+                    found[id(parameter)] = parameter
+        return list(found.values())
+
+    def info(self, ref: str, port: str = "out") -> NodeInfo:
+        node_id = self.node_id(ref)
+        node = self.document.nodes[node_id]
+        info = NodeInfo(node_id, node.label, node.kind, port, error=self.errors.get(node_id))
+        value = self.outputs.get(node_id, {}).get(port)
+        if value is None or not hasattr(value, "shape"):
+            return info
+        info.shape = tuple(int(n) for n in value.shape)
+        info.dtype = str(value.dtype).split(".")[-1]
+        info.device = str(value.device)
+        info.data = _numpy(value)
+        info.is_leaf = bool(value.is_leaf)
+        info.requires_grad = bool(value.requires_grad)
+        info.retains_grad = bool(getattr(value, "retains_grad", False))
+        if info.is_leaf or info.retains_grad:
+            info.grad = None if value.grad is None else _numpy(value.grad)
+        grad_fn = value.grad_fn
+        if grad_fn is not None:
+            info.grad_fn = _node_name(grad_fn)
+            info.next_functions = tuple(None if fn is None else _node_name(fn)
+                                        for fn, _ in grad_fn.next_functions)
+        version = getattr(value, "_version", None)
+        info.version = version if isinstance(version, int) else None
+        return info
+
+
+class _InputUnavailable(NodeRunError):
+    """An input is missing because its source failed or is not connected."""
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    return np.array(tensor.detach().cpu().numpy(), copy=True)
+
+
+def _node_name(fn: Any) -> str:
+    name = getattr(fn, "name", None)
+    return name() if callable(name) else type(fn).__name__
+
+
+def _canonical(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=repr)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _shape_of(value: Any) -> str | None:
+    shape = getattr(value, "shape", None)
+    return None if shape is None else str(tuple(int(n) for n in shape))
+
+
+def _describe(spec: NodeSpec, exc: Exception, inputs: dict) -> str:
+    """One sentence for a node that failed: the kind, the reason, the input shapes."""
+    if isinstance(exc, NodeRunError):
+        text = str(exc)
+        return text if text.startswith((f"{spec.kind}:", "engine", "input")) \
+            else f"{spec.kind}: {text}"
+    shapes = [f"{port} {_shape_of(v)}" for port, v in inputs.items() if _shape_of(v)]
+    suffix = f" (inputs: {', '.join(shapes)})" if shapes else ""
+    return f"{spec.kind}: {_first_line(exc)}{suffix}"
