@@ -379,7 +379,7 @@ def to_json(doc: Document) -> dict:
     for node in sorted(doc.nodes.values(), key=lambda n: _natural(n.id)):
         spec: NodeSpec = doc.spec(node)
         order = [p.name for p in spec.params]
-        params = {k: _finite_or_text(node.params[k]) for k in order if k in node.params}
+        params = {k: json_safe(node.params[k]) for k in order if k in node.params}
         nodes.append({"id": node.id, "kind": node.kind, "label": node.label,
                       "pos": [node.pos[0], node.pos[1]], "params": params})
     edges = [{"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst,
@@ -387,19 +387,20 @@ def to_json(doc: Document) -> dict:
              for e in sorted(doc.edges.values(), key=lambda e: _natural(e.id))]
     regions = [{"id": r.id, "kind": r.kind, "label": r.label, "nodes": list(r.node_ids)}
                for r in sorted(doc.regions.values(), key=lambda r: _natural(r.id))]
-    return {"format": FORMAT, "version": VERSION, "meta": _finite_or_text(doc.meta),
+    return {"format": FORMAT, "version": VERSION, "meta": json_safe(doc.meta),
             "nodes": nodes, "edges": edges, "regions": regions}
 
 
-def _finite_or_text(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """The value with non-finite floats written "nan", "inf", "-inf" (tuples as lists)."""
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, list):
-        return [_finite_or_text(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, tuple):
-        return [_finite_or_text(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, dict):
-        return {k: _finite_or_text(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     return value
 
 

@@ -99,9 +99,10 @@ class Session:
 
     # ------------------------------------------------------------------ device
     def set_device(self, device: str, fallback: bool = True) -> str:
-        """Selects cpu or cuda; with fallback an unusable cuda means cpu plus a message."""
+        """Selects cpu or cuda; with fallback an unusable cuda means cpu plus a message.
+        An unknown device name raises RunError."""
         problem = device_problem(self.engine, device)
-        if problem and not fallback:
+        if problem and (not fallback or not device.startswith("cuda")):
             raise RunError(problem)
         if problem:
             self.messages.append(f"{problem}; running on the cpu")

@@ -1,0 +1,124 @@
+"""`gradstudio run FILE [--device cpu|cuda] [--steps N] [--json]`: run a graph headless.
+
+Loads the file, runs forward and backward (and training when the document defines it and
+the training runtime is present), then prints each node's data, grad, grad_fn, is_leaf
+and requires_grad as a table, or as one JSON object with --json:
+
+    {"device": "cpu", "nodes": {LABEL: {"shape", "dtype", "data", "grad", "grad_fn",
+                                        "is_leaf", "requires_grad"}}, "loss": [...]}
+
+data and grad are nested lists (non-finite numbers as "nan", "inf", "-inf", as in graph
+files); "loss" is present only when training ran. A bad file, a bad graph or a node that
+fails raises UsageError: exit code 2 and one line on stderr.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from gradstudio.cli import UsageError
+from gradstudio.graph import fileio
+from gradstudio.graph.document import GraphError
+from gradstudio.runtime.session import NodeInfo, Session
+
+TRAINING_MODULE = "gradstudio.runtime.training"
+
+
+def main(args) -> int:
+    if args.steps is not None and args.steps < 0:
+        raise UsageError("--steps must be zero or more")
+    try:
+        doc = fileio.load(args.file)
+    except GraphError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    try:
+        session = Session(doc, device=args.device, fallback=True,
+                          base_dir=os.path.dirname(os.path.abspath(args.file)))
+        for message in session.messages:
+            print(f"gradstudio: {message}", file=sys.stderr)
+        session.run()
+        losses = _train(session, args.steps)
+    except GraphError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    failure = first_failure(session)
+    if failure:
+        raise UsageError(f"{args.file}: {failure}")
+    infos = node_infos(session)
+    if args.json:
+        print(json.dumps(as_json(session.device, infos, losses)))
+    else:
+        print(as_table(session.device, infos, losses))
+    return 0
+
+
+def _train(session: Session, steps: int | None) -> list[float] | None:
+    """Per-step losses when the document defines training and the trainer is installed."""
+    if "training" not in session.document.meta:
+        return None
+    if importlib.util.find_spec(TRAINING_MODULE) is None:
+        return None
+    training = importlib.import_module(TRAINING_MODULE)
+    return [float(loss) for loss in training.train(session, steps=steps)]
+
+
+def first_failure(session: Session) -> str | None:
+    """The first failing node in run order, as "node 'LABEL': why"."""
+    for node_id in session.document.topological_order():
+        if node_id in session.errors:
+            label = session.document.nodes[node_id].label
+            return f"node '{label}': {session.errors[node_id]}"
+    return None
+
+
+def node_infos(session: Session) -> dict[str, NodeInfo]:
+    """LABEL (first output) or LABEL.PORT (further outputs) -> NodeInfo, in run order."""
+    infos: dict[str, NodeInfo] = {}
+    doc = session.document
+    for node_id in doc.topological_order():
+        node = doc.nodes[node_id]
+        for k, port in enumerate(doc.spec(node).outputs):
+            info = session.info(node_id, port.name)
+            if info.shape is not None:
+                infos[node.label if k == 0 else f"{node.label}.{port.name}"] = info
+    return infos
+
+
+def _plain(array: np.ndarray | None) -> Any:
+    return None if array is None else fileio.json_safe(array.tolist())
+
+
+def as_json(device: str, infos: dict[str, NodeInfo], losses: list[float] | None) -> dict:
+    result: dict[str, Any] = {"device": device, "nodes": {
+        label: {"shape": list(info.shape), "dtype": info.dtype, "data": _plain(info.data),
+                "grad": _plain(info.grad), "grad_fn": info.grad_fn, "is_leaf": info.is_leaf,
+                "requires_grad": info.requires_grad}
+        for label, info in infos.items()}}
+    if losses is not None:
+        result["loss"] = fileio.json_safe(losses)
+    return result
+
+
+def _brief(array: np.ndarray | None) -> str:
+    if array is None:
+        return "None"
+    return np.array2string(array, precision=4, threshold=6, edgeitems=2,
+                           max_line_width=10_000).replace("\n", "")
+
+
+def as_table(device: str, infos: dict[str, NodeInfo], losses: list[float] | None) -> str:
+    header = ("node", "shape", "dtype", "data", "grad", "grad_fn", "is_leaf", "requires_grad")
+    rows = [header] + [(label, str(info.shape), info.dtype, _brief(info.data), _brief(info.grad),
+                        str(info.grad_fn), str(info.is_leaf), str(info.requires_grad))
+                       for label, info in infos.items()]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = [f"device: {device}"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if losses:
+        lines.append(f"loss: {losses[0]:.6g} -> {losses[-1]:.6g} over {len(losses)} steps")
+    return "\n".join(lines)
