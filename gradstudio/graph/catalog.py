@@ -76,7 +76,10 @@ def shape_text(value: Any) -> str:
 
 def check_broadcast(kind: str, *tensors: Any) -> None:
     """Raises NodeRunError "mul: shapes (2, 3) and (4,) cannot broadcast"."""
-    shapes = [tuple(int(n) for n in t.shape) for t in tensors if hasattr(t, "shape")]
+    shapes = [tuple(t.shape) for t in tensors if hasattr(t, "shape")]
+    if all(shape == shapes[0] for shape in shapes):
+        return
+    shapes = [tuple(int(n) for n in shape) for shape in shapes]
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:

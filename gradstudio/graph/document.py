@@ -83,6 +83,9 @@ class Document:
         self.meta: dict[str, Any] = {}
         self._listeners: list[Callable[[Change], None]] = []
         self._ids = itertools.count(1)
+        # Goes up by one with every notification: a cheap "has anything changed?" for
+        # caches such as the runtime's (edit through the mutators, never the fields).
+        self.revision = 0
 
     # ---------------------------------------------------------------- listeners
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -93,6 +96,7 @@ class Document:
             self._listeners.remove(listener)
 
     def _emit(self, what: str, item: Any = None, key: str | None = None) -> None:
+        self.revision += 1
         change = Change(what, item, key)
         for listener in list(self._listeners):
             listener(change)

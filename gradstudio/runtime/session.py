@@ -96,6 +96,9 @@ class Session:
         self._signatures: dict[str, str] = {}
         self._module_keys: dict[str, str] = {}
         self._spent: set[str] = set()       # nodes whose graph a backward has freed
+        self._graph_nodes: set[str] = set()  # nodes whose outputs have a grad_fn
+        self._plan_key: tuple | None = None
+        self._steps: list[_Step] = []
 
     # ------------------------------------------------------------------ device
     def set_device(self, device: str, fallback: bool = True) -> str:
@@ -132,60 +135,77 @@ class Session:
             if node is None:
                 raise RunError(f"the root '{label}' is not a node of this graph")
             return node.id
-        for node_id in self.document.topological_order():
-            if self.document.nodes[node_id].kind == BACKWARD:
-                return node_id
+        for step in self._plan():
+            if step.node.kind == BACKWARD:
+                return step.node.id
         return None
 
     # ------------------------------------------------------------------ forward
     def forward(self) -> list[str]:
         """Runs every node whose signature changed or whose inputs re-ran; returns their ids."""
+        plan = self._plan()
+        ran: set[str] = set()
+        self.last_run = []
+        for step in plan:
+            node_id = step.node.id
+            if (step.signature == self._signatures.get(node_id) and node_id not in self._spent
+                    and node_id not in self.errors and ran.isdisjoint(step.sources)):
+                continue
+            ran.add(node_id)
+            self.last_run.append(node_id)
+            self.run_counts[node_id] = self.run_counts.get(node_id, 0) + 1
+            self._spent.discard(node_id)
+            self._run_node(step)
+            self._signatures[node_id] = step.signature
+        return self.last_run
+
+    def _plan(self) -> list[_Step]:
+        """The nodes in run order with their inputs and signatures, rebuilt after any edit."""
+        key = (id(self.document), self.document.revision, self.device)
+        if self._plan_key == key:
+            return self._steps
         doc = self.document
         order = doc.topological_order()
         incoming: dict[str, dict[str, Edge]] = {node_id: {} for node_id in order}
         for edge in doc.edges.values():
             incoming[edge.dst][edge.dst_port] = edge
         no_grad = {n for r in doc.regions.values() if r.kind == "no_grad" for n in r.node_ids}
-        self._forget_removed_nodes()
-        ran: set[str] = set()
-        self.last_run = []
+        signatures: dict[str, str] = {}
+        steps = []
         for node_id in order:
-            node = doc.nodes[node_id]
-            edges = incoming[node_id]
-            signature = self._signature(node, edges, node_id in no_grad)
-            stale = (signature != self._signatures.get(node_id) or node_id in self._spent
-                     or any(e.src in ran for e in edges.values()))
-            if not stale:
-                continue
-            ran.add(node_id)
-            self.last_run.append(node_id)
-            self.run_counts[node_id] = self.run_counts.get(node_id, 0) + 1
-            self._spent.discard(node_id)
-            self._run_node(node, edges, node_id in no_grad)
-            self._signatures[node_id] = signature if node_id not in self.errors else ""
-        return self.last_run
+            node, edges = doc.nodes[node_id], incoming[node_id]
+            parts = [node.kind, repr(node.params), self.device,
+                     "no_grad" if node_id in no_grad else ""]
+            for port in sorted(edges):
+                e = edges[port]
+                parts.append(f"{port}<{signatures[e.src]}.{e.src_port}"
+                             f"{'/detach' if e.detach else ''}")
+            signatures[node_id] = hashlib.sha1("|".join(parts).encode()).hexdigest()
+            spec = doc.spec(node)
+            steps.append(_Step(node, spec, edges, tuple(e.src for e in edges.values()),
+                               node_id in no_grad, signatures[node_id],
+                               tuple(p.name for p in spec.params if p.type == PATH)))
+        self._forget_removed_nodes()
+        self._plan_key, self._steps = key, steps
+        return steps
 
-    def _signature(self, node: Node, edges: dict[str, Edge], in_no_grad: bool) -> str:
-        parts = [node.kind, _canonical(node.params), self.device, "no_grad" if in_no_grad else ""]
-        for port in sorted(edges):
-            e = edges[port]
-            parts.append(f"{port}<{self._signatures.get(e.src, '')}.{e.src_port}"
-                         f"{'/detach' if e.detach else ''}")
-        return hashlib.sha1("|".join(parts).encode()).hexdigest()
-
-    def _run_node(self, node: Node, edges: dict[str, Edge], in_no_grad: bool) -> None:
-        node_id = node.id
+    def _run_node(self, step: _Step) -> None:
+        node, spec, node_id = step.node, step.spec, step.node.id
         self.outputs.pop(node_id, None)
         self.errors.pop(node_id, None)
-        spec = self.document.spec(node)
+        self._graph_nodes.discard(node_id)
+        inputs: dict[str, Any] = {}
         try:
-            inputs = self._gather_inputs(spec, edges)
+            inputs = self._gather_inputs(spec, step.edges)
             if spec.build is None:                      # the backward root: runs in backward()
                 self.outputs[node_id] = {}
                 return
-            params = self._resolved_params(spec, node.params)
+            params = self._resolved_params(node.params, step.paths) if step.paths else node.params
             module = self._module(node, spec, params) if spec.make_module else None
-            with self.engine.no_grad() if in_no_grad else contextlib.nullcontext():
+            if step.no_grad:
+                with self.engine.no_grad():
+                    results = spec.run(self.engine, inputs, params, module)
+            else:
                 results = spec.run(self.engine, inputs, params, module)
             if not spec.inputs:
                 results = {port: self._on_device(v) for port, v in results.items()}
@@ -194,8 +214,10 @@ class Session:
                     if getattr(value, "requires_grad", False) and not value.is_leaf:
                         value.retain_grad()
             self.outputs[node_id] = results
+            if any(getattr(v, "grad_fn", None) is not None for v in results.values()):
+                self._graph_nodes.add(node_id)
         except Exception as exc:                        # noqa: BLE001 - shown on the node
-            self.errors[node_id] = _describe(spec, exc, locals().get("inputs") or {})
+            self.errors[node_id] = _describe(spec, exc, inputs)
 
     def _gather_inputs(self, spec: NodeSpec, edges: dict[str, Edge]) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
@@ -216,9 +238,9 @@ class Session:
                 else value
         return inputs
 
-    def _resolved_params(self, spec: NodeSpec, params: dict) -> dict:
-        paths = [p.name for p in spec.params if p.type == PATH]
-        if not paths or not self.base_dir:
+    def _resolved_params(self, params: dict, paths: tuple[str, ...]) -> dict:
+        """The parameters with relative file paths made relative to the document's folder."""
+        if not self.base_dir:
             return params
         resolved = dict(params)
         for name in paths:
@@ -253,6 +275,7 @@ class Session:
             for node_id in [n for n in store if n not in self.document.nodes]:
                 del store[node_id]
         self._spent &= self.document.nodes.keys()
+        self._graph_nodes &= self.document.nodes.keys()
 
     # ------------------------------------------------------------------ backward
     def backward_arguments(self, root: str | None = None) -> tuple[str, Any, Any, bool]:
@@ -300,9 +323,7 @@ class Session:
                 self._mark_graph_spent()
 
     def _mark_graph_spent(self) -> None:
-        for node_id, results in self.outputs.items():
-            if any(getattr(v, "grad_fn", None) is not None for v in results.values()):
-                self._spent.add(node_id)
+        self._spent |= self._graph_nodes
 
     def zero_grad(self) -> None:
         """Sets every .grad the session's tensors and modules hold back to None."""
@@ -330,6 +351,8 @@ class Session:
                       self._module_keys):
             store.clear()
         self._spent.clear()
+        self._graph_nodes.clear()
+        self._plan_key = None
 
     # ------------------------------------------------------------------ inspection
     def parameters(self) -> list[Any]:
@@ -368,6 +391,18 @@ class Session:
         version = getattr(value, "_version", None)
         info.version = version if isinstance(version, int) else None
         return info
+
+
+@dataclass
+class _Step:
+    """One node of the run plan: what it is, where its inputs come from, its signature."""
+    node: Node
+    spec: NodeSpec
+    edges: dict[str, Edge]          # input port -> the edge feeding it
+    sources: tuple[str, ...]        # ids of the nodes feeding it
+    no_grad: bool
+    signature: str
+    paths: tuple[str, ...]          # its PATH parameters
 
 
 class _InputUnavailable(NodeRunError):
