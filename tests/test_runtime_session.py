@@ -288,3 +288,28 @@ def test_backward_steps_yield_one_step_per_node(E):
     assert names[0] == "AddBackward0" and len(names) >= 4
     assert (grad(s, "x"), grad(s, "y")) == (3.0, 8.0)
     assert s.forward()                           # the stepped graph was freed: forward reruns
+
+
+def test_csv_paths_are_relative_to_the_document_folder(E, tmp_path):
+    if not hasattr(getattr(E, "datasets", None), "load_csv"):
+        pytest.skip(f"{E.__name__} has no datasets.load_csv")
+    (tmp_path / "data.csv").write_text("a,b,y\n1,2,3\n4,5,6\n")
+    doc = Document()
+    doc.add_node("csv", "table", {"path": "data.csv", "target": "y"})
+    s = Session(doc, engine=E)
+    s.forward()
+    assert "data.csv" in s.errors[doc.node_by_label("table").id]
+    s.base_dir = str(tmp_path)
+    s.forward()
+    assert s.info("table", "x").data.tolist() == [[1, 2], [4, 5]]
+    assert s.info("table", "y").data.tolist() == [3, 6]
+
+
+def test_dataset_node(E):
+    if not hasattr(getattr(E, "datasets", None), "xor"):
+        pytest.skip(f"{E.__name__} has no datasets")
+    doc = Document()
+    doc.add_node("dataset", "data", {"name": "moons", "n_samples": 20})
+    s = Session(doc, engine=E)
+    s.forward()
+    assert s.info("data", "x").shape == (20, 2) and s.info("data", "y").shape == (20,)

@@ -161,7 +161,7 @@ class Session:
 
     def _plan(self) -> list[_Step]:
         """The nodes in run order with their inputs and signatures, rebuilt after any edit."""
-        key = (id(self.document), self.document.revision, self.device)
+        key = (id(self.document), self.document.revision, self.device, self.base_dir)
         if self._plan_key == key:
             return self._steps
         doc = self.document
@@ -174,17 +174,17 @@ class Session:
         steps = []
         for node_id in order:
             node, edges = doc.nodes[node_id], incoming[node_id]
+            spec = doc.spec(node)
+            paths = tuple(p.name for p in spec.params if p.type == PATH)
             parts = [node.kind, repr(node.params), self.device,
-                     "no_grad" if node_id in no_grad else ""]
+                     "no_grad" if node_id in no_grad else "", str(self.base_dir) if paths else ""]
             for port in sorted(edges):
                 e = edges[port]
                 parts.append(f"{port}<{signatures[e.src]}.{e.src_port}"
                              f"{'/detach' if e.detach else ''}")
             signatures[node_id] = hashlib.sha1("|".join(parts).encode()).hexdigest()
-            spec = doc.spec(node)
             steps.append(_Step(node, spec, edges, tuple(e.src for e in edges.values()),
-                               node_id in no_grad, signatures[node_id],
-                               tuple(p.name for p in spec.params if p.type == PATH)))
+                               node_id in no_grad, signatures[node_id], paths))
         self._forget_removed_nodes()
         self._plan_key, self._steps = key, steps
         return steps
