@@ -313,3 +313,37 @@ def test_dataset_node(E):
     s = Session(doc, engine=E)
     s.forward()
     assert s.info("data", "x").shape == (20, 2) and s.info("data", "y").shape == (20,)
+
+
+RUNNABLE = sorted(kind for kind, spec in CATALOG.items() if spec.sample_inputs)
+
+
+@pytest.mark.parametrize("kind", RUNNABLE)
+def test_every_op_runs_forward_and_backward_in_a_session(E, kind):
+    """The table row alone makes a kind runnable: leaves hold its sample inputs."""
+    spec = CATALOG[kind]
+    doc = Document()
+    node = doc.add_node(kind, "op", dict(spec.sample_params)).id
+    for k, (port, sample) in enumerate(spec.sample_inputs):
+        dtype = "float32" if spec.make_module else "float64"   # layers' weights are float32
+        params = {"dtype": dtype, "requires_grad": k == 0}
+        if isinstance(sample, tuple):
+            params.update(init="randn", shape=list(sample), seed=k)
+        else:
+            params.update(value=sample, requires_grad=False)
+        doc.add_edge(doc.add_node("tensor", port, params).id, "out", node, port)
+    s = Session(doc, engine=E)
+    s.forward()
+    if s.errors.get(node, "").startswith("engine"):
+        pytest.skip(s.errors[node])
+    assert s.errors == {}
+    info = s.info("op")
+    assert info.data is not None and info.dtype in ("float32", "float64")
+    if info.requires_grad:
+        total = doc.add_node("sum", "total").id
+        doc.add_edge(node, "out", total, "input")
+        doc.set_meta("root", "total")
+        assert s.run(), s.errors
+        first_port, first_sample = spec.sample_inputs[0]
+        if isinstance(first_sample, tuple):
+            assert s.info(first_port).grad.shape == first_sample
