@@ -104,11 +104,12 @@ def as_json(device: str, infos: dict[str, NodeInfo], losses: list[float] | None)
     return result
 
 
-def _brief(array: np.ndarray | None) -> str:
+def _brief(array: np.ndarray | None, width: int = 40) -> str:
     if array is None:
         return "None"
-    return np.array2string(array, precision=4, threshold=6, edgeitems=2,
+    text = np.array2string(array, precision=4, threshold=6, edgeitems=2,
                            max_line_width=10_000).replace("\n", "")
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def as_table(device: str, infos: dict[str, NodeInfo], losses: list[float] | None) -> str:
