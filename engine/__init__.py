@@ -1,0 +1,83 @@
+"""engine: gradstudio's embedded autograd library, usable as `import engine as torch`.
+
+Tensors (NumPy on "cpu", CuPy on "cuda"), PyTorch's ops, dtypes and printing, and
+reverse-mode autograd whose backward pass can also be stepped node by node
+(`engine.autograd.backward_steps`). The training stack (`engine.nn`, `engine.optim`,
+`engine.amp`, `engine.utils`) lives beside the core and is imported on first use.
+"""
+import importlib as _importlib
+
+from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, bool_ as bool,
+                     get_default_dtype, set_default_dtype, promote_types, result_type)
+from ._tensor import Tensor, Size
+from .backend import device
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode,
+                                 is_inference_mode_enabled)
+from . import autograd
+from ._ops import *  # noqa: F401,F403  (the op functions; see __all__ below)
+from ._ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, clamp,
+                   maximum, minimum, where, sum, mean, prod, max, min, amax, amin, norm, var, std, logsumexp,
+                   softmax, log_softmax, cumsum, matmul, mm, bmm, reshape, flatten, transpose, permute, squeeze,
+                   unsqueeze, cat, stack, gather, flip, tensor, zeros, ones, full, eye, arange, linspace,
+                   zeros_like, ones_like, from_numpy, round, all, any)
+from ._factories_random import (rand, randn, randint, normal, randperm, rand_like, randn_like, randint_like,
+                                bernoulli, multinomial, poisson)
+from ._random import manual_seed, seed, initial_seed, Generator, get_rng_state, set_rng_state
+from ._tensor_str import set_printoptions, get_printoptions, printoptions
+from . import cuda, backend
+
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+strided = "strided"
+contiguous_format = preserve_format = "contiguous_format"
+inf = __import__("math").inf
+nan = __import__("math").nan
+pi = __import__("math").pi
+e = __import__("math").e
+autograd.Variable = Tensor
+from .autograd.function import Function as _Function  # noqa: E402
+
+FloatTensor = lambda *a, **k: Tensor(*a, **k)  # noqa: E731
+DoubleTensor = lambda data, **k: tensor(data, dtype=float64)  # noqa: E731
+LongTensor = lambda data, **k: tensor(data, dtype=int64)  # noqa: E731
+BoolTensor = lambda data, **k: tensor(data, dtype=bool)  # noqa: E731
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
+def numel(t):
+    return t.numel()
+
+
+def get_num_threads():
+    return 1
+
+
+def set_num_threads(n):
+    pass
+
+
+def compile(model=None, **kwargs):
+    """No compiler here: returns the model (or a decorator that does) unchanged."""
+    return model if model is not None else (lambda m: m)
+
+
+_LAZY = ("nn", "optim", "amp", "utils", "datasets")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        mod = _importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'engine' has no attribute '{name}'")

@@ -1,0 +1,74 @@
+"""Random factories: rand, randn, randint, normal, randperm, bernoulli, multinomial and *_like."""
+import numpy as np
+
+from . import _random, _dtype
+from ._tensor import Tensor
+from ._ops import _place, _size_args, _factory_dtype, _wrap
+
+__all__ = ["rand", "randn", "randint", "normal", "randperm", "rand_like", "randn_like", "randint_like",
+           "bernoulli", "multinomial", "poisson"]
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    """Uniform on [0, 1)."""
+    return _place(_random.uniform(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    """Standard normal."""
+    return _place(_random.normal(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    return _place(_random.randint(low, high, tuple(size), _factory_dtype(dtype, np.int64)), device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    """normal(mean, std) with tensor or float mean/std (broadcast), or normal(mean, std, size)."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._a if isinstance(mean, Tensor) else mean
+        s = std._a if isinstance(std, Tensor) else std
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        z = _random.normal(shape, np.float64)
+        return _place((z * s + m).astype(ref._a.dtype), None, requires_grad)
+    return _place(_random.normal(tuple(size), _factory_dtype(dtype), mean, std), device, requires_grad)
+
+
+def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
+    return _place(_random.randperm(n).astype(_factory_dtype(dtype, np.int64)), device, requires_grad)
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device or input.device)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input._a if p is None else np.full(input._a.shape, p)
+    return _wrap((_random.uniform(input._a.shape, np.float64) < probs).astype(input._a.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    p = np.asarray(input._a, dtype=np.float64)
+    rng = _random.rng()
+    rows = p.reshape(-1, p.shape[-1])
+    out = np.stack([rng.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    return _wrap(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64))
+
+
+def poisson(input, generator=None):
+    return _wrap(_random.rng().poisson(input._a).astype(input._a.dtype))

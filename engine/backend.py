@@ -1,0 +1,166 @@
+"""Array backends: NumPy for "cpu", CuPy for "cuda"/"cuda:N", chosen per tensor by device.
+
+Engine modules reach a tensor's raw array as `t._a` (or `array_of(t)`); the namespace
+that owns an array is `xp_of(array)`, the one for a device is `xp(device)`. CuPy is
+imported only when a CUDA device is first asked for; when it or a GPU is missing,
+`cuda_status()` says why and asking for CUDA raises a RuntimeError with that reason.
+"""
+import numpy as np
+
+__all__ = ["device", "xp", "xp_of", "array_of", "device_of", "cuda_status", "require_cuda",
+           "to_device", "is_cuda_array"]
+
+_ndarray = np.ndarray
+
+
+class device:
+    """A device like `torch.device`: `device("cpu")`, `device("cuda", 0)`, `device("cuda:1")`."""
+    __slots__ = ("type", "index")
+
+    def __new__(cls, type_or_str, index=None):
+        if isinstance(type_or_str, device):
+            return type_or_str
+        if isinstance(type_or_str, int):
+            type_or_str, index = "cuda", type_or_str
+        s = str(type_or_str)
+        if ":" in s:
+            s, idx = s.split(":", 1)
+            index = int(idx)
+        if s not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type_or_str}")
+        key = (s, index)
+        d = _devices.get(key)
+        if d is None:
+            d = object.__new__(cls)
+            d.type, d.index = s, index
+            _devices[key] = d
+        return d
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
+
+
+_devices = {}
+CPU = device("cpu")
+
+_cupy = None
+_status = None
+
+
+def cupy():
+    """The CuPy module (imported on first use); raises RuntimeError with the reason if unusable."""
+    require_cuda()
+    return _cupy
+
+
+def cuda_status():
+    """(available, reason): tries to import CuPy and count GPUs once; never raises."""
+    global _cupy, _status
+    if _status is None:
+        try:
+            import cupy as cp
+        except Exception as e:  # ImportError or a broken CUDA install
+            _status = (False, f"CuPy is not installed or failed to import ({type(e).__name__}: {e}); "
+                              "install the 'cuda' extra (cupy-cuda12x) on a machine with an NVIDIA GPU")
+        else:
+            try:
+                n = cp.cuda.runtime.getDeviceCount()
+            except Exception as e:
+                _status = (False, f"CuPy is installed but no CUDA device is usable ({type(e).__name__}: {e})")
+            else:
+                if n < 1:
+                    _status = (False, "CuPy is installed but found no CUDA device")
+                else:
+                    _cupy = cp
+                    _status = (True, None)
+    return _status
+
+
+def cupy_device_count():
+    return _cupy.cuda.runtime.getDeviceCount() if _cupy is not None else 0
+
+
+def require_cuda():
+    ok, reason = cuda_status()
+    if not ok:
+        raise RuntimeError(f"CUDA was asked for but is not available: {reason}")
+
+
+def xp(dev):
+    """The array namespace for a device."""
+    dev = device(dev) if not isinstance(dev, device) else dev
+    if dev.type == "cpu":
+        return np
+    return cupy()
+
+
+def is_cuda_array(a):
+    return type(a) is not _ndarray and _cupy is not None and isinstance(a, _cupy.ndarray)
+
+
+def xp_of(a):
+    """The namespace (numpy or cupy) that owns array `a`."""
+    if type(a) is _ndarray:
+        return np
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def device_of(a):
+    if type(a) is _ndarray:
+        return CPU
+    if _cupy is not None and isinstance(a, _cupy.ndarray):
+        return device("cuda", a.device.id)
+    return CPU
+
+
+def array_of(t):
+    """The raw backend array of a Tensor (shares memory; no autograd)."""
+    return t._a
+
+
+def to_device(a, dev):
+    """Copy array `a` to device `dev` (no copy when already there)."""
+    dev = device(dev)
+    if dev.type == "cpu":
+        if type(a) is _ndarray:
+            return a
+        return a.get()
+    cp = cupy()
+    idx = 0 if dev.index is None else dev.index
+    if idx >= cp.cuda.runtime.getDeviceCount():
+        raise RuntimeError(f"CUDA error: invalid device ordinal (asked for cuda:{idx}, "
+                           f"{cp.cuda.runtime.getDeviceCount()} device(s) present)")
+    with cp.cuda.Device(idx):
+        if isinstance(a, cp.ndarray) and a.device.id == idx:
+            return a
+        return cp.asarray(a)
+
+
+def check_same_device(a, b):
+    """Raise PyTorch's error when two arrays live on different devices."""
+    da, db = device_of(a), device_of(b)
+    if da != db:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two "
+                           f"devices, {_dev_name(da)} and {_dev_name(db)}!")
+
+
+def _dev_name(d):
+    return "cpu" if d.type == "cpu" else f"cuda:{d.index or 0}"
