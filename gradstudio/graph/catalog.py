@@ -25,7 +25,8 @@ from typing import Any, Callable
 import numpy as np
 
 from gradstudio.graph.catalog_types import (
-    BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec)
+    BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
+    python_literal)
 
 # Limits a file or a parameter may not exceed (checked when a file loads and at run time).
 MAX_ELEMENTS = 10_000_000      # elements of one tensor made from a shape
@@ -201,8 +202,9 @@ KEEPDIM = ParamSpec("keepdim", BOOL, False, doc="keep reduced dimensions with si
 
 
 def _spec(kind, title, category, build, inputs=(INPUT,), params=(), outputs=("out",),
-          samples=(), sample_params=(), doc="", keywords=()) -> NodeSpec:
-    """One op row: `build(engine, inputs, params)` may return one value for port "out"."""
+          samples=(), sample_params=(), doc="", keywords=(), code=None) -> NodeSpec:
+    """One op row: `build(engine, inputs, params)` may return one value for port "out";
+    `code` is its export template (see NodeSpec)."""
 
     def run(engine, given, values):
         result = build(engine, given, values)
@@ -212,17 +214,24 @@ def _spec(kind, title, category, build, inputs=(INPUT,), params=(), outputs=("ou
                     outputs=tuple(PortSpec(name) for name in outputs),
                     params=tuple(params) + (RETAIN_GRAD,), build=run, doc=doc,
                     keywords=tuple(keywords), sample_inputs=tuple(samples),
-                    sample_params=tuple(sample_params))
+                    sample_params=tuple(sample_params), code=code)
 
 
 def _unary(name, category="Math", doc="", keywords=(), sample=(2, 3)):
     return _spec(name, name, category, lambda E, i, p: engine_attr(E, name)(i["input"]),
                  samples=(("input", sample),), doc=doc or f"elementwise {name}",
-                 keywords=keywords)
+                 keywords=keywords, code=f"torch.{name}({{input}})")
+
+
+_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
 def _with_scalar(name, port, default, doc, keywords=()):
     """A binary op whose second operand is a port, or the `scalar` parameter when unconnected."""
+    def code(i, p):
+        operand = i.get(port) or python_literal(float(p["scalar"]))
+        return f"{i['input']} {_OPERATORS[name]} {operand}"
+
     def build(E, i, p):
         if port in i:
             check_broadcast(name, i["input"], i[port])
@@ -233,7 +242,8 @@ def _with_scalar(name, port, default, doc, keywords=()):
                  inputs=(INPUT, PortSpec(port, optional=True,
                                          doc="when unconnected, the scalar parameter")),
                  params=(ParamSpec("scalar", FLOAT, default, doc=f"{port} when unconnected"),),
-                 samples=(("input", (2, 3)), (port, (3,))), doc=doc, keywords=keywords)
+                 samples=(("input", (2, 3)), (port, (3,))), doc=doc, keywords=keywords,
+                 code=code)
 
 
 def _binary(name, category="Math", doc="", samples=(("input", (2, 3)), ("other", (3,))),
@@ -243,7 +253,8 @@ def _binary(name, category="Math", doc="", samples=(("input", (2, 3)), ("other",
             check_broadcast(name, i["input"], i["other"])
         return engine_attr(E, name)(i["input"], i["other"])
 
-    return _spec(name, name, category, build, inputs=(INPUT, OTHER), samples=samples, doc=doc)
+    return _spec(name, name, category, build, inputs=(INPUT, OTHER), samples=samples, doc=doc,
+                 code=f"torch.{name}({{input}}, {{other}})")
 
 
 def _reduction(name, doc, with_indices=False, sample=(2, 3)):
@@ -256,16 +267,21 @@ def _reduction(name, doc, with_indices=False, sample=(2, 3)):
             return {"out": result[0], "indices": result[1]}
         return result
 
+    def code(i, p):
+        if p["dim"] is None:
+            return f"torch.{name}({i['input']})" + (", None" if with_indices else "")
+        return f"torch.{name}({i['input']}, {p['dim']}, keepdim={p['keepdim']})"
+
     return _spec(name, name, "Reductions", build, params=(_dim(), KEEPDIM),
                  outputs=("out", "indices") if with_indices else ("out",),
-                 samples=(("input", sample),), sample_params=(("dim", 1),), doc=doc)
+                 samples=(("input", sample),), sample_params=(("dim", 1),), doc=doc, code=code)
 
 
 def _along_dim(name, category, doc, default_dim=-1):
     return _spec(name, name, category,
                  lambda E, i, p: engine_attr(E, name)(i["input"], p["dim"]),
                  params=(_dim(default_dim, nullable=False),),
-                 samples=(("input", (2, 3)),), doc=doc)
+                 samples=(("input", (2, 3)),), doc=doc, code=f"torch.{name}({{input}}, {{dim}})")
 
 
 def _joined(name, doc):
@@ -275,13 +291,21 @@ def _joined(name, doc):
         tensors = [i[port.name] for port in ports if port.name in i]
         return engine_attr(E, name)(tensors, p["dim"])
 
+    def code(i, p):
+        return f"torch.{name}([{', '.join(i[q.name] for q in ports if q.name in i)}], {p['dim']})"
+
     return _spec(name, name, "Shape", build, inputs=ports,
                  params=(_dim(0, nullable=False),),
-                 samples=(("t0", (2, 3)), ("t1", (2, 3)), ("t2", (2, 3))), doc=doc)
+                 samples=(("t0", (2, 3)), ("t1", (2, 3)), ("t2", (2, 3))), doc=doc, code=code)
 
 
 def _clamp(E, i, p):
     return engine_attr(E, "clamp")(i["input"], min=p["min"], max=p["max"])
+
+
+def _clamp_code(i, p):
+    return f"torch.clamp({i['input']}, min={python_literal(p['min'])}, " \
+           f"max={python_literal(p['max'])})"
 
 
 def _where(E, i, p):
@@ -298,6 +322,13 @@ def _norm(E, i, p):
     return engine_attr(E, "norm")(i["input"], p=p["p"], dim=p["dim"], keepdim=p["keepdim"])
 
 
+def _norm_code(i, p):
+    if p["dim"] is None:
+        return f"torch.norm({i['input']}, p={python_literal(p['p'])})"
+    return f"torch.norm({i['input']}, p={python_literal(p['p'])}, dim={p['dim']}, " \
+           f"keepdim={p['keepdim']})"
+
+
 def _spread(name):
     def build(E, i, p):
         fn = engine_attr(E, name)
@@ -307,9 +338,23 @@ def _spread(name):
     return build
 
 
+def _spread_code(name):
+    def code(i, p):
+        if p["dim"] is None:
+            return f"torch.{name}({i['input']}, correction={p['correction']})"
+        return f"torch.{name}({i['input']}, {p['dim']}, correction={p['correction']}, " \
+               f"keepdim={p['keepdim']})"
+    return code
+
+
 def _squeeze(E, i, p):
     fn = engine_attr(E, "squeeze")
     return fn(i["input"]) if p["dim"] is None else fn(i["input"], p["dim"])
+
+
+def _squeeze_code(i, p):
+    return f"torch.squeeze({i['input']})" if p["dim"] is None \
+        else f"torch.squeeze({i['input']}, {p['dim']})"
 
 
 def _index(E, i, p):
@@ -318,6 +363,20 @@ def _index(E, i, p):
     except ValueError as exc:
         raise NodeRunError(f"index: {exc}") from None
     return i["input"][key]
+
+
+def index_text(key: tuple) -> str:
+    """A parsed index written back as Python: (1, slice(None, None, 2)) -> "1, ::2"."""
+    def item(k):
+        if isinstance(k, slice):
+            text = ":".join("" if b is None else str(b) for b in (k.start, k.stop, k.step))
+            return text[:-1] if k.step is None else text
+        return "..." if k is Ellipsis else str(k)
+    return ", ".join(item(k) for k in key)
+
+
+def _index_code(i, p):
+    return f"{i['input']}[{index_text(parse_index(p['index']))}]"
 
 
 def _gather(E, i, p):
@@ -335,10 +394,18 @@ def _loss(name, title, extra=(), samples=(("input", (4, 3)), ("target", (4, 3)))
         return engine_attr(E, f"nn.functional.{name}")(i["input"], target,
                                                        reduction=p["reduction"], **options)
 
+    def code(i, p):
+        target = i["target"]
+        if class_targets:
+            target = f"{target} if {target}.shape == {i['input']}.shape else {target}.long()"
+        options = "".join(f", {q.name}={python_literal(p[q.name])}" for q in extra)
+        return f"F.{name}({i['input']}, {target}, " \
+               f"reduction={python_literal(p['reduction'])}{options})"
+
     return _spec(name, title, "Losses", build, inputs=(INPUT, PortSpec("target")),
                  params=(ParamSpec("reduction", CHOICE, "mean", REDUCTIONS),) + tuple(extra),
                  samples=samples, doc=f"{title} (engine.nn.functional.{name})",
-                 keywords=keywords)
+                 keywords=keywords, code=code)
 
 
 # --------------------------------------------------------------------------- layers
@@ -347,8 +414,9 @@ SEED = ParamSpec("seed", INT, 0, minimum=0, maximum=2**31 - 1,
 
 
 def _layer(cls, title, params=(), make=None, samples=(("input", (4, 2)),), sample_params=(),
-           category="Layers", seeded=False, index_input=False, keywords=()):
-    """A row for `engine.nn.<cls>`: make(E, params) builds it (default: no arguments).
+           category="Layers", seeded=False, index_input=False, keywords=(), module_code=None):
+    """A row for `engine.nn.<cls>`: make(E, params) builds it (default: no arguments) and
+    module_code writes that construction for export (default: "torch.nn.<cls>()").
     index_input: the input holds positions, converted to integers first (Embedding)."""
     construct = make or (lambda E, p: engine_attr(E, f"nn.{cls}")())
 
@@ -365,7 +433,9 @@ def _layer(cls, title, params=(), make=None, samples=(("input", (4, 2)),), sampl
                     params=tuple(params) + ((SEED,) if seeded else ()) + (RETAIN_GRAD,),
                     build=build, make_module=make_module, doc=f"engine.nn.{cls}",
                     keywords=tuple(keywords) + (cls.lower(),), sample_inputs=tuple(samples),
-                    sample_params=tuple(sample_params))
+                    sample_params=tuple(sample_params),
+                    code="{module}({input}.long())" if index_input else "{module}({input})",
+                    module_code=module_code or f"torch.nn.{cls}()")
 
 
 def _nn(cls: str, *names: str, **fixed) -> Callable:
@@ -453,14 +523,15 @@ TABLE: tuple[NodeSpec, ...] = (
                   ParamSpec("max", FLOAT, None, nullable=True)),
           samples=(("input", [[-0.5, 1.0, -2.0], [3.0, -4.0, 5.0]]),),
           sample_params=(("min", -1.0), ("max", 2.0)), doc="limit to [min, max]",
-          keywords=("clip",)),
+          keywords=("clip",), code=_clamp_code),
     _binary("maximum", doc="elementwise larger of the two"),
     _binary("minimum", doc="elementwise smaller of the two"),
     _spec("where", "where", "Math", _where,
           inputs=(PortSpec("condition", doc="nonzero picks input"), INPUT, OTHER),
           samples=(("condition", [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]),
                    ("input", (2, 3)), ("other", (2, 3))),
-          doc="input where condition, else other", keywords=("select", "if")),
+          doc="input where condition, else other", keywords=("select", "if"),
+          code="torch.where({condition} != 0, {input}, {other})"),
 
     # Reductions
     _reduction("sum", "sum of elements", sample=(2, 3)),
@@ -471,17 +542,21 @@ TABLE: tuple[NodeSpec, ...] = (
     _reduction("amax", "largest element"),
     _spec("norm", "norm", "Reductions", _norm,
           params=(ParamSpec("p", FLOAT, 2.0), _dim(), KEEPDIM),
-          samples=(("input", (2, 3)),), doc="p-norm", keywords=("length", "magnitude")),
+          samples=(("input", (2, 3)),), doc="p-norm", keywords=("length", "magnitude"),
+          code=_norm_code),
     _spec("var", "var", "Reductions", _spread("var"),
           params=(_dim(), ParamSpec("correction", INT, 1, minimum=0), KEEPDIM),
-          samples=(("input", (2, 3)),), doc="variance", keywords=("variance",)),
+          samples=(("input", (2, 3)),), doc="variance", keywords=("variance",),
+          code=_spread_code("var")),
     _spec("std", "std", "Reductions", _spread("std"),
           params=(_dim(), ParamSpec("correction", INT, 1, minimum=0), KEEPDIM),
-          samples=(("input", (2, 3)),), doc="standard deviation", keywords=("deviation",)),
+          samples=(("input", (2, 3)),), doc="standard deviation", keywords=("deviation",),
+          code=_spread_code("std")),
     _spec("logsumexp", "logsumexp", "Reductions",
           lambda E, i, p: engine_attr(E, "logsumexp")(i["input"], p["dim"], keepdim=p["keepdim"]),
           params=(_dim(-1, nullable=False), KEEPDIM), samples=(("input", (2, 3)),),
-          doc="log(sum(exp(input))) along dim"),
+          doc="log(sum(exp(input))) along dim",
+          code="torch.logsumexp({input}, {dim}, keepdim={keepdim})"),
     _along_dim("softmax", "Activations", "exp(x) / sum(exp(x)) along dim"),
     _along_dim("log_softmax", "Activations", "log(softmax(x)) along dim"),
     _along_dim("cumsum", "Reductions", "running sum along dim", default_dim=0),
@@ -499,108 +574,130 @@ TABLE: tuple[NodeSpec, ...] = (
           lambda E, i, p: engine_attr(E, "reshape")(i["input"], tuple(p["shape"])),
           params=(ParamSpec("shape", SHAPE, [-1], doc="-1: inferred"),),
           samples=(("input", (2, 3)),), sample_params=(("shape", [3, 2]),),
-          doc="same elements, new shape", keywords=("view",)),
+          doc="same elements, new shape", keywords=("view",),
+          code=lambda i, p: f"torch.reshape({i['input']}, {python_literal(tuple(p['shape']))})"),
     _spec("flatten", "flatten", "Shape",
           lambda E, i, p: engine_attr(E, "flatten")(i["input"], p["start_dim"], p["end_dim"]),
           params=(ParamSpec("start_dim", INT, 0), ParamSpec("end_dim", INT, -1)),
-          samples=(("input", (2, 3, 2)),), doc="merge dims start_dim..end_dim"),
+          samples=(("input", (2, 3, 2)),), doc="merge dims start_dim..end_dim",
+          code="torch.flatten({input}, {start_dim}, {end_dim})"),
     _spec("transpose", "transpose", "Shape",
           lambda E, i, p: engine_attr(E, "transpose")(i["input"], p["dim0"], p["dim1"]),
           params=(ParamSpec("dim0", INT, 0), ParamSpec("dim1", INT, 1)),
-          samples=(("input", (2, 3)),), doc="swap two dims", keywords=("T",)),
+          samples=(("input", (2, 3)),), doc="swap two dims", keywords=("T",),
+          code="torch.transpose({input}, {dim0}, {dim1})"),
     _spec("permute", "permute", "Shape",
           lambda E, i, p: engine_attr(E, "permute")(i["input"], tuple(p["dims"])),
           params=(ParamSpec("dims", SHAPE, [1, 0]),),
-          samples=(("input", (2, 3)),), doc="reorder dims"),
+          samples=(("input", (2, 3)),), doc="reorder dims",
+          code=lambda i, p: f"torch.permute({i['input']}, {python_literal(tuple(p['dims']))})"),
     _spec("squeeze", "squeeze", "Shape", _squeeze, params=(_dim(),),
-          samples=(("input", (2, 1, 3)),), doc="drop dims of size 1"),
+          samples=(("input", (2, 1, 3)),), doc="drop dims of size 1", code=_squeeze_code),
     _spec("unsqueeze", "unsqueeze", "Shape",
           lambda E, i, p: engine_attr(E, "unsqueeze")(i["input"], p["dim"]),
           params=(_dim(0, nullable=False),), samples=(("input", (2, 3)),),
-          doc="insert a dim of size 1"),
+          doc="insert a dim of size 1", code="torch.unsqueeze({input}, {dim})"),
     _spec("expand", "expand", "Shape",
           lambda E, i, p: tensor_method(i["input"], "expand")(*p["shape"]),
           params=(ParamSpec("shape", SHAPE, [-1], doc="-1: keep that size"),),
           samples=(("input", (3, 1)),), sample_params=(("shape", [3, 4]),),
-          doc="repeat dims of size 1 without copying", keywords=("broadcast",)),
+          doc="repeat dims of size 1 without copying", keywords=("broadcast",),
+          code=lambda i, p: f"{i['input']}.expand({', '.join(str(n) for n in p['shape'])})"),
     _joined("cat", "join along an existing dim"),
     _joined("stack", "join along a new dim"),
     _spec("flip", "flip", "Shape",
           lambda E, i, p: engine_attr(E, "flip")(i["input"], tuple(p["dims"])),
           params=(ParamSpec("dims", SHAPE, [0]),), samples=(("input", (2, 3)),),
-          doc="reverse the order along dims", keywords=("reverse",)),
+          doc="reverse the order along dims", keywords=("reverse",),
+          code=lambda i, p: f"torch.flip({i['input']}, {python_literal(tuple(p['dims']))})"),
 
     # Indexing
     _spec("index", "index", "Indexing", _index,
           params=(ParamSpec("index", STR, "0", validate=_index_problem,
                             doc="e.g. '0, 1:3' or '..., ::2'"),),
           samples=(("input", (3, 4)),), sample_params=(("index", "1:, ::2"),),
-          doc="input[index]: integers, slices, '...' and None", keywords=("slice", "[]")),
+          doc="input[index]: integers, slices, '...' and None", keywords=("slice", "[]"),
+          code=_index_code),
     _spec("gather", "gather", "Indexing", _gather,
           inputs=(INPUT, PortSpec("index", doc="positions (converted to integers)")),
           params=(_dim(0, nullable=False),),
           samples=(("input", (2, 3)), ("index", [[0.0, 2.0], [1.0, 0.0]])),
-          sample_params=(("dim", 1),), doc="pick values along dim at index"),
+          sample_params=(("dim", 1),), doc="pick values along dim at index",
+          code="torch.gather({input}, {dim}, {index}.long())"),
 
     # Autograd
     _spec("detach", "detach", "Autograd", lambda E, i, p: tensor_method(i["input"], "detach")(),
           samples=(("input", (2, 3)),), doc="the same values, cut from the graph",
-          keywords=("stop gradient",)),
+          keywords=("stop gradient",), code="{input}.detach()"),
     _spec("clone", "clone", "Autograd", lambda E, i, p: engine_attr(E, "clone")(i["input"]),
           samples=(("input", (2, 3)),), doc="a copy that stays in the graph",
-          keywords=("copy",)),
+          keywords=("copy",), code="torch.clone({input})"),
 
     # Layers (engine.nn), each a module kept across runs
     _layer("Linear", "Linear",
            params=(_positive("in_features", 2), _positive("out_features", 2),
                    ParamSpec("bias", BOOL, True)),
-           make=_linear, seeded=True, samples=(("input", (4, 2)),), keywords=("dense", "fc")),
+           make=_linear, seeded=True, samples=(("input", (4, 2)),), keywords=("dense", "fc"),
+           module_code="torch.nn.Linear({in_features}, {out_features}, bias={bias})"),
     _layer("Conv2d", "Conv2d",
            params=(_positive("in_channels", 1), _positive("out_channels", 1),
                    _positive("kernel_size", 3), _positive("stride", 1),
                    ParamSpec("padding", INT, 0, minimum=0, maximum=1000),
                    ParamSpec("bias", BOOL, True)),
            make=_conv2d, seeded=True, samples=(("input", (1, 1, 5, 5)),),
-           keywords=("convolution",)),
+           keywords=("convolution",),
+           module_code="torch.nn.Conv2d({in_channels}, {out_channels}, {kernel_size}, "
+                       "stride={stride}, padding={padding}, bias={bias})"),
     _layer("MaxPool2d", "MaxPool2d",
            params=(_positive("kernel_size", 2),
                    ParamSpec("stride", INT, None, nullable=True, minimum=1,
                              doc="empty: kernel_size")),
            make=lambda E, p: engine_attr(E, "nn.MaxPool2d")(p["kernel_size"], stride=p["stride"]),
-           samples=(("input", (1, 1, 4, 4)),), keywords=("pooling",)),
+           samples=(("input", (1, 1, 4, 4)),), keywords=("pooling",),
+           module_code="torch.nn.MaxPool2d({kernel_size}, stride={stride})"),
     _layer("Flatten", "Flatten",
            params=(ParamSpec("start_dim", INT, 1), ParamSpec("end_dim", INT, -1)),
-           make=_nn("Flatten", "start_dim", "end_dim"), samples=(("input", (2, 3, 2)),)),
+           make=_nn("Flatten", "start_dim", "end_dim"), samples=(("input", (2, 3, 2)),),
+           module_code="torch.nn.Flatten({start_dim}, {end_dim})"),
     _layer("Dropout", "Dropout",
            params=(ParamSpec("p", FLOAT, 0.5, minimum=0.0, maximum=1.0),),
-           make=_nn("Dropout", "p"), samples=(("input", (4, 3)),)),
+           make=_nn("Dropout", "p"), samples=(("input", (4, 3)),),
+           module_code="torch.nn.Dropout({p})"),
     _layer("BatchNorm1d", "BatchNorm1d", params=(_positive("num_features", 2),),
            make=_nn("BatchNorm1d", "num_features"), samples=(("input", (4, 2)),),
-           keywords=("normalization",)),
+           keywords=("normalization",), module_code="torch.nn.BatchNorm1d({num_features})"),
     _layer("LayerNorm", "LayerNorm", params=(ParamSpec("normalized_shape", SHAPE, [2]),),
            make=lambda E, p: engine_attr(E, "nn.LayerNorm")(tuple(p["normalized_shape"])),
-           samples=(("input", (4, 2)),), keywords=("normalization",)),
+           samples=(("input", (4, 2)),), keywords=("normalization",),
+           module_code=lambda i, p:
+               f"torch.nn.LayerNorm({python_literal(tuple(p['normalized_shape']))})"),
     _layer("Embedding", "Embedding",
            params=(_positive("num_embeddings", 10), _positive("embedding_dim", 3)),
            make=_nn("Embedding", "num_embeddings", "embedding_dim"), seeded=True, index_input=True,
-           samples=(("input", [[0, 2], [1, 3]]),), keywords=("lookup",)),
+           samples=(("input", [[0, 2], [1, 3]]),), keywords=("lookup",),
+           module_code="torch.nn.Embedding({num_embeddings}, {embedding_dim})"),
     _layer("ReLU", "ReLU", category="Activations"),
     _layer("LeakyReLU", "LeakyReLU", category="Activations",
            params=(ParamSpec("negative_slope", FLOAT, 0.01),),
-           make=_nn("LeakyReLU", "negative_slope")),
+           make=_nn("LeakyReLU", "negative_slope"),
+           module_code="torch.nn.LeakyReLU({negative_slope})"),
     _layer("GELU", "GELU", category="Activations",
            params=(ParamSpec("approximate", CHOICE, "none", ("none", "tanh")),),
-           make=lambda E, p: engine_attr(E, "nn.GELU")(approximate=p["approximate"])),
+           make=lambda E, p: engine_attr(E, "nn.GELU")(approximate=p["approximate"]),
+           module_code="torch.nn.GELU(approximate={approximate})"),
     _layer("Softplus", "Softplus", category="Activations",
            params=(ParamSpec("beta", FLOAT, 1.0), ParamSpec("threshold", FLOAT, 20.0)),
-           make=_nn("Softplus", "beta", "threshold")),
+           make=_nn("Softplus", "beta", "threshold"),
+           module_code="torch.nn.Softplus({beta}, {threshold})"),
     _layer("Sigmoid", "Sigmoid", category="Activations"),
     _layer("Tanh", "Tanh", category="Activations"),
     _layer("Softmax", "Softmax", category="Activations", params=(_dim(-1, nullable=False),),
-           make=lambda E, p: engine_attr(E, "nn.Softmax")(dim=p["dim"])),
+           make=lambda E, p: engine_attr(E, "nn.Softmax")(dim=p["dim"]),
+           module_code="torch.nn.Softmax(dim={dim})"),
     _layer("LogSoftmax", "LogSoftmax", category="Activations",
            params=(_dim(-1, nullable=False),),
-           make=lambda E, p: engine_attr(E, "nn.LogSoftmax")(dim=p["dim"])),
+           make=lambda E, p: engine_attr(E, "nn.LogSoftmax")(dim=p["dim"]),
+           module_code="torch.nn.LogSoftmax(dim={dim})"),
 
     # Losses (engine.nn.functional)
     _loss("mse_loss", "MSE loss", keywords=("mse", "squared error", "l2")),

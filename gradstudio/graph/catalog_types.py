@@ -5,6 +5,7 @@ the file format's validation and the runtime are all generated from it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -59,6 +60,13 @@ class NodeSpec:
     sample_inputs: (port, sample) pairs a test can run the kind on: a tuple is a shape
               (random values), a list or number is the exact value
     sample_params: parameter values for that test run, over the defaults
+    code:     how the node reads as Python in an exported script: a format string over the
+              input ports (each the expression of its source) and the parameters (each as a
+              Python literal), e.g. "{input} * {other}", or callable(inputs, params) -> the
+              expression. For kinds with `make_module`, inputs also hold "module", the
+              variable holding the module. None: the exporter knows the kind itself or
+              cannot export it.
+    module_code: for kinds with `make_module`, the module's constructor, in the same form
     """
     kind: str
     title: str
@@ -72,6 +80,8 @@ class NodeSpec:
     make_module: Callable[..., Any] | None = None
     sample_inputs: tuple[tuple[str, Any], ...] = ()
     sample_params: tuple[tuple[str, Any], ...] = ()
+    code: str | Callable[[dict, dict], str] | None = None
+    module_code: str | Callable[[dict, dict], str] | None = None
 
     def input(self, name: str) -> PortSpec | None:
         return next((p for p in self.inputs if p.name == name), None)
@@ -93,3 +103,27 @@ class NodeSpec:
         if self.make_module is not None:
             return self.build(engine, inputs, params, module)
         return self.build(engine, inputs, params)
+
+    def export_code(self, inputs: dict[str, str], params: dict,
+                    constructor: bool = False) -> str | None:
+        """`code` (or `module_code` with constructor=True) filled in for one node."""
+        template = self.module_code if constructor else self.code
+        if template is None:
+            return None
+        if callable(template):
+            return template(inputs, params)
+        return template.format(**{k: python_literal(v) for k, v in params.items()}, **inputs)
+
+
+def python_literal(value: Any) -> str:
+    """A parameter value as Python source: 2.0, (3, 2), None, 'mean', float('nan')."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float('{value}')"
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(python_literal(v) for v in value)
+        if isinstance(value, list):
+            return f"[{items}]"
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    raise TypeError(f"cannot write {type(value).__name__} as a Python literal")
