@@ -1,0 +1,29 @@
+"""The training stack's window onto the core's raw arrays: read a tensor's backing array,
+wrap an array as a tensor, record an in-place write (bumps the version counter)."""
+from __future__ import annotations
+
+from engine._tensor import _from_array
+from engine.backend import xp_of as namespace_of
+
+__all__ = ["array_of", "grad_array_of", "tensor_from_array", "mark_modified", "namespace_of"]
+
+
+def array_of(t):
+    """The tensor's backing NumPy/CuPy array (shared, no copy)."""
+    return t._a
+
+
+def grad_array_of(t):
+    """The backing array of `t.grad`, or None when there is no gradient."""
+    g = t._grad
+    return None if g is None else g._a
+
+
+def tensor_from_array(a):
+    """A new leaf tensor (requires_grad=False) over array `a`, without copying."""
+    return _from_array(a)
+
+
+def mark_modified(t) -> None:
+    """Record that `t`'s array was written in place, as an in-place op would."""
+    t._ver[0] += 1

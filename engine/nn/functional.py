@@ -1,0 +1,624 @@
+"""`engine.nn.functional`: layers, activations and losses as functions, with PyTorch's names.
+
+Most are compositions of core ops, so their backward comes from the core formulas (and
+higher-order gradients with it). Where a fused formula is much faster (`conv2d`,
+`max_pool2d`, `nll_loss`, the numerically careful BCE-with-logits and softplus), the op is
+an `engine.autograd.Function`: forward on raw arrays, backward written with engine ops, so
+`create_graph=True` still works. Under `engine.autocast`, `linear` and `conv2d` run in the
+autocast dtype (see `engine.amp`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import engine
+from engine import amp as _amp
+from engine.autograd import Function
+from engine.nn._arrays import array_of, namespace_of, tensor_from_array
+
+__all__ = [
+    "linear", "relu", "relu_", "leaky_relu", "sigmoid", "tanh", "gelu",
+    "softplus", "softmax", "log_softmax", "dropout", "conv2d", "max_pool2d", "flatten",
+    "embedding", "batch_norm", "layer_norm", "one_hot",
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_same_shape(input, target, name: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{name}: target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+
+
+# ------------------------------------------------------------------------------ layers
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias (weight: (out_features, in_features))."""
+    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
+    out = input.matmul(weight.t())
+    return out if bias is None else out + bias
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    return engine.flatten(input, start_dim, end_dim)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (when training)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = engine.rand(input.shape, device=input.device) >= p
+    mask = tensor_from_array(array_of(keep).astype(array_of(input).dtype) / (1.0 - p))
+    return input * mask
+
+
+def embedding(input, weight, padding_idx: int | None = None):
+    """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
+    gradient."""
+    if input.dtype not in (engine.int64, engine.int32):
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    out = weight[input]
+    if padding_idx is not None:
+        if padding_idx < 0:
+            padding_idx += weight.shape[0]
+        keep = (input != padding_idx).unsqueeze(-1)
+        out = engine.where(keep, out, out.detach())
+    return out
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """int64 (..., num_classes) with a 1 at each index."""
+    a = array_of(tensor)
+    xp = namespace_of(a)
+    if num_classes < 0:
+        num_classes = int(a.max()) + 1 if a.size else 0
+    return tensor_from_array((a[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalize over every dim but the channel dim 1, with batch statistics when training
+    (updating the running ones in place) and the running statistics otherwise."""
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = [1, input.shape[1]] + [1] * (input.ndim - 2)
+    if training:
+        count = input.numel() // input.shape[1]
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape}")
+        mean = input.mean(dim=dims, keepdim=True)
+        centred = input - mean
+        var = (centred * centred).mean(dim=dims, keepdim=True)
+        if running_mean is not None:
+            with engine.no_grad():
+                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1) * momentum)
+                unbiased = var.detach().reshape(-1) * (count / (count - 1))
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+        out = centred / (var + eps).sqrt()
+    else:
+        out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the last len(normalized_shape) dims, then scale and shift."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(normalized_shape):]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
+                           f"input of size{input.shape}")
+    dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    mean = input.mean(dim=dims, keepdim=True)
+    centred = input - mean
+    var = (centred * centred).mean(dim=dims, keepdim=True)
+    out = centred / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# -------------------------------------------------------------------------- activations
+def relu(input, inplace: bool = False):
+    return engine.relu(input)
+
+
+def relu_(input):
+    return input.relu_() if hasattr(input, "relu_") else engine.relu(input)
+
+
+def sigmoid(input):
+    return engine.sigmoid(input)
+
+
+def tanh(input):
+    return engine.tanh(input)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    return engine.where(input > 0, input, input * negative_slope)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+def gelu(input, approximate: str = "none"):
+    """x * Phi(x) (exact, with erf) or its tanh approximation (`approximate="tanh"`)."""
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (input + 0.044715 * input * input * input)
+        return 0.5 * input * (1.0 + engine.tanh(inner))
+    if approximate != "none":
+        raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    return 0.5 * input * (1.0 + engine.erf(input * (1.0 / math.sqrt(2.0))))
+
+
+class _Softplus(Function):
+    """log(1 + exp(beta*x)) / beta, linear where beta*x > threshold."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        a = array_of(x)
+        xp = namespace_of(a)
+        bx = a * beta
+        out = xp.where(bx > threshold, a, xp.logaddexp(0, bx) / beta).astype(a.dtype)
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        return tensor_from_array(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        slope = engine.where(bx > ctx.threshold, engine.ones_like(x), engine.sigmoid(bx))
+        return grad * slope, None, None
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    return _Softplus.apply(input, beta, threshold)
+
+
+def _softmax_dim(ndim: int) -> int:
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim: int | None = None, dtype=None):
+    if dim is None:
+        dim = _softmax_dim(input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return engine.softmax(input, dim)
+
+
+def log_softmax(input, dim: int | None = None, dtype=None):
+    if dim is None:
+        dim = _softmax_dim(input.ndim)
+    if dtype is not None:
+        input = input.to(dtype)
+    return engine.log_softmax(input, dim)
+
+
+# ----------------------------------------------------------------- convolution and pooling
+def _pair(v) -> tuple[int, int]:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"expected an int or a pair, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _windows(a, kernel, stride, dilation, out_hw):
+    """A strided view (N, C, OH, OW, kh, kw) of the (already padded) array a (N, C, H, W)."""
+    xp = namespace_of(a)
+    n, c = a.shape[:2]
+    s_n, s_c, s_h, s_w = a.strides
+    shape = (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1])
+    strides = (s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1])
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+
+
+def _conv_out_size(size, kernel, stride, padding, dilation):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad(a, padding, value=0.0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return a
+    xp = namespace_of(a)
+    return xp.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+class _Conv2d(Function):
+    """out[n,o] = sum_c,i,j x[n, c, s*h + d*i - p, ...] w[o, c, i, j] via im2col + one GEMM."""
+
+    @staticmethod
+    def forward(ctx, x, w, stride, padding, dilation):
+        a, k = array_of(x), array_of(w)
+        xp = namespace_of(a)
+        kh, kw = k.shape[2:]
+        oh = _conv_out_size(a.shape[2], kh, stride[0], padding[0], dilation[0])
+        ow = _conv_out_size(a.shape[3], kw, stride[1], padding[1], dilation[1])
+        if oh < 1 or ow < 1:
+            raise RuntimeError(f"conv2d: input size {tuple(a.shape[2:])} (padded by {padding}) "
+                               f"is smaller than the kernel size {(kh, kw)}")
+        win = _windows(_pad(a, padding), (kh, kw), stride, dilation, (oh, ow))
+        out = xp.tensordot(win, k, axes=([1, 4, 5], [1, 2, 3]))      # (N, OH, OW, O)
+        ctx.save_for_backward(x, w)
+        ctx.geometry = (stride, padding, dilation)
+        return tensor_from_array(xp.ascontiguousarray(out.transpose(0, 3, 1, 2)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        stride, padding, dilation = ctx.geometry
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = _Conv2dInputGrad.apply(grad, w, tuple(x.shape), stride, padding, dilation)
+        if ctx.needs_input_grad[1]:
+            gw = _Conv2dWeightGrad.apply(x, grad, tuple(w.shape), stride, padding, dilation)
+        return gx, gw, None, None, None
+
+
+class _Conv2dInputGrad(Function):
+    """d conv2d / d input (a transposed convolution, col2im): scatter grad @ weight back."""
+
+    @staticmethod
+    def forward(ctx, g, w, input_shape, stride, padding, dilation):
+        ga, k = array_of(g), array_of(w)
+        xp = namespace_of(ga)
+        n, c, h, wd = input_shape
+        kh, kw = k.shape[2:]
+        oh, ow = ga.shape[2:]
+        cols = xp.tensordot(ga, k, axes=([1], [0]))                # (N, OH, OW, C, kh, kw)
+        out = xp.zeros((n, c, h + 2 * padding[0], wd + 2 * padding[1]), dtype=ga.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                r, q = i * dilation[0], j * dilation[1]
+                out[:, :, r:r + stride[0] * (oh - 1) + 1:stride[0],
+                    q:q + stride[1] * (ow - 1) + 1:stride[1]] += \
+                    cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+        out = out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+        ctx.save_for_backward(g, w)
+        ctx.geometry = (input_shape, stride, padding, dilation)
+        return tensor_from_array(xp.ascontiguousarray(out))
+
+    @staticmethod
+    def backward(ctx, ggx):
+        g, w = ctx.saved_tensors
+        input_shape, stride, padding, dilation = ctx.geometry
+        dg = dw = None
+        if ctx.needs_input_grad[0]:
+            dg = _Conv2d.apply(ggx, w, stride, padding, dilation)
+        if ctx.needs_input_grad[1]:
+            dw = _Conv2dWeightGrad.apply(ggx, g, tuple(w.shape), stride, padding, dilation)
+        return dg, dw, None, None, None, None
+
+
+class _Conv2dWeightGrad(Function):
+    """d conv2d / d weight: correlate the input windows with grad."""
+
+    @staticmethod
+    def forward(ctx, x, g, weight_shape, stride, padding, dilation):
+        a, ga = array_of(x), array_of(g)
+        xp = namespace_of(a)
+        kh, kw = weight_shape[2:]
+        win = _windows(_pad(a, padding), (kh, kw), stride, dilation, ga.shape[2:])
+        out = xp.tensordot(ga, win, axes=([0, 2, 3], [0, 2, 3]))   # (O, C, kh, kw)
+        ctx.save_for_backward(x, g)
+        ctx.geometry = (stride, padding, dilation)
+        return tensor_from_array(xp.ascontiguousarray(out))
+
+    @staticmethod
+    def backward(ctx, ggw):
+        x, g = ctx.saved_tensors
+        stride, padding, dilation = ctx.geometry
+        dx = dg = None
+        if ctx.needs_input_grad[0]:
+            dx = _Conv2dInputGrad.apply(g, ggw, tuple(x.shape), stride, padding, dilation)
+        if ctx.needs_input_grad[1]:
+            dg = _Conv2d.apply(x, ggw, stride, padding, dilation)
+        return dx, dg, None, None, None, None
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kh, kw)."""
+    if groups != 1:
+        raise NotImplementedError("engine conv2d supports groups=1 only")
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        else:
+            raise ValueError(f"conv2d: padding={padding!r} is not supported; give numbers")
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = input.unsqueeze(0)
+    if input.ndim != 4:
+        raise RuntimeError(f"conv2d: expected a 3-D or 4-D input, got {input.ndim}-D "
+                           f"{input.shape}")
+    if input.shape[1] != weight.shape[1]:
+        raise RuntimeError(f"conv2d: input has {input.shape[1]} channels but weight "
+                           f"{weight.shape} expects {weight.shape[1]}")
+    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
+    out = _Conv2d.apply(input, weight, _pair(stride), _pair(padding), _pair(dilation))
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+class _GatherFlat(Function):
+    """out = x.flatten()[index] (index: int array); backward scatters back with _ScatterFlat."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index, ctx.shape = index, tuple(x.shape)
+        return tensor_from_array(array_of(x).reshape(-1)[index])
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _ScatterFlat.apply(grad, ctx.index, ctx.shape), None
+
+
+class _ScatterFlat(Function):
+    """out = zeros(shape) with out.flatten()[index] += g (repeated indices add up)."""
+
+    @staticmethod
+    def forward(ctx, g, index, shape):
+        ga = array_of(g)
+        xp = namespace_of(ga)
+        size = math.prod(shape)
+        out = xp.bincount(index.reshape(-1), weights=ga.reshape(-1), minlength=size)
+        ctx.index = index
+        return tensor_from_array(out.astype(ga.dtype, copy=False).reshape(shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _GatherFlat.apply(grad, ctx.index), None, None
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Maximum over each window; the gradient goes to the (first) maximal element."""
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None or stride == [] else _pair(stride)
+    padding, dilation = _pair(padding), _pair(dilation)
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise RuntimeError("max_pool2d: pad should be at most half of effective kernel size")
+    unbatched = input.ndim == 3
+    a = array_of(input if not unbatched else input.unsqueeze(0))
+    xp = namespace_of(a)
+    n, c, h, w = a.shape
+    out_hw = []
+    extra = []
+    for size, k, s, p, d in zip((h, w), kernel, stride, padding, dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        o = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1
+        if o < 1:
+            raise RuntimeError(f"max_pool2d: output size is too small for input {input.shape}")
+        out_hw.append(o)
+        extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
+    padded_index = xp.pad(xp.arange(n * c * h * w).reshape(n, c, h, w),
+                          ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
+                           (padding[1], padding[1] + extra[1])), constant_values=-1)
+    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    padded = xp.pad(a, ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
+                        (padding[1], padding[1] + extra[1])), constant_values=fill)
+    win = _windows(padded, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, -1)
+    arg = win.argmax(axis=-1)[..., None]
+    idx_win = _windows(padded_index, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, -1)
+    flat_index = xp.take_along_axis(idx_win, arg, axis=-1)[..., 0]
+    source = input if not unbatched else input.unsqueeze(0)
+    out = _GatherFlat.apply(source, flat_index)
+    return out.squeeze(0) if unbatched else out
+
+
+# ------------------------------------------------------------------------------- losses
+def mse_loss(input, target, reduction: str = "mean"):
+    _check_same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+    _check_same_shape(input, target, "huber_loss")
+    diff = input - target
+    absdiff = diff.abs()
+    loss = engine.where(absdiff < delta, 0.5 * diff * diff, delta * (absdiff - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta is 0)."""
+    _check_same_shape(input, target, "smooth_l1_loss")
+    diff = input - target
+    absdiff = diff.abs()
+    if beta == 0.0:
+        return _reduce(absdiff, reduction)
+    loss = engine.where(absdiff < beta, 0.5 * diff * diff / beta, absdiff - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """-(t log p + (1-t) log(1-p)) with each log clamped at -100, as PyTorch does."""
+    _check_same_shape(input, target, "binary_cross_entropy")
+    a = array_of(input)
+    if a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = -(target * engine.clamp(engine.log(input), min=-100.0)
+             + (1.0 - target) * engine.clamp(engine.log(1.0 - input), min=-100.0))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+class _BCEWithLogits(Function):
+    """(1 - t) x + (1 + (p - 1) t) softplus(-x), computed stably; p is pos_weight."""
+
+    @staticmethod
+    def forward(ctx, x, t, pos_weight):
+        a, ta = array_of(x), array_of(t)
+        xp = namespace_of(a)
+        softplus_neg = xp.logaddexp(0, -a)
+        if pos_weight is None:
+            out = (1 - ta) * a + softplus_neg
+        else:
+            pw = array_of(pos_weight)
+            out = (1 - ta) * a + (1 + (pw - 1) * ta) * softplus_neg
+        ctx.save_for_backward(x, t, pos_weight)
+        return tensor_from_array(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, pos_weight = ctx.saved_tensors
+        s = engine.sigmoid(x)
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (s - t) if pos_weight is None \
+                else grad * (s * (pos_weight * t + 1 - t) - pos_weight * t)
+        if ctx.needs_input_grad[1]:     # d/dt = -x + (p - 1) softplus(-x)
+            gt = grad * -x if pos_weight is None \
+                else grad * ((pos_weight - 1) * _Softplus.apply(-x, 1.0, 20.0) - x)
+        return gx, gt, None
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target), without overflow for large logits."""
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    loss = _BCEWithLogits.apply(input, target, pos_weight)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+class _NllLoss(Function):
+    """-weight[t_i] * logp[i, t_i], summed or averaged over the non-ignored samples."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction):
+        lp, t = array_of(logp), array_of(target)
+        xp = namespace_of(lp)
+        n, c = lp.shape
+        valid = t != ignore_index
+        safe_t = xp.where(valid, t, 0)
+        if t.size and (int(safe_t.min()) < 0 or int(safe_t.max()) >= c):
+            bad = int(safe_t.max()) if int(safe_t.max()) >= c else int(safe_t.min())
+            raise IndexError(f"Target {bad} is out of bounds for {c} classes")
+        w = valid.astype(lp.dtype) if weight is None else array_of(weight)[safe_t] * valid
+        coeff = -w
+        if reduction == "mean":
+            coeff = coeff / w.sum()
+        picked = lp[xp.arange(n), safe_t]
+        losses = coeff * picked
+        out = losses if reduction == "none" else losses.sum()
+        ctx.n_classes, ctx.target, ctx.coeff, ctx.reduction = c, safe_t, coeff, reduction
+        return tensor_from_array(xp.asarray(out, dtype=lp.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = namespace_of(ctx.coeff)
+        n = ctx.coeff.shape[0]
+        scatter = xp.zeros((n, ctx.n_classes), dtype=ctx.coeff.dtype)
+        scatter[xp.arange(n), ctx.target] = ctx.coeff
+        if ctx.reduction == "none":
+            grad = grad.unsqueeze(1)
+        return grad * tensor_from_array(scatter), None, None, None, None
+
+
+def _classes_last(input, target):
+    """(N, C, d1, ...) -> (N*d1*..., C) and its target -> (N*d1*...,); (C,) -> (1, C)."""
+    if input.ndim == 1:
+        return input.unsqueeze(0), target.reshape(1), ()
+    if input.ndim == 2:
+        return input, target, None
+    spatial = tuple(input.shape[2:])
+    moved = input.movedim(1, -1) if hasattr(input, "movedim") else \
+        input.permute(0, *range(2, input.ndim), 1)
+    return moved.reshape(-1, input.shape[1]), target.reshape(-1), (input.shape[0],) + spatial
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of class indices `target` under log-probabilities `input`."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if target.dtype not in (engine.int64, engine.int32):
+        raise RuntimeError(f"nll_loss: expected target of dtype int64 (class indices), got "
+                           f"{target.dtype}")
+    flat_input, flat_target, unflatten = _classes_last(input, target)
+    if flat_target.shape[0] != flat_input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({flat_input.shape[0]}) to match target "
+                         f"batch_size ({flat_target.shape[0]}).")
+    loss = _NllLoss.apply(flat_input, flat_target, weight, ignore_index, reduction)
+    if reduction == "none" and unflatten is not None:
+        loss = loss.reshape(unflatten)
+    return loss
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    """log_softmax over dim 1 then the negative log-likelihood; `target` holds class indices
+    (integer, shape without C) or class probabilities (float, same shape as input)."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = engine.log_softmax(input, class_dim)
+    n_classes = input.shape[class_dim]
+    if target.dtype.is_floating_point:
+        _check_same_shape(input, target, "cross_entropy")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        picked = logp * target
+        if weight is not None:
+            shape = [1] * input.ndim
+            shape[class_dim] = n_classes
+            picked = picked * weight.reshape(shape)
+        loss = -picked.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / (loss.numel() if loss.ndim else 1)
+        return _reduce(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0:
+        return nll
+    flat_logp, flat_target, unflatten = _classes_last(logp, target)
+    valid = tensor_from_array(array_of(flat_target) != ignore_index)
+    per_class = flat_logp if weight is None else flat_logp * weight
+    smooth = -engine.where(valid.unsqueeze(1), per_class, engine.zeros_like(per_class)).sum(1)
+    if reduction == "none":
+        smooth = smooth.reshape(unflatten) if unflatten else smooth
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        t = array_of(flat_target)
+        v = array_of(valid)
+        denom = float(v.sum()) if weight is None else \
+            float(array_of(weight)[namespace_of(t).where(v, t, 0)][v].sum())
+        smooth = smooth.sum() / denom
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
