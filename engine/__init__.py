@@ -80,4 +80,6 @@ def __getattr__(name):
         mod = _importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name == "autocast":  # engine.autocast is engine.amp.autocast, as torch.autocast
+        return _importlib.import_module(".amp", __name__).autocast
     raise AttributeError(f"module 'engine' has no attribute '{name}'")

@@ -138,10 +138,11 @@ def _dims(dim, ndim):
 
 
 def _wdim(d, ndim):
-    if not -max(ndim, 1) <= d < max(ndim, 1):
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
-                         f"{max(ndim, 1) - 1}], but got {d})")
-    return d % max(ndim, 1)
+    n = builtins.max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, "
+                         f"{n - 1}], but got {d})")
+    return d % n
 
 
 def _keep_shape(shape, dims):

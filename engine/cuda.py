@@ -50,3 +50,10 @@ def manual_seed(seed):
 
 
 manual_seed_all = manual_seed
+
+
+def __getattr__(name):
+    if name == "amp":  # engine.cuda.amp: torch.cuda.amp's aliases, defined in engine.amp
+        from .amp import cuda_amp
+        return cuda_amp
+    raise AttributeError(f"module 'engine.cuda' has no attribute '{name}'")

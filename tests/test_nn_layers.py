@@ -1,0 +1,178 @@
+"""Every engine.nn layer and loss against PyTorch: same weights copied in, same input, same
+upstream gradient; outputs, input gradients and parameter gradients must agree (float64)."""
+import numpy as np
+import pytest
+
+import engine
+import engine.nn as enn
+
+torch = pytest.importorskip("torch")
+tnn = torch.nn
+
+
+def copy_weights(ours, theirs):
+    ours.load_state_dict({k: engine.tensor(v.detach().numpy().copy())
+                          for k, v in theirs.state_dict().items()})
+
+
+def run_both(make, inputs, train=True, float_inputs=(0,)):
+    """Build the layer in both libraries (float64), copy the weights, run forward and backward
+    with a random upstream gradient; return ((out, grads...) ours, (...) theirs)."""
+    ours, theirs = make(enn).double(), make(tnn).double()
+    copy_weights(ours, theirs)
+    ours.train(train)
+    theirs.train(train)
+    results = []
+    for lib, module in ((engine, ours), (torch, theirs)):
+        args = [lib.tensor(a, requires_grad=i in float_inputs) for i, a in enumerate(inputs)]
+        out = module(*args)
+        upstream = np.random.default_rng(1).standard_normal(tuple(out.shape))
+        out.backward(lib.tensor(upstream))
+        grads = [a.grad.numpy() for i, a in enumerate(args) if i in float_inputs]
+        grads += [p.grad.numpy() for p in module.parameters()]
+        results.append([out.detach().numpy()] + grads)
+    return results
+
+
+def assert_same(results, rtol=1e-9, atol=1e-11):
+    ours, theirs = results
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+R = np.random.default_rng(0)
+
+
+def randn(*shape):
+    return R.standard_normal(shape)
+
+
+LAYERS = {
+    "linear": (lambda nn: nn.Linear(4, 3), [randn(5, 4)]),
+    "linear-no-bias-3d": (lambda nn: nn.Linear(4, 3, bias=False), [randn(2, 5, 4)]),
+    "conv2d": (lambda nn: nn.Conv2d(2, 3, 3), [randn(2, 2, 6, 5)]),
+    "conv2d-stride-pad-dilation": (
+        lambda nn: nn.Conv2d(2, 3, (3, 2), stride=2, padding=1, dilation=(1, 2)),
+        [randn(2, 2, 7, 6)]),
+    "conv2d-unbatched-no-bias": (lambda nn: nn.Conv2d(1, 2, 2, bias=False), [randn(1, 4, 4)]),
+    "maxpool": (lambda nn: nn.MaxPool2d(2), [randn(2, 3, 6, 6)]),
+    "maxpool-overlap-pad": (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [randn(2, 2, 7, 7)]),
+    "maxpool-ceil": (lambda nn: nn.MaxPool2d(2, ceil_mode=True), [randn(1, 2, 5, 7)]),
+    "flatten": (lambda nn: nn.Flatten(), [randn(2, 3, 4)]),
+    "batchnorm-2d-input": (lambda nn: nn.BatchNorm1d(3), [randn(6, 3)]),
+    "batchnorm-3d-input": (lambda nn: nn.BatchNorm1d(3), [randn(4, 3, 5)]),
+    "layernorm": (lambda nn: nn.LayerNorm(4), [randn(3, 4)]),
+    "layernorm-2d-shape": (lambda nn: nn.LayerNorm((3, 4)), [randn(2, 3, 4)]),
+    "relu": (lambda nn: nn.ReLU(), [randn(4, 5)]),
+    "leaky-relu": (lambda nn: nn.LeakyReLU(0.2), [randn(4, 5)]),
+    "sigmoid": (lambda nn: nn.Sigmoid(), [randn(4, 5)]),
+    "tanh": (lambda nn: nn.Tanh(), [randn(4, 5)]),
+    "gelu": (lambda nn: nn.GELU(), [randn(4, 5)]),
+    "gelu-tanh": (lambda nn: nn.GELU(approximate="tanh"), [randn(4, 5)]),
+    "softplus": (lambda nn: nn.Softplus(beta=2.0, threshold=3.0), [randn(4, 5) * 3]),
+    "softmax": (lambda nn: nn.Softmax(dim=1), [randn(4, 5)]),
+    "log-softmax": (lambda nn: nn.LogSoftmax(dim=0), [randn(4, 5)]),
+    "sequential": (lambda nn: nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)),
+                   [randn(5, 3)]),
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_layer_matches_pytorch(name):
+    make, inputs = LAYERS[name]
+    assert_same(run_both(make, inputs))
+
+
+def test_batchnorm_running_statistics_and_eval_mode_match_pytorch():
+    x = randn(8, 3)
+    ours, theirs = enn.BatchNorm1d(3).double(), tnn.BatchNorm1d(3).double()
+    for _ in range(3):
+        ours(engine.tensor(x))
+        theirs(torch.tensor(x))
+    for key in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(getattr(ours, key).numpy(), getattr(theirs, key).numpy())
+    assert_same(run_both(lambda nn: nn.BatchNorm1d(3), [x], train=False))
+
+
+def test_embedding_matches_pytorch_including_padding_idx():
+    idx = np.array([[1, 2, 0], [4, 2, 2]])
+    for padding_idx in (None, 2):
+        results = run_both(lambda nn: nn.Embedding(5, 3, padding_idx=padding_idx), [idx],
+                           float_inputs=())
+        assert_same(results)
+    assert np.all(results[0][1][2] == 0)           # the padding row received no gradient
+
+
+def test_dropout_is_identity_in_eval_and_scales_kept_elements_in_training():
+    layer = enn.Dropout(p=0.25)
+    x = engine.ones(2000, requires_grad=True)
+    out = layer(x)
+    kept = out.detach().numpy() != 0
+    assert 0.70 < kept.mean() < 0.80
+    np.testing.assert_allclose(out.detach().numpy()[kept], 1 / 0.75)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), out.detach().numpy())
+    layer.eval()
+    assert layer(x) is x
+
+
+LOSSES = {
+    "mse": (lambda nn: nn.MSELoss(), [randn(4, 3), randn(4, 3)]),
+    "mse-sum": (lambda nn: nn.MSELoss(reduction="sum"), [randn(4, 3), randn(4, 3)]),
+    "l1-none": (lambda nn: nn.L1Loss(reduction="none"), [randn(4, 3), randn(4, 3)]),
+    "huber": (lambda nn: nn.HuberLoss(delta=0.5), [randn(6, 3) * 2, randn(6, 3)]),
+    "smooth-l1": (lambda nn: nn.SmoothL1Loss(beta=0.5), [randn(6, 3) * 2, randn(6, 3)]),
+    "smooth-l1-beta0": (lambda nn: nn.SmoothL1Loss(beta=0.0), [randn(6, 3), randn(6, 3)]),
+    "bce": (lambda nn: nn.BCELoss(), [R.uniform(0.05, 0.95, (5, 2)), R.uniform(0, 1, (5, 2))]),
+    "bce-none": (lambda nn: nn.BCELoss(reduction="none"),
+                 [R.uniform(0.05, 0.95, (5,)), (R.uniform(0, 1, 5) > 0.5) * 1.0]),
+    "bce-logits": (lambda nn: nn.BCEWithLogitsLoss(), [randn(5, 2) * 5, R.uniform(0, 1, (5, 2))]),
+    "bce-logits-zero-logits": (lambda nn: nn.BCEWithLogitsLoss(),
+                               [np.zeros((3, 2)), R.uniform(0, 1, (3, 2))]),
+    "bce-logits-pos-weight": (
+        lambda nn: nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0, 0.5], dtype=torch.float64)
+                                        if nn is tnn else engine.tensor([2.0, 0.5],
+                                                                        dtype=engine.float64)),
+        [randn(5, 2) * 3, R.uniform(0, 1, (5, 2))]),
+    "cross-entropy": (lambda nn: nn.CrossEntropyLoss(), [randn(6, 4), R.integers(0, 4, 6)]),
+    "cross-entropy-sum": (lambda nn: nn.CrossEntropyLoss(reduction="sum"),
+                          [randn(6, 4), R.integers(0, 4, 6)]),
+    "cross-entropy-none-ignore": (lambda nn: nn.CrossEntropyLoss(reduction="none",
+                                                                 ignore_index=1),
+                                  [randn(6, 4), np.array([0, 1, 2, 3, 1, 0])]),
+    "cross-entropy-weight-ignore": (
+        lambda nn: nn.CrossEntropyLoss(ignore_index=3, weight=(torch if nn is tnn else engine)
+                                       .tensor([1.0, 2.0, 0.5, 1.5], dtype=torch.float64
+                                               if nn is tnn else engine.float64)),
+        [randn(6, 4), np.array([0, 1, 2, 3, 1, 0])]),
+    "cross-entropy-label-smoothing": (lambda nn: nn.CrossEntropyLoss(label_smoothing=0.1),
+                                      [randn(6, 4), R.integers(0, 4, 6)]),
+    "cross-entropy-probabilities": (lambda nn: nn.CrossEntropyLoss(),
+                                    [randn(5, 3), R.dirichlet(np.ones(3), 5)]),
+    "cross-entropy-probabilities-smoothing": (
+        lambda nn: nn.CrossEntropyLoss(label_smoothing=0.2),
+        [randn(5, 3), R.dirichlet(np.ones(3), 5)]),
+    "cross-entropy-k-dim": (lambda nn: nn.CrossEntropyLoss(), [randn(2, 3, 4),
+                                                              R.integers(0, 3, (2, 4))]),
+    "cross-entropy-unbatched": (lambda nn: nn.CrossEntropyLoss(), [randn(4), np.array(2)]),
+    "nll": (lambda nn: nn.NLLLoss(), [randn(6, 4), R.integers(0, 4, 6)]),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_matches_pytorch(name):
+    make, inputs = LOSSES[name]
+    float_inputs = (0, 1) if inputs[1].dtype.kind == "f" else (0,)
+    assert_same(run_both(make, inputs, float_inputs=float_inputs))
+
+
+def test_losses_refuse_mismatched_shapes_and_bad_targets():
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        enn.MSELoss()(engine.zeros(3), engine.zeros(4))
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        enn.CrossEntropyLoss()(engine.zeros(2, 3), engine.tensor([0, 5]))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        enn.BCELoss()(engine.tensor([1.5]), engine.tensor([1.0]))
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        enn.MSELoss(reduction="average")
