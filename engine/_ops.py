@@ -1658,7 +1658,13 @@ def reshape(input, *shape):
     a = input._a
     if a.shape == shape and not (_gs.enabled and input._rg):
         return _view_of(input, a.view(), ViewBackward0)
-    r = a.reshape(shape)
+    r = a.view()
+    try:
+        r.shape = shape
+    except AttributeError:   # not expressible as a view: PyTorch clones, then _unsafe_view
+        if _gs.enabled and input._rg:
+            return _unsafe_view(clone(input), shape)
+        return _wrap(a.reshape(shape))
     return _view_of(input, r, ViewBackward0, {"shape": a.shape})
 
 

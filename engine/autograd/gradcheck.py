@@ -108,10 +108,15 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n_in = len(inputs)
 
     def first_derivative(*args):
+        from .grad_mode import enable_grad
         ins, gos = args[:n_in], args[n_in:]
-        o = _outputs(func, ins)
-        di = [t for t in ins if isinstance(t, Tensor) and t._rg]
-        gs = _grad(o, di, gos, create_graph=True, allow_unused=True)
+        with enable_grad():
+            o = _outputs(func, ins)
+            di = [t for t in ins if isinstance(t, Tensor) and t._rg]
+            if not any(x._rg for x in o):
+                from .._ops import zeros_like
+                return tuple(zeros_like(t) for t in di)
+            gs = _grad(o, di, gos, create_graph=True, allow_unused=True)
         from .._ops import zeros_like
         return tuple(g if g is not None else zeros_like(t) for g, t in zip(gs, di))
 

@@ -1,0 +1,163 @@
+"""The engine's op table (like PyTorch's OpInfo): every differentiable op with sample inputs.
+
+Each entry: name, fn(m, *tensors) written against a torch-like module `m` (so the same
+line runs on `engine` and on `torch`), sample input shapes (broadcasting included), the
+input domain, and whether double backward is checked. Tests in test_engine_ops.py run
+gradcheck/gradgradcheck from it and compare values and gradients with PyTorch.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class OpInfo:
+    name: str
+    fn: object
+    samples: list                  # list of tuples of shapes (one shape per tensor input)
+    domain: str = "real"           # "real", "positive", "unit" (-0.9..0.9), "distinct"
+    gradgrad: bool = True
+    grad_fn: str = None            # expected grad_fn name of the result (checked against torch too)
+    int_inputs: dict = field(default_factory=dict)
+
+
+def make_inputs(op, shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for k, s in enumerate(shapes):
+        if op.domain == "positive":
+            a = rng.uniform(0.5, 2.0, s)
+        elif op.domain == "unit":
+            a = rng.uniform(-0.9, 0.9, s)
+        else:
+            a = rng.uniform(-2.0, 2.0, s)
+            n = a.size
+            if op.domain == "distinct" and n:
+                a = (rng.permutation(n) - n / 2 + 0.5).reshape(s) * 0.37 + 0.11 * k
+            a = np.where(np.abs(a) < 0.1, a + 0.3, a)    # keep away from kinks at 0
+        out.append(a)
+    return out
+
+
+IDX = np.array([[0, 2], [1, 0], [2, 1]])
+
+OPS = [
+    OpInfo("add", lambda m, a, b: m.add(a, b), [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1))]),
+    OpInfo("add_alpha", lambda m, a, b: m.add(a, b, alpha=2.5), [((3, 4), (1, 4))]),
+    OpInfo("add_scalar", lambda m, a: a + 2.0, [((3,),)]),
+    OpInfo("radd_scalar", lambda m, a: 2.0 + a, [((3,),)]),
+    OpInfo("sub", lambda m, a, b: a - b, [((3, 4), (3, 4)), ((3, 1), (1, 4))]),
+    OpInfo("rsub", lambda m, a: 2.0 - a, [((3, 2),)]),
+    OpInfo("mul", lambda m, a, b: a * b, [((3, 4), (3, 4)), ((3, 4), (4,)), ((), (2, 3))]),
+    OpInfo("mul_scalar", lambda m, a: a * 3.0, [((3,),)]),
+    OpInfo("div", lambda m, a, b: a / b, [((3, 4), (3, 4)), ((3, 4), (1, 4))], domain="positive"),
+    OpInfo("rdiv", lambda m, a: 2.0 / a, [((3,),)], domain="positive"),
+    OpInfo("neg", lambda m, a: -a, [((3, 4),)]),
+    OpInfo("pow_scalar", lambda m, a: a ** 3, [((3, 4),)]),
+    OpInfo("pow_frac", lambda m, a: a ** 2.5, [((3,),)], domain="positive"),
+    OpInfo("pow_square", lambda m, a: a ** 2, [((3,),)]),
+    OpInfo("pow_tensor", lambda m, a, b: m.pow(a, b), [((3,), (3,)), ((2, 3), (3,))], domain="positive"),
+    OpInfo("rpow", lambda m, a: 2.0 ** a, [((3,),)]),
+    OpInfo("exp", lambda m, a: m.exp(a), [((3, 4),)]),
+    OpInfo("log", lambda m, a: m.log(a), [((3, 4),)], domain="positive"),
+    OpInfo("sqrt", lambda m, a: m.sqrt(a), [((3, 4),)], domain="positive"),
+    OpInfo("abs", lambda m, a: m.abs(a), [((3, 4),)]),
+    OpInfo("sin", lambda m, a: m.sin(a), [((3, 4),)]),
+    OpInfo("cos", lambda m, a: m.cos(a), [((3, 4),)]),
+    OpInfo("tanh", lambda m, a: m.tanh(a), [((3, 4),)]),
+    OpInfo("sigmoid", lambda m, a: m.sigmoid(a), [((3, 4),)]),
+    OpInfo("relu", lambda m, a: m.relu(a), [((3, 4),)], gradgrad=True),
+    OpInfo("log1p", lambda m, a: m.log1p(a), [((3,),)], domain="positive"),
+    OpInfo("reciprocal", lambda m, a: m.reciprocal(a), [((3,),)], domain="positive"),
+    OpInfo("rsqrt", lambda m, a: m.rsqrt(a), [((3,),)], domain="positive"),
+    OpInfo("clamp", lambda m, a: m.clamp(a, -1.0, 1.0), [((3, 4),)]),
+    OpInfo("clamp_min", lambda m, a: a.clamp(min=0.5), [((3, 4),)]),
+    OpInfo("clamp_tensor", lambda m, a, lo: m.clamp(a, min=lo), [((3, 4), (3, 4))], domain="distinct"),
+    OpInfo("maximum", lambda m, a, b: m.maximum(a, b), [((3, 4), (3, 4)), ((3, 4), (4,))], domain="distinct"),
+    OpInfo("minimum", lambda m, a, b: m.minimum(a, b), [((3, 4), (3, 4))], domain="distinct"),
+    OpInfo("where", lambda m, a, b: m.where(a > 0, a, b), [((3, 4), (3, 4)), ((3, 4), (4,))]),
+    OpInfo("sum", lambda m, a: a.sum(), [((3, 4),), ((),)]),
+    OpInfo("sum_dim", lambda m, a: a.sum(1), [((3, 4),), ((2, 3, 4),)]),
+    OpInfo("sum_dims_keep", lambda m, a: a.sum((0, 2), keepdim=True), [((2, 3, 4),)]),
+    OpInfo("mean", lambda m, a: a.mean(), [((3, 4),)]),
+    OpInfo("mean_dim", lambda m, a: a.mean(-1), [((3, 4),)]),
+    OpInfo("mean_keep", lambda m, a: a.mean(0, keepdim=True), [((3, 4),)]),
+    OpInfo("prod", lambda m, a: a.prod(), [((2, 3),)]),
+    OpInfo("prod_dim", lambda m, a: a.prod(1), [((2, 3),)]),
+    OpInfo("max", lambda m, a: a.max(), [((3, 4),)], domain="distinct"),
+    OpInfo("max_dim", lambda m, a: a.max(1)[0], [((3, 4),)], domain="distinct"),
+    OpInfo("max_dim_keep", lambda m, a: a.max(0, keepdim=True).values, [((3, 4),)], domain="distinct"),
+    OpInfo("min", lambda m, a: a.min(), [((3, 4),)], domain="distinct"),
+    OpInfo("min_dim", lambda m, a: a.min(dim=0).values, [((3, 4),)], domain="distinct"),
+    OpInfo("amax", lambda m, a: a.amax(1), [((3, 4),)], domain="distinct"),
+    OpInfo("amin", lambda m, a: m.amin(a, (0, 1)), [((3, 4),)], domain="distinct"),
+    OpInfo("norm", lambda m, a: a.norm(), [((3, 4),)]),
+    OpInfo("norm_dim", lambda m, a: a.norm(dim=1), [((3, 4),)]),
+    OpInfo("norm_p1", lambda m, a: a.norm(p=1), [((3, 4),)]),
+    OpInfo("norm_p3", lambda m, a: m.norm(a, 3, 0, True), [((3, 4),)]),
+    OpInfo("var", lambda m, a: a.var(), [((3, 4),)]),
+    OpInfo("var_dim", lambda m, a: a.var(1, unbiased=False), [((3, 4),)]),
+    OpInfo("std", lambda m, a: a.std(), [((3, 4),)]),
+    OpInfo("std_dim", lambda m, a: m.std(a, 0, keepdim=True), [((3, 4),)]),
+    OpInfo("logsumexp", lambda m, a: m.logsumexp(a, 1), [((3, 4),)]),
+    OpInfo("softmax", lambda m, a: m.softmax(a, 1), [((3, 4),)]),
+    OpInfo("softmax0", lambda m, a: a.softmax(0), [((3, 4),)]),
+    OpInfo("log_softmax", lambda m, a: m.log_softmax(a, -1), [((3, 4),)]),
+    OpInfo("cumsum", lambda m, a: m.cumsum(a, 1), [((3, 4),)]),
+    OpInfo("cumprod", lambda m, a: m.cumprod(a, 1), [((3, 4),)], domain="positive"),
+    OpInfo("matmul_dot", lambda m, a, b: a @ b, [((4,), (4,))]),
+    OpInfo("matmul_mv", lambda m, a, b: a @ b, [((3, 4), (4,))]),
+    OpInfo("matmul_vm", lambda m, a, b: a @ b, [((4,), (4, 2))]),
+    OpInfo("matmul_mm", lambda m, a, b: m.matmul(a, b), [((3, 4), (4, 2))]),
+    OpInfo("matmul_3d2d", lambda m, a, b: a @ b, [((2, 3, 4), (4, 2))]),
+    OpInfo("matmul_2d3d", lambda m, a, b: a @ b, [((3, 4), (2, 4, 2))]),
+    OpInfo("matmul_bmm", lambda m, a, b: a @ b, [((2, 3, 4), (2, 4, 2)), ((2, 1, 3, 4), (3, 4, 2))]),
+    OpInfo("matmul_3d1d", lambda m, a, b: a @ b, [((2, 3, 4), (4,))]),
+    OpInfo("mm", lambda m, a, b: m.mm(a, b), [((3, 4), (4, 2))]),
+    OpInfo("bmm", lambda m, a, b: m.bmm(a, b), [((2, 3, 4), (2, 4, 2))]),
+    OpInfo("reshape", lambda m, a: a.reshape(2, -1) * 1.0, [((3, 4),)]),
+    OpInfo("view", lambda m, a: a.view(12), [((3, 4),)]),
+    OpInfo("flatten", lambda m, a: m.flatten(a, 1), [((2, 3, 2),)]),
+    OpInfo("transpose", lambda m, a: a.transpose(0, 1), [((3, 4),)]),
+    OpInfo("T", lambda m, a: a.T, [((3, 4),)]),
+    OpInfo("t", lambda m, a: a.t(), [((3, 4),)]),
+    OpInfo("permute", lambda m, a: a.permute(2, 0, 1), [((2, 3, 4),)]),
+    OpInfo("squeeze", lambda m, a: a.squeeze(), [((3, 1, 4),)]),
+    OpInfo("squeeze_dim", lambda m, a: a.squeeze(1), [((3, 1, 4),)]),
+    OpInfo("unsqueeze", lambda m, a: a.unsqueeze(-1), [((3, 4),)]),
+    OpInfo("expand", lambda m, a: a.expand(2, 3, 4), [((3, 1),)]),
+    OpInfo("cat", lambda m, a, b: m.cat([a, b], 1), [((3, 2), (3, 4))]),
+    OpInfo("stack", lambda m, a, b: m.stack([a, b], 1), [((3, 2), (3, 2))]),
+    OpInfo("select", lambda m, a: a[1], [((3, 4),)]),
+    OpInfo("slice", lambda m, a: a[1:, ::2], [((3, 4),)]),
+    OpInfo("index_list", lambda m, a: a[[0, 2, 0]], [((3, 4),)]),
+    OpInfo("index_2d", lambda m, a: a[[0, 1], [2, 3]], [((3, 4),)]),
+    OpInfo("index_mask", lambda m, a: a[a > 0], [((3, 4),)]),
+    OpInfo("index_mixed", lambda m, a: a[None, 0, 1:3], [((3, 4),)]),
+    OpInfo("index_ellipsis", lambda m, a: a[..., 1], [((2, 3, 4),)]),
+    OpInfo("gather", lambda m, a: m.gather(a, 1, m.tensor(IDX)), [((3, 4),)]),
+    OpInfo("flip", lambda m, a: m.flip(a, [0]), [((3, 4),)]),
+    OpInfo("split", lambda m, a: a.split(2, 1)[1] * 2, [((3, 4),)]),
+    OpInfo("unbind", lambda m, a: a.unbind(0)[2], [((3, 4),)]),
+    OpInfo("masked_fill", lambda m, a: a.masked_fill(a > 0, 0.0), [((3, 4),)]),
+    OpInfo("repeat", lambda m, a: a.repeat(2, 1), [((3, 2),)]),
+    OpInfo("index_select", lambda m, a: a.index_select(0, m.tensor([2, 0])), [((3, 4),)]),
+    OpInfo("clone", lambda m, a: a.clone(), [((3,),)]),
+    OpInfo("setitem", lambda m, a, b: _setitem(a, b), [((3, 4), (4,))]),
+    OpInfo("setitem_adv", lambda m, a, b: _setitem_adv(a, b), [((3, 4), (2, 4))]),
+    OpInfo("inplace_mul", lambda m, a, b: (a * 1).mul_(b), [((3, 4), (4,))]),
+    OpInfo("inplace_add", lambda m, a, b: (a * 2).add_(b, alpha=3), [((3, 4), (3, 4))]),
+    OpInfo("chain", lambda m, a, b: (m.tanh(a @ b) ** 2).sum(1).exp(), [((2, 3), (3, 2))]),
+]
+
+
+def _setitem(a, b):
+    c = a * 1
+    c[1] = b
+    return c
+
+
+def _setitem_adv(a, b):
+    c = a * 1
+    c[[0, 2]] = b
+    return c

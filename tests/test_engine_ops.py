@@ -1,0 +1,78 @@
+"""Every op in the op table: gradcheck, gradgradcheck, and values/gradients/node names vs PyTorch.
+
+The same table runs on "cuda" when engine.cuda.is_available(); otherwise those cases skip
+with engine.cuda.unavailable_reason().
+"""
+import numpy as np
+import pytest
+
+import engine
+from engine.autograd import gradcheck, gradgradcheck
+
+from engine_op_table import OPS, make_inputs
+
+CASES = [(op, i) for op in OPS for i in range(len(op.samples))]
+IDS = [f"{op.name}-{i}" for op, i in CASES]
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not engine.cuda.is_available(), reason=f"CUDA unavailable: {engine.cuda.unavailable_reason()}"))]
+
+
+def _engine_inputs(op, i, device="cpu"):
+    return [engine.tensor(a, dtype=engine.float64, device=device, requires_grad=True)
+            for a in make_inputs(op, op.samples[i])]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op,i", CASES, ids=IDS)
+def test_gradcheck(op, i, device):
+    xs = _engine_inputs(op, i, device)
+    assert gradcheck(lambda *t: op.fn(engine, *t), xs, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op,i", [(op, i) for op, i in CASES if op.gradgrad],
+                         ids=[f"{op.name}-{i}" for op, i in CASES if op.gradgrad])
+def test_gradgradcheck(op, i, device):
+    xs = _engine_inputs(op, i, device)
+    assert gradgradcheck(lambda *t: op.fn(engine, *t), xs, eps=1e-6, atol=1e-4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op,i", CASES, ids=IDS)
+def test_matches_torch(op, i, dtype):
+    torch = pytest.importorskip("torch")
+    arrays = make_inputs(op, op.samples[i])
+    ex = [engine.tensor(a, dtype=getattr(engine, dtype), requires_grad=True) for a in arrays]
+    tx = [torch.tensor(a, dtype=getattr(torch, dtype), requires_grad=True) for a in arrays]
+    eo, to = op.fn(engine, *ex), op.fn(torch, *tx)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    assert tuple(eo.shape) == tuple(to.shape)
+    assert eo.dtype.name == str(to.dtype).split(".")[1]
+    np.testing.assert_allclose(eo.detach().numpy(), to.detach().numpy(), **tol)
+    assert eo.grad_fn.name() == type(to.grad_fn).__name__
+    w = np.random.default_rng(1).uniform(-1, 1, tuple(to.shape))
+    eo.backward(engine.tensor(w, dtype=eo.dtype))
+    to.backward(torch.tensor(w, dtype=to.dtype))
+    for e, t in zip(ex, tx):
+        if t.grad is None:
+            assert e.grad is None
+        else:
+            assert e.grad is not None and e.grad.dtype.name == dtype
+            np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("op,i", CASES, ids=IDS)
+def test_graph_structure_matches_torch(op, i):
+    """next_functions, node by node down to the leaves, name for name."""
+    torch = pytest.importorskip("torch")
+    arrays = make_inputs(op, op.samples[i])
+    ex = [engine.tensor(a, requires_grad=True) for a in arrays]
+    tx = [torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in arrays]
+
+    def shape(node, depth=0):
+        if node is None or depth > 6:
+            return None
+        name = type(node).__name__
+        return (name, tuple((shape(n, depth + 1), nr) for n, nr in node.next_functions))
+
+    assert shape(op.fn(engine, *ex).grad_fn) == shape(op.fn(torch, *tx).grad_fn)
