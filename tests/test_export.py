@@ -62,21 +62,23 @@ def as_array(value) -> np.ndarray:
     return np.array(numbers(value), dtype=float)
 
 
-def assert_same_numbers(expected: dict, printed: dict, rtol: float, grad_fn: bool) -> None:
+def assert_same_numbers(expected: dict, printed: dict, rtol: float, grad_fn: bool,
+                        atol: float | None = None) -> None:
+    atol = rtol if atol is None else atol
     assert set(printed["nodes"]) == set(expected["nodes"])
     for label, want in expected["nodes"].items():
         got = printed["nodes"][label]
         np.testing.assert_allclose(as_array(got["data"]), as_array(want["data"]), rtol=rtol,
-                                   atol=rtol, err_msg=f"{label}.data")
+                                   atol=atol, err_msg=f"{label}.data")
         assert (got["grad"] is None) == (want["grad"] is None), f"{label}.grad"
         if want["grad"] is not None:
             np.testing.assert_allclose(as_array(got["grad"]), as_array(want["grad"]), rtol=rtol,
-                                       atol=rtol, err_msg=f"{label}.grad")
+                                       atol=atol, err_msg=f"{label}.grad")
         if grad_fn:
             assert got["grad_fn"] == want["grad_fn"], label
     assert ("loss" in printed) == ("loss" in expected)
     if "loss" in expected:
-        np.testing.assert_allclose(printed["loss"], expected["loss"], rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(printed["loss"], expected["loss"], rtol=rtol, atol=atol)
 
 
 def run_script_in_subprocess(script: Path) -> str:
@@ -193,9 +195,14 @@ def test_array_literals_read_back_to_the_same_float32_numbers():
 EXPORTABLE = sorted(kind for kind, spec in CATALOG.items() if spec.sample_inputs)
 
 
+@pytest.mark.parametrize("target", ["python", "torch"])
 @pytest.mark.parametrize("kind", EXPORTABLE)
-def test_every_catalog_kind_exports_from_its_row(kind):
+def test_every_catalog_kind_exports_from_its_row(kind, target):
     """A row's `code` is all an op needs: its exported script gives the session's numbers."""
+    if target == "torch":
+        pytest.importorskip("torch")
+        if kind == "nn.Dropout":
+            pytest.skip("dropout masks come from each library's own random generator")
     spec = CATALOG[kind]
     assert spec.code is not None and (spec.make_module is None) == (spec.module_code is None)
     doc = Document()
@@ -216,8 +223,11 @@ def test_every_catalog_kind_exports_from_its_row(kind):
         doc.add_edge(node, "out", total, "input")
         doc.set_meta("root", "total")
     expected = session_numbers(doc)
-    printed = parse_script_output(exec_script(export_script(doc, "python")))
-    assert_same_numbers(expected, printed, rtol=1e-5, grad_fn=True)
+    printed = parse_script_output(exec_script(export_script(doc, target)))
+    if target == "python":
+        assert_same_numbers(expected, printed, rtol=1e-5, grad_fn=True)
+    else:   # float32 rounding differs: LayerNorm's zero gradients come out near 1e-4
+        assert_same_numbers(expected, printed, rtol=1e-4, atol=1e-3, grad_fn=False)
 
 
 # --------------------------------------------------------------------------- the command
