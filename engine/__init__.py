@@ -5,7 +5,18 @@ reverse-mode autograd whose backward pass can also be stepped node by node
 (`engine.autograd.backward_steps`). The training stack (`engine.nn`, `engine.optim`,
 `engine.amp`, `engine.utils`) lives beside the core and is imported on first use.
 """
+import gc as _gc
 import importlib as _importlib
+
+# Every op allocates a few small linked objects (a tensor, a graph node, edge tuples) that
+# survive while the graph is alive. With CPython's default thresholds (700, 10, 10) the
+# cyclic collector re-scans the whole growing graph in frequent full collections, which
+# tripled forward time on long chains. Full collections are made rarer (never more
+# frequent than configured); young-generation collection is unchanged.
+_t = _gc.get_threshold()
+if _t[2] < 100:
+    _gc.set_threshold(_t[0], _t[1], 100)
+del _t
 
 from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, bool_ as bool,
                      get_default_dtype, set_default_dtype, promote_types, result_type)

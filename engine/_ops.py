@@ -20,13 +20,14 @@ from ._dtype import get_default_dtype, result_type, from_np
 from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
 from .autograd.grad_mode import state as _gs, no_grad
-from .autograd.graph import Node, new_node, grad_accumulator, _SavedOutput
+from .autograd.graph import Node, new_node, grad_accumulator, _SavedOutput, _next_seq
 from .autograd.engine import _edge
 
 _ndarray = np.ndarray
 _isinst = isinstance
 _wrap = _from_array
 _NONE_EDGE = (None, 0)
+_new = object.__new__
 
 
 # ============================================================================ helpers
@@ -248,13 +249,40 @@ class MulBackward0(Node):
     saved_names = ("self", "other")
 
     def backward(self, g):
-        a, b = self.saved
+        s = self._saved
+        a, b = s if s is not None and (s[0] is None or s[0]._ver[0] == self._sver[0]) and (
+            self._sver[1] is None or b_ok(s[1], self._sver[1])) else self.saved
         n = self._next
         return (g * b if n[0][0] is not None else None,
                 g * a if n[1][0] is not None else None)
 
 
+def b_ok(b, ver):
+    return b._ver[0] == ver
+
+
 def mul(input, other, *, out=None):
+    # fast path: Tensor * Python float/int on a floating tensor (no promotion possible)
+    if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
+        r = input._a * other
+        if type(r) is not _ndarray:
+            r = _res(r)
+        t = _new(Tensor)
+        t._a, t._node, t._nr, t._rg, t._grad, t._ver, t._base, t._acc, t._x = r, None, 0, False, None, [0], None, None, None
+        if input._rg and _gs.enabled:
+            n = _new(MulBackward0)
+            n._seq = _next_seq()
+            n._x = None
+            if _gs.anomaly:
+                n._x = new_node(MulBackward0)._x
+            node = input._node
+            n._next = ((node, input._nr) if node is not None else (grad_accumulator(input), 0), _NONE_EDGE)
+            n._meta = ((r.shape, r.dtype),)
+            n._saved = (None, other)
+            n._sver = (None, None)
+            t._node = n
+            t._rg = True
+        return t if out is None else _out(t, out)
     xa, ya = _pair(input, other)
     r = xa * ya
     t = _wrap(r if type(r) is _ndarray else _res(r))

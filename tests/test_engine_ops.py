@@ -9,7 +9,7 @@ import pytest
 import engine
 from engine.autograd import gradcheck, gradgradcheck
 
-from engine_op_table import OPS, make_inputs
+from test_engine_op_table import OPS, make_inputs
 
 CASES = [(op, i) for op in OPS for i in range(len(op.samples))]
 IDS = [f"{op.name}-{i}" for op, i in CASES]

@@ -179,22 +179,24 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     buffers = {root: buf0}
     heap = [root]
     prev_mode = _gs.enabled
+    Acc = AccumulateGrad
     try:
         while heap:
             node = heap.pop() if len(heap) == 1 else _heap_pop(heap)
             buf = buffers.pop(node)
             nxt_edges = node._next
             if dry:
-                outs = (True,) * len(nxt_edges)
                 if exec_info is not None and not exec_info.get(node):
                     continue
+                outs = (True,) * len(nxt_edges)
             else:
                 _gs.enabled = create_graph
                 step = BackwardStep(node, tuple(buf), ()) if record else None
                 x = node._x
-                if x is not None or type(node) is AccumulateGrad:
+                is_acc = type(node) is Acc
+                if x is not None or is_acc:
                     buf = _pre_hooks(node, buf, step)
-                if node in captures:
+                if captures and node in captures:
                     for nr, i in captures[node]:
                         g = buf[nr]
                         if g is not None and inputs[i]._node is not None and not capture:
@@ -204,14 +206,14 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 if exec_info is not None and not exec_info.get(node):
                     _gs.enabled = prev_mode
                     continue
-                if type(node) is AccumulateGrad:
+                if is_acc:
                     g = buf[0]
                     del buf
                     if g is not None:
                         _accumulate(node.variable, g, create_graph, step)
                     outs = ()
                 else:
-                    if any(g is not None for g in buf):
+                    if buf[0] is not None if len(buf) == 1 else any(g is not None for g in buf):
                         outs = node._apply(buf)
                         if type(outs) is not tuple:
                             outs = (outs,) if not isinstance(outs, list) else tuple(outs)
@@ -221,26 +223,31 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                     else:
                         outs = (None,) * len(nxt_edges)
                     if x is not None and "hooks" in x:
-                        for desc_id, h in list(x["hooks"].items()):
+                        for h in list(x["hooks"].values()):
                             r = h(outs, tuple(buf))
                             if r is not None:
                                 if step is not None:
                                     step.hooks.append((f"node hook {getattr(h, '__name__', h)}", outs, tuple(r)))
                                 outs = tuple(r)
-                    if not keep_graph:
-                        node._release()
+                    if not keep_graph and node._saved:
+                        node._saved = None
                     if _gs.anomaly and _gs.anomaly_check_nan:
                         _check_anomaly(node, outs)
             grads_out = [] if record else None
-            for i, (nxt, nr) in enumerate(nxt_edges):
+            i = 0
+            for nxt, nr in nxt_edges:
                 if nxt is None:
                     if record:
                         grads_out.append(None)
+                    i += 1
                     continue
                 g = outs[i]
+                i += 1
                 if g is not None and not dry:
-                    g = _fit(g, nxt, nr, node) if g._a.shape != nxt._meta[nr][0] or \
-                        g._a.dtype != nxt._meta[nr][1] else g
+                    a = g._a
+                    m = nxt._meta[nr]
+                    if a.shape != m[0] or (a.dtype is not m[1] and a.dtype != m[1]):
+                        g = _fit(g, nxt, nr, node)
                 if record:
                     grads_out.append(g)
                 d = deps[nxt] - 1
@@ -249,8 +256,11 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                     continue
                 b = buffers.get(nxt)
                 if b is None:
-                    b = buffers[nxt] = [None] * len(nxt._meta)
-                    b[nr] = g
+                    if len(nxt._meta) == 1:
+                        buffers[nxt] = [g]
+                    else:
+                        b = buffers[nxt] = [None] * len(nxt._meta)
+                        b[nr] = g
                 elif b[nr] is None:
                     b[nr] = g
                 elif g is not None and not dry:
@@ -260,15 +270,16 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         _heap_push(heap, nxt)
                     else:
                         heap.append(nxt)
-            outs = g = None
-            _gs.enabled = prev_mode
+            outs = g = a = b = None
             if dry:
                 yield node
-            elif record:
-                step.grads_out = tuple(grads_out)
-                yield step
             else:
-                yield None
+                _gs.enabled = prev_mode
+                if record:
+                    step.grads_out = tuple(grads_out)
+                    yield step
+                else:
+                    yield None
     finally:
         _gs.enabled = prev_mode
 
