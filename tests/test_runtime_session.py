@@ -330,7 +330,7 @@ def test_every_op_runs_forward_and_backward_in_a_session(E, kind):
         if isinstance(sample, tuple):
             params.update(init="randn", shape=list(sample), seed=k)
         else:
-            params.update(value=sample, requires_grad=False)
+            params.update(value=sample)
         doc.add_edge(doc.add_node("tensor", port, params).id, "out", node, port)
     s = Session(doc, engine=E)
     s.forward()

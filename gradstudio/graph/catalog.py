@@ -226,7 +226,7 @@ def _unary(name, category="Math", doc="", keywords=(), sample=(2, 3)):
 _OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
-def _with_scalar(name, port, default, doc, keywords=()):
+def _with_scalar(name, port, default, doc, keywords=(), sample=(2, 3)):
     """A binary op whose second operand is a port, or the `scalar` parameter when unconnected."""
     def code(i, p):
         operand = i.get(port) or python_literal(float(p["scalar"]))
@@ -242,7 +242,7 @@ def _with_scalar(name, port, default, doc, keywords=()):
                  inputs=(INPUT, PortSpec(port, optional=True,
                                          doc="when unconnected, the scalar parameter")),
                  params=(ParamSpec("scalar", FLOAT, default, doc=f"{port} when unconnected"),),
-                 samples=(("input", (2, 3)), (port, (3,))), doc=doc, keywords=keywords,
+                 samples=(("input", sample), (port, (3,))), doc=doc, keywords=keywords,
                  code=code)
 
 
@@ -507,7 +507,8 @@ TABLE: tuple[NodeSpec, ...] = (
     _with_scalar("sub", "other", 0.0, "input - other", ("minus", "subtract", "-")),
     _with_scalar("mul", "other", 1.0, "input * other", ("times", "multiply", "*")),
     _with_scalar("div", "other", 1.0, "input / other", ("divide", "/")),
-    _with_scalar("pow", "exponent", 2.0, "input ** exponent", ("power", "square", "**")),
+    _with_scalar("pow", "exponent", 2.0, "input ** exponent", ("power", "square", "**"),
+                 sample=[[0.5, 1.0, 2.0], [3.0, 4.0, 5.0]]),
     _unary("neg", doc="-input", keywords=("minus", "negative")),
     _unary("exp"),
     _unary("log", sample=[[0.5, 1.0, 2.0], [3.0, 4.0, 5.0]]),
