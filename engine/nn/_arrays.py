@@ -1,11 +1,15 @@
-"""The training stack's window onto the core's raw arrays: read a tensor's backing array,
-wrap an array as a tensor, record an in-place write (bumps the version counter)."""
+"""The training stack's window onto the core's internals: read a tensor's backing array,
+wrap an array as a tensor, record an in-place write (bumps the version counter), and
+record a graph node for an op computed on arrays (`record`)."""
 from __future__ import annotations
 
+from engine._ops import _finish, _needs
 from engine._tensor import _from_array
+from engine.autograd.graph import Node, new_node
 from engine.backend import xp_of as namespace_of
 
-__all__ = ["array_of", "grad_array_of", "tensor_from_array", "mark_modified", "namespace_of"]
+__all__ = ["array_of", "grad_array_of", "tensor_from_array", "mark_modified", "namespace_of",
+           "record", "Node"]
 
 
 def array_of(t):
@@ -27,3 +31,16 @@ def tensor_from_array(a):
 def mark_modified(t) -> None:
     """Record that `t`'s array was written in place, as an in-place op would."""
     t._ver[0] += 1
+
+
+def record(node_cls, out, inputs: tuple, saved: tuple = (), **attributes):
+    """Make a new `node_cls` node the grad_fn of `out` (when grad mode is on and an input
+    requires grad), with edges to `inputs`, `saved` kept for backward (version-checked) and
+    `attributes` set on the node. The fast path of the hottest layers (linear, nll_loss);
+    other ops use `engine.autograd.Function`."""
+    if _needs(*inputs):
+        node = new_node(node_cls)
+        for name, value in attributes.items():
+            setattr(node, name, value)
+        _finish(out, node, inputs, saved)
+    return out

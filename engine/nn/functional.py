@@ -16,7 +16,7 @@ import numpy as np
 import engine
 from engine import amp as _amp
 from engine.autograd import Function
-from engine.nn._arrays import array_of, namespace_of, tensor_from_array
+from engine.nn._arrays import Node, array_of, namespace_of, record, tensor_from_array
 
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "sigmoid", "tanh", "gelu",
@@ -46,10 +46,55 @@ def _check_same_shape(input, target, name: str) -> None:
 
 
 # ------------------------------------------------------------------------------ layers
+def _mm(a, b):
+    """a.mm(b), with float16 operands multiplied in float32 and the result rounded to float16
+    (float32 accumulation, as autocast promises; NumPy has no fast float16 matmul)."""
+    if a.dtype == engine.float16:
+        return a.float().mm(b.float()).half()
+    return a.mm(b)
+
+
+class AddmmBackward0(Node):
+    """The node of `linear` on a 2-D input (named as PyTorch names it)."""
+    __slots__ = ("has_bias",)
+    formula = ("AddmmBackward0: input: grad.mm(weight), weight: grad.t().mm(input), "
+               "bias: grad.sum(0)")
+    saved_names = ("input", "weight")
+
+    def backward(self, grad):
+        x, w = self.saved
+        nxt = self._next
+        return (_mm(grad, w) if nxt[0][0] is not None else None,
+                _mm(grad.t(), x) if nxt[1][0] is not None else None,
+                grad.sum(0) if self.has_bias and nxt[2][0] is not None else None)
+
+
+def _addmm(x, w, b):
+    """x @ w.T + b for a 2-D x as one node; the weight's gradient arrives as a fresh array."""
+    xa, wa = array_of(x), array_of(w)
+    if xa.dtype != wa.dtype or (b is not None and array_of(b).dtype != xa.dtype):
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x.dtype} and "
+                           f"{w.dtype}")
+    if xa.shape[1] != wa.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({xa.shape[0]}x"
+                           f"{xa.shape[1]} and {wa.shape[1]}x{wa.shape[0]})")
+    if xa.dtype == np.float16:
+        out = xa.astype(np.float32) @ wa.astype(np.float32).T
+    else:
+        out = xa @ wa.T
+    if b is not None:
+        out += array_of(b)
+    out = tensor_from_array(out.astype(xa.dtype, copy=False))
+    return record(AddmmBackward0, out, (x, w, b), (x, w), has_bias=b is not None)
+
+
 def linear(input, weight, bias=None):
     """input @ weight.T + bias (weight: (out_features, in_features))."""
     input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
-    out = input.matmul(weight.t())
+    if input.ndim == 2 and weight.ndim == 2 and (bias is None or bias.ndim == 1):
+        return _addmm(input, weight, bias)
+    out = input.matmul(weight.t()) if input.dtype != engine.float16 else \
+        input.float().matmul(weight.float().t()).half()
     return out if bias is None else out + bias
 
 
@@ -519,38 +564,42 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     return _reduce(loss, reduction)
 
 
-class _NllLoss(Function):
-    """-weight[t_i] * logp[i, t_i], summed or averaged over the non-ignored samples."""
+class NllLossBackward0(Node):
+    """The node of `nll_loss`: the gradient is -weight[t_i] / denominator at (i, t_i)."""
+    __slots__ = ("n_classes", "target", "coeff", "reduction")
+    formula = "NllLossBackward0: self: -weight[target] * grad at target (/ total weight for mean)"
+    saved_names = ("target",)
 
-    @staticmethod
-    def forward(ctx, logp, target, weight, ignore_index, reduction):
-        lp, t = array_of(logp), array_of(target)
-        xp = namespace_of(lp)
-        n, c = lp.shape
-        valid = t != ignore_index
-        safe_t = xp.where(valid, t, 0)
-        if t.size and (int(safe_t.min()) < 0 or int(safe_t.max()) >= c):
-            bad = int(safe_t.max()) if int(safe_t.max()) >= c else int(safe_t.min())
-            raise IndexError(f"Target {bad} is out of bounds for {c} classes")
-        w = valid.astype(lp.dtype) if weight is None else array_of(weight)[safe_t] * valid
-        coeff = -w
-        if reduction == "mean":
-            coeff = coeff / w.sum()
-        picked = lp[xp.arange(n), safe_t]
-        losses = coeff * picked
-        out = losses if reduction == "none" else losses.sum()
-        ctx.n_classes, ctx.target, ctx.coeff, ctx.reduction = c, safe_t, coeff, reduction
-        return tensor_from_array(xp.asarray(out, dtype=lp.dtype))
-
-    @staticmethod
-    def backward(ctx, grad):
-        xp = namespace_of(ctx.coeff)
-        n = ctx.coeff.shape[0]
-        scatter = xp.zeros((n, ctx.n_classes), dtype=ctx.coeff.dtype)
-        scatter[xp.arange(n), ctx.target] = ctx.coeff
-        if ctx.reduction == "none":
+    def backward(self, grad):
+        self.saved                                  # raises once the graph has been freed
+        xp = namespace_of(self.coeff)
+        n = self.coeff.shape[0]
+        scatter = xp.zeros((n, self.n_classes), dtype=self.coeff.dtype)
+        scatter[xp.arange(n), self.target] = self.coeff
+        if self.reduction == "none":
             grad = grad.unsqueeze(1)
-        return grad * tensor_from_array(scatter), None, None, None, None
+        return grad * tensor_from_array(scatter), None, None
+
+
+def _nll(logp, target, weight, ignore_index, reduction):
+    """-weight[t_i] * logp[i, t_i], summed or averaged over the non-ignored samples."""
+    lp, t = array_of(logp), array_of(target)
+    xp = namespace_of(lp)
+    n, c = lp.shape
+    valid = t != ignore_index
+    safe_t = xp.where(valid, t, 0)
+    if t.size and (int(safe_t.min()) < 0 or int(safe_t.max()) >= c):
+        bad = int(safe_t.max()) if int(safe_t.max()) >= c else int(safe_t.min())
+        raise IndexError(f"Target {bad} is out of bounds for {c} classes")
+    w = valid.astype(lp.dtype) if weight is None else array_of(weight)[safe_t] * valid
+    coeff = -w
+    if reduction == "mean":
+        coeff = coeff / w.sum()
+    losses = coeff * lp[xp.arange(n), safe_t]
+    out = tensor_from_array(xp.asarray(losses if reduction == "none" else losses.sum(),
+                                       dtype=lp.dtype))
+    return record(NllLossBackward0, out, (logp, target, weight), (target,), n_classes=c,
+                  target=safe_t, coeff=coeff, reduction=reduction)
 
 
 def _classes_last(input, target):
@@ -576,7 +625,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     if flat_target.shape[0] != flat_input.shape[0]:
         raise ValueError(f"Expected input batch_size ({flat_input.shape[0]}) to match target "
                          f"batch_size ({flat_target.shape[0]}).")
-    loss = _NllLoss.apply(flat_input, flat_target, weight, ignore_index, reduction)
+    loss = _nll(flat_input, flat_target, weight, ignore_index, reduction)
     if reduction == "none" and unflatten is not None:
         loss = loss.reshape(unflatten)
     return loss
