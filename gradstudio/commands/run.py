@@ -50,10 +50,12 @@ def main(args) -> int:
     if failure:
         raise UsageError(f"{args.file}: {failure}")
     infos = node_infos(session)
-    if args.json:
-        print(json.dumps(as_json(session.device, infos, losses)))
-    else:
-        print(as_table(session.device, infos, losses))
+    text = json.dumps(as_json(session.device, infos, losses)) if args.json \
+        else as_table(session.device, infos, losses)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:                 # e.g. `gradstudio run g.json | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
