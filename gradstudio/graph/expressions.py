@@ -49,7 +49,12 @@ _WHAT = {ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.Lambda: "lambdas"
 
 
 class ExpressionError(GraphError):
-    """Text that cannot become a graph; the message names the line and column."""
+    """Text that cannot become a graph; the message names the line and column (1-based),
+    which are also kept as attributes for an editor to put its cursor there."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.line, self.column = line, column
 
 
 @dataclass
@@ -87,8 +92,7 @@ def parse_expressions(text: str, known: Iterable[str] = (), origin: tuple[float,
     try:
         tree = ast.parse(text, mode="exec")
     except SyntaxError as exc:
-        raise ExpressionError(f"line {exc.lineno}, column {exc.offset or 1}: "
-                              f"{exc.msg}") from None
+        raise ExpressionError(exc.lineno or 1, exc.offset or 1, exc.msg) from None
     builder = _Builder(catalog, set(known))
     for statement in tree.body:
         builder.statement(statement)
@@ -475,6 +479,4 @@ def _op_text(op: ast.AST) -> str:
 
 
 def _error(node: ast.AST, message: str) -> ExpressionError:
-    line = getattr(node, "lineno", 1)
-    column = getattr(node, "col_offset", 0) + 1
-    return ExpressionError(f"line {line}, column {column}: {message}")
+    return ExpressionError(getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1, message)
