@@ -8,7 +8,9 @@ and requires_grad as a table, or as one JSON object with --json:
                                         "is_leaf", "requires_grad"}}, "loss": [...]}
 
 data and grad are nested lists (non-finite numbers as "nan", "inf", "-inf", as in graph
-files); "loss" is present only when training ran. A bad file, a bad graph or a node that
+files); "loss" is present only when training ran: when the document's meta has "training"
+and `gradstudio.runtime.training` exists, `training.train(session, steps=N or None)` runs
+and returns the per-step losses. A bad file, a bad graph or a node that
 fails raises UsageError: exit code 2 and one line on stderr.
 """
 from __future__ import annotations
