@@ -1,8 +1,8 @@
 """Mixed precision: `autocast` (matmul-like layers run in float16) and `GradScaler`
 (loss scaling that skips steps whose gradients overflowed), with `torch.amp`'s names.
 
-Inside `autocast(device_type)`, `nn.functional.linear` and `conv2d` cast their float32
-inputs to the autocast dtype (float16; NumPy has no bfloat16), compute the products in
+Inside `autocast(device_type)`, `matmul` (and `@`), `nn.functional.linear` and `conv2d` cast
+their float32 inputs to the autocast dtype (float16; NumPy has no bfloat16), compute the products in
 float32 and round the result to float16, as PyTorch documents for float16 ops with float32
 accumulation. Other ops run in the dtype of their inputs. Gradients flow back through the
 casts, so float32 parameters still receive float32 gradients.
@@ -15,6 +15,7 @@ import types
 import warnings
 
 import engine
+from engine.autograd.grad_mode import state as _grad_mode_state
 
 __all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype"]
 
@@ -60,12 +61,12 @@ class autocast:
         self._saved = (_state.enabled[self.device_type], _state.dtype[self.device_type])
         _state.enabled[self.device_type] = self._enabled
         _state.dtype[self.device_type] = self.fast_dtype
-        _state.any_enabled = any(_state.enabled.values())
+        _state.any_enabled = _grad_mode_state.autocast = any(_state.enabled.values())
         return self
 
     def __exit__(self, *exc):
         _state.enabled[self.device_type], _state.dtype[self.device_type] = self._saved
-        _state.any_enabled = any(_state.enabled.values())
+        _state.any_enabled = _grad_mode_state.autocast = any(_state.enabled.values())
         return False
 
     def __call__(self, fn):
@@ -88,6 +89,19 @@ def cast_for_autocast(*tensors):
     dtype = _state.dtype[device_type]
     return tuple(t.to(dtype) if t is not None and t.dtype == engine.float32 else t
                  for t in tensors)
+
+
+def autocast_matmul(a, b):
+    """`engine.matmul` under autocast (the core's matmul calls this while autocast is on):
+    float32 operands rounded to float16, multiplied in float32, the product rounded to float16."""
+    a, b = cast_for_autocast(a, b)
+    _grad_mode_state.autocast = False
+    try:
+        if a.dtype == engine.float16 and b.dtype == engine.float16:
+            return engine.matmul(a.float(), b.float()).half()
+        return engine.matmul(a, b)
+    finally:
+        _grad_mode_state.autocast = True
 
 
 class GradScaler:

@@ -136,3 +136,16 @@ def test_unscaling_float16_gradients_is_refused():
     opt = engine.optim.SGD([p], lr=0.1)
     with pytest.raises(ValueError, match="FP16 gradients"):
         GradScaler("cpu").unscale_(opt)
+
+
+def test_autocast_runs_matmul_in_float16_with_float32_products():
+    a = engine.tensor([[1.0 + 2 ** -12, 2.0]], requires_grad=True)
+    b = engine.tensor([[3.0], [4.0]])
+    with autocast("cpu"):
+        out = a @ b
+    assert out.dtype == engine.float16
+    assert out.item() == 11.0               # 1 + 2**-12 rounds to 1 in float16
+    out.float().sum().backward()
+    assert a.grad.dtype == engine.float32
+    np.testing.assert_allclose(a.grad.numpy(), [[3.0, 4.0]])
+    assert (a @ b).dtype == engine.float32
