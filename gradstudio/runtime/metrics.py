@@ -1,0 +1,335 @@
+"""Training metrics in bounded ring buffers: one writer (the training worker), one reader (a UI timer).
+
+Memory is allocated once, when a buffer is made, and never grows however long training runs:
+a full buffer overwrites its oldest rows. The writer records a whole step under one lock; the
+reader takes a `snapshot()` (plain NumPy copies, oldest first) under the same lock and draws
+from it at its own pace. `version` goes up by one with every write, so a reader can skip work:
+
+    metrics = TrainingMetrics()
+    # worker thread, once per step:
+    metrics.record_step(step, loss=0.7, lr=0.1, grad_norm_pre_clip=3.2, grad_norm_post_clip=1.0,
+                        grad_norms={"fc1.weight": 0.4}, update_ratios={"fc1.weight": 1e-3},
+                        steps_per_sec=850.0)
+    metrics.record_validation(step, val_loss=0.8, accuracy=0.9)        # every few steps
+    metrics.record_histograms(step, grads={"fc1.weight": g}, weights={"fc1.weight": w})
+    metrics.add_marker(step, "lr 0.1 -> 0.01")
+    metrics.set_decision_boundary(DecisionBoundary(step, (-2, 2), (-2, 2), grid, points, labels))
+    # UI timer:
+    snap = metrics.snapshot_if_newer(last_version)     # None when nothing changed
+    steps, losses = snap.loss                           # two arrays of the same length
+
+Histograms use fixed bins so that rows stack into a heatmap over time (TensorBoard's
+distributions): gradients are binned by log10 of their magnitude (`GRAD_LOG10_EDGES`, the
+view in which vanishing and exploding gradients separate), weights by value
+(`WEIGHT_EDGES`). Values outside the edges are counted in the first or last bin; exact zeros
+in gradients are counted in the first bin.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Mapping, NamedTuple
+
+import numpy as np
+
+GRAD_LOG10_EDGES = np.linspace(-10.0, 2.0, 49)      # 48 bins over log10|grad| from 1e-10 to 1e2
+WEIGHT_EDGES = np.linspace(-3.0, 3.0, 49)           # 48 bins over the weight value
+
+
+class RingBuffer:
+    """A fixed-capacity FIFO of rows of one shape and dtype, backed by one preallocated array.
+
+    Not locked itself: `TrainingMetrics` guards its buffers with its own lock.
+
+        buf = RingBuffer(3)
+        for v in (1, 2, 3, 4):
+            buf.append(v)
+        buf.array()        # array([2., 3., 4.]), oldest first, a copy
+        len(buf), buf.total_appended     # 3, 4
+    """
+
+    def __init__(self, capacity: int, row_shape: tuple[int, ...] = (), dtype=np.float64) -> None:
+        if capacity < 1:
+            raise ValueError(f"ring buffer capacity must be at least 1, got {capacity}")
+        self.capacity = int(capacity)
+        self._data = np.zeros((self.capacity, *row_shape), dtype=dtype)
+        self._next = 0              # index the next row goes to
+        self.total_appended = 0     # rows ever appended (>= len once the buffer wrapped)
+
+    def __len__(self) -> int:
+        return min(self.total_appended, self.capacity)
+
+    @property
+    def row_shape(self) -> tuple[int, ...]:
+        return self._data.shape[1:]
+
+    def append(self, row) -> None:
+        self._data[self._next] = row
+        self._next = (self._next + 1) % self.capacity
+        self.total_appended += 1
+
+    def array(self) -> np.ndarray:
+        """A copy of the rows held, oldest first: shape (len(self), *row_shape)."""
+        n = len(self)
+        if n < self.capacity:
+            return self._data[:n].copy()
+        return np.concatenate((self._data[self._next:], self._data[:self._next]))
+
+    def latest(self):
+        """The newest row (a copy for rows of shape > 0), or None when empty."""
+        if not self.total_appended:
+            return None
+        row = self._data[self._next - 1]
+        return row.copy() if self._data.ndim > 1 else row.item()
+
+    def clear(self) -> None:
+        self._next = 0
+        self.total_appended = 0
+
+
+class Series:
+    """A curve: the step of each point and its value, in two ring buffers of one capacity."""
+
+    def __init__(self, capacity: int) -> None:
+        self.steps = RingBuffer(capacity, dtype=np.int64)
+        self.values = RingBuffer(capacity)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def append(self, step: int, value: float) -> None:
+        self.steps.append(step)
+        self.values.append(value)
+
+    def arrays(self) -> "Curve":
+        return Curve(self.steps.array(), self.values.array())
+
+    def clear(self) -> None:
+        self.steps.clear()
+        self.values.clear()
+
+
+class Curve(NamedTuple):
+    """A snapshot of a `Series`: `steps, values = curve`."""
+    steps: np.ndarray      # int64, shape (n,)
+    values: np.ndarray     # float64, shape (n,)
+
+
+class HistogramHistory(NamedTuple):
+    """A snapshot of one parameter's histograms: `latest` for a bar plot, `counts` over
+    `steps` for a heatmap (rows oldest first); `edges` has one more entry than each row."""
+    edges: np.ndarray      # (bins + 1,)
+    steps: np.ndarray      # (k,)
+    counts: np.ndarray     # (k, bins)
+    latest: np.ndarray     # (bins,), zeros before the first record
+
+
+class _Histograms:
+    def __init__(self, edges: np.ndarray, capacity: int) -> None:
+        self.edges = edges
+        self.steps = RingBuffer(capacity, dtype=np.int64)
+        self.counts = RingBuffer(capacity, row_shape=(len(edges) - 1,))
+
+    def append(self, step: int, counts: np.ndarray) -> None:
+        self.steps.append(step)
+        self.counts.append(counts)
+
+    def snapshot(self) -> HistogramHistory:
+        latest = self.counts.latest()
+        if latest is None:
+            latest = np.zeros(len(self.edges) - 1)
+        return HistogramHistory(self.edges, self.steps.array(), self.counts.array(), latest)
+
+
+def histogram_counts(values: np.ndarray, edges: np.ndarray, log10_magnitude: bool = False) -> np.ndarray:
+    """Counts of `values` in the bins between `edges`, out-of-range values clamped into the
+    end bins; with `log10_magnitude`, values are binned by log10|v| (zeros in the first bin)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if log10_magnitude:
+        with np.errstate(divide="ignore"):
+            v = np.log10(np.abs(v))
+        v[~np.isfinite(v)] = edges[0]
+    v = np.clip(v, edges[0], edges[-1])
+    counts, _ = np.histogram(v, bins=edges)
+    return counts.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class DecisionBoundary:
+    """For 2-D inputs: the model's output on a grid over the data, and the data points.
+
+    grid[i, j] is the output (probability of class 1, or the predicted class index) at
+    x = xs[j], y = ys[i], with xs spanning `x_range` and ys spanning `y_range` evenly."""
+    step: int
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    grid: np.ndarray            # (ny, nx)
+    points: np.ndarray          # (n, 2) data inputs
+    labels: np.ndarray          # (n,) class of each point
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A change applied during training, drawn on the loss curve at `step`."""
+    step: int
+    text: str
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    """Everything the dashboard draws, copied at one moment. Per-parameter dicts are keyed by
+    the parameter's name ("<node label>.weight", "<leaf label>", ...), in model order."""
+    version: int
+    step: int                                   # last recorded step, -1 before the first
+    loss: Curve                                 # train loss per step
+    val_loss: Curve
+    accuracy: Curve                             # classification only; empty otherwise
+    lr: Curve
+    grad_norm_pre_clip: Curve                   # total L2 norm of all gradients
+    grad_norm_post_clip: Curve                  # the same after clipping (== pre without clipping)
+    steps_per_sec: Curve
+    grad_norms: dict[str, Curve]                # per parameter L2 norm of its gradient
+    update_ratios: dict[str, Curve]             # per parameter ||update|| / ||weight||
+    grad_histograms: dict[str, HistogramHistory]    # binned by log10|grad|
+    weight_histograms: dict[str, HistogramHistory]  # binned by value
+    markers: tuple[Marker, ...]
+    decision_boundary: DecisionBoundary | None
+
+
+class TrainingMetrics:
+    """All metrics of one training run, thread-safe for one writer and one reader.
+
+    capacity: points kept per per-step curve (loss, lr, norms, steps/sec);
+    parameter_capacity: points kept per per-parameter curve;
+    histogram_capacity: rows kept per parameter histogram history;
+    marker_capacity: change markers kept."""
+
+    def __init__(self, capacity: int = 100_000, parameter_capacity: int = 20_000,
+                 histogram_capacity: int = 500, marker_capacity: int = 1_000,
+                 grad_edges: np.ndarray = GRAD_LOG10_EDGES, weight_edges: np.ndarray = WEIGHT_EDGES) -> None:
+        self.capacity = capacity
+        self.parameter_capacity = parameter_capacity
+        self.histogram_capacity = histogram_capacity
+        self.grad_edges = np.asarray(grad_edges, dtype=np.float64)
+        self.weight_edges = np.asarray(weight_edges, dtype=np.float64)
+        self._lock = threading.Lock()
+        self._version = 0
+        self._step = -1
+        self.loss = Series(capacity)
+        self.val_loss = Series(capacity)
+        self.accuracy = Series(capacity)
+        self.lr = Series(capacity)
+        self.grad_norm_pre_clip = Series(capacity)
+        self.grad_norm_post_clip = Series(capacity)
+        self.steps_per_sec = Series(capacity)
+        self.grad_norms: dict[str, Series] = {}
+        self.update_ratios: dict[str, Series] = {}
+        self.grad_histograms: dict[str, _Histograms] = {}
+        self.weight_histograms: dict[str, _Histograms] = {}
+        self.markers: deque[Marker] = deque(maxlen=marker_capacity)
+        self.decision_boundary: DecisionBoundary | None = None
+
+    # ------------------------------------------------------------------ writer
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def record_step(self, step: int, *, loss: float, lr: float | None = None,
+                    grad_norm_pre_clip: float | None = None, grad_norm_post_clip: float | None = None,
+                    grad_norms: Mapping[str, float] | None = None,
+                    update_ratios: Mapping[str, float] | None = None,
+                    steps_per_sec: float | None = None) -> None:
+        """One training step's scalars; None leaves that curve without a point this step."""
+        with self._lock:
+            self._step = step
+            self.loss.append(step, loss)
+            for series, value in ((self.lr, lr), (self.grad_norm_pre_clip, grad_norm_pre_clip),
+                                  (self.grad_norm_post_clip, grad_norm_post_clip),
+                                  (self.steps_per_sec, steps_per_sec)):
+                if value is not None:
+                    series.append(step, value)
+            for table, values in ((self.grad_norms, grad_norms), (self.update_ratios, update_ratios)):
+                for name, value in (values or {}).items():
+                    series = table.get(name)
+                    if series is None:
+                        series = table[name] = Series(self.parameter_capacity)
+                    series.append(step, value)
+            self._version += 1
+
+    def record_validation(self, step: int, *, val_loss: float | None = None,
+                          accuracy: float | None = None) -> None:
+        with self._lock:
+            if val_loss is not None:
+                self.val_loss.append(step, val_loss)
+            if accuracy is not None:
+                self.accuracy.append(step, accuracy)
+            self._version += 1
+
+    def record_histograms(self, step: int, *, grads: Mapping[str, np.ndarray] | None = None,
+                          weights: Mapping[str, np.ndarray] | None = None) -> None:
+        """Bins each array (outside the lock) and appends one histogram row per parameter."""
+        grad_rows = {name: histogram_counts(a, self.grad_edges, log10_magnitude=True)
+                     for name, a in (grads or {}).items()}
+        weight_rows = {name: histogram_counts(a, self.weight_edges) for name, a in (weights or {}).items()}
+        with self._lock:
+            for table, rows, edges in ((self.grad_histograms, grad_rows, self.grad_edges),
+                                       (self.weight_histograms, weight_rows, self.weight_edges)):
+                for name, counts in rows.items():
+                    history = table.get(name)
+                    if history is None:
+                        history = table[name] = _Histograms(edges, self.histogram_capacity)
+                    history.append(step, counts)
+            self._version += 1
+
+    def add_marker(self, step: int, text: str) -> None:
+        with self._lock:
+            self.markers.append(Marker(step, text))
+            self._version += 1
+
+    def set_decision_boundary(self, boundary: DecisionBoundary) -> None:
+        with self._lock:
+            self.decision_boundary = boundary
+            self._version += 1
+
+    def clear(self) -> None:
+        """Forget everything (a new run); capacities and bins stay."""
+        with self._lock:
+            for series in (self.loss, self.val_loss, self.accuracy, self.lr, self.grad_norm_pre_clip,
+                           self.grad_norm_post_clip, self.steps_per_sec):
+                series.clear()
+            self.grad_norms.clear()
+            self.update_ratios.clear()
+            self.grad_histograms.clear()
+            self.weight_histograms.clear()
+            self.markers.clear()
+            self.decision_boundary = None
+            self._step = -1
+            self._version += 1
+
+    # ------------------------------------------------------------------ reader
+    def snapshot(self) -> MetricsSnapshot:
+        with self._lock:
+            return MetricsSnapshot(
+                version=self._version, step=self._step,
+                loss=self.loss.arrays(), val_loss=self.val_loss.arrays(),
+                accuracy=self.accuracy.arrays(), lr=self.lr.arrays(),
+                grad_norm_pre_clip=self.grad_norm_pre_clip.arrays(),
+                grad_norm_post_clip=self.grad_norm_post_clip.arrays(),
+                steps_per_sec=self.steps_per_sec.arrays(),
+                grad_norms={n: s.arrays() for n, s in self.grad_norms.items()},
+                update_ratios={n: s.arrays() for n, s in self.update_ratios.items()},
+                grad_histograms={n: h.snapshot() for n, h in self.grad_histograms.items()},
+                weight_histograms={n: h.snapshot() for n, h in self.weight_histograms.items()},
+                markers=tuple(self.markers), decision_boundary=self.decision_boundary)
+
+    def snapshot_if_newer(self, version: int) -> MetricsSnapshot | None:
+        """A snapshot when something was written after `version`, else None (cheap to poll)."""
+        if self._version == version:
+            return None
+        return self.snapshot()
+
+    def latest_loss(self) -> float | None:
+        with self._lock:
+            return self.loss.values.latest()

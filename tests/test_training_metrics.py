@@ -1,0 +1,65 @@
+"""Ring buffers and TrainingMetrics: bounded memory, oldest-first reads, versioned snapshots."""
+import threading
+
+import numpy as np
+
+from gradstudio.runtime.metrics import (GRAD_LOG10_EDGES, RingBuffer, TrainingMetrics,
+                                        histogram_counts)
+
+
+def test_ring_buffer_keeps_the_newest_rows_oldest_first():
+    buf = RingBuffer(3)
+    assert buf.array().shape == (0,) and buf.latest() is None
+    for v in (1, 2, 3, 4, 5):
+        buf.append(v)
+    assert buf.array().tolist() == [3.0, 4.0, 5.0]
+    assert len(buf) == 3 and buf.total_appended == 5 and buf.latest() == 5.0
+
+
+def test_ring_buffer_rows_and_copies():
+    buf = RingBuffer(2, row_shape=(4,))
+    buf.append(np.arange(4))
+    out = buf.array()
+    out[0, 0] = 99
+    assert buf.array()[0, 0] == 0 and buf.array().shape == (1, 4)
+
+
+def test_metrics_memory_is_bounded_and_snapshot_is_versioned():
+    m = TrainingMetrics(capacity=100, parameter_capacity=10, histogram_capacity=4)
+    v0 = m.version
+    for step in range(250):
+        m.record_step(step, loss=1.0 / (step + 1), lr=0.1, grad_norms={"w": step}, steps_per_sec=5.0)
+    m.record_histograms(249, grads={"w": np.array([1e-3, 0.0, 10.0])}, weights={"w": np.zeros(3)})
+    m.add_marker(100, "lr 0.1 -> 0.01")
+    snap = m.snapshot()
+    assert snap.version > v0 and snap.step == 249
+    assert snap.loss.steps.tolist() == list(range(150, 250))
+    assert snap.grad_norms["w"].values.tolist() == list(range(240, 250))
+    assert snap.grad_histograms["w"].counts.shape == (1, len(GRAD_LOG10_EDGES) - 1)
+    assert snap.grad_histograms["w"].latest.sum() == 3
+    assert snap.markers[0].text == "lr 0.1 -> 0.01"
+    assert m.snapshot_if_newer(snap.version) is None
+    m.record_validation(250, val_loss=0.5, accuracy=1.0)
+    assert m.snapshot_if_newer(snap.version).accuracy.values.tolist() == [1.0]
+
+
+def test_histogram_counts_bins_by_log_magnitude_and_clamps():
+    counts = histogram_counts(np.array([0.0, 1e-20, 1e-5, 1e5, np.nan]), GRAD_LOG10_EDGES, log10_magnitude=True)
+    assert counts.sum() == 4 and counts[0] == 2 and counts[-1] == 1
+
+
+def test_one_writer_one_reader_see_consistent_curves():
+    m = TrainingMetrics(capacity=1000)
+
+    def write():
+        for step in range(5000):
+            m.record_step(step, loss=float(step), lr=0.1)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    while writer.is_alive():
+        snap = m.snapshot()
+        assert len(snap.loss.steps) == len(snap.loss.values)
+        assert np.array_equal(snap.loss.steps, snap.loss.values.astype(np.int64))
+    writer.join()
+    assert m.snapshot().loss.steps[-1] == 4999
