@@ -2578,13 +2578,16 @@ def setitem(x, key, value):
     _rebase(x, n)
 
 
-def _rebase(x, node):
-    """Make node the grad_fn of x after an in-place change (keeps retain_grad on x)."""
-    retains = x.retains_grad
-    x._node, x._nr, x._rg = node, 0, True
-    x._ver[0] += 1
-    if retains:
-        node._extra().setdefault("retain", {})[0] = __import__("weakref").ref(x)
+def _rebase(x, node, nr=0, bump=True):
+    """Make node the grad_fn of x after an in-place change; retain_grad moves to the new node."""
+    if x.retains_grad and x._node is not None:
+        old = x._node._x.get("retain", {}) if x._node._x else {}
+        ref = old.pop(x._nr, None)
+        if ref is not None:
+            node._extra().setdefault("retain", {})[nr] = ref
+    x._node, x._nr, x._rg = node, nr, True
+    if bump:
+        x._ver[0] += 1
 
 
 def _check_inplace(x):
@@ -3158,11 +3161,7 @@ def _inplace(x, fn, args, kwargs=None, saves_self=False):
         node = res._node
         if node is not None:
             node._meta = ((x._a.shape, x._a.dtype),)
-            retains = x.retains_grad
-            x._node, x._nr, x._rg = node, res._nr, True
-            if retains:
-                import weakref
-                node._extra().setdefault("retain", {})[0] = weakref.ref(x)
+            _rebase(x, node, res._nr, bump=False)
         x._ver[0] += 1
         return x
     res = fn(x, *args, **kwargs)

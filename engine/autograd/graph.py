@@ -163,17 +163,21 @@ class Node:
 
 
 def _modified_msg(arr, now, expected, node, nr):
-    where = f", which is output {nr} of {node.name()}," if node is not None else ""
+    import re
+    where = f", which is output {nr} of {re.sub(r'Backward[0-9]*$', '', node.name())}," if node is not None else ""
     return ("one of the variables needed for gradient computation has been modified by an inplace "
             f"operation: [{_type_str(arr)} [{', '.join(map(str, arr.shape))}]]{where} is at version "
             f"{now}; expected version {expected} instead. Hint: enable anomaly detection to find the "
-            "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+            "operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 class AccumulateGrad(Node):
     """The sink of a leaf that requires grad: writes or adds the gradient into `variable.grad`."""
     __slots__ = ("variable",)
     formula = "AccumulateGrad: variable.grad += grad"
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
 
     def __init__(self, variable):
         self.variable = variable
