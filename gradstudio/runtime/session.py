@@ -19,7 +19,6 @@ PyTorch loop re-runs its forward before every backward.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
