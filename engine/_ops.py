@@ -332,9 +332,14 @@ def div(input, other, *, rounding_mode=None, out=None):
         else:
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
         return _out(_wrap(_res(r)), out)
-    if xa.dtype.kind in "iub" and (not _isinst(ya, _ndarray) and not is_cuda_array(ya) and not _isinst(ya, float) or
-                                   getattr(ya, "dtype", np.dtype("f")).kind in "iub"):
-        xa = xa.astype(get_default_dtype().np)
+    if xa.dtype.kind in "iub":          # true division of integers gives the default float
+        fdt = get_default_dtype().np
+        ydt = getattr(ya, "dtype", None)
+        if ydt is None:
+            if not _isinst(ya, float):
+                xa = xa.astype(fdt)
+        elif ydt.kind in "iub":
+            xa, ya = xa.astype(fdt), ya.astype(fdt)
     r = xa / ya
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
