@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from gradstudio.graph.catalog_types import ANY, NodeSpec
+from gradstudio.graph.grad_hooks import check_hooks
 
 
 class GraphError(ValueError):
@@ -36,6 +37,8 @@ class Node:
     label: str
     params: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] = (0.0, 0.0)
+    # gradient hooks on its outputs, as data (see gradstudio.graph.grad_hooks)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -221,6 +224,16 @@ class Document:
             raise GraphError(f"the label '{label}' is already used by another node")
         old, node.label = node.label, label
         self._emit("node_changed", node, "label")
+        return old
+
+    def set_hooks(self, node_id: str, hooks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replaces the node's gradient hooks (checked); returns the previous list (for undo)."""
+        node = self._node(node_id)
+        problem = check_hooks(hooks, tuple(p.name for p in self.spec(node).outputs))
+        if problem:
+            raise GraphError(f"{node.label}: {problem}")
+        old, node.hooks = node.hooks, copy.deepcopy(list(hooks))
+        self._emit("node_changed", node, "hooks")
         return old
 
     def set_pos(self, node_id: str, pos: tuple[float, float]) -> tuple[float, float]:

@@ -2,9 +2,13 @@
 
     {"format": "gradstudio-graph", "version": 1,
      "meta": {"title": ..., "description": ..., "root": LABEL, ...},
-     "nodes": [{"id", "kind", "label", "pos": [x, y], "params": {...}}, ...],
+     "nodes": [{"id", "kind", "label", "pos": [x, y], "params": {...}, "hooks": [...]}, ...],
      "edges": [{"id", "src", "src_port", "dst", "dst_port", "detach"}, ...],
      "regions": [{"id", "kind": "no_grad", "label", "nodes": [ids]}, ...]}
+
+A node's optional "hooks" list holds gradient hooks as data, never code: built-ins such as
+{"kind": "scale", "k": 10} (gradstudio.graph.grad_hooks lists them); it is written only
+when not empty.
 
 Files are written with indent 2, keys in a fixed order, nodes/edges/regions sorted by id and
 lists of numbers on one line, so they read well and diff well. `save` writes a temporary file
@@ -35,6 +39,7 @@ from gradstudio.graph.catalog import MAX_ELEMENTS, MAX_RANK, MAX_VALUE_ELEMENTS
 from gradstudio.graph.catalog_types import (
     BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec)
 from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.grad_hooks import check_hooks
 
 FORMAT = "gradstudio-graph"
 VERSION = 1
@@ -46,7 +51,7 @@ MAX_META_DEPTH = 16
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 _TOP_KEYS = ("format", "version", "meta", "nodes", "edges", "regions")
-_NODE_KEYS = ("id", "kind", "label", "pos", "params")
+_NODE_KEYS = ("id", "kind", "label", "pos", "params", "hooks")
 _EDGE_KEYS = ("id", "src", "src_port", "dst", "dst_port", "detach")
 _REGION_KEYS = ("id", "kind", "label", "nodes")
 
@@ -175,8 +180,13 @@ def _load_node(doc: Document, item: Any, where: str) -> None:
         checked[key] = check_param(param, value, f"{where}.params.{key}")
     if len(doc.nodes) >= MAX_ITEMS:
         raise FileFormatError(f"{where}: more than {MAX_ITEMS} nodes")
-    doc.add_node(kind, label=label, params=checked, pos=(_as_float(pos[0]), _as_float(pos[1])),
-                 node_id=node_id)
+    hooks = _list(item.get("hooks", []), f"{where}.hooks")
+    problem = check_hooks(hooks, tuple(p.name for p in spec.outputs))
+    if problem:
+        raise FileFormatError(f"{where}.{problem}")
+    node = doc.add_node(kind, label=label, params=checked,
+                        pos=(_as_float(pos[0]), _as_float(pos[1])), node_id=node_id)
+    node.hooks = [dict(hook) for hook in hooks]
 
 
 def _load_edge(doc: Document, item: Any, where: str) -> None:
@@ -382,6 +392,8 @@ def to_json(doc: Document) -> dict:
         params = {k: json_safe(node.params[k]) for k in order if k in node.params}
         nodes.append({"id": node.id, "kind": node.kind, "label": node.label,
                       "pos": [node.pos[0], node.pos[1]], "params": params})
+        if node.hooks:
+            nodes[-1]["hooks"] = json_safe(node.hooks)
     edges = [{"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst,
               "dst_port": e.dst_port, "detach": e.detach}
              for e in sorted(doc.edges.values(), key=lambda e: _natural(e.id))]

@@ -30,6 +30,7 @@ import numpy as np
 from gradstudio.graph.catalog import NodeRunError
 from gradstudio.graph.catalog_types import PATH, NodeSpec
 from gradstudio.graph.document import Document, Edge, GraphError, Node
+from gradstudio.graph.grad_hooks import hook_function
 
 BACKWARD = "backward"
 _COMMON = ("retain_grad",)   # parameters that change a node's result, not its module
@@ -175,7 +176,7 @@ class Session:
             node, edges = doc.nodes[node_id], incoming[node_id]
             spec = doc.spec(node)
             paths = tuple(p.name for p in spec.params if p.type == PATH)
-            parts = [node.kind, repr(node.params), self.device,
+            parts = [node.kind, repr(node.params), repr(node.hooks), self.device,
                      "no_grad" if node_id in no_grad else "", str(self.base_dir) if paths else ""]
             for port in sorted(edges):
                 e = edges[port]
@@ -212,11 +213,22 @@ class Session:
                 for value in results.values():
                     if getattr(value, "requires_grad", False) and not value.is_leaf:
                         value.retain_grad()
+            self._register_hooks(node, results)
             self.outputs[node_id] = results
             if any(getattr(v, "grad_fn", None) is not None for v in results.values()):
                 self._graph_nodes.add(node_id)
         except Exception as exc:                        # noqa: BLE001 - shown on the node
             self.errors[node_id] = _describe(spec, exc, inputs)
+
+    def _register_hooks(self, node: Node, results: dict[str, Any]) -> None:
+        """The node's gradient hooks (data, see grad_hooks) on its outputs that require grad;
+        "log" hooks write to `messages`."""
+        for hook in node.hooks:
+            port = hook.get("port", "out")
+            value = results.get(port)
+            if getattr(value, "requires_grad", False):
+                name = node.label if port == "out" else f"{node.label}.{port}"
+                value.register_hook(hook_function(self.engine, hook, name, self.messages.append))
 
     def _gather_inputs(self, spec: NodeSpec, edges: dict[str, Edge]) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
