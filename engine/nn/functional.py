@@ -588,14 +588,19 @@ def _nll(logp, target, weight, ignore_index, reduction):
     n, c = lp.shape
     valid = t != ignore_index
     safe_t = xp.where(valid, t, 0)
-    if t.size and (int(safe_t.min()) < 0 or int(safe_t.max()) >= c):
-        bad = int(safe_t.max()) if int(safe_t.max()) >= c else int(safe_t.min())
-        raise IndexError(f"Target {bad} is out of bounds for {c} classes")
+    rows = xp.arange(n)
+    try:
+        if t.size and int(safe_t.min()) < 0:
+            raise IndexError
+        picked = lp[rows, safe_t]
+    except IndexError:
+        bad = [int(v) for v in safe_t.tolist() if not 0 <= v < c][0]
+        raise IndexError(f"Target {bad} is out of bounds for {c} classes") from None
     w = valid.astype(lp.dtype) if weight is None else array_of(weight)[safe_t] * valid
     coeff = -w
     if reduction == "mean":
         coeff = coeff / w.sum()
-    losses = coeff * lp[xp.arange(n), safe_t]
+    losses = coeff * picked
     out = tensor_from_array(xp.asarray(losses if reduction == "none" else losses.sum(),
                                        dtype=lp.dtype))
     return record(NllLossBackward0, out, (logp, target, weight), (target,), n_classes=c,
