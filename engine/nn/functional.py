@@ -1,11 +1,12 @@
 """`engine.nn.functional`: layers, activations and losses as functions, with PyTorch's names.
 
 Most are compositions of core ops, so their backward comes from the core formulas (and
-higher-order gradients with it). Where a fused formula is much faster (`conv2d`,
-`max_pool2d`, `nll_loss`, the numerically careful BCE-with-logits and softplus), the op is
-an `engine.autograd.Function`: forward on raw arrays, backward written with engine ops, so
-`create_graph=True` still works. Under `engine.autocast`, `linear` and `conv2d` run in the
-autocast dtype (see `engine.amp`).
+higher-order gradients with it). Where a fused formula is much faster or more careful
+(`conv2d` by im2col, `max_pool2d`, softplus, BCE-with-logits) the op is an
+`engine.autograd.Function`: forward on raw arrays, backward written with engine ops, so
+`create_graph=True` still works. The two hottest, `linear` on 2-D inputs and `nll_loss`,
+record their graph node directly (`AddmmBackward0`, `NllLossBackward0`, PyTorch's names).
+Under `engine.autocast`, `linear` and `conv2d` run in the autocast dtype (see `engine.amp`).
 """
 from __future__ import annotations
 
@@ -193,7 +194,7 @@ def relu(input, inplace: bool = False):
 
 
 def relu_(input):
-    return input.relu_() if hasattr(input, "relu_") else engine.relu(input)
+    return input.relu_()
 
 
 def sigmoid(input):
@@ -209,6 +210,8 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
 def gelu(input, approximate: str = "none"):
     """x * Phi(x) (exact, with erf) or its tanh approximation (`approximate="tanh"`)."""
     if approximate == "tanh":
@@ -287,6 +290,14 @@ def _conv_out_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _compute(*arrays):
+    """The arrays in the dtype to compute in: float16 is widened to float32 (float32
+    accumulation, as autocast promises); others are left as they are."""
+    if arrays[0].dtype == np.float16:
+        return tuple(a.astype(np.float32) for a in arrays)
+    return arrays
+
+
 def _pad(a, padding, value=0.0):
     ph, pw = padding
     if ph == 0 and pw == 0:
@@ -300,7 +311,10 @@ class _Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, w, stride, padding, dilation):
-        a, k = array_of(x), array_of(w)
+        if x.dtype != w.dtype:
+            raise RuntimeError(f"conv2d: input dtype {x.dtype} and weight dtype {w.dtype} "
+                               "should be the same")
+        a, k = _compute(array_of(x), array_of(w))
         xp = namespace_of(a)
         kh, kw = k.shape[2:]
         oh = _conv_out_size(a.shape[2], kh, stride[0], padding[0], dilation[0])
@@ -312,7 +326,7 @@ class _Conv2d(Function):
         out = xp.tensordot(win, k, axes=([1, 4, 5], [1, 2, 3]))      # (N, OH, OW, O)
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation)
-        return tensor_from_array(xp.ascontiguousarray(out.transpose(0, 3, 1, 2)))
+        return tensor_from_array(xp.ascontiguousarray(out.transpose(0, 3, 1, 2), array_of(x).dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -331,7 +345,7 @@ class _Conv2dInputGrad(Function):
 
     @staticmethod
     def forward(ctx, g, w, input_shape, stride, padding, dilation):
-        ga, k = array_of(g), array_of(w)
+        ga, k = _compute(array_of(g), array_of(w))
         xp = namespace_of(ga)
         n, c, h, wd = input_shape
         kh, kw = k.shape[2:]
@@ -347,7 +361,7 @@ class _Conv2dInputGrad(Function):
         out = out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
         ctx.save_for_backward(g, w)
         ctx.geometry = (input_shape, stride, padding, dilation)
-        return tensor_from_array(xp.ascontiguousarray(out))
+        return tensor_from_array(xp.ascontiguousarray(out, array_of(g).dtype))
 
     @staticmethod
     def backward(ctx, ggx):
@@ -366,14 +380,14 @@ class _Conv2dWeightGrad(Function):
 
     @staticmethod
     def forward(ctx, x, g, weight_shape, stride, padding, dilation):
-        a, ga = array_of(x), array_of(g)
+        a, ga = _compute(array_of(x), array_of(g))
         xp = namespace_of(a)
         kh, kw = weight_shape[2:]
         win = _windows(_pad(a, padding), (kh, kw), stride, dilation, ga.shape[2:])
         out = xp.tensordot(ga, win, axes=([0, 2, 3], [0, 2, 3]))   # (O, C, kh, kw)
         ctx.save_for_backward(x, g)
         ctx.geometry = (stride, padding, dilation)
-        return tensor_from_array(xp.ascontiguousarray(out))
+        return tensor_from_array(xp.ascontiguousarray(out, array_of(x).dtype))
 
     @staticmethod
     def backward(ctx, ggw):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import engine
 from engine.nn._arrays import grad_array_of, namespace_of, tensor_from_array
 
@@ -63,8 +65,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         return engine.tensor(0.0)
     xp = namespace_of(total)
     coef = xp.minimum(xp.asarray(max_norm, total.dtype) / (total + 1e-6), 1.0).astype(total.dtype)
-    for g in grads:
-        g *= coef.astype(g.dtype)
+    with np.errstate(invalid="ignore"):         # an infinite norm gives NaNs, as in PyTorch
+        for g in grads:
+            g *= coef.astype(g.dtype)
     return tensor_from_array(total)
 
 
