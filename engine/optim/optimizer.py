@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import engine
-from engine.nn._arrays import array_of, grad_array_of, mark_modified
+from engine.nn._arrays import array_of, grad_array_of
 
 __all__ = ["Optimizer", "required"]
 
@@ -71,6 +71,8 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
+                    if p.grad.requires_grad:       # a grad built with create_graph=True
+                        p.grad = p.grad.detach()
                     grad_array_of(p)[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None):

@@ -4,9 +4,10 @@ attributes, walks them (`parameters`, `named_modules`, `state_dict`...), runs ho
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import engine
+from engine.nn._arrays import grad_array_of
 from engine.nn.parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -299,13 +300,16 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient: to None (default) or to zeros in place."""
         for param in self.parameters():
             if param.grad is None:
                 continue
             if set_to_none:
                 param.grad = None
             else:
-                param.grad = engine.zeros_like(param.grad)
+                if param.grad.requires_grad:       # a grad built with create_graph=True
+                    param.grad = param.grad.detach()
+                grad_array_of(param)[...] = 0
 
     def _apply_to_tensors(self, convert: Callable) -> "Module":
         """Replace every parameter, its gradient and every buffer by `convert(tensor)`."""
