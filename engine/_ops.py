@@ -2583,8 +2583,13 @@ def setitem(x, key, value):
     _rebase(x, n)
 
 
-def _rebase(x, node, nr=0, bump=True):
-    """Make node the grad_fn of x after an in-place change; retain_grad moves to the new node."""
+def _rebase(x, node, nr=0, bump=True, view=True):
+    """Make node the grad_fn of x after an in-place change; retain_grad moves to the new node.
+
+    When x is a view, its base's history is rebased too (PyTorch's CopySlices): the base's
+    new grad_fn sends grad[region] to x's new node and grad with the region zeroed to the
+    base's old grad_fn; x's grad_fn becomes AsStridedBackward0 of the base.
+    """
     if x.retains_grad and x._node is not None:
         old = x._node._x.get("retain", {}) if x._node._x else {}
         ref = old.pop(x._nr, None)
@@ -2593,6 +2598,50 @@ def _rebase(x, node, nr=0, bump=True):
     x._node, x._nr, x._rg = node, nr, True
     if bump:
         x._ver[0] += 1
+    if view and x._base is not None:
+        _rebase_view(x)
+
+
+class AsStridedBackward0(Node):
+    __slots__ = ("shape", "key")
+    formula = "AsStridedBackward0: self: zeros(self.shape) with the view's elements += grad"
+
+    def backward(self, g):
+        return _index_fill_grad(g, self.shape, self.key, accumulate=True)
+
+
+def _array_ptr(a):
+    return a.__array_interface__["data"][0] if type(a) is _ndarray else a.data.ptr
+
+
+def _view_key(base_a, view_a):
+    """Index arrays (one per base dim) of the base elements that view_a looks at."""
+    if not base_a.flags.c_contiguous:
+        raise RuntimeError("in-place modification of a view of a non-contiguous tensor is not supported by "
+                           "the engine's autograd; call .contiguous() on the base first")
+    isz = base_a.itemsize
+    off = (_array_ptr(view_a) - _array_ptr(base_a)) // isz
+    flat = np.arange(base_a.size, dtype=np.int64)[off:]
+    idx = np.lib.stride_tricks.as_strided(flat, view_a.shape, tuple(st // isz * 8 for st in view_a.strides))
+    return np.unravel_index(idx, base_a.shape)
+
+
+def _rebase_view(v):
+    base = v._base
+    B = base._a
+    key = _view_key(B, v._a)
+    n = new_node(CopySlices)
+    n.key, n.vshape = key, v._a.shape
+    n._next = (_edge(base) if base._rg else _NONE_EDGE, (v._node, v._nr))
+    n._meta = ((B.shape, B.dtype),)
+    n._saved = ()
+    _rebase(base, n, 0, bump=False, view=False)
+    vn = new_node(AsStridedBackward0)
+    vn.shape, vn.key = B.shape, key
+    vn._next = ((n, 0),)
+    vn._meta = ((v._a.shape, v._a.dtype),)
+    vn._saved = ()
+    _rebase(v, vn, 0, bump=False, view=False)
 
 
 def _check_inplace(x):
@@ -2823,7 +2872,11 @@ def index_put(input, indices, values, accumulate=False):
     r = input._a.copy()
     va = values._a if _isinst(values, Tensor) else values
     if accumulate:
-        np.add.at(r, key, va)
+        if type(r) is _ndarray:
+            np.add.at(r, key, va)
+        else:
+            import cupyx
+            cupyx.scatter_add(r, key, va)
     else:
         r[key] = va
     t = _wrap(r)
@@ -3164,10 +3217,10 @@ def _inplace(x, fn, args, kwargs=None, saves_self=False):
         res = fn(old, *args, **kwargs)
         _write(x, res._a)
         node = res._node
+        x._ver[0] += 1
         if node is not None:
             node._meta = ((x._a.shape, x._a.dtype),)
             _rebase(x, node, res._nr, bump=False)
-        x._ver[0] += 1
         return x
     res = fn(x, *args, **kwargs)
     _write(x, res._a)
@@ -3188,7 +3241,7 @@ def _write(x, r):
         except ValueError:
             raise RuntimeError(f"output with shape [{', '.join(map(str, a.shape))}] doesn't match the broadcast "
                                f"shape [{', '.join(map(str, r.shape))}]") from None
-    if not a.flags.writeable:
+    if not getattr(a.flags, "writeable", True):
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                            "single memory location. Please clone() the tensor before performing the operation.")
     a[...] = r
@@ -3208,7 +3261,7 @@ def _fast_inplace(name, out_of_place, saves_self):
             o = other._a if _isinst(other, Tensor) else other
             if alpha != 1:
                 o = o * alpha
-            if a.flags.writeable and a.dtype.kind == "f" and (not hasattr(o, "dtype") or o.dtype == a.dtype or
+            if getattr(a.flags, "writeable", True) and a.dtype.kind == "f" and (not hasattr(o, "dtype") or o.dtype == a.dtype or
                                                                _isinst(o, (int, float))):
                 if type(o) is not type(a) and not _isinst(o, (int, float)):
                     if o.ndim == 0 and type(o) is _ndarray:

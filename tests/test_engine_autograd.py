@@ -505,3 +505,44 @@ def test_cuda_backward_and_device_mismatch():
     assert repr(x.detach()) == "tensor([1., 2.], device='cuda:0')"
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         x + engine.tensor([1.0, 2.0])
+
+
+def _view_case(M, k):
+    x = M.tensor(np.arange(12.0).reshape(3, 4) / 10, requires_grad=True)
+    w = M.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 2
+    if k == 0:
+        y[1].mul_(w)
+    elif k == 1:
+        y[1:3, 0].add_(w[:2])
+    elif k == 2:
+        y.t()[0].zero_()
+    elif k == 3:
+        v = y[:, 1:3]
+        v[0] = w[:2] * 5
+    elif k == 4:
+        y.view(12)[2:5].exp_()
+    elif k == 5:
+        v = y[1]
+        v.mul_(w)
+        return (v * 3).sum() + (y * y).sum(), x, w, y
+    return (y * y).sum(), x, w, y
+
+
+@pytest.mark.parametrize("k", range(6))
+def test_inplace_on_a_view_rebases_the_base_like_torch(k):
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        out, x, w, y = _view_case(M, k)
+        out.backward()
+        got.append((out.item(), x.grad.numpy().copy(), None if w.grad is None else w.grad.numpy().copy(),
+                    type(y.grad_fn).__name__))
+    (eo, ex, ew, en), (to, tx, tw, tn) = got
+    assert en == tn == "CopySlices"
+    np.testing.assert_allclose(eo, to, rtol=1e-6)
+    np.testing.assert_allclose(ex, tx, rtol=1e-6)
+    if tw is None:
+        assert ew is None
+    else:
+        np.testing.assert_allclose(ew, tw, rtol=1e-6)

@@ -348,7 +348,7 @@ def _accumulate(var, g, create_graph, step):
         var._grad = old + g
     else:
         a = old._a
-        if a.shape == g._a.shape and a.flags.writeable:
+        if a.shape == g._a.shape and getattr(a.flags, "writeable", True):
             a += g._a
             old._ver[0] += 1
         else:
