@@ -176,3 +176,32 @@ def test_losses_refuse_mismatched_shapes_and_bad_targets():
         enn.BCELoss()(engine.tensor([1.5]), engine.tensor([1.0]))
     with pytest.raises(ValueError, match="not a valid value for reduction"):
         enn.MSELoss(reduction="average")
+
+
+NODE_NAME_CASES = {
+    "linear": lambda F, lib: F.linear(lib.ones(2, 3), lib.ones(4, 3, requires_grad=True),
+                                      lib.ones(4, requires_grad=True)),
+    "cross_entropy": lambda F, lib: F.cross_entropy(lib.ones(2, 3, requires_grad=True),
+                                                    lib.tensor([0, 2])),
+    "conv2d": lambda F, lib: F.conv2d(lib.ones(1, 1, 4, 4, requires_grad=True),
+                                      lib.ones(2, 1, 3, 3)),
+    "max_pool2d": lambda F, lib: F.max_pool2d(lib.ones(1, 1, 4, 4, requires_grad=True), 2),
+    "softplus": lambda F, lib: F.softplus(lib.ones(3, requires_grad=True)),
+    "bce_with_logits": lambda F, lib: F.binary_cross_entropy_with_logits(
+        lib.ones(3, requires_grad=True), lib.ones(3), reduction="none"),
+}
+
+
+@pytest.mark.parametrize("name", NODE_NAME_CASES)
+def test_graph_nodes_carry_pytorch_names(name):
+    """The debugger shows these names: the nodes a layer records are named as PyTorch's."""
+    def chain(out):
+        names, node = [], out.grad_fn
+        while node is not None and len(names) < 3:
+            names.append(node.name())
+            node = next((n for n, _ in node.next_functions if n is not None
+                         and n.name() != "AccumulateGrad"), None)
+        return names
+    ours = chain(NODE_NAME_CASES[name](engine.nn.functional, engine))
+    theirs = chain(NODE_NAME_CASES[name](torch.nn.functional, torch))
+    assert ours == theirs

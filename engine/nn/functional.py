@@ -30,6 +30,12 @@ __all__ = [
 _REDUCTIONS = ("none", "mean", "sum")
 
 
+def _node_name(function, name: str, formula: str) -> None:
+    """Give a Function's graph node PyTorch's name and a one-line formula for the debugger."""
+    function._backward_cls._name = name
+    function._backward_cls.formula = f"{name}: {formula}"
+
+
 def _reduce(loss, reduction: str):
     if reduction == "mean":
         return loss.mean()
@@ -243,6 +249,9 @@ class _Softplus(Function):
         return grad * slope, None, None
 
 
+_node_name(_Softplus, "SoftplusBackward0", "self: grad * sigmoid(beta * self) (1 above threshold)")
+
+
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     return _Softplus.apply(input, beta, threshold)
 
@@ -401,6 +410,14 @@ class _Conv2dWeightGrad(Function):
         return dx, dg, None, None, None, None
 
 
+_node_name(_Conv2d, "ConvolutionBackward0",
+           "input: conv_transpose2d(grad, weight), weight: conv2d(input, grad) over the batch")
+_node_name(_Conv2dInputGrad, "ConvolutionBackwardBackward0",
+           "grad: conv2d(ggI, weight), weight: conv2d(ggI, grad) over the batch")
+_node_name(_Conv2dWeightGrad, "ConvolutionBackwardBackward1",
+           "input: conv_transpose2d(grad, ggW), grad: conv2d(input, ggW)")
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kh, kw)."""
     if groups != 1:
@@ -456,6 +473,15 @@ class _ScatterFlat(Function):
         return _GatherFlat.apply(grad, ctx.index), None, None
 
 
+class _MaxPool2d(_GatherFlat):
+    """max_pool2d's node: the input elements at the argmax of each window."""
+
+
+_node_name(_MaxPool2d, "MaxPool2DWithIndicesBackward0", "self: grad scattered to the argmax")
+_node_name(_GatherFlat, "IndexBackward0", "self: grad scattered back to the indices")
+_node_name(_ScatterFlat, "IndexPutBackward0", "values: grad gathered at the indices")
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Maximum over each window; the gradient goes to the (first) maximal element."""
     kernel = _pair(kernel_size)
@@ -489,7 +515,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     idx_win = _windows(padded_index, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, -1)
     flat_index = xp.take_along_axis(idx_win, arg, axis=-1)[..., 0]
     source = input if not unbatched else input.unsqueeze(0)
-    out = _GatherFlat.apply(source, flat_index)
+    out = _MaxPool2d.apply(source, flat_index)
     return out.squeeze(0) if unbatched else out
 
 
@@ -566,6 +592,11 @@ class _BCEWithLogits(Function):
             gt = grad * -x if pos_weight is None \
                 else grad * ((pos_weight - 1) * _Softplus.apply(-x, 1.0, 20.0) - x)
         return gx, gt, None
+
+
+_node_name(_BCEWithLogits, "BinaryCrossEntropyWithLogitsBackward0",
+           "self: grad * ((p t + 1 - t) sigmoid(self) - p t), target: grad * "
+           "((p - 1) softplus(-self) - self)")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
