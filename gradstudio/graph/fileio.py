@@ -39,6 +39,7 @@ from gradstudio.graph.catalog import MAX_ELEMENTS, MAX_RANK, MAX_VALUE_ELEMENTS
 from gradstudio.graph.catalog_types import (
     BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec)
 from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.training_setup import check_training_meta
 from gradstudio.graph.grad_hooks import check_hooks
 
 FORMAT = "gradstudio-graph"
@@ -150,6 +151,7 @@ def _from_json(raw: Any) -> Document:
     if "root" in meta and doc.node_by_label(meta["root"]) is None:
         raise FileFormatError(f"meta.root: no node is labelled '{meta['root']}'")
     doc.meta = meta
+    check_training_meta(doc)
     return doc
 
 

@@ -99,6 +99,7 @@ class Session:
         self._graph_nodes: set[str] = set()  # nodes whose outputs have a grad_fn
         self._plan_key: tuple | None = None
         self._steps: list[_Step] = []
+        self._fed: dict[str, dict[str, Any]] = {}   # node id -> outputs given by `feed`
 
     # ------------------------------------------------------------------ device
     def set_device(self, device: str, fallback: bool = True) -> str:
@@ -148,6 +149,14 @@ class Session:
         self.last_run = []
         for step in plan:
             node_id = step.node.id
+            fed = self._fed.get(node_id)
+            if fed is not None:
+                if self.outputs.get(node_id) is not fed:    # fed since the last forward
+                    self.outputs[node_id] = fed
+                    self.errors.pop(node_id, None)
+                    ran.add(node_id)
+                    self.last_run.append(node_id)
+                continue
             if (step.signature == self._signatures.get(node_id) and node_id not in self._spent
                     and node_id not in self.errors and ran.isdisjoint(step.sources)):
                 continue
@@ -158,6 +167,16 @@ class Session:
             self._run_node(step)
             self._signatures[node_id] = step.signature
         return self.last_run
+
+    def feed(self, ref: str, outputs: dict[str, Any] | None) -> None:
+        """Gives a node these outputs instead of running it (a training batch for a data
+        node) until fed None; the next forward re-runs everything downstream of it."""
+        node_id = self.node_id(ref)
+        if outputs is None:
+            self._fed.pop(node_id, None)
+            self._signatures.pop(node_id, None)         # runs again on the next forward
+        else:
+            self._fed[node_id] = dict(outputs)
 
     def _plan(self) -> list[_Step]:
         """The nodes in run order with their inputs and signatures, rebuilt after any edit."""
@@ -282,7 +301,7 @@ class Session:
 
     def _forget_removed_nodes(self) -> None:
         for store in (self.outputs, self.errors, self.modules, self._signatures,
-                      self._module_keys, self.run_counts):
+                      self._module_keys, self.run_counts, self._fed):
             for node_id in [n for n in store if n not in self.document.nodes]:
                 del store[node_id]
         self._spent &= self.document.nodes.keys()
@@ -359,7 +378,7 @@ class Session:
     def reset(self) -> None:
         """Forgets every tensor and module: the next forward recreates all of them."""
         for store in (self.outputs, self.errors, self.modules, self._signatures,
-                      self._module_keys):
+                      self._module_keys, self._fed):
             store.clear()
         self._spent.clear()
         self._graph_nodes.clear()
