@@ -238,3 +238,48 @@ def test_full_backward_hook_fires_with_none_when_input_needs_no_grad():
     m.register_full_backward_hook(lambda mod, gin, gout: seen.append((gin, gout[0].shape)))
     m(engine.ones(3, 2)).sum().backward()
     assert seen == [((None,), (3, 1))]
+
+
+def test_zero_grad_without_set_to_none_zeroes_the_same_tensor():
+    m = nn.Linear(2, 1)
+    m(engine.ones(1, 2)).sum().backward()
+    grad = m.weight.grad
+    m.zero_grad(set_to_none=False)
+    assert m.weight.grad is grad and not grad.numpy().any()
+
+
+def test_non_persistent_buffers_stay_out_of_the_state_dict():
+    m = nn.Module()
+    m.register_buffer("kept", engine.zeros(1))
+    m.register_buffer("scratch", engine.zeros(1), persistent=False)
+    assert list(m.state_dict()) == ["kept"]
+    assert [n for n, _ in m.named_buffers()] == ["kept", "scratch"]
+
+
+def test_load_state_dict_assign_replaces_the_parameters():
+    m = nn.Linear(2, 1)
+    new_weight = engine.tensor([[5.0, 6.0]])
+    m.load_state_dict({"weight": new_weight, "bias": engine.zeros(1)}, assign=True)
+    assert isinstance(m.weight, nn.Parameter) and m.weight.requires_grad
+    np.testing.assert_array_equal(m.weight.detach().numpy(), [[5.0, 6.0]])
+
+
+def test_sequential_delete_and_module_list_insert_renumber():
+    seq = nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sigmoid())
+    del seq[0]
+    assert [type(m).__name__ for m in seq] == ["Tanh", "Sigmoid"] and list(seq._modules) == ["0", "1"]
+    layers = nn.ModuleList([nn.ReLU(), nn.Sigmoid()])
+    layers.insert(1, nn.Tanh())
+    assert [type(m).__name__ for m in layers] == ["ReLU", "Tanh", "Sigmoid"]
+
+
+def test_embedding_from_pretrained_is_frozen_by_default():
+    table = engine.tensor([[1.0, 2.0], [3.0, 4.0]])
+    emb = nn.Embedding.from_pretrained(table)
+    assert not emb.weight.requires_grad
+    np.testing.assert_array_equal(emb(engine.tensor([1, 0])).numpy(), [[3.0, 4.0], [1.0, 2.0]])
+
+
+def test_forward_must_be_defined():
+    with pytest.raises(NotImplementedError, match='missing the required "forward"'):
+        nn.Module()(engine.zeros(1))
