@@ -30,12 +30,18 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
 def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
     """normal(mean, std) with tensor or float mean/std (broadcast), or normal(mean, std, size)."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        # as PyTorch: draw normal(0, std) (or normal(0, 1) * std for a tensor std), then add mean
+        ref = mean if isinstance(mean, Tensor) else std
         m = mean._a if isinstance(mean, Tensor) else mean
         s = std._a if isinstance(std, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        ref = mean if isinstance(mean, Tensor) else std
-        z = _random.normal(shape, np.float64)
-        return _place((z * s + m).astype(ref._a.dtype), None, requires_grad)
+        dt = ref._a.dtype
+        if isinstance(std, Tensor):
+            z = _random.normal(shape, dt) * s.astype(dt) + m
+        else:
+            z = _random.normal(shape, dt, 0.0, std) + m
+        return _place(np.asarray(z).astype(dt, copy=False), ref.device if ref.device.type != "cpu" else None,
+                      requires_grad)
     return _place(_random.normal(tuple(size), _factory_dtype(dtype), mean, std), device, requires_grad)
 
 

@@ -3432,44 +3432,44 @@ def resize_(self, *size):
     return self
 
 
+def _fill_random(self, host):
+    _check_inplace(self)
+    a = self._a
+    a[...] = host if type(a) is _ndarray else to_device(host, device_of(a))
+    self._ver[0] += 1
+    return self
+
+
 def uniform_(self, a=0.0, b=1.0, generator=None):
     from . import _random
-    with no_grad():
-        _check_inplace(self) if self._rg and _gs.enabled else None
-        self._a[...] = _random.uniform(self._a.shape, self._a.dtype, a, b)
-        self._ver[0] += 1
-    return self
+    return _fill_random(self, _random.uniform(self._a.shape, self._a.dtype, a, b))
 
 
 def normal_(self, mean=0.0, std=1.0, generator=None):
     from . import _random
-    self._a[...] = _random.normal(self._a.shape, self._a.dtype, mean, std)
-    self._ver[0] += 1
-    return self
+    return _fill_random(self, _random.normal(self._a.shape, self._a.dtype, mean, std))
 
 
 def bernoulli_(self, p=0.5, generator=None):
     from . import _random
-    self._a[...] = (_random.uniform(self._a.shape, np.float64, 0, 1) < (p._a if _isinst(p, Tensor) else p))
-    self._ver[0] += 1
-    return self
+    u = _random.uniform(self._a.shape, np.float64, 0, 1)
+    pp = p._a if _isinst(p, Tensor) else p
+    if not _isinst(pp, (float, int)) and type(pp) is not _ndarray:
+        pp = pp.get()
+    return _fill_random(self, (u < pp).astype(self._a.dtype))
 
 
 def random_(self, low=0, high=None, generator=None):
     from . import _random
     if high is None:
         low, high = 0, low
-    self._a[...] = _random.randint(low, high, self._a.shape)
-    self._ver[0] += 1
-    return self
+    return _fill_random(self, _random.randint(low, high, self._a.shape, self._a.dtype))
 
 
 def exponential_(self, lambd=1.0, generator=None):
     from . import _random
     u = _random.uniform(self._a.shape, np.float64, 0, 1)
-    self._a[...] = -np.log1p(-u) / lambd
-    self._ver[0] += 1
-    return self
+    return _fill_random(self, (-np.log1p(-u) / lambd).astype(self._a.dtype))
 
 
 # ============================================================================ Tensor methods

@@ -1,21 +1,40 @@
-"""Random numbers for the factories (rand, randn, randint, normal, ...) seeded by manual_seed.
+"""The CPU random generator, bit-compatible with PyTorch's for the common draws.
 
-CPU draws use NumPy's MT19937 (the generator PyTorch's CPU generator also uses); the
-sequences are reproducible for a seed but are not bit-identical to PyTorch's.
+PyTorch's CPU generator is an mt19937 seeded with init_genrand(seed & 0xffffffff);
+NumPy's MT19937 with legacy seeding produces the same 32-bit stream. On it we rebuild
+PyTorch's transformations: `rand`/`uniform_` (24 random bits for float32, 53 from two
+draws for float64), `randn`/`normal_` (Box-Muller on 16-value blocks for >= 16 contiguous
+values, else the cached polar pair of at::normal_distribution<double>), `randint`
+(draw % range), `randperm` (Fisher-Yates). So `manual_seed(10); rand(20, 1)` gives the
+numbers PyTorch gives (randn may differ in the last bit where PyTorch uses AVX2 math).
+bernoulli/multinomial/poisson use the same stream but not PyTorch's algorithms.
+CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
 """
 import numpy as np
 
-_state = {"rng": np.random.Generator(np.random.MT19937(0)), "seed": 0}
+DEFAULT_SEED = 67280421310721          # PyTorch's default CPU seed
+_U64 = np.uint64
+
+
+class _State:
+    def __init__(self, seed):
+        self.seed = seed
+        self.bits = np.random.MT19937()
+        self.bits._legacy_seeding(seed & 0xFFFFFFFF)
+        self.next_normal = None        # at::normal_distribution<double>'s cached second value
+
+
+_state = _State(DEFAULT_SEED)
 
 
 def manual_seed(seed):
-    """Seed the engine's generator (and CuPy's when CUDA is in use)."""
-    seed = int(seed)
-    _state["rng"] = np.random.Generator(np.random.MT19937(seed))
-    _state["seed"] = seed
+    """Seed the generator (and CuPy's when it is loaded) like torch.manual_seed."""
+    global _state
+    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+    _state = _State(seed)
     from . import backend
     if backend._cupy is not None:
-        backend._cupy.random.seed(seed)
+        backend._cupy.random.seed(seed & 0xFFFFFFFF)
     return Generator(seed)
 
 
@@ -26,51 +45,142 @@ def seed():
 
 
 def initial_seed():
-    return _state["seed"]
+    return _state.seed
 
 
 class Generator:
-    """Minimal torch.Generator stand-in: holds a seed."""
+    """Minimal torch.Generator stand-in for the default CPU generator."""
 
-    def __init__(self, seed_=0, device="cpu"):
-        self._seed = seed_
+    def __init__(self, seed_=None, device="cpu"):
+        self._seed = _state.seed if seed_ is None else seed_
 
     def manual_seed(self, s):
         manual_seed(s)
         self._seed = s
         return self
 
+    def seed(self):
+        self._seed = seed()
+        return self._seed
+
     def initial_seed(self):
         return self._seed
 
+    def get_state(self):
+        return get_rng_state()
+
+    def set_state(self, state):
+        set_rng_state(state)
+
 
 def get_rng_state():
-    from ._ops import tensor
-    import pickle
-    return tensor(list(pickle.dumps(_state["rng"].bit_generator.state)), dtype=None).byte() \
-        if False else _state["rng"].bit_generator.state
+    """An opaque snapshot (a dict) of the generator; restore with set_rng_state."""
+    return {"seed": _state.seed, "bits": _state.bits.state, "next_normal": _state.next_normal}
 
 
 def set_rng_state(state):
-    _state["rng"].bit_generator.state = state
+    _state.seed = state["seed"]
+    _state.bits.state = state["bits"]
+    _state.next_normal = state["next_normal"]
 
 
-def rng():
-    return _state["rng"]
+def _raw32(n):
+    return _state.bits.random_raw(n).astype(_U64) if n else np.zeros(0, _U64)
+
+
+def _raw64(n):
+    r = _raw32(2 * n)
+    return (r[0::2] << _U64(32)) | r[1::2]
+
+
+def _unit(n, dtype):
+    """n uniform [0, 1) values as PyTorch's uniform_real_distribution<dtype> makes them."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        return (_raw64(n) & _U64((1 << 53) - 1)).astype(np.float64) * (2.0 ** -53)
+    if dtype == np.float16:
+        return ((_raw32(n) & _U64(0x7FF)).astype(np.float32) * np.float32(2.0 ** -11)).astype(np.float16)
+    return (_raw32(n) & _U64(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
 
 
 def uniform(shape, dtype, low=0.0, high=1.0):
-    r = _state["rng"].random(shape, dtype=np.float64)
-    return (low + (high - low) * r).astype(dtype)
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    x = _unit(n, dtype if dtype.kind == "f" else np.float64)
+    if (low, high) == (0.0, 1.0):
+        r = x
+    elif x.dtype == np.float32:   # PyTorch's kernel compiles to one fused multiply-add: round once
+        f = np.float32
+        r = (x.astype(np.float64) * np.float64(f(high) - f(low)) + np.float64(f(low))).astype(np.float32)
+    else:
+        ct = x.dtype.type
+        r = x * ct(high - low) + ct(low)
+    return r.astype(dtype, copy=False).reshape(shape)
+
+
+def _fill16(d):
+    u1 = 1 - d[:8]
+    u2 = d[8:16].copy()
+    two = d.dtype.type(2)
+    radius = np.sqrt(-two * np.log(u1))
+    theta = d.dtype.type(2.0 * np.pi) * u2
+    d[:8] = radius * np.cos(theta)
+    d[8:16] = radius * np.sin(theta)
 
 
 def normal(shape, dtype, mean=0.0, std=1.0):
-    return (_state["rng"].standard_normal(shape) * std + mean).astype(dtype)
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    if n >= 16:
+        work = np.float64 if dtype == np.float64 else np.float32
+        d = _unit(n, work)
+        blocks = d[: n - n % 16].reshape(-1, 16)
+        u1 = 1 - blocks[:, :8]
+        u2 = blocks[:, 8:].copy()
+        radius = np.sqrt(-d.dtype.type(2) * np.log(u1))
+        theta = d.dtype.type(2.0 * np.pi) * u2
+        blocks[:, :8] = radius * np.cos(theta)
+        blocks[:, 8:] = radius * np.sin(theta)
+        if n % 16:
+            tail = _unit(16, work)
+            _fill16(tail)
+            d[n - 16:] = tail
+        if (mean, std) != (0.0, 1.0):
+            d = d * d.dtype.type(std) + d.dtype.type(mean)
+        return d.astype(dtype, copy=False).reshape(shape)
+    out = np.empty(n, np.float64)
+    for i in range(n):
+        if _state.next_normal is not None:
+            v, _state.next_normal = _state.next_normal, None
+        else:
+            u1, u2 = _unit(2, np.float64)
+            r = np.sqrt(-2.0 * np.log1p(-u2))
+            theta = 2.0 * np.pi * u1
+            _state.next_normal = r * np.sin(theta)
+            v = r * np.cos(theta)
+        out[i] = v * std + mean
+    return out.astype(dtype).reshape(shape)
 
 
 def randint(low, high, shape, dtype=np.int64):
-    return _state["rng"].integers(low, high, size=shape, dtype=np.int64).astype(dtype)
+    n = int(np.prod(shape))
+    rng = int(high) - int(low)
+    if rng <= 0:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    raw = _raw32(n) if rng < (1 << 32) else _raw64(n)
+    return ((raw % _U64(rng)).astype(np.int64) + int(low)).astype(dtype).reshape(shape)
 
 
 def randperm(n):
-    return _state["rng"].permutation(n).astype(np.int64)
+    r = np.arange(n, dtype=np.int64)
+    if n > 1:
+        raw = _raw32(n - 1) if n < 0xFFFFFFFF // 20 else _raw64(n - 1)
+        for i in range(n - 1):
+            z = int(raw[i]) % (n - i)
+            r[i], r[i + z] = r[i + z], r[i]
+    return r
+
+
+def rng():
+    """A NumPy Generator drawing from the same stream (for draws without a PyTorch twin)."""
+    return np.random.Generator(np.random.PCG64(int(_raw64(2)[0])))

@@ -217,3 +217,18 @@ def test_operators_reflected_and_inplace():
     assert a.tolist() == [3.0, 4.0] and a.dtype is engine.float32
     with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
         engine.tensor([1, 2]).add_(1.5)
+
+
+def test_random_streams_match_torch():
+    torch = pytest.importorskip("torch")
+    draws = lambda M: [M.rand(20, 1) * 10, M.randn(3), M.randn(40), M.randint(0, 10, (5,)), M.randperm(7),  # noqa: E731
+                       M.rand(3, dtype=M.float64), M.randn(17, dtype=M.float64), M.zeros(4).uniform_(-2, 3),
+                       M.zeros(18).normal_(1, 2), M.normal(M.ones(10, 2) * 1.7, 1), M.normal(2.0, 3.0, (3,))]
+    engine.manual_seed(10)
+    torch.manual_seed(10)
+    for e, t in zip(draws(engine), draws(torch)):
+        assert e.dtype.name == str(t.dtype).split(".")[1]
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)   # randn: last bit may differ
+    engine.manual_seed(0)
+    torch.manual_seed(0)
+    assert repr(engine.rand(2, 3)) == repr(torch.rand(2, 3))
