@@ -315,8 +315,33 @@ def _pad(a, padding, value=0.0):
     return xp.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
+def _im2col(a, kernel, stride, padding, dilation, out_hw):
+    """Columns (N, C*kh*kw, OH*OW) of input a (N, C, H, W): column l of sample n holds the
+    window that output pixel l sees (one contiguous copy of a strided view)."""
+    xp = namespace_of(a)
+    n, c = a.shape[:2]
+    win = _windows(_pad(a, padding), kernel, stride, dilation, out_hw)   # N C OH OW kh kw
+    cols = xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))          # N C kh kw OH OW
+    return cols.reshape(n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+
+
+def _col2im(cols, input_shape, kernel, stride, padding, dilation, out_hw):
+    """The adjoint of _im2col: add each column back onto the input pixels it came from."""
+    xp = namespace_of(cols)
+    n, c, h, w = input_shape
+    (kh, kw), (oh, ow) = kernel, out_hw
+    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    out = xp.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dilation[0], j * dilation[1]
+            out[:, :, r:r + stride[0] * (oh - 1) + 1:stride[0],
+                q:q + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
+    return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+
+
 class _Conv2d(Function):
-    """out[n,o] = sum_c,i,j x[n, c, s*h + d*i - p, ...] w[o, c, i, j] via im2col + one GEMM."""
+    """out[n] = weight (O, C*kh*kw) @ im2col(x)[n] (C*kh*kw, OH*OW): one GEMM per sample."""
 
     @staticmethod
     def forward(ctx, x, w, stride, padding, dilation):
@@ -324,18 +349,18 @@ class _Conv2d(Function):
             raise RuntimeError(f"conv2d: input dtype {x.dtype} and weight dtype {w.dtype} "
                                "should be the same")
         a, k = _compute(array_of(x), array_of(w))
-        xp = namespace_of(a)
-        kh, kw = k.shape[2:]
+        o, _, kh, kw = k.shape
         oh = _conv_out_size(a.shape[2], kh, stride[0], padding[0], dilation[0])
         ow = _conv_out_size(a.shape[3], kw, stride[1], padding[1], dilation[1])
         if oh < 1 or ow < 1:
             raise RuntimeError(f"conv2d: input size {tuple(a.shape[2:])} (padded by {padding}) "
                                f"is smaller than the kernel size {(kh, kw)}")
-        win = _windows(_pad(a, padding), (kh, kw), stride, dilation, (oh, ow))
-        out = xp.tensordot(win, k, axes=([1, 4, 5], [1, 2, 3]))      # (N, OH, OW, O)
+        cols = _im2col(a, (kh, kw), stride, padding, dilation, (oh, ow))
+        out = k.reshape(o, -1) @ cols                                   # N O OH*OW
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation)
-        return tensor_from_array(xp.ascontiguousarray(out.transpose(0, 3, 1, 2), array_of(x).dtype))
+        return tensor_from_array(out.reshape(a.shape[0], o, oh, ow)
+                                 .astype(array_of(x).dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -350,27 +375,17 @@ class _Conv2d(Function):
 
 
 class _Conv2dInputGrad(Function):
-    """d conv2d / d input (a transposed convolution, col2im): scatter grad @ weight back."""
+    """d conv2d / d input (a transposed convolution): col2im(weight.T @ grad)."""
 
     @staticmethod
     def forward(ctx, g, w, input_shape, stride, padding, dilation):
         ga, k = _compute(array_of(g), array_of(w))
-        xp = namespace_of(ga)
-        n, c, h, wd = input_shape
-        kh, kw = k.shape[2:]
-        oh, ow = ga.shape[2:]
-        cols = xp.tensordot(ga, k, axes=([1], [0]))                # (N, OH, OW, C, kh, kw)
-        out = xp.zeros((n, c, h + 2 * padding[0], wd + 2 * padding[1]), dtype=ga.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                r, q = i * dilation[0], j * dilation[1]
-                out[:, :, r:r + stride[0] * (oh - 1) + 1:stride[0],
-                    q:q + stride[1] * (ow - 1) + 1:stride[1]] += \
-                    cols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-        out = out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+        n, o, oh, ow = ga.shape
+        cols = k.reshape(o, -1).T @ ga.reshape(n, o, oh * ow)           # N C*kh*kw OH*OW
+        out = _col2im(cols, input_shape, k.shape[2:], stride, padding, dilation, (oh, ow))
         ctx.save_for_backward(g, w)
         ctx.geometry = (input_shape, stride, padding, dilation)
-        return tensor_from_array(xp.ascontiguousarray(out, array_of(g).dtype))
+        return tensor_from_array(namespace_of(out).ascontiguousarray(out, array_of(g).dtype))
 
     @staticmethod
     def backward(ctx, ggx):
@@ -385,18 +400,18 @@ class _Conv2dInputGrad(Function):
 
 
 class _Conv2dWeightGrad(Function):
-    """d conv2d / d weight: correlate the input windows with grad."""
+    """d conv2d / d weight: sum over samples of grad[n] @ im2col(x)[n].T."""
 
     @staticmethod
     def forward(ctx, x, g, weight_shape, stride, padding, dilation):
         a, ga = _compute(array_of(x), array_of(g))
-        xp = namespace_of(a)
-        kh, kw = weight_shape[2:]
-        win = _windows(_pad(a, padding), (kh, kw), stride, dilation, ga.shape[2:])
-        out = xp.tensordot(ga, win, axes=([0, 2, 3], [0, 2, 3]))   # (O, C, kh, kw)
+        n, o, oh, ow = ga.shape
+        cols = _im2col(a, weight_shape[2:], stride, padding, dilation, (oh, ow))
+        g2 = ga.reshape(n, o, oh * ow)
+        out = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0)               # O C*kh*kw
         ctx.save_for_backward(x, g)
         ctx.geometry = (stride, padding, dilation)
-        return tensor_from_array(xp.ascontiguousarray(out, array_of(x).dtype))
+        return tensor_from_array(out.reshape(weight_shape).astype(array_of(x).dtype, copy=False))
 
     @staticmethod
     def backward(ctx, ggw):
@@ -444,33 +459,38 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
 
 
 class _GatherFlat(Function):
-    """out = x.flatten()[index] (index: int array); backward scatters back with _ScatterFlat."""
+    """out = x.flatten()[index] (index: int array); backward scatters back with _ScatterFlat.
+    `unique` says no index repeats, so the scatter can assign instead of adding up."""
 
     @staticmethod
-    def forward(ctx, x, index):
-        ctx.index, ctx.shape = index, tuple(x.shape)
+    def forward(ctx, x, index, unique=False):
+        ctx.index, ctx.shape, ctx.unique = index, tuple(x.shape), unique
         return tensor_from_array(array_of(x).reshape(-1)[index])
 
     @staticmethod
     def backward(ctx, grad):
-        return _ScatterFlat.apply(grad, ctx.index, ctx.shape), None
+        return _ScatterFlat.apply(grad, ctx.index, ctx.shape, ctx.unique), None, None
 
 
 class _ScatterFlat(Function):
     """out = zeros(shape) with out.flatten()[index] += g (repeated indices add up)."""
 
     @staticmethod
-    def forward(ctx, g, index, shape):
+    def forward(ctx, g, index, shape, unique=False):
         ga = array_of(g)
         xp = namespace_of(ga)
         size = math.prod(shape)
-        out = xp.bincount(index.reshape(-1), weights=ga.reshape(-1), minlength=size)
-        ctx.index = index
+        if unique:
+            out = xp.zeros(size, dtype=ga.dtype)
+            out[index.reshape(-1)] = ga.reshape(-1)
+        else:
+            out = xp.bincount(index.reshape(-1), weights=ga.reshape(-1), minlength=size)
+        ctx.index, ctx.unique = index, unique
         return tensor_from_array(out.astype(ga.dtype, copy=False).reshape(shape))
 
     @staticmethod
     def backward(ctx, grad):
-        return _GatherFlat.apply(grad, ctx.index), None, None
+        return _GatherFlat.apply(grad, ctx.index, ctx.unique), None, None, None
 
 
 class _MaxPool2d(_GatherFlat):
@@ -504,18 +524,30 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             raise RuntimeError(f"max_pool2d: output size is too small for input {input.shape}")
         out_hw.append(o)
         extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
-    padded_index = xp.pad(xp.arange(n * c * h * w).reshape(n, c, h, w),
-                          ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
-                           (padding[1], padding[1] + extra[1])), constant_values=-1)
     fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
     padded = xp.pad(a, ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
                         (padding[1], padding[1] + extra[1])), constant_values=fill)
-    win = _windows(padded, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, -1)
-    arg = win.argmax(axis=-1)[..., None]
-    idx_win = _windows(padded_index, kernel, stride, dilation, out_hw).reshape(n, c, *out_hw, -1)
-    flat_index = xp.take_along_axis(idx_win, arg, axis=-1)[..., 0]
+    win = _windows(padded, kernel, stride, dilation, out_hw)          # N C OH OW kh kw
+    best = win[..., 0, 0].copy()
+    best_i = xp.zeros(best.shape, dtype=np.int64)
+    best_j = xp.zeros(best.shape, dtype=np.int64)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            if i == j == 0:
+                continue
+            value = win[..., i, j]
+            better = (value > best) | (value != value)      # a NaN wins, as in PyTorch
+            xp.copyto(best, value, where=better)
+            best_i[better] = i
+            best_j[better] = j
+    # the input pixel each output took: row oh*s - p + i*d, column ow*s - p + j*d
+    rows = (xp.arange(out_hw[0]) * stride[0] - padding[0])[:, None] + best_i * dilation[0]
+    cols = (xp.arange(out_hw[1]) * stride[1] - padding[1]) + best_j * dilation[1]
+    planes = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+    flat_index = planes + rows * w + cols
     source = input if not unbatched else input.unsqueeze(0)
-    out = _MaxPool2d.apply(source, flat_index)
+    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+    out = _MaxPool2d.apply(source, flat_index, disjoint)
     return out.squeeze(0) if unbatched else out
 
 
