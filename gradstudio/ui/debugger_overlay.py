@@ -1,0 +1,265 @@
+"""The debugger's drawing on the canvas: items laid over the scene's node and edge items.
+
+For the backward step shown: the running node framed, each edge carrying a gradient
+drawn over with a dot travelling backward (dst -> src) and a tag with the gradient
+(value for a scalar, shape and norm otherwise), the gradient each node has received so
+far under it, "final" on nodes whose gradient can no longer change, leaf accumulation
+("w.grad None → 5", and "pending 3 → 5" while contributions arrive), hooks as
+"before → after", "grad None" on nodes no gradient reaches, NaN/Inf in red, and a red
+dot on breakpoint nodes. For the forward walk: nodes not yet run veiled, the current one
+framed with what it made. The overlay owns its items and rebuilds them on every change;
+the scene's own items are never touched.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, QVariantAnimation
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem
+
+from gradstudio.runtime.debugger import BackwardDebugger, ForwardWalk, Grad, grad_text
+from gradstudio.ui.canvas_scene import GraphScene
+
+try:
+    from shiboken6 import isValid as _alive
+except ImportError:                                     # pragma: no cover
+    def _alive(item) -> bool:
+        return True
+
+CURRENT = QColor("#f08c00")      # the node running now, gradients in flight
+FINAL = QColor("#2f9e44")        # gradient complete
+GRAD = QColor("#1c7ed6")         # gradient received so far
+HOOK = QColor("#9c36b5")
+BAD = QColor("#e03131")          # NaN / Inf
+NONE = QColor("#868e96")         # no gradient
+FORWARD = QColor("#1971c2")
+Z_FLOW, Z_FRAME, Z_TAG = -0.5, 30.0, 40.0
+TAG_GAP = 3.0
+
+
+class Tag(QGraphicsItem):
+    """A short text on a rounded, coloured background."""
+
+    def __init__(self, text: str, color: QColor, font: QFont, filled: bool = True) -> None:
+        super().__init__()
+        self.text, self.font = text, font
+        self.fill = QBrush(color if filled else QColor(255, 255, 255, 235))
+        self.pen = QPen(color, 1.2)
+        self.text_pen = QPen(QColor("white") if filled else color)
+        metrics = QFontMetricsF(font)
+        self.rect = QRectF(0, 0, metrics.horizontalAdvance(text) + 10, metrics.height() + 4)
+        self.setZValue(Z_TAG)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setPen(self.pen)
+        painter.setBrush(self.fill)
+        painter.drawRoundedRect(self.rect, 4, 4)
+        painter.setFont(self.font)
+        painter.setPen(self.text_pen)
+        painter.drawText(self.rect, int(Qt.AlignCenter), self.text)
+
+
+class DebuggerOverlay(QObject):
+    def __init__(self, scene: GraphScene, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self.items: list[QGraphicsItem] = []
+        self.dots: list[tuple[QGraphicsEllipseItem, QPainterPath]] = []
+        self.tags: list[Tag] = []                  # every tag shown (tests read their texts)
+        self.phase = 0.0
+        self.font = QFont(scene.style.font_small)
+        self.font.setBold(True)
+        self.animation = QVariantAnimation(self)
+        self.animation.setStartValue(0.0)
+        self.animation.setEndValue(1.0)
+        self.animation.setDuration(900)
+        self.animation.setLoopCount(-1)
+        self.animation.valueChanged.connect(self.set_phase)
+        self.animate = True
+
+    # ---------------------------------------------------------------- public
+    def clear(self) -> None:
+        self.animation.stop()
+        for item in self.items:
+            if _alive(item) and item.scene() is self.scene:
+                self.scene.removeItem(item)
+        self.items, self.dots, self.tags = [], [], []
+
+    def texts(self) -> list[str]:
+        return [tag.text for tag in self.tags]
+
+    def set_phase(self, phase: float) -> None:
+        """Moves the gradient dots: 0 at the receiving end of an edge, 1 at its source."""
+        self.phase = float(phase)
+        for dot, path in self.dots:
+            if _alive(dot):
+                point = path.pointAtPercent(max(0.0, min(1.0, 1.0 - self.phase)))
+                dot.setPos(point)
+
+    def show_backward(self, debugger: BackwardDebugger, breakpoints: Iterable[str] = ()) -> None:
+        self.clear()
+        state = debugger.state
+        if state is None:
+            return
+        for node_id in breakpoints:
+            self._breakpoint_dot(node_id)
+        step = debugger.current
+        if step is not None and step.planned.node_id:
+            self._frame(step.planned.node_id, CURRENT)
+        elif step is None and debugger.plan and debugger.plan[0].node_id:
+            self._frame(debugger.plan[0].node_id, CURRENT, dashed=True)
+
+        below: dict[str, list[tuple[str, QColor, bool]]] = {}
+        finals: set[str] = set()
+        for key, grad in state.grads.items():
+            node_id, port = key
+            name = "grad" if port == "out" else f"{port}.grad"
+            if key in state.final:
+                finals.add(node_id)
+            arrivals = state.contributions.get(key, ())
+            if key in state.grad_attrs and state.grad_attrs[key] is None and len(arrivals) > 1:
+                chain = " → ".join(g.text() for g in arrivals)
+                below.setdefault(node_id, []).append((f"pending {chain}", GRAD, False))
+            else:
+                below.setdefault(node_id, []).append((f"{name} {grad.text()}", _color(grad, GRAD),
+                                                      False))
+        for key in debugger.unreached():
+            if key[0] not in below:
+                below.setdefault(key[0], []).append(("grad None", NONE, False))
+        if step is not None:
+            for acc in step.accumulations:
+                if acc.key is not None:
+                    text = f"{acc.label}.grad {grad_text(acc.before)} → {grad_text(acc.after)}"
+                    below.setdefault(acc.key[0], []).insert(0, (text, _color(acc.after, FINAL),
+                                                                True))
+            for hook in step.hooks:
+                if hook.node_id:
+                    name = hook.description.replace("tensor hook ", "hook ")
+                    before = ", ".join(grad_text(g) for g in hook.before)
+                    after = ", ".join(grad_text(g) for g in hook.after)
+                    below.setdefault(hook.node_id, []).append(
+                        (f"{name.split(' on ')[0]}: {before} → {after}", HOOK, True))
+        for node_id, tags in below.items():
+            self._stack_below(node_id, tags)
+        for node_id in finals:
+            self._corner_tag(node_id, "✓ final", FINAL)
+
+        if step is not None:
+            for flow in step.flows:
+                for edge_id in flow.edge_ids:
+                    self._flow(edge_id, flow.grad)
+        elif debugger.seed is not None:
+            for edge_id in debugger.root_edge_ids:
+                self._flow(edge_id, debugger.seed, prefix="seed ")
+        self.set_phase(self.phase)
+        if self.dots and self.animate:
+            self.animation.start()
+
+    def show_forward(self, walk: ForwardWalk) -> None:
+        self.clear()
+        reached = set(walk.shown())
+        for node_id in self.scene.node_items:
+            if node_id not in reached:
+                veil = QGraphicsPathItem(_rounded(self._node_rect(node_id), 6))
+                color = QColor(self.scene.style.background)
+                color.setAlpha(190)
+                veil.setBrush(color)
+                veil.setPen(Qt.NoPen)
+                self._add(veil, Z_FRAME - 1)
+        if walk.position:
+            current = walk.steps[walk.position - 1]
+            self._frame(current.node_id, FORWARD)
+            self._stack_below(current.node_id,
+                              [(f"{walk.position}. {current.text}", FORWARD, True)])
+
+    # ---------------------------------------------------------------- pieces
+    def _add(self, item: QGraphicsItem, z: float) -> QGraphicsItem:
+        item.setZValue(z)
+        item.setAcceptedMouseButtons(Qt.NoButton)
+        self.scene.addItem(item)
+        self.items.append(item)
+        return item
+
+    def _node_rect(self, node_id: str) -> QRectF:
+        item = self.scene.node_items[node_id]
+        return QRectF(item.pos(), QSizeF(*item.size()))
+
+    def _frame(self, node_id: str, color: QColor, dashed: bool = False) -> None:
+        if node_id not in self.scene.node_items:
+            return
+        frame = QGraphicsPathItem(_rounded(self._node_rect(node_id).adjusted(-5, -5, 5, 5), 9))
+        pen = QPen(color, 3.5, Qt.DashLine if dashed else Qt.SolidLine)
+        frame.setPen(pen)
+        frame.setBrush(Qt.NoBrush)
+        self._add(frame, Z_FRAME)
+
+    def _tag(self, text: str, color: QColor, pos: QPointF, filled: bool = True) -> Tag:
+        tag = Tag(text, color, self.font, filled)
+        tag.setPos(pos)
+        self._add(tag, Z_TAG)
+        self.tags.append(tag)
+        return tag
+
+    def _stack_below(self, node_id: str, tags: list[tuple[str, QColor, bool]]) -> None:
+        if node_id not in self.scene.node_items:
+            return
+        rect = self._node_rect(node_id)
+        y = rect.bottom() + TAG_GAP + 2
+        for text, color, filled in tags:
+            tag = self._tag(text, color, QPointF(rect.left(), y), filled)
+            y += tag.rect.height() + TAG_GAP
+
+    def _corner_tag(self, node_id: str, text: str, color: QColor) -> None:
+        if node_id not in self.scene.node_items:
+            return
+        rect = self._node_rect(node_id)
+        tag = Tag(text, color, self.font)
+        self._tag(text, color, QPointF(rect.right() - tag.rect.width(),
+                                       rect.top() - tag.rect.height() - TAG_GAP - 3))
+
+    def _breakpoint_dot(self, node_id: str) -> None:
+        if node_id not in self.scene.node_items:
+            return
+        rect = self._node_rect(node_id)
+        dot = QGraphicsEllipseItem(QRectF(-7, -7, 14, 14))
+        dot.setBrush(BAD)
+        dot.setPen(QPen(QColor("white"), 1.5))
+        dot.setPos(rect.topLeft() + QPointF(2, -2))
+        self._add(dot, Z_TAG)
+
+    def _flow(self, edge_id: str, grad: Grad | None, prefix: str = "") -> None:
+        edge = self.scene.edge_items.get(edge_id)
+        if edge is None:
+            return
+        path = edge.path()
+        color = _color(grad, CURRENT)
+        line = QGraphicsPathItem(path)
+        pen = QPen(color, 4.0, Qt.SolidLine, Qt.RoundCap)
+        line.setPen(pen)
+        self._add(line, Z_FLOW)
+        dot = QGraphicsEllipseItem(QRectF(-6, -6, 12, 12))
+        dot.setBrush(color)
+        dot.setPen(QPen(QColor("white"), 1.5))
+        self._add(dot, Z_TAG - 1)
+        self.dots.append((dot, path))
+        middle = path.pointAtPercent(0.5)
+        text = f"← {prefix}{grad_text(grad)}"
+        tag = Tag(text, color, self.font)
+        self._tag(text, color, middle - QPointF(tag.rect.width() / 2, tag.rect.height() + 6))
+
+
+def _color(grad: Grad | None, normal: QColor) -> QColor:
+    if grad is None:
+        return NONE
+    return normal if grad.finite else BAD
+
+
+def _rounded(rect: QRectF, radius: float) -> QPainterPath:
+    path = QPainterPath()
+    path.addRoundedRect(rect, radius, radius)
+    return path

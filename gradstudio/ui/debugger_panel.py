@@ -1,0 +1,580 @@
+"""The debugger dock: step the backward pass node by node (or the forward pass), scrub the
+trace, play, breakpoints, the planned schedule, step details, and in-place toggles.
+
+The panel keeps its own `Session` of the window's document (so the window's auto-runs
+never disturb a half-stepped backward), a `BackwardDebugger` and a `ForwardWalk` over it,
+and draws on the canvas through a `DebuggerOverlay`. Any edit that changes what runs
+(a toggle, a parameter, an edge) re-runs the forward and re-plans the backward at once.
+Toggles are undo commands on the window's stack (`DebugToggles`). `install_debugger`
+adds the dock and a Debug menu to the main window: F10 step, Shift+F10 step back,
+F8 run to the end or the next breakpoint, Ctrl+F8 play/pause, F9 breakpoint on the
+selected node, Ctrl+Shift+F5 restart.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Callable
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QHBoxLayout,
+                               QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu,
+                               QSizePolicy, QSlider, QSplitter, QTextBrowser, QToolBar, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from gradstudio.graph.document import Change
+from gradstudio.graph.grad_hooks import HOOK_KINDS, describe, make_hook
+from gradstudio.runtime.debugger import (BackwardDebugger, Breakpoints, ForwardWalk, TraceStep,
+                                         grad_text)
+from gradstudio.runtime.session import Session
+from gradstudio.ui.canvas_items import EdgeItem, NodeItem
+from gradstudio.ui.canvas_scene import GraphScene
+from gradstudio.ui.debugger_commands import DebugToggles
+from gradstudio.ui.debugger_overlay import DebuggerOverlay
+from gradstudio.ui.document_editor import DocumentEditor
+
+_COSMETIC = {"pos", "label"}
+DONE = QColor("#2f9e44")
+LATER = QColor("#868e96")
+
+
+class DebuggerPanel(QWidget):
+    message = Signal(str, str)          # text, level ("info", "warning")
+
+    def __init__(self, editor: DocumentEditor, scene: GraphScene,
+                 settings_from: Callable[[], Session] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.editor, self.scene, self.doc = editor, scene, editor.doc
+        self.settings_from = settings_from
+        self.session = Session(self.doc)
+        self.debugger = BackwardDebugger(self.session)
+        self.walk = ForwardWalk(self.session)
+        self.toggles = DebugToggles(editor)
+        self.overlay = DebuggerOverlay(scene, self)
+        self.breakpoint_nodes: set[str] = set()
+        self.forward_mode = False
+        self.active = False                 # the person started debugging: edits re-plan
+        self.play_timer = QTimer(self)
+        self.play_timer.timeout.connect(self._play_tick)
+        self._restart_timer = QTimer(self)
+        self._restart_timer.setSingleShot(True)
+        self._restart_timer.setInterval(0)
+        self._restart_timer.timeout.connect(self.restart)
+        self._build()
+        self.doc.subscribe(self._on_change)
+        self.refresh()
+
+    # ---------------------------------------------------------------- widgets
+    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "",
+                checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else tip or text)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        return action
+
+    def _build(self) -> None:
+        A = self._action
+        self.act_restart = A("Restart", self.restart, "Ctrl+Shift+F5",
+                             "Run forward again, clear .grad and plan the backward")
+        self.act_step_back = A("◀ Back", self.step_back, "Shift+F10", "Step back")
+        self.act_step = A("Step ▶", self.step, "F10", "Step: run one backward node")
+        self.act_play = A("Play", self.set_playing, "Ctrl+F8", "Play / pause", checkable=True)
+        self.act_run = A("Run ▶▶", self.run_to_end, "F8",
+                         "Run to the end or the next breakpoint")
+        self.act_run_to_node = A("Run to node", self.run_to_selected, "",
+                                 "Run until the selected canvas node's step")
+        self.act_breakpoint = A("Breakpoint", self.toggle_breakpoint, "F9",
+                                "Breakpoint on the selected canvas node")
+        self.act_forward = A("Forward pass", self.set_forward_mode, "",
+                             "Step the forward pass node by node instead", checkable=True)
+        self.actions_list = [self.act_restart, self.act_step_back, self.act_step, self.act_play,
+                             self.act_run, self.act_run_to_node, self.act_breakpoint,
+                             self.act_forward]
+
+        bar = QToolBar()
+        bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for action in self.actions_list:
+            bar.addAction(action)
+        self.speed = QSlider(Qt.Horizontal)
+        self.speed.setRange(1, 20)
+        self.speed.setValue(3)
+        self.speed.setFixedWidth(90)
+        self.speed.setToolTip("play speed: steps per second")
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.speed_label = QLabel()
+        self._speed_changed(self.speed.value())
+        speed_box = QWidget()
+        speed_box.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Preferred)
+        speed_row = QHBoxLayout(speed_box)
+        speed_row.setContentsMargins(6, 0, 6, 0)
+        speed_row.addWidget(self.speed)
+        speed_row.addWidget(self.speed_label)
+        bar.insertWidget(self.act_run, speed_box)
+
+        self.scrubber = QSlider(Qt.Horizontal)
+        self.scrubber.setToolTip("the steps taken so far: drag to show any earlier state "
+                                 "(it stops at the last step taken)")
+        self.scrubber.valueChanged.connect(self.seek)
+        self.position_label = QLabel()
+        self.position_label.setMinimumWidth(120)
+        scrub_row = QHBoxLayout()
+        scrub_row.addWidget(self.scrubber, 1)
+        scrub_row.addWidget(self.position_label)
+
+        self.stop_nan = QCheckBox("NaN/Inf")
+        self.stop_nan.setToolTip("stop at the first step producing a NaN or Inf gradient")
+        self.stop_above = QCheckBox("‖g‖ >")
+        self.above = QDoubleSpinBox()
+        self.stop_below = QCheckBox("‖g‖ <")
+        self.below = QDoubleSpinBox()
+        for spin, value in ((self.above, 100.0), (self.below, 1e-6)):
+            spin.setDecimals(8)
+            spin.setRange(0.0, 1e12)
+            spin.setValue(value)
+            spin.setFixedWidth(95)
+        bp_row = QHBoxLayout()
+        bp_row.addWidget(QLabel("Stop on:"))
+        for widget in (self.stop_nan, self.stop_above, self.above, self.stop_below, self.below):
+            bp_row.addWidget(widget)
+        bp_row.addStretch(1)
+        self.toggles_button = QToolButton()
+        self.toggles_button.setText("Toggles")
+        self.toggles_button.setToolTip("requires_grad, retain_grad, detach, no_grad and hooks "
+                                       "for the canvas selection")
+        self.toggles_button.setPopupMode(QToolButton.InstantPopup)
+        self.toggles_menu = QMenu(self.toggles_button)
+        self.toggles_menu.aboutToShow.connect(self._fill_toggles_menu)
+        self.toggles_button.setMenu(self.toggles_menu)
+        bp_row.addWidget(self.toggles_button)
+
+        self.schedule = QListWidget()
+        self.schedule.setToolTip("the order the engine runs the backward nodes")
+        self.schedule.itemActivated.connect(lambda item: self.seek(self.schedule.row(item) + 1))
+        self.details = QTextBrowser()
+        self.details.setOpenLinks(False)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.schedule)
+        split.addWidget(self.details)
+        split.setSizes([260, 440])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(3)
+        layout.addWidget(bar)
+        layout.addLayout(scrub_row)
+        layout.addLayout(bp_row)
+        layout.addWidget(split, 1)
+
+    def _speed_changed(self, value: int) -> None:
+        self.speed_label.setText(f"{value}/s")
+        self.play_timer.setInterval(int(1000 / max(1, value)))
+
+    # ---------------------------------------------------------------- state
+    def breakpoints(self) -> Breakpoints:
+        return Breakpoints(set(self.breakpoint_nodes), self.stop_nan.isChecked(),
+                           self.above.value() if self.stop_above.isChecked() else None,
+                           self.below.value() if self.stop_below.isChecked() else None)
+
+    def _selected_node(self) -> str | None:
+        ids = self.scene.selected_node_ids()
+        return ids[0] if len(ids) == 1 else None
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self.message.emit(text, level)
+
+    def _drain_messages(self) -> None:
+        for text in self.session.messages:
+            self._say(text)
+        self.session.messages.clear()
+
+    # ---------------------------------------------------------------- commands
+    def restart(self) -> bool:
+        """Forward again, .grad cleared, schedule planned; in forward mode the walk restarts."""
+        self._restart_timer.stop()
+        self.active = True
+        if self.settings_from is not None:
+            source = self.settings_from()
+            self.session.base_dir = source.base_dir
+            if source.device != self.session.device:
+                self.session.set_device(source.device)
+        self.breakpoint_nodes &= self.doc.nodes.keys()
+        if self.forward_mode:
+            self.walk.start()
+            ok = True
+        else:
+            ok = self.debugger.start()
+            if not ok:
+                self._say(self.debugger.error, "warning")
+        self._drain_messages()
+        self.refresh(replan=True)
+        return ok
+
+    def _ensure_started(self) -> bool:
+        if self.forward_mode:
+            if not self.walk.steps:
+                self.restart()
+            return True
+        return self.debugger.started or self.restart()
+
+    def step(self) -> None:
+        """One node; the first press only plans (and shows the schedule and the seed)."""
+        started = self.walk.steps if self.forward_mode else self.debugger.started
+        if not started:
+            self.restart()
+            return
+        if self.forward_mode:
+            self.walk.step()
+        else:
+            self.debugger.step()
+            self._after_moving()
+        self.refresh()
+
+    def step_back(self) -> None:
+        if self.forward_mode:
+            self.walk.step_back()
+        else:
+            self.debugger.step_back()
+        self.refresh()
+
+    def seek(self, position: int) -> None:
+        """Shows the state after `position` steps; past the last step taken it stays there."""
+        if self.forward_mode:
+            self.walk.position = max(0, min(position, len(self.walk.steps)))
+        elif self.debugger.started:
+            self.debugger.seek(position)
+        self.refresh()
+
+    def run_to_end(self) -> None:
+        self.set_playing(False)
+        if self.forward_mode:
+            if self._ensure_started():
+                self.walk.position = len(self.walk.steps)
+            self.refresh()
+            return
+        if not self._ensure_started():
+            return
+        reason = self.debugger.run(self.breakpoints())
+        self._after_moving()
+        if reason:
+            self._say(f"stopped: {reason}")
+        self.refresh()
+
+    def run_to_selected(self) -> None:
+        node_id = self._selected_node()
+        if node_id is None:
+            self._say("select one canvas node to run to", "warning")
+            return
+        if not self._ensure_started() or self.forward_mode:
+            return
+        if not any(p.node_id == node_id for p in self.debugger.plan[self.debugger.position:]):
+            self._say(f"{self.doc.nodes[node_id].label} has no backward step ahead", "warning")
+            return
+        self.debugger.run(Breakpoints(node_ids={node_id}))
+        self._after_moving()
+        self.refresh()
+
+    def toggle_breakpoint(self) -> None:
+        node_id = self._selected_node()
+        if node_id is None:
+            self._say("select one canvas node for the breakpoint", "warning")
+            return
+        self.breakpoint_nodes ^= {node_id}
+        self.refresh(replan=True)
+
+    def set_playing(self, on: bool) -> None:
+        on = bool(on)
+        if on and not self._ensure_started():
+            on = False
+        if on:
+            self.play_timer.start()
+        else:
+            self.play_timer.stop()
+        with QSignalBlocker(self.act_play):
+            self.act_play.setChecked(on)
+        self.act_play.setText("Pause" if on else "Play")
+
+    def _play_tick(self) -> None:
+        if self.forward_mode:
+            if self.walk.step() is None:
+                self.set_playing(False)
+            self.refresh()
+            return
+        step = self.debugger.step()
+        self._after_moving()
+        if step is None:
+            self.set_playing(False)
+        else:
+            reason = self.breakpoints().reason(step)
+            if reason:
+                self.set_playing(False)
+                self._say(f"stopped: {reason}")
+        self.refresh()
+
+    def _after_moving(self) -> None:
+        self._drain_messages()
+        if self.debugger.error and self.debugger.finished:
+            self._say(self.debugger.error, "warning")
+
+    def set_forward_mode(self, on: bool) -> None:
+        self.set_playing(False)
+        self.forward_mode = bool(on)
+        with QSignalBlocker(self.act_forward):
+            self.act_forward.setChecked(self.forward_mode)
+        self.restart()
+
+    # ---------------------------------------------------------------- document changes
+    def _on_change(self, change: Change) -> None:
+        if change.what == "reset":
+            self.set_playing(False)
+            self.debugger.close()
+            self.session.reset()
+            self.debugger = BackwardDebugger(self.session)
+            self.walk = ForwardWalk(self.session)
+            self.breakpoint_nodes.clear()
+            self.active = False
+            self.overlay.clear()
+            QTimer.singleShot(0, self.refresh)
+            return
+        if change.what == "node_changed" and change.key in _COSMETIC:
+            if self.active:
+                QTimer.singleShot(0, self._redraw)
+            return
+        if self.active:
+            self.set_playing(False)
+            self._restart_timer.start()
+
+    # ---------------------------------------------------------------- toggles menu
+    def _fill_toggles_menu(self) -> None:
+        menu = self.toggles_menu
+        menu.clear()
+        nodes = [i.node for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
+        edges = [i.edge for i in self.scene.selectedItems() if isinstance(i, EdgeItem)]
+        if len(nodes) == 1:
+            node = nodes[0]
+            for key in ("requires_grad", "retain_grad"):
+                if key in node.params:
+                    action = menu.addAction(f"{key} on {node.label}")
+                    action.setCheckable(True)
+                    action.setChecked(bool(node.params[key]))
+                    action.triggered.connect(
+                        lambda on, k=key, n=node.id: self.toggles.set_flag(n, k, on))
+            hooks = menu.addMenu(f"Gradient hook on {node.label}")
+            for kind in HOOK_KINDS:
+                hooks.addAction(self._hook_label(kind),
+                                lambda k=kind, n=node.id: self.ask_hook(n, k))
+            if node.hooks:
+                hooks.addSeparator()
+                for hook in node.hooks:
+                    hooks.addAction(f"✓ {describe(hook)}").setEnabled(False)
+                hooks.addAction("Remove hooks", lambda n=node.id: self.toggles.clear_hooks(n))
+        for edge in edges:
+            src, dst = self.doc.nodes[edge.src].label, self.doc.nodes[edge.dst].label
+            action = menu.addAction(f"detach {src} → {dst}")
+            action.setCheckable(True)
+            action.setChecked(edge.detach)
+            action.triggered.connect(lambda on, e=edge.id: self.toggles.set_detach(e, on))
+        if nodes:
+            ids = [n.id for n in nodes]
+            if any(self.doc.in_no_grad(n) for n in ids):
+                menu.addAction("Remove no_grad region", lambda: self.toggles.remove_no_grad(ids))
+            else:
+                menu.addAction(f"Wrap {len(ids)} node{'s' if len(ids) > 1 else ''} in no_grad",
+                               lambda: self.toggles.add_no_grad_region(ids))
+        if menu.isEmpty():
+            menu.addAction("Select a node or an edge on the canvas").setEnabled(False)
+
+    @staticmethod
+    def _hook_label(kind: str) -> str:
+        return {"scale": "Scale by k…", "clamp": "Clamp to [a, b]…", "zero": "Zero",
+                "normalize": "Normalize (unit norm)", "log": "Log to messages"}[kind]
+
+    def ask_hook(self, node_id: str, kind: str) -> None:
+        numbers = {}
+        for name, default in HOOK_KINDS[kind].items():
+            value, ok = QInputDialog.getDouble(self, f"{kind} hook", f"{name}:", default,
+                                               -1e12, 1e12, 6)
+            if not ok:
+                return
+            numbers[name] = value
+        self.toggles.add_hook(node_id, make_hook(kind, **numbers))
+
+    # ---------------------------------------------------------------- showing
+    def _redraw(self) -> None:
+        if self.forward_mode:
+            self.overlay.show_forward(self.walk)
+        elif self.debugger.started:
+            self.overlay.show_backward(self.debugger, self.breakpoint_nodes)
+        else:
+            self.overlay.clear()
+
+    def refresh(self, replan: bool = False) -> None:
+        if self.forward_mode:
+            self._refresh_forward(replan)
+        else:
+            self._refresh_backward(replan)
+        self._redraw()
+
+    def _fill_schedule(self, rows: list[str], marks: list[bool]) -> None:
+        self.schedule.clear()
+        for text, marked in zip(rows, marks):
+            item = QListWidgetItem(("● " if marked else "   ") + text)
+            if marked:
+                item.setToolTip("breakpoint")
+            self.schedule.addItem(item)
+
+    def _colour_schedule(self, position: int) -> None:
+        for row in range(self.schedule.count()):
+            item = self.schedule.item(row)
+            item.setForeground(QBrush(DONE if row < position - 1 else
+                                      LATER if row >= position else self.palette().text()))
+            font = item.font()
+            font.setBold(row == position - 1)
+            item.setFont(font)
+        with QSignalBlocker(self.schedule):
+            self.schedule.setCurrentRow(position - 1)
+        if position > 0:
+            self.schedule.scrollToItem(self.schedule.item(position - 1))
+
+    def _set_scrubber(self, maximum: int, value: int) -> None:
+        with QSignalBlocker(self.scrubber):
+            self.scrubber.setRange(0, maximum)
+            self.scrubber.setValue(value)
+        if self.scrubber.value() != value:     # a drag past the last step taken snaps back
+            with QSignalBlocker(self.scrubber):
+                self.scrubber.setValue(value)
+
+    def _refresh_forward(self, replan: bool) -> None:
+        walk = self.walk
+        if replan or self.schedule.count() != len(walk.steps):
+            self._fill_schedule([f"{i + 1}. {s.label}  ({s.kind})" for i, s in
+                                 enumerate(walk.steps)], [False] * len(walk.steps))
+        self._colour_schedule(walk.position)
+        self._set_scrubber(len(walk.steps), walk.position)
+        self.position_label.setText(f"node {walk.position} / {len(walk.steps)}")
+        if walk.position:
+            s = walk.steps[walk.position - 1]
+            self.details.setHtml(f"<b>Forward {walk.position}: {html.escape(s.label)}</b> "
+                                 f"({html.escape(s.kind)})<br>{html.escape(s.text)}")
+        else:
+            self.details.setHtml("The forward pass, node by node in the order the graph runs. "
+                                 "Step (F10) to build the graph.")
+        self._enable(True)
+
+    def _refresh_backward(self, replan: bool) -> None:
+        dbg = self.debugger
+        if replan or self.schedule.count() != len(dbg.plan):
+            self._fill_schedule([f"{p.index + 1}. {p.title()}" for p in dbg.plan],
+                                [p.node_id in self.breakpoint_nodes for p in dbg.plan])
+        self._colour_schedule(dbg.position)
+        self._set_scrubber(len(dbg.plan), dbg.position)
+        if not dbg.started:
+            self.position_label.setText("not started")
+            self.details.setHtml(html.escape(dbg.error) if dbg.error else
+                                 "Step (F10) to plan the backward pass and run it one "
+                                 "node at a time; F8 runs to the end or a breakpoint.")
+        else:
+            end = "" if not dbg.at_end else "  (done)"
+            self.position_label.setText(f"step {dbg.position} / {len(dbg.plan)}{end}")
+            self.details.setHtml(self._details_html())
+        self._enable(dbg.started)
+
+    def _enable(self, started: bool) -> None:
+        forward = self.forward_mode
+        at_end = (self.walk.position >= len(self.walk.steps)) if forward else self.debugger.at_end
+        self.act_step.setEnabled(not (started and at_end))
+        position = self.walk.position if forward else self.debugger.position
+        self.act_step_back.setEnabled(started and position > 0)
+        self.act_run.setEnabled(not (started and at_end))
+        self.act_run_to_node.setEnabled(not forward)
+        self.act_breakpoint.setEnabled(not forward)
+
+    def _details_html(self) -> str:
+        dbg = self.debugger
+        step = dbg.current
+        parts = []
+        if dbg.stop_reason and step is not None and dbg.position == len(dbg.trace):
+            parts.append(f"<p style='color:#e03131'><b>Stopped:</b> "
+                         f"{html.escape(dbg.stop_reason)}</p>")
+        if dbg.error:
+            parts.append(f"<p style='color:#e03131'>{html.escape(dbg.error)}</p>")
+        if step is None:
+            root = self.doc.nodes.get(dbg.root_node_id)
+            parts.append(f"<b>{len(dbg.plan)} backward nodes planned</b>, in the order the "
+                         f"engine will run them.<br>Seed gradient "
+                         f"<b>{html.escape(grad_text(dbg.seed))}</b> from "
+                         f"{html.escape(root.label if root else '?')}.")
+            nxt = dbg.next_planned()
+            if nxt is not None:
+                parts.append(f"<br>Next: {html.escape(nxt.title())}")
+            return "".join(parts)
+        parts.append(self._step_html(step))
+        return "".join(parts)
+
+    def _step_html(self, step: TraceStep) -> str:
+        dbg, doc = self.debugger, self.doc
+        p = step.planned
+        rows = [("received", ", ".join(grad_text(g) for g in step.grads_in) or "—")]
+        passed = []
+        for flow in step.flows:
+            target = doc.nodes[flow.target_node_id].label if flow.target_node_id in doc.nodes \
+                else ("nothing (input needs no grad)" if flow.target is None else "inside")
+            passed.append(f"→ {html.escape(target)}: {html.escape(_describe(flow.grad))}")
+        rows.append(("passed on", "<br>".join(passed) or "— (a leaf: nothing flows on)"))
+        if step.saved:
+            rows.append(("saved", "<br>".join(f"{html.escape(n)} = {html.escape(v)}"
+                                              for n, v in step.saved)))
+        for acc in step.accumulations:
+            rows.append(("accumulated", html.escape(f"{acc.label}.grad {grad_text(acc.before)} "
+                                                    f"→ {grad_text(acc.after)}")))
+        for hook in step.hooks:
+            before = ", ".join(grad_text(g) for g in hook.before)
+            after = ", ".join(grad_text(g) for g in hook.after)
+            rows.append(("hook", html.escape(f"{hook.description}: {before} → {after}")))
+        table = "".join(f"<tr><td style='color:#868e96;padding-right:8px'>{k}</td>"
+                        f"<td>{v}</td></tr>" for k, v in rows)
+        where = html.escape(p.label or "?")
+        return (f"<b>{p.index + 1}. {html.escape(p.name)}</b> on <b>{where}</b>"
+                f"<br><i>{html.escape(step.formula or 'no formula recorded')}</i>"
+                f"<table cellspacing=2>{table}</table>")
+
+
+def _describe(grad: Any) -> str:
+    if grad is None:
+        return "None"
+    if grad.value is not None:
+        return f"{grad.value:.6g}  shape {grad.shape}"
+    return f"shape {grad.shape}, norm {grad.norm:.6g}" + ("" if grad.finite else "  (NaN/Inf!)")
+
+
+def install_debugger(window: Any) -> QDockWidget:
+    """Adds the Debugger dock and the Debug menu (with its shortcuts) to the main window."""
+    panel = DebuggerPanel(window.editor, window.scene, lambda: window.runner.session, window)
+    dock = QDockWidget("Debugger", window)
+    dock.setObjectName("debugger")
+    dock.setWidget(panel)
+    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    if getattr(window, "messages_dock", None) is not None:
+        window.splitDockWidget(window.messages_dock, dock, Qt.Horizontal)
+        window.resizeDocks([window.messages_dock, dock], [300, 900], Qt.Horizontal)
+    window.resizeDocks([dock], [250], Qt.Vertical)
+    panel.message.connect(window.show_message)
+    menu = QMenu("&Debug", window)
+    for action in panel.actions_list:
+        menu.addAction(action)
+        window.addAction(action)
+        if action is panel.act_run:
+            menu.addSeparator()
+    menu.addSeparator()
+    menu.addAction(dock.toggleViewAction())
+    bar = window.menuBar()
+    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+    if help_action is not None:
+        bar.insertMenu(help_action, menu)
+    else:
+        bar.addMenu(menu)
+    window.debugger_panel = panel
+    window.debugger_dock = dock
+    return dock
