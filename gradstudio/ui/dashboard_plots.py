@@ -1,0 +1,343 @@
+"""The training dashboard's plot panels (pyqtgraph): step curves with smoothing and change
+markers, gradient-norm alarms, histograms over time as a heatmap, and a decision boundary.
+
+Each panel takes whole numpy arrays through `setData` (never point by point), clips to the
+view, downsamples automatically and draws with pens of width 1, as pyqtgraph's live-plot
+examples do. Nothing here reads training state: the dashboard hands the arrays over.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+# Matplotlib's tab10: distinguishable on light and dark backgrounds.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+MARKER_COLOR = "#9467bd"
+VANISHING_NORM = 1e-6     # a layer's gradient norm below this is marked as vanishing
+EXPLODING_NORM = 1e3      # above this, as exploding
+TITLE_SIZE = "9pt"
+_TICK_FONT = QFont()
+_TICK_FONT.setPointSize(8)
+
+
+def color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: a debiased exponential moving average with `weight` in
+    [0, 1); non-finite values pass through unchanged and do not enter the average.
+
+    Computed in closed form per chunk (s_i = w^(i+1) s_prev + (1-w) sum_k w^(i-k) y_k),
+    with chunks short enough that w^-chunk stays far from overflow, so 100,000 points
+    take a few milliseconds instead of a Python loop's tens."""
+    values = np.asarray(values, dtype=np.float64)
+    if weight <= 0 or values.size == 0:
+        return values.copy()
+    weight = min(float(weight), 0.999999)
+    finite = np.isfinite(values)
+    ys = values[finite]
+    n = ys.size
+    smoothed = np.empty(n)
+    chunk = max(1, min(n, int(200 / -math.log10(weight))))
+    log_w = math.log(weight)
+    powers = np.exp(np.arange(chunk + 1) * log_w)          # w^0 .. w^chunk
+    scaled = np.exp(-np.arange(chunk) * log_w) * (1 - weight)   # (1-w) w^-k
+    last = 0.0
+    for start in range(0, n, chunk):
+        part = ys[start:start + chunk]
+        m = part.size
+        accumulated = np.cumsum(part * scaled[:m]) * powers[:m]
+        block = powers[1:m + 1] * last + accumulated
+        smoothed[start:start + m] = block
+        last = block[-1]
+    debias = -np.expm1(np.arange(1, n + 1) * log_w)
+    out = values.copy()
+    out[finite] = smoothed / debias
+    return out
+
+
+def style_plot(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "step") -> None:
+    """Small title and tick fonts, a faint grid, clip-to-view and peak downsampling."""
+    plot.setTitle(title, size=TITLE_SIZE)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setMenuEnabled(False)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setStyle(tickFont=_TICK_FONT, tickLength=-4)
+        axis.enableAutoSIPrefix(False)
+    if left:
+        plot.setLabel("left", left, **{"font-size": "8pt"})
+    if bottom:
+        plot.setLabel("bottom", bottom, **{"font-size": "8pt"})
+    plot.getAxis("left").setWidth(46)
+
+
+class StepPlot(pg.PlotWidget):
+    """Named curves over the step axis, with vertical lines at change markers."""
+
+    def __init__(self, title: str, left: str = "", log_y: bool = False, legend: bool = True,
+                 parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        style_plot(self.plot_item, title, left)
+        self.plot_item.setLogMode(y=log_y)
+        self.legend = self._add_legend() if legend else None
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.marker_lines: dict[tuple[int, str], pg.InfiniteLine] = {}
+        self.setMinimumSize(220, 150)
+
+    def _add_legend(self) -> pg.LegendItem:
+        """A legend on a nearly opaque patch of the window colour, text in the text colour."""
+        palette = QApplication.palette()
+        patch = QColor(palette.color(QPalette.Window))
+        patch.setAlpha(215)
+        return self.plot_item.addLegend(
+            offset=(-4, 4), labelTextSize="8pt", verSpacing=-6, brush=pg.mkBrush(patch),
+            pen=pg.mkPen(palette.color(QPalette.Mid)),
+            labelTextColor=palette.color(QPalette.WindowText))
+
+    def curve(self, name: str, pen, legend: bool = True) -> pg.PlotDataItem:
+        """The curve called `name`, made on first use."""
+        item = self.curves.get(name)
+        if item is None:
+            item = self.plot_item.plot(name=name if legend else None, pen=pen)
+            if self.legend is not None:
+                self.legend.setColumnCount(1 if len(self.legend.items) < 4 else 2)
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            item.setSkipFiniteCheck(False)
+            self.curves[name] = item
+        return item
+
+    def set_curve(self, name: str, x: np.ndarray, y: np.ndarray, index: int = 0,
+                  width: float = 1, alpha: int = 255, legend: bool = True) -> pg.PlotDataItem:
+        pen = pg.mkPen(QColor(color(index)) if alpha == 255 else
+                       QColor(*QColor(color(index)).getRgb()[:3], alpha), width=width)
+        item = self.curve(name, pen, legend)
+        item.setData(x, y)
+        return item
+
+    def remove_curves_except(self, names) -> None:
+        for name in [n for n in self.curves if n not in names]:
+            item = self.curves.pop(name)
+            self.plot_item.removeItem(item)
+            if self.legend is not None:
+                self.legend.removeItem(item)
+
+    def set_log_y(self, on: bool) -> None:
+        self.plot_item.setLogMode(y=on)
+
+    def set_markers(self, markers, labels: bool = False) -> None:
+        """Vertical dashed lines at (step, text) change markers (the text as a tooltip, and
+        written beside the line with `labels`, staggered in height so neighbours stay
+        readable); new ones are added, those dropped from the buffer removed."""
+        wanted = {(int(step), str(text)) for step, text in markers}
+        for key in [k for k in self.marker_lines if k not in wanted]:
+            self.plot_item.removeItem(self.marker_lines.pop(key))
+        for key in sorted(wanted - self.marker_lines.keys()):
+            options = {}
+            if labels:
+                height = 0.97 - 0.08 * (len(self.marker_lines) % 4)
+                options = {"label": key[1], "labelOpts": {
+                    "position": height, "anchors": [(0, 0), (0, 0)], "color": MARKER_COLOR}}
+            line = pg.InfiniteLine(pos=key[0], angle=90,
+                                   pen=pg.mkPen(MARKER_COLOR, width=1, style=Qt.DashLine),
+                                   **options)
+            line.setToolTip(f"step {key[0]}: {key[1]}")
+            self.plot_item.addItem(line, ignoreBounds=True)
+            self.marker_lines[key] = line
+
+    def clear_all(self) -> None:
+        self.remove_curves_except(())
+        self.set_markers(())
+
+
+class SmoothedPlot(StepPlot):
+    """Curves drawn twice, TensorBoard-style: the raw values faint, the EMA on top."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.smoothing = 0.6
+        self.raw: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+
+    def set_series(self, name: str, x: np.ndarray, y: np.ndarray, index: int = 0) -> None:
+        self.raw[name] = (x, y, index)
+        self._draw(name)
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = weight
+        for name in self.raw:
+            self._draw(name)
+
+    def _draw(self, name: str) -> None:
+        x, y, index = self.raw[name]
+        if self.smoothing > 0:
+            self.set_curve(f"{name} (raw)", x, y, index, alpha=70, legend=False)
+            self.set_curve(name, x, ema_smooth(y, self.smoothing), index)
+        else:
+            self.remove_curves_except([n for n in self.curves if n != f"{name} (raw)"])
+            self.set_curve(name, x, y, index)
+
+    def clear_all(self) -> None:
+        self.raw.clear()
+        super().clear_all()
+
+
+class NormPlot(StepPlot):
+    """Per-layer gradient norms on a log axis; points below VANISHING_NORM or above
+    EXPLODING_NORM get a red cross."""
+
+    def __init__(self, title: str, parent=None) -> None:
+        super().__init__(title, "‖grad‖ (log)", log_y=True, parent=parent)
+        self.alarms = pg.PlotDataItem(pen=None, symbol="x", symbolSize=7,
+                                      symbolPen=pg.mkPen("#d62728", width=1), symbolBrush=None)
+        self.plot_item.addItem(self.alarms)
+        self.alarm_count = 0
+
+    def set_norms(self, x: np.ndarray, norms: dict[str, np.ndarray]) -> None:
+        alarm_x, alarm_y = [], []
+        for index, (name, y) in enumerate(norms.items()):
+            self.set_curve(name, x, np.where(y > 0, y, np.nan), index)
+            bad = (y < VANISHING_NORM) | (y > EXPLODING_NORM)
+            if bad.any():
+                alarm_x.append(x[bad])
+                alarm_y.append(np.maximum(y[bad], 1e-30))   # a zero norm still shows
+        self.remove_curves_except(norms.keys())
+        if alarm_x:
+            xs, ys = np.concatenate(alarm_x), np.concatenate(alarm_y)
+            self.alarms.setData(xs, ys)
+            self.alarm_count = xs.size
+        else:
+            self.alarms.setData([], [])
+            self.alarm_count = 0
+
+    def clear_all(self) -> None:
+        super().clear_all()
+        self.alarms.setData([], [])
+        self.alarm_count = 0
+
+
+class HistogramPlot(pg.PlotWidget):
+    """One parameter's current histogram (step line, filled)."""
+
+    def __init__(self, title: str, bottom: str, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        style_plot(self.plot_item, title, "count", bottom=bottom)
+        self.bars = self.plot_item.plot(stepMode="center", fillLevel=0,
+                                        pen=pg.mkPen(color(0), width=1),
+                                        brush=QColor(31, 119, 180, 90))
+        self.setMinimumSize(220, 150)
+
+    def set_histogram(self, counts: np.ndarray, edges: np.ndarray, title: str) -> None:
+        self.plot_item.setTitle(title, size=TITLE_SIZE)
+        self.bars.setData(edges, counts)
+
+    def clear_all(self) -> None:
+        self.bars.setData([], [])
+
+
+class HeatmapPlot(pg.PlotWidget):
+    """Histograms over time, TensorBoard's distributions as an image: x is the step, y the
+    binned quantity, colour log(1 + count). Rows share fixed bins, so they stack as they are."""
+
+    def __init__(self, title: str, left: str, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        style_plot(self.plot_item, title, left)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.plot_item.addItem(self.image)
+        self.setMinimumSize(220, 150)
+        self.columns = 0
+
+    def set_history(self, steps: np.ndarray, counts: np.ndarray, edges: np.ndarray,
+                    title: str) -> None:
+        """counts: (k, bins), one row per recorded step, oldest first."""
+        self.plot_item.setTitle(title, size=TITLE_SIZE)
+        self.columns = len(steps)
+        if not self.columns:
+            self.image.clear()
+            return
+        image = np.log1p(np.asarray(counts, np.float32).T)      # (bins, k): y up, step right
+        self.image.setImage(image, autoLevels=False, levels=(0, max(float(image.max()), 1e-6)))
+        first, last = float(steps[0]), float(steps[-1])
+        column = (last - first) / (self.columns - 1) if self.columns > 1 else 1.0
+        self.image.setRect(QRectF(first - column / 2, float(edges[0]),
+                                  (last - first) + column, float(edges[-1] - edges[0])))
+
+    def clear_all(self) -> None:
+        self.image.clear()
+        self.columns = 0
+
+
+class BoundaryPlot(pg.PlotWidget):
+    """A 2-D classifier's decision boundary as an image under the data points, as
+    TensorFlow Playground draws it. Two classes: the grid is P(class 1), blue through white
+    to orange. More classes: the grid is the predicted class, one pale colour each."""
+
+    def __init__(self, title: str = "decision boundary", parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(None)
+        self.plot_item = self.getPlotItem()
+        style_plot(self.plot_item, title, "x₂", bottom="x₁")
+        self.plot_item.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot_item.addItem(self.image)
+        self.points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("#303030", width=1))
+        self.plot_item.addItem(self.points)
+        self.setMinimumSize(200, 180)
+        self.step: int | None = None
+        self._points_id: int | None = None
+        self._classes = 0
+
+    def set_boundary(self, boundary) -> None:
+        """Draws a `runtime.metrics.DecisionBoundary` (skipped when its step was drawn)."""
+        if boundary.step == self.step:
+            return
+        self.step = boundary.step
+        labels = np.asarray(boundary.labels).astype(int).ravel()
+        classes = max(2, int(labels.max()) + 1 if labels.size else 2)
+        if classes != self._classes:
+            self._classes = classes
+            self.image.setColorMap(boundary_colormap(classes))
+        if id(boundary.points) != self._points_id:
+            self._points_id = id(boundary.points)
+            brushes = [pg.mkBrush(color(c)) for c in range(classes)]
+            self.points.setData(pos=np.asarray(boundary.points, float),
+                                brush=[brushes[c] for c in labels])
+        x0, x1 = boundary.x_range
+        y0, y1 = boundary.y_range
+        levels = (0.0, 1.0) if classes == 2 else (0.0, float(classes - 1))
+        self.image.setImage(np.asarray(boundary.grid, np.float32), autoLevels=False,
+                            levels=levels)
+        self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def clear_all(self) -> None:
+        self.image.clear()
+        self.points.clear()
+        self.step = self._points_id = None
+
+
+def boundary_colormap(classes: int) -> pg.ColorMap:
+    """Two classes: palette blue, white at 0.5, palette orange. More: pale palette colours."""
+    def pale(hex_color: str, amount: float) -> tuple[int, int, int]:
+        r, g, b, _ = QColor(hex_color).getRgb()
+        return tuple(int(c + (255 - c) * amount) for c in (r, g, b))
+    if classes == 2:
+        return pg.ColorMap([0.0, 0.5, 1.0], [pale(color(0), 0.35), (250, 250, 250),
+                                             pale(color(1), 0.35)])
+    positions = np.linspace(0.0, 1.0, classes)
+    return pg.ColorMap(positions, [pale(color(c), 0.6) for c in range(classes)])

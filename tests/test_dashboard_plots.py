@@ -1,0 +1,128 @@
+"""The dashboard's plot panels and CSV table, fed by hand-made metrics (no training run)."""
+import csv
+
+import numpy as np
+import pytest
+
+from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
+from gradstudio.ui.dashboard_export import metrics_table, write_metrics_csv
+from gradstudio.ui.dashboard_plots import (BoundaryPlot, HeatmapPlot, NormPlot, SmoothedPlot,
+                                           StepPlot, ema_smooth)
+
+
+def tensorboard_smoothing(values, weight):
+    """TensorBoard's loop, as its scalar dashboard writes it."""
+    out, last, count = [], 0.0, 0
+    for value in values:
+        if not np.isfinite(value):
+            out.append(value)
+            continue
+        last = last * weight + (1 - weight) * value
+        count += 1
+        out.append(last / (1 - weight ** count))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.9, 0.99, 0.999])
+def test_ema_matches_tensorboard_loop(weight):
+    values = np.random.default_rng(1).standard_normal(3000) + np.linspace(3, 0, 3000)
+    values[[5, 17]] = [np.nan, np.inf]
+    np.testing.assert_allclose(ema_smooth(values, weight), tensorboard_smoothing(values, weight),
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_ema_of_a_constant_is_the_constant_from_the_first_point():
+    np.testing.assert_allclose(ema_smooth(np.full(50, 2.5), 0.9), 2.5)
+
+
+def test_smoothed_plot_draws_raw_and_smoothed_and_markers(qtbot):
+    plot = SmoothedPlot("loss", "loss")
+    qtbot.addWidget(plot)
+    steps = np.arange(100)
+    plot.set_series("train", steps, np.linspace(1, 0.1, 100))
+    assert set(plot.curves) == {"train", "train (raw)"}
+    assert len(plot.curves["train"].getData()[0]) == 100
+    plot.set_markers([(10, "clip norm 1"), (50, "lr 0.01")], labels=True)
+    plot.set_markers([(50, "lr 0.01")], labels=True)
+    assert list(plot.marker_lines) == [(50, "lr 0.01")]
+    plot.set_smoothing(0.0)
+    assert set(plot.curves) == {"train"}
+
+
+def test_norm_plot_marks_vanishing_and_exploding_points(qtbot):
+    plot = NormPlot("norms")
+    qtbot.addWidget(plot)
+    x = np.arange(4)
+    plot.set_norms(x, {"a": np.array([1.0, 1e-7, 1.0, 1.0]), "b": np.array([1.0, 1.0, 1e4, 0])})
+    assert plot.alarm_count == 3
+    xs, _ = plot.alarms.getData()
+    assert sorted(xs.tolist()) == [1, 2, 3]
+    plot.set_norms(x, {"a": np.ones(4)})
+    assert plot.alarm_count == 0 and set(plot.curves) == {"a"}
+
+
+def test_heatmap_stacks_histogram_rows_over_steps(qtbot):
+    plot = HeatmapPlot("grads", "log10 |grad|")
+    qtbot.addWidget(plot)
+    counts = np.zeros((3, 4))
+    counts[:, 1] = [5, 6, 7]
+    plot.set_history(np.array([0, 10, 20]), counts, np.linspace(-1, 1, 5), "grads of w")
+    image = plot.image.image
+    assert image.shape == (4, 3)                       # value bins up, steps across
+    assert image[1].tolist() == pytest.approx(np.log1p([5, 6, 7]).tolist())
+    rect = plot.image.mapRectToParent(plot.image.boundingRect())
+    assert rect.left() == pytest.approx(-5) and rect.right() == pytest.approx(25)
+    assert rect.top() == pytest.approx(-1) and rect.bottom() == pytest.approx(1)
+
+
+def test_boundary_plot_draws_grid_under_points(qtbot):
+    plot = BoundaryPlot()
+    qtbot.addWidget(plot)
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5]])
+    grid = np.linspace(0, 1, 20).reshape(4, 5)
+    plot.set_boundary(DecisionBoundary(7, (-2.0, 2.0), (-1.0, 3.0), grid, points,
+                                       np.array([0, 1, 2])))
+    assert plot.step == 7 and plot.image.image.shape == (4, 5)
+    assert len(plot.points.data) == 3
+    assert plot.image.zValue() <= plot.points.zValue()
+    rect = plot.image.mapRectToParent(plot.image.boundingRect())
+    assert (rect.left(), rect.right(), rect.top(), rect.bottom()) == pytest.approx((-2, 2, -1, 3))
+
+
+def test_log_scale_drops_nothing_but_nonpositive_points(qtbot):
+    plot = StepPlot("loss", log_y=True)
+    qtbot.addWidget(plot)
+    item = plot.set_curve("train", np.arange(3), np.array([1.0, 0.1, 0.01]))
+    np.testing.assert_allclose(item.getData()[1], [0, -1, -2])
+
+
+def filled_metrics():
+    metrics = TrainingMetrics()
+    for step in range(10):
+        metrics.record_step(step, loss=1.0 / (step + 1), lr=0.1, grad_norm_pre_clip=2.0,
+                            grad_norm_post_clip=1.0, grad_norms={"fc.weight": 0.5})
+        if step % 5 == 4:
+            metrics.record_validation(step, val_loss=0.5, accuracy=0.75)
+    metrics.add_marker(3, "clip norm 1")
+    metrics.add_marker(3, "lr 0.1 -> 0.01")
+    return metrics
+
+
+def test_metrics_table_joins_curves_by_step():
+    names, steps, values, present, markers = metrics_table(filled_metrics().snapshot())
+    assert names[:3] == ["loss", "val_loss", "accuracy"] and "grad_norm[fc.weight]" in names
+    assert steps.tolist() == list(range(10))
+    val = names.index("val_loss")
+    assert present[:, val].tolist() == [s % 5 == 4 for s in range(10)]
+    assert values[4, val] == 0.5
+    assert markers[3] == "clip norm 1; lr 0.1 -> 0.01"
+
+
+def test_csv_export_writes_a_row_per_step(tmp_path):
+    path = tmp_path / "metrics.csv"
+    assert write_metrics_csv(filled_metrics().snapshot(), path) == 10
+    rows = list(csv.DictReader(path.open()))
+    assert len(rows) == 10
+    assert float(rows[1]["loss"]) == 0.5
+    assert rows[0]["val_loss"] == "" and float(rows[4]["accuracy"]) == 0.75
+    assert rows[3]["marker"].startswith("clip norm 1")
