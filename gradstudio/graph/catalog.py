@@ -384,6 +384,20 @@ def _gather(E, i, p):
     return engine_attr(E, "gather")(i["input"], p["dim"], index)
 
 
+def _grad(E, i, p):
+    output, wrt = i["output"], i["input"]
+    if not getattr(wrt, "requires_grad", False):
+        raise NodeRunError("grad: input does not require grad (make it with requires_grad_)")
+    ones = engine_attr(E, "ones_like")(output)
+    return engine_attr(E, "autograd.grad")(output, wrt, grad_outputs=ones,
+                                           create_graph=bool(p["create_graph"]))[0]
+
+
+def _grad_code(i, p):
+    return f"torch.autograd.grad({i['output']}, {i['input']}, " \
+           f"grad_outputs=torch.ones_like({i['output']}), create_graph={p['create_graph']})[0]"
+
+
 def _loss(name, title, extra=(), samples=(("input", (4, 3)), ("target", (4, 3))),
           class_targets=False, keywords=()):
     def build(E, i, p):
@@ -633,6 +647,21 @@ TABLE: tuple[NodeSpec, ...] = (
     _spec("clone", "clone", "Autograd", lambda E, i, p: engine_attr(E, "clone")(i["input"]),
           samples=(("input", (2, 3)),), doc="a copy that stays in the graph",
           keywords=("copy",), code="torch.clone({input})"),
+    _spec("requires_grad_", "requires_grad_", "Autograd",
+          lambda E, i, p: tensor_method(tensor_method(i["input"], "detach")(), "requires_grad_")(),
+          doc="a new leaf with the same values that requires grad (no gradient flows back "
+              "through it, so the table's backward tests leave it out)",
+          keywords=("input gradient", "leaf"), code="{input}.detach().requires_grad_()"),
+    _spec("grad", "autograd.grad", "Autograd", _grad,
+          inputs=(PortSpec("output", doc="what is differentiated (summed when not a scalar)"),
+                  PortSpec("input", doc="a tensor that requires grad and output depends on")),
+          params=(ParamSpec("create_graph", BOOL, True,
+                            doc="record the gradient's own graph (for a penalty's backward)"),),
+          doc="d(output)/d(input), as torch.autograd.grad with grad_outputs of ones",
+          keywords=("gradient", "penalty", "double backward", "higher order"), code=_grad_code),
+    _spec("float", "float", "Math", lambda E, i, p: tensor_method(i["input"], "float")(),
+          samples=(("input", [[0.0, 1.0], [1.0, 0.0]]),), doc="the values as float32",
+          keywords=("dtype", "cast", "convert"), code="{input}.float()"),
 
     # Layers (engine.nn), each a module kept across runs
     _layer("Linear", "Linear",
