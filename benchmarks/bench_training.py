@@ -1,9 +1,10 @@
 """One SGD training step of an MLP 784-256-10 (ReLU, cross-entropy, batch 128), timed three ways
 in one run: hand-written NumPy forward+backward+update (the floor for a NumPy engine), the
 engine (`nn.Sequential`, `F.cross_entropy`, `optim.SGD`), and PyTorch CPU when installed,
-with PyTorch limited to the thread count NumPy's BLAS uses. Prints each time and the ratios.
+with PyTorch limited to the thread count NumPy's BLAS uses. Prints each time and the ratios,
+then, for information, a small CNN step (conv2d, max_pool2d) against PyTorch.
 
-    .venv/bin/python benchmarks/bench_training.py [--steps N] [--repeats R]
+    .venv/bin/python benchmarks/bench_training.py [--steps N] [--repeats R] [--skip-cnn]
 """
 from __future__ import annotations
 
@@ -104,6 +105,26 @@ def torch_step_fn(x, y, weights):
     return step
 
 
+def cnn_step_fn(lib, x, y):
+    """For information (no bar): one SGD step of a small CNN, conv 1->8 (3x3, pad 1), ReLU,
+    2x2 max-pool, linear 8*14*14 -> 10, on 28x28 inputs."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 14 * 14, OUT))
+    opt = lib.optim.SGD(model.parameters(), lr=LR)
+    xt = lib.from_numpy(x.reshape(BATCH, 1, 28, 28))
+    yt = lib.from_numpy(y.astype(np.int64))
+
+    def step():
+        opt.zero_grad()
+        loss = lib.nn.functional.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
 def time_per_step(contenders: dict, steps: int, repeats: int, rounds: int = 3) -> dict:
     """Seconds per step for each contender: the best block of `steps` steps. Each round runs
     every contender for `repeats` blocks in turn (after a few warm-up steps, so one library's
@@ -126,6 +147,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-cnn", action="store_true", help="only the MLP comparison")
     args = parser.parse_args(argv)
 
     threads = blas_threads()
@@ -153,6 +175,13 @@ def main(argv=None) -> None:
     print(f"engine / numpy   = {base / times['numpy (hand-written)']:.2f}x   (bar: <= 1.5x)")
     if "pytorch cpu" in times:
         print(f"engine / pytorch = {base / times['pytorch cpu']:.2f}x   (bar: <= 1.0x)")
+    if torch is not None and not args.skip_cnn:
+        cnn = {"engine": cnn_step_fn(engine, x, y), "pytorch cpu": cnn_step_fn(torch, x, y)}
+        cnn_times = time_per_step(cnn, max(1, args.steps // 4), args.repeats)
+        print(f"for information: SGD step of a small CNN (conv 1->8 3x3, ReLU, max-pool 2, "
+              f"linear), batch {BATCH}: engine {cnn_times['engine'] * 1e3:.2f} ms, pytorch "
+              f"{cnn_times['pytorch cpu'] * 1e3:.2f} ms, engine / pytorch = "
+              f"{cnn_times['engine'] / cnn_times['pytorch cpu']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -205,3 +205,18 @@ def test_graph_nodes_carry_pytorch_names(name):
     ours = chain(NODE_NAME_CASES[name](engine.nn.functional, engine))
     theirs = chain(NODE_NAME_CASES[name](torch.nn.functional, torch))
     assert ours == theirs
+
+
+def test_max_pool_ties_and_nans_behave_like_pytorch():
+    x = np.array([[[[1.0, 1.0, 0.0, 2.0],
+                    [1.0, 0.5, np.nan, 2.0],
+                    [3.0, 3.0, 0.0, 0.0],
+                    [3.0, 3.0, 0.0, 0.0]]]])
+    results = []
+    for lib in (engine, torch):
+        t = lib.tensor(x, requires_grad=True)
+        out = lib.nn.functional.max_pool2d(t, 2)
+        out.sum().backward()
+        results.append((out.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])   # NaN compares equal here
+    np.testing.assert_array_equal(results[0][1], results[1][1])

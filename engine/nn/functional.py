@@ -527,24 +527,28 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
     padded = xp.pad(a, ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
                         (padding[1], padding[1] + extra[1])), constant_values=fill)
+    # one contiguous plane per window offset (i, j); the first offset holding the maximum wins
     win = _windows(padded, kernel, stride, dilation, out_hw)          # N C OH OW kh kw
-    best = win[..., 0, 0].copy()
-    best_i = xp.zeros(best.shape, dtype=np.int64)
-    best_j = xp.zeros(best.shape, dtype=np.int64)
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            if i == j == 0:
-                continue
-            value = win[..., i, j]
-            better = (value > best) | (value != value)      # a NaN wins, as in PyTorch
-            xp.copyto(best, value, where=better)
-            best_i[better] = i
-            best_j[better] = j
+    planes = xp.ascontiguousarray(win.transpose(4, 5, 0, 1, 2, 3))
+    planes = planes.reshape(kernel[0] * kernel[1], -1)                # (kh*kw, N*C*OH*OW)
+    best = planes.max(axis=0)
+    nan_wins = a.dtype.kind == "f" and bool(xp.isnan(best).any())   # NaN propagates, as in PyTorch
+    offset = xp.zeros(best.shape, dtype=np.int32)
+    found = xp.zeros(best.shape, dtype=bool)
+    for k in range(planes.shape[0]):
+        hit = planes[k] == best
+        if nan_wins:
+            hit |= planes[k] != planes[k]
+        hit &= ~found
+        found |= hit
+        offset += hit * np.int32(k)
+    offset = offset.reshape(n, c, *out_hw)
+    best_i, best_j = offset // kernel[1], offset % kernel[1]
     # the input pixel each output took: row oh*s - p + i*d, column ow*s - p + j*d
     rows = (xp.arange(out_hw[0]) * stride[0] - padding[0])[:, None] + best_i * dilation[0]
     cols = (xp.arange(out_hw[1]) * stride[1] - padding[1]) + best_j * dilation[1]
-    planes = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
-    flat_index = planes + rows * w + cols
+    plane_start = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+    flat_index = plane_start + rows * w + cols
     source = input if not unbatched else input.unsqueeze(0)
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
     out = _MaxPool2d.apply(source, flat_index, disjoint)
