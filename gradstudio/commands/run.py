@@ -10,7 +10,9 @@ and requires_grad as a table, or as one JSON object with --json:
 data and grad are nested lists (non-finite numbers as "nan", "inf", "-inf", as in graph
 files); "loss" is present only when training ran: when the document's meta has "training"
 and `gradstudio.runtime.training` exists, `training.train(session, steps=N or None)` runs
-and returns the per-step losses. A bad file, a bad graph or a node that
+and returns the per-step losses, with "training": {"steps", "final_loss", "accuracy",
+"val_loss", "grad_norms", "mean_grad_norms"} (per-parameter norms: at the last step and
+averaged over the steps). A bad file, a bad graph or a node that
 fails raises UsageError: exit code 2 and one line on stderr.
 """
 from __future__ import annotations
@@ -45,15 +47,18 @@ def main(args) -> int:
         for message in session.messages:
             print(f"gradstudio: {message}", file=sys.stderr)
         session.run()
-        losses = _train(session, args.steps)
+        trained = _train(session, args.steps)
+        losses = None if trained is None else trained.losses
     except GraphError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     failure = first_failure(session)
     if failure:
         raise UsageError(f"{args.file}: {failure}")
     infos = node_infos(session)
-    text = json.dumps(as_json(session.device, infos, losses)) if args.json \
-        else as_table(session.device, infos, losses)
+    result = as_json(session.device, infos, losses)
+    if trained is not None:
+        result["training"] = fileio.json_safe(trained.summary())
+    text = json.dumps(result) if args.json else as_table(session.device, infos, losses)
     try:
         print(text, flush=True)
     except BrokenPipeError:                 # e.g. `gradstudio run g.json | head`
@@ -61,14 +66,14 @@ def main(args) -> int:
     return 0
 
 
-def _train(session: Session, steps: int | None) -> list[float] | None:
-    """Per-step losses when the document defines training and the trainer is installed."""
+def _train(session: Session, steps: int | None) -> Any:
+    """The TrainingResult when the document defines training and the trainer is installed."""
     if "training" not in session.document.meta:
         return None
     if importlib.util.find_spec(TRAINING_MODULE) is None:
         return None
     training = importlib.import_module(TRAINING_MODULE)
-    return [float(loss) for loss in training.train(session, steps=steps)]
+    return training.train(session, steps=steps)
 
 
 def first_failure(session: Session) -> str | None:
