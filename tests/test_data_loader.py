@@ -75,3 +75,18 @@ def test_batch_size_none_yields_single_samples_and_bad_sizes_are_refused():
 def test_dataset_without_getitem_says_what_is_missing():
     with pytest.raises(NotImplementedError, match="Dataset must define __getitem__"):
         Dataset()[0]
+
+
+def test_random_split_by_lengths_and_fractions():
+    from engine.utils.data import random_split
+    engine.manual_seed(0)
+    train, val = random_split(dataset(), [7, 3])
+    indices = sorted(int(train[i][1]) for i in range(len(train))) + \
+        sorted(int(val[i][1]) for i in range(len(val)))
+    assert len(train) == 7 and len(val) == 3 and sorted(indices) == list(range(10))
+    a, b, c = random_split(dataset(), [0.5, 0.3, 0.2], generator=np.random.default_rng(0))
+    assert (len(a), len(b), len(c)) == (5, 3, 2)
+    with pytest.raises(ValueError, match="Sum of input lengths"):
+        random_split(dataset(), [4, 4])
+    batch = next(iter(DataLoader(val, batch_size=3)))
+    assert tuple(batch[0].shape) == (3, 2)

@@ -1,5 +1,6 @@
-"""Datasets and batching: `Dataset`, `TensorDataset`, `DataLoader` (batch_size, shuffle,
-drop_last, seeded shuffling), with `torch.utils.data`'s names and behaviour."""
+"""Datasets and batching: `Dataset`, `TensorDataset`, `Subset`, `random_split`, `DataLoader`
+(batch_size, shuffle, drop_last, seeded shuffling), with `torch.utils.data`'s names and
+behaviour."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,8 @@ import numpy as np
 
 import engine
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
+           "default_collate"]
 
 
 class Dataset:
@@ -39,6 +41,50 @@ class TensorDataset(Dataset):
 
     def __len__(self):
         return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of `dataset` at `indices`, in that order."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, [int(i) for i in indices]
+
+    def __getitem__(self, index):
+        return self.dataset[self.indices[index]]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def _permutation(n: int, generator=None) -> np.ndarray:
+    """A random order of range(n): from a numpy Generator, an engine Generator or the engine's
+    global RNG (so `engine.manual_seed` makes it reproducible)."""
+    if isinstance(generator, np.random.Generator):
+        return generator.permutation(n)
+    if generator is not None:
+        return engine.randperm(n, generator=generator).numpy()
+    return engine.randperm(n).numpy()
+
+
+def random_split(dataset, lengths, generator=None) -> list:
+    """Split `dataset` into non-overlapping random `Subset`s of the given lengths (or
+    fractions summing to 1, the remainder handed out one by one from the first)."""
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 \
+            and sum(lengths) != n:
+        sizes = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        lengths = sizes
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    order = _permutation(n, generator).tolist()
+    subsets, start = [], 0
+    for length in lengths:
+        subsets.append(Subset(dataset, order[start:start + length]))
+        start += length
+    return subsets
 
 
 def default_collate(samples: list):
@@ -84,12 +130,7 @@ class DataLoader:
 
     def _order(self) -> np.ndarray:
         n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        if isinstance(self.generator, np.random.Generator):
-            return self.generator.permutation(n)
-        return engine.randperm(n, generator=self.generator).numpy() \
-            if self.generator is not None else engine.randperm(n).numpy()
+        return _permutation(n, self.generator) if self.shuffle else np.arange(n)
 
     def __iter__(self):
         order = self._order()
