@@ -98,3 +98,22 @@ def test_checkpoint_holds_less_memory_between_forward_and_backward():
         return h
 
     assert held_bytes(checkpointed) < held_bytes(plain) / 2
+
+
+GLOBAL_LAYER = nn.Linear(3, 2)
+
+
+def uses_a_global_layer(x):
+    return GLOBAL_LAYER(x).tanh()
+
+
+def test_parameters_reached_only_through_globals_still_get_gradients():
+    x = engine.randn(4, 3, requires_grad=True)
+    GLOBAL_LAYER.zero_grad()
+    uses_a_global_layer(x).sum().backward()
+    expected = [GLOBAL_LAYER.weight.grad.numpy().copy(), x.grad.numpy().copy()]
+    GLOBAL_LAYER.zero_grad()
+    x.grad = None
+    checkpoint(uses_a_global_layer, x).sum().backward()
+    np.testing.assert_allclose(GLOBAL_LAYER.weight.grad.numpy(), expected[0], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), expected[1], rtol=1e-6)
