@@ -77,6 +77,13 @@ class autocast:
         return wrapper
 
 
+def active_autocasts() -> list:
+    """`autocast` objects re-creating the autocast settings now in force (for recomputation
+    in backward, e.g. by `engine.utils.checkpoint`)."""
+    return [autocast(device_type, _state.dtype[device_type])
+            for device_type in _DEVICE_TYPES if _state.enabled[device_type]]
+
+
 def cast_for_autocast(*tensors):
     """The tensors as an autocast-listed op should see them: float32 ones cast to the
     autocast dtype when autocast is on for their device; unchanged otherwise."""

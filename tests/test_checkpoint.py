@@ -117,3 +117,18 @@ def test_parameters_reached_only_through_globals_still_get_gradients():
     checkpoint(uses_a_global_layer, x).sum().backward()
     np.testing.assert_allclose(GLOBAL_LAYER.weight.grad.numpy(), expected[0], rtol=1e-6)
     np.testing.assert_allclose(x.grad.numpy(), expected[1], rtol=1e-6)
+
+
+def test_recomputation_repeats_the_forward_autocast_setting():
+    layer = nn.Linear(4, 3)
+    x = engine.randn(2, 4, requires_grad=True)
+    with engine.autocast("cpu"):
+        plain = layer(x).float().sum()
+    plain.backward()
+    expected = layer.weight.grad.numpy().copy()
+    layer.zero_grad()
+    with engine.autocast("cpu"):
+        out = checkpoint(layer, x)
+    assert out.dtype == engine.float16
+    out.float().sum().backward()
+    np.testing.assert_allclose(layer.weight.grad.numpy(), expected)

@@ -5,13 +5,16 @@ The parameters `fn` uses are found from `fn` itself (a Module, a bound method of
 functools.partial, or closure variables holding modules or tensors) and become inputs of
 the checkpoint node, so `autograd.grad` reaches them too. A leaf that only the recomputed
 graph reveals still gets its `.grad` accumulated during backward (PyTorch's reentrant
-behaviour). The RNG state is restored for the recomputation, so dropout masks repeat.
+behaviour). The RNG state and the autocast settings are restored for the recomputation,
+so dropout masks and float16 casts repeat.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import engine
+from engine.amp import active_autocasts
 from engine.autograd import Function
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -73,6 +76,7 @@ class CheckpointFunction(Function):
     def forward(ctx, run, n_args, *inputs):
         ctx.run, ctx.n_args = run, n_args
         ctx.rng_state = engine.get_rng_state() if run.preserve_rng_state else None
+        ctx.autocasts = active_autocasts()
         ctx.save_for_backward(*inputs)
         with engine.no_grad():
             outputs = run()
@@ -91,7 +95,9 @@ class CheckpointFunction(Function):
         if ctx.rng_state is not None:
             engine.set_rng_state(ctx.rng_state)
         try:
-            with engine.enable_grad():
+            with engine.enable_grad(), contextlib.ExitStack() as autocasts:
+                for setting in ctx.autocasts:           # recompute as the forward ran
+                    autocasts.enter_context(setting)
                 outputs = ctx.run(detached)
         finally:
             if current_rng is not None:
