@@ -145,7 +145,8 @@ class DataLoader:
                 return
             if fast:
                 index = engine.from_numpy(idx.astype(np.int64))
-                yield [t[index] for t in self.dataset.tensors]
+                yield [t[index if t.device.type == "cpu" else index.to(t.device)]
+                       for t in self.dataset.tensors]
             else:
                 batch = [self.dataset[int(i)] for i in idx]
                 yield (self.collate_fn or default_collate)(batch)
