@@ -1,11 +1,11 @@
 """Mixed precision: `autocast` (matmul-like layers run in float16) and `GradScaler`
 (loss scaling that skips steps whose gradients overflowed), with `torch.amp`'s names.
 
-Inside `autocast(device_type)`, `matmul` (and `@`), `nn.functional.linear` and `conv2d` cast
-their float32 inputs to the autocast dtype (float16; NumPy has no bfloat16), compute the products in
-float32 and round the result to float16, as PyTorch documents for float16 ops with float32
-accumulation. Other ops run in the dtype of their inputs. Gradients flow back through the
-casts, so float32 parameters still receive float32 gradients.
+Inside `autocast(device_type)`, `matmul` (and `@`), `nn.functional.linear` and `conv2d`
+cast their float32 inputs to the autocast dtype (float16; NumPy has no bfloat16), compute
+the products in float32 and round the result to float16, as PyTorch documents for float16
+ops with float32 accumulation. Other ops run in the dtype of their inputs. Gradients flow
+back through the casts, so float32 parameters still receive float32 gradients.
 """
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def get_autocast_dtype(device_type: str = "cuda"):
 
 
 class autocast:
-    """`with autocast("cpu"):` or `@autocast("cuda")`: run linear/conv in `dtype`
-    (default float16) for tensors on `device_type`."""
+    """`with autocast("cpu"):` or `@autocast("cuda")`: run matmul, linear and conv2d in
+    `dtype` (default float16) for tensors on `device_type`."""
 
     def __init__(self, device_type: str, dtype=None, enabled: bool = True,
                  cache_enabled: bool | None = None):

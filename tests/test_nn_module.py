@@ -267,7 +267,8 @@ def test_load_state_dict_assign_replaces_the_parameters():
 def test_sequential_delete_and_module_list_insert_renumber():
     seq = nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sigmoid())
     del seq[0]
-    assert [type(m).__name__ for m in seq] == ["Tanh", "Sigmoid"] and list(seq._modules) == ["0", "1"]
+    assert [type(m).__name__ for m in seq] == ["Tanh", "Sigmoid"]
+    assert list(seq._modules) == ["0", "1"]
     layers = nn.ModuleList([nn.ReLU(), nn.Sigmoid()])
     layers.insert(1, nn.Tanh())
     assert [type(m).__name__ for m in layers] == ["ReLU", "Tanh", "Sigmoid"]
