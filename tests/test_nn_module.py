@@ -284,3 +284,15 @@ def test_embedding_from_pretrained_is_frozen_by_default():
 def test_forward_must_be_defined():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(engine.zeros(1))
+
+
+def test_to_keeps_the_parameter_objects_so_an_optimizer_still_holds_them():
+    m = nn.Linear(2, 1)
+    opt = engine.optim.SGD(m.parameters(), lr=0.1)
+    weight = m.weight
+    m(engine.ones(1, 2)).sum().backward()
+    m.double()
+    assert m.weight is weight and weight.dtype == engine.float64
+    assert weight.grad.dtype == engine.float64
+    opt.step()
+    assert m(engine.ones(1, 2, dtype=engine.float64)).dtype == engine.float64

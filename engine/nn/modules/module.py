@@ -312,16 +312,17 @@ class Module:
                 grad_array_of(param)[...] = 0
 
     def _apply_to_tensors(self, convert: Callable) -> "Module":
-        """Replace every parameter, its gradient and every buffer by `convert(tensor)`."""
+        """Give every parameter (and its gradient) the data `convert(tensor)`, keeping the
+        Parameter objects (optimizers and hooks holding them stay valid, as in PyTorch);
+        replace every buffer by `convert(buffer)`."""
         for module in self.modules():
-            for name, param in module._parameters.items():
+            for param in module._parameters.values():
                 if param is None:
                     continue
+                grad = param.grad
                 with engine.no_grad():
-                    new = Parameter(convert(param.detach()), requires_grad=param.requires_grad)
-                if param.grad is not None:
-                    new.grad = convert(param.grad)
-                module._parameters[name] = new
+                    param.data = convert(param.detach())
+                    param.grad = None if grad is None else convert(grad)
             for name, buffer in module._buffers.items():
                 if buffer is not None:
                     module._buffers[name] = convert(buffer)
