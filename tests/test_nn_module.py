@@ -296,3 +296,21 @@ def test_to_keeps_the_parameter_objects_so_an_optimizer_still_holds_them():
     assert weight.grad.dtype == engine.float64
     opt.step()
     assert m(engine.ones(1, 2, dtype=engine.float64)).dtype == engine.float64
+
+
+def test_full_backward_hook_grad_input_has_one_entry_per_positional_argument():
+    torch = pytest.importorskip("torch")
+
+    def record(lib):
+        class Scale(lib.nn.Module):
+            def forward(self, a, b, k=3.0):
+                return a * b * k
+        seen = []
+        module = Scale()
+        module.register_full_backward_hook(lambda m, gin, gout: seen.append(
+            [None if g is None else g.numpy().tolist() for g in gin]))
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        module(a, lib.tensor([3.0, 4.0])).sum().backward()
+        module(a, 5.0).sum().backward()
+        return seen
+    assert record(engine) == record(torch) == [[[9.0, 12.0], [0.0, 0.0]], [[15.0, 15.0], None]]

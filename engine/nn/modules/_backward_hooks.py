@@ -15,7 +15,9 @@ class BackwardHookFunction(Function):
     @staticmethod
     def forward(ctx, on_backward, *tensors):
         ctx.on_backward = on_backward
-        return tuple(t.detach() for t in tensors) if len(tensors) > 1 else tensors[0].detach()
+        outputs = tuple(t.detach() for t in tensors)
+        ctx.mark_non_differentiable(*(o for o, t in zip(outputs, tensors) if not t.requires_grad))
+        return outputs if len(outputs) > 1 else outputs[0]
 
     @staticmethod
     def backward(ctx, *grads):
@@ -28,9 +30,11 @@ def _as_tuple(value):
 
 
 def call_with_backward_hooks(module, args: tuple, kwargs: dict):
-    """Run `module.forward(*args, **kwargs)` so that its full backward hooks fire in backward."""
-    positions = [i for i, a in enumerate(args)
-                 if isinstance(a, engine.Tensor) and a.requires_grad]
+    """Run `module.forward(*args, **kwargs)` so that its full backward hooks fire in backward.
+    grad_input has one entry per positional argument, as in PyTorch: the gradient for a
+    tensor (zeros when that tensor needs none), None for anything else."""
+    tensor_positions = [i for i, a in enumerate(args) if isinstance(a, engine.Tensor)]
+    inputs_need_grad = any(args[i].requires_grad for i in tensor_positions)
     state = {"grad_output": None}
 
     def run_hooks(grad_input):
@@ -45,11 +49,18 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict):
                 grad_input = result
         return grad_input
 
-    if positions:
-        wrapped = _as_tuple(BackwardHookFunction.apply(lambda g: run_hooks(g),
-                                                       *(args[i] for i in positions)))
+    def on_input_grads(grads):
+        per_arg = [None] * len(args)
+        for i, g in zip(tensor_positions, grads):
+            per_arg[i] = g
+        per_arg = run_hooks(per_arg)
+        return tuple(per_arg[i] for i in tensor_positions)
+
+    if inputs_need_grad:
+        wrapped = _as_tuple(BackwardHookFunction.apply(on_input_grads,
+                                                       *(args[i] for i in tensor_positions)))
         args = list(args)
-        for i, t in zip(positions, wrapped):
+        for i, t in zip(tensor_positions, wrapped):
             args[i] = t
         args = tuple(args)
 
@@ -62,8 +73,8 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict):
 
     def record_grad_output(grads):
         state["grad_output"] = tuple(grads)
-        if not positions:
-            run_hooks((None,) * sum(isinstance(a, engine.Tensor) for a in args) or (None,))
+        if not inputs_need_grad:     # nothing flows into the inputs: fire now, as PyTorch does
+            run_hooks((None,) * len(args))
         return None
 
     hooked = _as_tuple(BackwardHookFunction.apply(record_grad_output,
