@@ -220,3 +220,17 @@ def test_max_pool_ties_and_nans_behave_like_pytorch():
         results.append((out.detach().numpy(), t.grad.numpy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])   # NaN compares equal here
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_bce_on_saturated_probabilities_matches_pytorch():
+    p = np.array([0.0, 1.0, 1.0, 0.5], dtype=np.float32)
+    t = np.array([1.0, 0.0, 1.0, 0.0], dtype=np.float32)
+    results = []
+    for lib in (engine, torch):
+        x = lib.tensor(p, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy(x, lib.tensor(t))
+        loss.backward()
+        results.append((loss.item(), x.grad.numpy(), loss.grad_fn.name()))
+    assert results[0][0] == pytest.approx(results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
+    assert results[0][2] == results[1][2]

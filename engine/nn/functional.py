@@ -587,17 +587,55 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     return _reduce(loss, reduction)
 
 
+class _BinaryCrossEntropy(Function):
+    """-w (t log p + (1 - t) log(1 - p)), each log clamped at -100, reduced inside the node;
+    the backward is PyTorch's: (p - t) / max(p (1 - p), 1e-12), so a saturated p = 0 or 1
+    still gets a (large) gradient."""
+
+    @staticmethod
+    def forward(ctx, p, t, w, reduction):
+        pa, ta = array_of(p), array_of(t)
+        xp = namespace_of(pa)
+        with np.errstate(divide="ignore"):
+            loss = -(ta * xp.maximum(xp.log(pa), -100.0)
+                     + (1 - ta) * xp.maximum(xp.log1p(-pa), -100.0))
+        if w is not None:
+            loss = loss * array_of(w)
+        if reduction != "none":
+            loss = loss.sum() if reduction == "sum" else loss.mean()
+        ctx.save_for_backward(p, t, w)
+        ctx.reduction = reduction
+        return tensor_from_array(xp.asarray(loss, dtype=pa.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, t, w = ctx.saved_tensors
+        scale = grad / p.numel() if ctx.reduction == "mean" else grad
+        if w is not None:
+            scale = scale * w
+        gp = gt = None
+        if ctx.needs_input_grad[0]:
+            gp = scale * (p - t) / engine.clamp((1 - p) * p, min=1e-12)
+        if ctx.needs_input_grad[1]:
+            gt = scale * (engine.clamp(engine.log1p(-p), min=-100.0)
+                          - engine.clamp(engine.log(p), min=-100.0))
+        return gp, gt, None, None
+
+
+_node_name(_BinaryCrossEntropy, "BinaryCrossEntropyBackward0",
+           "self: grad * (self - target) / max(self * (1 - self), 1e-12), target: grad * "
+           "(log(1 - self) - log(self))")
+
+
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     """-(t log p + (1-t) log(1-p)) with each log clamped at -100, as PyTorch does."""
     _check_same_shape(input, target, "binary_cross_entropy")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     a = array_of(input)
     if a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = -(target * engine.clamp(engine.log(input), min=-100.0)
-             + (1.0 - target) * engine.clamp(engine.log(1.0 - input), min=-100.0))
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return _BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 
 class _BCEWithLogits(Function):
