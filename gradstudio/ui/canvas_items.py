@@ -116,7 +116,8 @@ class NodeItem(QGraphicsItem):
         y += rows * ROW_H
 
         self._params: list[tuple[ParamSpec, QRectF, QRectF, str, str]] = []
-        inline = [p for p in visible_params(self.spec, params)
+        connected = [e.edge.dst_port for e in self.edges if e.edge.dst == self.node.id]
+        inline = [p for p in visible_params(self.spec, params, connected)
                   if p.type in INLINE_TYPES][:MAX_INLINE_PARAMS]
         if inline:
             y += 2

@@ -11,7 +11,7 @@ import math
 from typing import Any, Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QPainterPath
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QLineEdit, QMenu
 
 from gradstudio.graph.catalog_types import BOOL, CHOICE, ParamSpec
@@ -103,6 +103,12 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, self.node_items[edge.src], self.node_items[edge.dst], self)
         self.edge_items[edge.id] = item
         self.addItem(item)
+        self._refresh_if_scalar(item.dst)
+
+    def _refresh_if_scalar(self, item: NodeItem) -> None:
+        """A node whose `scalar` parameter shows only while its input is unconnected."""
+        if item.spec.param("scalar") is not None:
+            item.refresh()
 
     def _on_change(self, change: Change) -> None:
         what, obj = change.what, change.item
@@ -134,6 +140,8 @@ class GraphScene(QGraphicsScene):
             if item is not None:
                 item.detach_from_nodes()
                 self.removeItem(item)
+                if item.dst.scene() is self:
+                    self._refresh_if_scalar(item.dst)
         elif what == "edge_changed":
             item = self.edge_items.get(obj.id)
             if item is not None:

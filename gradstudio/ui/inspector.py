@@ -119,7 +119,8 @@ class Inspector(QScrollArea):
     def _build_params(self, rebuild: bool) -> None:
         node = self.doc.nodes[self.node_id]
         spec = self.doc.spec(node)
-        visible = [p.name for p in visible_params(spec, node.params)]
+        connected = [e.dst_port for e in self.doc.edges_into(node.id)]
+        visible = [p.name for p in visible_params(spec, node.params, connected)]
         if rebuild or list(self.param_widgets) != visible:
             while self.params_form.rowCount():
                 self.params_form.removeRow(0)
@@ -233,6 +234,8 @@ class Inspector(QScrollArea):
         elif change.what == "node_changed" and change.item.id == self.node_id \
                 and change.key != "pos":
             self.show_node(self.node_id, self.info, self.error)
+        elif change.what in ("edge_added", "edge_removed") and change.item.dst == self.node_id:
+            self._build_params(rebuild=False)
 
 
 def grad_fn_name(grad_fn: Any) -> str:

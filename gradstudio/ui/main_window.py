@@ -1,11 +1,514 @@
-"""The main window: canvas in the middle, docks around it, menus and toolbar."""
+"""The main window: canvas in the middle, node library, inspector and messages docks around
+it, menus and toolbar; files (open, save, recent, examples, drag-and-drop), themes, runs."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox)
+
+from gradstudio import EXAMPLES, __version__
+from gradstudio.graph import fileio
+from gradstudio.graph.document import Document, GraphError
+from gradstudio.ui.canvas_items import NodeItem
+from gradstudio.ui.canvas_scene import GraphScene
+from gradstudio.ui.canvas_view import GraphView
+from gradstudio.ui.document_editor import CLIPBOARD_FORMAT, DocumentEditor
+from gradstudio.ui.expression_box import ExpressionBox
+from gradstudio.ui.inspector import Inspector
+from gradstudio.ui.layout import layered_positions
+from gradstudio.ui.library_dock import NodeLibrary
+from gradstudio.ui.message_log import MessageLog
+from gradstudio.ui.debugger_panel import install_debugger
+from gradstudio.ui.run_controller import RunController
+from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
+
+MAX_RECENT = 10
+DEFAULT_EXAMPLE = EXAMPLES / "basic_grad.json"
+
+SHORTCUTS_HELP = """
+<table cellspacing=4>
+<tr><td><b>Tab</b>, double-click</td><td>search and add a node at the cursor</td></tr>
+<tr><td>drag from a port</td><td>connect (onto an input that has one: replace it)</td></tr>
+<tr><td>click a field</td><td>edit a parameter inline (Enter to apply, Esc to cancel)</td></tr>
+<tr><td>double-click a title</td><td>rename the node</td></tr>
+<tr><td>wheel</td><td>zoom</td></tr>
+<tr><td>middle drag, Space+drag</td><td>pan</td></tr>
+<tr><td><b>F</b></td><td>frame all</td></tr>
+<tr><td><b>Ctrl+L</b></td><td>auto-layout</td></tr>
+<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b>, <b>Ctrl+Y</b></td><td>undo / redo</td></tr>
+<tr><td><b>Ctrl+X C V D</b></td><td>cut, copy, paste, duplicate</td></tr>
+<tr><td><b>Del</b>, Backspace</td><td>delete the selection</td></tr>
+<tr><td><b>F5</b> / <b>F6</b></td><td>run forward / forward and backward</td></tr>
+<tr><td>right-click</td><td>node: requires_grad, retain_grad, backward root; edge: detach</td></tr>
+</table>"""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("gradstudio")
-        self.setCentralWidget(QLabel("gradstudio"))
+        self.settings = settings or QSettings("gradstudio", "gradstudio")
+        self.path: Path | None = None
+        self.theme = str(self.settings.value("theme", "light"))
+        if self.theme not in THEMES:
+            self.theme = "light"
+        apply_application_theme(self.theme)
+
+        self.doc = Document()
+        self.undo_stack = QUndoStack(self)
+        self.editor = DocumentEditor(self.doc, self.undo_stack, self)
+        self.scene = GraphScene(self.editor, canvas_style(self.theme), self)
+        self.scene.snap_to_grid = self.settings.value("snap_to_grid", False, type=bool)
+        self.view = GraphView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.runner = RunController(self.doc, self)
+
+        self.messages = MessageLog()
+        self.library = NodeLibrary(self.doc.catalog)
+        self.inspector = Inspector(self.editor)
+        self.library_dock = self._dock("Nodes", self.library, Qt.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea)
+        self.messages_dock = self._dock("Messages", self.messages, Qt.BottomDockWidgetArea)
+        self.expression_box = ExpressionBox(self.editor)
+        self.expressions_dock = self._dock("Expressions", self.expression_box,
+                                           Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.messages_dock, self.expressions_dock)
+        self.messages_dock.raise_()
+        self.resizeDocks([self.library_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
+        self.resizeDocks([self.messages_dock], [110], Qt.Vertical)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        install_debugger(self)          # Debugger dock and Debug menu (F10, F8, F9)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+
+        self.editor.refused.connect(self.show_warning)
+        self.scene.message.connect(self.show_warning)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.library.add_requested.connect(self.add_node_at_center)
+        self.expression_box.added.connect(self._select)
+        self.expression_box.message.connect(self.show_message)
+        self.undo_stack.indexChanged.connect(self._update_modified)
+        self.runner.ran.connect(self._show_results)
+        self.runner.message.connect(self.show_message)
+        self.setAcceptDrops(True)
+        self._update_title()
+        self._update_recent_menu()
+
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower())
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ---------------------------------------------------------------- actions
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        A = self._action
+        self.act_new = A("&New", self.new_document, QKeySequence.New)
+        self.act_open = A("&Open…", self.open_dialog, QKeySequence.Open, "Open a graph file")
+        self.act_save = A("&Save", self.save, QKeySequence.Save, "Save the graph")
+        self.act_save_as = A("Save &As…", self.save_as, QKeySequence.SaveAs)
+        self.act_quit = A("&Quit", self.close, QKeySequence.Quit)
+
+        self.act_undo = self.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts([QKeySequence.Undo])
+        self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addAction(self.act_undo)
+        self.addAction(self.act_redo)
+        self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut)
+        self.act_copy = A("&Copy", self.copy, QKeySequence.Copy)
+        self.act_paste = A("&Paste", self.paste, QKeySequence.Paste)
+        self.act_duplicate = A("&Duplicate", self.duplicate, "Ctrl+D")
+        self.act_delete = A("De&lete", self.delete_selection, [QKeySequence.Delete, "Backspace"])
+        self.act_select_all = A("Select &All", self.select_all, QKeySequence.SelectAll)
+
+        self.act_frame = A("&Frame All", self.view.frame_all, "F", "Show the whole graph")
+        self.act_layout = A("&Auto-layout", self.auto_layout, "Ctrl+L",
+                            "Arrange nodes in columns by depth")
+        self.act_snap = A("&Snap to Grid", self.set_snap, checkable=True)
+        self.act_snap.setChecked(self.scene.snap_to_grid)
+        self.theme_group = QActionGroup(self)
+        self.theme_actions = {}
+        for name in THEMES:
+            action = A(name.capitalize(), lambda _=False, n=name: self.set_theme(n), checkable=True)
+            action.setChecked(name == self.theme)
+            self.theme_group.addAction(action)
+            self.theme_actions[name] = action
+
+        self.act_forward = A("&Forward", self.run_forward, "F5", "Run the graph forward")
+        self.act_backward = A("&Backward", self.run_backward, "F6",
+                              "Run forward, then backward from the root")
+        self.act_zero_grad = A("&Zero grad", self.zero_grad, tip="Clear every .grad")
+        self.act_auto_run = A("&Auto-run after edits", self.runner.set_auto_run, checkable=True)
+        self.act_auto_run.setChecked(True)
+
+        self.act_about = A("&About gradstudio", self.about)
+        self.act_shortcuts = A("&Keyboard Shortcuts", self.shortcuts_help, QKeySequence.HelpContents)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_new)
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.examples_menu = file_menu.addMenu("&Examples")
+        for path in sorted(EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []:
+            action = self.examples_menu.addAction(path.stem.replace("_", " "))
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        self.examples_menu.setEnabled(not self.examples_menu.isEmpty())
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_save)
+        file_menu.addAction(self.act_save_as)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        edit = bar.addMenu("&Edit")
+        for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy,
+                       self.act_paste, self.act_duplicate, self.act_delete, None,
+                       self.act_select_all):
+            edit.addSeparator() if action is None else edit.addAction(action)
+
+        view = bar.addMenu("&View")
+        view.addAction(self.act_frame)
+        view.addAction(self.act_layout)
+        view.addAction(self.act_snap)
+        theme_menu = view.addMenu("&Theme")
+        for action in self.theme_actions.values():
+            theme_menu.addAction(action)
+        view.addSeparator()
+        for dock in (self.library_dock, self.inspector_dock, self.messages_dock,
+                     self.expressions_dock):
+            view.addAction(dock.toggleViewAction())
+
+        run = bar.addMenu("&Run")
+        run.addAction(self.act_forward)
+        run.addAction(self.act_backward)
+        run.addAction(self.act_zero_grad)
+        run.addAction(self.act_auto_run)
+        device_menu = run.addMenu("&Device")
+        self.device_group = QActionGroup(self)
+        self.device_actions = {}
+        for name, (available, reason) in self.runner.devices().items():
+            action = QAction(name, self, checkable=True)
+            action.setEnabled(available)
+            action.setChecked(name == self.runner.device)
+            action.setToolTip(reason or f"run on {name}")
+            action.triggered.connect(lambda _=False, n=name: self.set_device(n))
+            self.device_group.addAction(action)
+            device_menu.addAction(action)
+            self.device_actions[name] = action
+        device_menu.setToolTipsVisible(True)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Main")
+        bar.setObjectName("main toolbar")
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
+                       self.act_redo, None, self.act_forward, self.act_backward,
+                       self.act_zero_grad, None, self.act_frame, self.act_layout):
+            bar.addSeparator() if action is None else bar.addAction(action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" device "))
+        self.device_combo = QComboBox()
+        for row, (name, (available, reason)) in enumerate(self.runner.devices().items()):
+            self.device_combo.addItem(name)
+            item = self.device_combo.model().item(row)
+            item.setEnabled(available)
+            item.setToolTip(reason or f"run on {name}")
+        self.device_combo.setCurrentText(self.runner.device)
+        reasons = [r for _, r in self.runner.devices().values() if r]
+        self.device_combo.setToolTip("\n".join(reasons) or "where tensors live")
+        self.device_combo.textActivated.connect(self.set_device)
+        bar.addWidget(self.device_combo)
+
+    # ---------------------------------------------------------------- messages
+    def show_message(self, text: str, level: str = "info") -> None:
+        self.messages.add(text, level)
+        self.statusBar().showMessage(text, 8000)
+
+    def show_warning(self, text: str) -> None:
+        self.show_message(text, "warning")
+
+    def report_error(self, title: str, text: str) -> None:
+        """A problem the person must see: logged, and shown in a box that does not block."""
+        self.show_message(text, "error")
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.last_error_box = box
+
+    # ---------------------------------------------------------------- files
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — gradstudio")
+        self.setWindowModified(not self.undo_stack.isClean())
+
+    def _update_modified(self, *_) -> None:
+        self.setWindowModified(not self.undo_stack.isClean())
+
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "Unsaved changes", "The graph has unsaved changes. Save them?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to replace or close the document (saving first if asked)."""
+        if self.undo_stack.isClean():
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def new_document(self) -> None:
+        if not self.confirm_discard():
+            return
+        self.doc.clear()
+        self.undo_stack.clear()
+        self.path = None
+        self.runner.reset()
+        self._update_title()
+
+    def open_dialog(self) -> None:
+        start = str(self.path.parent) if self.path else str(EXAMPLES)
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
+                                              "gradstudio graphs (*.json);;All files (*)")
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | os.PathLike, ask: bool = True) -> bool:
+        """Loads a graph; on a bad file shows why and leaves the current document as it was."""
+        path = Path(path)
+        try:
+            loaded = fileio.load(path)
+        except (GraphError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.report_error("Cannot open file", f"Cannot open {path.name}: {reason}")
+            return False
+        if ask and not self.confirm_discard():
+            return False
+        self.runner.reset()
+        self.doc.replace_with(loaded)
+        self.undo_stack.clear()
+        self.path = path.resolve()
+        self._remember_recent(self.path)
+        self._update_title()
+        self.show_message(f"Opened {path.name}")
+        self.runner.run(backward=self.runner.has_root())
+        QTimer.singleShot(0, self.view.frame_all)
+        self.view.frame_all()
+        return True
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self.save_to(self.path)
+
+    def save_as(self) -> bool:
+        start = str(self.path) if self.path else "graph.json"
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", start,
+                                              "gradstudio graphs (*.json)")
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> bool:
+        try:
+            fileio.save(self.doc, path)
+        except (GraphError, OSError) as exc:
+            self.report_error("Cannot save", f"Cannot save {Path(path).name}: {exc}")
+            return False
+        self.path = Path(path).resolve()
+        self.undo_stack.setClean()
+        self._remember_recent(self.path)
+        self._update_title()
+        self.show_message(f"Saved {self.path.name}")
+        return True
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember_recent(self, path: Path) -> None:
+        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.recent_files():
+            action = self.recent_menu.addAction(entry)
+            action.triggered.connect(lambda _=False, p=entry: self.open_file(p))
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
+    def dragEnterEvent(self, event) -> None:
+        if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.toLocalFile().endswith(".json"):
+                event.acceptProposedAction()
+                self.open_file(url.toLocalFile())
+                return
+
+    def closeEvent(self, event) -> None:
+        if self.confirm_discard():
+            self.settings.setValue("geometry", self.saveGeometry())
+            self.settings.setValue("window_state", self.saveState())
+            event.accept()
+        else:
+            event.ignore()
+
+    # ---------------------------------------------------------------- editing
+    def add_node_at_center(self, kind: str) -> None:
+        center = self.view.mapToScene(self.view.viewport().rect().center())
+        offset = 24 * (len(self.doc.nodes) % 5)
+        node = self.editor.add_node(kind, (center.x() - 100 + offset, center.y() - 40 + offset))
+        if node is not None and node.id in self.scene.node_items:
+            self.scene.clearSelection()
+            self.scene.node_items[node.id].setSelected(True)
+
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            QGuiApplication.clipboard().setText(self.editor.copy_payload(ids))
+
+    def cut(self) -> None:
+        self.copy()
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self.undo_stack.beginMacro("Cut")
+            self.editor.remove(ids, self.scene.selected_edge_ids())
+            self.undo_stack.endMacro()
+
+    def paste(self) -> None:
+        text = QGuiApplication.clipboard().text()
+        if CLIPBOARD_FORMAT not in text:
+            self.show_message("the clipboard holds no gradstudio nodes", "warning")
+            return
+        self._select(self.editor.paste(text))
+
+    def duplicate(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self._select(self.editor.duplicate(ids))
+
+    def _select(self, node_ids: list[str]) -> None:
+        if not node_ids:
+            return
+        self.scene.clearSelection()
+        for nid in node_ids:
+            if nid in self.scene.node_items:
+                self.scene.node_items[nid].setSelected(True)
+
+    def delete_selection(self) -> None:
+        self.editor.remove(self.scene.selected_node_ids(), self.scene.selected_edge_ids())
+
+    def select_all(self) -> None:
+        for item in self.scene.node_items.values():
+            item.setSelected(True)
+
+    def auto_layout(self) -> None:
+        if not self.doc.nodes:
+            return
+        positions = layered_positions(self.doc, lambda n: self.scene.node_items[n].size())
+        self.editor.apply_positions(positions, "Auto-layout")
+        self.view.frame_all()
+
+    def set_snap(self, on: bool) -> None:
+        self.scene.snap_to_grid = on
+        self.settings.setValue("snap_to_grid", on)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        self.settings.setValue("theme", name)
+        apply_application_theme(name)
+        self.scene.set_style(canvas_style(name))
+        self.view.resetCachedContent()
+        self.theme_actions[name].setChecked(True)
+
+    # ---------------------------------------------------------------- running
+    def run_forward(self) -> None:
+        self.runner.run(backward=False)
+
+    def run_backward(self) -> None:
+        self.runner.run(backward=True)
+
+    def zero_grad(self) -> None:
+        self.runner.zero_grad()
+
+    def set_device(self, name: str) -> None:
+        available, reason = self.runner.devices().get(name, (False, "unknown device"))
+        if not available:
+            self.show_message(reason or f"{name} is not available", "warning")
+            self.device_combo.setCurrentText(self.runner.device)
+            return
+        self.runner.set_device(name)
+        self.device_combo.setCurrentText(name)
+        self.device_actions[name].setChecked(True)
+
+    def _show_results(self) -> None:
+        self.scene.set_results(self.runner.results, self.runner.errors)
+        self._selection_changed()
+        self.status_label.setText(self.runner.summary())
+
+    def _selection_changed(self) -> None:
+        nodes = [i for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
+        if len(nodes) == 1:
+            nid = nodes[0].node.id
+            self.inspector.show_node(nid, self.runner.results.get(nid), self.runner.errors.get(nid))
+        elif not nodes:
+            self.inspector.show_node(None)
+
+    # ---------------------------------------------------------------- help
+    def about(self) -> None:
+        QMessageBox.about(self, "About gradstudio",
+                          f"<b>gradstudio {__version__}</b><p>See and debug backpropagation: "
+                          "wire tensors and operations on a canvas, run them on the embedded "
+                          "autograd engine and read every node's data, grad and grad_fn.</p>")
+
+    def shortcuts_help(self) -> None:
+        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP,
+                          QMessageBox.Close, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def open_default(self) -> None:
+        """What `gradstudio` with no file shows: the basic example, already run."""
+        if DEFAULT_EXAMPLE.is_file():
+            self.open_file(DEFAULT_EXAMPLE, ask=False)
+            self.path = None
+            self._update_title()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Iterable
 
 from gradstudio.graph.catalog_types import (BOOL, CHOICE, FLOAT, INT, SHAPE, STR, TENSOR_VALUE,
                                             NodeSpec, ParamSpec)
@@ -39,11 +39,15 @@ def format_value(spec: ParamSpec, value: Any) -> str:
     return str(value)
 
 
-def visible_params(spec: NodeSpec, params: dict) -> list[ParamSpec]:
+def visible_params(spec: NodeSpec, params: dict,
+                   connected: Iterable[str] = ()) -> list[ParamSpec]:
     """The parameters that matter for the current values: a leaf made from a value hides
-    shape/fill/seed, one made from a shape hides value (see the catalog's leaf params)."""
+    shape/fill/seed, one made from a shape hides value (see the catalog's leaf params), and
+    `scalar` hides once the optional input it stands in for is connected."""
     init = params.get("init")
     hidden: set[str] = set()
+    if any(spec.input(name) is not None and spec.input(name).optional for name in connected):
+        hidden.add("scalar")
     if init is not None:
         if init == "value":
             hidden |= {"shape", "fill_value", "seed"}

@@ -79,7 +79,7 @@ class TensorView(QWidget):
         font.setBold(True)
         self.number.setFont(font)
         self.number.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.number.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
+        self.number.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.model = ArrayTableModel()
         self.table = QTableView(self)
         self.table.setModel(self.model)

@@ -95,7 +95,7 @@ def canvas_style(name: str) -> CanvasStyle:
         name, QColor("#f4f5f7"), _pen("#e6e8eb", 1, cosmetic=True),
         _pen("#d5d8dd", 1, cosmetic=True), QBrush(QColor("#ffffff")),
         _pen("#b8bec7", 1), _pen("#d97706", 2), _pen("#d1242f", 2),
-        _pen("#1f2328"), _pen("#656d76"), _pen("#cf222e"),
+        _pen("#1f2328"), _pen("#57606a"), _pen("#cf222e"),
         QBrush(QColor("#ffffff")), _pen("#57606a", 1),
         _pen("#6e7781", 2), _pen("#6e7781", 2, Qt.DashLine), _pen("#d97706", 2.5),
         _pen("#d97706", 2, Qt.DashLine),

@@ -1,0 +1,153 @@
+"""Runs the document through the runtime's Session for the window and publishes the results.
+
+After each edit (coalesced to one run per event-loop turn) it re-runs forward, and backward
+too once the person has asked for backward; `results` and `errors` map node ids to the
+Session's per-node snapshots and messages. Nothing here draws: the window listens to `ran`.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from gradstudio.graph.document import Change, Document, GraphError
+from gradstudio.runtime import NodeInfo, RunError, Session
+from gradstudio.runtime.session import device_problem
+
+# Edits that do not change what a run computes.
+_COSMETIC = {"pos", "label"}
+
+
+class RunController(QObject):
+    ran = Signal()
+    message = Signal(str, str)     # text, level
+
+    def __init__(self, doc: Document, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.session = Session(doc, device="cpu")
+        self.results: dict[str, NodeInfo] = {}
+        self.errors: dict[str, str] = {}
+        self.auto_run = True
+        self.backward_armed = False      # the person ran backward: auto-runs include it
+        self.last_kind = ""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._auto_run)
+        doc.subscribe(self._on_change)
+
+    @property
+    def device(self) -> str:
+        return self.session.device
+
+    # ---------------------------------------------------------------- settings
+    def devices(self) -> dict[str, tuple[bool, str | None]]:
+        """device name -> (available, why not)."""
+        return {name: (device_problem(self.session.engine, name) is None,
+                       device_problem(self.session.engine, name))
+                for name in ("cpu", "cuda")}
+
+    def set_device(self, name: str) -> None:
+        if name == self.device:
+            return
+        try:
+            self.session.set_device(name, fallback=False)
+        except RunError as exc:
+            self.message.emit(str(exc), "warning")
+            return
+        self.message.emit(f"running on {name}", "info")
+        self.run(self.backward_armed, fresh_grads=True)
+
+    def set_auto_run(self, on: bool) -> None:
+        self.auto_run = bool(on)
+        if on:
+            self.schedule()
+
+    def set_base_dir(self, folder: str | None) -> None:
+        """Where relative paths in parameters (CSV files) are looked up."""
+        self.session.base_dir = folder
+
+    def has_root(self) -> bool:
+        try:
+            return self.session.root_id() is not None
+        except (RunError, GraphError):
+            return False
+
+    # ---------------------------------------------------------------- running
+    def _on_change(self, change: Change) -> None:
+        if change.what == "node_changed" and change.key in _COSMETIC:
+            return
+        if change.what != "reset":
+            self.schedule()
+
+    def schedule(self) -> None:
+        if self.auto_run:
+            self._timer.start()
+
+    def _auto_run(self) -> None:
+        # An edit shows the gradients of the graph as it now is, not a sum over edits.
+        self.run(self.backward_armed, fresh_grads=True)
+
+    def run(self, backward: bool, fresh_grads: bool = False) -> bool:
+        """Forward, then backward from the root when asked (gradients accumulate into
+        leaves as in the engine unless fresh_grads); publishes results. True when all ran."""
+        self._timer.stop()
+        if backward:
+            self.backward_armed = True
+        ok = True
+        try:
+            self.session.forward()
+            if backward:
+                root = self.session.root_id()
+                if root is None:
+                    self.message.emit("nothing to run backward from: add a Backward node "
+                                      "or mark a node as backward root", "warning")
+                    ok = False
+                elif root not in self.session.errors:
+                    if fresh_grads:
+                        self.session.zero_grad()
+                    ok = self.session.backward(root)
+        except (RunError, GraphError) as exc:
+            self.message.emit(str(exc), "warning")
+            ok = False
+        self.last_kind = "forward + backward" if backward else "forward"
+        self._publish()
+        return ok and not self.errors
+
+    def zero_grad(self) -> None:
+        self.session.zero_grad()
+        self.backward_armed = False
+        self.last_kind = "zero grad"
+        self._publish()
+        self.message.emit("gradients set to None", "info")
+
+    def reset(self) -> None:
+        """A new document: forget results and the wish to run backward."""
+        self._timer.stop()
+        self.backward_armed = False
+        self.session.reset()
+        self.results, self.errors = {}, {}
+        self.ran.emit()
+
+    def _publish(self) -> None:
+        for text in self.session.messages:
+            self.message.emit(text, "warning")
+        self.session.messages.clear()
+        previous = self.errors
+        self.errors = dict(self.session.errors)
+        self.results = {}
+        for node_id, outputs in self.session.outputs.items():
+            if node_id in self.doc.nodes and outputs:
+                port = "out" if "out" in outputs else next(iter(outputs))
+                self.results[node_id] = self.session.info(node_id, port)
+        for node_id, text in self.errors.items():
+            node = self.doc.nodes.get(node_id)
+            if node is not None and previous.get(node_id) != text:   # say each error once
+                self.message.emit(f"{node.label}: {text}", "error")
+        self.ran.emit()
+
+    def summary(self) -> str:
+        if not self.results and not self.errors:
+            return ""
+        bad = len(self.errors)
+        return (f"{self.last_kind} on {self.device}: {len(self.results)} nodes"
+                + (f", {bad} error{'s' if bad != 1 else ''}" if bad else ""))
