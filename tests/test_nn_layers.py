@@ -169,7 +169,7 @@ def test_loss_matches_pytorch(name):
 
 def test_losses_refuse_mismatched_shapes_and_bad_targets():
     with pytest.raises(ValueError, match="must be the same as input size"):
-        enn.MSELoss()(engine.zeros(3), engine.zeros(4))
+        enn.BCELoss()(engine.zeros(3), engine.zeros(4))
     with pytest.raises(IndexError, match="Target 5 is out of bounds"):
         enn.CrossEntropyLoss()(engine.zeros(2, 3), engine.tensor([0, 5]))
     with pytest.raises(RuntimeError, match="between 0 and 1"):
@@ -189,6 +189,12 @@ NODE_NAME_CASES = {
     "softplus": lambda F, lib: F.softplus(lib.ones(3, requires_grad=True)),
     "bce_with_logits": lambda F, lib: F.binary_cross_entropy_with_logits(
         lib.ones(3, requires_grad=True), lib.ones(3), reduction="none"),
+    "mse": lambda F, lib: F.mse_loss(lib.ones(3, requires_grad=True), lib.zeros(3)),
+    "l1": lambda F, lib: F.l1_loss(lib.ones(3, requires_grad=True), lib.zeros(3), reduction="sum"),
+    "huber": lambda F, lib: F.huber_loss(lib.ones(3, requires_grad=True), lib.zeros(3)),
+    "smooth_l1": lambda F, lib: F.smooth_l1_loss(lib.ones(3, requires_grad=True), lib.zeros(3)),
+    "bce": lambda F, lib: F.binary_cross_entropy(lib.full((3,), 0.5, requires_grad=True),
+                                                 lib.zeros(3)),
 }
 
 
@@ -234,3 +240,11 @@ def test_bce_on_saturated_probabilities_matches_pytorch():
     assert results[0][0] == pytest.approx(results[1][0])
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
     assert results[0][2] == results[1][2]
+
+
+def test_mse_with_mismatched_shapes_warns_and_broadcasts_like_pytorch():
+    values = []
+    for lib in (engine, torch):
+        with pytest.warns(UserWarning, match="different to the input size"):
+            values.append(lib.nn.MSELoss()(lib.tensor([[1.0], [2.0]]), lib.tensor([0.0, 3.0])))
+    assert values[0].item() == pytest.approx(values[1].item())

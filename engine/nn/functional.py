@@ -11,6 +11,7 @@ Under `engine.autocast`, `linear` and `conv2d` run in the autocast dtype (see `e
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -556,35 +557,91 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 # ------------------------------------------------------------------------------- losses
+def _difference_loss(node_name: str, formula: str, value, slope):
+    """A Function for a loss of d = input - target, reduced inside one node named as PyTorch
+    names it: `value(d, xp, param)` gives the elementwise loss (arrays), `slope(d, param)`
+    its derivative in d (engine ops, so the loss has second derivatives too)."""
+    class DifferenceLoss(Function):
+        @staticmethod
+        def forward(ctx, x, y, reduction, param):
+            xa, ya = array_of(x), array_of(y)
+            xp = namespace_of(xa)
+            loss = value(xa - ya, xp, param)
+            if reduction != "none":
+                loss = loss.sum() if reduction == "sum" else loss.mean()
+            ctx.save_for_backward(x, y)
+            ctx.reduction, ctx.param = reduction, param
+            return tensor_from_array(xp.asarray(loss, dtype=xa.dtype))
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, y = ctx.saved_tensors
+            diff = x - y
+            scale = grad / diff.numel() if ctx.reduction == "mean" else grad
+            g = scale * slope(diff, ctx.param)
+            return (g if ctx.needs_input_grad[0] else None,
+                    -g if ctx.needs_input_grad[1] else None, None, None)
+
+    DifferenceLoss.__name__ = DifferenceLoss.__qualname__ = node_name.replace("Backward0", "")
+    _node_name(DifferenceLoss, node_name, formula)
+    return DifferenceLoss
+
+
+_MseLoss = _difference_loss(
+    "MseLossBackward0", "self: grad * 2 * (self - target), target: the negative",
+    lambda d, xp, _: d * d, lambda d, _: 2 * d)
+_HuberLoss = _difference_loss(
+    "HuberLossBackward0", "self: grad * clamp(self - target, -delta, delta), target: the negative",
+    lambda d, xp, delta: xp.where(xp.abs(d) < delta, 0.5 * d * d,
+                                  delta * (xp.abs(d) - 0.5 * delta)),
+    lambda d, delta: engine.clamp(d, -delta, delta))
+_SmoothL1Loss = _difference_loss(
+    "SmoothL1LossBackward0", "self: grad * clamp((self - target) / beta, -1, 1), target: the "
+    "negative",
+    lambda d, xp, beta: xp.where(xp.abs(d) < beta, 0.5 * d * d / beta, xp.abs(d) - 0.5 * beta),
+    lambda d, beta: engine.clamp(d / beta, -1.0, 1.0))
+
+
+def _warn_if_broadcasting(input, target) -> None:
+    """PyTorch's warning for a regression loss whose target shape differs from the input's."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=4)
+
+
+def _difference_loss_call(loss, input, target, reduction, param=None):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _warn_if_broadcasting(input, target)
+    return loss.apply(input, target, reduction, param)
+
+
 def mse_loss(input, target, reduction: str = "mean"):
-    _check_same_shape(input, target, "mse_loss")
-    diff = input - target
-    return _reduce(diff * diff, reduction)
+    """Mean (or sum) of the squared differences."""
+    return _difference_loss_call(_MseLoss, input, target, reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean"):
-    _check_same_shape(input, target, "l1_loss")
+    """Mean (or sum) of the absolute differences (composed of sub, abs and the reduction, as
+    PyTorch's graph shows it)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _warn_if_broadcasting(input, target)
     return _reduce((input - target).abs(), reduction)
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
-    _check_same_shape(input, target, "huber_loss")
-    diff = input - target
-    absdiff = diff.abs()
-    loss = engine.where(absdiff < delta, 0.5 * diff * diff, delta * (absdiff - 0.5 * delta))
-    return _reduce(loss, reduction)
+    return _difference_loss_call(_HuberLoss, input, target, reduction, delta)
 
 
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta is 0)."""
-    _check_same_shape(input, target, "smooth_l1_loss")
-    diff = input - target
-    absdiff = diff.abs()
     if beta == 0.0:
-        return _reduce(absdiff, reduction)
-    loss = engine.where(absdiff < beta, 0.5 * diff * diff / beta, absdiff - 0.5 * beta)
-    return _reduce(loss, reduction)
+        return l1_loss(input, target, reduction)
+    return _difference_loss_call(_SmoothL1Loss, input, target, reduction, beta)
 
 
 class _BinaryCrossEntropy(Function):
