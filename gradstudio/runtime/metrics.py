@@ -53,7 +53,9 @@ class RingBuffer:
         if capacity < 1:
             raise ValueError(f"ring buffer capacity must be at least 1, got {capacity}")
         self.capacity = int(capacity)
-        self._data = np.zeros((self.capacity, *row_shape), dtype=dtype)
+        # np.full writes every byte now, so the memory is resident from the start (np.zeros
+        # would let the OS hand pages over as rows arrive, and RSS would creep up to capacity)
+        self._data = np.full((self.capacity, *row_shape), 0, dtype=dtype)
         self._next = 0              # index the next row goes to
         self.total_appended = 0     # rows ever appended (>= len once the buffer wrapped)
 
