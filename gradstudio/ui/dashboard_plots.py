@@ -114,8 +114,8 @@ class StepPlot(pg.PlotWidget):
         item = self.curves.get(name)
         if item is None:
             item = self.plot_item.plot(name=name if legend else None, pen=pen)
-            if self.legend is not None:
-                self.legend.setColumnCount(1 if len(self.legend.items) < 4 else 2)
+            if self.legend is not None and len(self.legend.items) == 5:
+                self.legend.setColumnCount(2)
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             item.setSkipFiniteCheck(False)
@@ -348,7 +348,7 @@ def boundary_colormap(classes: int) -> pg.ColorMap:
         r, g, b, _ = QColor(hex_color).getRgb()
         return tuple(int(c + (255 - c) * amount) for c in (r, g, b))
     if classes == 2:
-        return pg.ColorMap([0.0, 0.5, 1.0], [pale(color(0), 0.35), (250, 250, 250),
-                                             pale(color(1), 0.35)])
+        return pg.ColorMap([0.0, 0.5, 1.0], [pale(color(0), 0.5), (250, 250, 250),
+                                             pale(color(1), 0.5)])
     positions = np.linspace(0.0, 1.0, classes)
     return pg.ColorMap(positions, [pale(color(c), 0.6) for c in range(classes)])

@@ -1,0 +1,194 @@
+"""The training dashboard trains the ready examples in the GUI: curves and histograms
+update, Pause / Step / Stop work, live clipping, learning rate and freezing take effect,
+a deep sigmoid network's gradient norms shrink toward the input, exports write files."""
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from gradstudio import EXAMPLES
+from gradstudio.graph import fileio
+from gradstudio.ui.dashboard import TrainingDashboard, layer_norms
+from gradstudio.runtime.metrics import Curve
+
+
+def example(name, **training):
+    doc = fileio.load(EXAMPLES / f"{name}.json")
+    doc.meta["training"] = {**doc.meta["training"], **training}
+    return doc
+
+
+@pytest.fixture
+def dashboard(qtbot):
+    board = TrainingDashboard()
+    qtbot.addWidget(board)
+    board.resize(1200, 560)
+    board.show()
+    yield board
+    board.shutdown()
+
+
+def train_to_the_end(qtbot, board, timeout=20_000):
+    assert board.start()
+    qtbot.waitUntil(lambda: not board.trainer.alive, timeout=timeout)
+    board.refresh()
+    assert board.trainer.state == "finished", board.trainer.message
+
+
+def drawn(curve):
+    x, y = curve.getData()
+    return np.asarray(x), np.asarray(y)
+
+
+@pytest.mark.parametrize("name", ["xor", "spirals"])
+def test_examples_train_in_the_gui(qtbot, dashboard, name):
+    doc = example(name)
+    dashboard.set_document(doc)
+    assert dashboard.tabs.tabText(0) == "Overview"
+    assert dashboard.visible_keys() == doc.meta["dashboard"]["plots"]
+    train_to_the_end(qtbot, dashboard)
+    steps = doc.meta["training"]["steps"]
+    x, raw = drawn(dashboard.loss_plot.curves["train (raw)"])
+    assert len(x) == steps
+    _, smooth = drawn(dashboard.loss_plot.curves["train"])
+    assert smooth[-1] < 0.3 * smooth[0]                  # the loss came down
+    panel = dashboard.grad_panel
+    assert panel.heatmap.columns > 2                      # gradient histograms over time
+    assert panel.histogram.bars.getData()[1].sum() > 0
+    assert dashboard.boundary_plot.step == steps - 1      # decision boundary at the last step
+    assert dashboard.snapshot.accuracy.values[-1] > 0.9
+    assert "finished" in dashboard.status.text()
+
+
+def test_pause_step_resume_and_stop(qtbot, dashboard):
+    dashboard.set_document(example("spirals", steps=1_000_000))
+    dashboard.start()
+    trainer = dashboard.trainer
+    qtbot.waitUntil(lambda: trainer.steps_done > 5, timeout=5000)
+    dashboard.toggle_pause()
+    assert dashboard.pause_button.text() == "Resume"
+    qtbot.waitUntil(lambda: trainer.state == "paused", timeout=5000)
+    paused_at = trainer.steps_done
+    qtbot.wait(100)
+    assert trainer.steps_done == paused_at
+    assert dashboard.step_button.isEnabled()
+    dashboard.step_once()
+    qtbot.waitUntil(lambda: trainer.steps_done == paused_at + 1, timeout=5000)
+    qtbot.wait(50)
+    assert trainer.steps_done == paused_at + 1
+    dashboard.toggle_pause()
+    qtbot.waitUntil(lambda: trainer.steps_done > paused_at + 5, timeout=5000)
+    dashboard.stop()
+    assert not trainer.alive and trainer.state == "stopped"
+    assert dashboard.start_button.text() == "Start" and not dashboard.stop_button.isEnabled()
+
+
+def test_step_without_a_run_trains_exactly_one_step(qtbot, dashboard):
+    dashboard.set_document(example("xor"))
+    dashboard.step_once()
+    qtbot.waitUntil(lambda: dashboard.trainer.state == "paused" and
+                    dashboard.trainer.steps_done == 1, timeout=5000)
+    qtbot.waitUntil(lambda: dashboard.snapshot is not None, timeout=2000)
+    assert len(dashboard.loss_plot.curves["train (raw)"].getData()[0]) == 1
+
+
+def wait_for_marker(qtbot, board, text):
+    qtbot.waitUntil(lambda: board.snapshot is not None and any(
+        text in m.text for m in board.snapshot.markers), timeout=5000)
+    return next(m.step for m in board.snapshot.markers if text in m.text)
+
+
+def test_turning_clipping_on_bounds_the_post_clip_norm(qtbot, dashboard):
+    doc = example("spirals", steps=1_000_000)
+    dashboard.set_document(doc)
+    assert dashboard.clip_mode.currentText() == "none"
+    dashboard.start()
+    qtbot.waitUntil(lambda: dashboard.trainer.steps_done > 10, timeout=5000)
+    dashboard.clip_mode.setCurrentText("norm")
+    dashboard.clip_threshold.setValue(0.05)
+    dashboard.apply_clipping()
+    assert doc.meta["training"]["clipping"] == {"mode": "norm", "max_norm": 0.05}
+    changed_at = wait_for_marker(qtbot, dashboard, "clip norm 0.05")
+    qtbot.waitUntil(lambda: dashboard.snapshot.step > changed_at + 20, timeout=5000)
+    dashboard.stop()
+    snap = dashboard.trainer.metrics.snapshot()
+    after = snap.grad_norm_post_clip.steps >= changed_at
+    pre, post = snap.grad_norm_pre_clip.values, snap.grad_norm_post_clip.values
+    assert after.sum() > 20
+    assert np.all(post[after] <= 0.05 * (1 + 1e-4))
+    assert np.any(pre[after] > 0.05)                  # clipping had something to do
+    assert np.all(post[~after] == pre[~after])        # and nothing before it was on
+    dashboard.refresh()
+    assert any("clip norm 0.05" in line.label.format
+               for line in dashboard.loss_plot.marker_lines.values())
+
+
+def test_learning_rate_and_freezing_apply_at_the_next_step(qtbot, dashboard):
+    doc = example("spirals", steps=1_000_000)
+    dashboard.set_document(doc)
+    items = [dashboard.parameter_list.item(i).text()
+             for i in range(dashboard.parameter_list.count())]
+    assert items == ["fc1", "fc2", "logits"]
+    dashboard.start()
+    qtbot.waitUntil(lambda: dashboard.trainer.steps_done > 5, timeout=5000)
+    dashboard.lr_box.setValue(0.002)
+    dashboard.apply_lr()
+    dashboard.parameter_list.item(0).setCheckState(Qt.Unchecked)
+    assert doc.meta["training"]["frozen"] == ["fc1"]
+    frozen_at = wait_for_marker(qtbot, dashboard, "freeze fc1")
+    lr_at = wait_for_marker(qtbot, dashboard, "lr 0.01 -> 0.002")
+    qtbot.waitUntil(lambda: dashboard.snapshot.step > max(frozen_at, lr_at) + 5, timeout=5000)
+    dashboard.stop()
+    snap = dashboard.trainer.metrics.snapshot()
+    assert snap.lr.values[-1] == 0.002
+    assert snap.grad_norms["fc1.weight"].steps.max() < frozen_at       # no gradient since
+    assert snap.grad_norms["fc2.weight"].steps.max() > frozen_at
+
+
+def test_deep_sigmoid_gradients_shrink_toward_the_input(qtbot, dashboard):
+    dashboard.set_document(example("vanishing_gradients"))
+    train_to_the_end(qtbot, dashboard)
+    dashboard.tabs.setCurrentIndex(0)
+    assert "grad_norms" in dashboard.visible_keys()
+    curves = dashboard.norm_plot.curves
+    layers = ["fc1", "fc2", "fc3", "fc4", "fc5", "fc6", "out"]
+    assert list(curves) == layers
+    means = [np.nanmean(10 ** drawn(curves[name])[1]) for name in layers]   # log-mode data
+    assert all(a < b for a, b in zip(means, means[1:])), means
+    assert dashboard.norm_plot.alarm_count > 0          # fc1 falls below 1e-6
+
+
+def test_layer_norms_combine_a_layers_parameters():
+    steps = np.arange(3)
+    norms = {"fc1.weight": Curve(steps, np.array([3.0, 3, 3])),
+             "fc1.bias": Curve(steps, np.array([4.0, 4, 4])),
+             "W": Curve(np.array([1, 2]), np.array([1.0, 2.0]))}
+    layers = layer_norms(norms, ["fc1", "W"])
+    assert list(layers) == ["fc1", "W"]
+    np.testing.assert_allclose(layers["fc1"][1], [5, 5, 5])
+    np.testing.assert_array_equal(layers["W"][0], [1, 2])
+
+
+def test_exports_write_png_and_csv(qtbot, dashboard, tmp_path):
+    dashboard.set_document(example("xor"))
+    with pytest.raises(OSError):
+        dashboard.export_csv(tmp_path / "none.csv")
+    train_to_the_end(qtbot, dashboard)
+    png, table = tmp_path / "plots.png", tmp_path / "metrics.csv"
+    dashboard.export_png(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert dashboard.export_csv(table) == 200
+    rows = list(csv.DictReader(table.open()))
+    assert len(rows) == 200 and float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    with pytest.raises(OSError):
+        dashboard.export_png(tmp_path / "missing" / "plots.png")
+
+
+def test_a_document_without_training_cannot_start(qtbot, dashboard):
+    dashboard.set_document(fileio.load(EXAMPLES / "basic_grad.json"))
+    assert not dashboard.start_button.isEnabled()
+    assert "no training setup" in dashboard.status.text()
+    with qtbot.waitSignal(dashboard.message) as signal:
+        assert not dashboard.start()
+    assert signal.args[1] == "error" and "training" in signal.args[0]
