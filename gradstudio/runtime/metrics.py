@@ -192,9 +192,9 @@ class MetricsSnapshot:
     grad_norm_pre_clip: Curve                   # total L2 norm of all gradients
     grad_norm_post_clip: Curve                  # the same after clipping (== pre without clipping)
     steps_per_sec: Curve
-    grad_norms: dict[str, Curve]                # per parameter L2 norm of its gradient
+    grad_norms: dict[str, Curve]                # per parameter L2 norm of its gradient, before clipping
     update_ratios: dict[str, Curve]             # per parameter ||update|| / ||weight||
-    grad_histograms: dict[str, HistogramHistory]    # binned by log10|grad|
+    grad_histograms: dict[str, HistogramHistory]    # binned by log10|grad|, after clipping
     weight_histograms: dict[str, HistogramHistory]  # binned by value
     markers: tuple[Marker, ...]
     decision_boundary: DecisionBoundary | None

@@ -384,11 +384,14 @@ class Trainer:
         if not found:
             raise TrainingError(f"nothing to train: the loss '{self.setup.loss}' depends on no "
                                 f"layer or parameter")
-        previous = self._optimizer
         same = [id(p.tensor) for p in found] == [id(p.tensor) for p in self._parameters]
         self._parameters = found
         self._parameter_key = self._current_key()
-        self._optimizer = self._make_optimizer()
+        self._frozen_applied = None
+        self._apply_frozen()
+        if same and self._optimizer is not None:
+            return False
+        previous, self._optimizer = self._optimizer, self._make_optimizer()
         if previous is not None:
             for p in found:
                 state = previous.state.get(kept.get(id(p.tensor)))
@@ -397,9 +400,7 @@ class Trainer:
             if changed or removed:
                 self.metrics.add_marker(self.steps_done, "model changed: "
                                         + ", ".join(changed + [f"-{n}" for n in removed]))
-        self._frozen_applied = None
-        self._apply_frozen()
-        return not same
+        return True
 
     def _current_key(self) -> tuple:
         """Identities of the modules and leaf tensors the parameters come from: when one
