@@ -62,6 +62,10 @@ OPS = {
                   True),
     "batch_norm-training": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
                             [t(5, 3), t(3), t(3)], True),
+    "batch_norm-eval": (lambda x, w, b, m=const([0.1, -0.2, 0.3]), v=const([1.0, 2.0, 0.5]):
+                        F.batch_norm(x, m, v, w, b, training=False), [t(5, 3), t(3), t(3)], True),
+    "batch_norm-training-3d": (lambda x: F.batch_norm(x, None, None, training=True),
+                               [t(4, 2, 3)], True),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [t(3, 4), t(4), t(4)], True),
     "mse_loss": (F.mse_loss, [t(3, 4), t(3, 4)], True),
     "l1_loss": (lambda a: F.l1_loss(a, engine.zeros_like(a)), [away_from_zero(3, 4)], False),

@@ -195,6 +195,13 @@ NODE_NAME_CASES = {
     "smooth_l1": lambda F, lib: F.smooth_l1_loss(lib.ones(3, requires_grad=True), lib.zeros(3)),
     "bce": lambda F, lib: F.binary_cross_entropy(lib.full((3,), 0.5, requires_grad=True),
                                                  lib.zeros(3)),
+    "leaky_relu": lambda F, lib: F.leaky_relu(lib.ones(3, requires_grad=True)),
+    "gelu": lambda F, lib: F.gelu(lib.ones(3, requires_grad=True), approximate="tanh"),
+    "layer_norm": lambda F, lib: F.layer_norm(lib.randn(2, 3, requires_grad=True), (3,)),
+    "batch_norm": lambda F, lib: F.batch_norm(lib.randn(4, 3, requires_grad=True), None, None,
+                                              training=True),
+    "embedding": lambda F, lib: F.embedding(lib.tensor([0, 1]), lib.ones(2, 3,
+                                                                         requires_grad=True)),
 }
 
 

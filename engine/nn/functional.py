@@ -1,12 +1,13 @@
 """`engine.nn.functional`: layers, activations and losses as functions, with PyTorch's names.
 
-Most are compositions of core ops, so their backward comes from the core formulas (and
-higher-order gradients with it). Where a fused formula is much faster or more careful
-(`conv2d` by im2col, `max_pool2d`, softplus, BCE-with-logits) the op is an
-`engine.autograd.Function`: forward on raw arrays, backward written with engine ops, so
-`create_graph=True` still works. The two hottest, `linear` on 2-D inputs and `nll_loss`,
-record their graph node directly (`AddmmBackward0`, `NllLossBackward0`, PyTorch's names).
-Under `engine.autocast`, `linear` and `conv2d` run in the autocast dtype (see `engine.amp`).
+Each layer records the graph node PyTorch records, under PyTorch's name (`AddmmBackward0`,
+`ConvolutionBackward0`, `NativeLayerNormBackward0`, `MseLossBackward0`, ...), so the
+debugger shows and `print` names the same nodes. Most are `engine.autograd.Function`s:
+forward on raw arrays, backward written with engine ops, so `create_graph=True` gives
+second derivatives. The two hottest, `linear` on 2-D inputs and `nll_loss`, record their
+node directly; ops that PyTorch itself composes (`dropout`, `l1_loss`, softmax-based ones)
+are composed of core ops here too. Under `engine.autocast`, `linear` and `conv2d` run in
+the autocast dtype (see `engine.amp`).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import numpy as np
 import engine
 from engine import amp as _amp
 from engine.autograd import Function
-from engine.nn._arrays import Node, array_of, namespace_of, record, tensor_from_array
+from engine.nn._arrays import (Node, array_of, mark_modified, namespace_of, record,
+                               tensor_from_array)
 
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "sigmoid", "tanh", "gelu",
@@ -123,18 +125,45 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     return input * mask
 
 
+class _Embedding(Function):
+    """weight[indices]; backward adds each gradient row into the row it was taken from."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        idx = array_of(indices)
+        ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
+        return tensor_from_array(array_of(weight)[idx])
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = namespace_of(ctx.indices)
+        dim = grad.shape[-1]
+        rows = ctx.indices.reshape(-1)
+        grad_rows = grad.reshape(-1, dim)
+        if ctx.padding_idx is not None:
+            keep = (rows != ctx.padding_idx)[:, None].astype(array_of(grad).dtype)
+            grad_rows = grad_rows * tensor_from_array(keep)
+        targets = rows[:, None] * dim + xp.arange(dim)
+        return _ScatterFlat.apply(grad_rows, targets, (ctx.rows, dim)), None, None
+
+
 def embedding(input, weight, padding_idx: int | None = None):
     """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
     gradient."""
     if input.dtype not in (engine.int64, engine.int32):
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
-    out = weight[input]
-    if padding_idx is not None:
-        if padding_idx < 0:
-            padding_idx += weight.shape[0]
-        keep = (input != padding_idx).unsqueeze(-1)
-        out = engine.where(keep, out, out.detach())
-    return out
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    a = array_of(input)
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
+        bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
+        raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
+                         "embeddings")
+    return _Embedding.apply(weight, input, padding_idx)
+
+
+_node_name(_Embedding, "EmbeddingBackward0",
+           "weight: grad rows added into the rows they were taken from (none to padding_idx)")
 
 
 def one_hot(tensor, num_classes: int = -1):
@@ -146,33 +175,119 @@ def one_hot(tensor, num_classes: int = -1):
     return tensor_from_array((a[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
+def _normalized(x, dims, eps):
+    """(x - mean) / sqrt(var + eps) over `dims` and 1 / sqrt(var + eps), with engine ops."""
+    centred = x - x.mean(dim=dims, keepdim=True)
+    rstd = ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return centred * rstd, rstd
+
+
+def _normalization_input_grad(scaled_grad, xhat, rstd, dims):
+    """d/dx of normalizing x over `dims` with its own statistics, given grad * weight."""
+    return rstd * (scaled_grad - scaled_grad.mean(dim=dims, keepdim=True)
+                   - xhat * (scaled_grad * xhat).mean(dim=dims, keepdim=True))
+
+
+class _LayerNorm(Function):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last dims, in one node."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dims, eps):
+        a = array_of(x)
+        xp = namespace_of(a)
+        centred = a - a.mean(axis=dims, keepdims=True)
+        out = centred / xp.sqrt((centred * centred).mean(axis=dims, keepdims=True) + eps)
+        if weight is not None:
+            out *= array_of(weight)
+        if bias is not None:
+            out += array_of(bias)
+        ctx.save_for_backward(x, weight)
+        ctx.dims, ctx.eps = dims, eps
+        return tensor_from_array(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        dims = ctx.dims
+        xhat, rstd = _normalized(x, dims, ctx.eps)
+        batch_dims = tuple(range(x.ndim - len(dims)))
+        needs = ctx.needs_input_grad
+        gx = _normalization_input_grad(grad if weight is None else grad * weight, xhat, rstd,
+                                       dims) if needs[0] else None
+        gw = (grad * xhat).sum(dim=batch_dims) if needs[1] else None
+        gb = grad.sum(dim=batch_dims) if needs[2] else None
+        return gx, gw, gb, None, None
+
+
+class _BatchNorm(Function):
+    """Per-channel normalization over every dim but 1, with batch statistics (training) or
+    the running ones (eval), scaled and shifted, in one node."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        a = array_of(x)
+        xp = namespace_of(a)
+        dims = (0,) + tuple(range(2, a.ndim))
+        shape = (1, a.shape[1]) + (1,) * (a.ndim - 2)
+        if training:
+            mean = a.mean(axis=dims, keepdims=True)
+            var = ((a - mean) ** 2).mean(axis=dims, keepdims=True)
+            if running_mean is not None:
+                count = a.size // a.shape[1]
+                rm, rv = array_of(running_mean), array_of(running_var)
+                rm *= 1 - momentum
+                rm += momentum * mean.reshape(-1)
+                rv *= 1 - momentum
+                rv += momentum * var.reshape(-1) * (count / (count - 1))
+                mark_modified(running_mean)
+                mark_modified(running_var)
+        else:
+            mean = array_of(running_mean).reshape(shape)
+            var = array_of(running_var).reshape(shape)
+        rstd = 1 / xp.sqrt(var + eps)
+        out = (a - mean) * rstd
+        if weight is not None:
+            out *= array_of(weight).reshape(shape)
+        if bias is not None:
+            out += array_of(bias).reshape(shape)
+        ctx.save_for_backward(x, weight)
+        ctx.dims, ctx.shape, ctx.eps, ctx.training = dims, shape, eps, training
+        if not training:       # the running statistics are constants of this node
+            ctx.mean, ctx.rstd = tensor_from_array(mean.copy()), tensor_from_array(rstd)
+        return tensor_from_array(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        dims, shape = ctx.dims, ctx.shape
+        if ctx.training:
+            xhat, rstd = _normalized(x, dims, ctx.eps)
+        else:
+            rstd = ctx.rstd
+            xhat = (x - ctx.mean) * rstd
+        needs = ctx.needs_input_grad
+        gx = None
+        if needs[0]:
+            scaled = grad if weight is None else grad * weight.reshape(shape)
+            gx = _normalization_input_grad(scaled, xhat, rstd, dims) if ctx.training \
+                else scaled * rstd
+        gw = (grad * xhat).sum(dim=dims) if needs[1] else None
+        gb = grad.sum(dim=dims) if needs[2] else None
+        return gx, gw, gb, None, None, None, None, None
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalize over every dim but the channel dim 1, with batch statistics when training
     (updating the running ones in place) and the running statistics otherwise."""
-    dims = (0,) + tuple(range(2, input.ndim))
-    shape = [1, input.shape[1]] + [1] * (input.ndim - 2)
-    if training:
-        count = input.numel() // input.shape[1]
-        if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape}")
-        mean = input.mean(dim=dims, keepdim=True)
-        centred = input - mean
-        var = (centred * centred).mean(dim=dims, keepdim=True)
-        if running_mean is not None:
-            with engine.no_grad():
-                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1) * momentum)
-                unbiased = var.detach().reshape(-1) * (count / (count - 1))
-                running_var.mul_(1 - momentum).add_(unbiased * momentum)
-        out = centred / (var + eps).sqrt()
-    else:
-        out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    if training and input.numel() // input.shape[1] <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm: running_mean and running_var are needed when not "
+                           "training")
+    return _BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum,
+                            eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
@@ -184,15 +299,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
                            f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
                            f"input of size{input.shape}")
     dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
-    mean = input.mean(dim=dims, keepdim=True)
-    centred = input - mean
-    var = (centred * centred).mean(dim=dims, keepdim=True)
-    out = centred / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return _LayerNorm.apply(input, weight, bias, dims, eps)
+
+
+_node_name(_LayerNorm, "NativeLayerNormBackward0",
+           "input: rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = grad * weight, "
+           "weight: sum(grad * xhat), bias: sum(grad)")
+_node_name(_BatchNorm, "NativeBatchNormBackward0",
+           "input: rstd * (g - mean(g) - xhat * mean(g * xhat)) (training) or g * rstd (eval) "
+           "with g = grad * weight, weight: sum(grad * xhat), bias: sum(grad)")
 
 
 # -------------------------------------------------------------------------- activations
@@ -212,21 +327,60 @@ def tanh(input):
     return engine.tanh(input)
 
 
+class _LeakyRelu(Function):
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return engine.where(x > 0, x, x * slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return engine.where(x > 0, grad, grad * ctx.slope), None
+
+
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
-    return engine.where(input > 0, input, input * negative_slope)
+    """x where x > 0, else negative_slope * x."""
+    return _LeakyRelu.apply(input, negative_slope)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+class _Gelu(Function):
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)
+            return 0.5 * x * (1.0 + engine.tanh(inner))
+        return 0.5 * x * (1.0 + engine.erf(x * (1.0 / math.sqrt(2.0))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = engine.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+            slope = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI \
+                * (1.0 + 3 * _GELU_CUBIC * x * x)
+        else:
+            cdf = 0.5 * (1.0 + engine.erf(x * (1.0 / math.sqrt(2.0))))
+            slope = cdf + x * engine.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        return grad * slope, None
 
 
 def gelu(input, approximate: str = "none"):
     """x * Phi(x) (exact, with erf) or its tanh approximation (`approximate="tanh"`)."""
-    if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (input + 0.044715 * input * input * input)
-        return 0.5 * input * (1.0 + engine.tanh(inner))
-    if approximate != "none":
+    if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
-    return 0.5 * input * (1.0 + engine.erf(input * (1.0 / math.sqrt(2.0))))
+    return _Gelu.apply(input, approximate)
+
+
+_node_name(_LeakyRelu, "LeakyReluBackward0", "self: grad where self > 0, else grad * slope")
+_node_name(_Gelu, "GeluBackward0", "self: grad * (Phi(self) + self * phi(self))")
 
 
 class _Softplus(Function):
