@@ -352,8 +352,12 @@ class TrainingDashboard(QWidget):
         """The document Start trains (its live edits reach a running trainer); a running
         training of the previous document is stopped. Arranges the plots it asks for."""
         self._end_trainer()
+        if self.document is not None:
+            self.document.unsubscribe(self._on_document_change)
         self.document = document
         self.base_dir = base_dir
+        if document is not None:
+            document.subscribe(self._on_document_change)
         self._clear_plots()
         meta = (document.meta.get("dashboard") if document is not None else None) or {}
         if not isinstance(meta, dict):
@@ -555,9 +559,11 @@ class TrainingDashboard(QWidget):
                 del training["frozen"]
         self._edit_training(change, f"{'Freeze' if frozen else 'Unfreeze'} {label}")
 
-    def document_changed(self) -> None:
-        """Call after the document's meta changed (undo, redo): the controls follow it."""
-        self._show_setup()
+    def _on_document_change(self, change) -> None:
+        """The controls follow meta["training"] however it changed (here, undo, redo)."""
+        if change.what == "meta_changed" and change.key == "training":
+            self._show_setup()
+            self._update_buttons()
 
     # ---------------------------------------------------------------- drawing
     def refresh(self) -> None:
@@ -730,3 +736,5 @@ class TrainingDashboard(QWidget):
     def shutdown(self) -> None:
         """Stops training and stops following the document (the window is closing)."""
         self._end_trainer()
+        if self.document is not None:
+            self.document.unsubscribe(self._on_document_change)

@@ -23,6 +23,7 @@ from gradstudio.ui.layout import layered_positions
 from gradstudio.ui.library_dock import NodeLibrary
 from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
+from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
 
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         install_debugger(self)          # Debugger dock and Debug menu (F10, F8, F9)
+        install_dashboard(self)         # Training dock and menu (live dashboard)
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 

@@ -1,0 +1,48 @@
+"""The main window opens training examples with the Training dock shown and arranged, and
+the dashboard's live changes are undoable edits of the document."""
+import pytest
+from PySide6.QtCore import QSettings
+
+from gradstudio import EXAMPLES
+from gradstudio.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.training_dashboard.shutdown()
+    win.undo_stack.setClean()
+
+
+def test_training_example_opens_with_the_dashboard_arranged(qtbot, window):
+    assert window.training_dock.isHidden()
+    assert any(a.text() == "&Training" for a in window.menuBar().actions())
+    assert window.open_file(EXAMPLES / "xor.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible(), timeout=3000)
+    board = window.training_dashboard
+    assert board.document is window.doc
+    assert board.visible_keys() == ["loss", "accuracy", "decision_boundary", "grad_histograms"]
+    assert window.training_dock.height() > 250
+    assert window.open_file(EXAMPLES / "basic_grad.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isHidden(), timeout=3000)
+
+
+def test_training_menu_trains_and_live_edits_undo(qtbot, window):
+    window.open_file(EXAMPLES / "xor.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible(), timeout=3000)
+    board = window.training_dashboard
+    start = next(a for a in window.training_menu.actions() if a.text() == "&Start")
+    start.trigger()
+    qtbot.waitUntil(lambda: board.trainer.state == "finished", timeout=10_000)
+    board.lr_box.setValue(0.05)
+    board.apply_lr()
+    assert window.doc.meta["training"]["optimizer"]["lr"] == 0.05
+    assert window.undo_stack.undoText() == "Learning rate 0.05"
+    window.undo_stack.undo()
+    assert window.doc.meta["training"]["optimizer"]["lr"] == 0.5
+    assert board.lr_box.value() == 0.5                  # the control follows the undo
