@@ -73,7 +73,7 @@ class Inspector(QScrollArea):
         for name in ("grad_fn", "next_functions") + INFO_FIELDS:
             label = QLabel()
             label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            label.setWordWrap(True)
+            label.setWordWrap(name == "next_functions")
             self.info_labels[name] = label
             tensor_form.addRow(name, label)
         layout.addWidget(self.tensor_box)
@@ -83,9 +83,9 @@ class Inspector(QScrollArea):
         self.grad_view = TensorView()
         self.tabs.addTab(self.data_view, "data")
         self.tabs.addTab(self.grad_view, "grad")
-        self.tabs.setMinimumHeight(220)
-        layout.addWidget(self.tabs, 1)
-        layout.addStretch(0)
+        self.tabs.setMinimumHeight(240)
+        layout.addWidget(self.tabs)
+        layout.addStretch(1)
         self.doc.subscribe(self._on_change)
         self.show_node(None)
 

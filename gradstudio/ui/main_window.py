@@ -78,8 +78,6 @@ class MainWindow(QMainWindow):
                                            Qt.BottomDockWidgetArea)
         self.tabifyDockWidget(self.messages_dock, self.expressions_dock)
         self.messages_dock.raise_()
-        self.resizeDocks([self.library_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
-        self.resizeDocks([self.messages_dock], [110], Qt.Vertical)
 
         self._build_actions()
         self._build_menus()
@@ -315,15 +313,30 @@ class MainWindow(QMainWindow):
             return False
         self.runner.reset()
         self.doc.replace_with(loaded)
+        self.runner.set_base_dir(str(path.resolve().parent))
+        self.runner.run(backward=self.runner.has_root())
+        if self._nodes_overlap():
+            # Positions written for other node sizes: lay out once, as part of loading.
+            for node_id, pos in layered_positions(self.doc, self._node_size).items():
+                self.doc.set_pos(node_id, pos)
         self.undo_stack.clear()
         self.path = path.resolve()
         self._remember_recent(self.path)
         self._update_title()
         self.show_message(f"Opened {path.name}")
-        self.runner.run(backward=self.runner.has_root())
-        QTimer.singleShot(0, self.view.frame_all)
         self.view.frame_all()
+        QTimer.singleShot(0, self.view.frame_all)
         return True
+
+    def _node_size(self, node_id: str) -> tuple[float, float]:
+        return self.scene.node_items[node_id].size()
+
+    def _nodes_overlap(self) -> bool:
+        for item in self.scene.node_items.values():
+            for other in self.scene.items(item.sceneBoundingRect()):
+                if other is not item and isinstance(other, NodeItem):
+                    return True
+        return False
 
     def save(self) -> bool:
         if self.path is None:
@@ -386,6 +399,14 @@ class MainWindow(QMainWindow):
                 self.open_file(url.toLocalFile())
                 return
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_docks_sized", False):
+            # Dock sizes need the window's real size: set them at the first show.
+            self._docks_sized = True
+            self.resizeDocks([self.library_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
+            self.resizeDocks([self.messages_dock], [130], Qt.Vertical)
+
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
             self.settings.setValue("geometry", self.saveGeometry())
@@ -446,7 +467,7 @@ class MainWindow(QMainWindow):
     def auto_layout(self) -> None:
         if not self.doc.nodes:
             return
-        positions = layered_positions(self.doc, lambda n: self.scene.node_items[n].size())
+        positions = layered_positions(self.doc, self._node_size)
         self.editor.apply_positions(positions, "Auto-layout")
         self.view.frame_all()
 
