@@ -181,6 +181,9 @@ def test_losses_refuse_mismatched_shapes_and_bad_targets():
 NODE_NAME_CASES = {
     "linear": lambda F, lib: F.linear(lib.ones(2, 3), lib.ones(4, 3, requires_grad=True),
                                       lib.ones(4, requires_grad=True)),
+    "linear-3d": lambda F, lib: F.linear(lib.ones(2, 5, 3, requires_grad=True),
+                                         lib.ones(4, 3), lib.ones(4)),
+    "linear-no-bias": lambda F, lib: F.linear(lib.ones(2, 3, requires_grad=True), lib.ones(4, 3)),
     "cross_entropy": lambda F, lib: F.cross_entropy(lib.ones(2, 3, requires_grad=True),
                                                     lib.tensor([0, 2])),
     "conv2d": lambda F, lib: F.conv2d(lib.ones(1, 1, 4, 4, requires_grad=True),
@@ -209,11 +212,12 @@ NODE_NAME_CASES = {
 def test_graph_nodes_carry_pytorch_names(name):
     """The debugger shows these names: the nodes a layer records are named as PyTorch's."""
     def chain(out):
+        """Node names from the output down the first path (PyTorch's AccumulateGrad is
+        spelled torch::autograd::AccumulateGrad)."""
         names, node = [], out.grad_fn
         while node is not None and len(names) < 3:
-            names.append(node.name())
-            node = next((n for n, _ in node.next_functions if n is not None
-                         and n.name() != "AccumulateGrad"), None)
+            names.append(node.name().replace("torch::autograd::", ""))
+            node = next((n for n, _ in node.next_functions if n is not None), None)
         return names
     ours = chain(NODE_NAME_CASES[name](engine.nn.functional, engine))
     theirs = chain(NODE_NAME_CASES[name](torch.nn.functional, torch))

@@ -65,22 +65,37 @@ def _mm(a, b):
 
 
 class AddmmBackward0(Node):
-    """The node of `linear` on a 2-D input (named as PyTorch names it)."""
-    __slots__ = ("has_bias",)
-    formula = ("AddmmBackward0: input: grad.mm(weight), weight: grad.t().mm(input), "
-               "bias: grad.sum(0)")
+    """The node of `linear` on a 2-D input with a bias; its edges go to (bias, input,
+    weight) in PyTorch's order (PyTorch puts a TBackward0 before the weight; here the
+    weight's gradient is computed directly, so it arrives as a fresh array)."""
+    __slots__ = ()
+    formula = ("AddmmBackward0: bias: grad.sum(0), input: grad.mm(weight), "
+               "weight: grad.t().mm(input)")
+    saved_names = ("input", "weight")
+
+    def backward(self, grad):
+        x, w = self.saved
+        nxt = self._next
+        return (grad.sum(0) if nxt[0][0] is not None else None,
+                _mm(grad, w) if nxt[1][0] is not None else None,
+                _mm(grad.t(), x) if nxt[2][0] is not None else None)
+
+
+class MmBackward0(Node):
+    """The node of `linear` on a 2-D input without a bias; edges to (input, weight)."""
+    __slots__ = ()
+    formula = "MmBackward0: input: grad.mm(weight), weight: grad.t().mm(input)"
     saved_names = ("input", "weight")
 
     def backward(self, grad):
         x, w = self.saved
         nxt = self._next
         return (_mm(grad, w) if nxt[0][0] is not None else None,
-                _mm(grad.t(), x) if nxt[1][0] is not None else None,
-                grad.sum(0) if self.has_bias and nxt[2][0] is not None else None)
+                _mm(grad.t(), x) if nxt[1][0] is not None else None)
 
 
 def _addmm(x, w, b):
-    """x @ w.T + b for a 2-D x as one node; the weight's gradient arrives as a fresh array."""
+    """x @ w.T + b for a 2-D x as one node."""
     xa, wa = array_of(x), array_of(w)
     if xa.dtype != wa.dtype or (b is not None and array_of(b).dtype != xa.dtype):
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x.dtype} and "
@@ -92,20 +107,30 @@ def _addmm(x, w, b):
         out = xa.astype(np.float32) @ wa.astype(np.float32).T
     else:
         out = xa @ wa.T
-    if b is not None:
-        out += array_of(b)
+    if b is None:
+        out = tensor_from_array(out.astype(xa.dtype, copy=False))
+        return record(MmBackward0, out, (x, w), (x, w))
+    out += array_of(b)
     out = tensor_from_array(out.astype(xa.dtype, copy=False))
-    return record(AddmmBackward0, out, (x, w, b), (x, w), has_bias=b is not None)
+    return record(AddmmBackward0, out, (b, x, w), (x, w))
 
 
 def linear(input, weight, bias=None):
-    """input @ weight.T + bias (weight: (out_features, in_features))."""
+    """input @ weight.T + bias (weight: (out_features, in_features)); inputs with more than
+    two dims are flattened to 2-D around one matrix product, as PyTorch does."""
     input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
-    if input.ndim == 2 and weight.ndim == 2 and (bias is None or bias.ndim == 1):
+    if weight.ndim != 2 or (bias is not None and bias.ndim != 1) or input.ndim == 0:
+        out = input.matmul(weight.t())
+        return out if bias is None else out + bias
+    if input.ndim == 2:
         return _addmm(input, weight, bias)
-    out = input.matmul(weight.t()) if input.dtype != engine.float16 else \
-        input.float().matmul(weight.float().t()).half()
-    return out if bias is None else out + bias
+    if input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
+                           f"{input.numel() // max(input.shape[-1], 1)}x{input.shape[-1]} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+    lead = tuple(input.shape[:-1])
+    return _addmm(input.reshape(-1, input.shape[-1]), weight, bias).reshape(
+        *lead, weight.shape[0])
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
