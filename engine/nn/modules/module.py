@@ -8,6 +8,7 @@ from typing import Callable, Iterator
 
 import engine
 from engine.nn._arrays import grad_array_of
+from engine.nn.modules._backward_hooks import call_with_backward_hooks
 from engine.nn.parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -382,7 +383,6 @@ class Module:
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         if self._backward_hooks and engine.is_grad_enabled():
-            from engine.nn.modules._backward_hooks import call_with_backward_hooks
             output = call_with_backward_hooks(self, args, kwargs)
         else:
             output = self.forward(*args, **kwargs)
