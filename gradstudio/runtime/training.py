@@ -525,28 +525,8 @@ class Trainer:
         if loss.requires_grad and not self.session.backward(self._loss_id):
             self._raise_node_errors()
         loss_value = float(loss.item())
-        grads = {p.name: _host(p.tensor.grad) for p in self._parameters if p.tensor.grad is not None}
-        norms = {name: _norm(g) for name, g in grads.items()}
-        pre_clip = math.sqrt(sum(n * n for n in norms.values()))
-        clipping = self.setup.clipping
-        with_grad = [p.tensor for p in self._parameters if p.tensor.grad is not None]
-        if clipping.mode != "none" and with_grad:
-            utils = engine_attr(self.engine, "nn.utils")
-            if clipping.mode == "norm":
-                utils.clip_grad_norm_(with_grad, clipping.max_norm)
-            else:
-                utils.clip_grad_value_(with_grad, clipping.clip_value)
-            grads = {p.name: _host(p.tensor.grad) for p in self._parameters if p.tensor.grad is not None}
-            post_clip = math.sqrt(sum(_norm(g) ** 2 for g in grads.values()))
-        else:
-            post_clip = pre_clip
-        before = {p.name: _host(p.tensor).copy() for p in self._parameters if p.name in grads}
-        self._optimizer.step()
-        ratios = {}
-        for p in self._parameters:
-            if p.name in before:
-                after = _host(p.tensor)
-                ratios[p.name] = _norm(after - before[p.name]) / (_norm(before[p.name]) + 1e-12)
+        norms, pre_clip, post_clip, grads = self._clip()
+        ratios = self._optimizer_step()
         self.steps_done = step + 1
         for name, value in norms.items():
             self._norm_sums[name] = self._norm_sums.get(name, 0.0) + value
@@ -568,6 +548,33 @@ class Trainer:
         if not math.isfinite(loss_value):
             raise TrainingError(f"node '{self.setup.loss}': the loss became {loss_value} "
                                 f"at step {step}")
+
+    def _clip(self) -> tuple[dict[str, float], float, float, dict[str, np.ndarray]]:
+        """Clips as the setup says; returns the per-parameter norms and the total norm before
+        clipping, the total after it, and the gradients as the optimizer will see them."""
+        with_grad = [p for p in self._parameters if p.tensor.grad is not None]
+        grads = {p.name: _host(p.tensor.grad) for p in with_grad}
+        norms = {name: _norm(g) for name, g in grads.items()}
+        pre_clip = math.sqrt(sum(n * n for n in norms.values()))
+        clipping = self.setup.clipping
+        if clipping.mode == "none" or not with_grad:
+            return norms, pre_clip, pre_clip, grads
+        utils = engine_attr(self.engine, "nn.utils")
+        tensors = [p.tensor for p in with_grad]
+        if clipping.mode == "norm":
+            utils.clip_grad_norm_(tensors, clipping.max_norm)
+        else:
+            utils.clip_grad_value_(tensors, clipping.clip_value)
+        grads = {p.name: _host(p.tensor.grad) for p in with_grad}
+        return norms, pre_clip, math.sqrt(sum(_norm(g) ** 2 for g in grads.values())), grads
+
+    def _optimizer_step(self) -> dict[str, float]:
+        """optimizer.step(); returns ||update|| / ||weight|| per parameter that had a gradient."""
+        updated = [p for p in self._parameters if p.tensor.grad is not None]
+        before = [_host(p.tensor).copy() for p in updated]
+        self._optimizer.step()
+        return {p.name: _norm(_host(p.tensor) - old) / (_norm(old) + 1e-12)
+                for p, old in zip(updated, before)}
 
     def _rate(self) -> float | None:
         """Steps per second over windows of at least half a second (None in between)."""
