@@ -132,34 +132,3 @@ def test_subprocess_bad_file_has_no_traceback(tmp_path):
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.startswith("gradstudio: ") and "Traceback" not in out.stderr
 
-
-def test_training_hand_off_reports_losses(tmp_path, monkeypatch, capsys):
-    """With meta "training" and a trainer module, run calls train(session, steps) and
-    prints its per-step losses (the trainer here is a stand-in for the real one)."""
-    import importlib.machinery
-    import types
-
-    name = "gradstudio.runtime.training"
-    trainer = types.ModuleType(name)
-    trainer.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    calls = []
-
-    def train(session, steps=None):
-        calls.append(steps)
-        return [float(k) for k in range(steps, 0, -1)]
-
-    trainer.train = train
-    if importlib.util.find_spec(name) is None:
-        monkeypatch.setitem(sys.modules, name, trainer)
-    else:
-        pytest.skip("the real trainer is installed; its own tests cover it")
-    monkeypatch.setattr(session_module, "default_engine", lambda: ENGINES[0])
-    doc = fileio.load(EXAMPLES / "basic_grad.json")
-    doc.set_meta("training", {"optimizer": "sgd"})
-    path = tmp_path / "train.json"
-    fileio.save(doc, path)
-    assert cli.main(["run", str(path), "--json", "--steps", "3"]) == 0
-    assert json.loads(capsys.readouterr().out)["loss"] == [3.0, 2.0, 1.0]
-    assert calls == [3]
-    assert cli.main(["run", str(path), "--steps", "3"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "loss: 3 -> 1 over 3 steps"
