@@ -6,26 +6,19 @@ same engine calls written by hand. Bar (issue 5): under 3x. Prints; never assert
 from __future__ import annotations
 
 import argparse
-import importlib
 import platform
 import statistics
 import time
 
 import numpy as np
 
+import engine
 from gradstudio.graph.document import Document
 from gradstudio.runtime import Session
 
 # The chain cycles through these: (kind, params, second input is the leaf x)
 PATTERN = (("mul", {"scalar": 1.001}, False), ("add", {"scalar": 0.01}, False),
            ("tanh", {}, False), ("add", {}, True))
-
-
-def pick_engine():
-    engine = importlib.import_module("engine")
-    if hasattr(engine, "tensor"):
-        return engine
-    return importlib.import_module("torch")   # until the engine core lands
 
 
 def build_document(nodes: int) -> Document:
@@ -77,7 +70,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    E = pick_engine()
+    E = engine
     doc = build_document(args.nodes)
     session = Session(doc, engine=E)
 
