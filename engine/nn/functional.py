@@ -1009,10 +1009,12 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             shape = [1] * input.ndim
             shape[class_dim] = n_classes
             picked = picked * weight.reshape(shape)
-        loss = -picked.sum(class_dim)
-        if reduction == "mean":
-            return loss.sum() / (loss.numel() if loss.ndim else 1)
-        return _reduce(loss, reduction)
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{reduction} is not a valid value for reduction")
+        if reduction == "none":
+            return -picked.sum(class_dim)
+        total = -picked.sum()                      # PyTorch's order: sum, negate, divide
+        return total if reduction == "sum" else total / (input.numel() // n_classes)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
