@@ -223,6 +223,10 @@ def _is_text(cell: str) -> bool:
 
 
 def _target_column(target, header, width: int, name: str) -> int:
+    """The index of the target column: a header name, or an index (int or digits)."""
+    if isinstance(target, str) and (header is None or target not in header) \
+            and target.strip().lstrip("-").isdigit():
+        target = int(target)
     if isinstance(target, str):
         if header is None:
             raise DatasetError(f"{name}: target {target!r} named, but the file has no header row")
@@ -239,7 +243,8 @@ def _target_column(target, header, width: int, name: str) -> int:
 def load_csv(path, target=-1, delimiter: str = ","):
     """Load a numeric CSV file as engine tensors `(X, y)`.
 
-    `target` picks the label column by header name or by index (default: the last);
+    `target` picks the label column by header name or by index (default: the last; a
+    string of digits counts as an index unless a header names a column so);
     the other columns become float32 features `X` (n, k) and the target a float32 vector
     `y` (n,) (call `y.long()` for class indices). `target=None` returns `X` alone with
     every column. A first row containing text is read as the header. Malformed files

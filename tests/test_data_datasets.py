@@ -81,6 +81,11 @@ def test_load_csv_without_header_target_by_index_and_blank_lines(tmp_path):
     np.testing.assert_array_equal(y.numpy(), [7, 8])
 
 
+def test_load_csv_target_as_a_string_of_digits_is_an_index(tmp_path):
+    X, y = datasets.load_csv(write(tmp_path, "7,1,2\n8,3,4\n"), target="0")
+    np.testing.assert_array_equal(y.numpy(), [7, 8])
+
+
 def test_load_csv_target_none_returns_every_column(tmp_path):
     X = datasets.load_csv(write(tmp_path, "1,2\n3,4\n"), target=None)
     assert tuple(X.shape) == (2, 2)
