@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +36,10 @@ from gradstudio.ui.dashboard_export import write_metrics_csv
 from gradstudio.ui.dashboard_plots import (BoundaryPlot, HeatmapPlot, HistogramPlot, NormPlot,
                                            SmoothedPlot, StepPlot)
 
-FRAME_MS = 16            # the timer's period: at most ~60 redraws a second
+FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a second
+SLOWEST_FRAME_MS = 500   # its longest, however slow drawing gets
+UI_SHARE = 0.08          # of one core the dashboard may spend while training (the GIL is
+                         # shared with the trainer, so this is what training gives up)
 
 # Plot key -> the tab it lives on unless the document's overview lists it.
 PLOT_GROUPS = {
@@ -89,6 +93,7 @@ class HistogramPanel(QWidget):
         self.parameter.setToolTip(f"the parameter whose {what}s are shown")
         self.histogram = HistogramPlot(f"{what} histogram", axis_label)
         self.heatmap = HeatmapPlot(f"{what} distribution over time", axis_label)
+        self.shown: tuple | None = None       # (parameter, last step, rows) on display
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 0, 0)
         header.addWidget(QLabel(f"{what}s of"))
@@ -119,6 +124,10 @@ class HistogramPanel(QWidget):
         if history is None or not len(history.steps):
             self.clear_all()
             return
+        shown = (name, int(history.steps[-1]), len(history.steps))
+        if shown == self.shown:
+            return
+        self.shown = shown
         self.histogram.set_histogram(history.latest, history.edges,
                                      f"{name} at step {int(history.steps[-1])}")
         self.heatmap.set_history(history.steps, history.counts, history.edges,
@@ -127,6 +136,7 @@ class HistogramPanel(QWidget):
     def clear_all(self) -> None:
         self.histogram.clear_all()
         self.heatmap.clear_all()
+        self.shown = None
 
 
 class TrainingDashboard(QWidget):
@@ -150,10 +160,11 @@ class TrainingDashboard(QWidget):
         self.overview: tuple[str, ...] = DEFAULT_OVERVIEW
         self._was_alive = False
         self.paused = False          # asked the trainer to pause (or to step, which pauses)
+        self._pace_mark: tuple[float, float] | None = None    # (thread CPU time, wall time)
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
         self.arrange(DEFAULT_OVERVIEW)
         self._update_buttons()
 
@@ -499,7 +510,8 @@ class TrainingDashboard(QWidget):
     def _running(self) -> None:
         self._was_alive = True
         if not self.timer.isActive():
-            self.timer.start()
+            self._pace_mark = None
+            self.timer.start(FRAME_MS)
         self._update_buttons()
 
     def _end_trainer(self) -> None:
@@ -566,6 +578,21 @@ class TrainingDashboard(QWidget):
             self._update_buttons()
 
     # ---------------------------------------------------------------- drawing
+    def _pace(self) -> None:
+        """Adapts the timer's period so that the UI thread's CPU time (drawing, painting and
+        whatever else it did) stays near UI_SHARE of the wall time while training."""
+        cpu, now = time.thread_time(), time.perf_counter()
+        if self._pace_mark is not None and now > self._pace_mark[1]:
+            used = (cpu - self._pace_mark[0]) / (now - self._pace_mark[1])
+            wanted = self.timer.interval() * used / UI_SHARE
+            interval = 0.5 * self.timer.interval() + 0.5 * wanted
+            self.timer.setInterval(int(min(max(interval, FRAME_MS), SLOWEST_FRAME_MS)))
+        self._pace_mark = (cpu, now)
+
+    def _tick(self) -> None:
+        self._pace()
+        self.refresh()
+
     def refresh(self) -> None:
         """The timer's tick: take a snapshot when the metrics moved, draw the visible tab."""
         if self.metrics is not None:
