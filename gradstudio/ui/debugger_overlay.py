@@ -2,8 +2,9 @@
 
 For the backward step shown: the running node framed, each edge carrying a gradient
 drawn over with a dot travelling backward (dst -> src) and a tag with the gradient
-(value for a scalar, shape and norm otherwise), the gradient each node has received so
-far under it, "final" on nodes whose gradient can no longer change, leaf accumulation
+(value for a scalar, shape and norm otherwise), under each node the gradient its output
+has received so far ("∇ 3"; the `.grad` attribute is shown apart, as only leaves and
+retained tensors get one), "final" on nodes whose gradient can no longer change, leaf accumulation
 ("w.grad None → 5", and "pending 3 → 5" while contributions arrive), hooks as
 "before → after", "grad None" on nodes no gradient reaches, NaN/Inf in red, and a red
 dot on breakpoint nodes. For the forward walk: nodes not yet run veiled, the current one
@@ -118,7 +119,7 @@ class DebuggerOverlay(QObject):
         finals: set[str] = set()
         for key, grad in state.grads.items():
             node_id, port = key
-            name = "grad" if port == "out" else f"{port}.grad"
+            name = "∇" if port == "out" else f"∇{port}"
             if key in state.final:
                 finals.add(node_id)
             arrivals = state.contributions.get(key, ())

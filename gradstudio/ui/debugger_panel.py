@@ -27,7 +27,7 @@ from gradstudio.graph.grad_hooks import HOOK_KINDS, describe, make_hook
 from gradstudio.runtime.debugger import (BackwardDebugger, Breakpoints, ForwardWalk, TraceStep,
                                          grad_text)
 from gradstudio.runtime.session import Session
-from gradstudio.ui.canvas_items import EdgeItem, NodeItem
+from gradstudio.ui.canvas_items import NodeItem
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.debugger_overlay import DebuggerOverlay
@@ -351,7 +351,7 @@ class DebuggerPanel(QWidget):
         menu = self.toggles_menu
         menu.clear()
         nodes = [i.node for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
-        edges = [i.edge for i in self.scene.selectedItems() if isinstance(i, EdgeItem)]
+        edges = [self.scene.edge_items[e].edge for e in self.scene.selected_edge_ids()]
         if len(nodes) == 1:
             node = nodes[0]
             for key in ("requires_grad", "retain_grad"):
@@ -561,8 +561,19 @@ def install_debugger(window: Any) -> QDockWidget:
         window.resizeDocks([window.messages_dock, dock], [300, 900], Qt.Horizontal)
     window.resizeDocks([dock], [250], Qt.Vertical)
     panel.message.connect(window.show_message)
+    revealed = []
+
+    def reveal() -> None:
+        """Shows the dock the first time a debug action is used, tall enough to read."""
+        dock.show()
+        dock.raise_()
+        if not revealed:
+            revealed.append(True)
+            window.resizeDocks([dock], [300], Qt.Vertical)
+
     menu = QMenu("&Debug", window)
     for action in panel.actions_list:
+        action.triggered.connect(reveal)
         menu.addAction(action)
         window.addAction(action)
         if action is panel.act_run:
