@@ -63,3 +63,18 @@ def test_one_writer_one_reader_see_consistent_curves():
         assert np.array_equal(snap.loss.steps, snap.loss.values.astype(np.int64))
     writer.join()
     assert m.snapshot().loss.steps[-1] == 4999
+
+
+def test_snapshot_copies_a_curve_when_first_read_and_shares_unchanged_ones():
+    m = TrainingMetrics(capacity=10)
+    m.record_step(0, loss=1.0)
+    m.record_validation(0, val_loss=2.0)
+    first = m.snapshot()
+    m.record_step(1, loss=0.5)
+    assert first.loss.values.tolist() == [1.0, 0.5]      # read after the write: newer
+    loss = first.loss
+    m.record_step(2, loss=0.25)
+    assert first.loss is loss                            # kept once read
+    second = m.snapshot()
+    assert second.loss.values.tolist() == [1.0, 0.5, 0.25]
+    assert second.val_loss.values is first.val_loss.values   # unchanged: the same arrays

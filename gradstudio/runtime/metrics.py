@@ -2,8 +2,9 @@
 
 Memory is allocated once, when a buffer is made, and never grows however long training runs:
 a full buffer overwrites its oldest rows. The writer records a whole step under one lock; the
-reader takes a `snapshot()` (plain NumPy copies, oldest first) under the same lock and draws
-from it at its own pace. `version` goes up by one with every write, so a reader can skip work:
+reader takes a `snapshot()`, whose curves are plain NumPy copies (oldest first) made under the
+same lock when first read, and draws from it at its own pace. `version` goes up by one with
+every write, so a reader can skip work:
 
     metrics = TrainingMetrics()
     # worker thread, once per step:
@@ -29,7 +30,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Mapping, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
@@ -91,11 +92,13 @@ class RingBuffer:
 
 
 class Series:
-    """A curve: the step of each point and its value, in two ring buffers of one capacity."""
+    """A curve: the step of each point and its value, in two ring buffers of one capacity.
+    `arrays()` hands out the same copy again while nothing was appended."""
 
     def __init__(self, capacity: int) -> None:
         self.steps = RingBuffer(capacity, dtype=np.int64)
         self.values = RingBuffer(capacity)
+        self._copy: tuple[int, Curve] | None = None     # (total_appended, copy) last handed out
 
     def __len__(self) -> int:
         return len(self.values)
@@ -105,11 +108,15 @@ class Series:
         self.values.append(value)
 
     def arrays(self) -> "Curve":
-        return Curve(self.steps.array(), self.values.array())
+        total = self.values.total_appended
+        if self._copy is None or self._copy[0] != total:
+            self._copy = (total, Curve(self.steps.array(), self.values.array()))
+        return self._copy[1]
 
     def clear(self) -> None:
         self.steps.clear()
         self.values.clear()
+        self._copy = None
 
 
 class Curve(NamedTuple):
@@ -132,16 +139,21 @@ class _Histograms:
         self.edges = edges
         self.steps = RingBuffer(capacity, dtype=np.int64)
         self.counts = RingBuffer(capacity, row_shape=(len(edges) - 1,))
+        self._copy: tuple[int, HistogramHistory] | None = None
 
     def append(self, step: int, counts: np.ndarray) -> None:
         self.steps.append(step)
         self.counts.append(counts)
 
     def snapshot(self) -> HistogramHistory:
-        latest = self.counts.latest()
-        if latest is None:
-            latest = np.zeros(len(self.edges) - 1)
-        return HistogramHistory(self.edges, self.steps.array(), self.counts.array(), latest)
+        total = self.counts.total_appended
+        if self._copy is None or self._copy[0] != total:
+            latest = self.counts.latest()
+            if latest is None:
+                latest = np.zeros(len(self.edges) - 1)
+            self._copy = (total, HistogramHistory(self.edges, self.steps.array(),
+                                                  self.counts.array(), latest))
+        return self._copy[1]
 
 
 def histogram_counts(values: np.ndarray, edges: np.ndarray, log10_magnitude: bool = False) -> np.ndarray:
@@ -179,25 +191,53 @@ class Marker:
     text: str
 
 
-@dataclass(frozen=True)
 class MetricsSnapshot:
-    """Everything the dashboard draws, copied at one moment. Per-parameter dicts are keyed by
-    the parameter's name ("<node label>.weight", "<leaf label>", ...), in model order."""
-    version: int
-    step: int                                   # last recorded step, -1 before the first
-    loss: Curve                                 # train loss per step
-    val_loss: Curve
-    accuracy: Curve                             # classification only; empty otherwise
-    lr: Curve
-    grad_norm_pre_clip: Curve                   # total L2 norm of all gradients
-    grad_norm_post_clip: Curve                  # the same after clipping (== pre without clipping)
-    steps_per_sec: Curve
-    grad_norms: dict[str, Curve]                # per parameter L2 norm of its gradient, before clipping
-    update_ratios: dict[str, Curve]             # per parameter ||update|| / ||weight||
-    grad_histograms: dict[str, HistogramHistory]    # binned by log10|grad|, after clipping
-    weight_histograms: dict[str, HistogramHistory]  # binned by value
-    markers: tuple[Marker, ...]
-    decision_boundary: DecisionBoundary | None
+    """Everything the dashboard draws, as of `version`. Per-parameter dicts are keyed by the
+    parameter's name ("<node label>.weight", "<leaf label>", ...), in model order.
+
+    Cheap to take: each field is copied out of the buffers the first time it is read (under
+    the metrics' lock, so a curve's steps and values always match) and then kept, and a
+    curve that has not changed since an earlier read hands out that read's arrays again. So a
+    reader pays only for what it draws, and a field read later may be a few steps newer than
+    `version`. The arrays are shared between snapshots: treat them as read-only.
+
+    version, step (last recorded step, -1 before the first), markers and decision_boundary
+    are taken at once; the curves are:
+
+        loss, val_loss, accuracy (classification only), lr, steps_per_sec: Curve
+        grad_norm_pre_clip, grad_norm_post_clip: Curve, total L2 norm of all gradients
+            (post == pre without clipping)
+        grad_norms: dict[str, Curve], per parameter L2 norm of its gradient, before clipping
+        update_ratios: dict[str, Curve], per parameter ||update|| / ||weight||
+        grad_histograms: dict[str, HistogramHistory], binned by log10|grad|, after clipping
+        weight_histograms: dict[str, HistogramHistory], binned by value
+    """
+
+    def __init__(self, metrics: "TrainingMetrics", version: int, step: int,
+                 markers: tuple[Marker, ...], decision_boundary: DecisionBoundary | None) -> None:
+        self.version = version
+        self.step = step
+        self.markers = markers
+        self.decision_boundary = decision_boundary
+        self._metrics = metrics
+        self._read: dict[str, Any] = {}
+
+    def _field(self, name: str) -> Any:
+        if name not in self._read:
+            self._read[name] = self._metrics._copy_of(name)
+        return self._read[name]
+
+    loss = property(lambda self: self._field("loss"))
+    val_loss = property(lambda self: self._field("val_loss"))
+    accuracy = property(lambda self: self._field("accuracy"))
+    lr = property(lambda self: self._field("lr"))
+    grad_norm_pre_clip = property(lambda self: self._field("grad_norm_pre_clip"))
+    grad_norm_post_clip = property(lambda self: self._field("grad_norm_post_clip"))
+    steps_per_sec = property(lambda self: self._field("steps_per_sec"))
+    grad_norms = property(lambda self: self._field("grad_norms"))
+    update_ratios = property(lambda self: self._field("update_ratios"))
+    grad_histograms = property(lambda self: self._field("grad_histograms"))
+    weight_histograms = property(lambda self: self._field("weight_histograms"))
 
 
 class TrainingMetrics:
@@ -312,19 +352,19 @@ class TrainingMetrics:
 
     # ------------------------------------------------------------------ reader
     def snapshot(self) -> MetricsSnapshot:
+        """The metrics as of now; its curves are copied when first read (see MetricsSnapshot)."""
         with self._lock:
-            return MetricsSnapshot(
-                version=self._version, step=self._step,
-                loss=self.loss.arrays(), val_loss=self.val_loss.arrays(),
-                accuracy=self.accuracy.arrays(), lr=self.lr.arrays(),
-                grad_norm_pre_clip=self.grad_norm_pre_clip.arrays(),
-                grad_norm_post_clip=self.grad_norm_post_clip.arrays(),
-                steps_per_sec=self.steps_per_sec.arrays(),
-                grad_norms={n: s.arrays() for n, s in self.grad_norms.items()},
-                update_ratios={n: s.arrays() for n, s in self.update_ratios.items()},
-                grad_histograms={n: h.snapshot() for n, h in self.grad_histograms.items()},
-                weight_histograms={n: h.snapshot() for n, h in self.weight_histograms.items()},
-                markers=tuple(self.markers), decision_boundary=self.decision_boundary)
+            return MetricsSnapshot(self, self._version, self._step, tuple(self.markers),
+                                   self.decision_boundary)
+
+    def _copy_of(self, name: str) -> Any:
+        """One field of a snapshot: a Curve, or a dict of Curves or HistogramHistories."""
+        with self._lock:
+            field = getattr(self, name)
+            if isinstance(field, Series):
+                return field.arrays()
+            return {key: item.arrays() if isinstance(item, Series) else item.snapshot()
+                    for key, item in field.items()}
 
     def snapshot_if_newer(self, version: int) -> MetricsSnapshot | None:
         """A snapshot when something was written after `version`, else None (cheap to poll)."""
