@@ -4,7 +4,8 @@ examples' steps per second headless (what `gradstudio run` runs) against the sam
 worker thread with a reader taking snapshots 60 times a second (what the dashboard does).
 Prints; never asserts.
 
-    .venv/bin/python benchmarks/bench_soak.py [--steps 100000] [--every 10000] [--example-steps 2000]
+    .venv/bin/python benchmarks/bench_soak.py [--steps 100000] [--every 10000] [--capacity 20000]
+                                              [--example-steps 2000]
 """
 from __future__ import annotations
 
@@ -51,11 +52,12 @@ def small_network(steps: int) -> Document:
     return doc
 
 
-def soak(steps: int, every: int) -> None:
-    metrics = TrainingMetrics()
+def soak(steps: int, every: int, capacity: int) -> None:
+    metrics = TrainingMetrics(capacity=capacity, parameter_capacity=capacity)
     trainer = Trainer(Session(small_network(steps)), metrics)
     print(f"soak: {steps} steps, 2-16-1 MLP, batch 32, Adam, clipping by norm, "
-          f"metrics capacity {metrics.capacity} per curve")
+          f"metrics capacity {metrics.capacity} points per curve, a snapshot every {every} steps")
+    print("(RSS may rise until the curves are full: the snapshots' copies grow until then)")
     print(f"{'step':>8} {'RSS MiB':>9} {'steps/s':>9} {'loss points':>12} {'loss':>9}")
     print(f"{0:>8} {rss_mib():>9.1f}")
     started = time.perf_counter()
@@ -102,10 +104,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=10_000)
+    parser.add_argument("--capacity", type=int, default=20_000, help="points kept per curve")
     parser.add_argument("--example-steps", type=int, default=2_000)
     args = parser.parse_args(argv)
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus")
-    soak(args.steps, args.every)
+    soak(args.steps, args.every, args.capacity)
     print(f"\nexamples, {args.example_steps} steps each: headless (gradstudio run) against "
           f"a worker thread with a 60 Hz snapshot reader")
     print(f"{'example':>10} {'headless/s':>11} {'worker/s':>9} {'ratio':>6} {'snapshots':>10}")
