@@ -262,14 +262,18 @@ json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_n
                                                             "tensor", "a", "b", "no_grad"]))
 json_value = st.recursive(json_leaf, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
-    max_leaves=12)
+    max_leaves=6)
 param_values = st.dictionaries(
     st.sampled_from(sorted({p.name for s in CATALOG.values() for p in s.params})),
     json_value, max_size=3)
 node = st.fixed_dictionaries(
     {"id": st.sampled_from(["a", "b", "c", ""]), "kind": st.sampled_from(sorted(CATALOG)),
      "label": st.sampled_from(["x", "y", "z", " "])},
-    optional={"params": param_values, "pos": json_value})
+    optional={"params": param_values, "pos": json_value,
+              "hooks": st.lists(st.one_of(json_leaf, st.fixed_dictionaries(
+                  {"kind": st.sampled_from(["scale", "clamp", "zero", "normalize", "log", "x"])},
+                  optional={"k": json_leaf, "min": json_leaf, "max": json_leaf,
+                            "port": st.sampled_from(["out", "x", "indices"])})), max_size=3)})
 edge_strategy = st.fixed_dictionaries(
     {"id": st.sampled_from(["e1", "e2", "e3"]), "src": st.sampled_from(["a", "b", "c", "q"]),
      "src_port": st.sampled_from(["out", "x", "y", "indices"]),
@@ -287,9 +291,14 @@ document = st.fixed_dictionaries(
               "regions": st.lists(region_strategy, max_size=2),
               "meta": st.dictionaries(st.sampled_from(["title", "root", "training", "x"]),
                                       json_value, max_size=3)})
+training_meta = st.fixed_dictionaries(
+    {"data": st.sampled_from(["data", "data", "x"]), "loss": st.sampled_from(["z", "z", "q"])},
+    optional={key: st.one_of(json_leaf, json_value) for key in (
+        "prediction", "optimizer", "steps", "epochs", "batch_size", "validation_split", "seed",
+        "device", "clipping", "frozen", "eval_every", "lr")})
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document)
 def test_fuzz_schema(raw):
     doc = load_or_refuse(json.dumps(raw))
@@ -331,3 +340,18 @@ def test_a_writer_killed_mid_save_leaves_a_loadable_file(tmp_path):
         writer.stdout.close()
     doc = fileio.load(path)            # the old file or a complete new one, never a torn one
     assert doc.meta["title"] == "z = x*y + y**2" or doc.meta["title"].startswith("version ")
+
+
+def z_graph_with_data() -> Document:
+    doc = z_graph()
+    doc.add_node("dataset", "data", pos=(0, 440))
+    return doc
+
+
+Z_FILE = fileio.to_json(z_graph_with_data())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(training_meta)
+def test_fuzz_training_setup(setup):
+    load_or_refuse(json.dumps({**Z_FILE, "meta": {"training": setup}}))
