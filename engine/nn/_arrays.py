@@ -1,6 +1,7 @@
 """The training stack's window onto the core's internals: read a tensor's backing array,
 wrap an array as a tensor, record an in-place write (bumps the version counter), and
-record a graph node for an op computed on arrays (`record`)."""
+record a graph node for an op computed on arrays (`record`), name a Function's node
+(`name_node`)."""
 from __future__ import annotations
 
 from engine._ops import _finish, _needs
@@ -9,7 +10,7 @@ from engine.autograd.graph import Node, new_node
 from engine.backend import xp_of as namespace_of
 
 __all__ = ["array_of", "grad_array_of", "tensor_from_array", "mark_modified", "namespace_of",
-           "record", "Node"]
+           "record", "name_node", "Node"]
 
 
 def array_of(t):
@@ -44,3 +45,10 @@ def record(node_cls, out, inputs: tuple, saved: tuple = (), **attributes):
             setattr(node, name, value)
         _finish(out, node, inputs, saved)
     return out
+
+
+def name_node(function, name: str, formula: str) -> None:
+    """Give an `autograd.Function`'s graph node PyTorch's name and a one-line formula, for
+    `grad_fn.name()` and the debugger."""
+    function._backward_cls._name = name
+    function._backward_cls.formula = f"{name}: {formula}"

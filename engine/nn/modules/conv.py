@@ -5,6 +5,7 @@ import math
 
 import engine
 from engine.nn import functional as F, init
+from engine.nn._conv import _pair
 from engine.nn.modules.module import Module
 from engine.nn.parameter import Parameter
 
@@ -24,9 +25,9 @@ class Conv2d(Module):
         if padding_mode != "zeros":
             raise NotImplementedError("engine Conv2d supports padding_mode='zeros' only")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = F._pair(kernel_size)
-        self.stride, self.dilation = F._pair(stride), F._pair(dilation)
-        self.padding = padding if isinstance(padding, str) else F._pair(padding)
+        self.kernel_size = _pair(kernel_size)
+        self.stride, self.dilation = _pair(stride), _pair(dilation)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
         self.groups, self.padding_mode = groups, padding_mode
         self.weight = Parameter(engine.empty((out_channels, in_channels) + self.kernel_size,
                                              device=device, dtype=dtype))

@@ -1,0 +1,338 @@
+"""The losses of engine.nn.functional, each recording the node PyTorch records (under its
+name) with PyTorch's backward formula: regression losses of input - target, binary and
+multi-class cross-entropies, negative log-likelihood."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import engine
+from engine.autograd import Function
+from engine.nn._arrays import (Node, array_of, name_node, namespace_of, record,
+                               tensor_from_array)
+
+__all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy"]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_same_shape(input, target, name: str) -> None:
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"{name}: target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+
+
+def _softplus(z):
+    """log(1 + exp(z)) with engine ops, without overflow."""
+    return engine.relu(z) + engine.log1p(engine.exp(-z.abs()))
+
+
+def _difference_loss(node_name: str, formula: str, value, slope):
+    """A Function for a loss of d = input - target, reduced inside one node named as PyTorch
+    names it: `value(d, xp, param)` gives the elementwise loss (arrays), `slope(d, param)`
+    its derivative in d (engine ops, so the loss has second derivatives too)."""
+    class DifferenceLoss(Function):
+        @staticmethod
+        def forward(ctx, x, y, reduction, param):
+            xa, ya = array_of(x), array_of(y)
+            xp = namespace_of(xa)
+            loss = value(xa - ya, xp, param)
+            if reduction != "none":
+                loss = loss.sum() if reduction == "sum" else loss.mean()
+            ctx.save_for_backward(x, y)
+            ctx.reduction, ctx.param = reduction, param
+            return tensor_from_array(xp.asarray(loss, dtype=xa.dtype))
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, y = ctx.saved_tensors
+            diff = x - y
+            scale = grad / diff.numel() if ctx.reduction == "mean" else grad
+            g = scale * slope(diff, ctx.param)
+            return (g if ctx.needs_input_grad[0] else None,
+                    -g if ctx.needs_input_grad[1] else None, None, None)
+
+    DifferenceLoss.__name__ = DifferenceLoss.__qualname__ = node_name.replace("Backward0", "")
+    name_node(DifferenceLoss, node_name, formula)
+    return DifferenceLoss
+
+
+_MseLoss = _difference_loss(
+    "MseLossBackward0", "self: grad * 2 * (self - target), target: the negative",
+    lambda d, xp, _: d * d, lambda d, _: 2 * d)
+_HuberLoss = _difference_loss(
+    "HuberLossBackward0", "self: grad * clamp(self - target, -delta, delta), target: the negative",
+    lambda d, xp, delta: xp.where(xp.abs(d) < delta, 0.5 * d * d,
+                                  delta * (xp.abs(d) - 0.5 * delta)),
+    lambda d, delta: engine.clamp(d, -delta, delta))
+_SmoothL1Loss = _difference_loss(
+    "SmoothL1LossBackward0", "self: grad * clamp((self - target) / beta, -1, 1), target: the "
+    "negative",
+    lambda d, xp, beta: xp.where(xp.abs(d) < beta, 0.5 * d * d / beta, xp.abs(d) - 0.5 * beta),
+    lambda d, beta: engine.clamp(d / beta, -1.0, 1.0))
+
+
+def _warn_if_broadcasting(input, target) -> None:
+    """PyTorch's warning for a regression loss whose target shape differs from the input's."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", UserWarning,
+                      stacklevel=4)
+
+
+def _difference_loss_call(loss, input, target, reduction, param=None):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _warn_if_broadcasting(input, target)
+    return loss.apply(input, target, reduction, param)
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean (or sum) of the squared differences."""
+    return _difference_loss_call(_MseLoss, input, target, reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    """Mean (or sum) of the absolute differences (composed of sub, abs and the reduction, as
+    PyTorch's graph shows it)."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _warn_if_broadcasting(input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+    return _difference_loss_call(_HuberLoss, input, target, reduction, delta)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta is 0)."""
+    if beta == 0.0:
+        return l1_loss(input, target, reduction)
+    return _difference_loss_call(_SmoothL1Loss, input, target, reduction, beta)
+
+
+class _BinaryCrossEntropy(Function):
+    """-w (t log p + (1 - t) log(1 - p)), each log clamped at -100, reduced inside the node;
+    the backward is PyTorch's: (p - t) / max(p (1 - p), 1e-12), so a saturated p = 0 or 1
+    still gets a (large) gradient."""
+
+    @staticmethod
+    def forward(ctx, p, t, w, reduction):
+        pa, ta = array_of(p), array_of(t)
+        xp = namespace_of(pa)
+        with np.errstate(divide="ignore"):
+            loss = -(ta * xp.maximum(xp.log(pa), -100.0)
+                     + (1 - ta) * xp.maximum(xp.log1p(-pa), -100.0))
+        if w is not None:
+            loss = loss * array_of(w)
+        if reduction != "none":
+            loss = loss.sum() if reduction == "sum" else loss.mean()
+        ctx.save_for_backward(p, t, w)
+        ctx.reduction = reduction
+        return tensor_from_array(xp.asarray(loss, dtype=pa.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, t, w = ctx.saved_tensors
+        scale = grad / p.numel() if ctx.reduction == "mean" else grad
+        if w is not None:
+            scale = scale * w
+        gp = gt = None
+        if ctx.needs_input_grad[0]:
+            gp = scale * (p - t) / engine.clamp((1 - p) * p, min=1e-12)
+        if ctx.needs_input_grad[1]:
+            gt = scale * (engine.clamp(engine.log1p(-p), min=-100.0)
+                          - engine.clamp(engine.log(p), min=-100.0))
+        return gp, gt, None, None
+
+
+name_node(_BinaryCrossEntropy, "BinaryCrossEntropyBackward0",
+           "self: grad * (self - target) / max(self * (1 - self), 1e-12), target: grad * "
+           "(log(1 - self) - log(self))")
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """-(t log p + (1-t) log(1-p)) with each log clamped at -100, as PyTorch does."""
+    _check_same_shape(input, target, "binary_cross_entropy")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    a = array_of(input)
+    if a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    return _BinaryCrossEntropy.apply(input, target, weight, reduction)
+
+
+class _BCEWithLogits(Function):
+    """(1 - t) x + (1 + (p - 1) t) softplus(-x), computed stably; p is pos_weight."""
+
+    @staticmethod
+    def forward(ctx, x, t, pos_weight):
+        a, ta = array_of(x), array_of(t)
+        xp = namespace_of(a)
+        softplus_neg = xp.logaddexp(0, -a)
+        if pos_weight is None:
+            out = (1 - ta) * a + softplus_neg
+        else:
+            pw = array_of(pos_weight)
+            out = (1 - ta) * a + (1 + (pw - 1) * ta) * softplus_neg
+        ctx.save_for_backward(x, t, pos_weight)
+        return tensor_from_array(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, pos_weight = ctx.saved_tensors
+        s = engine.sigmoid(x)
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (s - t) if pos_weight is None \
+                else grad * (s * (pos_weight * t + 1 - t) - pos_weight * t)
+        if ctx.needs_input_grad[1]:     # d/dt = -x + (p - 1) softplus(-x)
+            gt = grad * -x if pos_weight is None \
+                else grad * ((pos_weight - 1) * _softplus(-x) - x)
+        return gx, gt, None
+
+
+name_node(_BCEWithLogits, "BinaryCrossEntropyWithLogitsBackward0",
+           "self: grad * ((p t + 1 - t) sigmoid(self) - p t), target: grad * "
+           "((p - 1) softplus(-self) - self)")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target), without overflow for large logits."""
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    loss = _BCEWithLogits.apply(input, target, pos_weight)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+class NllLossBackward0(Node):
+    """The node of `nll_loss`: the gradient is -weight[t_i] / denominator at (i, t_i)."""
+    __slots__ = ("n_classes", "target", "coeff", "reduction")
+    formula = "NllLossBackward0: self: -weight[target] * grad at target (/ total weight for mean)"
+    saved_names = ("target",)
+
+    def backward(self, grad):
+        self.saved                                  # raises once the graph has been freed
+        xp = namespace_of(self.coeff)
+        n = self.coeff.shape[0]
+        scatter = xp.zeros((n, self.n_classes), dtype=self.coeff.dtype)
+        scatter[xp.arange(n), self.target] = self.coeff
+        if self.reduction == "none":
+            grad = grad.unsqueeze(1)
+        return grad * tensor_from_array(scatter), None, None
+
+
+def _nll(logp, target, weight, ignore_index, reduction):
+    """-weight[t_i] * logp[i, t_i], summed or averaged over the non-ignored samples."""
+    lp, t = array_of(logp), array_of(target)
+    xp = namespace_of(lp)
+    n, c = lp.shape
+    valid = t != ignore_index
+    safe_t = xp.where(valid, t, 0)
+    rows = xp.arange(n)
+    try:
+        if t.size and int(safe_t.min()) < 0:
+            raise IndexError
+        picked = lp[rows, safe_t]
+    except IndexError:
+        bad = [int(v) for v in safe_t.tolist() if not 0 <= v < c][0]
+        raise IndexError(f"Target {bad} is out of bounds for {c} classes") from None
+    w = valid.astype(lp.dtype) if weight is None else array_of(weight)[safe_t] * valid
+    coeff = -w
+    if reduction == "mean":
+        coeff = coeff / w.sum()
+    losses = coeff * picked
+    out = tensor_from_array(xp.asarray(losses if reduction == "none" else losses.sum(),
+                                       dtype=lp.dtype))
+    return record(NllLossBackward0, out, (logp, target, weight), (target,), n_classes=c,
+                  target=safe_t, coeff=coeff, reduction=reduction)
+
+
+def _classes_last(input, target):
+    """(N, C, d1, ...) -> (N*d1*..., C) and its target -> (N*d1*...,); (C,) -> (1, C)."""
+    if input.ndim == 1:
+        return input.unsqueeze(0), target.reshape(1), ()
+    if input.ndim == 2:
+        return input, target, None
+    spatial = tuple(input.shape[2:])
+    moved = input.movedim(1, -1) if hasattr(input, "movedim") else \
+        input.permute(0, *range(2, input.ndim), 1)
+    return moved.reshape(-1, input.shape[1]), target.reshape(-1), (input.shape[0],) + spatial
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of class indices `target` under log-probabilities `input`."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if target.dtype not in (engine.int64, engine.int32):
+        raise RuntimeError(f"nll_loss: expected target of dtype int64 (class indices), got "
+                           f"{target.dtype}")
+    flat_input, flat_target, unflatten = _classes_last(input, target)
+    if flat_target.shape[0] != flat_input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({flat_input.shape[0]}) to match target "
+                         f"batch_size ({flat_target.shape[0]}).")
+    loss = _nll(flat_input, flat_target, weight, ignore_index, reduction)
+    if reduction == "none" and unflatten is not None:
+        loss = loss.reshape(unflatten)
+    return loss
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    """log_softmax over dim 1 then the negative log-likelihood; `target` holds class indices
+    (integer, shape without C) or class probabilities (float, same shape as input)."""
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    logp = engine.log_softmax(input, class_dim)
+    n_classes = input.shape[class_dim]
+    if target.dtype.is_floating_point:
+        _check_same_shape(input, target, "cross_entropy")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        picked = logp * target
+        if weight is not None:
+            shape = [1] * input.ndim
+            shape[class_dim] = n_classes
+            picked = picked * weight.reshape(shape)
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{reduction} is not a valid value for reduction")
+        if reduction == "none":
+            return -picked.sum(class_dim)
+        total = -picked.sum()                      # PyTorch's order: sum, negate, divide
+        return total if reduction == "sum" else total / (input.numel() // n_classes)
+    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0:
+        return nll
+    flat_logp, flat_target, unflatten = _classes_last(logp, target)
+    valid = tensor_from_array(array_of(flat_target) != ignore_index)
+    per_class = flat_logp if weight is None else flat_logp * weight
+    smooth = -engine.where(valid.unsqueeze(1), per_class, engine.zeros_like(per_class)).sum(1)
+    if reduction == "none":
+        smooth = smooth.reshape(unflatten) if unflatten else smooth
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        t = array_of(flat_target)
+        v = array_of(valid)
+        denom = float(v.sum()) if weight is None else \
+            float(array_of(weight)[namespace_of(t).where(v, t, 0)][v].sum())
+        smooth = smooth.sum() / denom
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
