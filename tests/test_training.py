@@ -324,3 +324,31 @@ def test_gradstudio_run_trains_and_prints_losses(tmp_path, capsys):
     fileio.save(bad, path)
     assert main(["run", str(path)]) == 2
     assert "node 'out'" in capsys.readouterr().err
+
+
+def test_log_hook_lines_are_kept_bounded_by_the_trainer():
+    doc = classifier(steps=300)
+    doc.set_hooks(doc.node_by_label("fc1").id, [{"kind": "log"}])
+    session = Session(doc)
+    trainer = Trainer(session)
+    trainer.run()
+    assert len(trainer.log) == trainer.log.maxlen and not session.messages
+    assert trainer.log[-1].startswith("hook on fc1: grad shape (16, 8) norm ")
+
+
+def test_update_ratios_and_histograms_are_recorded():
+    trainer = Trainer(Session(classifier(steps=20)))
+    trainer.run()
+    snap = trainer.metrics.snapshot()
+    ratios = snap.update_ratios["fc1.weight"].values
+    assert len(ratios) == 20 and np.all((ratios > 0) & (ratios < 1))
+    assert set(snap.weight_histograms) == set(snap.grad_norms)
+    assert snap.grad_histograms["out.weight"].steps.tolist() == [0, 19]
+
+
+def test_a_bad_setup_is_refused_when_the_trainer_is_made():
+    from gradstudio.graph.training_setup import TrainingSetupError
+    doc = classifier()
+    doc.meta["training"]["batch_size"] = -1
+    with pytest.raises(TrainingSetupError, match="training.batch_size"):
+        Trainer.for_document(doc)
