@@ -17,8 +17,8 @@ Preparing: the data node runs once on its own parameters; its x and y are split 
 `numpy.random.default_rng(seed)`: a permutation of all rows, the first
 round(n * validation_split) of it held out for validation, the rest the training split in
 that order. Each epoch draws a permutation of the training split from the same generator
-(batch_size 0: the whole split in order, no draw) and cuts it into batches of batch_size (the
-last may be smaller).
+(batch_size 0 or at least the split's size: the whole split in order, no draw) and cuts it
+into batches of batch_size (the last may be smaller).
 
 One step, in this order:
   1. edits made to the watched document since the last step are applied (a change marker
@@ -27,10 +27,17 @@ One step, in this order:
   3. every parameter's .grad is set to None, then backward runs from the loss node;
   4. frozen parameters (training.frozen, whole nodes) have requires_grad False, so no grad;
   5. clipping: clip_grad_norm_(max_norm) or clip_grad_value_(clip_value) over all parameters;
-  6. optimizer.step(); per-step metrics are recorded; every `histogram_every` steps the
-     gradient and weight histograms; every eval_every steps and at the last step the
-     validation loss, the accuracy (on the validation split, or the training split without
-     one) and, for 2-D inputs, the decision boundary.
+  6. optimizer.step(); per-step metrics are recorded; every `histogram_every` steps (from
+     step 0) and at the last step the gradient and weight histograms; every eval_every steps
+     and at the last step, with modules in eval mode, the validation loss, the accuracy (on
+     the validation split, or the training split without one) and, for 2-D inputs, the
+     decision boundary;
+  7. a loss that is nan or infinite stops training (after its metrics are recorded).
+
+`train` (headless) then gives the data node its whole x and y back, sets every .grad to
+None and runs the graph once more, forward and backward from the root, so the nodes show
+the trained model. It trains on the session's device (`gradstudio run --device`); a
+trainer made by `for_document` uses the setup's device.
 
 A failing step stops training with a message naming the node ("stopped: node 'fc2':
 linear: ..."); the worker thread ends and the trainer's state stays readable. Node gradient
