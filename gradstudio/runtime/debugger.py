@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterator
 
 import numpy as np
@@ -61,7 +62,7 @@ class Grad:
     def shape(self) -> tuple[int, ...]:
         return tuple(self.array.shape)
 
-    @property
+    @cached_property
     def norm(self) -> float:
         return float(np.linalg.norm(self.array.astype(np.float64).ravel()))
 
@@ -70,7 +71,7 @@ class Grad:
         """The number, for a one-element gradient."""
         return float(self.array.ravel()[0]) if self.array.size == 1 else None
 
-    @property
+    @cached_property
     def finite(self) -> bool:
         return bool(np.isfinite(self.array).all())
 

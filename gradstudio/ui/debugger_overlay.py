@@ -8,11 +8,13 @@ retained tensors get one), "final" on nodes whose gradient can no longer change,
 ("w.grad None → 5", and "pending 3 → 5" while contributions arrive), hooks as
 "before → after", "grad None" on nodes no gradient reaches, NaN/Inf in red, and a red
 dot on breakpoint nodes. For the forward walk: nodes not yet run veiled, the current one
-framed with what it made. The overlay owns its items and rebuilds them on every change;
-the scene's own items are never touched.
+framed with what it made. The overlay's items hang under two invisible layer items (one
+under the nodes for the gradient lines, one over them for everything else), so a
+redraw drops a layer in one call and builds it again; the scene's items are never touched.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, QVariantAnimation
@@ -39,42 +41,85 @@ Z_FLOW, Z_FRAME, Z_TAG = -0.5, 30.0, 40.0
 TAG_GAP = 3.0
 
 
-class Tag(QGraphicsItem):
-    """A short text on a rounded, coloured background."""
+class Layer(QGraphicsItem):
+    """An invisible parent for the overlay's items at one depth."""
 
-    def __init__(self, text: str, color: QColor, font: QFont, filled: bool = True) -> None:
+    def __init__(self, z: float) -> None:
         super().__init__()
-        self.text, self.font = text, font
-        self.fill = QBrush(color if filled else QColor(255, 255, 255, 235))
-        self.pen = QPen(color, 1.2)
-        self.text_pen = QPen(QColor("white") if filled else color)
-        metrics = QFontMetricsF(font)
-        self.rect = QRectF(0, 0, metrics.horizontalAdvance(text) + 10, metrics.height() + 4)
-        self.setZValue(Z_TAG)
-        self.setAcceptedMouseButtons(Qt.NoButton)
+        self.setFlag(QGraphicsItem.ItemHasNoContents)
+        self.setZValue(z)
 
     def boundingRect(self) -> QRectF:
-        return self.rect.adjusted(-1, -1, 1, 1)
+        return QRectF()
 
     def paint(self, painter, option, widget=None) -> None:
-        painter.setPen(self.pen)
-        painter.setBrush(self.fill)
-        painter.drawRoundedRect(self.rect, 4, 4)
+        pass
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A short text on a rounded, coloured background, at a place in the scene."""
+    text: str
+    rect: QRectF
+    color: QColor
+    filled: bool
+
+
+class TagSheet(QGraphicsItem):
+    """Paints many tags as one item (hundreds of small items cost more to make than to draw)."""
+
+    def __init__(self, font: QFont) -> None:
+        super().__init__()
+        self.font = font
+        self.tags: list[Tag] = []
+        self._bounds = QRectF()
+        self._styles: dict[tuple[str, bool], tuple[QPen, QBrush, QPen]] = {}
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+
+    def add(self, tag: Tag) -> None:
+        self.prepareGeometryChange()
+        self.tags.append(tag)
+        self._bounds = self._bounds.united(tag.rect.adjusted(-1, -1, 1, 1))
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def _style(self, color: QColor, filled: bool) -> tuple[QPen, QBrush, QPen]:
+        key = (color.name(), filled)
+        if key not in self._styles:
+            self._styles[key] = (QPen(color, 1.2),
+                                 QBrush(color if filled else QColor(255, 255, 255, 235)),
+                                 QPen(QColor("white") if filled else color))
+        return self._styles[key]
+
+    def paint(self, painter, option, widget=None) -> None:
+        exposed = option.exposedRect
         painter.setFont(self.font)
-        painter.setPen(self.text_pen)
-        painter.drawText(self.rect, int(Qt.AlignCenter), self.text)
+        for tag in self.tags:
+            if not exposed.intersects(tag.rect):
+                continue
+            border, fill, text = self._style(tag.color, tag.filled)
+            painter.setPen(border)
+            painter.setBrush(fill)
+            painter.drawRoundedRect(tag.rect, 4, 4)
+            painter.setPen(text)
+            painter.drawText(tag.rect, int(Qt.AlignCenter), tag.text)
 
 
 class DebuggerOverlay(QObject):
     def __init__(self, scene: GraphScene, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.scene = scene
-        self.items: list[QGraphicsItem] = []
+        self.layers: list[Layer] = []
         self.dots: list[tuple[QGraphicsEllipseItem, QPainterPath]] = []
         self.tags: list[Tag] = []                  # every tag shown (tests read their texts)
         self.phase = 0.0
         self.font = QFont(scene.style.font_small)
         self.font.setBold(True)
+        self.metrics = QFontMetricsF(self.font)
+        self.sheet: TagSheet | None = None
+        self._widths: dict[str, float] = {}
         self.animation = QVariantAnimation(self)
         self.animation.setStartValue(0.0)
         self.animation.setEndValue(1.0)
@@ -86,10 +131,10 @@ class DebuggerOverlay(QObject):
     # ---------------------------------------------------------------- public
     def clear(self) -> None:
         self.animation.stop()
-        for item in self.items:
-            if _alive(item) and item.scene() is self.scene:
-                self.scene.removeItem(item)
-        self.items, self.dots, self.tags = [], [], []
+        for layer in self.layers:
+            if _alive(layer) and layer.scene() is self.scene:
+                self.scene.removeItem(layer)
+        self.layers, self.dots, self.tags, self.sheet = [], [], [], None
 
     def texts(self) -> list[str]:
         return [tag.text for tag in self.tags]
@@ -180,10 +225,14 @@ class DebuggerOverlay(QObject):
 
     # ---------------------------------------------------------------- pieces
     def _add(self, item: QGraphicsItem, z: float) -> QGraphicsItem:
+        """Puts the item on the layer under the nodes (z < 0) or over them, at depth z."""
+        if not self.layers:
+            self.layers = [Layer(Z_FLOW), Layer(Z_FRAME)]
+            for layer in self.layers:
+                self.scene.addItem(layer)
+        item.setParentItem(self.layers[0] if z < 0 else self.layers[1])
         item.setZValue(z)
         item.setAcceptedMouseButtons(Qt.NoButton)
-        self.scene.addItem(item)
-        self.items.append(item)
         return item
 
     def _node_rect(self, node_id: str) -> QRectF:
@@ -199,10 +248,17 @@ class DebuggerOverlay(QObject):
         frame.setBrush(Qt.NoBrush)
         self._add(frame, Z_FRAME)
 
+    def _size(self, text: str) -> QSizeF:
+        if text not in self._widths:
+            self._widths[text] = self.metrics.horizontalAdvance(text) + 10
+        return QSizeF(self._widths[text], self.metrics.height() + 4)
+
     def _tag(self, text: str, color: QColor, pos: QPointF, filled: bool = True) -> Tag:
-        tag = Tag(text, color, self.font, filled)
-        tag.setPos(pos)
-        self._add(tag, Z_TAG)
+        if self.sheet is None:
+            self.sheet = TagSheet(self.font)
+            self._add(self.sheet, Z_TAG)
+        tag = Tag(text, QRectF(pos, self._size(text)), color, filled)
+        self.sheet.add(tag)
         self.tags.append(tag)
         return tag
 
@@ -219,9 +275,9 @@ class DebuggerOverlay(QObject):
         if node_id not in self.scene.node_items:
             return
         rect = self._node_rect(node_id)
-        tag = Tag(text, color, self.font)
-        self._tag(text, color, QPointF(rect.right() - tag.rect.width(),
-                                       rect.top() - tag.rect.height() - TAG_GAP - 3))
+        size = self._size(text)
+        self._tag(text, color, QPointF(rect.right() - size.width(),
+                                       rect.top() - size.height() - TAG_GAP - 3))
 
     def _breakpoint_dot(self, node_id: str) -> None:
         if node_id not in self.scene.node_items:
@@ -250,8 +306,8 @@ class DebuggerOverlay(QObject):
         self.dots.append((dot, path))
         middle = path.pointAtPercent(0.5)
         text = f"← {prefix}{grad_text(grad)}"
-        tag = Tag(text, color, self.font)
-        self._tag(text, color, middle - QPointF(tag.rect.width() / 2, tag.rect.height() + 6))
+        size = self._size(text)
+        self._tag(text, color, middle - QPointF(size.width() / 2, size.height() + 6))
 
 
 def _color(grad: Grad | None, normal: QColor) -> QColor:

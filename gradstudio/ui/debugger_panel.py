@@ -54,6 +54,7 @@ class DebuggerPanel(QWidget):
         self.breakpoint_nodes: set[str] = set()
         self.forward_mode = False
         self.active = False                 # the person started debugging: edits re-plan
+        self._coloured: int | None = None   # the position the schedule's colours show
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._play_tick)
         self._restart_timer = QTimer(self)
@@ -418,6 +419,7 @@ class DebuggerPanel(QWidget):
         self._redraw()
 
     def _fill_schedule(self, rows: list[str], marks: list[bool]) -> None:
+        self._coloured = None
         self.schedule.clear()
         for text, marked in zip(rows, marks):
             item = QListWidgetItem(("● " if marked else "   ") + text)
@@ -426,7 +428,14 @@ class DebuggerPanel(QWidget):
             self.schedule.addItem(item)
 
     def _colour_schedule(self, position: int) -> None:
-        for row in range(self.schedule.count()):
+        """Done rows green, the current one bold, later ones grey (only rows that changed)."""
+        if self._coloured is None:
+            rows = range(self.schedule.count())
+        else:
+            low, high = sorted((self._coloured, position))
+            rows = range(max(0, low - 1), min(self.schedule.count(), high + 1))
+        self._coloured = position
+        for row in rows:
             item = self.schedule.item(row)
             item.setForeground(QBrush(DONE if row < position - 1 else
                                       LATER if row >= position else self.palette().text()))
