@@ -89,7 +89,7 @@ def test_step_without_a_run_trains_exactly_one_step(qtbot, dashboard):
     dashboard.step_once()
     qtbot.waitUntil(lambda: dashboard.trainer.state == "paused" and
                     dashboard.trainer.steps_done == 1, timeout=5000)
-    qtbot.waitUntil(lambda: dashboard.snapshot is not None, timeout=2000)
+    qtbot.waitUntil(lambda: "train (raw)" in dashboard.loss_plot.curves, timeout=2000)
     assert len(dashboard.loss_plot.curves["train (raw)"].getData()[0]) == 1
 
 

@@ -591,10 +591,12 @@ class TrainingDashboard(QWidget):
 
     def _tick(self) -> None:
         self._pace()
-        self.refresh()
+        self.refresh(plots=1)
 
-    def refresh(self) -> None:
-        """The timer's tick: take a snapshot when the metrics moved, draw the visible tab."""
+    def refresh(self, plots: int | None = None) -> None:
+        """Takes a snapshot when the metrics moved and redraws the visible plots that do not
+        show it yet: at most `plots` of them (the timer's ticks draw one, the longest
+        waiting, so that no frame holds the event loop for long), all with None."""
         if self.metrics is not None:
             snapshot = self.metrics.snapshot_if_newer(self.version)
             if snapshot is not None:
@@ -602,11 +604,12 @@ class TrainingDashboard(QWidget):
                     self.snapshot is not None and self.snapshot.weight_histograms)
                 self.snapshot = snapshot
                 self.version = snapshot.version
-                self.draw()
                 if first_weights:
                     self._show_setup()
         trainer = self.trainer
-        if trainer is not None and self._was_alive and not trainer.alive:
+        ended = trainer is not None and self._was_alive and not trainer.alive
+        self.draw(limit=None if ended else plots)
+        if ended:
             self._was_alive = False
             self.timer.stop()
             failed = trainer.message.startswith("stopped:")
@@ -614,15 +617,17 @@ class TrainingDashboard(QWidget):
             self._update_buttons()
         self._update_status()
 
-    def draw(self, force: bool = False) -> None:
-        """Redraws the plots on the visible tab that have not drawn this snapshot yet."""
+    def draw(self, force: bool = False, limit: int | None = None) -> None:
+        """Redraws the visible plots that have not drawn the current snapshot (every one
+        with `force`), the longest waiting first, at most `limit` of them."""
         snap = self.snapshot
         if snap is None:
             return
-        for key in self.visible_keys():
-            if force or self.drawn.get(key) != snap.version:
-                self.drawn[key] = snap.version
-                getattr(self, f"_draw_{key}")(snap)
+        stale = [k for k in self.visible_keys() if force or self.drawn.get(k) != snap.version]
+        stale.sort(key=lambda k: self.drawn.get(k, -1))
+        for key in stale[:limit]:
+            self.drawn[key] = snap.version
+            getattr(self, f"_draw_{key}")(snap)
 
     def _markers(self, snap: MetricsSnapshot) -> list[tuple[int, str]]:
         return [(m.step, m.text) for m in snap.markers]
