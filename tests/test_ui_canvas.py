@@ -139,14 +139,26 @@ def test_detach_is_undoable_and_drawn_dashed(window, qtbot):
     edge = next(e for e in window.doc.edges.values() if e.src == x.id)
     item = window.scene.edge_items[edge.id]
     window.editor.set_detach(edge.id, True)
-    assert edge.detach
-    image = QImage(10, 10, QImage.Format_ARGB32)
-    painter = QPainter(image)
-    item.paint(painter, None)
-    painter.end()
-    assert window.scene.style.edge_detached.style() == Qt.DashLine
+    assert edge.detach and item.pen().style() == Qt.DashLine
     window.act_undo.trigger()
-    assert not edge.detach
+    assert not edge.detach and item.pen().style() == Qt.SolidLine
+
+
+def test_clicking_an_edge_selects_it_and_delete_removes_it(window, qtbot):
+    x, y, mul, root = small_graph(window)
+    edge = next(e for e in window.doc.edges.values() if e.src == mul.id)
+    item = window.scene.edge_items[edge.id]
+    middle = window.view.mapFromScene(item.path().pointAtPercent(0.5))
+    qtbot.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier, middle)
+    assert window.scene.selected_edge_ids() == [edge.id]
+    assert item.pen() == window.scene.style.edge_selected
+    window.act_delete.trigger()
+    assert edge.id not in window.doc.edges and len(window.doc.nodes) == 4
+    window.act_undo.trigger()
+    assert edge.id in window.doc.edges
+    qtbot.mouseClick(window.view.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     window.view.mapFromScene(QPointF(-400, -400)))
+    assert window.scene.selected_edge_ids() == []
 
 
 def test_reconnecting_an_occupied_input_replaces_its_edge_in_one_step(window, qtbot):

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainterPath, QPainterPathStroker, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem,
+                               QStyleOptionGraphicsItem)
 
 from gradstudio.graph.catalog_types import (BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR,
                                             TENSOR_VALUE, NodeSpec, ParamSpec)
@@ -42,7 +43,10 @@ def _attr(info: Any, name: str, default: Any = None) -> Any:
     return getattr(info, name, default)
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(QGraphicsRectItem):
+    """A QGraphicsRectItem so Qt answers `boundingRect` natively: with a thousand items it is
+    asked for every item on every frame, and a Python override cost more than the paint."""
+
     def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene") -> None:
         super().__init__()
         self.node, self.spec, self.canvas = node, spec, canvas
@@ -54,7 +58,8 @@ class NodeItem(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setPos(*node.pos)
         self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
-        self._bounds = QRectF()
+        # The pen is never drawn; its width makes the native bounding rect cover the ports.
+        self.setPen(QPen(Qt.NoBrush, 2 * (PORT_R + 3)))
         self.refresh()
 
     # ---------------------------------------------------------------- layout
@@ -153,9 +158,8 @@ class NodeItem(QGraphicsItem):
             self._preview.append((rect, fm_small.elidedText(text, Qt.ElideRight, rect.width()), pen))
             y += PREVIEW_H
         height = y + PAD
-        self.prepareGeometryChange()
         self._rect = QRectF(0, 0, w, height)
-        self._bounds = self._rect.adjusted(-PORT_R - 3, -3, PORT_R + 3, 3)
+        self.setRect(self._rect)
         self.setToolTip(self.error or self.spec.doc or self.spec.title)
         self.update()
 
@@ -167,9 +171,6 @@ class NodeItem(QGraphicsItem):
         return self._rect.width(), self._rect.height()
 
     # ---------------------------------------------------------------- geometry
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
     def port_pos(self, name: str, is_output: bool) -> QPointF:
         ports = self._outputs if is_output else self._inputs
         return ports.get(name, QPointF(NODE_WIDTH if is_output else 0, HEADER_H / 2))
@@ -322,7 +323,12 @@ def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
 
 
 class EdgeItem(QGraphicsPathItem):
-    """A bezier from an output port to an input port; dashed when the edge is detached."""
+    """A bezier from an output port to an input port; dashed when the edge is detached.
+
+    Qt paints it natively (no Python `paint`, which costs ~15 us a call and dominated the
+    frame time with a thousand edges on screen). Selection is therefore the scene's own
+    (`selected`, shown by the pen) rather than Qt's, which would draw a box around the curve.
+    """
 
     _stroker = QPainterPathStroker()
     _stroker.setWidth(10)
@@ -330,13 +336,23 @@ class EdgeItem(QGraphicsPathItem):
     def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene") -> None:
         super().__init__()
         self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
-        self.setFlag(QGraphicsItem.ItemIsSelectable)
+        self.selected = False
         self.setZValue(-1)
-        self.setPen(QPen(Qt.black, 4))   # only sizes the bounding rect; paint uses the theme
+        self.setAcceptedMouseButtons(Qt.LeftButton | Qt.RightButton)
         self._shape: QPainterPath | None = None
         src.edges.append(self)
         dst.edges.append(self)
+        self.apply_style()
         self.update_path()
+
+    def apply_style(self) -> None:
+        style = self.canvas.style
+        self.setPen(style.edge_selected if self.selected
+                    else style.edge_detached if self.edge.detach else style.edge)
+
+    def set_selected(self, selected: bool) -> None:
+        self.selected = selected
+        self.apply_style()
 
     def update_path(self) -> None:
         self._shape = None
@@ -349,13 +365,15 @@ class EdgeItem(QGraphicsPathItem):
                 item.edges.remove(self)
 
     def shape(self) -> QPainterPath:
+        """A 10-pixel wide band along the curve, so the edge is easy to click."""
         if self._shape is None:
             self._shape = self._stroker.createStroke(self.path())
         return self._shape
 
-    def paint(self, painter, option, widget=None) -> None:
-        style = self.canvas.style
-        painter.setPen(style.edge_selected if self.isSelected()
-                       else style.edge_detached if self.edge.detach else style.edge)
-        painter.setBrush(Qt.NoBrush)
-        painter.drawPath(self.path())
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton:
+            additive = bool(event.modifiers() & (Qt.ShiftModifier | Qt.ControlModifier))
+            self.canvas.select_edge(self, additive)
+            event.accept()
+            return
+        super().mousePressEvent(event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QLineEdit, QMenu
 
@@ -70,12 +70,13 @@ class GraphScene(QGraphicsScene):
         self.syncing = False            # True while positions come from the document
         self.node_items: dict[str, NodeItem] = {}
         self.edge_items: dict[str, EdgeItem] = {}
+        self.selected_edges: set[EdgeItem] = set()   # edges keep their own selection
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         self._drag: tuple[NodeItem, str, bool] | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self.inline_editor: InlineEditor | None = None
-        self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
+        self.setItemIndexMethod(QGraphicsScene.NoIndex)
         self.doc.subscribe(self._on_change)
         self.rebuild()
 
@@ -84,13 +85,17 @@ class GraphScene(QGraphicsScene):
         self.close_inline_editor(commit=False)
         self._drag = None
         self._drag_path = None
+        self.selected_edges.clear()
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
         for node in self.doc.nodes.values():
             self._add_node_item(node)
         for edge in self.doc.edges.values():
-            self._add_edge_item(edge)
+            self._add_edge_item(edge, refresh=False)
+        for item in self.node_items.values():
+            if item.edges:
+                self._refresh_if_scalar(item)
 
     def _add_node_item(self, node) -> None:
         item = NodeItem(node, self.doc.spec(node), self)
@@ -99,11 +104,12 @@ class GraphScene(QGraphicsScene):
             item.set_result(self.results.get(node.id), self.errors.get(node.id))
         self.addItem(item)
 
-    def _add_edge_item(self, edge) -> None:
+    def _add_edge_item(self, edge, refresh: bool = True) -> None:
         item = EdgeItem(edge, self.node_items[edge.src], self.node_items[edge.dst], self)
         self.edge_items[edge.id] = item
         self.addItem(item)
-        self._refresh_if_scalar(item.dst)
+        if refresh:
+            self._refresh_if_scalar(item.dst)
 
     def _refresh_if_scalar(self, item: NodeItem) -> None:
         """A node whose `scalar` parameter shows only while its input is unconnected."""
@@ -139,13 +145,14 @@ class GraphScene(QGraphicsScene):
             item = self.edge_items.pop(obj.id, None)
             if item is not None:
                 item.detach_from_nodes()
+                self.selected_edges.discard(item)
                 self.removeItem(item)
                 if item.dst.scene() is self:
                     self._refresh_if_scalar(item.dst)
         elif what == "edge_changed":
             item = self.edge_items.get(obj.id)
             if item is not None:
-                item.update()
+                item.apply_style()
         elif what in ("region_added", "region_removed", "region_changed", "meta_changed"):
             for item in self.node_items.values():
                 item.refresh()
@@ -167,6 +174,8 @@ class GraphScene(QGraphicsScene):
         self.style = style
         for item in self.node_items.values():
             item.refresh()
+        for edge in self.edge_items.values():
+            edge.apply_style()
         self.invalidate(self.sceneRect(), QGraphicsScene.BackgroundLayer)
         self.update()
 
@@ -175,7 +184,29 @@ class GraphScene(QGraphicsScene):
         return [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]
 
     def selected_edge_ids(self) -> list[str]:
-        return [i.edge.id for i in self.selectedItems() if isinstance(i, EdgeItem)]
+        return [i.edge.id for i in self.selected_edges if i.edge.id in self.edge_items]
+
+    def select_edge(self, item: EdgeItem, additive: bool = False) -> None:
+        """Click on an edge: it alone is selected, or (Shift/Ctrl) it toggles."""
+        if not additive:
+            self.clearSelection()
+            self.clear_edge_selection()
+        item.set_selected(not item.selected)
+        (self.selected_edges.add if item.selected else self.selected_edges.discard)(item)
+
+    def clear_edge_selection(self) -> None:
+        for item in self.selected_edges:
+            item.set_selected(False)
+        self.selected_edges.clear()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and not event.modifiers() & (
+                Qt.ShiftModifier | Qt.ControlModifier):
+            view = self._view()
+            hit = self.itemAt(event.scenePos(), view.transform()) if view else None
+            if not isinstance(hit, EdgeItem):
+                self.clear_edge_selection()
+        super().mousePressEvent(event)
 
     def node_item_at(self, scene_pos: QPointF) -> NodeItem | None:
         for item in self.items(scene_pos):
@@ -372,12 +403,15 @@ class GraphScene(QGraphicsScene):
                 continue
             left = math.floor(rect.left() / step) * step
             top = math.floor(rect.top() / step) * step
+            lines = [QLineF(x, rect.top(), x, rect.bottom())
+                     for x in _frange(left, rect.right(), step)]
+            lines += [QLineF(rect.left(), y, rect.right(), y)
+                      for y in _frange(top, rect.bottom(), step)]
             painter.setPen(pen)
-            x = left
-            while x < rect.right():
-                painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
-                x += step
-            y = top
-            while y < rect.bottom():
-                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-                y += step
+            painter.drawLines(lines)
+
+
+def _frange(start: float, stop: float, step: float):
+    while start < stop:
+        yield start
+        start += step
