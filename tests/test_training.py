@@ -352,3 +352,15 @@ def test_a_bad_setup_is_refused_when_the_trainer_is_made():
     doc.meta["training"]["batch_size"] = -1
     with pytest.raises(TrainingSetupError, match="training.batch_size"):
         Trainer.for_document(doc)
+
+
+def test_after_training_the_graph_can_show_the_model_on_all_the_data(trainer_of):
+    trainer = trainer_of(classifier(steps=12))
+    trainer.start()
+    assert trainer.wait(20) and trainer.state == "finished"
+    assert tuple(trainer.session.value("loss").shape) == ()
+    trainer.run_on_all_data()
+    session = trainer.session
+    assert tuple(session.value("data", "x").shape) == (64, 2)
+    assert tuple(session.value("out").shape) == (64, 1)
+    assert session.modules[session.node_id("fc1")].weight.grad is not None

@@ -92,9 +92,7 @@ def train(session: Session, steps: int | None = None) -> TrainingResult:
     more on all the data so its nodes show the trained model. TrainingError on failure."""
     trainer = Trainer(session, keep_losses=True)
     trainer.run(steps)
-    session.feed(trainer.setup.data, None)
-    session.zero_grad()
-    session.run()
+    trainer.run_on_all_data()
     return trainer.result()
 
 
@@ -263,6 +261,16 @@ class Trainer:
         while self.steps_done < self._target():
             self._one_step()
         self.state, self.message = "finished", f"finished: {self.steps_done} steps"
+
+    def run_on_all_data(self) -> None:
+        """Gives the data node its whole x and y back, sets every .grad to None and runs the
+        graph forward and backward from the root, so its nodes show the trained model (the
+        session otherwise holds whichever batch ran last). Not while the worker runs."""
+        if self.alive:
+            raise RunError("the trainer is running; stop it first")
+        self.session.feed(self.setup.data, None)
+        self.session.zero_grad()
+        self.session.run()
 
     def result(self) -> TrainingResult:
         steps = max(1, self.steps_done)
