@@ -1074,7 +1074,20 @@ class AminBackward0(AmaxBackward0):
     formula = "AminBackward0: self: grad evenly split among the minima along dim"
 
 
-values_indices = collections.namedtuple("return_types", ["values", "indices"])
+def _return_type(name):
+    base = collections.namedtuple(name, ["values", "indices"])
+
+    def __repr__(self):
+        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
+_RETURN_TYPES = {n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "mode", "median")}
+
+
+def values_indices(values, indices, name="max"):
+    """PyTorch's torch.return_types.<name> (values, indices) namedtuple."""
+    return _RETURN_TYPES[name](values, indices)
 
 
 def _minmax(input, dim, keepdim, other, is_max):
@@ -1119,7 +1132,7 @@ def _minmax(input, dim, keepdim, other, is_max):
         _finish(t, n, (input,))
         n._saved = (it,)
         n._sver = (0,)
-    return values_indices(t, it)
+    return values_indices(t, it, "max" if is_max else "min")
 
 
 def max(input, dim=None, keepdim=False, *, other=None):
@@ -2950,7 +2963,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     if descending and a.dtype.kind == "b":
         idx = np.flip(np.argsort(a, axis=d, kind="stable"), d)
     it = _wrap(idx.astype(np.int64))
-    return values_indices(gather(input, d, it), it)
+    return values_indices(gather(input, d, it), it, "sort")
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -2961,7 +2974,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     s = sort(input, dim, descending=largest)
     d = _wdim(dim, input.ndim)
     it = s.indices.narrow(d, 0, k)
-    return values_indices(gather(input, d, it), it)
+    return values_indices(gather(input, d, it), it, "topk")
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -3573,3 +3586,15 @@ def _attach():
 
 
 _attach()
+
+
+def _link():
+    """Give the autograd modules (imported before this one) direct references to the ops."""
+    import sys
+    from .autograd import engine as _eng, graph as _graph
+    me = sys.modules[__name__]
+    _eng._ops, _eng.Tensor, _eng._from_array = me, Tensor, _wrap
+    _graph._ops = me
+
+
+_link()

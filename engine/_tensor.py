@@ -21,6 +21,7 @@ from . import _dtype
 from .backend import device as _device, device_of, to_device, CPU, is_cuda_array
 from .autograd.grad_mode import state as _gs
 from .autograd.graph import RemovableHandle, grad_accumulator
+from .autograd import engine as _autograd_engine
 
 __all__ = ["Tensor", "Size"]
 
@@ -201,9 +202,8 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (see engine.autograd.backward)."""
-        from .autograd import engine as _eng
-        _eng.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
-                      inputs=inputs)
+        _autograd_engine.backward((self,), None if gradient is None else (gradient,), retain_graph,
+                                  create_graph, inputs=inputs)
 
     def detach(self):
         """A tensor sharing the array and version counter, outside the graph."""

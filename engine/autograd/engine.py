@@ -24,6 +24,13 @@ from .graph import AccumulateGrad, GraphRoot, grad_accumulator
 __all__ = ["BackwardStep", "backward_steps", "backward_plan", "backward", "grad"]
 
 _getrefcount = sys.getrefcount
+# set by engine._ops once it is loaded (it imports this module first)
+Tensor = _ops = _from_array = None
+
+
+def _ones(a):
+    xp = _ops.xp_of(a)
+    return xp.ones(a.shape, a.dtype)
 
 
 @dataclass
@@ -94,9 +101,8 @@ def _fit(g, node, nr, src):
     shape, dt = node._meta[nr]
     a = g._a
     if a.shape != shape:
-        from .._ops import sum_to
         try:
-            g = sum_to(g, shape)
+            g = _ops.sum_to(g, shape)
         except ValueError:
             raise RuntimeError(f"Function {src.name()} returned an invalid gradient - got "
                                f"[{', '.join(map(str, a.shape))}] but expected shape compatible with "
@@ -391,8 +397,6 @@ def _as_tuple(x):
 
 
 def _make_grads(outputs, grads, is_grads_batched=False):
-    from .._tensor import Tensor
-    from .._ops import ones_like
     res = []
     for i, out in enumerate(outputs):
         g = grads[i] if grads is not None and i < len(grads) else None
@@ -403,11 +407,11 @@ def _make_grads(outputs, grads, is_grads_batched=False):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if out._a.dtype.kind != "f":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
-            g = ones_like(out)
+            a = out._a
+            g = _from_array(_ones(a))
         else:
             if not isinstance(g, Tensor):
-                from .._ops import tensor
-                g = tensor(g, dtype=out.dtype)
+                g = _ops.tensor(g, dtype=out.dtype)
             if g._a.shape != out._a.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
                                    f"output[{i}] has a shape of {out.shape}.")
@@ -416,7 +420,6 @@ def _make_grads(outputs, grads, is_grads_batched=False):
 
 
 def _prepare(tensors, grad_tensors, retain_graph, create_graph, inputs):
-    from .._tensor import Tensor
     tensors = _as_tuple(tensors)
     grads = _make_grads(tensors, _as_tuple(grad_tensors))
     keep = create_graph if retain_graph is None else retain_graph
@@ -466,7 +469,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of `outputs` with respect to `inputs`, returned (not accumulated into .grad)."""
-    from .._tensor import Tensor
     single = isinstance(inputs, Tensor)
     outputs = _as_tuple(outputs)
     inputs = (inputs,) if single else tuple(inputs)
@@ -482,8 +484,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, g in enumerate(out):
         if g is None:
             if materialize_grads:
-                from .._ops import zeros_like
-                out[i] = zeros_like(inputs[i])
+                out[i] = _ops.zeros_like(inputs[i])
             elif not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")

@@ -19,6 +19,7 @@ from .grad_mode import state as _gs
 
 __all__ = ["Node", "AccumulateGrad", "GraphRoot", "RemovableHandle", "grad_accumulator"]
 
+_ops = None            # engine._ops, set once it is loaded
 _seq = itertools.count()
 _next_seq = _seq.__next__
 ACC_SEQ = (1 << 64) - 1
@@ -133,8 +134,7 @@ class Node:
             elif type(item) is _SavedOutput:
                 if item.ver[0] != ver:
                     raise RuntimeError(_modified_msg(item.a, item.ver[0], ver, self, item.nr))
-                from .._tensor import _from_array
-                t = _from_array(item.a)
+                t = _ops._wrap(item.a)
                 t._ver = item.ver
                 t._node, t._nr, t._rg = self, item.nr, True
                 out.append(t)
