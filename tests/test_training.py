@@ -355,7 +355,9 @@ def test_a_bad_setup_is_refused_when_the_trainer_is_made():
 
 
 def test_after_training_the_graph_can_show_the_model_on_all_the_data(trainer_of):
-    trainer = trainer_of(classifier(steps=12))
+    doc = classifier(steps=12)
+    doc.meta["root"] = "loss"
+    trainer = trainer_of(doc)
     trainer.start()
     assert trainer.wait(20) and trainer.state == "finished"
     assert tuple(trainer.session.value("loss").shape) == ()
