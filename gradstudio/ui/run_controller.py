@@ -110,14 +110,14 @@ class RunController(QObject):
             self.message.emit(str(exc), "warning")
             ok = False
         self.last_kind = "forward + backward" if backward else "forward"
-        self._publish()
+        self._publish(grads_changed=backward)
         return ok and not self.errors
 
     def zero_grad(self) -> None:
         self.session.zero_grad()
         self.backward_armed = False
         self.last_kind = "zero grad"
-        self._publish()
+        self._publish(grads_changed=True)
         self.message.emit("gradients set to None", "info")
 
     def reset(self) -> None:
@@ -128,17 +128,26 @@ class RunController(QObject):
         self.results, self.errors = {}, {}
         self.ran.emit()
 
-    def _publish(self) -> None:
+    def _publish(self, grads_changed: bool) -> None:
+        """Snapshots the nodes that ran (and, after a backward or zero grad, the ones that hold
+        a .grad); the others keep their snapshot object, so views can skip them."""
         for text in self.session.messages:
             self.message.emit(text, "warning")
         self.session.messages.clear()
         previous = self.errors
         self.errors = dict(self.session.errors)
-        self.results = {}
+        ran = set(self.session.last_run)
+        previous_results, self.results = self.results, {}
         for node_id, outputs in self.session.outputs.items():
-            if node_id in self.doc.nodes and outputs:
-                port = "out" if "out" in outputs else next(iter(outputs))
-                self.results[node_id] = self.session.info(node_id, port)
+            if node_id not in self.doc.nodes or not outputs:
+                continue
+            old = previous_results.get(node_id)
+            if old is not None and node_id not in ran and not (
+                    grads_changed and (old.is_leaf or old.retains_grad)):
+                self.results[node_id] = old
+                continue
+            port = "out" if "out" in outputs else next(iter(outputs))
+            self.results[node_id] = self.session.info(node_id, port)
         for node_id, text in self.errors.items():
             node = self.doc.nodes.get(node_id)
             if node is not None and previous.get(node_id) != text:   # say each error once
