@@ -23,16 +23,18 @@ from tests.test_debugger import sqrt_graph, xw_graph
 
 SHOTS = Path(os.environ.get("GRADSTUDIO_SHOTS", "/tmp"))
 POSITIONS = {"x": (0, 0), "w": (0, 250), "a": (280, 0), "b": (280, 250), "y": (560, 120),
-             "backward": (840, 120), "q": (280, 0), "m": (560, 0), "s": (840, 0)}
+             "backward": (840, 120)}
+SQRT_POSITIONS = {"x": (0, 0), "q": (280, 0), "m": (560, 0), "s": (840, 0),
+                  "backward": (1120, 0)}
 
 
 class Window(QMainWindow):
     """What `install_debugger` needs of the main window: editor, scene, runner, messages."""
 
-    def __init__(self, doc) -> None:
+    def __init__(self, doc, positions: dict | None = None) -> None:
         super().__init__()
         for node in doc.nodes.values():
-            node.pos = POSITIONS.get(node.label, node.pos)
+            node.pos = (positions or POSITIONS).get(node.label, node.pos)
         self.doc = doc
         self.undo_stack = QUndoStack(self)
         self.editor = DocumentEditor(doc, self.undo_stack, self)
@@ -147,6 +149,7 @@ def test_hook_toggle_replans_at_once_undoes_and_is_saved(window, qtbot, tmp_path
     assert panel.toggles.add_hook(w, make_hook("scale", k=10.0))
     settle(qtbot)
     assert panel.debugger.position == 0                        # re-planned from the start
+    assert "hook scale ×10" in panel.overlay.texts()          # shown before it fires
     panel.run_to_end()
     assert panel.session.value("w").grad.tolist() == [50.0]
     assert any("scale ×10" in t and "5 → 50" in t for t in panel.overlay.texts())
@@ -216,7 +219,7 @@ def test_breakpoint_on_a_node_and_run_to_node(window, qtbot):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_nan_breakpoint_stops_at_sqrt(qtbot):
-    win = Window(sqrt_graph())
+    win = Window(sqrt_graph(), SQRT_POSITIONS)
     qtbot.addWidget(win)
     win.show()
     panel = win.panel

@@ -31,6 +31,7 @@ import numpy as np
 from gradstudio.graph.document import Document
 from gradstudio.runtime.session import RunError, Session
 
+SHOWN_VALUES = 4                   # gradients this small are shown number by number
 OutputKey = tuple[str, str]        # (document node id, output port or Parameter name)
 
 # Used only when an engine node carries no `formula` of its own.
@@ -76,9 +77,11 @@ class Grad:
         return bool(np.isfinite(self.array).all())
 
     def text(self) -> str:
-        """"5" for a scalar, "(2, 3) ‖9.1‖" otherwise; nan/inf spelled out."""
+        """"5" for a scalar, "[1.5, nan]" up to SHOWN_VALUES numbers, else "(2, 3) ‖9.1‖"."""
         if self.value is not None:
             return f"{self.value:.4g}"
+        if self.array.size <= SHOWN_VALUES:
+            return "[" + ", ".join(f"{v:.3g}" for v in self.array.ravel().tolist()) + "]"
         return f"{self.shape} ‖{self.norm:.3g}‖"
 
     def __add__(self, other: "Grad") -> "Grad":

@@ -6,7 +6,7 @@ drawn over with a dot travelling backward (dst -> src) and a tag with the gradie
 has received so far ("∇ 3"; the `.grad` attribute is shown apart, as only leaves and
 retained tensors get one), "final" on nodes whose gradient can no longer change, leaf accumulation
 ("w.grad None → 5", and "pending 3 → 5" while contributions arrive), hooks as
-"before → after", "grad None" on nodes no gradient reaches, NaN/Inf in red, and a red
+"before → after" when they fire (and which hooks a node carries, always), "grad None" on nodes no gradient reaches, NaN/Inf in red, and a red
 dot on breakpoint nodes. For the forward walk: nodes not yet run veiled, the current one
 framed with what it made. The overlay's items hang under two invisible layer items (one
 under the nodes for the gradient lines, one over them for everything else), so a
@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, QSizeF, Qt, QVariantAnimati
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPathItem
 
+from gradstudio.graph.grad_hooks import describe
 from gradstudio.runtime.debugger import BackwardDebugger, ForwardWalk, Grad, grad_text
 from gradstudio.ui.canvas_scene import GraphScene
 
@@ -154,6 +155,7 @@ class DebuggerOverlay(QObject):
             return
         for node_id in breakpoints:
             self._breakpoint_dot(node_id)
+        self._hook_marks()
         step = debugger.current
         if step is not None and step.planned.node_id:
             self._frame(step.planned.node_id, CURRENT)
@@ -278,6 +280,16 @@ class DebuggerOverlay(QObject):
         size = self._size(text)
         self._tag(text, color, QPointF(rect.right() - size.width(),
                                        rect.top() - size.height() - TAG_GAP - 3))
+
+    def _hook_marks(self) -> None:
+        """The hooks each node carries, over its top-left corner, before any of them fires."""
+        for node_id, node in self.scene.doc.nodes.items():
+            if node.hooks and node_id in self.scene.node_items:
+                text = "hook " + ", ".join(describe(h) for h in node.hooks)
+                rect = self._node_rect(node_id)
+                size = self._size(text)
+                self._tag(text, HOOK, QPointF(rect.left() + 14,
+                                              rect.top() - size.height() - TAG_GAP - 3), False)
 
     def _breakpoint_dot(self, node_id: str) -> None:
         if node_id not in self.scene.node_items:

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QHBoxLayo
 
 from gradstudio.graph.document import Change
 from gradstudio.graph.grad_hooks import HOOK_KINDS, describe, make_hook
-from gradstudio.runtime.debugger import (BackwardDebugger, Breakpoints, ForwardWalk, TraceStep,
-                                         grad_text)
+from gradstudio.runtime.debugger import (SHOWN_VALUES, BackwardDebugger, Breakpoints,
+                                         ForwardWalk, TraceStep, grad_text)
 from gradstudio.runtime.session import Session
 from gradstudio.ui.canvas_items import NodeItem
 from gradstudio.ui.canvas_scene import GraphScene
@@ -525,7 +525,7 @@ class DebuggerPanel(QWidget):
     def _step_html(self, step: TraceStep) -> str:
         dbg, doc = self.debugger, self.doc
         p = step.planned
-        rows = [("received", ", ".join(grad_text(g) for g in step.grads_in) or "—")]
+        rows = [("received", ", ".join(_describe(g) for g in step.grads_in) or "—")]
         passed = []
         for flow in step.flows:
             target = doc.nodes[flow.target_node_id].label if flow.target_node_id in doc.nodes \
@@ -555,7 +555,9 @@ def _describe(grad: Any) -> str:
         return "None"
     if grad.value is not None:
         return f"{grad.value:.6g}  shape {grad.shape}"
-    return f"shape {grad.shape}, norm {grad.norm:.6g}" + ("" if grad.finite else "  (NaN/Inf!)")
+    values = f"{grad.text()}  " if grad.array.size <= SHOWN_VALUES else ""
+    return f"{values}shape {grad.shape}, norm {grad.norm:.6g}" + \
+        ("" if grad.finite else "  (NaN/Inf!)")
 
 
 def install_debugger(window: Any) -> QDockWidget:
