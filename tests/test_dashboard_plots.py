@@ -126,3 +126,20 @@ def test_csv_export_writes_a_row_per_step(tmp_path):
     assert float(rows[1]["loss"]) == 0.5
     assert rows[0]["val_loss"] == "" and float(rows[4]["accuracy"]) == 0.75
     assert rows[3]["marker"].startswith("clip norm 1")
+
+
+def test_streamed_smoothing_equals_smoothing_from_scratch(qtbot):
+    """A growing ring buffer (new points at the end, oldest dropped) is smoothed
+    incrementally; the result must be what smoothing the whole history gives."""
+    plot = SmoothedPlot("loss", "loss")
+    qtbot.addWidget(plot)
+    values = np.random.default_rng(2).standard_normal(500)
+    capacity = 120
+    for end in (1, 7, 50, 119, 120, 121, 200, 300, 400, 500):   # never a whole buffer apart
+        start = max(0, end - capacity)
+        plot.set_series("train", np.arange(start, end), values[start:end])
+        expected = tensorboard_smoothing(values[:end], 0.6)[start:end]
+        np.testing.assert_allclose(plot.curves["train"].getData()[1], expected, rtol=1e-9)
+    plot.set_series("train", np.arange(10), values[:10])          # a new run: from scratch
+    np.testing.assert_allclose(plot.curves["train"].getData()[1],
+                               tensorboard_smoothing(values[:10], 0.6), rtol=1e-9)

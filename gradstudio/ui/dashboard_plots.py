@@ -32,14 +32,21 @@ def color(index: int) -> str:
 
 def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
     """TensorBoard's smoothing: a debiased exponential moving average with `weight` in
-    [0, 1); non-finite values pass through unchanged and do not enter the average.
+    [0, 1); non-finite values pass through unchanged and do not enter the average."""
+    return ema_continue(values, weight)[0]
+
+
+def ema_continue(values: np.ndarray, weight: float, last: float = 0.0, count: int = 0
+                 ) -> tuple[np.ndarray, float, int]:
+    """`ema_smooth` of `values` as the continuation of a series whose average so far is
+    `last` (before debiasing) over `count` finite values; returns (smoothed, last, count).
 
     Computed in closed form per chunk (s_i = w^(i+1) s_prev + (1-w) sum_k w^(i-k) y_k),
     with chunks short enough that w^-chunk stays far from overflow, so 100,000 points
     take a few milliseconds instead of a Python loop's tens."""
     values = np.asarray(values, dtype=np.float64)
     if weight <= 0 or values.size == 0:
-        return values.copy()
+        return values.copy(), last, count
     weight = min(float(weight), 0.999999)
     finite = np.isfinite(values)
     ys = values[finite]
@@ -49,18 +56,17 @@ def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
     log_w = math.log(weight)
     powers = np.exp(np.arange(chunk + 1) * log_w)          # w^0 .. w^chunk
     scaled = np.exp(-np.arange(chunk) * log_w) * (1 - weight)   # (1-w) w^-k
-    last = 0.0
     for start in range(0, n, chunk):
         part = ys[start:start + chunk]
         m = part.size
         accumulated = np.cumsum(part * scaled[:m]) * powers[:m]
         block = powers[1:m + 1] * last + accumulated
         smoothed[start:start + m] = block
-        last = block[-1]
-    debias = -np.expm1(np.arange(1, n + 1) * log_w)
+        last = float(block[-1])
+    debias = -np.expm1(np.arange(count + 1, count + n + 1) * log_w)
     out = values.copy()
     out[finite] = smoothed / debias
-    return out
+    return out, last, count + n
 
 
 def style_plot(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "step") -> None:
@@ -168,15 +174,20 @@ class StepPlot(pg.PlotWidget):
 
 
 class SmoothedPlot(StepPlot):
-    """Curves drawn twice, TensorBoard-style: the raw values faint, the EMA on top."""
+    """Curves drawn twice, TensorBoard-style: the raw values faint, the EMA on top.
+
+    A series that grew at its end (and perhaps lost its oldest points to the ring buffer)
+    only has its new points smoothed: the average carries on from the cached one."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.smoothing = 0.6
         self.raw: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+        # name -> (weight, steps, smoothed, last, count) of the last smoothing
+        self._smoothed: dict[str, tuple[float, np.ndarray, np.ndarray, float, int]] = {}
 
     def set_series(self, name: str, x: np.ndarray, y: np.ndarray, index: int = 0) -> None:
-        self.raw[name] = (x, y, index)
+        self.raw[name] = (np.asarray(x), np.asarray(y), index)
         self._draw(name)
 
     def set_smoothing(self, weight: float) -> None:
@@ -184,17 +195,36 @@ class SmoothedPlot(StepPlot):
         for name in self.raw:
             self._draw(name)
 
+    def smoothed(self, name: str) -> np.ndarray:
+        """The EMA of the series `name`, reusing the previous one where the data agrees."""
+        x, y, _ = self.raw[name]
+        weight = self.smoothing
+        cached = self._smoothed.get(name)
+        if cached is not None and cached[0] == weight and len(cached[1]) and len(x):
+            _, steps, values, last, count = cached
+            kept = int(np.searchsorted(x, steps[-1], side="right"))   # points already smoothed
+            if 0 < kept <= len(steps) and x[kept - 1] == steps[-1] and \
+                    x[0] == steps[len(steps) - kept]:
+                tail, last, count = ema_continue(y[kept:], weight, last, count)
+                result = np.concatenate((values[len(values) - kept:], tail))
+                self._smoothed[name] = (weight, x, result, last, count)
+                return result
+        result, last, count = ema_continue(y, weight)
+        self._smoothed[name] = (weight, x, result, last, count)
+        return result
+
     def _draw(self, name: str) -> None:
         x, y, index = self.raw[name]
         if self.smoothing > 0:
             self.set_curve(f"{name} (raw)", x, y, index, alpha=70, legend=False)
-            self.set_curve(name, x, ema_smooth(y, self.smoothing), index)
+            self.set_curve(name, x, self.smoothed(name), index)
         else:
             self.remove_curves_except([n for n in self.curves if n != f"{name} (raw)"])
             self.set_curve(name, x, y, index)
 
     def clear_all(self) -> None:
         self.raw.clear()
+        self._smoothed.clear()
         super().clear_all()
 
 
