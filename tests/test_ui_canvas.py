@@ -111,7 +111,7 @@ def test_copy_paste_duplicate_and_cut(window, qtbot):
     window.act_paste.trigger()
     assert len(window.doc.nodes) == 7
     pasted = window.scene.selected_node_ids()
-    assert sorted(window.doc.nodes[n].label for n in pasted) == ["mul1", "x1", "y1"]
+    assert sorted(window.doc.nodes[n].label for n in pasted) == ["mul2", "x2", "y2"]
     assert len(window.doc.edges) == 3 + 2          # the two edges inside the copied set
     window.act_undo.trigger()                       # paste is one step
     assert len(window.doc.nodes) == 4 and len(window.doc.edges) == 3

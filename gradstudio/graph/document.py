@@ -137,7 +137,7 @@ class Document:
         if wanted not in taken:
             return wanted
         m = _LABEL_TAIL.match(wanted)
-        stem, n = (m.group(1), int(m.group(2))) if m else (wanted, 1)
+        stem, n = (m.group(1), int(m.group(2))) if m else (wanted, 2)
         while f"{stem}{n}" in taken:
             n += 1
         return f"{stem}{n}"
