@@ -67,6 +67,9 @@ def main(argv=None) -> None:
     print(f"MLP of {args.depth} blocks (Linear({args.width}, {args.width}), Tanh) x 2, batch "
           f"{args.batch}, "
           f"float32; one activation = {activation_mib:.1f} MiB")
+    if hasattr(os, "getloadavg"):
+        print(f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(times are only comparable when it stays below the CPU count)")
     results = {}
     for name, run in runs.items():
         run().sum().backward()                        # warm up

@@ -163,6 +163,9 @@ def main(argv=None) -> None:
 
     first_losses = {name: step() for name, step in contenders.items()}
     print(f"SGD step, MLP {IN}-{HIDDEN}-{OUT}, ReLU, cross-entropy, batch {BATCH}, float32")
+    if hasattr(os, "getloadavg"):
+        print(f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(times are only comparable when it stays below the CPU count)")
     print(f"NumPy {np.__version__}, BLAS threads: {threads}"
           + (f"; torch {torch.__version__} with torch.set_num_threads({threads})"
              if torch is not None else "; PyTorch not installed"))
