@@ -1,6 +1,7 @@
 """The step-through backward debugger (runtime level): the engine's order, accumulation as it
 arrives, detach, hooks, breakpoints, stepping back and forth, layers, errors."""
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -292,3 +293,48 @@ def test_saved_tensors_are_read_before_the_node_frees_them():
     step = debugger.step()
     assert ("saved tensors", "freed") not in step.saved
     assert np.isclose(float(dict(step.saved)["self"]), 3.0)
+
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "resources" / "examples").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_steps_to_the_grads_a_plain_backward_gives(path):
+    """Stepping to the end leaves the same .grad as Session.run(), and the plan is the
+    order PyTorch runs the same graph in (where torch can run the example's nodes)."""
+    debugger = BackwardDebugger(Session(fileio.load(path)))
+    if not debugger.start():
+        pytest.skip(debugger.error)
+    debugger.run()
+    assert debugger.finished and debugger.error is None
+    assert [s.planned for s in debugger.trace] == debugger.plan
+    plain = Session(fileio.load(path))
+    plain.run()
+    for ours, theirs in zip(debugger.session.parameters(), plain.parameters()):
+        assert (ours.grad is None) == (theirs.grad is None)
+        if ours.grad is not None:
+            np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-7)
+    if importlib.util.find_spec("torch"):
+        order = torch_run_order(path)
+        if order is not None:
+            assert [p.name for p in debugger.plan] == order
+
+
+def torch_run_order(path):
+    """The grad_fn names PyTorch runs for the example, in order (None if torch cannot run it)."""
+    import torch
+    session = Session(fileio.load(path), engine=torch)
+    session.forward()
+    if session.errors:
+        return None
+    _, tensor, gradient, retain = session.backward_arguments()
+    ran, seen, stack = [], set(), [tensor.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        fn.register_prehook(lambda grads, fn=fn: ran.append(fn.name().rsplit("::", 1)[-1]))
+        stack.extend(nxt for nxt, _ in fn.next_functions)
+    tensor.backward(gradient, retain_graph=retain)
+    return ran
