@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from gradstudio.graph.document import Document, GraphError, Node
+from gradstudio.graph.fileio import check_param
 from gradstudio.ui import undo_commands as cmd
 
 CLIPBOARD_FORMAT = "gradstudio-nodes"
@@ -124,7 +125,8 @@ class DocumentEditor(QObject):
         ids = [n for n in node_ids if n in self.doc.nodes]
         chosen = set(ids)
         nodes = [{"id": n, "kind": self.doc.nodes[n].kind, "label": self.doc.nodes[n].label,
-                  "params": self.doc.nodes[n].params, "pos": list(self.doc.nodes[n].pos)}
+                  "params": self.doc.nodes[n].params, "pos": list(self.doc.nodes[n].pos),
+                  "hooks": self.doc.nodes[n].hooks}
                  for n in ids]
         edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port,
                   "detach": e.detach}
@@ -139,8 +141,15 @@ class DocumentEditor(QObject):
             if not isinstance(data, dict) or data.get("format") != CLIPBOARD_FORMAT:
                 return []
             nodes, edges = data["nodes"], data["edges"]
+            trial = self.doc.copy()       # everything must be acceptable before anything changes
             for item in nodes:
-                self.doc.spec(item["kind"])
+                spec = self.doc.spec(item["kind"])
+                for key, value in item["params"].items():
+                    if spec.param(key) is not None:
+                        item["params"][key] = check_param(spec.param(key), value, key)
+                added = trial.add_node(item["kind"], None, item["params"], (0.0, 0.0))
+                if item.get("hooks"):
+                    trial.set_hooks(added.id, item["hooks"])
         except (ValueError, KeyError, TypeError, GraphError):
             self.refused.emit("the clipboard holds no gradstudio nodes")
             return []
@@ -151,7 +160,8 @@ class DocumentEditor(QObject):
         try:
             for item in nodes:
                 pos = (item["pos"][0] + offset[0], item["pos"][1] + offset[1])
-                command = cmd.AddNode(self.doc, item["kind"], item["label"], item["params"], pos)
+                command = cmd.AddNode(self.doc, item["kind"], item["label"], item["params"], pos,
+                                      item.get("hooks"))
                 self.stack.push(command)
                 new_ids[item["id"]] = command.node.id
             for e in edges:

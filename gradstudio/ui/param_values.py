@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 from gradstudio.graph.catalog_types import (BOOL, CHOICE, FLOAT, INT, SHAPE, STR, TENSOR_VALUE,
                                             NodeSpec, ParamSpec)
+from gradstudio.graph.document import GraphError
+from gradstudio.graph.fileio import check_param
 
 
 def format_number(x: float) -> str:
@@ -109,13 +111,7 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
         detail = f": {exc}" if str(exc) and "could not convert" not in str(exc) \
             and "invalid literal" not in str(exc) and "Expecting" not in str(exc) else ""
         raise ValueError(f"'{text}' is not a valid {kind} for {spec.name}{detail}") from None
-    if spec.validate is not None:
-        problem = spec.validate(value)
-        if problem:
-            raise ValueError(f"{spec.name}: {problem}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if spec.minimum is not None and value < spec.minimum:
-            raise ValueError(f"{spec.name} must be at least {spec.minimum}")
-        if spec.maximum is not None and value > spec.maximum:
-            raise ValueError(f"{spec.name} must be at most {spec.maximum}")
-    return value
+    try:     # the file format's own check: the same limits as a file that loads
+        return check_param(spec, value, spec.name)
+    except GraphError as exc:
+        raise ValueError(str(exc)) from None

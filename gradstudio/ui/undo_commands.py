@@ -17,14 +17,17 @@ from gradstudio.graph.document import Document, Edge, Node
 
 class AddNode(QUndoCommand):
     def __init__(self, doc: Document, kind: str, label: str | None, params: dict | None,
-                 pos: tuple[float, float]) -> None:
+                 pos: tuple[float, float], hooks: list[dict] | None = None) -> None:
         super().__init__(f"Add {label or kind}")
         self.doc, self.kind, self.label, self.params, self.pos = doc, kind, label, params, pos
+        self.hooks = hooks
         self.node: Node | None = None
 
     def redo(self) -> None:
         if self.node is None:
             self.node = self.doc.add_node(self.kind, self.label, self.params, self.pos)
+            if self.hooks:
+                self.doc.set_hooks(self.node.id, self.hooks)
             self.setText(f"Add {self.node.label}")
         else:
             self.doc.insert_node(self.node)
