@@ -333,25 +333,31 @@ class TrainingDashboard(QWidget):
         self.draw()
 
     def _page(self, keys: list[str]) -> QWidget:
-        """A grid of the plots `keys`, row by row; wide plots take two cells."""
+        """A grid of the plots `keys`, row by row; wide plots take two cells, and the last
+        plot of a row stretches over the cells left free."""
         widths = [2 if k in WIDE_PLOTS else 1 for k in keys]
-        columns = 3 if sum(widths) > 4 else 2
+        columns = min(3 if sum(widths) > 4 else 2, sum(widths))
+        rows: list[list[tuple[str, int]]] = [[]]
+        for key, width in zip(keys, widths):
+            width = min(width, columns)
+            if sum(w for _, w in rows[-1]) + width > columns:
+                rows.append([])
+            rows[-1].append((key, width))
         page = QWidget()
         grid = QGridLayout(page)
         grid.setContentsMargins(2, 2, 2, 2)
         grid.setSpacing(4)
-        row = col = 0
-        for key, width in zip(keys, widths):
-            width = min(width, columns)
-            if col + width > columns:
-                row, col = row + 1, 0
-            grid.addWidget(self.plots[key], row, col, 1, width)
-            self.plots[key].show()
-            col += width
+        for r, row in enumerate(rows):
+            col = 0
+            for i, (key, width) in enumerate(row):
+                if i == len(row) - 1:
+                    width = columns - col
+                grid.addWidget(self.plots[key], r, col, 1, width)
+                self.plots[key].show()
+                col += width
+            grid.setRowStretch(r, 1)
         for c in range(columns):
             grid.setColumnStretch(c, 1)
-        for r in range(row + 1):
-            grid.setRowStretch(r, 1)
         return page
 
     def visible_keys(self) -> list[str]:
@@ -648,6 +654,7 @@ class TrainingDashboard(QWidget):
 
     def _draw_lr(self, snap: MetricsSnapshot) -> None:
         self.lr_plot.set_curve("lr", snap.lr.steps, snap.lr.values)
+        self.lr_plot.keep_zero_in_view(snap.lr.values)
         self.lr_plot.set_markers(self._markers(snap))
 
     def _draw_steps_per_sec(self, snap: MetricsSnapshot) -> None:

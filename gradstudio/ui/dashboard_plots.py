@@ -145,6 +145,14 @@ class StepPlot(pg.PlotWidget):
             if self.legend is not None:
                 self.legend.removeItem(item)
 
+    def keep_zero_in_view(self, y: np.ndarray) -> None:
+        """For a curve of positive values that is often flat (the learning rate): the y
+        axis runs from 0 to a little above the highest value, instead of pyqtgraph's
+        ±0.5 around a flat line."""
+        finite = y[np.isfinite(y)] if len(y) else y
+        if len(finite) and finite.max() > 0:
+            self.plot_item.setYRange(0.0, float(finite.max()) * 1.1, padding=0)
+
     def set_log_y(self, on: bool) -> None:
         self.plot_item.setLogMode(y=on)
 
