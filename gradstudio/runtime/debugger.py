@@ -77,15 +77,21 @@ class Grad:
         return bool(np.isfinite(self.array).all())
 
     def text(self) -> str:
-        """"5" for a scalar, "[1.5, nan]" up to SHOWN_VALUES numbers, else "(2, 3) ‖9.1‖"."""
-        if self.value is not None:
-            return f"{self.value:.4g}"
-        if self.array.size <= SHOWN_VALUES:
-            return "[" + ", ".join(f"{v:.3g}" for v in self.array.ravel().tolist()) + "]"
-        return f"{self.shape} ‖{self.norm:.3g}‖"
+        return array_text(self.array, self.norm if self.array.size > SHOWN_VALUES else None)
 
     def __add__(self, other: "Grad") -> "Grad":
         return Grad(self.array + other.array)
+
+
+def array_text(array: np.ndarray, norm: float | None = None) -> str:
+    """"5" for one number, "[1.5, nan]" up to SHOWN_VALUES numbers, else "(2, 3) ‖9.1‖"."""
+    if array.size == 1:
+        return f"{float(array.ravel()[0]):.4g}"
+    if array.size <= SHOWN_VALUES:
+        return "[" + ", ".join(f"{v:.3g}" for v in array.ravel().tolist()) + "]"
+    if norm is None:
+        norm = float(np.linalg.norm(array.astype(np.float64).ravel()))
+    return f"{tuple(array.shape)} ‖{norm:.3g}‖"
 
 
 def grad_of(tensor: Any) -> Grad | None:
@@ -528,7 +534,7 @@ class ForwardStep:
     node_id: str
     label: str
     kind: str
-    text: str            # "(2, 3) float32, grad_fn MulBackward0" or the node's error
+    text: str            # "(1,) float32 = 3, grad_fn AddBackward0" or the node's error
 
 
 class ForwardWalk:
@@ -556,7 +562,7 @@ class ForwardWalk:
                 else:
                     made = f"grad_fn {info.grad_fn}" if info.grad_fn else (
                         "leaf, requires grad" if info.requires_grad else "no grad_fn")
-                    text = f"{info.shape} {info.dtype}, {made}"
+                    text = f"{info.shape} {info.dtype} = {array_text(info.data)}, {made}"
             self.steps.append(ForwardStep(node_id, node.label, node.kind, text))
 
     def step(self) -> ForwardStep | None:

@@ -125,7 +125,7 @@ class DebuggerOverlay(QObject):
         self.animation.setStartValue(0.0)
         self.animation.setEndValue(1.0)
         self.animation.setDuration(900)
-        self.animation.setLoopCount(-1)
+        self.animation.setLoopCount(3)          # then the dots rest where the gradient arrived
         self.animation.valueChanged.connect(self.set_phase)
         self.animate = True
 
