@@ -21,7 +21,6 @@ the Session ran it, for showing the graph being built before it is walked backwa
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterator
@@ -617,13 +616,8 @@ def _saved_texts(fn: Any) -> tuple[tuple[str, str], ...]:
 
 def _tensor_text(tensor: Any) -> str:
     array = np.asarray(tensor.detach().cpu().numpy())
-    if array.size == 1:
-        return f"{float(array.ravel()[0]):.4g}"
-    shape = tuple(array.shape)
-    if array.size <= 6:
-        return f"{shape} {np.array2string(array.ravel(), precision=3, separator=', ')}"
-    norm = float(np.linalg.norm(array.astype(np.float64).ravel()))
-    return f"{shape} ‖{norm:.3g}‖" if math.isfinite(norm) else f"{shape} non-finite"
+    text = array_text(array)
+    return text if array.size == 1 or array.size > SHOWN_VALUES else f"{tuple(array.shape)} {text}"
 
 
 def _first_line(exc: BaseException) -> str:
