@@ -91,6 +91,7 @@ def test_default_example_opens_already_run(window):
     info = window.runner.results[x.id]
     assert info.grad is not None            # the first view shows gradients
     assert not window.isWindowModified()
+    assert window.path is None and window.windowTitle().startswith("basic_grad (example)")
     examples = [a.text() for a in window.examples_menu.actions()]
     assert "basic grad" in examples and len(examples) == len(list(EXAMPLES.glob("*.json")))
 
@@ -106,6 +107,22 @@ def test_dropping_a_json_file_opens_it(window, tmp_path):
     window.dropEvent(event)
     assert window.path == path.resolve()
     assert len(window.doc.nodes) == 3
+
+
+def test_dropping_a_library_entry_on_the_canvas_adds_that_node(window):
+    from PySide6.QtCore import QPointF
+
+    from gradstudio.ui.canvas_view import KIND_MIME
+
+    mime = window.library.tree.mimeData([window.library.entries["relu"]])
+    assert bytes(mime.data(KIND_MIME)).decode() == "relu"
+    where = QPoint(200, 150)
+    window.view.dropEvent(QDropEvent(QPointF(where), Qt.CopyAction, mime, Qt.LeftButton,
+                                     Qt.NoModifier))
+    (node,) = window.doc.nodes.values()
+    assert node.kind == "relu"
+    scene_pos = window.view.mapToScene(where)
+    assert node.pos == pytest.approx((scene_pos.x(), scene_pos.y()))
 
 
 def test_run_results_reach_the_inspector_table_and_heatmap(window):

@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings("gradstudio", "gradstudio")
         self.path: Path | None = None
+        self.untitled_name = "untitled"     # the title while the graph has no file
         self.theme = str(self.settings.value("theme", "light"))
         if self.theme not in THEMES:
             self.theme = "light"
@@ -263,7 +264,7 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- files
     def _update_title(self) -> None:
-        name = self.path.name if self.path else "untitled"
+        name = self.path.name if self.path else self.untitled_name
         self.setWindowTitle(f"{name}[*] — gradstudio")
         self.setWindowModified(not self.undo_stack.isClean())
 
@@ -290,6 +291,7 @@ class MainWindow(QMainWindow):
         self.doc.clear()
         self.undo_stack.clear()
         self.path = None
+        self.untitled_name = "untitled"
         self.runner.reset()
         self._update_title()
 
@@ -531,7 +533,8 @@ class MainWindow(QMainWindow):
 
     def open_default(self) -> None:
         """What `gradstudio` with no file shows: the basic example, already run."""
-        if DEFAULT_EXAMPLE.is_file():
-            self.open_file(DEFAULT_EXAMPLE, ask=False)
+        if DEFAULT_EXAMPLE.is_file() and self.open_file(DEFAULT_EXAMPLE, ask=False):
+            # A copy of the example: Save asks where, so the example itself stays as shipped.
             self.path = None
+            self.untitled_name = f"{DEFAULT_EXAMPLE.stem} (example)"
             self._update_title()
