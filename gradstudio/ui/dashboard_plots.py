@@ -122,8 +122,7 @@ class StepPlot(pg.PlotWidget):
         item = self.curves.get(name)
         if item is None:
             item = self.plot_item.plot(name=name if legend else None, pen=pen)
-            if self.legend is not None and len(self.legend.items) == 5:
-                self.legend.setColumnCount(2)
+            self._update_legend()
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             item.setSkipFiniteCheck(False)
@@ -138,12 +137,23 @@ class StepPlot(pg.PlotWidget):
         item.setData(x, y)
         return item
 
+    def _update_legend(self) -> None:
+        """A legend only for two curves or more (the title names a lone one); two columns
+        from five entries on."""
+        if self.legend is not None:
+            count = len(self.legend.items)
+            self.legend.setVisible(count >= 2)
+            columns = 2 if count >= 5 else 1
+            if self.legend.columnCount != columns:
+                self.legend.setColumnCount(columns)
+
     def remove_curves_except(self, names) -> None:
         for name in [n for n in self.curves if n not in names]:
             item = self.curves.pop(name)
             self.plot_item.removeItem(item)
             if self.legend is not None:
                 self.legend.removeItem(item)
+        self._update_legend()
 
     def keep_zero_in_view(self, y: np.ndarray) -> None:
         """For a curve of positive values that is often flat (the learning rate): the y
