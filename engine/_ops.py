@@ -1542,7 +1542,7 @@ inner = dot
 
 
 def outer(input, vec2):
-    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+    return input.reshape(-1, 1) * vec2
 
 
 ger = outer
@@ -2639,15 +2639,46 @@ def _view_key(base_a, view_a):
     return np.unravel_index(idx, base_a.shape)
 
 
+class ViewCopySlices(Node):
+    """CopySlices for an in-place op on a view: wraps the op's node `fn` (as PyTorch does).
+
+    next_functions = (base's old grad_fn, fn's other inputs...); backward runs fn's formula on
+    grad[view region] and writes its first result back into that region of the base's grad.
+    """
+    __slots__ = ("key", "fn", "shape", "vshape")
+    _name = "CopySlices"
+    formula = "CopySlices: base: grad with grad[view] = fn'(grad[view]), others: fn's grads on grad[view]"
+
+    def _apply(self, grads):
+        if self._saved is None and self.fn._saved:   # the engine freed this node: free fn too
+            self.fn._saved = None
+        g = grads[0]
+        res = self.fn._apply([_index_raw(g, self.key)])
+        if type(res) is not tuple:
+            res = (res,)
+        gb = None
+        if self._next[0][0] is not None:
+            gb = _masked_zero(g, self.key)
+            r0 = res[0]
+            if r0 is not None:
+                gb = gb + _index_fill_grad(sum_to(r0, self.vshape), self.shape, self.key, accumulate=True)
+        return (gb,) + tuple(res[1:])
+
+    def saved_values(self):
+        return self.fn.saved_values()
+
+
 def _rebase_view(v):
     base = v._base
     B = base._a
     key = _view_key(B, v._a)
-    n = new_node(CopySlices)
-    n.key, n.vshape = key, v._a.shape
-    n._next = (_edge(base) if base._rg else _NONE_EDGE, (v._node, v._nr))
+    fn = v._node
+    n = new_node(ViewCopySlices)
+    n.key, n.fn, n.shape, n.vshape = key, fn, B.shape, v._a.shape
+    n._next = (_edge(base) if base._rg else _NONE_EDGE,) + tuple(fn._next[1:])
     n._meta = ((B.shape, B.dtype),)
-    n._saved = ()
+    n._saved = (fn,)          # non-empty so that the engine's release marks this node freed
+    n._sver = (None,)
     _rebase(base, n, 0, bump=False, view=False)
     vn = new_node(AsStridedBackward0)
     vn.shape, vn.key = B.shape, key
@@ -2835,14 +2866,39 @@ def argwhere(input):
     return nonzero(input)
 
 
+class TrilBackward0(Node):
+    __slots__ = ("diagonal",)
+    formula = "TrilBackward0: self: grad.tril(diagonal)"
+
+    def backward(self, g):
+        return tril(g, self.diagonal)
+
+
+class TriuBackward0(Node):
+    __slots__ = ("diagonal",)
+    formula = "TriuBackward0: self: grad.triu(diagonal)"
+
+    def backward(self, g):
+        return triu(g, self.diagonal)
+
+
+def _tri(input, diagonal, lower):
+    a = input._a
+    xp = xp_of(a)
+    t = _wrap((xp.tril if lower else xp.triu)(a, diagonal))
+    if _gs.enabled and input._rg:
+        n = new_node(TrilBackward0 if lower else TriuBackward0)
+        n.diagonal = diagonal
+        _finish(t, n, (input,))
+    return t
+
+
 def tril(input, diagonal=0):
-    m = _wrap(np.tril(np.ones(input.shape[-2:], dtype=bool), diagonal))
-    return where(m, input, zeros_like(input))
+    return _tri(input, diagonal, True)
 
 
 def triu(input, diagonal=0):
-    m = _wrap(np.triu(np.ones(input.shape[-2:], dtype=bool), diagonal))
-    return where(m, input, zeros_like(input))
+    return _tri(input, diagonal, False)
 
 
 def diag(input, diagonal=0):
@@ -2956,14 +3012,44 @@ def equal(input, other):
     return input.shape == other.shape and bool((input._a == other._a).all())
 
 
+class SortBackward0(Node):
+    __slots__ = ("shape", "dim")
+    formula = "SortBackward0: self: zeros(self.shape).scatter(dim, indices, grad)"
+    saved_names = ("indices",)
+    saved_attrs = ("dim",)
+
+    def backward(self, g):
+        idx, = self.saved
+        return zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
+
+
+class TopkBackward0(SortBackward0):
+    __slots__ = ()
+    formula = "TopkBackward0: self: zeros(self.shape).scatter(dim, indices, grad)"
+
+
+def _select_by_indices(input, d, idx, cls, name):
+    it = _wrap(_res(idx.astype(np.int64)))
+    a = input._a
+    t = _wrap(_res(np.take_along_axis(a, idx, d) if type(a) is _ndarray else xp_of(a).take_along_axis(a, idx, d)))
+    if _gs.enabled and input._rg:
+        n = new_node(cls)
+        n.shape, n.dim = a.shape, d
+        _finish(t, n, (input,), (it,))
+    return values_indices(t, it, name)
+
+
 def sort(input, dim=-1, descending=False, stable=False):
     d = _wdim(dim, input.ndim)
     a = input._a
-    idx = np.argsort(-a if descending and a.dtype.kind != "b" else a, axis=d, kind="stable")
-    if descending and a.dtype.kind == "b":
-        idx = np.flip(np.argsort(a, axis=d, kind="stable"), d)
-    it = _wrap(idx.astype(np.int64))
-    return values_indices(gather(input, d, it), it, "sort")
+    if a.ndim == 0:
+        return values_indices(clone(input), _wrap(np.zeros((), np.int64)), "sort")
+    if descending:   # stable on the negated key keeps equal elements in their original order
+        key = -a if a.dtype.kind in "fi" else (~a if a.dtype.kind == "b" else a.max() - a)
+        idx = np.argsort(key, axis=d, kind="stable")
+    else:
+        idx = np.argsort(a, axis=d, kind="stable")
+    return _select_by_indices(input, d, idx, SortBackward0, "sort")
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -2971,10 +3057,11 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
-    s = sort(input, dim, descending=largest)
     d = _wdim(dim, input.ndim)
-    it = s.indices.narrow(d, 0, k)
-    return values_indices(gather(input, d, it), it, "topk")
+    a = input._a
+    key = (-a if a.dtype.kind in "fi" else a.max() - a) if largest else a
+    idx = np.take(np.argsort(key, axis=d, kind="stable"), np.arange(k), axis=d)
+    return _select_by_indices(input, d, idx, TopkBackward0, "topk")
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -2999,13 +3086,73 @@ def cdist(x1, x2, p=2.0):
     return norm(diff, p, dim=-1)
 
 
+class LerpBackward0(Node):
+    __slots__ = ("weight",)
+    formula = "LerpBackward0: self: grad * (1 - weight), end: grad * weight"
+
+    def backward(self, g):
+        w = self.weight
+        return g * (1 - w), g * w
+
+
+class LerpBackward1(Node):
+    __slots__ = ()
+    formula = "LerpBackward1: self: grad * (1 - weight), end: grad * weight, weight: grad * (end - self)"
+    saved_names = ("self", "end", "weight")
+
+    def backward(self, g):
+        x, e, w = self.saved
+        return g * (1 - w), g * w, g * (e - x)
+
+
 def lerp(input, end, weight):
-    return input + (end - input) * weight
+    """input + weight * (end - input)."""
+    if _isinst(weight, Tensor):
+        xa, ea = _pair(input, end)
+        t = _wrap(_res(xa + weight._a * (ea - xa)))
+        if _needs(input, end, weight):
+            _finish(t, new_node(LerpBackward1), (input, end, weight), (input, end, weight))
+        return t
+    xa, ea = _pair(input, end)
+    t = _wrap(_res(xa + weight * (ea - xa)))
+    if _needs(input, end):
+        n = new_node(LerpBackward0)
+        n.weight = weight
+        _finish(t, n, (input, end))
+    return t
+
+
+class AddmmBackward0(Node):
+    __slots__ = ("alpha", "beta")
+    formula = "AddmmBackward0: self: grad * beta, mat1: grad.mm(mat2.t()) * alpha, mat2: mat1.t().mm(grad) * alpha"
+    saved_names = ("mat1", "mat2")
+
+    def backward(self, g):
+        m1, m2 = self.saved
+        n = self._next
+        a, b = self.alpha, self.beta
+        gs = (g if b == 1 else g * b) if n[0][0] is not None else None
+        g1 = g.mm(m2.t()) if n[1][0] is not None else None
+        g2 = m1.t().mm(g) if n[2][0] is not None else None
+        if a != 1:
+            g1 = g1 * a if g1 is not None else None
+            g2 = g2 * a if g2 is not None else None
+        return gs, g1, g2
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    r = mm(mat1, mat2)
-    return (input if beta == 1 else input * beta) + (r if alpha == 1 else r * alpha)
+    """beta * input + alpha * (mat1 @ mat2)."""
+    _check_mm(mat1, mat2, "addmm")
+    r = mat1._a @ mat2._a
+    if alpha != 1:
+        r = r * alpha
+    ia = input._a if beta == 1 else input._a * beta
+    t = _wrap(_res(ia + r))
+    if _needs(input, mat1, mat2):
+        n = new_node(AddmmBackward0)
+        n.alpha, n.beta = alpha, beta
+        _finish(t, n, (input, mat1, mat2), (mat1 if mat2._rg else None, mat2 if mat1._rg else None))
+    return t
 
 
 def einsum(equation, *operands):

@@ -147,6 +147,36 @@ OPS = [
     OpInfo("setitem_adv", lambda m, a, b: _setitem_adv(a, b), [((3, 4), (2, 4))]),
     OpInfo("inplace_mul", lambda m, a, b: (a * 1).mul_(b), [((3, 4), (4,))]),
     OpInfo("inplace_add", lambda m, a, b: (a * 2).add_(b, alpha=3), [((3, 4), (3, 4))]),
+    OpInfo("split_sizes", lambda m, a: m.split(a, [1, 3], 1)[1], [((3, 4),)]),
+    OpInfo("chunk", lambda m, a: a.chunk(2, 0)[1], [((3, 4),)]),
+    OpInfo("sort", lambda m, a: a.sort(1).values, [((3, 4),)], domain="distinct"),
+    OpInfo("topk", lambda m, a: a.topk(2, dim=1).values, [((3, 4),)], domain="distinct"),
+    OpInfo("norm_inf", lambda m, a: a.norm(float("inf")), [((3, 4),)], domain="positive"),
+    OpInfo("var_corr0", lambda m, a: a.var(dim=1, correction=0), [((3, 4),)]),
+    OpInfo("index_list_slice", lambda m, a: a[[0, 2], 1:3], [((3, 4),)]),
+    OpInfo("index_slice_list", lambda m, a: a[1:, [0, 3, 0]], [((3, 4),)]),
+    OpInfo("index_step", lambda m, a: a[::2, 1::2], [((3, 4),)]),
+    OpInfo("movedim", lambda m, a: a.movedim(0, 2), [((2, 3, 4),)]),
+    OpInfo("narrow", lambda m, a: a.narrow(1, 1, 2), [((3, 4),)]),
+    OpInfo("unflatten", lambda m, a: a.unflatten(1, (2, 2)), [((3, 4),)]),
+    OpInfo("where_scalar", lambda m, a: m.where(a > 0, a, 0.0), [((3, 4),)]),
+    OpInfo("scatter_add", lambda m, a, b: a.scatter_add(1, m.tensor([[0, 1], [2, 2], [3, 3]]), b),
+           [((3, 4), (3, 2))]),
+    OpInfo("repeat_3d", lambda m, a: a.repeat(2, 1, 2), [((4,),)]),
+    OpInfo("lerp", lambda m, a, b: m.lerp(a, b, 0.3), [((3, 4), (3, 4))]),
+    OpInfo("tril", lambda m, a: a.tril(), [((3, 4),)]),
+    OpInfo("outer", lambda m, a, b: m.outer(a, b), [((3,), (4,))]),
+    OpInfo("addmm", lambda m, a, b, c: m.addmm(a, b, c), [((4,), (3, 2), (2, 4))]),
+    OpInfo("matmul_1d3d", lambda m, a, b: m.matmul(a, b), [((4,), (2, 4, 3))]),
+    OpInfo("logsumexp_all", lambda m, a: m.logsumexp(a, (0, 1)), [((3, 4),)]),
+    OpInfo("std_all_biased", lambda m, a: a.std(unbiased=False), [((3, 4),)]),
+    OpInfo("square", lambda m, a: a.square(), [((3,),)]),
+    OpInfo("tan", lambda m, a: m.tan(a), [((3,),)], domain="unit"),
+    OpInfo("atan", lambda m, a: m.atan(a), [((3,),)]),
+    OpInfo("log2", lambda m, a: m.log2(a), [((3,),)], domain="positive"),
+    OpInfo("expm1", lambda m, a: m.expm1(a), [((3,),)]),
+    OpInfo("inplace_clamp", lambda m, a: (a * 1).clamp_(-0.5, 0.5), [((3, 4),)]),
+    OpInfo("inplace_view", lambda m, a, b: _inplace_view(a, b), [((3, 4), (4,))]),
     OpInfo("chain", lambda m, a, b: (m.tanh(a @ b) ** 2).sum(1).exp(), [((2, 3), (3, 2))]),
 ]
 
@@ -154,6 +184,12 @@ OPS = [
 def _setitem(a, b):
     c = a * 1
     c[1] = b
+    return c
+
+
+def _inplace_view(a, b):
+    c = a * 2
+    c[1].mul_(b)
     return c
 
 

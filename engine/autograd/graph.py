@@ -70,6 +70,11 @@ class Node:
     saved_names = ()      # names of the entries of _saved, for saved_values()
     saved_attrs = ()      # names of non-tensor attributes the debugger may show
 
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("_name"):      # the class itself carries PyTorch's name
+            cls.__name__ = cls.__qualname__ = cls._name
+
     # -- PyTorch's public node API ---------------------------------------------------------
     def name(self):
         return self._name or type(self).__name__
