@@ -546,3 +546,18 @@ def test_inplace_on_a_view_rebases_the_base_like_torch(k):
         assert ew is None
     else:
         np.testing.assert_allclose(ew, tw, rtol=1e-6)
+
+
+def test_several_roots_start_from_a_graph_root():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    engine.autograd.backward([(x * 2).sum(), (x ** 2).sum()])
+    assert x.grad.tolist() == [4.0, 6.0]
+    steps = list(autograd.backward_steps([(x * 2).sum(), (x * 3).sum()]))
+    assert steps[0].node.name() == "GraphRoot" and len(steps[0].grads_out) == 2
+    assert x.grad.tolist() == [9.0, 11.0]
+    (g,) = autograd.grad([(x * 3).sum(), (x * x).sum()], [x])
+    assert g.tolist() == [5.0, 7.0]
+    a, b = x.unbind(0)
+    x.grad = None
+    (a * b).backward()
+    assert x.grad.tolist() == [2.0, 1.0]

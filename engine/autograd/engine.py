@@ -219,7 +219,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         _accumulate(node.variable, g, create_graph, step)
                     outs = ()
                 else:
-                    if buf[0] is not None if len(buf) == 1 else any(g is not None for g in buf):
+                    if (buf[0] is not None) if len(buf) == 1 else (not buf or any(g is not None for g in buf)):
                         outs = node._apply(buf)
                         if type(outs) is not tuple:
                             outs = (outs,) if not isinstance(outs, list) else tuple(outs)
