@@ -7,33 +7,14 @@ from collections import OrderedDict, namedtuple
 from typing import Callable, Iterator
 
 import engine
+from engine.autograd.graph import RemovableHandle
 from engine.nn._arrays import grad_array_of
 from engine.nn.modules._backward_hooks import call_with_backward_hooks
 from engine.nn.parameter import Parameter
 
-__all__ = ["Module", "RemovableHandle"]
+__all__ = ["Module"]
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class RemovableHandle:
-    """Returned by `register_*_hook`; `remove()` takes the hook out again."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: dict):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(text: str, spaces: int) -> str:
