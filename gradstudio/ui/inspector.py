@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QScrollArea, QTabWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from gradstudio.graph.catalog_types import BOOL, CHOICE, PATH, ParamSpec
 from gradstudio.graph.document import Change
@@ -18,6 +18,9 @@ from gradstudio.ui.tensor_text import shape_text
 from gradstudio.ui.tensor_view import TensorView
 
 INFO_FIELDS = ("shape", "dtype", "device", "is_leaf", "requires_grad", "retains_grad", "version")
+# How the tensor facts sit in the inspector: two per row where they are short.
+INFO_ROWS = (("grad_fn",), ("next_functions",), ("shape", "dtype"), ("is_leaf", "requires_grad"),
+             ("retains_grad", "version"), ("device",))
 
 
 def field_of(info: Any, name: str, default: Any = None) -> Any:
@@ -68,14 +71,22 @@ class Inspector(QScrollArea):
         layout.addWidget(self.error_label)
 
         self.tensor_box = QGroupBox("Tensor (after the last run)")
-        tensor_form = QFormLayout(self.tensor_box)
+        grid = QGridLayout(self.tensor_box)
+        grid.setHorizontalSpacing(10)
         self.info_labels: dict[str, QLabel] = {}
-        for name in ("grad_fn", "next_functions") + INFO_FIELDS:
-            label = QLabel()
-            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            label.setWordWrap(name == "next_functions")
-            self.info_labels[name] = label
-            tensor_form.addRow(name, label)
+        for row, names in enumerate(INFO_ROWS):
+            for column, name in enumerate(names):
+                label = QLabel()
+                label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+                label.setWordWrap(name == "next_functions")
+                self.info_labels[name] = label
+                caption = QLabel(name)
+                caption.setEnabled(False)          # drawn dimmer than the value
+                span = 3 if len(names) == 1 else 1
+                grid.addWidget(caption, row, 2 * column)
+                grid.addWidget(label, row, 2 * column + 1, 1, span)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         layout.addWidget(self.tensor_box)
 
         self.tabs = QTabWidget()

@@ -1,6 +1,7 @@
 """Auto-layout: nodes in columns by topological depth, ordered to keep edges short.
 
-Column = length of the longest path from a source; inside a column nodes are sorted by
+Column = length of the longest path from a source (a source itself stands just left of its
+first consumer); inside a column nodes are sorted by
 the mean height of their inputs (one barycentre sweep), then stacked with their real heights.
 """
 from __future__ import annotations
@@ -17,9 +18,16 @@ def layered_positions(doc: Document, size_of: Callable[[str], tuple[float, float
     inputs: dict[str, list[str]] = {nid: [] for nid in order}
     for e in doc.edges.values():
         inputs[e.dst].append(e.src)
+    consumers: dict[str, list[str]] = {nid: [] for nid in order}
+    for e in doc.edges.values():
+        consumers[e.src].append(e.dst)
     depth: dict[str, int] = {}
     for nid in order:
         depth[nid] = 1 + max((depth[s] for s in inputs[nid]), default=-1)
+    for nid in order:
+        # A source sits just left of its first consumer, so its edges stay short.
+        if not inputs[nid] and consumers[nid]:
+            depth[nid] = max(0, min(depth[c] for c in consumers[nid]) - 1)
     columns: dict[int, list[str]] = {}
     for nid in order:
         columns.setdefault(depth[nid], []).append(nid)
