@@ -263,3 +263,52 @@ def test_painting_a_large_scene_many_times_keeps_none_alive(qtbot):
     assert sys.getrefcount(None) >= before - 50
     assert len(scene.node_items) == 1000
     assert sum(isinstance(i, EdgeItem) for i in scene.items()) == len(doc.edges)
+
+
+def test_wheel_zooms_and_space_drag_pans(window, qtbot):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    small_graph(window)
+    view = window.view
+    zoom = view.zoom()
+    center = view.viewport().rect().center()
+    wheel = QWheelEvent(QPointF(center), QPointF(view.viewport().mapToGlobal(center)),
+                        QPoint(0, 0), QPoint(0, 240), Qt.NoButton, Qt.NoModifier,
+                        Qt.NoScrollPhase, False)
+    view.wheelEvent(wheel)
+    assert view.zoom() > zoom * 1.3
+    before = view.mapToScene(center)
+    qtbot.keyPress(view, Qt.Key_Space)
+    viewport = view.viewport()
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, center)
+    QTest.mouseMove(viewport, center + QPoint(0, 60))
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, center + QPoint(0, 60))
+    qtbot.keyRelease(view, Qt.Key_Space)
+    assert view.mapToScene(center).y() == pytest.approx(before.y() - 60 / view.zoom(),
+                                                        abs=3 / view.zoom())
+    assert window.scene.selected_node_ids() == []          # panning selects nothing
+
+
+def test_double_click_on_empty_canvas_opens_the_search_box_there(window, qtbot):
+    view = window.view
+    where = QPointF(300, 200).toPoint()
+    QTest.mouseClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, where)
+    QTest.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, where)
+    assert view.search_box.isVisible()
+    qtbot.keyClicks(view.search_box.edit, "exp")
+    qtbot.keyClick(view.search_box.edit, Qt.Key_Return)
+    (node,) = window.doc.nodes.values()
+    assert node.kind == "exp"
+    scene_pos = view.mapToScene(where)
+    assert node.pos == pytest.approx((scene_pos.x(), scene_pos.y()))
+
+
+def test_renaming_the_backward_root_keeps_it_the_root(window):
+    x, y, mul, root = small_graph(window)
+    window.editor.set_root(mul.id)
+    assert window.doc.meta["root"] == "mul"
+    window.editor.rename(mul.id, "product")
+    assert window.doc.meta["root"] == "product"
+    window.act_undo.trigger()
+    assert window.doc.meta["root"] == "mul" and mul.label == "mul"

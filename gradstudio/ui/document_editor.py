@@ -76,7 +76,13 @@ class DocumentEditor(QObject):
         if other is not None:
             self.refused.emit(f"the label '{label}' is already used by another node")
             return False
-        self.stack.push(cmd.Rename(self.doc, node_id, label))
+        if self.doc.meta.get("root") == node.label:   # the root is named by its label
+            self.stack.beginMacro(f"Rename {node.label} to {label}")
+            self.stack.push(cmd.Rename(self.doc, node_id, label))
+            self.stack.push(cmd.SetMeta(self.doc, "root", label, "Backward root"))
+            self.stack.endMacro()
+        else:
+            self.stack.push(cmd.Rename(self.doc, node_id, label))
         return True
 
     def move_nodes(self, moves: dict[str, tuple[tuple, tuple]], text: str = "Move") -> None:

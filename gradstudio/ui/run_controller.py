@@ -84,8 +84,9 @@ class RunController(QObject):
             self._timer.start()
 
     def _auto_run(self) -> None:
-        # An edit shows the gradients of the graph as it now is, not a sum over edits.
-        self.run(self.backward_armed, fresh_grads=True)
+        # An edit shows the gradients of the graph as it now is, not a sum over edits;
+        # a graph that lost its root runs forward without complaining after every edit.
+        self.run(self.backward_armed and self.has_root(), fresh_grads=True)
 
     def run(self, backward: bool, fresh_grads: bool = False) -> bool:
         """Forward, then backward from the root when asked (gradients accumulate into
