@@ -1313,7 +1313,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         r = (a != 0).sum(axis=ax, keepdims=keepdim).astype(a.dtype)
     else:
         r = (aa ** p).sum(axis=ax, keepdims=keepdim) ** (1.0 / p)
-    t = _wrap(_res(np.asarray(r, dtype=a.dtype) if type(r) is not _ndarray or r.dtype != a.dtype else r))
+    r = _res(r)
+    t = _wrap(r if r.dtype == a.dtype else r.astype(a.dtype))
     if _gs.enabled and input._rg:
         n = new_node(LinalgVectorNormBackward0)
         n.ord, n.dims, n.keepdim = p, dims, keepdim
