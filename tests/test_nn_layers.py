@@ -259,3 +259,12 @@ def test_mse_with_mismatched_shapes_warns_and_broadcasts_like_pytorch():
         with pytest.warns(UserWarning, match="different to the input size"):
             values.append(lib.nn.MSELoss()(lib.tensor([[1.0], [2.0]]), lib.tensor([0.0, 3.0])))
     assert values[0].item() == pytest.approx(values[1].item())
+
+
+def test_softmax_without_dim_warns_and_picks_pytorchs_dimension():
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    outs = []
+    for lib in (engine, torch):
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            outs.append(lib.nn.Softmax()(lib.tensor(x)).numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)

@@ -13,6 +13,7 @@ the autocast dtype (see `engine.amp`).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -420,21 +421,20 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     return _Softplus.apply(input, beta, threshold)
 
 
-def _softmax_dim(ndim: int) -> int:
-    return 0 if ndim in (0, 1, 3) else 1
+def _warn_implicit_dim(name: str) -> None:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", UserWarning, stacklevel=3)
 
 
 def softmax(input, dim: int | None = None, dtype=None):
+    """exp(x) / sum(exp(x)) along `dim`."""
     if dim is None:
-        dim = _softmax_dim(input.ndim)
-    if dtype is not None:
-        input = input.to(dtype)
-    return engine.softmax(input, dim)
+        _warn_implicit_dim("softmax")
+    return engine.softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input, dim: int | None = None, dtype=None):
+    """log(softmax(x)) along `dim`, computed stably."""
     if dim is None:
-        dim = _softmax_dim(input.ndim)
-    if dtype is not None:
-        input = input.to(dtype)
-    return engine.log_softmax(input, dim)
+        _warn_implicit_dim("log_softmax")
+    return engine.log_softmax(input, dim, dtype=dtype)
