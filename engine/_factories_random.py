@@ -1,7 +1,7 @@
 """Random factories: rand, randn, randint, normal, randperm, bernoulli, multinomial and *_like."""
 import numpy as np
 
-from . import _random, _dtype
+from . import _random
 from ._tensor import Tensor
 from ._ops import _place, _size_args, _factory_dtype, _wrap
 

@@ -11,12 +11,11 @@ Methods and Python operators are attached to Tensor at the bottom of this module
 import builtins
 import collections
 import math
-import numbers
 
 import numpy as np
 
 from . import _dtype
-from ._dtype import get_default_dtype, result_type, from_np
+from ._dtype import get_default_dtype, result_type
 from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
 from .autograd.grad_mode import state as _gs, no_grad
@@ -1490,7 +1489,6 @@ class DotBackward0(Node):
 def _mm_like(cls, a, b, r):
     t = _wrap(_res(r))
     if _needs(a, b):
-        n = _next = self_ = None
         n = new_node(cls)
         _finish(t, n, (a, b), (a if b._rg else None, b if a._rg else None))
     return t
@@ -1515,7 +1513,7 @@ def mm(input, mat2):
 
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
     _check_mm(input, mat2, "bmm")
     return _mm_like(BmmBackward0, input, mat2, np.matmul(input._a, mat2._a))
 
@@ -1649,8 +1647,6 @@ def matmul(input, other):
 
 
 def _matmul_shape_error(a, b):
-    sa = "x".join(map(str, a.shape if a.ndim > 1 else (1,) + tuple(a.shape)))
-    sb = "x".join(map(str, b.shape))
     raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[-2] if a.ndim > 1 else 1}x"
                        f"{a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]}x{b.shape[-1] if b.ndim > 1 else 1})")
 
@@ -2493,12 +2489,8 @@ def getitem(x, key):
             dim += a.ndim if a.dtype.kind == "b" else 1
     if adv:
         last = builtins.max(d for d, _ in adv)
-        npk = [slice(None)] * (last + 1)
-        for d, a in adv:
-            npk[d] = a
-        # a boolean index spans several dims: rebuild the key positionally
+        # a boolean index spans several dims: build the key positionally
         key2 = []
-        skip = 0
         pos = dict(adv)
         d = 0
         while d <= last:
@@ -2717,7 +2709,6 @@ def gather(input, dim, index, *, sparse_grad=False):
     if ia.ndim != input.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     a = input._a
-    sl = tuple(slice(0, s) for s in ia.shape)
     src = a[tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(ia.shape))]
     r = np.take_along_axis(src, ia, d) if type(a) is _ndarray else xp_of(a).take_along_axis(src, ia, d)
     t = _wrap(_res(r))

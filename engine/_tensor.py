@@ -18,9 +18,8 @@ import weakref
 import numpy as np
 
 from . import _dtype
-from .backend import device as _device, device_of, to_device, CPU, is_cuda_array
-from .autograd.grad_mode import state as _gs
-from .autograd.graph import RemovableHandle, grad_accumulator
+from .backend import device_of, to_device, is_cuda_array
+from .autograd.graph import RemovableHandle
 from .autograd import engine as _autograd_engine
 
 __all__ = ["Tensor", "Size"]
@@ -342,7 +341,7 @@ class Tensor:
 
     def __bool__(self):
         if self._a.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._a.item())
 
     def __len__(self):
@@ -373,8 +372,6 @@ class Tensor:
         if id(self) in memo:
             return memo[id(self)]
         new = Tensor._make_subclass(type(self), _from_array(self._a.copy()), self._rg)
-        if self._x and "__dict__" in dir(self):
-            pass
         memo[id(self)] = new
         if self._grad is not None:
             new._grad = _from_array(self._grad._a.copy())

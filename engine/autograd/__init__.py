@@ -20,6 +20,7 @@ from . import graph
 Variable = None  # set by engine/__init__ to Tensor (PyTorch's legacy alias)
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled", "GraphRoot", "RemovableHandle", "GradcheckError", "is_anomaly_enabled",
            "Node", "AccumulateGrad", "BackwardStep", "backward_steps", "backward_plan", "backward", "grad",
            "Function", "FunctionCtx", "once_differentiable", "gradcheck", "gradgradcheck", "detect_anomaly",
            "set_detect_anomaly", "functional", "graph"]

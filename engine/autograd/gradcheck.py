@@ -104,7 +104,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         grad_outputs = tuple(tensor(rng.standard_normal(o._a.shape), dtype=o.dtype, requires_grad=True)
                              for o in outs)
     grad_outputs = _as_tuple(grad_outputs)
-    diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t._rg]
     n_in = len(inputs)
 
     def first_derivative(*args):
