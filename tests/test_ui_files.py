@@ -203,3 +203,26 @@ def test_shot_refuses_a_bad_file_in_one_line(tmp_path):
                              str(tmp_path / "o.png")], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_inspector_shows_a_layers_weight_and_bias_grads(window):
+    ed = window.editor
+    x = ed.add_node("tensor", (0, 0), "x", {"init": "randn", "shape": [4, 2]})
+    layer = ed.add_node("nn.Linear", (300, 0), "layer", {"out_features": 3})
+    total = ed.add_node("sum", (600, 0))
+    root = ed.add_node("backward", (900, 0))
+    ed.connect_ports(x.id, "out", layer.id, "input")
+    ed.connect_ports(layer.id, "out", total.id, "input")
+    ed.connect_ports(total.id, "out", root.id, "input")
+    window.act_backward.trigger()
+    window.scene.node_items[layer.id].setSelected(True)
+    inspector = window.inspector
+    choices = [inspector.tensor_choice.itemText(i) for i in range(inspector.tensor_choice.count())]
+    assert choices == ["out", "weight", "bias"] and inspector.tensor_choice.isVisible()
+    assert inspector.info_labels["grad_fn"].text() == "AddmmBackward0"
+    inspector.tensor_choice.setCurrentText("weight")
+    assert inspector.info_labels["shape"].text() == "(3, 2)"
+    assert inspector.info_labels["is_leaf"].text() == "True"
+    assert inspector.grad_view.model.rowCount() == 3     # d(sum)/dW: every row is x summed
+    inspector.tensor_choice.setCurrentText("bias")
+    assert inspector.grad_view.text() == "[4. 4. 4.]"

@@ -11,7 +11,7 @@ import math
 from typing import Any, Callable
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QTransform
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QLineEdit, QMenu
 
 from gradstudio.graph.catalog_types import BOOL, CHOICE, ParamSpec
@@ -317,6 +317,7 @@ class GraphScene(QGraphicsScene):
         if spec.type == CHOICE and spec.choices:
             view = self._view()
             menu = QMenu(view)
+            menu.setAttribute(Qt.WA_DeleteOnClose)
             for choice in spec.choices:
                 action = QAction(str(choice), menu)
                 action.setCheckable(True)
@@ -352,9 +353,8 @@ class GraphScene(QGraphicsScene):
 
     # ---------------------------------------------------------------- context menus
     def contextMenuEvent(self, event) -> None:
-        view = self._view()
-        item = self.itemAt(event.scenePos(), view.transform() if view else self.views()[0].transform())
-        menu = QMenu()
+        item = self.itemAt(event.scenePos(), QTransform())
+        menu = QMenu(self._view())
         if isinstance(item, NodeItem):
             if not item.isSelected():
                 self.clearSelection()

@@ -37,6 +37,7 @@ class Inspector(QScrollArea):
         self.editor = editor
         self.doc = editor.doc
         self.node_id: str | None = None
+        self.tensors: dict[str, Any] = {}
         self.info: Any = None
         self.error: str | None = None
         self.setWidgetResizable(True)
@@ -73,8 +74,15 @@ class Inspector(QScrollArea):
         self.tensor_box = QGroupBox("Tensor (after the last run)")
         grid = QGridLayout(self.tensor_box)
         grid.setHorizontalSpacing(10)
+        self.tensor_choice = QComboBox()      # output ports, then a layer's weight, bias, ...
+        self.tensor_choice.setToolTip("Which of the node's tensors to show")
+        self.tensor_choice.currentTextChanged.connect(self._tensor_chosen)
+        self.tensor_choice_caption = QLabel("tensor")
+        self.tensor_choice_caption.setEnabled(False)
+        grid.addWidget(self.tensor_choice_caption, 0, 0)
+        grid.addWidget(self.tensor_choice, 0, 1, 1, 3)
         self.info_labels: dict[str, QLabel] = {}
-        for row, names in enumerate(INFO_ROWS):
+        for row, names in enumerate(INFO_ROWS, start=1):
             for column, name in enumerate(names):
                 label = QLabel()
                 label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -101,10 +109,13 @@ class Inspector(QScrollArea):
         self.show_node(None)
 
     # ---------------------------------------------------------------- public
-    def show_node(self, node_id: str | None, info: Any = None, error: str | None = None) -> None:
+    def show_node(self, node_id: str | None, tensors: dict[str, Any] | None = None,
+                  error: str | None = None) -> None:
+        """Shows a node; `tensors` are its run snapshots by name (outputs first, then a
+        layer's parameters), `error` its run error."""
         changed_node = node_id != self.node_id
         self.node_id = node_id if node_id in self.doc.nodes else None
-        self.info, self.error = info, error
+        self._set_tensors(tensors or {}, error)
         has_node = self.node_id is not None
         self.placeholder.setVisible(not has_node)
         for widget in (self.node_box, self.params_box, self.tensor_box, self.tabs):
@@ -121,8 +132,22 @@ class Inspector(QScrollArea):
         self._build_params(rebuild=changed_node)
         self._show_info()
 
-    def set_result(self, info: Any, error: str | None) -> None:
-        self.info, self.error = info, error
+    def _set_tensors(self, tensors: dict[str, Any], error: str | None) -> None:
+        self.tensors, self.error = tensors, error
+        chosen = self.tensor_choice.currentText()
+        self.tensor_choice.blockSignals(True)
+        self.tensor_choice.clear()
+        self.tensor_choice.addItems(list(tensors))
+        if chosen in tensors:
+            self.tensor_choice.setCurrentText(chosen)
+        self.tensor_choice.blockSignals(False)
+        several = len(tensors) > 1
+        self.tensor_choice.setVisible(several)
+        self.tensor_choice_caption.setVisible(several)
+        self.info = tensors.get(self.tensor_choice.currentText())
+
+    def _tensor_chosen(self, name: str) -> None:
+        self.info = self.tensors.get(name)
         if self.node_id is not None:
             self._show_info()
 
@@ -244,7 +269,7 @@ class Inspector(QScrollArea):
             self.show_node(None)
         elif change.what == "node_changed" and change.item.id == self.node_id \
                 and change.key != "pos":
-            self.show_node(self.node_id, self.info, self.error)
+            self.show_node(self.node_id, self.tensors, self.error)
         elif change.what in ("edge_added", "edge_removed") and change.item.dst == self.node_id:
             self._build_params(rebuild=False)
 

@@ -514,7 +514,7 @@ class MainWindow(QMainWindow):
         nodes = [i for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
         if len(nodes) == 1:
             nid = nodes[0].node.id
-            self.inspector.show_node(nid, self.runner.results.get(nid), self.runner.errors.get(nid))
+            self.inspector.show_node(nid, self.runner.tensors_of(nid), self.runner.errors.get(nid))
         elif not nodes:
             self.inspector.show_node(None)
 

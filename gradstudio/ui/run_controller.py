@@ -6,9 +6,12 @@ Session's per-node snapshots and messages. Nothing here draws: the window listen
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gradstudio.graph.document import Change, Document, GraphError
+from gradstudio.graph.document import Change, Document, GraphError, Node
 from gradstudio.runtime import NodeInfo, RunError, Session
 from gradstudio.runtime.session import device_problem
 
@@ -155,9 +158,43 @@ class RunController(QObject):
                 self.message.emit(f"{node.label}: {text}", "error")
         self.ran.emit()
 
+    def tensors_of(self, node_id: str) -> dict[str, NodeInfo]:
+        """Every tensor a node holds, by name: each output port (the snapshot the canvas shows
+        first), then a layer's Parameters (weight, bias, ...), for the inspector."""
+        node = self.doc.nodes.get(node_id)
+        outputs = self.session.outputs.get(node_id) or {}
+        if node is None:
+            return {}
+        tensors: dict[str, NodeInfo] = {}
+        shown = self.results.get(node_id)
+        if shown is not None:
+            tensors[shown.port] = shown
+        for port, value in outputs.items():
+            if port not in tensors and hasattr(value, "shape"):
+                tensors[port] = self.session.info(node_id, port)
+        module = self.session.modules.get(node_id)
+        if module is not None:
+            for name, parameter in module.named_parameters():
+                tensors[name] = parameter_info(node, name, parameter)
+        return tensors
+
     def summary(self) -> str:
         if not self.results and not self.errors:
             return ""
         bad = len(self.errors)
         return (f"{self.last_kind} on {self.device}: {len(self.results)} nodes"
                 + (f", {bad} error{'s' if bad != 1 else ''}" if bad else ""))
+
+
+def parameter_info(node: Node, name: str, tensor: Any) -> NodeInfo:
+    """A snapshot of a layer's Parameter, shaped like the Session's per-node NodeInfo."""
+    version = getattr(tensor, "_version", None)
+    return NodeInfo(
+        node.id, node.label, node.kind, name, shape=tuple(int(n) for n in tensor.shape),
+        dtype=str(tensor.dtype).split(".")[-1], device=str(tensor.device),
+        data=np.array(tensor.detach().cpu().numpy(), copy=True),
+        grad=None if tensor.grad is None else np.array(tensor.grad.detach().cpu().numpy(),
+                                                        copy=True),
+        is_leaf=bool(tensor.is_leaf), requires_grad=bool(tensor.requires_grad),
+        retains_grad=bool(getattr(tensor, "retains_grad", False)),
+        version=version if isinstance(version, int) else None)
