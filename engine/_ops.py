@@ -178,10 +178,29 @@ class AddBackward0(Node):
         return g, (g if a == 1 else g * a)
 
 
+def _fast_operands(input, other):
+    """Raw operands when no promotion or device check is needed (exact Tensor with a same-dtype
+    Tensor, or a floating Tensor with a Python number); None otherwise."""
+    if type(input) is Tensor:
+        xa = input._a
+        to = type(other)
+        if to is Tensor:
+            ya = other._a
+            if ya.dtype is xa.dtype and type(ya) is type(xa):
+                return xa, ya
+        elif (to is float or to is int) and xa.dtype.kind == "f":
+            return xa, other
+    return None
+
+
 def add(input, other, *, alpha=1, out=None):
-    xa, ya = _pair(input, other)
-    if alpha != 1:
-        ya = ya * alpha
+    ops = _fast_operands(input, other) if alpha == 1 else None
+    if ops is None:
+        xa, ya = _pair(input, other)
+        if alpha != 1:
+            ya = ya * alpha
+    else:
+        xa, ya = ops
     r = xa + ya
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
@@ -216,7 +235,7 @@ def sub(input, other, *, alpha=1, out=None):
                            "Use the `^` or `logical_xor()` operator instead.")
     if not _isinst(input, Tensor):
         return rsub(other, input, alpha=alpha)
-    xa, ya = _pair(input, other)
+    xa, ya = _fast_operands(input, other) or _pair(input, other)
     r = xa - (ya if alpha == 1 else ya * alpha)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
@@ -282,7 +301,7 @@ def mul(input, other, *, out=None):
             t._node = n
             t._rg = True
         return t if out is None else _out(t, out)
-    xa, ya = _pair(input, other)
+    xa, ya = _fast_operands(input, other) or _pair(input, other)
     r = xa * ya
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
