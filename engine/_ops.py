@@ -3586,6 +3586,19 @@ def copy_(self, src, non_blocking=False):
     return self
 
 
+def _copy_of(g):
+    """A copy of g recorded as PyTorch's `empty.copy_(g)` (CopyBackwards with no self input)."""
+    t = _wrap(g._a.copy())
+    if _gs.enabled and g._rg:
+        n = new_node(CopyBackwards)
+        n.src_dtype, n.src_device = g._a.dtype, device_of(g._a)
+        n._next = (_NONE_EDGE, _e(g))
+        n._meta = ((t._a.shape, t._a.dtype),)
+        n._saved = ()
+        t._node, t._rg = n, True
+    return t
+
+
 def _iop(fn):
     def op(self, other):
         return fn(self, other)

@@ -345,7 +345,7 @@ def _accumulate(var, g, create_graph, step):
     before = _snapshot(old) if step is not None else None
     if old is None:
         if create_graph:
-            var._grad = g.clone()
+            var._grad = _ops._copy_of(g)     # CopyBackwards, as PyTorch's AccumulateGrad makes it
         elif _getrefcount(g) <= 3 and _getrefcount(g._a) <= 2 and g._a.base is None and g._node is None:
             var._grad = g          # nobody else holds this fresh gradient: keep it without a copy
         else:
