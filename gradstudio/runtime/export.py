@@ -100,6 +100,7 @@ class _ScriptWriter:
         self.names: dict[tuple[str, str], str] = {}     # (node id, port) -> variable
         self.uses: set[str] = set()                    # "F", "datasets", "json"
         self.notes: list[str] = []
+        self.modules: dict[str, str] = {}               # layer node id -> its module variable
         self.no_grad = {n for r in document.regions.values() if r.kind == "no_grad"
                         for n in r.node_ids}
 
@@ -114,6 +115,10 @@ class _ScriptWriter:
         order = [n for n in self.doc.topological_order() if self.doc.nodes[n].kind != BACKWARD]
         for node_id in order:
             self._name_outputs(self.doc.nodes[node_id])
+        if "training" in self.doc.meta:                  # the trainer's loop, step for step
+            from gradstudio.runtime.export_training import training_body
+            body = training_body(self, order)
+            return "\n".join(self._header() + body) + "\n"
         body: list[str] = []
         block_no_grad = False
         for node_id in order:
@@ -201,6 +206,7 @@ class _ScriptWriter:
                                 self.taken)
             setup = self._module(node, module)
             inputs["module"] = module
+            self.modules[node.id] = module
         expression = spec.export_code(inputs, node.params)
         if expression is None:
             raise ExportError(f"node '{node.label}': the kind '{node.kind}' has no export "
@@ -227,7 +233,7 @@ class _ScriptWriter:
             tensor = f"torch.tensor({python_literal(_floats(p['value']))}{dtype})"
         elif init in RANDOM_INITS and self.target == "torch":
             value = self.session.value(node.id)
-            lines.append(f"# the engine's {init}({python_literal(shape)}) with seed {p['seed']}")
+            lines.append(f"# gradstudio's {init}({python_literal(shape)}) with seed {p['seed']}")
             tensor = (f"torch.tensor({array_literal(_numpy(value), ' ' * (len(name) + 16))}"
                       f"{dtype})")
             self._note_literals()
@@ -255,7 +261,7 @@ class _ScriptWriter:
         p = node.params
         if self.target == "torch":
             self._note_literals()
-            lines = [f"# {node.kind} '{node.label}' as the engine loaded it"]
+            lines = [f"# {node.kind} '{node.label}' as gradstudio loaded it"]
             for port, name in (("x", x), ("y", y)):
                 value = _numpy(self.session.value(node.id, port))
                 lines.append(f"{name} = torch.tensor("
@@ -284,7 +290,7 @@ class _ScriptWriter:
             parameters = list(engine_module.named_parameters())
             if parameters:
                 self._note_literals()
-                lines.append("with torch.no_grad():  # the engine's initial values")
+                lines.append("with torch.no_grad():  # gradstudio's initial values")
                 for pname, value in parameters:
                     start = f"    {module}.{pname}.copy_(torch.tensor("
                     literal = array_literal(_numpy(value), " " * len(start))
@@ -293,7 +299,7 @@ class _ScriptWriter:
 
     def _note_literals(self) -> None:
         note = ("Random initial values and data sets are written out as numbers: PyTorch's "
-                "random generator draws other numbers than the engine's for the same seed.")
+                "random generator draws other numbers than gradstudio's for the same seed.")
         if note not in self.notes:
             self.notes.append(note)
 
