@@ -130,6 +130,7 @@ def test_learning_rate_and_freezing_apply_at_the_next_step(qtbot, dashboard):
     items = [dashboard.parameter_list.item(i).text()
              for i in range(dashboard.parameter_list.count())]
     assert items == ["fc1", "fc2", "logits"]
+    first_lr = doc.meta["training"]["optimizer"]["lr"]
     dashboard.start()
     qtbot.waitUntil(lambda: dashboard.trainer.steps_done > 5, timeout=5000)
     dashboard.lr_box.setValue(0.002)
@@ -137,7 +138,7 @@ def test_learning_rate_and_freezing_apply_at_the_next_step(qtbot, dashboard):
     dashboard.parameter_list.item(0).setCheckState(Qt.Unchecked)
     assert doc.meta["training"]["frozen"] == ["fc1"]
     frozen_at = wait_for_marker(qtbot, dashboard, "freeze fc1")
-    lr_at = wait_for_marker(qtbot, dashboard, "lr 0.01 -> 0.002")
+    lr_at = wait_for_marker(qtbot, dashboard, f"lr {float(first_lr)} -> 0.002")
     qtbot.waitUntil(lambda: dashboard.snapshot.step > max(frozen_at, lr_at) + 5, timeout=5000)
     dashboard.stop()
     snap = dashboard.trainer.metrics.snapshot()
@@ -192,3 +193,34 @@ def test_a_document_without_training_cannot_start(qtbot, dashboard):
     with qtbot.waitSignal(dashboard.message) as signal:
         assert not dashboard.start()
     assert signal.args[1] == "error" and "training" in signal.args[0]
+
+
+def test_a_failing_node_stops_training_with_a_message_naming_it(qtbot, dashboard):
+    doc = example("spirals")
+    fc2 = doc.node_by_label("fc2")
+    doc.nodes[fc2.id].params["in_features"] = 5          # fc1 gives 64 features
+    dashboard.set_document(doc)
+    messages = []
+    dashboard.message.connect(lambda text, level: messages.append((level, text)))
+    dashboard.start()
+    qtbot.waitUntil(lambda: not dashboard.trainer.alive, timeout=5000)
+    dashboard.refresh()
+    assert dashboard.trainer.state == "stopped"
+    level, text = messages[-1]
+    assert level == "error" and "fc2" in text
+    assert "fc2" in dashboard.status.text()
+
+
+def test_log_scale_and_smoothing_controls(qtbot, dashboard):
+    dashboard.set_document(example("xor"))
+    train_to_the_end(qtbot, dashboard)
+    raw = dashboard.snapshot.loss.values
+    dashboard.log_scale.setChecked(True)
+    np.testing.assert_allclose(drawn(dashboard.loss_plot.curves["train (raw)"])[1],
+                               np.log10(raw))
+    dashboard.smoothing.setValue(0)
+    assert dashboard.smoothing_label.text() == "0.00"
+    np.testing.assert_allclose(10 ** drawn(dashboard.loss_plot.curves["train"])[1], raw)
+    dashboard.smoothing.setValue(90)
+    smooth = 10 ** drawn(dashboard.loss_plot.curves["train"])[1]
+    assert np.abs(np.diff(smooth)).sum() < np.abs(np.diff(raw)).sum()

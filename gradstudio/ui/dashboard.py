@@ -726,14 +726,13 @@ class TrainingDashboard(QWidget):
             self.status.setText(text)
             return
         snap, state = self.snapshot, self.trainer.state
-        if snap is None or snap.step < 0:
-            self.status.setText(state)
-            return
-        lines = [f"{state} · step {snap.step + 1}", f"loss {snap.loss.values[-1]:.4g}"]
-        if len(snap.accuracy.values):
-            lines[-1] += f" · accuracy {snap.accuracy.values[-1]:.1%}"
-        if len(snap.steps_per_sec.values):
-            lines.append(f"{snap.steps_per_sec.values[-1]:,.0f} steps/s")
+        lines = [state]
+        if snap is not None and snap.step >= 0:
+            lines = [f"{state} · step {snap.step + 1}", f"loss {snap.loss.values[-1]:.4g}"]
+            if len(snap.accuracy.values):
+                lines[-1] += f" · accuracy {snap.accuracy.values[-1]:.1%}"
+            if len(snap.steps_per_sec.values):
+                lines.append(f"{snap.steps_per_sec.values[-1]:,.0f} steps/s")
         if not self.trainer.alive and self.trainer.message:
             lines.append(self.trainer.message)
         self.status.setText("\n".join(lines))
