@@ -56,6 +56,8 @@ LAYERS = {
         lambda nn: nn.Conv2d(2, 3, (3, 2), stride=2, padding=1, dilation=(1, 2)),
         [randn(2, 2, 7, 6)]),
     "conv2d-unbatched-no-bias": (lambda nn: nn.Conv2d(1, 2, 2, bias=False), [randn(1, 4, 4)]),
+    "conv2d-same-padding": (lambda nn: nn.Conv2d(2, 3, 3, padding="same", dilation=2),
+                            [randn(1, 2, 7, 6)]),
     "maxpool": (lambda nn: nn.MaxPool2d(2), [randn(2, 3, 6, 6)]),
     "maxpool-overlap-pad": (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [randn(2, 2, 7, 7)]),
     "maxpool-ceil": (lambda nn: nn.MaxPool2d(2, ceil_mode=True), [randn(1, 2, 5, 7)]),
@@ -187,7 +189,7 @@ NODE_NAME_CASES = {
     "cross_entropy": lambda F, lib: F.cross_entropy(lib.ones(2, 3, requires_grad=True),
                                                     lib.tensor([0, 2])),
     "conv2d": lambda F, lib: F.conv2d(lib.ones(1, 1, 4, 4, requires_grad=True),
-                                      lib.ones(2, 1, 3, 3)),
+                                      lib.ones(2, 1, 3, 3), lib.ones(2)),
     "max_pool2d": lambda F, lib: F.max_pool2d(lib.ones(1, 1, 4, 4, requires_grad=True), 2),
     "softplus": lambda F, lib: F.softplus(lib.ones(3, requires_grad=True)),
     "bce_with_logits": lambda F, lib: F.binary_cross_entropy_with_logits(

@@ -81,10 +81,11 @@ class _Conv2d(Function):
     """out[n] = weight (O, C*kh*kw) @ im2col(x)[n] (C*kh*kw, OH*OW): one GEMM per sample."""
 
     @staticmethod
-    def forward(ctx, x, w, stride, padding, dilation):
-        if x.dtype != w.dtype:
-            raise RuntimeError(f"conv2d: input dtype {x.dtype} and weight dtype {w.dtype} "
-                               "should be the same")
+    def forward(ctx, x, w, b, stride, padding, dilation):
+        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
+            raise RuntimeError(f"conv2d: input dtype {x.dtype}, weight dtype {w.dtype}"
+                               + ("" if b is None else f" and bias dtype {b.dtype}")
+                               + " should be the same")
         a, k = _compute(array_of(x), array_of(w))
         o, _, kh, kw = k.shape
         oh = _conv_out_size(a.shape[2], kh, stride[0], padding[0], dilation[0])
@@ -94,6 +95,8 @@ class _Conv2d(Function):
                                f"is smaller than the kernel size {(kh, kw)}")
         cols = _im2col(a, (kh, kw), stride, padding, dilation, (oh, ow))
         out = k.reshape(o, -1) @ cols                                   # N O OH*OW
+        if b is not None:
+            out += _compute(array_of(b))[0].reshape(o, 1)
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation)
         return tensor_from_array(out.reshape(a.shape[0], o, oh, ow)
@@ -103,12 +106,15 @@ class _Conv2d(Function):
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
         stride, padding, dilation = ctx.geometry
-        gx = gw = None
-        if ctx.needs_input_grad[0]:
+        needs = ctx.needs_input_grad
+        gx = gw = gb = None
+        if needs[0]:
             gx = _Conv2dInputGrad.apply(grad, w, tuple(x.shape), stride, padding, dilation)
-        if ctx.needs_input_grad[1]:
+        if needs[1]:
             gw = _Conv2dWeightGrad.apply(x, grad, tuple(w.shape), stride, padding, dilation)
-        return gx, gw, None, None, None
+        if needs[2]:
+            gb = grad.sum(dim=(0, 2, 3))
+        return gx, gw, gb, None, None, None
 
 
 class _Conv2dInputGrad(Function):
@@ -130,7 +136,7 @@ class _Conv2dInputGrad(Function):
         input_shape, stride, padding, dilation = ctx.geometry
         dg = dw = None
         if ctx.needs_input_grad[0]:
-            dg = _Conv2d.apply(ggx, w, stride, padding, dilation)
+            dg = _Conv2d.apply(ggx, w, None, stride, padding, dilation)
         if ctx.needs_input_grad[1]:
             dw = _Conv2dWeightGrad.apply(ggx, g, tuple(w.shape), stride, padding, dilation)
         return dg, dw, None, None, None, None
@@ -158,7 +164,7 @@ class _Conv2dWeightGrad(Function):
         if ctx.needs_input_grad[0]:
             dx = _Conv2dInputGrad.apply(g, ggw, tuple(x.shape), stride, padding, dilation)
         if ctx.needs_input_grad[1]:
-            dg = _Conv2d.apply(x, ggw, stride, padding, dilation)
+            dg = _Conv2d.apply(x, ggw, None, stride, padding, dilation)
         return dx, dg, None, None, None, None
 
 
@@ -170,15 +176,28 @@ name_node(_Conv2dWeightGrad, "ConvolutionBackwardBackward1",
            "input: conv_transpose2d(grad, ggW), grad: conv2d(input, ggW)")
 
 
+def _string_padding(padding: str, kernel, stride, dilation) -> tuple[int, int]:
+    """padding="valid" (none) or "same" (output size = input size; stride 1, odd spans)."""
+    if padding == "valid":
+        return (0, 0)
+    if padding != "same":
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                         "{'valid', 'same'}")
+    if stride != (1, 1):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    spans = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    if any(span % 2 for span in spans):
+        raise NotImplementedError("engine conv2d: padding='same' needs an odd (dilated) kernel "
+                                  "size; give the padding as numbers")
+    return (spans[0] // 2, spans[1] // 2)
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kh, kw)."""
     if groups != 1:
         raise NotImplementedError("engine conv2d supports groups=1 only")
     if isinstance(padding, str):
-        if padding == "valid":
-            padding = 0
-        else:
-            raise ValueError(f"conv2d: padding={padding!r} is not supported; give numbers")
+        padding = _string_padding(padding, weight.shape[2:], _pair(stride), _pair(dilation))
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
@@ -189,9 +208,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         raise RuntimeError(f"conv2d: input has {input.shape[1]} channels but weight "
                            f"{weight.shape} expects {weight.shape[1]}")
     input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
-    out = _Conv2d.apply(input, weight, _pair(stride), _pair(padding), _pair(dilation))
-    if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
+    out = _Conv2d.apply(input, weight, bias, _pair(stride), _pair(padding), _pair(dilation))
     return out.squeeze(0) if unbatched else out
 
 
