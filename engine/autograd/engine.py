@@ -270,7 +270,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 elif b[nr] is None:
                     b[nr] = g
                 elif g is not None and not dry:
-                    b[nr] = b[nr] + g
+                    b[nr] = _sum_grads(b[nr], g, create_graph)
                 if d == 0:
                     if heap:
                         _heap_push(heap, nxt)
@@ -288,6 +288,25 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                     yield None
     finally:
         _gs.enabled = prev_mode
+
+
+def _sum_grads(old, new, create_graph):
+    """old + new for an input buffer, written in place into whichever of the two gradients
+    nothing but the engine holds (PyTorch's InputBuffer does the same); else out of place.
+    The reference counts are those of the engine's own variables: the buffer slot for `old`,
+    the node's output tuple and the loop variable for `new`."""
+    if not create_graph:
+        oa, na = old._a, new._a
+        if oa.shape == na.shape and oa.dtype == na.dtype:
+            if (_getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None
+                    and getattr(oa.flags, "writeable", True)):
+                oa += na
+                return old
+            if (_getrefcount(new) <= 4 and _getrefcount(na) <= 3 and na.base is None and new._node is None
+                    and getattr(na.flags, "writeable", True)):
+                na += oa
+                return new
+    return old + new
 
 
 def _pre_hooks(node, buf, step):
