@@ -561,3 +561,18 @@ def test_several_roots_start_from_a_graph_root():
     x.grad = None
     (a * b).backward()
     assert x.grad.tolist() == [2.0, 1.0]
+
+
+def test_backward_inputs_with_a_non_leaf_like_torch():
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        x = M.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        y = (h * h).sum()
+        y.backward(inputs=[h], retain_graph=True)
+        first = (h.grad.tolist(), x.grad, h.retains_grad)
+        y.backward(inputs=[h, x], retain_graph=True)
+        y.backward()
+        got.append((first, h.grad.tolist(), x.grad.tolist()))
+    assert got[0] == got[1]

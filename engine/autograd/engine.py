@@ -202,13 +202,10 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 is_acc = type(node) is Acc
                 if x is not None or is_acc:
                     buf = _pre_hooks(node, buf, step)
-                if captures and node in captures:
+                if capture and node in captures:       # grad(): collect instead of accumulating
                     for nr, i in captures[node]:
                         g = buf[nr]
-                        if g is not None and inputs[i]._node is not None and not capture:
-                            _accumulate(inputs[i], g, create_graph, step)
-                        elif out is not None:
-                            out[i] = g if out[i] is None or g is None else out[i] + g
+                        out[i] = g if out[i] is None or g is None else out[i] + g
                 if exec_info is not None and not exec_info.get(node):
                     _gs.enabled = prev_mode
                     continue
@@ -449,6 +446,8 @@ def _prepare(tensors, grad_tensors, retain_graph, create_graph, inputs):
         for t in inputs:
             if not t._rg:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
+            if t._node is not None:     # a non-leaf input gets its .grad through retain_grad
+                t.retain_grad()
     return tensors, grads, keep, inputs
 
 
