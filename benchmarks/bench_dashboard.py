@@ -103,7 +103,8 @@ def redraw_times(app: QApplication, points: int, repeats: int = 30) -> np.ndarra
     plot.show()
     app.processEvents()
     rng = np.random.default_rng(0)
-    values = np.exp(-np.arange(points + repeats) / (points / 3)) + 0.05 * rng.random(points + repeats)
+    n = points + repeats
+    values = np.exp(-np.arange(n) / (points / 3)) + 0.05 * rng.random(n)
     times = []
     for i in range(repeats):
         steps = np.arange(i, points + i)

@@ -2,8 +2,9 @@
 
 Start / Pause-Resume / Step / Stop drive the runtime's `Trainer`, which trains in its own
 worker thread and writes into `TrainingMetrics` ring buffers. A QTimer (at most 60 Hz) takes
-a snapshot only when the metrics' version moved and redraws only the plots on the visible
-tab, so the training speed does not depend on repaint speed.
+a snapshot only when the metrics' version moved and redraws one plot of the visible tab per
+tick, the one waiting longest; its period adapts so that the UI thread spends about UI_SHARE
+of a core, since the GIL it shares with the trainer makes drawing time training time.
 
 Live changes (clipping, learning rate, frozen layers) are edits of the document's
 meta["training"], made through `edit_meta` (the window passes its undoable one); the
@@ -33,8 +34,8 @@ from gradstudio.graph.training_setup import CLIP_MODES, TrainingSetup
 from gradstudio.runtime.metrics import MetricsSnapshot, TrainingMetrics
 from gradstudio.runtime.training import Trainer
 from gradstudio.ui.dashboard_export import write_metrics_csv
-from gradstudio.ui.dashboard_plots import (BoundaryPlot, HeatmapPlot, HistogramPlot, NormPlot,
-                                           SmoothedPlot, StepPlot)
+from gradstudio.ui.dashboard_plots import (BoundaryPlot, HistogramPanel, NormPlot, SmoothedPlot,
+                                           StepPlot)
 
 FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a second
 SLOWEST_FRAME_MS = 500   # its longest, however slow drawing gets
@@ -79,64 +80,6 @@ def layer_norms(grad_norms: dict, labels: list[str]) -> dict[str, tuple[np.ndarr
             squares += values * values
         layers[label] = (steps, np.sqrt(squares))
     return layers
-
-
-class HistogramPanel(QWidget):
-    """One parameter's histogram now and its distribution over time, side by side, with a
-    parameter chooser."""
-
-    def __init__(self, what: str, axis_label: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.what = what
-        self.parameter = QComboBox()
-        self.parameter.setSizeAdjustPolicy(QComboBox.AdjustToContents)
-        self.parameter.setToolTip(f"the parameter whose {what}s are shown")
-        self.histogram = HistogramPlot(f"{what} histogram", axis_label)
-        self.heatmap = HeatmapPlot(f"{what} distribution over time", axis_label)
-        self.shown: tuple | None = None       # (parameter, last step, rows) on display
-        header = QHBoxLayout()
-        header.setContentsMargins(4, 0, 0, 0)
-        header.addWidget(QLabel(f"{what}s of"))
-        header.addWidget(self.parameter)
-        header.addStretch(1)
-        plots = QHBoxLayout()
-        plots.setSpacing(2)
-        plots.addWidget(self.histogram, 2)
-        plots.addWidget(self.heatmap, 3)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(header)
-        layout.addLayout(plots, 1)
-
-    def set_histories(self, histories: dict) -> None:
-        names = list(histories)
-        if [self.parameter.itemText(i) for i in range(self.parameter.count())] != names:
-            current = self.parameter.currentText()
-            self.parameter.blockSignals(True)
-            self.parameter.clear()
-            self.parameter.addItems(names)
-            if current in names:
-                self.parameter.setCurrentText(current)
-            self.parameter.blockSignals(False)
-        name = self.parameter.currentText()
-        history = histories.get(name)
-        if history is None or not len(history.steps):
-            self.clear_all()
-            return
-        shown = (name, int(history.steps[-1]), len(history.steps))
-        if shown == self.shown:
-            return
-        self.shown = shown
-        self.histogram.set_histogram(history.latest, history.edges,
-                                     f"{name} at step {int(history.steps[-1])}")
-        self.heatmap.set_history(history.steps, history.counts, history.edges,
-                                 f"{name} over time")
-
-    def clear_all(self) -> None:
-        self.histogram.clear_all()
-        self.heatmap.clear_all()
-        self.shown = None
 
 
 class TrainingDashboard(QWidget):
@@ -606,12 +549,11 @@ class TrainingDashboard(QWidget):
         if self.metrics is not None:
             snapshot = self.metrics.snapshot_if_newer(self.version)
             if snapshot is not None:
-                first_weights = bool(snapshot.weight_histograms) and not (
-                    self.snapshot is not None and self.snapshot.weight_histograms)
+                previous = self.snapshot.weight_histograms if self.snapshot else {}
                 self.snapshot = snapshot
                 self.version = snapshot.version
-                if first_weights:
-                    self._show_setup()
+                if list(snapshot.weight_histograms) != list(previous):
+                    self._show_setup()          # the trained parameters are known (anew)
         trainer = self.trainer
         ended = trainer is not None and self._was_alive and not trainer.alive
         self.draw(limit=None if ended else plots)

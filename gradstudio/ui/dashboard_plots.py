@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 # Matplotlib's tab10: distinguishable on light and dark backgrounds.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -402,3 +402,61 @@ def boundary_colormap(classes: int) -> pg.ColorMap:
                                              pale(color(1), 0.5)])
     positions = np.linspace(0.0, 1.0, classes)
     return pg.ColorMap(positions, [pale(color(c), 0.6) for c in range(classes)])
+
+
+class HistogramPanel(QWidget):
+    """One parameter's histogram now and its distribution over time, side by side, with a
+    parameter chooser."""
+
+    def __init__(self, what: str, axis_label: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.what = what
+        self.parameter = QComboBox()
+        self.parameter.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.parameter.setToolTip(f"the parameter whose {what}s are shown")
+        self.histogram = HistogramPlot(f"{what} histogram", axis_label)
+        self.heatmap = HeatmapPlot(f"{what} distribution over time", axis_label)
+        self.shown: tuple | None = None       # (parameter, last step, rows) on display
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 0, 0)
+        header.addWidget(QLabel(f"{what}s of"))
+        header.addWidget(self.parameter)
+        header.addStretch(1)
+        plots = QHBoxLayout()
+        plots.setSpacing(2)
+        plots.addWidget(self.histogram, 2)
+        plots.addWidget(self.heatmap, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(header)
+        layout.addLayout(plots, 1)
+
+    def set_histories(self, histories: dict) -> None:
+        names = list(histories)
+        if [self.parameter.itemText(i) for i in range(self.parameter.count())] != names:
+            current = self.parameter.currentText()
+            self.parameter.blockSignals(True)
+            self.parameter.clear()
+            self.parameter.addItems(names)
+            if current in names:
+                self.parameter.setCurrentText(current)
+            self.parameter.blockSignals(False)
+        name = self.parameter.currentText()
+        history = histories.get(name)
+        if history is None or not len(history.steps):
+            self.clear_all()
+            return
+        shown = (name, int(history.steps[-1]), len(history.steps))
+        if shown == self.shown:
+            return
+        self.shown = shown
+        self.histogram.set_histogram(history.latest, history.edges,
+                                     f"{name} at step {int(history.steps[-1])}")
+        self.heatmap.set_history(history.steps, history.counts, history.edges,
+                                 f"{name} over time")
+
+    def clear_all(self) -> None:
+        self.histogram.clear_all()
+        self.heatmap.clear_all()
+        self.shown = None
