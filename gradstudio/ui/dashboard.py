@@ -100,7 +100,6 @@ class TrainingDashboard(QWidget):
         self.snapshot: MetricsSnapshot | None = None
         self.version = -1            # the metrics version last taken
         self.drawn: dict[str, int] = {}      # plot key -> metrics version it shows
-        self.overview: tuple[str, ...] = DEFAULT_OVERVIEW
         self._was_alive = False
         self.paused = False          # asked the trainer to pause (or to step, which pauses)
         self._pace_mark: tuple[float, float] | None = None    # (thread CPU time, wall time)
@@ -254,7 +253,6 @@ class TrainingDashboard(QWidget):
         """First tab: the plots named in `overview` (keys of PLOT_GROUPS), in that order;
         then a tab per group for the others."""
         overview = tuple(k for k in dict.fromkeys(overview) if k in self.plots) or DEFAULT_OVERVIEW
-        self.overview = overview
         self.tabs.blockSignals(True)
         while self.tabs.count():
             page = self.tabs.widget(0)
