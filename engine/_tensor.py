@@ -273,6 +273,7 @@ class Tensor:
     def is_cuda(self):
         return is_cuda_array(self._a)
 
+    __array_priority__ = 1000      # `ndarray * tensor` defers to Tensor.__rmul__, as with PyTorch
     is_sparse = False
     is_quantized = False
     is_meta = False
