@@ -1016,8 +1016,16 @@ class CumprodBackward0(Node):
     def backward(self, g):
         x, r = self.saved
         d = self.dim
-        # zero-safe enough for the common case of no zeros in x
-        return (g * r).flip(d).cumsum(d).flip(d) / x
+        if not bool((x._a == 0).any()):
+            return (g * r).flip(d).cumsum(d).flip(d) / x
+        # zeros present: d out_j / d x_i = prod_{k <= j, k != i} x_k, built column by column
+        n = x.shape[d]
+        pos = arange(n, device=x.device).reshape((n,) + (1,) * (x.ndim - 1 - d))
+        cols = []
+        for i in range(n):
+            xi = where(eq(pos, i), ones_like(x), x)
+            cols.append((g * xi.cumprod(d)).narrow(d, i, n - i).sum(d))
+        return stack(cols, d)
 
 
 def cumprod(input, dim, *, dtype=None):
@@ -1232,7 +1240,8 @@ class StdBackward0(Node):
         if not self.keepdim:
             shape = _keep_shape(x.shape, self.dims)
             g, r = g.reshape(shape), r.reshape(shape)
-        return (g / (r * builtins.max(self.count - self.correction, 0))) * (x - x.mean(self.dims, keepdim=True))
+        scaled = where(eq(r, 0), zeros_like(r), g / (r * builtins.max(self.count - self.correction, 0)))
+        return scaled * (x - x.mean(self.dims, keepdim=True))
 
 
 def _var_args(dim, unbiased, correction):

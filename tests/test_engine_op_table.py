@@ -197,3 +197,9 @@ def _setitem_adv(a, b):
     c = a * 1
     c[[0, 2]] = b
     return c
+
+OPS += [
+    OpInfo("cumprod_zeros", lambda m, a: m.cumprod(a * m.tensor([1.0, 0.0, 1.0, 1.0], dtype=a.dtype), 1),
+           [((3, 4),)]),
+    OpInfo("prod_zeros", lambda m, a: (a * m.tensor([1.0, 0.0, 1.0], dtype=a.dtype)).prod(), [((3,),)]),
+]

@@ -487,6 +487,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of `outputs` with respect to `inputs`, returned (not accumulated into .grad)."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by the engine; "
+                                  "loop over the batch of grad_outputs instead")
     single = isinstance(inputs, Tensor)
     outputs = _as_tuple(outputs)
     inputs = (inputs,) if single else tuple(inputs)
