@@ -199,7 +199,7 @@ def _setitem_adv(a, b):
     return c
 
 OPS += [
-    OpInfo("cumprod_zeros", lambda m, a: m.cumprod(a * m.tensor([1.0, 0.0, 1.0, 1.0], dtype=a.dtype), 1),
+    OpInfo("cumprod_zeros", lambda m, a: m.cumprod(a * m.tensor([1.0, 0.0, 1.0, 1.0], dtype=a.dtype, device=a.device), 1),
            [((3, 4),)]),
-    OpInfo("prod_zeros", lambda m, a: (a * m.tensor([1.0, 0.0, 1.0], dtype=a.dtype)).prod(), [((3,),)]),
+    OpInfo("prod_zeros", lambda m, a: (a * m.tensor([1.0, 0.0, 1.0], dtype=a.dtype, device=a.device)).prod(), [((3,),)]),
 ]
