@@ -3250,6 +3250,11 @@ def _detensor(x):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf tensor copying `data` (nested lists, numbers, numpy arrays or tensors)."""
+    if _isinst(data, Tensor):
+        import warnings
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
     a = _infer_np(data)
     if dtype is not None:
         a = a.astype(_dtype.to_np(dtype), copy=True)
