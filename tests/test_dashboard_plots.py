@@ -7,7 +7,7 @@ import pytest
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.ui.dashboard_export import metrics_table, write_metrics_csv
 from gradstudio.ui.dashboard_plots import (BoundaryPlot, HeatmapPlot, NormPlot, SmoothedPlot,
-                                           StepPlot, ema_smooth)
+                                           StepPlot, ema_smooth, nice_ceiling)
 
 
 def tensorboard_smoothing(values, weight):
@@ -143,3 +143,27 @@ def test_streamed_smoothing_equals_smoothing_from_scratch(qtbot):
     plot.set_series("train", np.arange(10), values[:10])          # a new run: from scratch
     np.testing.assert_allclose(plot.curves["train"].getData()[1],
                                tensorboard_smoothing(values[:10], 0.6), rtol=1e-9)
+
+
+def test_step_axis_follows_the_data_in_round_jumps(qtbot):
+    plot = StepPlot("loss")
+    qtbot.addWidget(plot)
+    plot.set_curve("train", np.arange(120), np.ones(120))
+    assert plot.step_range == (0, 150)
+    plot.set_curve("train", np.arange(140), np.ones(140))
+    assert plot.step_range == (0, 150)                 # no change: the axis is not redrawn
+    plot.set_curve("train", np.arange(151), np.ones(151))
+    assert plot.step_range == (0, 200)
+    left, right = plot.plot_item.vb.viewRange()[0]
+    assert left <= 0 and 200 <= right < 210
+    plot.plot_item.vb.sigRangeChangedManually.emit([True, True])     # the person zoomed
+    plot.set_curve("train", np.arange(500), np.ones(500))
+    assert plot.step_range == (0, 200)
+    plot.plot_item.autoBtnClicked()                    # "A": follow again
+    plot.set_curve("train", np.arange(501), np.ones(501))
+    assert plot.step_range == (0, 600)
+
+
+def test_nice_ceiling():
+    assert [nice_ceiling(v) for v in (3, 11, 16, 99, 101, 1234, 10001)] == \
+        [10, 15, 20, 100, 150, 1500, 15000]

@@ -38,7 +38,7 @@ from gradstudio.ui.dashboard_plots import (BoundaryPlot, HistogramPanel, NormPlo
                                            StepPlot)
 
 FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a second
-SLOWEST_FRAME_MS = 500   # its longest, however slow drawing gets
+SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets (a plot of four waits 1 s)
 UI_SHARE = 0.08          # of one core the dashboard may spend while training (the GIL is
                          # shared with the trainer, so this is what training gives up)
 

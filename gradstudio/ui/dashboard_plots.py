@@ -22,12 +22,21 @@ MARKER_COLOR = "#9467bd"
 VANISHING_NORM = 1e-6     # a layer's gradient norm below this is marked as vanishing
 EXPLODING_NORM = 1e3      # above this, as exploding
 TITLE_SIZE = "9pt"
+_ROUND_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 _TICK_FONT = QFont()
 _TICK_FONT.setPointSize(8)
 
 
 def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 10, 15, 20, 30, 40, 50, 60, 80, 100, 150, ... that is >= value."""
+    if value <= 10:
+        return 10.0
+    decade = 10.0 ** math.floor(math.log10(value))
+    return next(m * decade for m in _ROUND_STEPS if m * decade >= value)
 
 
 def ema_smooth(values: np.ndarray, weight: float) -> np.ndarray:
@@ -93,7 +102,13 @@ def style_plot(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "ste
 
 
 class StepPlot(pg.PlotWidget):
-    """Named curves over the step axis, with vertical lines at change markers."""
+    """Named curves over the step axis, with vertical lines at change markers.
+
+    The step axis follows the data in jumps (its length is a round number: 10, 15, 20, 30,
+    40, 50, 60, 80, 100, ...) rather than with every new step: its ticks, labels and the
+    grid are then redrawn a few times per run instead of every frame, and plots of the same
+    steps line up. Panning or zooming by hand stops that until the "A"
+    (auto-range) button is pressed."""
 
     def __init__(self, title: str, left: str = "", log_y: bool = False, legend: bool = True,
                  parent=None) -> None:
@@ -106,6 +121,32 @@ class StepPlot(pg.PlotWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.marker_lines: dict[tuple[int, str], pg.InfiniteLine] = {}
         self.setMinimumSize(220, 150)
+        self.following = True                  # the step axis follows the data
+        self.steps_seen: tuple[float, float] | None = None    # first and last step drawn
+        self.step_range: tuple[float, float] | None = None    # the step axis while following
+        self.plot_item.sigRangeChangedManually.connect(self._moved_by_hand)
+
+    def _moved_by_hand(self, *_) -> None:
+        self.following = False
+
+    def _follow_steps(self, x: np.ndarray) -> None:
+        if not len(x):
+            return
+        first, last = float(x[0]), float(x[-1])
+        if self.steps_seen is not None:
+            first, last = min(first, self.steps_seen[0]), max(last, self.steps_seen[1])
+        self.steps_seen = (first, last)
+        view = self.plot_item.vb
+        if view.state["autoRange"][0]:        # pyqtgraph's own x auto-range: take it over
+            view.enableAutoRange(x=False)
+            self.following = True
+            self.step_range = None
+        if not self.following:
+            return
+        wanted = (first, first + nice_ceiling(1.02 * max(last - first, 1.0)))
+        if wanted != self.step_range:
+            self.step_range = wanted
+            view.setXRange(*wanted, padding=0.02)
 
     def _add_legend(self) -> pg.LegendItem:
         """A legend on a nearly opaque patch of the window colour, text in the text colour."""
@@ -135,6 +176,7 @@ class StepPlot(pg.PlotWidget):
                        QColor(*QColor(color(index)).getRgb()[:3], alpha), width=width)
         item = self.curve(name, pen, legend)
         item.setData(x, y)
+        self._follow_steps(x)
         return item
 
     def _update_legend(self) -> None:
@@ -189,6 +231,8 @@ class StepPlot(pg.PlotWidget):
     def clear_all(self) -> None:
         self.remove_curves_except(())
         self.set_markers(())
+        self.steps_seen = self.step_range = None
+        self.plot_item.vb.enableAutoRange(x=True)
 
 
 class SmoothedPlot(StepPlot):
