@@ -62,18 +62,29 @@ class _SavedOutput:
         self.a, self.ver, self.nr = t._a, t._ver, t._nr
 
 
-class Node:
+class _NodeMeta(type):
+    """A node class carrying `_name` is named so (type(grad_fn).__name__ == grad_fn.name())."""
+
+    def __init__(cls, name, bases, ns):
+        super().__init__(name, bases, ns)
+        if ns.get("_name"):
+            type.__setattr__(cls, "__name__", ns["_name"])
+            type.__setattr__(cls, "__qualname__", ns["_name"])
+
+    def __setattr__(cls, key, value):
+        super().__setattr__(key, value)
+        if key == "_name" and value:
+            super().__setattr__("__name__", value)
+            super().__setattr__("__qualname__", value)
+
+
+class Node(metaclass=_NodeMeta):
     """A grad_fn. Subclasses define `backward(self, grad)` with engine Tensor ops."""
     __slots__ = ("_next", "_seq", "_meta", "_saved", "_sver", "_x", "__weakref__")
     _name = None          # PyTorch's node name; defaults to the class name
     formula = ""          # one line: "<name>: grad for each input"
     saved_names = ()      # names of the entries of _saved, for saved_values()
     saved_attrs = ()      # names of non-tensor attributes the debugger may show
-
-    def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw)
-        if cls.__dict__.get("_name"):      # the class itself carries PyTorch's name
-            cls.__name__ = cls.__qualname__ = cls._name
 
     # -- PyTorch's public node API ---------------------------------------------------------
     def name(self):
