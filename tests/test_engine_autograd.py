@@ -576,3 +576,24 @@ def test_backward_inputs_with_a_non_leaf_like_torch():
         y.backward()
         got.append((first, h.grad.tolist(), x.grad.tolist()))
     assert got[0] == got[1]
+
+
+def test_reused_gradients_never_alias_what_others_hold():
+    kept = []
+    a = engine.tensor([1.0, 2.0], requires_grad=True)
+    b = engine.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()                       # AddBackward0 hands one gradient to both
+    assert a.grad._a is not b.grad._a
+    a.grad.zero_()
+    assert b.grad.tolist() == [1.0, 1.0]
+    v = engine.tensor([5.0, 6.0])
+    c = a * 1
+    c.register_hook(lambda g: kept.append(g))
+    c.backward(v)
+    a.grad.mul_(0)
+    assert v.tolist() == [5.0, 6.0] and kept[0].tolist() == [5.0, 6.0]
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    y = x.reshape(2, 1)                            # a view-shaped gradient must be copied
+    (y * 2).sum().backward()
+    x.grad.add_(1)
+    assert x.grad.tolist() == [3.0, 3.0]

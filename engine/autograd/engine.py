@@ -24,6 +24,10 @@ from .graph import AccumulateGrad, GraphRoot, grad_accumulator
 __all__ = ["BackwardStep", "backward_steps", "backward_plan", "backward", "grad"]
 
 _getrefcount = sys.getrefcount
+# Gradients nobody else holds are reused in place instead of copied (PyTorch does the same
+# with use_count()). The reference counts below are those of CPython 3.10-3.13; 3.14 starts
+# borrowing references on the stack, so there the engine always copies.
+_REUSE = sys.version_info < (3, 14)
 # set by engine._ops once it is loaded (it imports this module first)
 Tensor = _ops = _from_array = None
 
@@ -292,7 +296,7 @@ def _sum_grads(old, new, create_graph):
     nothing but the engine holds (PyTorch's InputBuffer does the same); else out of place.
     The reference counts are those of the engine's own variables: the buffer slot for `old`,
     the node's output tuple and the loop variable for `new`."""
-    if not create_graph:
+    if _REUSE and not create_graph:
         oa, na = old._a, new._a
         if oa.shape == na.shape and oa.dtype == na.dtype:
             if (_getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None
@@ -362,7 +366,7 @@ def _accumulate(var, g, create_graph, step):
     if old is None:
         if create_graph:
             var._grad = _ops._copy_of(g)     # CopyBackwards, as PyTorch's AccumulateGrad makes it
-        elif _getrefcount(g) <= 3 and _getrefcount(g._a) <= 2 and g._a.base is None and g._node is None:
+        elif _REUSE and _getrefcount(g) <= 3 and _getrefcount(g._a) <= 2 and g._a.base is None and g._node is None:
             var._grad = g          # nobody else holds this fresh gradient: keep it without a copy
         else:
             var._grad = g.detach().clone()
