@@ -2,6 +2,7 @@
 update, Pause / Step / Stop work, live clipping, learning rate and freezing take effect,
 a deep sigmoid network's gradient norms shrink toward the input, exports write files."""
 import csv
+import time
 
 import numpy as np
 import pytest
@@ -224,3 +225,27 @@ def test_log_scale_and_smoothing_controls(qtbot, dashboard):
     dashboard.smoothing.setValue(90)
     smooth = 10 ** drawn(dashboard.loss_plot.curves["train"])[1]
     assert np.abs(np.diff(smooth)).sum() < np.abs(np.diff(raw)).sum()
+
+
+def test_redraw_period_adapts_to_the_ui_threads_cpu_time(dashboard):
+    """Busy UI thread: the timer slows down (training keeps the GIL); idle: back to 60 Hz."""
+    from gradstudio.ui.dashboard import FRAME_MS, SLOWEST_FRAME_MS
+
+    def burn(seconds):
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+    dashboard.timer.setInterval(FRAME_MS)
+    dashboard._pace_mark = None
+    dashboard._pace()
+    burn(0.02)                                   # 20 ms of drawing in a 20 ms frame
+    dashboard._pace()
+    assert dashboard.timer.interval() > 2 * FRAME_MS
+    for _ in range(2):
+        burn(0.15)
+        dashboard._pace()
+    assert dashboard.timer.interval() == SLOWEST_FRAME_MS
+    for _ in range(12):
+        time.sleep(0.02)                         # idle frames
+        dashboard._pace()
+    assert dashboard.timer.interval() == FRAME_MS
