@@ -292,10 +292,17 @@ class SmoothedPlot(StepPlot):
 
 class NormPlot(StepPlot):
     """Per-layer gradient norms on a log axis; points below VANISHING_NORM or above
-    EXPLODING_NORM get a red cross."""
+    EXPLODING_NORM get a red cross, and both limits are faint dashed lines (seen when the
+    norms come near them: they do not widen the view)."""
 
     def __init__(self, title: str, parent=None) -> None:
         super().__init__(title, "‖grad‖ (log)", log_y=True, parent=parent)
+        for limit, meaning in ((VANISHING_NORM, "vanishing"), (EXPLODING_NORM, "exploding")):
+            line = pg.InfiniteLine(pos=math.log10(limit), angle=0,   # log axis: log10 units
+                                   pen=pg.mkPen(214, 39, 40, 110, width=1, style=Qt.DashLine))
+            line.setToolTip(f"{meaning} gradients: norm {'below' if limit < 1 else 'above'} "
+                            f"{limit:g}")
+            self.plot_item.addItem(line, ignoreBounds=True)
         self.alarms = pg.PlotDataItem(pen=None, symbol="x", symbolSize=7,
                                       symbolPen=pg.mkPen("#d62728", width=1), symbolBrush=None)
         self.plot_item.addItem(self.alarms)
