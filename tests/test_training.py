@@ -366,3 +366,24 @@ def test_after_training_the_graph_can_show_the_model_on_all_the_data(trainer_of)
     assert tuple(session.value("data", "x").shape) == (64, 2)
     assert tuple(session.value("out").shape) == (64, 1)
     assert session.modules[session.node_id("fc1")].weight.grad is not None
+
+
+def test_trains_on_a_csv_file_next_to_the_document(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (60, 3))
+    y = x @ [1.0, -2.0, 0.5] + 0.3
+    rows = "\n".join(",".join(f"{v:.6f}" for v in (*r, t)) for r, t in zip(x, y))
+    (tmp_path / "data.csv").write_text("a,b,c,target\n" + rows + "\n")
+    doc = Document()
+    data = doc.add_node("csv", "data", {"path": "data.csv", "target": "target"}).id
+    model = doc.add_node("nn.Linear", "model", {"in_features": 3, "out_features": 1}).id
+    target = doc.add_node("unsqueeze", "target", {"dim": 1}).id
+    loss = doc.add_node("mse_loss", "loss").id
+    doc.add_edge(data, "x", model, "input")
+    doc.add_edge(data, "y", target, "input")
+    doc.add_edge(model, "out", loss, "input")
+    doc.add_edge(target, "out", loss, "target")
+    doc.meta["training"] = {"data": "data", "loss": "loss", "steps": 300, "batch_size": 16,
+                            "optimizer": {"kind": "adam", "lr": 0.05}}
+    losses = train(Session(doc, base_dir=str(tmp_path))).losses
+    assert losses[0] > 0.5 and losses[-1] < 1e-3
