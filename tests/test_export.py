@@ -49,12 +49,6 @@ def parse_script_output(text: str) -> dict:
     return result
 
 
-def gradstudio_run_json(path: Path, capsys) -> dict:
-    capsys.readouterr()
-    assert cli_main(["run", str(path), "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
 def as_array(value) -> np.ndarray:
     """Nested lists as floats; run's JSON writes non-finite numbers as "nan", "inf"."""
     def numbers(v):
@@ -104,22 +98,64 @@ def session_numbers(doc: Document) -> dict:
 
 
 # --------------------------------------------------------------------------- the examples
+@pytest.fixture(scope="module")
+def run_json():
+    """`gradstudio run EXAMPLE --json`, run once per example (training ones take seconds)."""
+    cache: dict[Path, dict] = {}
+
+    def numbers(example: Path) -> dict:
+        if example not in cache:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert cli_main(["run", str(example), "--json"]) == 0
+            cache[example] = json.loads(out.getvalue())
+        return cache[example]
+    return numbers
+
+
+@pytest.fixture(scope="module")
+def torch_printed(tmp_path_factory) -> dict[str, str]:
+    """Every example's torch script, exported by the command and run in one subprocess
+    (PyTorch's import costs seconds): example name -> what its script printed."""
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("torch_scripts")
+    scripts = []
+    for example in EXAMPLES:
+        script = folder / f"{example.stem}.py"
+        assert cli_main(["export", str(example), "--to", "torch", "-o", str(script)]) == 0
+        text = script.read_text()
+        assert "import torch\n" in text and "engine" not in text
+        scripts.append(str(script))
+    driver = ("import runpy, sys, torch\n"
+              "torch.set_num_threads(1)\n"
+              "for path in sys.argv[1:]:\n"
+              "    print('=== ' + path, flush=True)\n"
+              "    try:\n"
+              "        runpy.run_path(path, run_name='__main__')\n"
+              "    except Exception as exc:\n"
+              "        print(f'!!! {type(exc).__name__}: {exc}', flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", driver, *scripts], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    sections = re.split(r"^=== (.+)$", done.stdout, flags=re.M)[1:]
+    return {Path(path).stem: text for path, text in zip(sections[::2], sections[1::2])}
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_exported_engine_script_prints_what_gradstudio_run_prints(example, tmp_path, capsys):
+def test_exported_engine_script_prints_what_gradstudio_run_prints(example, tmp_path, run_json):
     script = tmp_path / "exported.py"
     assert cli_main(["export", str(example), "--to", "python", "-o", str(script)]) == 0
     printed = parse_script_output(run_script_in_subprocess(script))
-    assert_same_numbers(gradstudio_run_json(example, capsys), printed, rtol=1e-5, grad_fn=True)
+    assert_same_numbers(run_json(example), printed, rtol=1e-5, grad_fn=True)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_exported_torch_script_prints_what_gradstudio_run_prints(example, tmp_path, capsys):
-    pytest.importorskip("torch")
-    script = tmp_path / "exported_torch.py"
-    assert cli_main(["export", str(example), "--to", "torch", "-o", str(script)]) == 0
-    assert "import torch\n" in script.read_text() and "engine" not in script.read_text()
-    printed = parse_script_output(run_script_in_subprocess(script))
-    assert_same_numbers(gradstudio_run_json(example, capsys), printed, rtol=1e-4, grad_fn=False)
+def test_exported_torch_script_prints_what_gradstudio_run_prints(example, torch_printed,
+                                                                 run_json):
+    output = torch_printed[example.stem]
+    assert "!!! " not in output, output[output.index("!!! "):]
+    assert_same_numbers(run_json(example), parse_script_output(output), rtol=1e-4,
+                        grad_fn=False)
 
 
 def test_basic_grad_script_reads_like_the_tutorial():
