@@ -387,3 +387,27 @@ def test_trains_on_a_csv_file_next_to_the_document(tmp_path):
                             "optimizer": {"kind": "adam", "lr": 0.05}}
     losses = train(Session(doc, base_dir=str(tmp_path))).losses
     assert losses[0] > 0.5 and losses[-1] < 1e-3
+
+
+def test_evaluation_runs_layers_in_eval_mode_and_training_in_train_mode():
+    doc = classifier(steps=6, eval_every=2)
+    act = doc.node_by_label("act1").id
+    out = doc.node_by_label("out").id
+    edge = next(e for e in doc.edges.values() if e.src == act and e.dst == out)
+    doc.remove_edge(edge.id)
+    drop = doc.add_node("nn.Dropout", "dropout", {"p": 0.5}).id
+    doc.add_edge(act, "out", drop, "input")
+    doc.add_edge(drop, "out", out, "input")
+    session = Session(doc)
+    trainer = Trainer(session)
+    modes = []
+    forward = trainer._forward
+
+    def spy(x, y):
+        modes.append(session.modules[drop].training if drop in session.modules else True)
+        forward(x, y)
+    trainer._forward = spy
+    trainer.run()
+    # 6 training steps; evaluations at steps 0, 2, 4 and 5, each on the data and on the grid
+    assert modes.count(True) == 6 and modes.count(False) == 8
+    assert session.modules[drop].training
