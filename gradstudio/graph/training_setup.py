@@ -8,11 +8,12 @@ The stored form (every key but "data" and "loss" may be left out):
     "training": {
       "data": "data",              # label of the dataset / CSV node whose x and y are batched
       "loss": "loss",              # label of the node whose scalar output is minimised
-      "prediction": "logits",      # the model's output (default: whatever feeds the loss's input)
+      "prediction": "logits",      # the model's output, for accuracy and the decision boundary
+                                   # (default: what feeds the classification loss's input)
       "optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.0, "nesterov": false,
                     "weight_decay": 0.0},          # kind: sgd | adam | adamw | rmsprop
       "steps": 1000,               # or "epochs": 20 (a pass over the training split each)
-      "batch_size": 32,            # 0: the whole training split every step
+      "batch_size": 32,            # 0 (or the split's size or more): the whole training split
       "validation_split": 0.2,     # share of the data held out for validation loss / accuracy
       "seed": 0,                   # shuffling and the split
       "device": "cpu",
