@@ -191,6 +191,26 @@ def test_detach_no_grad_retain_grad_and_backward_arguments_are_written():
     assert printed["nodes"]["a"]["grad"] is not None       # retained
 
 
+@pytest.mark.parametrize("target", ["python", "torch"])
+def test_gradient_hooks_on_leaves_and_ops_are_written(target):
+    if target == "torch":
+        pytest.importorskip("torch")
+    doc = Document()
+    x = doc.add_node("tensor", "x", {"value": [1.0, -2.0], "requires_grad": True}).id
+    y = doc.add_node("pow", "y", {"scalar": 3.0}).id
+    total = doc.add_node("sum", "total").id
+    doc.add_edge(x, "out", y, "input")
+    doc.add_edge(y, "out", total, "input")
+    doc.set_hooks(y, [{"kind": "scale", "k": 0.5}])
+    doc.set_hooks(x, [{"kind": "clamp", "min": -1.0, "max": 4.0}])
+    doc.set_meta("root", "total")
+    text = export_script(doc, target)
+    assert "register_hook(lambda grad: grad * 0.5)" in text
+    printed = parse_script_output(exec_script(text))
+    assert printed["nodes"]["x"]["grad"] == [1.5, 4.0]     # 3x**2 / 2, clamped to 4
+    assert_same_numbers(session_numbers(doc), printed, rtol=1e-6, grad_fn=target == "python")
+
+
 def test_random_leaves_and_layers_are_reproduced_by_both_scripts():
     doc = Document()
     w = doc.add_node("tensor", "w", {"init": "randn", "shape": [3, 2], "seed": 7,

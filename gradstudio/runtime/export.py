@@ -4,9 +4,9 @@
     text = export_script(doc, "torch")     # `import torch`: PyTorch
 
 The script creates the nodes in the runtime's order with the node labels as variable names,
-honours requires_grad, retain_grad, detached edges (`.detach()`), no_grad regions
-(`with torch.no_grad():`) and the backward root (gradient, retain_graph), then prints one
-line per tensor in the format `gradstudio run` compares against:
+honours requires_grad, retain_grad, gradient hooks, detached edges (`.detach()`), no_grad
+regions (`with torch.no_grad():`) and the backward root (gradient, retain_graph), then
+prints one line per tensor in the format `gradstudio run` compares against:
 
     LABEL: data=<JSON> grad=<JSON or null> grad_fn=<name or None>
 
@@ -15,7 +15,8 @@ so a row added to the catalog is exported with no change here. Leaves, data sour
 the backward root are written here. The engine script repeats the runtime's seeds, so
 random leaves and layer weights come out the same; PyTorch's generator draws other numbers,
 so the PyTorch script writes random initial values (and data sets) out as literals, taken
-from a forward run of the document on the engine.
+from a forward run of the document on the engine. A document that trains gets the
+trainer's loop instead of a single backward (`gradstudio.runtime.export_training`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from gradstudio.graph.catalog_types import python_literal
 from gradstudio.graph.document import Document, GraphError, Node
+from gradstudio.runtime.export_training import hook_lines
 from gradstudio.runtime.session import BACKWARD, Session
 
 TARGETS = ("python", "torch")
@@ -124,6 +126,8 @@ class _ScriptWriter:
         for node_id in order:
             node = self.doc.nodes[node_id]
             setup, forward = self._statements(node)
+            setup += hook_lines(self, node, leaf=True)
+            forward += hook_lines(self, node, leaf=False) if forward else []
             if setup and block_no_grad:
                 block_no_grad = False
             body += setup

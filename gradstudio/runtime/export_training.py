@@ -34,7 +34,7 @@ def training_body(writer: Any, order: list[str]) -> list[str]:
         made, forward = writer._statements(node)
         setup_lines += made
         if made:
-            setup_lines += _hook_lines(writer, node, leaf=True)
+            setup_lines += hook_lines(writer, node, leaf=True)
         if forward and node_id in writer.no_grad:
             if not block_no_grad:
                 forward_lines.append("with torch.no_grad():")
@@ -44,7 +44,7 @@ def training_body(writer: Any, order: list[str]) -> list[str]:
             block_no_grad = False
             forward_lines += forward
         if forward:
-            forward_lines += _hook_lines(writer, node, leaf=False)
+            forward_lines += hook_lines(writer, node, leaf=False)
     parameters, leaves = _parameters(writer, order, data.id, loss.id)
     frozen = [p for label, p in parameters if label in setup.frozen]
     rows = len(writer.session.value(data.id, "x"))
@@ -158,7 +158,7 @@ def _clipping(setup: TrainingSetup) -> list[str]:
     return [f"    torch.nn.utils.clip_grad_value_({with_grad}, {clipping.clip_value!r})"]
 
 
-def _hook_lines(writer: Any, node: Any, leaf: bool) -> list[str]:
+def hook_lines(writer: Any, node: Any, leaf: bool) -> list[str]:
     """register_hook lines for the node's hooks: for a leaf (`leaf`) after it is made, for
     an op after its forward line, where its output requires grad (as the Session does)."""
     if not node.hooks or (node.kind in ("tensor", "parameter")) != leaf \
