@@ -234,8 +234,9 @@ def test_random_leaves_and_layers_are_reproduced_by_both_scripts():
 def test_labels_become_distinct_python_identifiers():
     taken: set[str] = set()
     names = [identifier(label, taken) for label in
-             ("y squared", "2x", "class", "torch", "a-b", "a_b", "")]
-    assert names == ["y_squared", "v_2x", "class_", "torch_", "a_b", "a_b_2", "v"]
+             ("y squared", "2x", "class", "torch", "a-b", "a_b", "", "optimizer")]
+    assert names == ["y_squared", "v_2x", "class_", "torch_", "a_b", "a_b_2", "v",
+                     "optimizer_"]
     assert all(n.isidentifier() for n in names)
 
 

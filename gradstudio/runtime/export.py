@@ -36,8 +36,11 @@ from gradstudio.runtime.session import BACKWARD, Session
 
 TARGETS = ("python", "torch")
 RANDOM_INITS = ("randn", "rand")
-# Names the script itself uses; a label equal to one of them gets a trailing underscore.
-_RESERVED = {"torch", "F", "json", "datasets", "show", "math", "np"}
+# Names the script itself uses (here and in the training loop of export_training); a
+# label equal to one of them gets a trailing underscore.
+_RESERVED = {"torch", "F", "json", "datasets", "show", "math", "np", "all_x", "all_y",
+             "rows_x", "rows_y", "rng", "order", "train_rows", "parameters", "optimizer",
+             "epoch_rows", "cursor", "step", "rows", "p", "t"}
 
 
 class ExportError(GraphError):
