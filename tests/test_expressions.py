@@ -125,6 +125,8 @@ def test_calls_methods_parameters_indexing_and_leaves():
     ("z = x.sum(axis=0)", "line 1, column 16: sum has no argument 'axis'"),
     ("z = x % 2", "line 1, column 5: the operator % is not supported"),
     ("z = x if c else y", "line 1, column 5: conditional expressions are not supported"),
+    ("z = x * 'a'", "line 1, column 9: 'a' is not a number"),
+    ("z = " + "+".join(["x"] * 20000), "line 1, column 1: the expression is nested too deeply"),
     ("import os", "line 1, column 1: Import statements are not supported"),
     ("a, b = x", "line 1, column 1: assign to one name"),
     ("z = torch.matmul(x)", "line 1, column 5: matmul needs other"),

@@ -89,13 +89,15 @@ def parse_expressions(text: str, known: Iterable[str] = (), origin: tuple[float,
     """Reads the lines; `known`: labels of the document's nodes, which names may refer to."""
     if catalog is None:
         from gradstudio.graph.catalog import CATALOG as catalog
+    builder = _Builder(catalog, set(known))
     try:
         tree = ast.parse(text, mode="exec")
+        for statement in tree.body:
+            builder.statement(statement)
     except SyntaxError as exc:
         raise ExpressionError(exc.lineno or 1, exc.offset or 1, exc.msg) from None
-    builder = _Builder(catalog, set(known))
-    for statement in tree.body:
-        builder.statement(statement)
+    except (RecursionError, MemoryError):
+        raise ExpressionError(1, 1, "the expression is nested too deeply") from None
     builder.layout(origin)
     return builder.construction
 
@@ -188,6 +190,8 @@ class _Builder:
             return self.call(node, label)
         if isinstance(node, ast.Subscript):
             return self.index(node, label)
+        if isinstance(node, ast.Constant):
+            raise _error(node, f"{node.value!r} is not a number")
         what = _WHAT.get(type(node), type(node).__name__)
         raise _error(node, f"{what} are not supported" if what.endswith("s")
                      else f"{what} is not supported")
