@@ -271,8 +271,9 @@ class _ScriptWriter:
             lines = [f"# {node.kind} '{node.label}' as gradstudio loaded it"]
             for port, name in (("x", x), ("y", y)):
                 value = _numpy(self.session.value(node.id, port))
+                dtype = ", dtype=torch.float64" if value.dtype == np.float64 else ""
                 lines.append(f"{name} = torch.tensor("
-                             f"{array_literal(value, ' ' * (len(name) + 16))})")
+                             f"{array_literal(value, ' ' * (len(name) + 16))}{dtype})")
             return lines
         self.uses.add("datasets")
         if node.kind == "dataset":
