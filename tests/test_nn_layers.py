@@ -270,3 +270,14 @@ def test_softmax_without_dim_warns_and_picks_pytorchs_dimension():
         with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
             outs.append(lib.nn.Softmax()(lib.tensor(x)).numpy())
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+
+
+def test_max_pool_window_wholly_in_the_padding_gives_minus_inf_and_no_gradient():
+    x = np.random.default_rng(0).standard_normal((1, 1, 1, 8))
+    args = dict(kernel_size=(2, 2), stride=(1, 2), padding=(1, 0), dilation=(2, 1))
+    t = engine.tensor(x, requires_grad=True)
+    out = engine.nn.functional.max_pool2d(t, **args)
+    expected = torch.nn.functional.max_pool2d(torch.tensor(x), **args).numpy()
+    np.testing.assert_array_equal(out.detach().numpy(), expected)   # all -inf, as PyTorch
+    out.masked_fill(out == -np.inf, 0.0).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+import engine
 from engine import amp as _amp
 from engine.autograd import Function
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
@@ -301,9 +302,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     # the input pixel each output took: row oh*s - p + i*d, column ow*s - p + j*d
     rows = (xp.arange(out_hw[0]) * stride[0] - padding[0])[:, None] + best_i * dilation[0]
     cols = (xp.arange(out_hw[1]) * stride[1] - padding[1]) + best_j * dilation[1]
+    # a dilated window can lie wholly in the padding: its maximum is the fill (-inf) and it
+    # passes no gradient on
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
     plane_start = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
-    flat_index = plane_start + rows * w + cols
+    flat_index = plane_start + xp.where(inside, rows * w + cols, 0)
     source = input if not unbatched else input.unsqueeze(0)
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
-    out = _MaxPool2d.apply(source, flat_index, disjoint)
+    out = _MaxPool2d.apply(source, flat_index, disjoint and bool(inside.all()))
+    if not bool(inside.all()):
+        out = engine.where(tensor_from_array(inside), out,
+                           tensor_from_array(xp.full(inside.shape, fill, a.dtype)))
     return out.squeeze(0) if unbatched else out
