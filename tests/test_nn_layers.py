@@ -281,3 +281,45 @@ def test_max_pool_window_wholly_in_the_padding_gives_minus_inf_and_no_gradient()
     np.testing.assert_array_equal(out.detach().numpy(), expected)   # all -inf, as PyTorch
     out.masked_fill(out == -np.inf, 0.0).sum().backward()
     np.testing.assert_array_equal(t.grad.numpy(), np.zeros_like(x))
+
+
+def random_geometries(seed, count):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        yield (rng, dict(stride=tuple(int(v) for v in rng.integers(1, 4, 2)),
+                         padding=tuple(int(v) for v in rng.integers(0, 2, 2)),
+                         dilation=tuple(int(v) for v in rng.integers(1, 3, 2))),
+               tuple(int(v) for v in rng.integers(1, 4, 2)),
+               (int(rng.integers(1, 3)), int(rng.integers(1, 4))) + tuple(
+                   int(v) for v in rng.integers(3, 9, 2)))
+
+
+def test_conv2d_and_max_pool2d_agree_with_pytorch_on_random_geometries():
+    """Strides, paddings, dilations and kernel shapes drawn at random (seeded); a geometry
+    PyTorch refuses must be refused here too."""
+    checked = 0
+    for rng, args, kernel, shape in random_geometries(0, 40):
+        x = rng.standard_normal(shape)
+        w = rng.standard_normal((2, shape[1]) + kernel)
+        for name, call in (("conv2d", lambda F, lib, t: F.conv2d(t, lib.tensor(w), **args)),
+                           ("max_pool2d", lambda F, lib, t: F.max_pool2d(t, kernel, **args))):
+            try:
+                theirs_in = torch.tensor(x, requires_grad=True)
+                theirs = call(torch.nn.functional, torch, theirs_in)
+            except RuntimeError:
+                with pytest.raises((RuntimeError, ValueError)):
+                    call(engine.nn.functional, engine, engine.tensor(x))
+                continue
+            if np.isinf(theirs.detach().numpy()).any():
+                continue                      # PyTorch's backward is unsafe there
+            ours_in = engine.tensor(x, requires_grad=True)
+            ours = call(engine.nn.functional, engine, ours_in)
+            upstream = rng.standard_normal(tuple(theirs.shape))
+            theirs.backward(torch.tensor(upstream))
+            ours.backward(engine.tensor(upstream))
+            np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(),
+                                       atol=1e-10, err_msg=f"{name} {args} {kernel} {shape}")
+            np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(),
+                                       atol=1e-10, err_msg=f"{name} grad {args} {kernel}")
+            checked += 1
+    assert checked > 40
