@@ -64,8 +64,11 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 
 
 def bernoulli(input, p=None, *, generator=None):
-    probs = input._a if p is None else np.full(input._a.shape, p)
-    return _wrap((_random.uniform(input._a.shape, np.float64) < probs).astype(input._a.dtype))
+    """0/1 with the probabilities in `input` (or a scalar p), drawn as PyTorch draws them."""
+    a = input._a
+    host = a if type(a) is np.ndarray else a.get()
+    r = _random.bernoulli(a.shape, host if p is None else float(p)).astype(a.dtype)
+    return _place(r, input.device if input.device.type != "cpu" else None, False)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

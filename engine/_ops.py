@@ -3650,11 +3650,12 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
 
 def bernoulli_(self, p=0.5, generator=None):
     from . import _random
-    u = _random.uniform(self._a.shape, np.float64, 0, 1)
-    pp = p._a if _isinst(p, Tensor) else p
-    if not _isinst(pp, (float, int)) and type(pp) is not _ndarray:
+    pp = p._a if _isinst(p, Tensor) else float(p)
+    if not _isinst(pp, float) and type(pp) is not _ndarray:
         pp = pp.get()
-    return _fill_random(self, (u < pp).astype(self._a.dtype))
+    if _isinst(pp, _ndarray):
+        pp = np.broadcast_to(pp, self._a.shape)
+    return _fill_random(self, _random.bernoulli(self._a.shape, pp).astype(self._a.dtype))
 
 
 def random_(self, low=0, high=None, generator=None):

@@ -7,7 +7,8 @@ draws for float64), `randn`/`normal_` (Box-Muller on 16-value blocks for >= 16 c
 values, else the cached polar pair of at::normal_distribution<double>), `randint`
 (draw % range), `randperm` (Fisher-Yates). So `manual_seed(10); rand(20, 1)` gives the
 numbers PyTorch gives (randn may differ in the last bit where PyTorch uses AVX2 math).
-bernoulli/multinomial/poisson use the same stream but not PyTorch's algorithms.
+`bernoulli`/`bernoulli_` (hence dropout masks) follow PyTorch too; multinomial and poisson
+use the same stream but not PyTorch's algorithms.
 CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
 """
 import numpy as np
@@ -160,6 +161,16 @@ def normal(shape, dtype, mean=0.0, std=1.0):
             v = r * np.cos(theta)
         out[i] = v * std + mean
     return out.astype(dtype).reshape(shape)
+
+
+def bernoulli(shape, p):
+    """0/1 draws like PyTorch: a scalar p compares a double uniform per element; a tensor of
+    probabilities compares uniforms in its own precision (float64, else float32)."""
+    n = int(np.prod(shape))
+    if isinstance(p, np.ndarray):
+        u = _unit(n, np.float64 if p.dtype == np.float64 else np.float32).reshape(shape)
+        return u < p
+    return (_unit(n, np.float64) < p).reshape(shape)
 
 
 def randint(low, high, shape, dtype=np.int64):

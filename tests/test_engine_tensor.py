@@ -223,7 +223,9 @@ def test_random_streams_match_torch():
     torch = pytest.importorskip("torch")
     draws = lambda M: [M.rand(20, 1) * 10, M.randn(3), M.randn(40), M.randint(0, 10, (5,)), M.randperm(7),  # noqa: E731
                        M.rand(3, dtype=M.float64), M.randn(17, dtype=M.float64), M.zeros(4).uniform_(-2, 3),
-                       M.zeros(18).normal_(1, 2), M.normal(M.ones(10, 2) * 1.7, 1), M.normal(2.0, 3.0, (3,))]
+                       M.zeros(18).normal_(1, 2), M.normal(M.ones(10, 2) * 1.7, 1), M.normal(2.0, 3.0, (3,)),
+                       M.empty(20).bernoulli_(0.3), M.bernoulli(M.full((20,), 0.3)),
+                       M.bernoulli(M.full((20,), 0.3, dtype=M.float64))]
     engine.manual_seed(10)
     torch.manual_seed(10)
     for e, t in zip(draws(engine), draws(torch)):
