@@ -5,7 +5,6 @@ import contextlib
 import io
 import json
 import math
-import os
 import re
 import subprocess
 import sys
