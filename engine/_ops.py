@@ -738,12 +738,28 @@ def clamp(input, min=None, max=None, *, out=None):
 clip = clamp
 
 
+class ClampMinBackward0(ClampBackward1):
+    __slots__ = ()
+    formula = "ClampMinBackward0: self: where(self >= min, grad, 0)"
+
+
+class ClampMaxBackward0(ClampBackward1):
+    __slots__ = ()
+    formula = "ClampMaxBackward0: self: where(self <= max, grad, 0)"
+
+
 def clamp_min(input, min):
-    return clamp(input, min=min)
+    t = clamp(input, min=min)
+    if t._node is not None and not _isinst(min, Tensor):
+        t._node.__class__ = ClampMinBackward0
+    return t
 
 
 def clamp_max(input, max):
-    return clamp(input, max=max)
+    t = clamp(input, max=max)
+    if t._node is not None and not _isinst(max, Tensor):
+        t._node.__class__ = ClampMaxBackward0
+    return t
 
 
 class MaximumBackward0(Node):
