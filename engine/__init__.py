@@ -57,7 +57,15 @@ inf = __import__("math").inf
 nan = __import__("math").nan
 pi = __import__("math").pi
 e = __import__("math").e
-autograd.Variable = Tensor
+
+
+def _variable(data, requires_grad=False, volatile=False):
+    """Legacy `torch.autograd.Variable(t, requires_grad=...)`: a tensor sharing t's data."""
+    t = data.detach() if isinstance(data, Tensor) else tensor(data)
+    return t.requires_grad_(requires_grad)
+
+
+autograd.Variable = _variable
 from .autograd.function import Function as _Function  # noqa: E402
 
 FloatTensor = lambda *a, **k: Tensor(*a, **k)  # noqa: E731
