@@ -3,6 +3,9 @@
 Nothing here raises when CuPy or a GPU is missing; `is_available()` answers False and
 `unavailable_reason()` says why.
 """
+import sys as _sys
+import types as _types
+
 from . import backend as _backend
 
 __all__ = ["is_available", "unavailable_reason", "device_count", "current_device",
@@ -52,8 +55,13 @@ def manual_seed(seed):
 manual_seed_all = manual_seed
 
 
-def __getattr__(name):
-    if name == "amp":  # engine.cuda.amp: torch.cuda.amp's aliases, defined in engine.amp
+class _AmpAliases(_types.ModuleType):
+    """`engine.cuda.amp`: torch.cuda.amp's autocast and GradScaler, defined in engine.amp and
+    loaded on first use; importable too (`from engine.cuda.amp import GradScaler`)."""
+
+    def __getattr__(self, name):
         from .amp import cuda_amp
-        return cuda_amp
-    raise AttributeError(f"module 'engine.cuda' has no attribute '{name}'")
+        return getattr(cuda_amp, name)
+
+
+amp = _sys.modules[__name__ + ".amp"] = _AmpAliases(__name__ + ".amp")

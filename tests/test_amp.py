@@ -149,3 +149,9 @@ def test_autocast_runs_matmul_in_float16_with_float32_products():
     assert a.grad.dtype == engine.float32
     np.testing.assert_allclose(a.grad.numpy(), [[3.0, 4.0]])
     assert (a @ b).dtype == engine.float32
+
+
+def test_cuda_amp_is_importable_as_in_pytorch_code():
+    from engine.cuda.amp import GradScaler as CudaGradScaler, autocast as cuda_autocast
+    assert CudaGradScaler is engine.cuda.amp.GradScaler
+    assert cuda_autocast().device_type == "cuda"
