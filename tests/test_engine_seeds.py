@@ -66,3 +66,50 @@ def test_seed_snippet_prints_what_pytorch_prints(name):
 def test_seed_snippet_matches_live_pytorch(name):
     torch = pytest.importorskip("torch")
     assert run(SNIPPETS[name], engine) == run(SNIPPETS[name], torch)
+
+
+OFFICIAL_TUTORIAL = """
+torch.manual_seed(0)
+x = torch.ones(5)
+y = torch.zeros(3)
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+z = torch.matmul(x, w)+b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+print(f"Gradient function for z = {z.grad_fn}")
+loss.backward()
+print(w.grad)
+print(b.grad)
+z = torch.matmul(x, w)+b
+print(z.requires_grad)
+with torch.no_grad():
+    z = torch.matmul(x, w)+b
+print(z.requires_grad)
+z_det = z.detach()
+print(z_det.requires_grad)
+inp = torch.eye(4, 5, requires_grad=True)
+out = (inp+1).pow(2).t()
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"First call\\n{inp.grad}")
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"\\nSecond call\\n{inp.grad}")
+inp.grad.zero_()
+out.backward(torch.ones_like(out), retain_graph=True)
+print(f"\\nCall after zeroing gradients\\n{inp.grad}")
+from torch.autograd import Variable
+v = Variable(torch.ones(2, 2), requires_grad=True)
+out = ((v + 2) * (v + 2) * 3).mean()
+out.backward()
+print(v.grad, out)
+print(torch.randn(2, 3, dtype=torch.float64), torch.rand(2, 2) * 100, torch.randint(0, 5, (3,)))
+"""
+
+
+def test_official_autograd_tutorial_prints_the_same_with_the_same_seed():
+    """PyTorch's own autograd tutorial, random weights included (the engine's generator
+    reproduces PyTorch's CPU streams)."""
+    torch = pytest.importorskip("torch")
+    import sys
+    sys.modules.setdefault("engine.autograd", engine.autograd)
+    src_engine = OFFICIAL_TUTORIAL.replace("from torch.autograd import", "from engine.autograd import")
+    assert run(src_engine, engine) == run(OFFICIAL_TUTORIAL, torch)
