@@ -272,6 +272,10 @@ class MainWindow(QMainWindow):
         self.setWindowModified(not self.undo_stack.isClean())
 
     def ask_save_changes(self) -> QMessageBox.StandardButton:
+        if QGuiApplication.platformName() == "offscreen":
+            # Headless (tests, `gradstudio shot`): nobody could answer a modal question.
+            self.show_message("unsaved changes discarded: no display to ask on", "warning")
+            return QMessageBox.Discard
         return QMessageBox.question(
             self, "Unsaved changes", "The graph has unsaved changes. Save them?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
