@@ -109,7 +109,5 @@ def test_official_autograd_tutorial_prints_the_same_with_the_same_seed():
     """PyTorch's own autograd tutorial, random weights included (the engine's generator
     reproduces PyTorch's CPU streams)."""
     torch = pytest.importorskip("torch")
-    import sys
-    sys.modules.setdefault("engine.autograd", engine.autograd)
     src_engine = OFFICIAL_TUTORIAL.replace("from torch.autograd import", "from engine.autograd import")
     assert run(src_engine, engine) == run(OFFICIAL_TUTORIAL, torch)
