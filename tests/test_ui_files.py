@@ -226,3 +226,12 @@ def test_inspector_shows_a_layers_weight_and_bias_grads(window):
     assert inspector.grad_view.model.rowCount() == 3     # d(sum)/dW: every row is x summed
     inspector.tensor_choice.setCurrentText("bias")
     assert inspector.grad_view.text() == "[4. 4. 4.]"
+
+
+def test_headless_close_with_changes_does_not_wait_for_an_answer(qtbot, settings):
+    window = MainWindow(settings)        # ask_save_changes left as it is
+    qtbot.addWidget(window)
+    window.show()
+    build(window)
+    assert window.close()
+    assert "unsaved changes discarded" in window.messages.lines()[-1]

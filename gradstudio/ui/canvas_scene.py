@@ -297,7 +297,10 @@ class GraphScene(QGraphicsScene):
         self.close_inline_editor(commit=True)
         box = view.mapFromScene(item.mapToScene(rect)).boundingRect()
         editor = InlineEditor(view.viewport(), text, on_commit)
-        editor.setGeometry(box.adjusted(0, -2, 0, 2))
+        # Readable at any zoom: never smaller than a normal line edit.
+        box.setHeight(max(box.height() + 4, editor.sizeHint().height()))
+        box.setWidth(max(box.width(), 90))
+        editor.setGeometry(box.translated(0, -2))
         editor.selectAll()
         editor.show()
         editor.setFocus(Qt.MouseFocusReason)
