@@ -37,13 +37,6 @@ def train_to_the_end(qtbot, board, timeout=20_000):
     assert board.trainer.state == "finished", board.trainer.message
 
 
-def show(board, key):
-    """Brings up the tab holding plot `key` (which draws it)."""
-    tab = next(i for i, (_, keys) in enumerate(board._pages) if key in keys)
-    board.tabs.setCurrentIndex(tab)
-    board.draw()
-
-
 def drawn(curve):
     x, y = curve.getData()
     return np.asarray(x), np.asarray(y)
@@ -130,7 +123,7 @@ def test_turning_clipping_on_bounds_the_post_clip_norm(qtbot, dashboard):
     assert np.any(pre[after] > 0.05)                  # clipping had something to do
     assert np.all(post[~after] == pre[~after])        # and nothing before it was on
     dashboard.refresh()
-    show(dashboard, "loss")
+    dashboard.show_plot("loss")
     assert any("clip norm 0.05" in line.label.format
                for line in dashboard.loss_plot.marker_lines.values())
 
@@ -161,7 +154,7 @@ def test_learning_rate_and_freezing_apply_at_the_next_step(qtbot, dashboard):
 def test_deep_sigmoid_gradients_shrink_toward_the_input(qtbot, dashboard):
     dashboard.set_document(example("vanishing_gradients"))
     train_to_the_end(qtbot, dashboard)
-    show(dashboard, "grad_norms")
+    dashboard.show_plot("grad_norms")
     curves = dashboard.norm_plot.curves
     layers = ["fc1", "fc2", "fc3", "fc4", "fc5", "fc6", "out"]
     assert list(curves) == layers

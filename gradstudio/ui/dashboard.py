@@ -301,6 +301,12 @@ class TrainingDashboard(QWidget):
             grid.setColumnStretch(c, 1)
         return page
 
+    def show_plot(self, key: str) -> None:
+        """Brings up the tab that holds plot `key` (drawing what it shows)."""
+        tab = next(i for i, (_, keys) in enumerate(self._pages) if key in keys)
+        self.tabs.setCurrentIndex(tab)
+        self.draw()
+
     def visible_keys(self) -> list[str]:
         index = self.tabs.currentIndex()
         return self._pages[index][1] if 0 <= index < len(self._pages) else []
