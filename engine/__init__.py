@@ -68,10 +68,34 @@ def _variable(data, requires_grad=False, volatile=False):
 autograd.Variable = _variable
 from .autograd.function import Function as _Function  # noqa: E402
 
-FloatTensor = lambda *a, **k: Tensor(*a, **k)  # noqa: E731
-DoubleTensor = lambda data, **k: tensor(data, dtype=float64)  # noqa: E731
-LongTensor = lambda data, **k: tensor(data, dtype=int64)  # noqa: E731
-BoolTensor = lambda data, **k: tensor(data, dtype=bool)  # noqa: E731
+
+
+class _LegacyTensorType(type):
+    """torch.FloatTensor and friends: constructors, and isinstance checks on dtype."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and not obj.is_cuda
+
+    def __call__(cls, *args, **kwargs):
+        if len(args) == 1 and not isinstance(args[0], __import__("builtins").int):
+            return tensor(args[0], dtype=cls.dtype)
+        return zeros(*args, dtype=cls.dtype)
+
+    def __repr__(cls):
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _legacy(name, dt):
+    return _LegacyTensorType(name, (), {"dtype": dt})
+
+
+FloatTensor = _legacy("FloatTensor", float32)
+DoubleTensor = _legacy("DoubleTensor", float64)
+HalfTensor = _legacy("HalfTensor", float16)
+LongTensor = _legacy("LongTensor", int64)
+IntTensor = _legacy("IntTensor", int32)
+ByteTensor = _legacy("ByteTensor", uint8)
+BoolTensor = _legacy("BoolTensor", bool)
 
 
 def is_tensor(obj):

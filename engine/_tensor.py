@@ -289,9 +289,15 @@ class Tensor:
     def get_device(self):
         return -1 if not self.is_cuda else self._a.device.id
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """The legacy type name ('torch.FloatTensor'), or a copy converted to `dtype` (a dtype,
+        a legacy type such as torch.DoubleTensor, or its name)."""
         if dtype is None:
             return _legacy_type_name(self._a)
+        if isinstance(dtype, str):
+            names = {v: k for k, v in _LEGACY.items()}
+            dtype = _dtype._by_name(names[dtype.rsplit(".", 1)[-1]])
+        dtype = getattr(dtype, "dtype", dtype)
         return self.to(dtype)
 
     def stride(self, dim=None):
