@@ -13,6 +13,7 @@ grad modes, Function, gradcheck, functional, anomaly mode). Code that adds ops o
 arrays records them with `_ops._finish(out, autograd.graph.new_node(NodeClass), inputs,
 saved)` guarded by `_ops._needs(*inputs)`, or with `autograd.Function`.
 """
+import builtins as _builtins
 import gc as _gc
 import importlib as _importlib
 
@@ -77,7 +78,7 @@ class _LegacyTensorType(type):
         return isinstance(obj, Tensor) and obj.dtype is cls.dtype and not obj.is_cuda
 
     def __call__(cls, *args, **kwargs):
-        if len(args) == 1 and not isinstance(args[0], __import__("builtins").int):
+        if len(args) == 1 and not isinstance(args[0], _builtins.int):
             return tensor(args[0], dtype=cls.dtype)
         return zeros(*args, dtype=cls.dtype)
 
