@@ -188,6 +188,15 @@ def test_shot_writes_a_png_of_the_requested_size(tmp_path):
     assert (image.width(), image.height()) == (900, 600)
 
 
+def test_shot_runs_the_file_once(qtbot, settings):
+    from gradstudio.commands import shot
+
+    window = shot.loaded_window(EXAMPLES / "basic_grad.json", 800, 600, settings)
+    qtbot.addWidget(window)
+    x = window.doc.node_by_label("x")
+    assert float(window.runner.results[x.id].grad) == 3.0      # not 6: backward ran once
+
+
 def test_shot_refuses_a_bad_file_in_one_line(tmp_path):
     from gradstudio.commands import shot
 

@@ -42,22 +42,16 @@ def main(args: argparse.Namespace) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from gradstudio.ui.app import create_application
-    from gradstudio.ui.main_window import MainWindow
 
     app = create_application()
     with tempfile.TemporaryDirectory() as folder:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
-        window = MainWindow(settings=settings)
-        window.resize(width, height)
-        window.show()
-        if not window.open_file(source, ask=False):
-            raise UsageError(f"cannot open {source}")
-        window.runner.run(backward=True)
-        app.processEvents()
+        window = loaded_window(source, width, height, settings)
+        for _ in range(3):          # let docks and the inspector finish their layouts
+            app.processEvents()
         window.view.frame_all()
         app.processEvents()
         image = window.grab()
@@ -67,3 +61,16 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {output}")
         settings.sync()
     return 0
+
+
+def loaded_window(source: Path, width: int, height: int, settings):
+    """The main window at width x height with `source` opened, which runs it forward and,
+    when it has a backward root, backward (once: gradients are not accumulated twice)."""
+    from gradstudio.ui.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    window.resize(width, height)
+    window.show()
+    if not window.open_file(source, ask=False):
+        raise UsageError(f"cannot open {source}")
+    return window

@@ -412,6 +412,7 @@ class MainWindow(QMainWindow):
             self._docks_sized = True
             self.resizeDocks([self.library_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
             self.resizeDocks([self.messages_dock], [130], Qt.Vertical)
+            self.messages_dock.raise_()
 
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
