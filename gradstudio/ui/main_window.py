@@ -36,7 +36,7 @@ SHORTCUTS_HELP = """
 <tr><td>drag from a port</td><td>connect (onto an input that has one: replace it)</td></tr>
 <tr><td>click a field</td><td>edit a parameter inline (Enter to apply, Esc to cancel)</td></tr>
 <tr><td>double-click a title</td><td>rename the node</td></tr>
-<tr><td>wheel</td><td>zoom</td></tr>
+<tr><td>wheel, <b>Ctrl++</b> / <b>Ctrl+-</b></td><td>zoom</td></tr>
 <tr><td>middle drag, Space+drag</td><td>pan</td></tr>
 <tr><td><b>F</b></td><td>frame all</td></tr>
 <tr><td><b>Ctrl+L</b></td><td>auto-layout</td></tr>
@@ -144,6 +144,8 @@ class MainWindow(QMainWindow):
         self.act_select_all = A("Select &All", self.select_all, QKeySequence.SelectAll)
 
         self.act_frame = A("&Frame All", self.view.frame_all, "F", "Show the whole graph")
+        self.act_zoom_in = A("Zoom &In", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
+        self.act_zoom_out = A("Zoom &Out", lambda: self.view.zoom_by(0.8), QKeySequence.ZoomOut)
         self.act_layout = A("&Auto-layout", self.auto_layout, "Ctrl+L",
                             "Arrange nodes in columns by depth")
         self.act_snap = A("&Snap to Grid", self.set_snap, checkable=True)
@@ -191,6 +193,8 @@ class MainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         view.addAction(self.act_frame)
+        view.addAction(self.act_zoom_in)
+        view.addAction(self.act_zoom_out)
         view.addAction(self.act_layout)
         view.addAction(self.act_snap)
         theme_menu = view.addMenu("&Theme")
