@@ -157,6 +157,9 @@ def main(argv=None):
     print(f"  python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}, cpus {os.cpu_count()}, "
           f"torch threads {torch.get_num_threads() if torch else '-'}; best of {rounds} interleaved rounds")
+    if hasattr(os, "getloadavg"):
+        print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+              "(other processes slow PyTorch's threads most; compare runs made while it stays low)")
     default_threads = torch.get_num_threads() if torch else 1
     rows = []
     for key, what, make, make_np, n, bar in CASES:
