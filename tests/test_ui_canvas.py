@@ -312,3 +312,22 @@ def test_renaming_the_backward_root_keeps_it_the_root(window):
     assert window.doc.meta["root"] == "product"
     window.act_undo.trigger()
     assert window.doc.meta["root"] == "mul" and mul.label == "mul"
+
+
+def test_dragging_over_a_port_says_whether_the_edge_would_be_accepted(window, qtbot):
+    x, y, mul, root = small_graph(window)
+    scene, view = window.scene, window.view
+    viewport = view.viewport()
+    start = view.mapFromScene(scene.node_items[mul.id].port_scene_pos("out", True))
+    cycle = view.mapFromScene(scene.node_items[mul.id].port_scene_pos("input", False))
+    fine = view.mapFromScene(scene.node_items[root.id].port_scene_pos("gradient", False))
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(viewport, cycle)
+    assert scene._drag_marker.isVisible()
+    assert scene._drag_marker.pen() == scene.style.port_refused
+    assert "feed itself" in window.statusBar().currentMessage()
+    QTest.mouseMove(viewport, fine)
+    assert scene._drag_marker.pen() == scene.style.port_ok
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, fine)
+    assert scene._drag_marker is None
+    assert any(e.dst == root.id and e.dst_port == "gradient" for e in window.doc.edges.values())

@@ -12,11 +12,12 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QTransform
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QLineEdit, QMenu
+from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene,
+                               QLineEdit, QMenu)
 
 from gradstudio.graph.catalog_types import BOOL, CHOICE, ParamSpec
 from gradstudio.graph.document import Change
-from gradstudio.ui.canvas_items import EdgeItem, NodeItem, bezier
+from gradstudio.ui.canvas_items import PORT_R, EdgeItem, NodeItem, bezier
 from gradstudio.ui.document_editor import DocumentEditor
 from gradstudio.ui.param_values import format_value, parse_value
 from gradstudio.ui.theme import CanvasStyle
@@ -57,7 +58,8 @@ class InlineEditor(QLineEdit):
 
 
 class GraphScene(QGraphicsScene):
-    message = Signal(str)            # something the person should read (refusals, hints)
+    message = Signal(str)            # something the person should read (refusals)
+    hint = Signal(str)               # a passing remark for the status bar (not logged)
     add_node_requested = Signal(QPointF)   # "Add node…" from the empty-canvas menu
 
     def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
@@ -75,6 +77,8 @@ class GraphScene(QGraphicsScene):
         self.errors: dict[str, str] = {}
         self._drag: tuple[NodeItem, str, bool] | None = None
         self._drag_path: QGraphicsPathItem | None = None
+        self._drag_marker: QGraphicsEllipseItem | None = None
+        self._drag_target: tuple | None = None
         self.inline_editor: InlineEditor | None = None
         self.setItemIndexMethod(QGraphicsScene.NoIndex)
         self.doc.subscribe(self._on_change)
@@ -85,6 +89,8 @@ class GraphScene(QGraphicsScene):
         self.close_inline_editor(commit=False)
         self._drag = None
         self._drag_path = None
+        self._drag_marker = None
+        self._drag_target = None
         self.selected_edges.clear()
         self.clear()
         self.node_items.clear()
@@ -240,6 +246,12 @@ class GraphScene(QGraphicsScene):
         self._drag_path.setPen(self.style.edge_pending)
         self._drag_path.setZValue(10)
         self.addItem(self._drag_path)
+        self._drag_marker = QGraphicsEllipseItem(-PORT_R - 4, -PORT_R - 4, 2 * PORT_R + 8,
+                                                 2 * PORT_R + 8)
+        self._drag_marker.setZValue(11)
+        self._drag_marker.hide()
+        self.addItem(self._drag_marker)
+        self._drag_target = None
         self.update_connection(scene_pos)
 
     def update_connection(self, scene_pos: QPointF) -> None:
@@ -249,6 +261,22 @@ class GraphScene(QGraphicsScene):
         anchor = item.port_scene_pos(port, is_output)
         path = bezier(anchor, scene_pos) if is_output else bezier(scene_pos, anchor)
         self._drag_path.setPath(path)
+        target = self.port_at(scene_pos)
+        key = None if target is None else (target[0].node.id, target[1], target[2])
+        if key == self._drag_target:
+            return
+        self._drag_target = key
+        if target is None or target[2] == is_output:
+            self._drag_marker.hide()
+            return
+        other, other_port, _ = target
+        ends = ((item.node.id, port, other.node.id, other_port) if is_output
+                else (other.node.id, other_port, item.node.id, port))
+        problem = self.editor.connection_problem(*ends)
+        self._drag_marker.setPen(self.style.port_refused if problem else self.style.port_ok)
+        self._drag_marker.setPos(other.port_scene_pos(other_port, not is_output))
+        self._drag_marker.show()
+        self.hint.emit(problem or "release to connect")
 
     def finish_connection(self, scene_pos: QPointF) -> None:
         if self._drag is None:
@@ -256,7 +284,8 @@ class GraphScene(QGraphicsScene):
         item, port, is_output = self._drag
         self._drag = None
         self.removeItem(self._drag_path)
-        self._drag_path = None
+        self.removeItem(self._drag_marker)
+        self._drag_path = self._drag_marker = self._drag_target = None
         target = self.port_at(scene_pos)
         if target is None:
             return

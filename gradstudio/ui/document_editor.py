@@ -91,18 +91,23 @@ class DocumentEditor(QObject):
             self.stack.push(cmd.MoveNodes(self.doc, moves, text))
 
     # ---------------------------------------------------------------- edges
+    def connection_problem(self, src: str, src_port: str, dst: str, dst_port: str) -> str | None:
+        """Why connecting would be refused, or None; an occupied input counts as replaceable."""
+        occupied = self._edge_into(dst, dst_port)
+        if occupied is None:
+            return self.doc.check_edge(src, src_port, dst, dst_port)
+        if (occupied.src, occupied.src_port) == (src, src_port):
+            return None
+        trial = self.doc.copy()
+        trial.remove_edge(occupied.id)
+        return trial.check_edge(src, src_port, dst, dst_port)
+
     def connect_ports(self, src: str, src_port: str, dst: str, dst_port: str) -> bool:
         """Adds an edge; an input that already has one gets the new one instead."""
-        occupied = next((e for e in self.doc.edges.values()
-                         if e.dst == dst and e.dst_port == dst_port), None)
+        occupied = self._edge_into(dst, dst_port)
         if occupied is not None and (occupied.src, occupied.src_port) == (src, src_port):
             return True
-        if occupied is not None:
-            trial = self.doc.copy()
-            trial.remove_edge(occupied.id)
-            problem = trial.check_edge(src, src_port, dst, dst_port)
-        else:
-            problem = self.doc.check_edge(src, src_port, dst, dst_port)
+        problem = self.connection_problem(src, src_port, dst, dst_port)
         if problem:
             self.refused.emit(problem)
             return False
@@ -114,6 +119,10 @@ class DocumentEditor(QObject):
         else:
             self.stack.push(cmd.AddEdge(self.doc, src, src_port, dst, dst_port))
         return True
+
+    def _edge_into(self, dst: str, dst_port: str):
+        return next((e for e in self.doc.edges.values()
+                     if e.dst == dst and e.dst_port == dst_port), None)
 
     def set_detach(self, edge_id: str, detach: bool) -> None:
         if self.doc.edges[edge_id].detach != detach:

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
 
         self.editor.refused.connect(self.show_warning)
         self.scene.message.connect(self.show_warning)
+        self.scene.hint.connect(self.show_hint)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.library.add_requested.connect(self.add_node_at_center)
         self.expression_box.added.connect(self._select)
@@ -253,6 +254,9 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str, level: str = "info") -> None:
         self.messages.add(text, level)
         self.statusBar().showMessage(text, 8000)
+
+    def show_hint(self, text: str) -> None:
+        self.statusBar().showMessage(text, 4000)
 
     def show_warning(self, text: str) -> None:
         self.show_message(text, "warning")

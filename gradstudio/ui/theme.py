@@ -46,6 +46,8 @@ class CanvasStyle:
     badge_text: QPen
     port_dataset: QBrush
     check: QPen
+    port_ok: QPen          # ring around the port a dragged edge would join
+    port_refused: QPen     # ... and around one it may not join
     lightness: int     # of node headers, 0-255 (QColor.fromHsl)
     saturation: int
     font: QFont
@@ -90,7 +92,8 @@ def canvas_style(name: str) -> CanvasStyle:
              "grad": QBrush(QColor("#1f6feb")), "err": QBrush(QColor("#da3633")),
              "ret": QBrush(QColor("#9e6a03")), "nograd": QBrush(QColor("#6e7681"))},
             QBrush(QColor("#202226")), _pen("#ffffff"), QBrush(QColor("#d29922")),
-            _pen("#58a6ff", 2), 62, 70, font, bold, small)
+            _pen("#58a6ff", 2), _pen("#3fb950", 3), _pen("#f85149", 3), 62, 70,
+            font, bold, small)
     return CanvasStyle(
         name, QColor("#f4f5f7"), _pen("#e6e8eb", 1, cosmetic=True),
         _pen("#d5d8dd", 1, cosmetic=True), QBrush(QColor("#ffffff")),
@@ -103,7 +106,8 @@ def canvas_style(name: str) -> CanvasStyle:
          "grad": QBrush(QColor("#0969da")), "err": QBrush(QColor("#cf222e")),
          "ret": QBrush(QColor("#9a6700")), "nograd": QBrush(QColor("#6e7781"))},
         QBrush(QColor("#eef1f4")), _pen("#ffffff"), QBrush(QColor("#bf8700")),
-        _pen("#0969da", 2), 212, 120, font, bold, small)
+        _pen("#0969da", 2), _pen("#1a7f37", 3), _pen("#cf222e", 3), 212, 120,
+        font, bold, small)
 
 
 def application_palette(name: str) -> QPalette:
