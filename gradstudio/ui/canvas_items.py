@@ -150,7 +150,7 @@ class NodeItem(QGraphicsRectItem):
                 lines.append((str(grad_fn if isinstance(grad_fn, str)
                                   else _attr(grad_fn, "name", grad_fn)), "dim"))
         if self.error:
-            lines.append((self.error, "error"))
+            lines += [(line, "error") for line in wrap_text(fm_small, self.error, w - 2 * PAD, 3)]
         if lines:
             y += 4
         for text, pen in lines:
@@ -203,6 +203,10 @@ class NodeItem(QGraphicsRectItem):
                        else style.node_selected if self.isSelected() else style.node_border)
         painter.setBrush(style.node_body)
         painter.drawRoundedRect(rect, 6, 6)
+        if self.error and self.isSelected():      # selected and failing: both outlines
+            painter.setPen(style.node_selected)
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(-4, -4, 4, 4), 8, 8)
         painter.setPen(Qt.NoPen)
         painter.setBrush(self._header_brush)
         header = QRectF(rect.left() + 1, rect.top() + 1, rect.width() - 2, HEADER_H - 1)
@@ -313,6 +317,23 @@ class NodeItem(QGraphicsRectItem):
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
+
+
+def wrap_text(fm: QFontMetricsF, text: str, width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap into at most max_lines lines; the last one keeps the rest (elided)."""
+    lines: list[str] = []
+    current = ""
+    words = text.split()
+    for i, word in enumerate(words):
+        candidate = f"{current} {word}".strip()
+        if current and fm.horizontalAdvance(candidate) > width:
+            lines.append(current)
+            if len(lines) == max_lines - 1:
+                return lines + [" ".join(words[i:])]
+            current = word
+        else:
+            current = candidate
+    return lines + [current] if current else lines
 
 
 def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
