@@ -56,6 +56,7 @@ class NodeItem(QGraphicsRectItem):
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
         self.setPos(*node.pos)
         self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
         # The pen is never drawn; its width makes the native bounding rect cover the ports.
@@ -282,6 +283,13 @@ class NodeItem(QGraphicsRectItem):
             for edge in self.edges:
                 edge.update_path()
         return super().itemChange(change, value)
+
+    def hoverMoveEvent(self, event) -> None:
+        """The cursor says what a press would do: connect, edit a field, or move the node."""
+        pos = event.pos()
+        self.setCursor(Qt.CrossCursor if self.port_at(pos) is not None
+                       else Qt.PointingHandCursor if self.param_at(pos) is not None
+                       else Qt.ArrowCursor)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:
