@@ -331,3 +331,25 @@ def test_dragging_over_a_port_says_whether_the_edge_would_be_accepted(window, qt
     QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, fine)
     assert scene._drag_marker is None
     assert any(e.dst == root.id and e.dst_port == "gradient" for e in window.doc.edges.values())
+
+
+def test_choice_fields_open_a_menu_and_bool_fields_toggle(window, qtbot):
+    from PySide6.QtWidgets import QMenu
+
+    x, y, mul, root = small_graph(window)
+    item = window.scene.node_items[x.id]
+    fields = {p.name: f for p, _, f, _, _ in item._params}
+    viewport = window.view.viewport()
+    qtbot.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier,
+                     window.view.mapFromScene(item.mapToScene(fields["init"].center())))
+    menu = next(m for m in window.view.findChildren(QMenu) if m.isVisible())
+    next(a for a in menu.actions() if a.text() == "ones").trigger()
+    assert x.params["init"] == "ones"
+    fields = {p.name: f for p, _, f, _, _ in item._params}    # rows follow the new init
+    assert "shape" in fields and "value" not in fields
+    qtbot.mouseClick(viewport, Qt.LeftButton, Qt.NoModifier,
+                     window.view.mapFromScene(item.mapToScene(fields["requires_grad"].center())))
+    assert x.params["requires_grad"] is False
+    window.act_undo.trigger()
+    window.act_undo.trigger()
+    assert x.params["init"] == "value" and x.params["requires_grad"] is True
