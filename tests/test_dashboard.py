@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from gradstudio import EXAMPLES
 from gradstudio.graph import fileio
-from gradstudio.runtime.metrics import Curve
+from gradstudio.runtime.metrics import Curve, TrainingMetrics
 from gradstudio.ui.dashboard import TrainingDashboard, layer_norms
 
 
@@ -252,3 +252,14 @@ def test_redraw_period_adapts_to_the_ui_threads_cpu_time(dashboard):
         time.sleep(0.02)                         # idle frames
         dashboard._pace()
     assert dashboard.timer.interval() == FRAME_MS
+
+
+def test_update_ratios_over_weights_near_zero_are_left_out(dashboard):
+    metrics = TrainingMetrics()
+    for step in range(3):        # a zero-initialised bias: its first ratio divides by ~0
+        metrics.record_step(step, loss=1.0, update_ratios={"b": 1e10 if step == 0 else 0.01})
+    dashboard.metrics = metrics
+    dashboard.refresh()
+    dashboard.show_plot("update_ratio")
+    y = drawn(dashboard.ratio_plot.curves["b"])[1]            # log10 of what is drawn
+    assert np.isnan(y[0]) and np.allclose(y[1:], -2)

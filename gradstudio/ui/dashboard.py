@@ -42,6 +42,8 @@ SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets (a plot of fou
 UI_SHARE = 0.08          # of one core the dashboard may spend while training (the GIL is
                          # shared with the trainer, so this is what training gives up)
 
+MEANINGLESS_RATIO = 1e3   # update/weight ratios above this are drawn as gaps (see below)
+
 # Plot key -> the tab it lives on unless the document's overview lists it.
 PLOT_GROUPS = {
     "loss": "Training", "accuracy": "Training", "decision_boundary": "Training",
@@ -628,8 +630,11 @@ class TrainingDashboard(QWidget):
 
     def _draw_update_ratio(self, snap: MetricsSnapshot) -> None:
         for index, (name, curve) in enumerate(snap.update_ratios.items()):
-            self.ratio_plot.set_curve(name, curve.steps,
-                                      np.where(curve.values > 0, curve.values, np.nan), index)
+            # A ratio above MEANINGLESS_RATIO divides by weights near zero (a zero-initialised
+            # bias at its first step): left out, it would flatten everything else.
+            values = curve.values
+            shown = (values > 0) & (values < MEANINGLESS_RATIO)
+            self.ratio_plot.set_curve(name, curve.steps, np.where(shown, values, np.nan), index)
         self.ratio_plot.remove_curves_except(snap.update_ratios.keys())
         self.ratio_plot.set_markers(self._markers(snap))
 
