@@ -112,6 +112,7 @@ def test_turning_clipping_on_bounds_the_post_clip_norm(qtbot, dashboard):
     dashboard.clip_threshold.setValue(0.05)
     dashboard.apply_clipping()
     assert doc.meta["training"]["clipping"] == {"mode": "norm", "max_norm": 0.05}
+    assert dashboard.max_norm_line.isVisible() and dashboard.max_norm_line.value() == 0.05
     changed_at = wait_for_marker(qtbot, dashboard, "clip norm 0.05")
     qtbot.waitUntil(lambda: dashboard.snapshot.step > changed_at + 20, timeout=5000)
     dashboard.stop()

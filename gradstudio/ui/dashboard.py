@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
@@ -34,8 +35,8 @@ from gradstudio.graph.training_setup import CLIP_MODES, TrainingSetup
 from gradstudio.runtime.metrics import MetricsSnapshot, TrainingMetrics
 from gradstudio.runtime.training import Trainer
 from gradstudio.ui.dashboard_export import write_metrics_csv
-from gradstudio.ui.dashboard_plots import (BoundaryPlot, HistogramPanel, NormPlot, SmoothedPlot,
-                                           StepPlot)
+from gradstudio.ui.dashboard_plots import (MARKER_COLOR, BoundaryPlot, HistogramPanel, NormPlot,
+                                           SmoothedPlot, StepPlot)
 
 FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a second
 SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets (a plot of four waits 1 s)
@@ -237,6 +238,12 @@ class TrainingDashboard(QWidget):
                                   "× marks a norm below 1e-6 (vanishing) or above 1e3 "
                                   "(exploding)")
         self.clip_plot = StepPlot("total gradient norm before / after clipping", "‖grad‖")
+        self.max_norm_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(
+            MARKER_COLOR, width=1, style=Qt.DashLine), label="max_norm {value:.3g}", labelOpts={
+                "position": 0.02, "anchors": [(0, 1), (0, 1)], "color": MARKER_COLOR})
+        self.max_norm_line.setToolTip("clipping by norm: no total norm after clipping is above")
+        self.max_norm_line.hide()
+        self.clip_plot.plot_item.addItem(self.max_norm_line, ignoreBounds=True)
         self.grad_panel = HistogramPanel("gradient", "log₁₀ |grad|")
         self.weight_panel = HistogramPanel("weight", "weight")
         self.ratio_plot = StepPlot("update / weight ratio", "‖Δw‖ / ‖w‖", log_y=True)
@@ -358,6 +365,10 @@ class TrainingDashboard(QWidget):
         self._fill_parameter_list(setup)
         for widget in (self.clip_mode, self.clip_threshold, self.lr_box, self.parameter_list):
             widget.blockSignals(False)
+        clipping_by_norm = setup is not None and setup.clipping.mode == "norm"
+        self.max_norm_line.setVisible(clipping_by_norm)
+        if clipping_by_norm:
+            self.max_norm_line.setValue(setup.clipping.max_norm)
 
     def parameter_nodes(self) -> list[str]:
         """Labels of the nodes whose parameters train: once a run has recorded weights,
