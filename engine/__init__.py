@@ -124,7 +124,7 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets")
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg")
 
 
 def __getattr__(name):

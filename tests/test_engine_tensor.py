@@ -234,3 +234,18 @@ def test_random_streams_match_torch():
     engine.manual_seed(0)
     torch.manual_seed(0)
     assert repr(engine.rand(2, 3)) == repr(torch.rand(2, 3))
+
+
+def test_linalg_norms_match_torch():
+    torch = pytest.importorskip("torch")
+    res = []
+    for M in (engine, torch):
+        x = M.tensor(np.arange(12.0).reshape(3, 4) / 7 - 0.5, requires_grad=True)
+        ys = [M.linalg.vector_norm(x), M.linalg.norm(x), M.linalg.matrix_norm(x), M.linalg.norm(x[0]),
+              M.linalg.vector_norm(x, ord=1, dim=1), M.linalg.norm(x, dim=1)]
+        sum(y.sum() for y in ys).backward()
+        res.append(([y.detach().numpy() for y in ys], x.grad.numpy(), [type(y.grad_fn).__name__ for y in ys]))
+    for a, b in zip(res[0][0], res[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-5)
+    assert res[0][2] == res[1][2]
