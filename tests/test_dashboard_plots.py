@@ -2,6 +2,7 @@
 import csv
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
@@ -167,3 +168,19 @@ def test_step_axis_follows_the_data_in_round_jumps(qtbot):
 def test_nice_ceiling():
     assert [nice_ceiling(v) for v in (3, 11, 16, 99, 101, 1234, 10001)] == \
         [10, 15, 20, 100, 150, 1500, 15000]
+
+
+def test_hovering_reads_out_the_values_at_that_step(qtbot):
+    plot = StepPlot("norms", log_y=True)
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    plot.set_curve("fc1", np.arange(10), 10.0 ** -np.arange(10))
+    plot.set_curve("fc2", np.arange(10), np.full(10, 2.0))
+    qtbot.wait(10)
+    view = plot.plot_item.vb
+    plot.hover(view.mapViewToScene(pg.Point(3.2, -1)))
+    assert plot.readout.isVisible()
+    assert plot.readout.toPlainText() == "step 3\nfc1: 0.001\nfc2: 2"
+    plot.hover(view.mapViewToScene(pg.Point(3, 0)) + pg.Point(-2000, 0))   # left of the plot
+    assert not plot.readout.isVisible()

@@ -125,6 +125,52 @@ class StepPlot(pg.PlotWidget):
         self.steps_seen: tuple[float, float] | None = None    # first and last step drawn
         self.step_range: tuple[float, float] | None = None    # the step axis while following
         self.plot_item.sigRangeChangedManually.connect(self._moved_by_hand)
+        # Hovering shows the step and each named curve's value there, top left.
+        self.readout = pg.TextItem(anchor=(0, 0), color=QApplication.palette().color(
+            QPalette.WindowText), fill=pg.mkBrush(self._legend_patch()))
+        self.readout.setFont(_TICK_FONT)
+        self.readout.setZValue(100)
+        self.readout.hide()
+        self.plot_item.addItem(self.readout, ignoreBounds=True)
+        self.hover_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(128, 128, 128, 120, width=1))
+        self.hover_line.hide()
+        self.plot_item.addItem(self.hover_line, ignoreBounds=True)
+        self.plot_item.scene().sigMouseMoved.connect(self.hover)
+
+    def hover(self, scene_pos) -> None:
+        """Shows the values at the step under the mouse (hidden outside the plot area)."""
+        view = self.plot_item.vb
+        if not view.sceneBoundingRect().contains(scene_pos):
+            self.readout.hide()
+            self.hover_line.hide()
+            return
+        step = view.mapSceneToView(scene_pos).x()
+        lines, nearest = [], step
+        for name, item in self.curves.items():
+            x, y = item.xData, item.yData
+            if item.name() is None or x is None or not len(x):
+                continue
+            i = int(np.clip(np.searchsorted(x, step), 1, len(x) - 1))
+            i = i if abs(x[i] - step) < abs(x[i - 1] - step) else i - 1
+            if not lines:
+                nearest = float(x[i])
+                lines.append(f"step {nearest:g}")
+            lines.append(f"{name}: {y[i]:.4g}")
+        if not lines:
+            self.readout.hide()
+            self.hover_line.hide()
+            return
+        (left, _), (_, top) = view.viewRange()
+        self.readout.setText("\n".join(lines))
+        self.readout.setPos(left, top)
+        self.readout.show()
+        self.hover_line.setValue(nearest)
+        self.hover_line.show()
+
+    def leaveEvent(self, event) -> None:
+        self.readout.hide()
+        self.hover_line.hide()
+        super().leaveEvent(event)
 
     def _moved_by_hand(self, *_) -> None:
         self.following = False
@@ -148,13 +194,18 @@ class StepPlot(pg.PlotWidget):
             self.step_range = wanted
             view.setXRange(*wanted, padding=0.02)
 
+    @staticmethod
+    def _legend_patch() -> QColor:
+        patch = QColor(QApplication.palette().color(QPalette.Window))
+        patch.setAlpha(215)
+        return patch
+
     def _add_legend(self) -> pg.LegendItem:
         """A legend on a nearly opaque patch of the window colour, text in the text colour."""
         palette = QApplication.palette()
-        patch = QColor(palette.color(QPalette.Window))
-        patch.setAlpha(215)
         return self.plot_item.addLegend(
-            offset=(-4, 4), labelTextSize="8pt", verSpacing=-6, brush=pg.mkBrush(patch),
+            offset=(-4, 4), labelTextSize="8pt", verSpacing=-6,
+            brush=pg.mkBrush(self._legend_patch()),
             pen=pg.mkPen(palette.color(QPalette.Mid)),
             labelTextColor=palette.color(QPalette.WindowText))
 
