@@ -24,6 +24,8 @@ def install_exception_hook(show_box: bool = True) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from gradstudio.ui.crash_report import crash_report
+
     showing: list[QMessageBox] = []
 
     def hook(exc_type, exc, tb) -> None:
@@ -40,7 +42,7 @@ def install_exception_hook(show_box: bool = True) -> None:
                           f"Something went wrong: {summary}\n\nThe program keeps running; "
                           "your graph is as it was before this action.",
                           QMessageBox.Ok, app.activeWindow())
-        box.setDetailedText(details)
+        box.setDetailedText(crash_report(details))     # selectable: copy it into a report
         box.setTextInteractionFlags(Qt.TextSelectableByMouse)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.finished.connect(lambda _=0, b=box: showing.remove(b) if b in showing else None)
@@ -66,6 +68,9 @@ def launch(path: str | None = None) -> int:
         raise UsageError(f"no such file: {path}")
     app = create_application()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from gradstudio.ui.crash_report import install_log_file
+
+    install_log_file()              # unexpected errors are kept in the data folder's log
     from gradstudio.ui.main_window import MainWindow
     from gradstudio.ui.message_log import LogHandler
 
@@ -83,4 +88,10 @@ def launch(path: str | None = None) -> int:
         window.open_default()
     else:
         window.open_file(path, ask=False)
-    return app.exec()
+    from gradstudio.ui.autosave import Autosave, offer_recovery
+
+    autosave = Autosave(window)     # unsaved work to the data folder every minute
+    offer_recovery(window)          # what a crashed session left behind
+    code = app.exec()
+    autosave.end()
+    return code
