@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-SUBCOMMANDS = ("run", "shot", "export")
+SUBCOMMANDS = ("run", "shot", "export", "debug")
 
 
 class UsageError(Exception):
@@ -17,7 +17,8 @@ def _editor_parser() -> argparse.ArgumentParser:
         description="Open the gradstudio editor. Subcommands: "
                     "run FILE (headless forward/backward/training), "
                     "shot FILE -o PNG (render a screenshot), "
-                    "export FILE --to python|torch (write a script).")
+                    "export FILE --to python|torch (write a script), "
+                    "debug FILE (print the backward pass step by step).")
     p.add_argument("file", nargs="?", help="graph file (.json); the default example when omitted")
     return p
 
@@ -38,6 +39,13 @@ def _sub_parser() -> argparse.ArgumentParser:
     export.add_argument("file")
     export.add_argument("--to", choices=("python", "torch"), required=True)
     export.add_argument("-o", "--output", default=None)
+    debug = sub.add_parser("debug", help="print the backward pass node by node, as the debugger")
+    debug.add_argument("file")
+    debug.add_argument("--stop-on-nan", action="store_true", help="stop at the first NaN/Inf")
+    debug.add_argument("--norm-above", type=float, default=None, help="stop at a gradient norm above")
+    debug.add_argument("--norm-below", type=float, default=None, help="stop at a gradient norm below")
+    debug.add_argument("--break", dest="breakpoint", action="append", metavar="LABEL",
+                       help="stop after the step of this node (repeatable)")
     return p
 
 

@@ -338,3 +338,21 @@ def torch_run_order(path):
         stack.extend(nxt for nxt, _ in fn.next_functions)
     tensor.backward(gradient, retain_graph=retain)
     return ran
+
+
+def test_cli_debug_prints_the_steps_and_stops_on_nan(tmp_path, capsys):
+    from gradstudio.cli import main
+    path = tmp_path / "xw.json"
+    fileio.save(xw_graph(), path)
+    assert main(["debug", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.index("step 1: MulBackward0  (y)") < out.index("step 2: AddBackward0  (b)") \
+        < out.index("step 3: AddBackward0  (a)")
+    assert "w.grad None -> 5" in out
+    fileio.save(sqrt_graph(), path)
+    with pytest.warns(RuntimeWarning):
+        assert main(["debug", str(path), "--stop-on-nan"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("stopped: NaN gradient from SqrtBackward0  (q)")
+    assert main(["debug", str(path), "--break", "nope"]) == 2
+    assert "no node is labelled 'nope'" in capsys.readouterr().err

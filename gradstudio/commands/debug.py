@@ -1,0 +1,73 @@
+"""`gradstudio debug FILE [--stop-on-nan] [--norm-above X] [--norm-below X] [--break LABEL]`:
+the backward pass printed step by step, as the debugger dock shows it.
+
+Prints the planned schedule (the engine's order), then for each executed node its
+grad_fn, formula, the gradients it received and passed on, saved tensors, hooks that
+fired and .grad accumulations. With a breakpoint condition it stops at the first step
+that meets it and says why. A bad file or a graph without a backward root raises
+UsageError: exit code 2 and one line on stderr.
+"""
+from __future__ import annotations
+
+import os
+
+from gradstudio.cli import UsageError
+from gradstudio.graph import fileio
+from gradstudio.graph.document import GraphError
+from gradstudio.runtime.debugger import BackwardDebugger, Breakpoints, TraceStep, grad_text
+from gradstudio.runtime.session import Session
+
+
+def main(args) -> int:
+    try:
+        doc = fileio.load(args.file)
+    except GraphError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    session = Session(doc, base_dir=os.path.dirname(os.path.abspath(args.file)))
+    breakpoints = Breakpoints(nan_or_inf=args.stop_on_nan, norm_above=args.norm_above,
+                              norm_below=args.norm_below)
+    for label in args.breakpoint or ():
+        node = doc.node_by_label(label)
+        if node is None:
+            raise UsageError(f"--break: no node is labelled '{label}'")
+        breakpoints.node_ids.add(node.id)
+    debugger = BackwardDebugger(session)
+    if not debugger.start():
+        raise UsageError(f"{args.file}: {debugger.error}")
+    print(f"plan: {len(debugger.plan)} backward nodes, in the order the engine runs them")
+    for planned in debugger.plan:
+        print(f"  {planned.index + 1:>3}. {planned.title()}")
+    print(f"seed gradient {grad_text(debugger.seed)}")
+    reason = None
+    while reason is None and (step := debugger.step()) is not None:
+        print(step_text(debugger, step))
+        reason = breakpoints.reason(step)
+    for message in session.messages:
+        print(f"  log: {message}")
+    if reason:
+        print(f"stopped: {reason}")
+    elif debugger.error:
+        print(debugger.error)
+    return 0
+
+
+def step_text(debugger: BackwardDebugger, step: TraceStep) -> str:
+    """One step as a few indented lines."""
+    doc = debugger.document
+    lines = [f"step {step.index + 1}: {step.planned.title()}"]
+    if step.formula:
+        lines.append(f"    {step.formula}")
+    lines.append(f"    received {', '.join(grad_text(g) for g in step.grads_in) or '-'}")
+    for flow in step.flows:
+        target = doc.nodes[flow.target_node_id].label if flow.target_node_id in doc.nodes \
+            else "(needs no grad)"
+        lines.append(f"    -> {target}: {grad_text(flow.grad)}")
+    if step.saved:
+        lines.append("    saved " + ", ".join(f"{name} = {text}" for name, text in step.saved))
+    for hook in step.hooks:
+        before = ", ".join(grad_text(g) for g in hook.before)
+        after = ", ".join(grad_text(g) for g in hook.after)
+        lines.append(f"    {hook.description}: {before} -> {after}")
+    for acc in step.accumulations:
+        lines.append(f"    {acc.label}.grad {grad_text(acc.before)} -> {grad_text(acc.after)}")
+    return "\n".join(lines)
