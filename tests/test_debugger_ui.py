@@ -107,6 +107,19 @@ def test_stepping_shows_order_flows_and_accumulation(window, qtbot):
     assert "grad None" in overlay.texts()                     # x needs no grad
 
 
+def test_gradient_dots_travel_backward_along_their_edges(window):
+    panel = window.panel
+    panel.restart()
+    panel.step()                                               # y sends 2 to a and 3 to b
+    (dot, path), _ = panel.overlay.dots
+    panel.overlay.set_phase(0.0)
+    assert dot.pos() == path.pointAtPercent(1.0)               # starts at the consumer (y)
+    panel.overlay.set_phase(1.0)
+    assert dot.pos() == path.pointAtPercent(0.0)               # arrives at the producer
+    edge = window.scene.edge_items[panel.debugger.current.flows[0].edge_ids[0]]
+    assert edge.dst.node.label == "y"
+
+
 def test_scrubber_and_step_back_reshow_earlier_states(window, qtbot):
     panel = window.panel
     panel.run_to_end()
@@ -176,6 +189,7 @@ def test_detach_and_no_grad_toggles_show_grads_become_none(window, qtbot):
     panel.run_to_end()
     assert [p.label for p in panel.debugger.plan] == ["y", "a", "w"]
     assert panel.session.value("w").grad.tolist() == [2.0]
+    assert panel.overlay.texts().count("grad None") == 2          # x, and b behind the cut
     window.undo_stack.undo()
     settle(qtbot)
     assert len(panel.debugger.plan) == 4
