@@ -189,6 +189,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     buffers = {root: buf0}
     heap = [root]
     prev_mode = _gs.enabled
+    anomaly = _gs.anomaly and _gs.anomaly_check_nan
     Acc = AccumulateGrad
     try:
         while heap:
@@ -221,7 +222,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                     outs = ()
                 else:
                     if (buf[0] is not None) if len(buf) == 1 else (not buf or any(g is not None for g in buf)):
-                        outs = node._apply(buf)
+                        outs = node.backward(buf[0]) if node._single else node._apply(buf)
                         if type(outs) is not tuple:
                             outs = (outs,) if not isinstance(outs, list) else tuple(outs)
                         if len(outs) != len(nxt_edges):
@@ -238,7 +239,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                                 outs = tuple(r)
                     if not keep_graph and node._saved:
                         node._saved = None
-                    if _gs.anomaly and _gs.anomaly_check_nan:
+                    if anomaly:
                         _check_anomaly(node, outs)
             grads_out = [] if record else None
             i = 0

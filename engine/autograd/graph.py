@@ -67,6 +67,8 @@ class _NodeMeta(type):
 
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
+        if "_apply" in ns and any(isinstance(b, _NodeMeta) for b in bases):   # else backward(g) directly
+            type.__setattr__(cls, "_single", False)
         if ns.get("_name"):
             type.__setattr__(cls, "__name__", ns["_name"])
             type.__setattr__(cls, "__qualname__", ns["_name"])
@@ -81,6 +83,7 @@ class _NodeMeta(type):
 class Node(metaclass=_NodeMeta):
     """A grad_fn. Subclasses define `backward(self, grad)` with engine Tensor ops."""
     __slots__ = ("_next", "_seq", "_meta", "_saved", "_sver", "_x", "__weakref__")
+    _single = True        # one output, default _apply: the engine calls backward(grad) directly
     _name = None          # PyTorch's node name; defaults to the class name
     formula = ""          # one line: "<name>: grad for each input"
     saved_names = ()      # names of the entries of _saved, for saved_values()
