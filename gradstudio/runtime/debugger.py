@@ -13,14 +13,15 @@ generator `Session.backward_steps` wraps (`engine.autograd.backward_steps`), so 
 shown is what the engine did. Every engine node is mapped to the document node that made
 it: a tensor's grad_fn to the node whose output it is, a leaf's AccumulateGrad to the
 leaf (or the layer owning the Parameter), and the grad_fns inside a node (a layer's or a
-loss's inner ops) to that node. Each step keeps a frozen `DebugState` snapshot (gradient
-received so far per document output, `.grad` of leaves and retained tensors, pending
-input buffers, which gradients are final), so stepping back or scrubbing re-shows any
-earlier state exactly. `ForwardWalk` lists the forward pass node by node in the order
+loss's inner ops) to that node. Each step keeps a `DebugState` (gradient received so far
+per document output, `.grad` of leaves and retained tensors, pending input buffers,
+which gradients are final), read from per-key timelines that only ever grow, so stepping
+back or scrubbing re-shows any earlier state exactly and recording stays linear. `ForwardWalk` lists the forward pass node by node in the order
 the Session ran it, for showing the graph being built before it is walked backward.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterator
@@ -145,15 +146,90 @@ class HookFiring:
     node_id: str | None = None
 
 
+_GONE = object()                   # a timeline value meaning "no longer there"
+
+
+class Timeline:
+    """Each key's values over the steps, appended in step order; `at(k)` is the dict after
+    k steps. Recording costs what changed, so a long backward stays linear."""
+
+    def __init__(self) -> None:
+        self._steps: dict[Any, list[int]] = {}
+        self._values: dict[Any, list[Any]] = {}
+
+    def set(self, step: int, key: Any, value: Any) -> None:
+        steps = self._steps.setdefault(key, [])
+        values = self._values.setdefault(key, [])
+        if steps and steps[-1] == step:
+            values[-1] = value
+        else:
+            steps.append(step)
+            values.append(value)
+
+    def remove(self, step: int, key: Any) -> None:
+        if key in self._steps:
+            self.set(step, key, _GONE)
+
+    def latest(self, key: Any, default: Any = None) -> Any:
+        values = self._values.get(key)
+        return default if not values or values[-1] is _GONE else values[-1]
+
+    def at(self, step: int) -> dict:
+        found = {}
+        for key, steps in self._steps.items():
+            i = bisect_right(steps, step) - 1
+            if i >= 0 and self._values[key][i] is not _GONE:
+                found[key] = self._values[key][i]
+        return found
+
+
 @dataclass(frozen=True)
+class Timelines:
+    """Everything a DebugState shows, over the steps of one backward."""
+    grads: Timeline = field(default_factory=Timeline)
+    grad_attrs: Timeline = field(default_factory=Timeline)
+    pending: Timeline = field(default_factory=Timeline)
+    final: Timeline = field(default_factory=Timeline)
+    contributions: Timeline = field(default_factory=Timeline)
+
+
+@dataclass(frozen=True, eq=False)
 class DebugState:
-    """A snapshot after `steps_taken` steps; snapshots share unchanged entries, never mutate."""
+    """What is shown after `steps_taken` steps: read from the timelines on first use, then
+    kept. A later step never changes an earlier state."""
     steps_taken: int
-    grads: dict[OutputKey, Grad]            # gradient each document output has received so far
-    grad_attrs: dict[OutputKey, Grad | None]   # .grad of leaves and retained tensors
-    pending: dict[int, dict[int, Grad]]     # plan index -> {input nr: summed grad}, not yet run
-    final: frozenset[OutputKey]             # outputs whose gradient can no longer change
-    contributions: dict[OutputKey, tuple[Grad, ...]]  # each arrival, in order (leaf accumulation)
+    timelines: Timelines
+
+    @cached_property
+    def grads(self) -> dict[OutputKey, Grad]:
+        """The gradient each document output has received so far (summed)."""
+        return self.timelines.grads.at(self.steps_taken)
+
+    @cached_property
+    def grad_attrs(self) -> dict[OutputKey, Grad | None]:
+        """`.grad` of the leaves backward writes and of retained tensors."""
+        return self.timelines.grad_attrs.at(self.steps_taken)
+
+    @cached_property
+    def pending(self) -> dict[int, dict[int, Grad]]:
+        """Plan index -> {input nr: summed gradient} for nodes that have not run yet."""
+        return self.timelines.pending.at(self.steps_taken)
+
+    @cached_property
+    def final(self) -> frozenset[OutputKey]:
+        """Outputs whose gradient can no longer change."""
+        return frozenset(self.timelines.final.at(self.steps_taken))
+
+    @cached_property
+    def contributions(self) -> dict[OutputKey, tuple[Grad, ...]]:
+        """Each output's running sum after each arrival, in order (leaf accumulation)."""
+        return self.timelines.contributions.at(self.steps_taken)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DebugState) and (self.steps_taken, self.timelines) == \
+            (other.steps_taken, other.timelines)
+
+    __hash__ = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +303,7 @@ class BackwardDebugger:
         self._tensor_key: dict[int, OutputKey] = {}
         self._remaining: list[int] = []    # per plan index: planned producers not yet run
         self._keys_at: dict[int, list[OutputKey]] = {}   # plan index -> outputs it receives for
+        self._timelines = Timelines()
         self._done = False
 
     @property
@@ -430,21 +507,22 @@ class BackwardDebugger:
 
     # ---------------------------------------------------------------- states
     def _initial_state(self, root_tensor: Any) -> DebugState:
-        grads: dict[OutputKey, Grad] = {}
-        contributions: dict[OutputKey, tuple[Grad, ...]] = {}
-        pending: dict[int, dict[int, Grad]] = {}
+        lines = self._timelines = Timelines()
         if self.plan:
             first = self._engine_nodes[0]
             nr = _output_nr(root_tensor) if root_tensor.grad_fn is first else 0
-            pending[0] = {nr: self.seed}
+            lines.pending.set(0, 0, {nr: self.seed})
             key = self._outputs_of.get((first, nr))
             if key is not None:
-                grads[key] = self.seed
-                contributions[key] = (self.seed,)
-        attrs = {key: None for key in self._sinks()}
-        final = frozenset(key for i, keys in self._keys_at.items() if self._remaining[i] == 0
-                          for key in keys)
-        return DebugState(0, grads, attrs, pending, final, contributions)
+                lines.grads.set(0, key, self.seed)
+                lines.contributions.set(0, key, (self.seed,))
+        for key in self._sinks():
+            lines.grad_attrs.set(0, key, None)
+        for i, keys in self._keys_at.items():
+            if self._remaining[i] == 0:
+                for key in keys:
+                    lines.final.set(0, key, True)
+        return DebugState(0, lines)
 
     def _sinks(self) -> list[OutputKey]:
         """Outputs whose .grad backward writes: leaves that require grad in the plan."""
@@ -452,14 +530,11 @@ class BackwardDebugger:
                 if hasattr(fn, "variable") and (fn, 0) in self._outputs_of]
 
     def _record(self, index: int, record: Any, saved: tuple) -> TraceStep:
-        previous = self.trace[-1].state if self.trace else self.initial
+        lines, now = self._timelines, index + 1
         planned = self.plan[index]
-        grads = dict(previous.grads)
-        contributions = dict(previous.contributions)
-        pending = dict(previous.pending)
-        attrs = dict(previous.grad_attrs)
-        pending.pop(index, None)
-        final = set(previous.final) | set(self._keys_at.get(index, ()))
+        lines.pending.remove(now, index)
+        for key in self._keys_at.get(index, ()):
+            lines.final.set(now, key, True)
 
         flows = []
         used: dict[str, int] = {}
@@ -477,15 +552,17 @@ class BackwardDebugger:
                 continue
             self._remaining[target] -= 1
             if self._remaining[target] == 0:
-                final.update(self._keys_at.get(target, ()))
-            buffer = dict(pending.get(target, {}))
+                for key in self._keys_at.get(target, ()):
+                    lines.final.set(now, key, True)
+            buffer = dict(lines.pending.latest(target, {}))
             if grad is not None:
                 buffer[nr] = grad if nr not in buffer else buffer[nr] + grad
                 key = self._outputs_of.get((nxt, nr))
                 if key is not None:
-                    grads[key] = buffer[nr]
-                    contributions[key] = contributions.get(key, ()) + (buffer[nr],)
-            pending[target] = buffer
+                    lines.grads.set(now, key, buffer[nr])
+                    lines.contributions.set(
+                        now, key, lines.contributions.latest(key, ()) + (buffer[nr],))
+            lines.pending.set(now, target, buffer)
 
         accumulations = []
         for tensor, before, after in record.accumulations:
@@ -493,15 +570,15 @@ class BackwardDebugger:
             label = self._key_label(key)
             accumulations.append(Accumulation(key, label, grad_of(before), grad_of(after)))
             if key is not None:
-                attrs[key] = grad_of(after)
+                lines.grad_attrs.set(now, key, grad_of(after))
         for tensor in record.retained:
             key = self._tensor_key.get(id(tensor))
             if key is not None:
-                attrs[key] = grad_of(tensor.grad)
+                lines.grad_attrs.set(now, key, grad_of(tensor.grad))
         hooks = tuple(HookFiring(text, _grads(before), _grads(after), planned.node_id)
                       for text, before, after in record.hooks)
         formula = getattr(record.node, "formula", "") or FORMULAS.get(planned.name, "")
-        state = DebugState(index + 1, grads, attrs, pending, frozenset(final), contributions)
+        state = DebugState(now, lines)
         return TraceStep(index, planned, formula, _grads(record.grads_in), tuple(flows),
                          saved, tuple(accumulations), hooks, state)
 
