@@ -54,9 +54,10 @@ FORMULAS = {
 
 
 # ============================================================================ what is shown
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Grad:
-    """A copy of one gradient, with what the debugger prints about it."""
+    """A copy of one gradient, with what the debugger prints about it (compared by identity:
+    numbers are compared with `array`)."""
     array: np.ndarray
 
     @property
@@ -112,7 +113,6 @@ class PlannedNode:
     node_id: str | None           # document node that created it (None: unknown)
     port: str | None              # the output (or Parameter) it is the grad_fn/sink of
     label: str                    # the document node's label ("" when unknown)
-    is_accumulate: bool
 
     def title(self) -> str:
         where = self.label if self.port in (None, "out") else f"{self.label}.{self.port}"
@@ -492,8 +492,7 @@ class BackwardDebugger:
     def _planned(self, index: int, fn: Any) -> PlannedNode:
         node_id, port = self._owner.get(fn, (None, None))
         label = self.document.nodes[node_id].label if node_id in self.document.nodes else ""
-        is_acc = hasattr(fn, "variable")
-        return PlannedNode(index, _name(fn), node_id, port, label, is_acc)
+        return PlannedNode(index, _name(fn), node_id, port, label)
 
     def _edges_for(self, src: str | None, dst: str | None) -> list[str]:
         """Document edges a gradient from dst's node back to src's node travels, in the
