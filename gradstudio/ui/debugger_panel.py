@@ -55,6 +55,7 @@ class DebuggerPanel(QWidget):
         self.forward_mode = False
         self.active = False                 # the person started debugging: edits re-plan
         self._coloured: int | None = None   # the position the schedule's colours show
+        self._last_error: str | None = None  # the engine error already reported
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._play_tick)
         self._restart_timer = QTimer(self)
@@ -316,8 +317,10 @@ class DebuggerPanel(QWidget):
 
     def _after_moving(self) -> None:
         self._drain_messages()
-        if self.debugger.error and self.debugger.finished:
-            self._say(self.debugger.error, "warning")
+        error = self.debugger.error
+        if error and self.debugger.finished and error != self._last_error:
+            self._say(error, "warning")
+        self._last_error = error
 
     def set_forward_mode(self, on: bool) -> None:
         self.set_playing(False)
