@@ -571,16 +571,24 @@ class TrainingDashboard(QWidget):
                 self.version = snapshot.version
                 if list(snapshot.weight_histograms) != list(previous):
                     self._show_setup()          # the trained parameters are known (anew)
+        self.draw(limit=plots)
         trainer = self.trainer
-        ended = trainer is not None and self._was_alive and not trainer.alive
-        self.draw(limit=None if ended else plots)
-        if ended:
+        if trainer is not None and self._was_alive and not trainer.alive:
             self._was_alive = False
-            self.timer.stop()
             failed = trainer.message.startswith("stopped:")
             self.message.emit(trainer.message, "error" if failed else "info")
             self._update_buttons()
+        if not self._was_alive and not self.stale_plots():
+            self.timer.stop()            # the run ended and every plot shows its last state
         self._update_status()
+
+    def stale_plots(self) -> list[str]:
+        """The visible plots that do not show the current snapshot, longest waiting first."""
+        snap = self.snapshot
+        if snap is None:
+            return []
+        stale = [k for k in self.visible_keys() if self.drawn.get(k) != snap.version]
+        return sorted(stale, key=lambda k: self.drawn.get(k, -1))
 
     def draw(self, force: bool = False, limit: int | None = None) -> None:
         """Redraws the visible plots that have not drawn the current snapshot (every one
@@ -588,8 +596,7 @@ class TrainingDashboard(QWidget):
         snap = self.snapshot
         if snap is None:
             return
-        stale = [k for k in self.visible_keys() if force or self.drawn.get(k) != snap.version]
-        stale.sort(key=lambda k: self.drawn.get(k, -1))
+        stale = self.visible_keys() if force else self.stale_plots()
         for key in stale[:limit]:
             self.drawn[key] = snap.version
             getattr(self, f"_draw_{key}")(snap)
