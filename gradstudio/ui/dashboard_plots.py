@@ -209,23 +209,19 @@ class StepPlot(pg.PlotWidget):
             pen=pg.mkPen(palette.color(QPalette.Mid)),
             labelTextColor=palette.color(QPalette.WindowText))
 
-    def curve(self, name: str, pen, legend: bool = True) -> pg.PlotDataItem:
-        """The curve called `name`, made on first use."""
+    def set_curve(self, name: str, x: np.ndarray, y: np.ndarray, index: int = 0,
+                  alpha: int = 255, legend: bool = True) -> pg.PlotDataItem:
+        """Gives the curve `name` its data; made on first use in palette colour `index`
+        (with `alpha`), listed in the legend unless `legend` is False."""
         item = self.curves.get(name)
         if item is None:
+            pen = pg.mkPen(QColor(*QColor(color(index)).getRgb()[:3], alpha), width=1)
             item = self.plot_item.plot(name=name if legend else None, pen=pen)
-            self._update_legend()
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             item.setSkipFiniteCheck(False)
             self.curves[name] = item
-        return item
-
-    def set_curve(self, name: str, x: np.ndarray, y: np.ndarray, index: int = 0,
-                  width: float = 1, alpha: int = 255, legend: bool = True) -> pg.PlotDataItem:
-        pen = pg.mkPen(QColor(color(index)) if alpha == 255 else
-                       QColor(*QColor(color(index)).getRgb()[:3], alpha), width=width)
-        item = self.curve(name, pen, legend)
+            self._update_legend()
         item.setData(x, y)
         self._follow_steps(x)
         return item
