@@ -273,3 +273,25 @@ def test_screenshots_mid_animation(window, qtbot):
     panel.step()
     assert window.grab().save(str(SHOTS / "debugger_end.png"))
     assert first.stat().st_size > 10_000
+
+
+def test_toggles_menu_offers_the_selection_and_asks_hook_numbers(window, qtbot, monkeypatch):
+    panel = window.panel
+    window.select("w")
+    panel._fill_toggles_menu()
+    texts = [a.text() for a in panel.toggles_menu.actions()]
+    assert texts[:2] == ["requires_grad on w", "retain_grad on w"]
+    hooks = next(a.menu() for a in panel.toggles_menu.actions() if a.menu())
+    scale = next(a for a in hooks.actions() if a.text() == "Scale by k…")
+    monkeypatch.setattr("gradstudio.ui.debugger_panel.QInputDialog.getDouble",
+                        lambda *args, **kwargs: (4.0, True))
+    scale.trigger()
+    assert window.doc.nodes[window.node("w")].hooks == [{"kind": "scale", "k": 4.0}]
+    assert window.undo_stack.undoText() == "Hook scale ×4 on w"
+    window.select("backward")
+    panel._fill_toggles_menu()
+    assert not any(a.menu() for a in panel.toggles_menu.actions())   # nothing to hook there
+    window.scene.clearSelection()
+    window.scene.select_edge(window.scene.edge_items[next(iter(window.doc.edges))])
+    panel._fill_toggles_menu()
+    assert [a.text() for a in panel.toggles_menu.actions()] == ["detach w → a"]

@@ -27,7 +27,6 @@ from gradstudio.graph.grad_hooks import HOOK_KINDS, describe, make_hook
 from gradstudio.runtime.debugger import (SHOWN_VALUES, BackwardDebugger, Breakpoints,
                                          ForwardWalk, TraceStep, grad_text)
 from gradstudio.runtime.session import Session
-from gradstudio.ui.canvas_items import NodeItem
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.debugger_overlay import DebuggerOverlay
@@ -354,8 +353,8 @@ class DebuggerPanel(QWidget):
     def _fill_toggles_menu(self) -> None:
         menu = self.toggles_menu
         menu.clear()
-        nodes = [i.node for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
-        edges = [self.scene.edge_items[e].edge for e in self.scene.selected_edge_ids()]
+        nodes = [self.doc.nodes[n] for n in self.scene.selected_node_ids()]
+        edges = [self.doc.edges[e] for e in self.scene.selected_edge_ids()]
         if len(nodes) == 1:
             node = nodes[0]
             for key in ("requires_grad", "retain_grad"):
@@ -365,15 +364,8 @@ class DebuggerPanel(QWidget):
                     action.setChecked(bool(node.params[key]))
                     action.triggered.connect(
                         lambda on, k=key, n=node.id: self.toggles.set_flag(n, k, on))
-            hooks = menu.addMenu(f"Gradient hook on {node.label}")
-            for kind in HOOK_KINDS:
-                hooks.addAction(self._hook_label(kind),
-                                lambda k=kind, n=node.id: self.ask_hook(n, k))
-            if node.hooks:
-                hooks.addSeparator()
-                for hook in node.hooks:
-                    hooks.addAction(f"✓ {describe(hook)}").setEnabled(False)
-                hooks.addAction("Remove hooks", lambda n=node.id: self.toggles.clear_hooks(n))
+            if self.doc.spec(node).outputs:
+                self._fill_hooks_menu(menu.addMenu(f"Gradient hook on {node.label}"), node)
         for edge in edges:
             src, dst = self.doc.nodes[edge.src].label, self.doc.nodes[edge.dst].label
             action = menu.addAction(f"detach {src} → {dst}")
@@ -390,6 +382,15 @@ class DebuggerPanel(QWidget):
         if menu.isEmpty():
             menu.addAction("Select a node or an edge on the canvas").setEnabled(False)
 
+    def _fill_hooks_menu(self, menu: QMenu, node: Any) -> None:
+        for kind in HOOK_KINDS:
+            menu.addAction(self._hook_label(kind), lambda k=kind: self.ask_hook(node.id, k))
+        if node.hooks:
+            menu.addSeparator()
+            for hook in node.hooks:
+                menu.addAction(f"✓ {describe(hook)}").setEnabled(False)
+            menu.addAction("Remove hooks", lambda: self.toggles.clear_hooks(node.id))
+
     @staticmethod
     def _hook_label(kind: str) -> str:
         return {"scale": "Scale by k…", "clamp": "Clamp to [a, b]…", "zero": "Zero",
@@ -403,7 +404,9 @@ class DebuggerPanel(QWidget):
             if not ok:
                 return
             numbers[name] = value
-        self.toggles.add_hook(node_id, make_hook(kind, **numbers))
+        outputs = self.doc.spec(self.doc.nodes[node_id]).outputs
+        port = "out" if not outputs or any(p.name == "out" for p in outputs) else outputs[0].name
+        self.toggles.add_hook(node_id, make_hook(kind, port=port, **numbers))
 
     # ---------------------------------------------------------------- showing
     def _redraw(self) -> None:
