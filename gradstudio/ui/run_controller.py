@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from gradstudio.graph.document import Change, Document, GraphError, Node
 from gradstudio.runtime import NodeInfo, RunError, Session
+from gradstudio.runtime.anomaly import backward_anomaly, forward_anomaly
 from gradstudio.runtime.session import device_problem
 
 # Edits that do not change what a run computes.
@@ -22,6 +23,7 @@ _COSMETIC = {"pos", "label"}
 class RunController(QObject):
     ran = Signal()
     message = Signal(str, str)     # text, level
+    anomaly = Signal(str, str)     # node id, message: anomaly mode stopped at this node
 
     def __init__(self, doc: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -32,6 +34,7 @@ class RunController(QObject):
         self.auto_run = True
         self.backward_armed = False      # the person ran backward: auto-runs include it
         self.last_kind = ""
+        self.detect_anomaly = False      # stop at the node that first produces NaN/Inf
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -64,6 +67,12 @@ class RunController(QObject):
         self.auto_run = bool(on)
         if on:
             self.schedule()
+
+    def set_detect_anomaly(self, on: bool) -> None:
+        """Anomaly mode (engine.autograd.set_detect_anomaly in this thread), then a re-run."""
+        self.detect_anomaly = bool(on)
+        self.session.engine.autograd.set_detect_anomaly(self.detect_anomaly)
+        self.run(self.backward_armed and self.has_root(), fresh_grads=True)
 
     def set_base_dir(self, folder: str | None) -> None:
         """Where relative paths in parameters (CSV files) are looked up."""
@@ -98,9 +107,13 @@ class RunController(QObject):
         if backward:
             self.backward_armed = True
         ok = True
+        found = None
         try:
             self.session.forward()
-            if backward:
+            found = forward_anomaly(self.session) if self.detect_anomaly else None
+            if found is not None:
+                ok = False
+            elif backward:
                 root = self.session.root_id()
                 if root is None:
                     self.message.emit("nothing to run backward from: add a Backward node "
@@ -109,12 +122,18 @@ class RunController(QObject):
                 elif root not in self.session.errors:
                     if fresh_grads:
                         self.session.zero_grad()
-                    ok = self.session.backward(root)
+                    if self.detect_anomaly:
+                        found = backward_anomaly(self.session, root)
+                        ok = root not in self.session.errors and found is None
+                    else:
+                        ok = self.session.backward(root)
         except (RunError, GraphError) as exc:
             self.message.emit(str(exc), "warning")
             ok = False
         self.last_kind = "forward + backward" if backward else "forward"
         self._publish(grads_changed=backward)
+        if found is not None:
+            self.anomaly.emit(found.node_id, found.message)
         return ok and not self.errors
 
     def zero_grad(self) -> None:
