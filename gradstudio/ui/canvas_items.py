@@ -235,11 +235,15 @@ class NodeItem(QGraphicsRectItem):
         for label_rect, text, align in self._port_labels:
             painter.drawText(label_rect, align, text)
         painter.setPen(style.port_border)
+        linked = {(e.edge.dst_port, False) for e in self.edges if e.dst is self} | \
+                 {(e.edge.src_port, True) for e in self.edges if e.src is self}
         for is_output, ports, specs in ((False, self._inputs, self.spec.inputs),
                                         (True, self._outputs, self.spec.outputs)):
             for port in specs:
                 center = ports[port.name]
-                painter.setBrush(style.port_dataset if port.type == DATASET else style.port_fill)
+                painter.setBrush(style.port_linked if (port.name, is_output) in linked
+                                 else style.port_dataset if port.type == DATASET
+                                 else style.port_fill)
                 if port.type == DATASET:
                     painter.drawRect(QRectF(center.x() - PORT_R, center.y() - PORT_R,
                                             2 * PORT_R, 2 * PORT_R))

@@ -115,7 +115,9 @@ class GraphScene(QGraphicsScene):
         self.edge_items[edge.id] = item
         self.addItem(item)
         if refresh:
+            item.src.update()           # its port is now drawn as linked
             self._refresh_if_scalar(item.dst)
+            item.dst.update()
 
     def _refresh_if_scalar(self, item: NodeItem) -> None:
         """A node whose `scalar` parameter shows only while its input is unconnected."""
@@ -153,6 +155,9 @@ class GraphScene(QGraphicsScene):
                 item.detach_from_nodes()
                 self.selected_edges.discard(item)
                 self.removeItem(item)
+                for end in (item.src, item.dst):
+                    if end.scene() is self:
+                        end.update()
                 if item.dst.scene() is self:
                     self._refresh_if_scalar(item.dst)
         elif what == "edge_changed":

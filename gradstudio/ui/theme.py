@@ -36,6 +36,7 @@ class CanvasStyle:
     text_dim: QPen
     text_error: QPen
     port_fill: QBrush
+    port_linked: QBrush    # a port with an edge
     port_border: QPen
     edge: QPen
     edge_detached: QPen
@@ -85,7 +86,7 @@ def canvas_style(name: str) -> CanvasStyle:
             _pen("#303338", 1, cosmetic=True), QBrush(QColor("#2b2d31")),
             _pen("#45484f", 1), _pen("#f0b232", 2), _pen("#e5534b", 2),
             _pen("#e6e6e6"), _pen("#9aa0a8"), _pen("#ff7b72"),
-            QBrush(QColor("#c9d1d9")), _pen("#0d1117", 1),
+            QBrush(QColor("#c9d1d9")), QBrush(QColor("#58a6ff")), _pen("#0d1117", 1),
             _pen("#8b949e", 2), _pen("#8b949e", 2, Qt.DashLine), _pen("#f0b232", 2.5),
             _pen("#f0b232", 2, Qt.DashLine),
             {"rg": QBrush(QColor("#8957e5")), "leaf": QBrush(QColor("#238636")),
@@ -99,7 +100,7 @@ def canvas_style(name: str) -> CanvasStyle:
         _pen("#d5d8dd", 1, cosmetic=True), QBrush(QColor("#ffffff")),
         _pen("#b8bec7", 1), _pen("#d97706", 2), _pen("#d1242f", 2),
         _pen("#1f2328"), _pen("#57606a"), _pen("#cf222e"),
-        QBrush(QColor("#ffffff")), _pen("#57606a", 1),
+        QBrush(QColor("#ffffff")), QBrush(QColor("#0969da")), _pen("#57606a", 1),
         _pen("#6e7781", 2), _pen("#6e7781", 2, Qt.DashLine), _pen("#d97706", 2.5),
         _pen("#d97706", 2, Qt.DashLine),
         {"rg": QBrush(QColor("#8250df")), "leaf": QBrush(QColor("#1a7f37")),
