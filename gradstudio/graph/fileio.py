@@ -12,7 +12,8 @@ when not empty.
 
 Files are written with indent 2, keys in a fixed order, nodes/edges/regions sorted by id and
 lists of numbers on one line, so they read well and diff well. `save` writes a temporary file
-in the same folder, flushes and fsyncs it, keeps the previous version as PATH.bak and
+in the same folder, flushes and fsyncs it, keeps the previous version as PATH.bak (copied
+the same way: a temporary file, then a rename) and
 replaces PATH in one step, so a crash leaves either the old file or the new one.
 
 Loading never runs code (plain `json`, no pickle, no eval) and checks everything: the format
@@ -457,13 +458,26 @@ def save(doc: Document, path: str | os.PathLike) -> None:
             f.flush()
             os.fsync(f.fileno())
         if os.path.exists(path):
-            shutil.copy2(path, path + ".bak")
+            _copy_whole(path, path + ".bak", folder)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
     _fsync_folder(folder)
+
+
+def _copy_whole(source: str, target: str, folder: str) -> None:
+    """Copies through a temporary file and a rename, so a kill mid-copy never tears `target`."""
+    fd, temporary = tempfile.mkstemp(prefix=".gradstudio-", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        shutil.copy2(source, temporary)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
 
 
 def _fsync_folder(folder: str) -> None:
