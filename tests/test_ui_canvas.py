@@ -353,3 +353,23 @@ def test_choice_fields_open_a_menu_and_bool_fields_toggle(window, qtbot):
     window.act_undo.trigger()
     window.act_undo.trigger()
     assert x.params["init"] == "value" and x.params["requires_grad"] is True
+
+
+def test_dropping_an_edge_on_empty_canvas_adds_a_connected_node(window, qtbot):
+    x, y, mul, root = small_graph(window)
+    scene, view = window.scene, window.view
+    viewport = view.viewport()
+    start = view.mapFromScene(scene.node_items[x.id].port_scene_pos("out", True))
+    empty = view.mapFromScene(QPointF(-300, -200))
+    count = window.undo_stack.count()
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    QTest.mouseMove(viewport, empty)
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, empty)
+    assert view.search_box.isVisible()
+    qtbot.keyClicks(view.search_box.edit, "exp")
+    qtbot.keyClick(view.search_box.edit, Qt.Key_Return)
+    added = window.doc.node_by_label("exp")
+    assert [(e.src, e.dst_port) for e in window.doc.edges_into(added.id)] == [(x.id, "input")]
+    assert window.undo_stack.count() == count + 1
+    window.act_undo.trigger()
+    assert window.doc.node_by_label("exp") is None

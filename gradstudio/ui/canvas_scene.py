@@ -61,6 +61,8 @@ class GraphScene(QGraphicsScene):
     message = Signal(str)            # something the person should read (refusals)
     hint = Signal(str)               # a passing remark for the status bar (not logged)
     add_node_requested = Signal(QPointF)   # "Add node…" from the empty-canvas menu
+    # an edge dragged from (node id, port, is_output) and dropped on empty canvas
+    link_to_new_node = Signal(QPointF, str, str, bool)
 
     def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
         super().__init__(parent)
@@ -293,6 +295,8 @@ class GraphScene(QGraphicsScene):
         self._drag_path = self._drag_marker = self._drag_target = None
         target = self.port_at(scene_pos)
         if target is None:
+            if self.node_item_at(scene_pos) is None:   # dropped on empty canvas
+                self.link_to_new_node.emit(scene_pos, item.node.id, port, is_output)
             return
         other, other_port, other_is_output = target
         if other_is_output == is_output:

@@ -1,16 +1,19 @@
 """The canvas view: zoom (wheel), pan (middle drag or space+drag), rubber-band selection,
-frame all, the Tab / double-click search box, and dropping node kinds from the library."""
+frame all, the Tab / double-click search box (also opened by dropping a dragged edge on empty
+canvas, to add a node already connected), and dropping node kinds from the library."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView
 
+from gradstudio.ui.canvas_items import BADGE_H, HEADER_H, NODE_WIDTH, ROW_H
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.node_search import NodeSearchBox
 
 KIND_MIME = "application/x-gradstudio-kind"
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
+FIRST_PORT_Y = HEADER_H + BADGE_H + ROW_H / 2     # a node's first port, below its top
 
 
 class GraphView(QGraphicsView):
@@ -32,9 +35,11 @@ class GraphView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space_down = False
         self._search_scene_pos = QPointF()
+        self._pending_link: tuple[str, str, bool] | None = None
         self.search_box = NodeSearchBox(scene.doc.catalog, self)
         self.search_box.chosen.connect(self._add_from_search)
         scene.add_node_requested.connect(self.open_search_at_scene)
+        scene.link_to_new_node.connect(self.open_search_to_link)
         self.centerOn(0, 0)
 
     # ---------------------------------------------------------------- zoom / frame
@@ -147,21 +152,49 @@ class GraphView(QGraphicsView):
     def open_search_at(self, x: int, y: int) -> None:
         """Opens the search box at viewport pixel (x, y); the node lands there."""
         self._search_scene_pos = self.mapToScene(int(x), int(y))
+        self._pending_link = None
         self.search_box.popup(x, y)
 
     def open_search_at_scene(self, scene_pos: QPointF) -> None:
         p = self.mapFromScene(scene_pos)
         self.open_search_at(p.x(), p.y())
 
+    def open_search_to_link(self, scene_pos: QPointF, node_id: str, port: str,
+                            is_output: bool) -> None:
+        """An edge dropped on empty canvas: the node chosen next gets connected to it."""
+        self.open_search_at_scene(scene_pos)
+        self._pending_link = (node_id, port, is_output)
+
     def _add_from_search(self, kind: str) -> None:
-        pos = self._search_scene_pos
-        node = self.graph_scene.editor.add_node(kind, (pos.x(), pos.y()))
+        link, self._pending_link = self._pending_link, None
+        if link is not None and link[0] in self.graph_scene.doc.nodes:
+            node = self._add_linked(kind, *link)
+        else:
+            pos = self._search_scene_pos
+            node = self.graph_scene.editor.add_node(kind, (pos.x(), pos.y()))
         self.setFocus()
         if node is not None:
             item = self.graph_scene.node_items.get(node.id)
             if item is not None:
                 self.graph_scene.clearSelection()
                 item.setSelected(True)
+
+    def _add_linked(self, kind: str, node_id: str, port: str, is_output: bool):
+        """Adds `kind` with its first input (or output) at the drop point, joined to the
+        port the edge was dragged from; one undo step."""
+        editor = self.graph_scene.editor
+        spec = editor.doc.spec(kind)
+        drop = self._search_scene_pos
+        x = drop.x() if is_output else drop.x() - NODE_WIDTH
+        editor.stack.beginMacro(f"Add {spec.title} and connect")
+        node = editor.add_node(kind, (x, drop.y() - FIRST_PORT_Y))
+        if node is not None:
+            if is_output and spec.inputs:
+                editor.connect_ports(node_id, port, node.id, spec.inputs[0].name)
+            elif not is_output and spec.outputs:
+                editor.connect_ports(node.id, spec.outputs[0].name, node_id, port)
+        editor.stack.endMacro()
+        return node
 
     def mouseDoubleClickEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and self.itemAt(event.position().toPoint()) is None:
