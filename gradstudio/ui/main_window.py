@@ -35,6 +35,7 @@ SHORTCUTS_HELP = """
 <table cellspacing=4>
 <tr><td><b>Tab</b>, double-click</td><td>search and add a node at the cursor</td></tr>
 <tr><td>drag from a port</td><td>connect (onto an input that has one: replace it)</td></tr>
+<tr><td>drop an edge on empty canvas</td><td>search, and add a node already connected</td></tr>
 <tr><td>click a field</td><td>edit a parameter inline (Enter to apply, Esc to cancel)</td></tr>
 <tr><td>double-click a title</td><td>rename the node</td></tr>
 <tr><td>wheel, <b>Ctrl++</b> / <b>Ctrl+-</b></td><td>zoom</td></tr>
