@@ -32,7 +32,7 @@ MAX_RECENT = 10
 DEFAULT_EXAMPLE = EXAMPLES / "basic_grad.json"
 
 SHORTCUTS_HELP = """
-<table cellspacing=4>
+<table cellspacing=0 cellpadding=4>
 <tr><td><b>Tab</b>, double-click</td><td>search and add a node at the cursor</td></tr>
 <tr><td>drag from a port</td><td>connect (onto an input that has one: replace it)</td></tr>
 <tr><td>drop an edge on empty canvas</td><td>search, and add a node already connected</td></tr>
@@ -544,6 +544,7 @@ class MainWindow(QMainWindow):
     def shortcuts_help(self) -> None:
         box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP,
                           QMessageBox.Close, self)
+        box.setStyleSheet("QLabel { min-width: 600px; }")     # one line per row
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
 
