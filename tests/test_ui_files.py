@@ -244,3 +244,16 @@ def test_headless_close_with_changes_does_not_wait_for_an_answer(qtbot, settings
     build(window)
     assert window.close()
     assert "unsaved changes discarded" in window.messages.lines()[-1]
+
+
+def test_changing_init_in_the_inspector_rebuilds_its_fields_safely(window, qtbot):
+    x = build(window)
+    window.scene.node_items[x.id].setSelected(True)
+    combo = window.inspector.param_widgets["init"]
+    combo.activated.emit(combo.findText("zeros"))         # as a person choosing "zeros"
+    qtbot.wait(10)
+    assert x.params["init"] == "zeros"
+    assert "shape" in window.inspector.param_widgets and "value" not in window.inspector.param_widgets
+    window.inspector.param_widgets["shape"].setText("3, 1")
+    window.inspector.param_widgets["shape"].editingFinished.emit()
+    assert x.params["shape"] == [3, 1]

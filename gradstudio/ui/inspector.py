@@ -159,7 +159,13 @@ class Inspector(QScrollArea):
         visible = [p.name for p in visible_params(spec, node.params, connected)]
         if rebuild or list(self.param_widgets) != visible:
             while self.params_form.rowCount():
-                self.params_form.removeRow(0)
+                # The edit that caused this may be one of these widgets, still inside its
+                # own signal: hide them now, delete them once control is back in the loop.
+                row = self.params_form.takeRow(0)
+                for item in (row.labelItem, row.fieldItem):
+                    if item is not None and item.widget() is not None:
+                        item.widget().hide()
+                        item.widget().deleteLater()
             self.param_widgets = {}
             for p in spec.params:
                 if p.name in visible:
