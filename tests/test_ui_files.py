@@ -57,6 +57,11 @@ def test_save_then_open_gives_the_same_document(window, tmp_path):
     assert not window.isWindowModified()
     assert window.recent_files()[0] == str(path.resolve())
     assert [a.text() for a in window.recent_menu.actions()][0] == str(path.resolve())
+    path.unlink()                                   # a recent file that is gone ...
+    window.recent_menu.actions()[0].trigger()
+    assert fileio.dumps(window.doc) == saved        # ... changes nothing and leaves the list
+    assert str(path.resolve()) not in window.recent_files()
+    window.last_error_box.close()
 
 
 def test_a_bad_file_is_refused_and_the_graph_stays(window, tmp_path):

@@ -325,6 +325,10 @@ class MainWindow(QMainWindow):
         except (GraphError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             self.report_error("Cannot open file", f"Cannot open {path.name}: {reason}")
+            if not path.exists() and str(path.resolve()) in self.recent_files():
+                self.settings.setValue("recent_files", [f for f in self.recent_files()
+                                                        if f != str(path.resolve())])
+                self._update_recent_menu()
             return False
         if ask and not self.confirm_discard():
             return False
