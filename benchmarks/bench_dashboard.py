@@ -140,11 +140,16 @@ def main() -> None:
     headless = max(headless_rates)
     worker = max(r.rate for r in bare)
     with_ui = max(r.rate for r in runs)
+    # Runs next to each other share the machine's mood: their ratio is steadier than
+    # a ratio of bests when other processes come and go.
+    paired = sorted(r.rate / h for r, h in zip(runs, headless_rates))
     print(f"  training, headless (Trainer.run)       {headless:9.0f} steps/s")
     print(f"  training, worker thread, no dashboard  {worker:9.0f} steps/s")
     print(f"  training, dashboard open               {with_ui:9.0f} steps/s   "
           f"{with_ui / headless:6.1%} of headless (bar: >= 90%), {with_ui / worker:.1%} of the "
           f"worker alone; the UI thread used {np.median([r.ui_share for r in runs]):.0%} of a core")
+    print(f"    dashboard / headless, run by run      {np.median(paired):9.1%} median "
+          f"({', '.join(f'{p:.0%}' for p in paired)})")
     stalls = sorted(r.stall for r in beats)
     print(f"  longest UI event-loop stall, training  {stalls[0]:9.1f} ms        (bar: < 50 ms; "
           f"best run of {args.repeats}, worst {stalls[-1]:.1f} ms; 1 ms heartbeat; 99th "
