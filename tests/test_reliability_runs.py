@@ -77,6 +77,7 @@ def test_an_exception_in_the_training_worker_is_shown_and_the_ui_stays_live(
 
     monkeypatch.setattr(training.Trainer, "_one_step", broken_step)
     assert window.open_file(EXAMPLES / "xor.json", ask=False)
+    qtbot.waitUntil(window.training_dock.isVisible, timeout=3000)    # arranged for training
     board = window.training_dashboard
     assert board.start()
     qtbot.waitUntil(lambda: not board.trainer.alive, timeout=5000)
@@ -133,3 +134,22 @@ def test_closing_the_window_while_training_stops_the_worker(tmp_path):
     was_alive, closed, code, alive, message = result.stdout.split(maxsplit=4)
     assert (was_alive, closed, code, alive) == ("True", "True", "0", "False"), result.stderr
     assert message.startswith("stopped at step ")      # a clean stop, not a failure
+
+
+def test_training_set_to_cuda_without_one_runs_on_the_cpu_with_a_message(
+        window, qtbot, monkeypatch):
+    from gradstudio.runtime import session as session_module
+
+    monkeypatch.setattr(session_module, "device_problem", lambda engine, device: None
+                        if device == "cpu" else "cuda is not available: no GPU here")
+    assert window.open_file(EXAMPLES / "xor.json", ask=False)
+    qtbot.waitUntil(window.training_dock.isVisible, timeout=3000)    # arranged for training
+    training_setup = dict(window.doc.meta["training"], device="cuda")
+    window.doc.set_meta("training", training_setup)
+    board = window.training_dashboard
+    assert board.start()
+    assert board.trainer.session.device == "cpu"
+    assert any(line.endswith("cuda is not available: no GPU here; running on the cpu")
+               for line in window.messages.lines())
+    qtbot.waitUntil(lambda: board.trainer.steps_done > 2, timeout=5000)       # and trains
+    board.stop()

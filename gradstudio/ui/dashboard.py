@@ -441,6 +441,9 @@ class TrainingDashboard(QWidget):
             self._update_buttons()
             return False
         self.metrics = self.trainer.metrics
+        for text in self.trainer.session.messages:     # e.g. cuda missing: runs on the cpu
+            self.message.emit(text, "warning")
+        self.trainer.session.messages.clear()
         self._clear_plots()
         return True
 
