@@ -146,3 +146,53 @@ def test_closing_the_offer_keeps_the_work_for_next_time(window, crashed_folder):
     offer_recovery(window, folder).reject()
     (item,) = recoverable(folder)
     item.lock.unlock()
+
+
+LAUNCHED = textwrap.dedent("""
+    import os, signal, sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from gradstudio.ui import app
+    from gradstudio.ui.autosave import Autosave
+    from gradstudio.ui.crash_report import data_folder
+    from gradstudio.ui.main_window import MainWindow
+
+    def window():
+        return next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+
+    def first_start():                  # edit, autosave, then die as a crash would
+        w = window()
+        w.editor.add_node("tensor", (0, 0), "unsaved_work")
+        w.findChildren(Autosave)[0].save_now()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def second_start():                 # the offer is up: restore, then quit normally
+        w = window()
+        w.recovery_box.restore_button.click()
+        print(sorted(n.label for n in w.doc.nodes.values()), w.isWindowModified(), flush=True)
+        w.close()                       # headless: the unsaved changes are discarded
+
+    app.create_application()            # launch uses this one
+    QTimer.singleShot(300, first_start if sys.argv[1] == "first" else second_start)
+    code = app.launch()
+    print(code, sorted(os.listdir(data_folder() / "autosave")), flush=True)
+""")
+
+
+def test_gradstudio_offers_after_a_crash_what_it_autosaved(tmp_path):
+    """End to end through `app.launch`, with the data folder (Qt's AppDataLocation) under
+    XDG_DATA_HOME."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    first = subprocess.run([sys.executable, "-c", LAUNCHED, "first"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == -signal.SIGKILL
+    (folder,) = (tmp_path / "data").glob("**/autosave")
+    assert len([name for name in files(folder) if name.endswith(".json")]) == 1
+    second = subprocess.run([sys.executable, "-c", LAUNCHED, "second"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    restored, ended = second.stdout.splitlines()
+    assert "'unsaved_work'" in restored and restored.endswith("True")
+    assert ended == "0 []"                    # a clean end leaves nothing to recover
+    assert "unexpected error" not in (folder.parent / "gradstudio.log").read_text()
