@@ -3,7 +3,9 @@ and the search box itself (a line edit over a filtered list, shown where the cur
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (QApplication, QFrame, QLineEdit, QListWidget, QListWidgetItem,
+                               QStyle, QStyledItemDelegate, QVBoxLayout)
 
 from gradstudio.graph.catalog_types import NodeSpec
 
@@ -33,6 +35,25 @@ def search_catalog(catalog: dict[str, NodeSpec], query: str) -> list[NodeSpec]:
     return [spec for _, _, spec in sorted(ranked, key=lambda t: (t[0], t[1]))]
 
 
+CATEGORY_ROLE = Qt.UserRole + 1
+
+
+class _CategoryDelegate(QStyledItemDelegate):
+    """A kind's title as usual, its category dimmed at the right edge of the row."""
+
+    def paint(self, painter, option, index) -> None:
+        super().paint(painter, option, index)
+        category = index.data(CATEGORY_ROLE)
+        if category:
+            selected = bool(option.state & QStyle.State_Selected)
+            painter.save()
+            painter.setPen(option.palette.color(
+                QPalette.HighlightedText if selected else QPalette.PlaceholderText))
+            painter.drawText(option.rect.adjusted(0, 0, -6, 0),
+                             int(Qt.AlignRight | Qt.AlignVCenter), category)
+            painter.restore()
+
+
 class NodeSearchBox(QFrame):
     """Type to filter, arrows to choose, Enter to add; Esc or clicking away closes."""
     chosen = Signal(str)   # node kind
@@ -47,6 +68,7 @@ class NodeSearchBox(QFrame):
         self.edit.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setUniformItemSizes(True)
+        self.list.setItemDelegate(_CategoryDelegate(self.list))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
@@ -75,8 +97,9 @@ class NodeSearchBox(QFrame):
     def _filter(self, text: str) -> None:
         self.list.clear()
         for spec in search_catalog(self.catalog, text):
-            item = QListWidgetItem(f"{spec.title}    ·  {spec.category}")
+            item = QListWidgetItem(spec.title)
             item.setData(Qt.UserRole, spec.kind)
+            item.setData(CATEGORY_ROLE, spec.category)
             item.setToolTip(spec.doc)
             self.list.addItem(item)
         if self.list.count():
