@@ -33,8 +33,7 @@ def install_exception_hook(show_box: bool = True) -> None:
             QApplication.quit()
             return
         summary, details = format_exception(exc_type, exc, tb)
-        log.error("unexpected error: %s\n%s", summary, details)
-        print(details, file=sys.stderr)
+        log.error("unexpected error: %s\n%s", summary, details)     # to stderr and Messages
         app = QApplication.instance()
         if not show_box or app is None or len(showing) >= 3:
             return
