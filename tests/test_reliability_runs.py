@@ -153,3 +153,17 @@ def test_training_set_to_cuda_without_one_runs_on_the_cpu_with_a_message(
                for line in window.messages.lines())
     qtbot.waitUntil(lambda: board.trainer.steps_done > 2, timeout=5000)       # and trains
     board.stop()
+
+
+def test_anomaly_mode_reports_ordinary_backward_failures_on_the_root(window):
+    ed = window.editor
+    x = ed.add_node("tensor", (0, 0), "x", {"value": [1.0, 2.0]})       # no requires_grad
+    root = ed.add_node("backward", (300, 0))
+    ed.connect_ports(x.id, "out", root.id, "input")
+    window.act_detect_anomaly.setChecked(True)
+    window.act_backward.trigger()
+    without = window.runner.errors[root.id]
+    window.act_detect_anomaly.setChecked(False)
+    window.act_backward.trigger()
+    assert without == window.runner.errors[root.id] and without.startswith("backward: ")
+    assert selected(window) == []

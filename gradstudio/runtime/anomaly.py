@@ -44,22 +44,23 @@ def backward_anomaly(session: Session, root: str | None = None) -> Anomaly | Non
     engine = session.engine
     root_id, tensor, gradient, retain = session.backward_arguments(root)
     owners = grad_fn_owners(session)
-    plan = engine.autograd.backward_plan([tensor], None if gradient is None else [gradient],
-                                         retain_graph=True)
+    plan: list[Any] = []
     done = 0
-    with engine.autograd.set_detect_anomaly(True):
-        try:
+    try:
+        plan = engine.autograd.backward_plan([tensor], None if gradient is None else [gradient],
+                                             retain_graph=True)
+        with engine.autograd.set_detect_anomaly(True):
             for _ in session.backward_steps(root_id):
                 done += 1
-        except Exception as exc:                    # noqa: BLE001 - shown on a node
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            culprit = plan[done] if done < len(plan) else None
-            owner = owners.get(culprit) if culprit is not None else None
-            if owner is not None and (" nan values" in text or " inf values" in text):
-                name = culprit.name() if callable(getattr(culprit, "name", None)) else culprit
-                bad = "NaN" if " nan values" in text else "Inf"
-                return _mark(session, owner, f"anomaly: the backward ({name}) produced {bad}")
-            session.errors[root_id] = f"backward: {text}"
+    except Exception as exc:                        # noqa: BLE001 - shown on a node
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        culprit = plan[done] if done < len(plan) else None
+        owner = owners.get(culprit) if culprit is not None else None
+        if owner is not None and (" nan values" in text or " inf values" in text):
+            name = culprit.name() if callable(getattr(culprit, "name", None)) else culprit
+            bad = "NaN" if " nan values" in text else "Inf"
+            return _mark(session, owner, f"anomaly: the backward ({name}) produced {bad}")
+        session.errors[root_id] = f"backward: {text}"
     return None
 
 
