@@ -3661,7 +3661,8 @@ def uniform_(self, a=0.0, b=1.0, generator=None):
 
 def normal_(self, mean=0.0, std=1.0, generator=None):
     from . import _random
-    return _fill_random(self, _random.normal(self._a.shape, self._a.dtype, mean, std))
+    return _fill_random(self, _random.normal(self._a.shape, self._a.dtype, mean, std,
+                                             self._a.flags.c_contiguous))
 
 
 def bernoulli_(self, p=0.5, generator=None):

@@ -11,6 +11,8 @@ numbers PyTorch gives (randn may differ in the last bit where PyTorch uses AVX2 
 use the same stream but not PyTorch's algorithms.
 CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
 """
+import math
+
 import numpy as np
 
 DEFAULT_SEED = 67280421310721          # PyTorch's default CPU seed
@@ -104,18 +106,37 @@ def _unit(n, dtype):
     return (_raw32(n) & _U64(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
 
 
+def _fma(x, y, z):
+    """x * y + z rounded once, as PyTorch's kernels compute it (they compile to fused
+    multiply-adds). float32: exact in float64, then rounded. float64: Dekker's exact product
+    and Knuth's two-sum, so only a sum within 2^-100 of a rounding tie can differ."""
+    if x.dtype != np.float64:
+        return (x.astype(np.float64) * np.float64(y) + np.float64(z)).astype(x.dtype)
+    y = np.float64(y)
+    product = x * y
+    split = np.float64(134217729.0)                 # 2^27 + 1
+    xs = split * x
+    x_hi = xs - (xs - x)
+    x_lo = x - x_hi
+    ys = split * y
+    y_hi = ys - (ys - y)
+    y_lo = y - y_hi
+    product_err = ((x_hi * y_hi - product) + x_hi * y_lo + x_lo * y_hi) + x_lo * y_lo
+    total = product + z
+    back = total - product
+    sum_err = (product - (total - back)) + (z - back)
+    return total + (sum_err + product_err)
+
+
 def uniform(shape, dtype, low=0.0, high=1.0):
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
     x = _unit(n, dtype if dtype.kind == "f" else np.float64)
     if (low, high) == (0.0, 1.0):
         r = x
-    elif x.dtype == np.float32:   # PyTorch's kernel compiles to one fused multiply-add: round once
-        f = np.float32
-        r = (x.astype(np.float64) * np.float64(f(high) - f(low)) + np.float64(f(low))).astype(np.float32)
-    else:
-        ct = x.dtype.type
-        r = x * ct(high - low) + ct(low)
+    else:                         # PyTorch's kernel compiles to one fused multiply-add: round once
+        ct = x.dtype.type         # float16 bounds are float16, the arithmetic float32
+        r = _fma(x.astype(np.float32) if ct is np.float16 else x, ct(ct(high) - ct(low)), ct(low))
     return r.astype(dtype, copy=False).reshape(shape)
 
 
@@ -129,10 +150,12 @@ def _fill16(d):
     d[8:16] = radius * np.sin(theta)
 
 
-def normal(shape, dtype, mean=0.0, std=1.0):
+def normal(shape, dtype, mean=0.0, std=1.0, contiguous=True):
+    """Normal draws; PyTorch fills 16-value blocks only for a contiguous tensor of >= 16
+    values, other tensors value by value."""
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
-    if n >= 16:
+    if n >= 16 and contiguous:
         work = np.float64 if dtype == np.float64 else np.float32
         d = _unit(n, work)
         blocks = d[: n - n % 16].reshape(-1, 16)
@@ -147,20 +170,20 @@ def normal(shape, dtype, mean=0.0, std=1.0):
             _fill16(tail)
             d[n - 16:] = tail
         if (mean, std) != (0.0, 1.0):
-            d = d * d.dtype.type(std) + d.dtype.type(mean)
+            d = _fma(d, d.dtype.type(std), d.dtype.type(mean))
         return d.astype(dtype, copy=False).reshape(shape)
     out = np.empty(n, np.float64)
     for i in range(n):
         if _state.next_normal is not None:
             v, _state.next_normal = _state.next_normal, None
         else:
-            u1, u2 = _unit(2, np.float64)
-            r = np.sqrt(-2.0 * np.log1p(-u2))
-            theta = 2.0 * np.pi * u1
-            _state.next_normal = r * np.sin(theta)
-            v = r * np.cos(theta)
-        out[i] = v * std + mean
-    return out.astype(dtype).reshape(shape)
+            u1, u2 = _unit(2, np.float64).tolist()     # the C library's functions, as PyTorch's
+            r = math.sqrt(-2.0 * math.log1p(-u2))
+            theta = 2.0 * math.pi * u1
+            _state.next_normal = r * math.sin(theta)
+            v = r * math.cos(theta)
+        out[i] = v
+    return _fma(out, std, mean).astype(dtype).reshape(shape)
 
 
 def bernoulli(shape, p):

@@ -80,6 +80,13 @@ OPS = {
         lambda x, y, w=const([0.5, 2.0, 1, 3]): F.binary_cross_entropy_with_logits(x, y,
                                                                                   pos_weight=w),
         [t(3, 4, scale=3.0), t(3, 4, low=0, high=1)], True),
+    "binary_cross_entropy_with_logits-all-inputs": (     # weight and pos_weight differentiated too
+        lambda x, y, w, p: F.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=p),
+        [t(3, 4, scale=3.0), t(3, 4, low=0, high=1), t(3, 4, low=0.2, high=2),
+         t(4, low=0.5, high=3)], True),
+    "binary_cross_entropy_with_logits-none-broadcast-weight": (
+        lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, weight=w, reduction="none"),
+        [t(3, 4, scale=3.0), t(3, 4, low=0, high=1), t(4, low=0.2, high=2)], True),
     "nll_loss": (lambda x, c=classes(5): F.nll_loss(x, c), [t(5, 4)], True),
     "nll_loss-weight-none": (lambda x, c=classes(5): F.nll_loss(
         x, c, weight=const([1, 2, 3, 4.]), reduction="none"), [t(5, 4)], True),

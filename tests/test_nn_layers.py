@@ -137,6 +137,14 @@ LOSSES = {
                                         if nn is tnn else engine.tensor([2.0, 0.5],
                                                                         dtype=engine.float64)),
         [randn(5, 2) * 3, R.uniform(0, 1, (5, 2))]),
+    "bce-logits-weight-pos-weight-sum": (
+        lambda nn: nn.BCEWithLogitsLoss(
+            weight=(torch if nn is tnn else engine).tensor([0.3, 1.7], dtype=torch.float64
+                                                           if nn is tnn else engine.float64),
+            pos_weight=(torch if nn is tnn else engine).tensor([2.0, 0.5], dtype=torch.float64
+                                                               if nn is tnn else engine.float64),
+            reduction="sum"),
+        [randn(5, 2) * 3, R.uniform(0, 1, (5, 2))]),
     "cross-entropy": (lambda nn: nn.CrossEntropyLoss(), [randn(6, 4), R.integers(0, 4, 6)]),
     "cross-entropy-sum": (lambda nn: nn.CrossEntropyLoss(reduction="sum"),
                           [randn(6, 4), R.integers(0, 4, 6)]),
@@ -194,6 +202,9 @@ NODE_NAME_CASES = {
     "softplus": lambda F, lib: F.softplus(lib.ones(3, requires_grad=True)),
     "bce_with_logits": lambda F, lib: F.binary_cross_entropy_with_logits(
         lib.ones(3, requires_grad=True), lib.ones(3), reduction="none"),
+    "bce_with_logits-mean-weights": lambda F, lib: F.binary_cross_entropy_with_logits(
+        lib.ones(2, 3, requires_grad=True), lib.ones(2, 3), weight=lib.ones(3),
+        pos_weight=lib.ones(3)),
     "mse": lambda F, lib: F.mse_loss(lib.ones(3, requires_grad=True), lib.zeros(3)),
     "l1": lambda F, lib: F.l1_loss(lib.ones(3, requires_grad=True), lib.zeros(3), reduction="sum"),
     "huber": lambda F, lib: F.huber_loss(lib.ones(3, requires_grad=True), lib.zeros(3)),

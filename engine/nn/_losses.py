@@ -178,37 +178,52 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
 
 
 class _BCEWithLogits(Function):
-    """(1 - t) x + (1 + (p - 1) t) softplus(-x), computed stably; p is pos_weight."""
+    """w ((1 - t) x + (1 + (p - 1) t) softplus(-x)), computed stably and reduced inside the
+    one node PyTorch records; w is weight, p is pos_weight (both broadcast, both optional).
+    The backward is PyTorch's for x and t; weight and pos_weight get their gradients too
+    (PyTorch refuses to differentiate them)."""
 
     @staticmethod
-    def forward(ctx, x, t, pos_weight):
+    def forward(ctx, x, t, weight, pos_weight, reduction):
         a, ta = array_of(x), array_of(t)
         xp = namespace_of(a)
         softplus_neg = xp.logaddexp(0, -a)
         if pos_weight is None:
-            out = (1 - ta) * a + softplus_neg
+            loss = (1 - ta) * a + softplus_neg
         else:
-            pw = array_of(pos_weight)
-            out = (1 - ta) * a + (1 + (pw - 1) * ta) * softplus_neg
-        ctx.save_for_backward(x, t, pos_weight)
-        return tensor_from_array(out.astype(a.dtype, copy=False))
+            loss = (1 - ta) * a + (1 + (array_of(pos_weight) - 1) * ta) * softplus_neg
+        if weight is not None:
+            loss = loss * array_of(weight)
+        if reduction != "none":
+            loss = loss.sum() if reduction == "sum" else loss.mean()
+        ctx.save_for_backward(x, t, weight, pos_weight)
+        ctx.reduction = reduction
+        return tensor_from_array(xp.asarray(loss, dtype=a.dtype))
 
     @staticmethod
     def backward(ctx, grad):
-        x, t, pos_weight = ctx.saved_tensors
-        s = engine.sigmoid(x)
-        gx = gt = None
-        if ctx.needs_input_grad[0]:
-            gx = grad * (s - t) if pos_weight is None \
-                else grad * (s * (pos_weight * t + 1 - t) - pos_weight * t)
-        if ctx.needs_input_grad[1]:     # d/dt = -x + (p - 1) softplus(-x)
-            gt = grad * -x if pos_weight is None \
-                else grad * ((pos_weight - 1) * _softplus(-x) - x)
-        return gx, gt, None
+        x, t, weight, pos_weight = ctx.saved_tensors
+        needs_x, needs_t, needs_w, needs_p = ctx.needs_input_grad[:4]
+        scale = grad / x.numel() if ctx.reduction == "mean" else grad
+        weighted = scale if weight is None else scale * weight
+        gx = gt = gw = gp = None
+        if needs_x:
+            s = engine.sigmoid(x)
+            gx = weighted * (s - t) if pos_weight is None \
+                else weighted * (s * (pos_weight * t + 1 - t) - pos_weight * t)
+        if needs_t:                     # d/dt = -x + (p - 1) softplus(-x)
+            gt = weighted * -x if pos_weight is None \
+                else weighted * ((pos_weight - 1) * _softplus(-x) - x)
+        if needs_w:                     # the unweighted loss
+            log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
+            gw = scale * ((1 - t) * x + log_weight * _softplus(-x))
+        if needs_p:                     # d/dp = t softplus(-x)
+            gp = weighted * t * _softplus(-x)
+        return gx, gt, gw, gp, None
 
 
 name_node(_BCEWithLogits, "BinaryCrossEntropyWithLogitsBackward0",
-           "self: grad * ((p t + 1 - t) sigmoid(self) - p t), target: grad * "
+           "self: grad * w * ((p t + 1 - t) sigmoid(self) - p t), target: grad * w * "
            "((p - 1) softplus(-self) - self)")
 
 
@@ -216,10 +231,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
                                      pos_weight=None):
     """binary_cross_entropy(sigmoid(input), target), without overflow for large logits."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    loss = _BCEWithLogits.apply(input, target, pos_weight)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
 class NllLossBackward0(Node):

@@ -128,8 +128,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         return input
     if p == 1.0:
         return input * 0.0
-    keep = engine.rand(input.shape, device=input.device) >= p
-    mask = tensor_from_array(array_of(keep).astype(array_of(input).dtype) / (1.0 - p))
+    with engine.no_grad():        # PyTorch's draw, so a seed gives PyTorch's mask
+        mask = engine.empty_like(input).bernoulli_(1 - p).div_(1 - p)
     return input * mask
 
 

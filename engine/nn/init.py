@@ -36,28 +36,16 @@ def _fill(tensor, values):
     return tensor
 
 
-def _rand_like(tensor, generator=None):
-    kwargs = {"dtype": tensor.dtype, "device": tensor.device}
-    if generator is not None:
-        kwargs["generator"] = generator
-    return engine.rand(tuple(tensor.shape), **kwargs)
-
-
-def _randn_like(tensor, generator=None):
-    kwargs = {"dtype": tensor.dtype, "device": tensor.device}
-    if generator is not None:
-        kwargs["generator"] = generator
-    return engine.randn(tuple(tensor.shape), **kwargs)
-
-
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
-    """Fill with values drawn uniformly from [a, b)."""
-    return _fill(tensor, _rand_like(tensor, generator) * (b - a) + a)
+    """Fill with values drawn uniformly from [a, b) (the numbers `Tensor.uniform_` draws)."""
+    with engine.no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
-    """Fill with values drawn from N(mean, std^2)."""
-    return _fill(tensor, _randn_like(tensor, generator) * std + mean)
+    """Fill with values drawn from N(mean, std^2) (the numbers `Tensor.normal_` draws)."""
+    with engine.no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor, val: float):
@@ -97,7 +85,8 @@ def _fan(tensor, mode: str) -> int:
 
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    bound = math.sqrt(3.0) * std        # PyTorch's order of operations, for bit-equal bounds
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -108,10 +97,11 @@ def xavier_normal_(tensor, gain: float = 1.0, generator=None):
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu", generator=None):
-    """U(-bound, bound), bound = gain * sqrt(3 / fan) (He et al.)."""
+    """U(-bound, bound), bound = sqrt(3) * gain / sqrt(fan) (He et al.)."""
     if 0 in tensor.shape:
         return tensor
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    bound = math.sqrt(3.0) * std        # PyTorch's order of operations, for bit-equal bounds
     return uniform_(tensor, -bound, bound, generator)
 
 
