@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
@@ -78,7 +79,7 @@ class Inspector(QScrollArea):
         self.tensor_choice.setToolTip("Which of the node's tensors to show")
         self.tensor_choice.currentTextChanged.connect(self._tensor_chosen)
         self.tensor_choice_caption = QLabel("tensor")
-        self.tensor_choice_caption.setEnabled(False)
+        self.tensor_choice_caption.setForegroundRole(QPalette.PlaceholderText)
         grid.addWidget(self.tensor_choice_caption, 0, 0)
         grid.addWidget(self.tensor_choice, 0, 1, 1, 3)
         self.info_labels: dict[str, QLabel] = {}
@@ -89,7 +90,7 @@ class Inspector(QScrollArea):
                 label.setWordWrap(name == "next_functions")
                 self.info_labels[name] = label
                 caption = QLabel(name)
-                caption.setEnabled(False)          # drawn dimmer than the value
+                caption.setForegroundRole(QPalette.PlaceholderText)   # dimmer than the value
                 span = 3 if len(names) == 1 else 1
                 grid.addWidget(caption, row, 2 * column)
                 grid.addWidget(label, row, 2 * column + 1, 1, span)
