@@ -167,3 +167,32 @@ def test_anomaly_mode_reports_ordinary_backward_failures_on_the_root(window):
     window.act_backward.trigger()
     assert without == window.runner.errors[root.id] and without.startswith("backward: ")
     assert selected(window) == []
+
+
+def test_running_out_of_gpu_memory_falls_back_to_the_cpu_with_a_message(window, monkeypatch):
+    """A stand-in GPU: cuda counts as available, and moving a tensor onto it fails as CuPy
+    does when memory runs out."""
+    from gradstudio.runtime import session as session_module
+    from gradstudio.ui import run_controller
+
+    for module in (session_module, run_controller):
+        monkeypatch.setattr(module, "device_problem", lambda engine, device: None)
+    real_on_device = session_module.Session._on_device
+
+    def on_device(self, value):
+        if self.device == "cuda":
+            raise MemoryError("Out of memory allocating 8,589,934,592 bytes "
+                              "(allocated so far: 0 bytes).")
+        return real_on_device(self, value)
+
+    monkeypatch.setattr(session_module.Session, "_on_device", on_device)
+    x, relu, total, root = chain(window, [1.0, -2.0], "relu")
+    window.set_device("cuda")
+    assert window.runner.device == "cpu"                # fell back at once
+    assert window.device_combo.currentText() == "cpu"
+    assert window.device_actions["cpu"].isChecked()
+    assert any(line.endswith("cuda ran out of memory; running on the cpu")
+               for line in window.messages.lines())
+    window.act_backward.trigger()
+    assert not window.runner.errors
+    assert window.runner.results[x].grad.tolist() == [1.0, 0.0]

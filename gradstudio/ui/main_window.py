@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox)
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.indexChanged.connect(self._update_modified)
         self.runner.ran.connect(self._show_results)
         self.runner.message.connect(self.show_message)
+        self.runner.device_changed.connect(self.set_device)   # fell back to the cpu
         self.setAcceptDrops(True)
         self._update_title()
         self._update_recent_menu()
@@ -441,7 +442,8 @@ class MainWindow(QMainWindow):
     def add_node_at_center(self, kind: str) -> None:
         center = self.view.mapToScene(self.view.viewport().rect().center())
         offset = 24 * (len(self.doc.nodes) % 5)
-        node = self.editor.add_node(kind, (center.x() - 100 + offset, center.y() - 40 + offset))
+        node = self.editor.add_node(kind, self.scene.snapped(
+            QPointF(center.x() - 100 + offset, center.y() - 40 + offset)))
         if node is not None and node.id in self.scene.node_items:
             self.scene.clearSelection()
             self.scene.node_items[node.id].setSelected(True)
@@ -522,8 +524,8 @@ class MainWindow(QMainWindow):
             self.device_combo.setCurrentText(self.runner.device)
             return
         self.runner.set_device(name)
-        self.device_combo.setCurrentText(name)
-        self.device_actions[name].setChecked(True)
+        self.device_combo.setCurrentText(self.runner.device)    # cpu when it fell back
+        self.device_actions[self.runner.device].setChecked(True)
 
     def _show_results(self) -> None:
         self.scene.set_results(self.runner.results, self.runner.errors)

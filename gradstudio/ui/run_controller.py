@@ -24,6 +24,7 @@ class RunController(QObject):
     ran = Signal()
     message = Signal(str, str)     # text, level
     anomaly = Signal(str, str)     # node id, message: anomaly mode stopped at this node
+    device_changed = Signal(str)   # the runs moved to this device on their own (out of memory)
 
     def __init__(self, doc: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -130,11 +131,24 @@ class RunController(QObject):
         except (RunError, GraphError) as exc:
             self.message.emit(str(exc), "warning")
             ok = False
+        if self.device != "cpu" and self._out_of_memory():
+            return self._fall_back_to_cpu(backward)
         self.last_kind = "forward + backward" if backward else "forward"
         self._publish(grads_changed=backward)
         if found is not None:
             self.anomaly.emit(found.node_id, found.message)
         return ok and not self.errors
+
+    def _out_of_memory(self) -> bool:
+        return any("out of memory" in text.lower() for text in self.session.errors.values())
+
+    def _fall_back_to_cpu(self, backward: bool) -> bool:
+        """The device ran out of memory: the same run again on the cpu, with a message."""
+        device = self.device
+        self.session.set_device("cpu")
+        self.message.emit(f"{device} ran out of memory; running on the cpu", "warning")
+        self.device_changed.emit("cpu")
+        return self.run(backward, fresh_grads=True)
 
     def zero_grad(self) -> None:
         self.session.zero_grad()
