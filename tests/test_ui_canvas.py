@@ -373,3 +373,12 @@ def test_dropping_an_edge_on_empty_canvas_adds_a_connected_node(window, qtbot):
     assert window.undo_stack.count() == count + 1
     window.act_undo.trigger()
     assert window.doc.node_by_label("exp") is None
+
+
+def test_new_nodes_land_on_the_grid_when_snapping(window, qtbot):
+    window.act_snap.trigger()
+    window.view.open_search_at(113, 77)
+    qtbot.keyClicks(window.view.search_box.edit, "relu")
+    qtbot.keyClick(window.view.search_box.edit, Qt.Key_Return)
+    (node,) = window.doc.nodes.values()
+    assert node.pos[0] % 20 == 0 and node.pos[1] % 20 == 0

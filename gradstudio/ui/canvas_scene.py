@@ -192,6 +192,13 @@ class GraphScene(QGraphicsScene):
         self.invalidate(self.sceneRect(), QGraphicsScene.BackgroundLayer)
         self.update()
 
+    def snapped(self, pos: QPointF) -> tuple[float, float]:
+        """Where a new node at `pos` goes: on the grid when snapping is on."""
+        if not self.snap_to_grid:
+            return pos.x(), pos.y()
+        grid = self.grid_size
+        return round(pos.x() / grid) * grid, round(pos.y() / grid) * grid
+
     # ---------------------------------------------------------------- queries
     def selected_node_ids(self) -> list[str]:
         return [i.node.id for i in self.selectedItems() if isinstance(i, NodeItem)]

@@ -171,7 +171,7 @@ class GraphView(QGraphicsView):
             node = self._add_linked(kind, *link)
         else:
             pos = self._search_scene_pos
-            node = self.graph_scene.editor.add_node(kind, (pos.x(), pos.y()))
+            node = self.graph_scene.editor.add_node(kind, self.graph_scene.snapped(pos))
         self.setFocus()
         if node is not None:
             item = self.graph_scene.node_items.get(node.id)
@@ -187,7 +187,7 @@ class GraphView(QGraphicsView):
         drop = self._search_scene_pos
         x = drop.x() if is_output else drop.x() - NODE_WIDTH
         editor.stack.beginMacro(f"Add {spec.title} and connect")
-        node = editor.add_node(kind, (x, drop.y() - FIRST_PORT_Y))
+        node = editor.add_node(kind, self.graph_scene.snapped(QPointF(x, drop.y() - FIRST_PORT_Y)))
         if node is not None:
             if is_output and spec.inputs:
                 editor.connect_ports(node_id, port, node.id, spec.inputs[0].name)
@@ -222,5 +222,5 @@ class GraphView(QGraphicsView):
             return
         kind = bytes(event.mimeData().data(KIND_MIME)).decode()
         pos = self.mapToScene(event.position().toPoint())
-        self.graph_scene.editor.add_node(kind, (pos.x(), pos.y()))
+        self.graph_scene.editor.add_node(kind, self.graph_scene.snapped(pos))
         event.acceptProposedAction()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox)
@@ -442,7 +442,8 @@ class MainWindow(QMainWindow):
     def add_node_at_center(self, kind: str) -> None:
         center = self.view.mapToScene(self.view.viewport().rect().center())
         offset = 24 * (len(self.doc.nodes) % 5)
-        node = self.editor.add_node(kind, (center.x() - 100 + offset, center.y() - 40 + offset))
+        node = self.editor.add_node(kind, self.scene.snapped(
+            QPointF(center.x() - 100 + offset, center.y() - 40 + offset)))
         if node is not None and node.id in self.scene.node_items:
             self.scene.clearSelection()
             self.scene.node_items[node.id].setSelected(True)
