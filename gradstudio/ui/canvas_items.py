@@ -67,8 +67,7 @@ class NodeItem(QGraphicsRectItem):
     def refresh(self) -> None:
         """Recomputes rows and texts from the node, its result and the theme."""
         style = self.canvas.style
-        fm, fm_small, fm_bold = (QFontMetricsF(style.font), QFontMetricsF(style.font_small),
-                                 QFontMetricsF(style.font_bold))
+        fm, fm_small, fm_bold = style.metrics, style.metrics_small, style.metrics_bold
         w = NODE_WIDTH
         self._header_brush = style.header_brush(self.spec.category)
         is_root = self.canvas.doc.meta.get("root") == self.node.label

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPalette, QPen
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("light", "dark")
@@ -55,11 +55,20 @@ class CanvasStyle:
     font_bold: QFont
     font_small: QFont
 
+    def __post_init__(self) -> None:
+        self.metrics = QFontMetricsF(self.font)
+        self.metrics_small = QFontMetricsF(self.font_small)
+        self.metrics_bold = QFontMetricsF(self.font_bold)
+        self._headers: dict[str, QBrush] = {}
+
     def header_brush(self, category: str) -> QBrush:
-        hue = _CATEGORY_HUES.get(category)
-        if hue is None:
-            return QBrush(QColor.fromHsl(0, 0, self.lightness))
-        return QBrush(QColor.fromHsl(hue, self.saturation, self.lightness))
+        brush = self._headers.get(category)
+        if brush is None:
+            hue = _CATEGORY_HUES.get(category)
+            color = QColor.fromHsl(0, 0, self.lightness) if hue is None else \
+                QColor.fromHsl(hue, self.saturation, self.lightness)
+            brush = self._headers[category] = QBrush(color)
+        return brush
 
 
 def _pen(color: str | QColor, width: float = 1.0, style=Qt.SolidLine, cosmetic=False) -> QPen:
