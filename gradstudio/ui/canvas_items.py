@@ -140,7 +140,8 @@ class NodeItem(QGraphicsRectItem):
         lines: list[tuple[str, str]] = []
         if self.info is not None:
             dtype = _attr(self.info, "dtype")
-            lines.append((f"{shape_text(_attr(self.info, 'shape'))}  {dtype or ''}".strip(), "dim"))
+            lines.append((f"shape {shape_text(_attr(self.info, 'shape'))}  {dtype or ''}".strip(),
+                          "dim"))
             lines.append(("data  " + preview(_attr(self.info, "data")), "text"))
             grad = _attr(self.info, "grad")
             if grad is not None:
