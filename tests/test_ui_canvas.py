@@ -134,6 +134,17 @@ def test_copy_paste_duplicate_and_cut(window, qtbot):
     assert root.id in window.doc.nodes and len(window.doc.edges) == 3
 
 
+def test_copies_keep_gradient_hooks(window):
+    x, y, mul, root = small_graph(window)
+    window.doc.set_hooks(x.id, [{"kind": "scale", "k": 2.0}])
+    window.scene.node_items[x.id].setSelected(True)
+    window.act_duplicate.trigger()
+    (copy_id,) = window.scene.selected_node_ids()
+    assert window.doc.nodes[copy_id].hooks == [{"kind": "scale", "k": 2.0}]
+    window.act_undo.trigger()
+    assert copy_id not in window.doc.nodes
+
+
 def test_detach_is_undoable_and_drawn_dashed(window, qtbot):
     x, y, mul, root = small_graph(window)
     edge = next(e for e in window.doc.edges.values() if e.src == x.id)
