@@ -5,9 +5,12 @@ NumPy's MT19937 with legacy seeding produces the same 32-bit stream. On it we re
 PyTorch's transformations: `rand`/`uniform_` (24 random bits for float32, 53 from two
 draws for float64), `randn`/`normal_` (Box-Muller on 16-value blocks for >= 16 contiguous
 values, else the cached polar pair of at::normal_distribution<double>), `randint`
-(draw % range), `randperm` (Fisher-Yates). So `manual_seed(10); rand(20, 1)` gives the
-numbers PyTorch gives (randn may differ in the last bit where PyTorch uses AVX2 math).
-`bernoulli`/`bernoulli_` (hence dropout masks) follow PyTorch too; multinomial and poisson
+(draw % range), `randperm` (Fisher-Yates), with PyTorch's fused multiply-adds. So
+`manual_seed(10); rand(20, 1)` gives the numbers PyTorch gives on an x86-64 CPU with AVX2,
+float32 `randn` included (its AVX2 math is reproduced); float64 `randn` of 16 or more values
+can differ in the last bit now and then (NumPy's log/sin/cos against the C library's).
+`bernoulli`/`bernoulli_` (hence dropout masks) follow PyTorch's default kernel too (a PyTorch
+built with MKL draws bernoulli(p) through MKL on Intel CPUs instead); multinomial and poisson
 use the same stream but not PyTorch's algorithms.
 CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
 """
@@ -140,14 +143,69 @@ def uniform(shape, dtype, low=0.0, high=1.0):
     return r.astype(dtype, copy=False).reshape(shape)
 
 
-def _fill16(d):
-    u1 = 1 - d[:8]
-    u2 = d[8:16].copy()
-    two = d.dtype.type(2)
-    radius = np.sqrt(-two * np.log(u1))
-    theta = d.dtype.type(2.0 * np.pi) * u2
-    d[:8] = radius * np.cos(theta)
-    d[8:16] = radius * np.sin(theta)
+# PyTorch fills float32 tensors with AVX2 code: Box-Muller through avx_mathfun.h's Cephes
+# log256_ps and sincos256_ps, compiled with fused multiply-adds where GCC contracts a
+# product into the sum that uses it. These are the same float32 steps, fused ones marked.
+_LOG_POLY = (7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
+             1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
+             3.3333331174E-1)
+_F32, _I32 = np.float32, np.int32
+
+
+def _fma32(a, b, c):
+    """Fused a * b + c for float32 (the product is exact in float64)."""
+    return (np.asarray(a, np.float64) * np.float64(b) + np.asarray(c, np.float64)).astype(_F32)
+
+
+def _log256_ps(x):
+    """avx_mathfun's log for x > 0 (float32)."""
+    bits = np.maximum(x, np.array([0x00800000], _I32).view(_F32)[0]).view(_I32)
+    e = ((bits >> 23) - 0x7F).astype(_F32) + _F32(1)
+    x = ((bits & _I32(~0x7F800000)) | _F32(0.5).view(_I32)).view(_F32)
+    small = x < _F32(0.707106781186547524)
+    e = e - small.astype(_F32)
+    x = (x - _F32(1)) + np.where(small, x, _F32(0))
+    z = x * x
+    y = np.full_like(x, _F32(_LOG_POLY[0]))
+    for p in _LOG_POLY[1:]:
+        y = _fma32(y, x, _F32(p))
+    y = _fma32(y * x, z, e * _F32(-2.12194440e-4))
+    y = _fma32(z, _F32(-0.5), y)
+    return _fma32(e, _F32(0.693359375), x + y)
+
+
+def _sincos256_ps(x):
+    """avx_mathfun's (sin, cos) for x >= 0 (float32)."""
+    j = ((x * _F32(1.27323954473516)).astype(_I32) + 1) & _I32(~1)
+    y = j.astype(_F32)
+    for dp in (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8):
+        x = _fma32(y, _F32(dp), x)
+    z = x * x
+    c = _fma32(_F32(2.443315711809948E-005), z, _F32(-1.388731625493765E-003))
+    c = _fma32(c, z, _F32(4.166664568298827E-002))
+    c = _fma32(c * z, z, -(z * _F32(0.5))) + _F32(1)
+    s = _fma32(_F32(-1.9515295891E-4), z, _F32(8.3321608736E-3))
+    s = _fma32(s, z, _F32(-1.6666654611E-1))
+    s = _fma32(s * z, x, x)
+    sine_poly = (j & 2) == 0
+    sin = np.where(sine_poly, s, c)
+    cos = np.where(sine_poly, c, s)
+    return (np.where((j & 4) != 0, -sin, sin), np.where((~(j - 2) & 4) != 0, -cos, cos))
+
+
+def _box_muller16(blocks):
+    """Rows of 16 uniforms -> 16 normals each: PyTorch's normal_fill_16 (float32 as its AVX2
+    version computes it); row[i] and row[i + 8] give the cos and sin of one pair."""
+    u1 = 1 - blocks[:, :8]
+    u2 = blocks[:, 8:]
+    if blocks.dtype == np.float32:
+        radius = np.sqrt(_F32(-2) * _log256_ps(u1))
+        sin, cos = _sincos256_ps(_F32(2.0 * np.pi) * u2)
+    else:
+        radius = np.sqrt(-blocks.dtype.type(2) * np.log(u1))
+        theta = blocks.dtype.type(2.0 * np.pi) * u2
+        sin, cos = np.sin(theta), np.cos(theta)
+    return np.concatenate([radius * cos, radius * sin], axis=1)
 
 
 def normal(shape, dtype, mean=0.0, std=1.0, contiguous=True):
@@ -158,17 +216,10 @@ def normal(shape, dtype, mean=0.0, std=1.0, contiguous=True):
     if n >= 16 and contiguous:
         work = np.float64 if dtype == np.float64 else np.float32
         d = _unit(n, work)
-        blocks = d[: n - n % 16].reshape(-1, 16)
-        u1 = 1 - blocks[:, :8]
-        u2 = blocks[:, 8:].copy()
-        radius = np.sqrt(-d.dtype.type(2) * np.log(u1))
-        theta = d.dtype.type(2.0 * np.pi) * u2
-        blocks[:, :8] = radius * np.cos(theta)
-        blocks[:, 8:] = radius * np.sin(theta)
-        if n % 16:
-            tail = _unit(16, work)
-            _fill16(tail)
-            d[n - 16:] = tail
+        whole = n - n % 16
+        d[:whole] = _box_muller16(d[:whole].reshape(-1, 16)).reshape(-1)
+        if n % 16:                # PyTorch redraws the last 16 values
+            d[n - 16:] = _box_muller16(_unit(16, work).reshape(1, 16)).reshape(-1)
         if (mean, std) != (0.0, 1.0):
             d = _fma(d, d.dtype.type(std), d.dtype.type(mean))
         return d.astype(dtype, copy=False).reshape(shape)

@@ -1,11 +1,32 @@
 """Seeded initialisation and dropout against PyTorch: after the same `manual_seed`, layers
 start with bit-identical parameters and dropout draws the same mask as in PyTorch."""
+import platform
+
 import numpy as np
 import pytest
 
 import engine
 
 torch = pytest.importorskip("torch")
+
+# PyTorch's float32 normal fill is AVX2 code on x86-64 (the engine reproduces it); elsewhere
+# it is plain C, and on Intel CPUs an MKL build draws bernoulli(p) through MKL
+X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+
+
+def _intel_mkl() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            intel = "GenuineIntel" in f.read(4096)
+    except OSError:
+        intel = False
+    return intel and torch.backends.mkl.is_available()
+
+
+needs_avx2_normal = pytest.mark.skipif(not X86_64, reason="PyTorch's float32 normal_ is "
+                                       "AVX2 code only on x86-64")
+needs_default_bernoulli = pytest.mark.skipif(_intel_mkl(), reason="this PyTorch draws "
+                                             "bernoulli through MKL on an Intel CPU")
 
 
 def same_bits(ours, theirs):
@@ -29,14 +50,15 @@ LAYERS = {
     "sequential": lambda lib: lib.nn.Sequential(lib.nn.Linear(2, 16), lib.nn.Tanh(),
                                                 lib.nn.Linear(16, 1)),
     "embedding-small": lambda lib: lib.nn.Embedding(3, 4),       # < 16 values: the scalar path
+    "embedding": pytest.param(lambda lib: lib.nn.Embedding(10, 7), marks=needs_avx2_normal),
     "embedding-float64": lambda lib: lib.nn.Embedding(10, 4, dtype=lib.float64),
 }
 
 
-@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("make", LAYERS.values(), ids=LAYERS)
 @pytest.mark.parametrize("seed", [0, 42])
-def test_seeded_layers_start_with_pytorchs_exact_parameters(name, seed):
-    ours, theirs = seeded(LAYERS[name], seed)
+def test_seeded_layers_start_with_pytorchs_exact_parameters(make, seed):
+    ours, theirs = seeded(make, seed)
     names = [n for n, _ in theirs.named_parameters()]
     assert [n for n, _ in ours.named_parameters()] == names
     for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
@@ -64,12 +86,23 @@ def test_init_functions_draw_pytorchs_values(name, dtype):
 
 
 @pytest.mark.parametrize("init", ["xavier_normal_", "kaiming_normal_", "normal_"])
-def test_normal_inits_draw_pytorchs_float64_values(init):
+@pytest.mark.parametrize("dtype", [pytest.param("float32", marks=needs_avx2_normal), "float64"])
+def test_normal_inits_draw_pytorchs_values(init, dtype):
     ours, theirs = seeded(lambda lib: getattr(lib.nn.init, init)(
-        lib.empty(7, 9, dtype=lib.float64)), 5)
+        lib.empty(7, 9, dtype=getattr(lib, dtype))), 5)
     assert same_bits(ours, theirs)
 
 
+@needs_avx2_normal
+@pytest.mark.parametrize("size", [16, 17, 31, 1000, 4099])
+def test_float32_randn_is_pytorchs_to_the_last_bit(size):
+    ours, theirs = seeded(lambda lib: lib.randn(size), 7)
+    assert same_bits(ours, theirs)
+    ours, theirs = seeded(lambda lib: lib.empty(size).normal_(-2.0, 0.3), 8)
+    assert same_bits(ours, theirs)
+
+
+@needs_default_bernoulli
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_dropout_draws_pytorchs_mask(p, dtype):
