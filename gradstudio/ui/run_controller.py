@@ -89,6 +89,8 @@ class RunController(QObject):
     def _on_change(self, change: Change) -> None:
         if change.what == "node_changed" and change.key in _COSMETIC:
             return
+        if change.what == "meta_changed" and change.key != "root":
+            return          # title, description, training setup: the graph computes the same
         if change.what != "reset":
             self.schedule()
 
