@@ -22,6 +22,11 @@ import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One BLAS thread unless told otherwise: these models are tiny, and BLAS worker threads
+# spinning next to the trainer and the UI thread on a small machine made every figure
+# swing by 2-3x from run to run (both sides of each comparison use the same setting).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
@@ -128,7 +133,8 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     print(f"bench_dashboard: {args.example} example, {args.steps} steps, best of {args.repeats}; "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"Qt platform {app.platformName()}")
+          f"Qt platform {app.platformName()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
 
     headless_rates, bare, runs, bare_beats, beats = [], [], [], [], []
     for _ in range(args.repeats):        # alternated, so that a busy moment hits each kind
