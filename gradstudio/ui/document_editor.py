@@ -2,7 +2,8 @@
 
 Canvas, inspector and menus call `DocumentEditor`; it refuses what the document would
 refuse (emitting `refused` with the document's message) and otherwise pushes a command on
-the QUndoStack, grouping multi-part edits (paste, delete, auto-layout) into one macro.
+the QUndoStack, one undo step per gesture: multi-part edits (paste, delete, reconnect,
+rename of the root) are macros, a drag or an auto-layout is one MoveNodes.
 """
 from __future__ import annotations
 
