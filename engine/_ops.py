@@ -123,6 +123,21 @@ def _res(r):
     return r if type(r) is _ndarray else _wrap(r)._a
 
 
+def _ns(a):
+    """The namespace that owns array `a` (NumPy on the CPU, CuPy on cuda): op code calls
+    `_ns(a).f(a)`, never `np.f(a)`, on data arrays."""
+    return np if type(a) is _ndarray else xp_of(a)
+
+
+def _namespaced(fn):
+    """NumPy function `fn` as a call to the same-named function of the array's namespace."""
+    name = fn.__name__
+
+    def call(a, *args, **kw):
+        return fn(a, *args, **kw) if type(a) is _ndarray else getattr(xp_of(a), name)(a, *args, **kw)
+    return call
+
+
 def _dims(dim, ndim):
     if dim is None:
         return tuple(range(ndim))
@@ -342,9 +357,9 @@ def div(input, other, *, rounding_mode=None, out=None):
     xa, ya = _pair(input, other)
     if rounding_mode is not None:
         if rounding_mode == "floor":
-            r = np.floor_divide(xa, ya) if xa.dtype.kind != "f" else np.floor(xa / ya)
+            r = _ns(xa).floor_divide(xa, ya) if xa.dtype.kind != "f" else _ns(xa).floor(xa / ya)
         elif rounding_mode == "trunc":
-            r = np.trunc(xa / ya)
+            r = _ns(xa).trunc(xa / ya)
             if xa.dtype.kind in "iu":
                 r = r.astype(xa.dtype)
         else:
@@ -375,7 +390,7 @@ def floor_divide(input, other):
 
 def remainder(input, other):
     xa, ya = _pair(input, other)
-    return _wrap(_res(np.remainder(xa, ya)))
+    return _wrap(_res(_ns(xa).remainder(xa, ya)))
 
 
 fmod = remainder
@@ -454,7 +469,7 @@ def pow(input, exponent, *, out=None):
         base = _scalar(input)
         e = exponent
         ea = _float_array(e._a) if _isinst(base, float) or e._a.dtype.kind == "b" else e._a
-        t = _wrap(_res(np.power(base, ea) if ea.dtype.kind == "f" else np.power(base, ea)))
+        t = _wrap(_res(_ns(ea).power(base, ea)))
         if _gs.enabled and e._rg:
             n = new_node(PowBackward2)
             n.base = base
@@ -463,7 +478,7 @@ def pow(input, exponent, *, out=None):
         return t
     if _isinst(exponent, Tensor):
         xa, ya = _pair(input, exponent)
-        t = _wrap(_res(np.power(xa, ya)))
+        t = _wrap(_res(_ns(xa).power(xa, ya)))
         if _gs.enabled and (input._rg or exponent._rg):
             n = new_node(PowBackward1)
             _finish(t, n, (input, exponent))
@@ -482,9 +497,9 @@ def pow(input, exponent, *, out=None):
     elif p == 1:
         r = xa.copy()
     elif p == 0.5:
-        r = np.sqrt(xa)
+        r = _ns(xa).sqrt(xa)
     else:
-        r = np.power(xa, p)
+        r = _ns(xa).power(xa, p)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(PowBackward0)
@@ -541,6 +556,8 @@ def _unary_op(name, fn, formula, grad, save, doc):
     cls = type(name, (Node,), {"__slots__": (), "formula": f"{name}: {formula}",
                                "saved_names": ("self",) if save == 1 else ("result",) if save == 2 else (),
                                "backward": lambda self, g: grad(g, *self.saved)})
+    if _isinst(fn, np.ufunc):
+        fn = _namespaced(fn)
 
     def op(input):
         return _unary(input, fn, cls, save)
@@ -562,7 +579,7 @@ Expm1Backward0, expm1 = _unary_op("Expm1Backward0", np.expm1, "self: grad * (res
                                   lambda g, r: g * (r + 1), 2, "exp(input) - 1.")
 SqrtBackward0, sqrt = _unary_op("SqrtBackward0", np.sqrt, "self: grad / (2 * result)",
                                 lambda g, r: g / (r * 2), 2, "Square root, elementwise.")
-RsqrtBackward0, rsqrt = _unary_op("RsqrtBackward0", lambda a: 1 / np.sqrt(a), "self: -0.5 * grad * result ** 3",
+RsqrtBackward0, rsqrt = _unary_op("RsqrtBackward0", lambda a: 1 / _ns(a).sqrt(a), "self: -0.5 * grad * result ** 3",
                                   lambda g, r: g * (pow(r, 3) * -0.5), 2, "1 / sqrt(input).")
 ReciprocalBackward0, reciprocal = _unary_op("ReciprocalBackward0", lambda a: 1 / a,
                                             "self: -grad * result * result",
@@ -598,7 +615,7 @@ arcsin, arccos, arctan = asin, acos, atan
 def _sigmoid_np(a):
     # stable for large |a|; same values as 1 / (1 + exp(-a))
     with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-a))
+        return 1 / (1 + _ns(a).exp(-a))
 
 
 def _erf_np(a):
@@ -616,7 +633,7 @@ def _erf_np(a):
 
 def abs(input):
     if input._a.dtype.kind != "f":
-        return _wrap(np.abs(input._a))
+        return _wrap(_ns(input._a).abs(input._a))
     return _abs_float(input)
 
 
@@ -637,7 +654,7 @@ def relu(input, inplace=False):
     if inplace:
         return relu_(input)
     a = input._a
-    r = np.maximum(a, a.dtype.type(0)) if a.dtype.kind != "b" else a.copy()
+    r = _ns(a).maximum(a, a.dtype.type(0)) if a.dtype.kind != "b" else a.copy()
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(ReluBackward0)
@@ -649,6 +666,8 @@ def relu(input, inplace=False):
 def _zero_grad_op(name, fn, doc):
     cls = type(name, (Node,), {"__slots__": (), "formula": f"{name}: zeros_like(grad)",
                                "backward": lambda self, g: zeros_like(g)})
+    if _isinst(fn, np.ufunc):
+        fn = _namespaced(fn)
 
     def op(input, *args, **kw):
         r = _res(fn(input._a, *args, **kw))
@@ -664,7 +683,7 @@ SignBackward0, sign = _zero_grad_op("SignBackward0", np.sign, "Sign of each elem
 FloorBackward0, floor = _zero_grad_op("FloorBackward0", np.floor, "Round down.")
 CeilBackward0, ceil = _zero_grad_op("CeilBackward0", np.ceil, "Round up.")
 TruncBackward0, trunc = _zero_grad_op("TruncBackward0", np.trunc, "Round toward zero.")
-RoundBackward0, _round = _zero_grad_op("RoundBackward0", lambda a, decimals=0: np.round(a, decimals), "Round half to even.")
+RoundBackward0, _round = _zero_grad_op("RoundBackward0", lambda a, decimals=0: _ns(a).round(a, decimals), "Round half to even.")
 
 
 def round(input, decimals=0):
@@ -715,9 +734,9 @@ def clamp(input, min=None, max=None, *, out=None):
         a = input._a
         r = a
         if min is not None:
-            r = np.maximum(r, min._a if _isinst(min, Tensor) else min)
+            r = _ns(a).maximum(r, min._a if _isinst(min, Tensor) else min)
         if max is not None:
-            r = np.minimum(r, max._a if _isinst(max, Tensor) else max)
+            r = _ns(a).minimum(r, max._a if _isinst(max, Tensor) else max)
         t = _wrap(_res(r))
         if _needs(input, min, max):
             n = new_node(ClampBackward0)
@@ -726,7 +745,8 @@ def clamp(input, min=None, max=None, *, out=None):
     a = input._a
     if a.dtype.kind in "iub" and (_isinst(min, float) or _isinst(max, float)):
         a = a.astype(get_default_dtype().np)
-    r = np.clip(a, min, max) if (min is None or max is None or min <= max) else np.full_like(a, max)
+    xp = _ns(a)
+    r = xp.clip(a, min, max) if (min is None or max is None or min <= max) else xp.full_like(a, max)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(ClampBackward1)
@@ -790,7 +810,7 @@ class MinimumBackward0(Node):
 def maximum(input, other):
     other = _as_tensor(other, input)
     xa, ya = _pair(input, other)
-    t = _wrap(_res(np.maximum(xa, ya)))
+    t = _wrap(_res(_ns(xa).maximum(xa, ya)))
     if _needs(input, other):
         _finish(t, new_node(MaximumBackward0), (input, other), (input, other))
     return t
@@ -799,7 +819,7 @@ def maximum(input, other):
 def minimum(input, other):
     other = _as_tensor(other, input)
     xa, ya = _pair(input, other)
-    t = _wrap(_res(np.minimum(xa, ya)))
+    t = _wrap(_res(_ns(xa).minimum(xa, ya)))
     if _needs(input, other):
         _finish(t, new_node(MinimumBackward0), (input, other), (input, other))
     return t
@@ -831,7 +851,7 @@ def where(condition, input=None, other=None):
     if not _isinst(input, Tensor) and not _isinst(other, Tensor):
         input = tensor(input)
     xa, ya = _pair(input, other)
-    t = _wrap(_res(np.where(c, xa, ya)))
+    t = _wrap(_res(_ns(xa).where(c, xa, ya)))
     if _needs(input, other):
         cond = condition if _isinst(condition, Tensor) else _wrap(c)
         n = new_node(WhereBackward0)
@@ -1015,7 +1035,7 @@ class CumsumBackward0(Node):
 def cumsum(input, dim, *, dtype=None):
     a = input._a
     d = _wdim(dim, a.ndim)
-    r = np.cumsum(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
+    r = _ns(a).cumsum(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(CumsumBackward0)
@@ -1047,7 +1067,7 @@ class CumprodBackward0(Node):
 def cumprod(input, dim, *, dtype=None):
     a = input._a
     d = _wdim(dim, a.ndim)
-    r = np.cumprod(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
+    r = _ns(a).cumprod(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(CumprodBackward0)
@@ -1150,22 +1170,23 @@ def _minmax(input, dim, keepdim, other, is_max):
             n._sver = (input._ver[0], 0)
         return t
     d = _wdim(dim, a.ndim)
+    xp = _ns(a)
     if a.ndim == 0:
-        idx = np.zeros((), np.int64)
+        idx = xp.zeros((), np.int64)
         vals = a.copy()
     else:
         idx = (a.argmax if is_max else a.argmin)(axis=d)
         if a.dtype.kind == "f":   # PyTorch propagates NaN: index of the first NaN wins
-            nanpos = np.isnan(a)
+            nanpos = xp.isnan(a)
             if nanpos.any():
                 has = nanpos.any(axis=d)
-                idx = np.where(has, nanpos.argmax(axis=d), idx)
+                idx = xp.where(has, nanpos.argmax(axis=d), idx)
         idx = idx.astype(np.int64)
-        vals = np.take_along_axis(a, np.expand_dims(idx, d), d)
+        vals = xp.take_along_axis(a, xp.expand_dims(idx, d), d)
         if not keepdim:
             vals = vals.squeeze(d)
         else:
-            idx = np.expand_dims(idx, d)
+            idx = xp.expand_dims(idx, d)
     t = _wrap(_res(vals))
     it = _wrap(_res(idx))
     if _gs.enabled and input._rg:
@@ -1218,7 +1239,7 @@ def argmax(input, dim=None, keepdim=False):
         return _wrap(_res(np.asarray(a.argmax()).astype(np.int64)) if type(a) is _ndarray else a.argmax())
     r = a.argmax(axis=_wdim(dim, a.ndim))
     if keepdim:
-        r = np.expand_dims(r, dim)
+        r = _ns(r).expand_dims(r, dim)
     return _wrap(_res(r.astype(np.int64)))
 
 
@@ -1228,7 +1249,7 @@ def argmin(input, dim=None, keepdim=False):
         return _wrap(_res(np.asarray(a.argmin()).astype(np.int64)) if type(a) is _ndarray else a.argmin())
     r = a.argmin(axis=_wdim(dim, a.ndim))
     if keepdim:
-        r = np.expand_dims(r, dim)
+        r = _ns(r).expand_dims(r, dim)
     return _wrap(_res(r.astype(np.int64)))
 
 
@@ -1275,7 +1296,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
     with np.errstate(divide="ignore", invalid="ignore"):
         r = a.var(axis=dims, ddof=corr, keepdims=keepdim) if count - corr > 0 else \
-            np.full(_keep_shape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims), np.nan, a.dtype)
+            _ns(a).full(_keep_shape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims), np.nan, a.dtype)
     t = _wrap(_res(r.astype(a.dtype, copy=False)))
     if _gs.enabled and input._rg:
         n = new_node(VarBackward0)
@@ -1290,8 +1311,8 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     dims = _dims(dim, a.ndim)
     count = int(np.prod([a.shape[d] for d in dims])) if dims else 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.sqrt(a.var(axis=dims, ddof=corr, keepdims=keepdim)) if count - corr > 0 else \
-            np.full(_keep_shape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims), np.nan, a.dtype)
+        r = _ns(a).sqrt(a.var(axis=dims, ddof=corr, keepdims=keepdim)) if count - corr > 0 else \
+            _ns(a).full(_keep_shape(a.shape, dims) if keepdim else tuple(s for i, s in enumerate(a.shape) if i not in dims), np.nan, a.dtype)
     t = _wrap(_res(r.astype(a.dtype, copy=False)))
     if _gs.enabled and input._rg:
         n = new_node(StdBackward0)
@@ -1345,9 +1366,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.name.capitalize()}")
     dims = _dims(dim, a.ndim) if dim is not None else None
     ax = dims if dims is not None else None
-    aa = np.abs(a)
+    aa = _ns(a).abs(a)
     if p == 2:
-        r = np.sqrt((a * a).sum(axis=ax, keepdims=keepdim))
+        r = _ns(a).sqrt((a * a).sum(axis=ax, keepdims=keepdim))
     elif p == 1:
         r = aa.sum(axis=ax, keepdims=keepdim)
     elif math.isinf(p):
@@ -1384,12 +1405,13 @@ class LogsumexpBackward0(Node):
 def logsumexp(input, dim, keepdim=False):
     a = _float_array(input._a)
     dims = _dims(dim, a.ndim)
+    xp = _ns(a)
     if a.size == 0:
-        r = np.log(np.exp(a).sum(axis=dims, keepdims=keepdim))
+        r = xp.log(xp.exp(a).sum(axis=dims, keepdims=keepdim))
     else:
         m = a.max(axis=dims, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        r = np.log(np.exp(a - m).sum(axis=dims, keepdims=True)) + m
+        m = xp.where(xp.isfinite(m), m, 0)
+        r = xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True)) + m
         if not keepdim:
             r = r.squeeze(dims) if dims else r
     t = _wrap(_res(r))
@@ -1434,10 +1456,11 @@ def softmax(input, dim=None, dtype=None, _stacklevel=3):
     a = input._a if dtype is None else input._a.astype(_dtype.to_np(dtype))
     a = _float_array(a)
     d = _softmax_dim(dim, a.ndim)
+    xp = _ns(a)
     if a.ndim == 0:
-        r = np.ones_like(a)
+        r = xp.ones_like(a)
     else:
-        e = np.exp(a - a.max(axis=d, keepdims=True))
+        e = xp.exp(a - a.max(axis=d, keepdims=True))
         r = e / e.sum(axis=d, keepdims=True)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
@@ -1452,11 +1475,12 @@ def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
     a = input._a if dtype is None else input._a.astype(_dtype.to_np(dtype))
     a = _float_array(a)
     d = _softmax_dim(dim, a.ndim)
+    xp = _ns(a)
     if a.ndim == 0:
-        r = np.zeros_like(a)
+        r = xp.zeros_like(a)
     else:
         s = a - a.max(axis=d, keepdims=True)
-        r = s - np.log(np.exp(s).sum(axis=d, keepdims=True))
+        r = s - xp.log(xp.exp(s).sum(axis=d, keepdims=True))
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(LogSoftmaxBackward0)
@@ -1559,7 +1583,7 @@ def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if input.ndim != 3 else "batch2 must be a 3D tensor")
     _check_mm(input, mat2, "bmm")
-    return _mm_like(BmmBackward0, input, mat2, np.matmul(input._a, mat2._a))
+    return _mm_like(BmmBackward0, input, mat2, _ns(input._a).matmul(input._a, mat2._a))
 
 
 def mv(input, vec):
@@ -1578,7 +1602,7 @@ def dot(input, tensor):
                            "of elements, but got %d and %d elements respectively"
                            % (input._a.shape[0], tensor._a.shape[0], input._a.shape[0], tensor._a.shape[0]))
     _check_mm(input, tensor, "dot")
-    return _mm_like(DotBackward0, input, tensor, np.dot(input._a, tensor._a))
+    return _mm_like(DotBackward0, input, tensor, _ns(input._a).dot(input._a, tensor._a))
 
 
 inner = dot
@@ -1924,7 +1948,7 @@ def unsqueeze(input, dim):
     if not -nd - 1 <= dim <= nd:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd - 1}, {nd}], but got {dim})")
     d = dim % (nd + 1)
-    return _view_of(input, np.expand_dims(input._a, d), UnsqueezeBackward0, {"dim": d})
+    return _view_of(input, _ns(input._a).expand_dims(input._a, d), UnsqueezeBackward0, {"dim": d})
 
 
 class ExpandBackward0(Node):
@@ -2261,7 +2285,7 @@ class FlipBackward0(Node):
 def flip(input, *dims):
     dims = _shape_args(dims) if dims else ()
     dd = tuple(_wdim(d, input.ndim) for d in dims)
-    t = _wrap(_res(np.flip(input._a, dd).copy() if dd else input._a.copy()))
+    t = _wrap(_res(_ns(input._a).flip(input._a, dd).copy() if dd else input._a.copy()))
     if _gs.enabled and input._rg:
         n = new_node(FlipBackward0)
         n.dims = dd
@@ -2296,7 +2320,7 @@ def repeat(input, *sizes):
     if len(sizes) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
     a = input._a.reshape((1,) * (len(sizes) - input.ndim) + input._a.shape)
-    t = _wrap(np.tile(a, sizes))
+    t = _wrap(_ns(a).tile(a, sizes))
     if _gs.enabled and input._rg:
         n = new_node(RepeatBackward0)
         n.shape, n.repeats = input._a.shape, sizes
@@ -2877,7 +2901,7 @@ def masked_fill(input, mask, value):
     if m.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
     v = value._a if _isinst(value, Tensor) else value
-    t = _wrap(_res(np.where(m, v, input._a).astype(input._a.dtype, copy=False)))
+    t = _wrap(_res(_ns(m).where(m, v, input._a).astype(input._a.dtype, copy=False)))
     if _needs(input, value):
         n = new_node(MaskedFillBackward0)
         ins = (input, value) if _isinst(value, Tensor) else (input,)
@@ -2994,6 +3018,8 @@ def index_put(input, indices, values, accumulate=False):
 
 # ============================================================================ comparisons & logic
 def _cmp(fn):
+    fn = _namespaced(fn)
+
     def op(input, other):
         xa, ya = _pair(input, other)
         return _wrap(_res(fn(xa, ya)))
@@ -3016,32 +3042,33 @@ bitwise_xor = _cmp(np.bitwise_xor)
 
 
 def logical_not(input):
-    return _wrap(_res(np.logical_not(input._a)))
+    return _wrap(_res(_ns(input._a).logical_not(input._a)))
 
 
 def bitwise_not(input):
     a = input._a
-    return _wrap(_res(np.logical_not(a) if a.dtype.kind == "b" else np.invert(a)))
+    xp = _ns(a)
+    return _wrap(_res(xp.logical_not(a) if a.dtype.kind == "b" else xp.invert(a)))
 
 
 def isnan(input):
-    return _wrap(_res(np.isnan(input._a)))
+    return _wrap(_res(_ns(input._a).isnan(input._a)))
 
 
 def isinf(input):
-    return _wrap(_res(np.isinf(input._a)))
+    return _wrap(_res(_ns(input._a).isinf(input._a)))
 
 
 def isfinite(input):
-    return _wrap(_res(np.isfinite(input._a)))
+    return _wrap(_res(_ns(input._a).isfinite(input._a)))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _wrap(_res(np.isclose(input._a, other._a if _isinst(other, Tensor) else other, rtol, atol, equal_nan)))
+    return _wrap(_res(_ns(input._a).isclose(input._a, other._a if _isinst(other, Tensor) else other, rtol, atol, equal_nan)))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return bool(np.allclose(input._a, other._a if _isinst(other, Tensor) else other, rtol, atol, equal_nan))
+    return bool(_ns(input._a).allclose(input._a, other._a if _isinst(other, Tensor) else other, rtol, atol, equal_nan))
 
 
 def equal(input, other):
@@ -3075,6 +3102,11 @@ def _select_by_indices(input, d, idx, cls, name):
     return values_indices(t, it, name)
 
 
+def _argsort_stable(a, d):
+    """Indices that sort `a` along d, equal elements in their order (CuPy's sort is stable)."""
+    return np.argsort(a, axis=d, kind="stable") if type(a) is _ndarray else xp_of(a).argsort(a, axis=d)
+
+
 def sort(input, dim=-1, descending=False, stable=False):
     d = _wdim(dim, input.ndim)
     a = input._a
@@ -3082,9 +3114,9 @@ def sort(input, dim=-1, descending=False, stable=False):
         return values_indices(clone(input), _wrap(np.zeros((), np.int64)), "sort")
     if descending:   # stable on the negated key keeps equal elements in their original order
         key = -a if a.dtype.kind in "fi" else (~a if a.dtype.kind == "b" else a.max() - a)
-        idx = np.argsort(key, axis=d, kind="stable")
+        idx = _argsort_stable(key, d)
     else:
-        idx = np.argsort(a, axis=d, kind="stable")
+        idx = _argsort_stable(a, d)
     return _select_by_indices(input, d, idx, SortBackward0, "sort")
 
 
@@ -3096,12 +3128,12 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     d = _wdim(dim, input.ndim)
     a = input._a
     key = (-a if a.dtype.kind in "fi" else a.max() - a) if largest else a
-    idx = np.take(np.argsort(key, axis=d, kind="stable"), np.arange(k), axis=d)
+    idx = _argsort_stable(key, d).take(_ns(a).arange(k), axis=d)
     return _select_by_indices(input, d, idx, TopkBackward0, "topk")
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    r = np.unique(input._a, return_inverse=return_inverse, return_counts=return_counts)
+    r = _ns(input._a).unique(input._a, return_inverse=return_inverse, return_counts=return_counts)
     if not (return_inverse or return_counts):
         return _wrap(r)
     out = [_wrap(r[0])]
@@ -3113,7 +3145,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 
 def bincount(input, weights=None, minlength=0):
-    return _wrap(np.bincount(input._a, None if weights is None else weights._a, minlength).astype(
+    return _wrap(_ns(input._a).bincount(input._a, None if weights is None else weights._a, minlength).astype(
         np.int64 if weights is None else weights._a.dtype))
 
 
@@ -3197,7 +3229,7 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     if _needs(*operands):
         raise NotImplementedError("einsum with autograd is not supported by the engine; use matmul/sum")
-    return _wrap(_res(np.einsum(equation, *(o._a for o in operands))))
+    return _wrap(_res(_ns(operands[0]._a).einsum(equation, *(o._a for o in operands))))
 
 
 # ============================================================================ factories

@@ -5,7 +5,11 @@ functions and ufuncs back to itself (as cupy.ndarray does), has `.get()`, `.devi
 `.data.ptr`, and no `flags.writeable`. Installing it as the engine's CuPy makes "cuda"
 tensors take every non-NumPy branch (device moves, namespace choice, scatter-add, printing),
 so plumbing mistakes show up here; numerical kernels of real CuPy are not tested.
+In strict mode the stand-in also refuses `np.f(a)` on its arrays (anything but the ufuncs
+that Python operators and ndarray methods call): engine code must write `xp.f(a)` with the
+array's own namespace.
 """
+import math
 import types
 
 import numpy as np
@@ -51,8 +55,19 @@ def _wrap(x):
     return x
 
 
+# the ufuncs that Python operators (a + b, a < b, abs(a), a @ b) and the ndarray methods the
+# engine calls (a.var() takes a square, a.std() a sqrt, a.round() a rint) run; any other NumPy function called
+# on a stand-in array in strict mode means engine code wrote `np.f(a)`, not `xp.f(a)`
+_OPERATOR_UFUNCS = frozenset({
+    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "remainder", "power",
+    "negative", "positive", "absolute", "invert", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "left_shift", "right_shift", "equal", "not_equal", "less", "less_equal", "greater",
+    "greater_equal", "matmul", "divmod", "square", "sqrt", "rint"})
+
+
 class FakeArray(np.ndarray):
     device = _Dev()
+    strict = False              # refuse NumPy functions called on these arrays
 
     def get(self):
         return self.view(np.ndarray).copy()
@@ -66,6 +81,8 @@ class FakeArray(np.ndarray):
         return _Flags(np.ndarray.flags.__get__(self))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kw):
+        if FakeArray.strict and method == "__call__" and ufunc.__name__ not in _OPERATOR_UFUNCS:
+            raise TypeError(f"np.{ufunc.__name__} called on a cuda array")
         for x in inputs:
             if isinstance(x, np.ndarray) and not isinstance(x, FakeArray) and x.ndim:
                 raise TypeError("Unsupported type <class 'numpy.ndarray'>")   # as CuPy refuses host arrays
@@ -74,6 +91,8 @@ class FakeArray(np.ndarray):
         return _wrap(getattr(ufunc, method)(*_unwrap(inputs), **kw))
 
     def __array_function__(self, func, types_, args, kwargs):
+        if FakeArray.strict:
+            raise TypeError(f"np.{func.__name__} called on a cuda array")
         return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
 
     def __getitem__(self, key):
@@ -118,7 +137,15 @@ def fake_cuda(monkeypatch):
     import sys
     cupyx = types.ModuleType("cupyx")
     cupyx.scatter_add = lambda a, key, v: np.add.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
+    cupyx.__path__ = []
+    special = types.ModuleType("cupyx.scipy.special")
+    special.erf = lambda a: _wrap(np.vectorize(math.erf, otypes=[a.dtype])(_unwrap(a)))
+    cupyx.scipy = types.ModuleType("cupyx.scipy")
+    cupyx.scipy.__path__ = []
+    cupyx.scipy.special = special
     monkeypatch.setitem(sys.modules, "cupyx", cupyx)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy", cupyx.scipy)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy.special", special)
     monkeypatch.setattr(backend, "_cupy", _make_fake_cupy())
     monkeypatch.setattr(backend, "_status", (True, None))
     yield
@@ -155,6 +182,19 @@ CASES = [(op, 0) for op in OPS]
 
 @pytest.mark.parametrize("op,i", CASES, ids=[op.name for op, _ in CASES])
 def test_op_table_on_fake_cuda(fake_cuda, op, i):
+    check_op_on_fake_cuda(op, i)
+
+
+@pytest.mark.parametrize("op,i", CASES, ids=[op.name for op, _ in CASES])
+def test_op_table_uses_the_arrays_namespace_on_fake_cuda(fake_cuda, monkeypatch, op, i):
+    """Forward and backward call CuPy's functions on cuda arrays, never NumPy's."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    check_op_on_fake_cuda(op, i)
+
+
+def check_op_on_fake_cuda(op, i):
+    """Sample i of `op` on "cuda" and on the CPU: same node name, values and gradients, and
+    everything computed on cuda stays there."""
     arrays = make_inputs(op, op.samples[i])
     xs = [engine.tensor(a, dtype=engine.float64, device="cuda", requires_grad=True) for a in arrays]
     cs = [engine.tensor(a, dtype=engine.float64, requires_grad=True) for a in arrays]
@@ -170,3 +210,36 @@ def test_op_table_on_fake_cuda(fake_cuda, op, i):
         else:
             assert g.grad.is_cuda
             np.testing.assert_allclose(g.grad.cpu().numpy(), c.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+NN_CASES = {
+    "linear-cross_entropy": lambda F, x, w: F.cross_entropy(F.linear(x, w), engine.tensor(
+        [0, 2, 1], device=x.device)),
+    "softmax-log_softmax": lambda F, x, w: (F.softmax(x @ w.t(), dim=1)
+                                            * F.log_softmax(x @ w.t(), dim=0)).sum(),
+    "bce_with_logits": lambda F, x, w: F.binary_cross_entropy_with_logits(
+        x @ w.t(), engine.ones(3, 3, device=x.device) * 0.3, weight=w[0, :3].detach(),
+        pos_weight=engine.ones(3, device=x.device) * 2.0),
+    "mse-tanh-gelu": lambda F, x, w: F.mse_loss(F.gelu(F.tanh(x @ w.t())),
+                                                engine.zeros(3, 3, device=x.device)),
+    "dropout": lambda F, x, w: (F.dropout(x, 0.4) @ w.t()).sum(),
+}
+
+
+@pytest.mark.parametrize("name", NN_CASES)
+def test_nn_functional_uses_the_arrays_namespace_on_fake_cuda(fake_cuda, monkeypatch, name):
+    """Layers and losses run on cuda through CuPy's functions, with the CPU's numbers."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    rng = np.random.default_rng(3)
+    x0, w0 = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        w = engine.tensor(w0, device=device, requires_grad=True)
+        engine.manual_seed(0)
+        loss = NN_CASES[name](engine.nn.functional, x, w)
+        loss.backward()
+        assert loss.device.type == device and x.grad.device.type == device
+        results.append([t.detach().cpu().numpy() for t in (loss, x.grad, w.grad)])
+    for g, c in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
