@@ -69,7 +69,6 @@ class Inspector(QScrollArea):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.error_label.setStyleSheet("color: #d1242f; font-weight: bold;")
         layout.addWidget(self.error_label)
 
         self.tensor_box = QGroupBox("Tensor (after the last run)")
@@ -249,6 +248,9 @@ class Inspector(QScrollArea):
     # ---------------------------------------------------------------- run results
     def _show_info(self) -> None:
         info = self.info
+        dark = self.palette().color(QPalette.Window).lightness() < 128
+        self.error_label.setStyleSheet(      # a red that reads on either theme
+            f"color: {'#ff7b72' if dark else '#cf222e'}; font-weight: bold;")
         self.error_label.setVisible(bool(self.error))
         self.error_label.setText(f"Error: {self.error}" if self.error else "")
         self.tensor_box.setVisible(info is not None)
