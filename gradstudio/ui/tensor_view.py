@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QStackedWidget, QTableView, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -125,6 +125,8 @@ class TensorView(QWidget):
             table = table[: max(1, MAX_TABLE_ELEMENTS // table.shape[1])]
         self.model.set_array(table)
         if is_matrix:
+            self.plot.setBackground(self.palette().color(QPalette.Base))   # follows the theme
+            self.colorbar.axis.setTextPen(self.palette().color(QPalette.Text))
             image = np.nan_to_num(as_table(array).astype(np.float64), nan=0.0, posinf=0.0,
                                   neginf=0.0)
             low, high = float(image.min()), float(image.max())
