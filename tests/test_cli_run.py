@@ -132,3 +132,17 @@ def test_subprocess_bad_file_has_no_traceback(tmp_path):
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.startswith("gradstudio: ") and "Traceback" not in out.stderr
 
+
+
+def test_training_hand_off_reports_losses(capsys):
+    """A document with meta "training" trains through gradstudio.runtime.training: --json
+    gives one loss per step and the training summary, the table ends with the loss line."""
+    path = EXAMPLES / "xor.json"
+    assert cli.main(["run", str(path), "--json", "--steps", "3"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    losses = printed["loss"]
+    assert len(losses) == 3 and all(isinstance(v, float) and v > 0 for v in losses)
+    assert printed["training"]["steps"] == 3 and printed["training"]["final_loss"] == losses[-1]
+    assert cli.main(["run", str(path), "--steps", "3"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"loss: {losses[0]:.6g} -> {losses[-1]:.6g} over 3 steps")

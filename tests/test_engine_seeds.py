@@ -1,6 +1,7 @@
 """The gradient snippets of the seed tutorials (/work/shared/seeds/*.txt), run with
 `import engine as torch`: they must print what PyTorch 2.13 prints (recorded below, and compared
-live when torch is installed). Object addresses are masked; a tutorial bug that makes PyTorch
+live when torch is installed); the snippets that build nn.Linear layers are seeded, and the
+engine's layers start from PyTorch's exact weights. Object addresses are masked; a tutorial bug that makes PyTorch
 raise (backward twice) must raise the same error here."""
 import contextlib
 import io
@@ -28,6 +29,8 @@ SNIPPETS = {
     'notes_disable': '\nx = torch.ones(5)\nw = torch.randn(5, 3, requires_grad=True)\nb = torch.randn(3, requires_grad=True)\nz = torch.matmul(x, w)+b\nz_det = z.detach()\nprint(z_det.requires_grad)\nprint(z.requires_grad)\nwith torch.no_grad():\n    z = torch.matmul(x, w)+b\nprint(z.requires_grad)\n',
     'notes_regression': '\ntorch.manual_seed(10)\nlr = 0.05\nx = torch.rand(20, 1) * 10\ny = 2*x + (5 + torch.randn(20, 1))\nw = torch.randn((1), requires_grad=True)\nb = torch.zeros((1), requires_grad=True)\nfirst = None\nfor iteration in range(1000):\n    wx = torch.mul(w, x)\n    y_pred = torch.add(wx, b)\n    loss = (0.5 * (y - y_pred) ** 2).mean()\n    loss.backward()\n    b.data.sub_(lr * b.grad)\n    w.data.sub_(lr * w.grad)\n    w.grad.zero_()\n    b.grad.zero_()\n    first = loss.item() if first is None else first\n    if loss.data.numpy() < 1:\n        break\nprint("converged:", loss.item() < 1 or loss.item() < first, x.data.numpy().shape, y_pred.data.numpy().shape)\n',
     'notes_jacobian': '\ninp = torch.eye(5, requires_grad=True)\nprint(inp.shape)\nout = (inp+1).pow(2)\nprint(out.shape)\nout.backward(torch.ones_like(inp), retain_graph=True)\nprint("First call\\n", inp.grad)\nout.backward(torch.ones_like(inp), retain_graph=True)\nprint("\\nSecond call\\n", inp.grad)\ninp.grad.zero_()\nout.backward(torch.ones_like(inp), retain_graph=True)\nprint("\\nCall after zeroing gradients\\n", inp.grad)\n',
+    'basics_linear_model': '\nnn = torch.nn\ntorch.manual_seed(0)\nmodel = nn.Linear(1, 1)\ninput_tensor = torch.tensor([[1.0]], requires_grad=True)\noutput = model(input_tensor)\nloss = (output - 2.0)**2\nloss.backward()\nprint(f"Gradient of input_tensor: {input_tensor.grad}")\nprint(f"Gradient of model weight: {model.weight.grad}")\nprint(f"Gradient of model bias: {model.bias.grad}")\n',
+    'guide_simple_nn': '\nnn = torch.nn\ntorch.manual_seed(0)\nclass SimpleNN(nn.Module):\n    def __init__(self):\n        super(SimpleNN, self).__init__()\n        self.linear1 = nn.Linear(2, 3)\n        self.linear2 = nn.Linear(3, 1)\n        self.relu = nn.ReLU()\n    def forward(self, x):\n        x = self.relu(self.linear1(x))\n        x = self.linear2(x)\n        return x\nmodel = SimpleNN()\ninputs = torch.tensor([[0.5, 0.3]], dtype=torch.float32)\ntargets = torch.tensor([[0.7]], dtype=torch.float32)\noutputs = model(inputs)\nloss = (outputs - targets).pow(2).sum()\nloss.backward()\nfor name, param in model.named_parameters():\n    print(f"Parameter: {name}, Size: {param.size()}")\n    print(f"Gradient: {param.grad}")\n',
 }
 
 EXPECTED = {
@@ -47,6 +50,8 @@ EXPECTED = {
     'notes_disable': 'False\nTrue\nFalse\n',
     'notes_regression': 'converged: True (20, 1) (20, 1)\n',
     'notes_jacobian': 'torch.Size([5, 5])\ntorch.Size([5, 5])\nFirst call\n tensor([[4., 2., 2., 2., 2.],\n        [2., 4., 2., 2., 2.],\n        [2., 2., 4., 2., 2.],\n        [2., 2., 2., 4., 2.],\n        [2., 2., 2., 2., 4.]])\n\nSecond call\n tensor([[8., 4., 4., 4., 4.],\n        [4., 8., 4., 4., 4.],\n        [4., 4., 8., 4., 4.],\n        [4., 4., 4., 8., 4.],\n        [4., 4., 4., 4., 8.]])\n\nCall after zeroing gradients\n tensor([[4., 2., 2., 2., 2.],\n        [2., 4., 2., 2., 2.],\n        [2., 2., 4., 2., 2.],\n        [2., 2., 2., 4., 2.],\n        [2., 2., 2., 2., 4.]])\n',
+    'basics_linear_model': 'Gradient of input_tensor: tensor([[0.0220]])\nGradient of model weight: tensor([[-2.9421]])\nGradient of model bias: tensor([-2.9421])\n',
+    'guide_simple_nn': 'Parameter: linear1.weight, Size: torch.Size([3, 2])\nGradient: tensor([[-0.1920, -0.1152],\n        [ 0.2192,  0.1315],\n        [ 0.0000,  0.0000]])\nParameter: linear1.bias, Size: torch.Size([3])\nGradient: tensor([-0.3839,  0.4385,  0.0000])\nParameter: linear2.weight, Size: torch.Size([1, 3])\nGradient: tensor([[-0.2441, -0.2854,  0.0000]])\nParameter: linear2.bias, Size: torch.Size([1])\nGradient: tensor([-2.5131])\n',
 }
 
 
@@ -77,6 +82,7 @@ b = torch.randn(3, requires_grad=True)
 z = torch.matmul(x, w)+b
 loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
 print(f"Gradient function for z = {z.grad_fn}")
+print(f"Gradient function for loss = {loss.grad_fn}")
 loss.backward()
 print(w.grad)
 print(b.grad)
