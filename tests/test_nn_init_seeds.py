@@ -93,12 +93,12 @@ def test_normal_inits_draw_pytorchs_values(init, dtype):
     assert same_bits(ours, theirs)
 
 
-@needs_avx2_normal
-@pytest.mark.parametrize("size", [16, 17, 31, 1000, 4099])
-def test_float32_randn_is_pytorchs_to_the_last_bit(size):
-    ours, theirs = seeded(lambda lib: lib.randn(size), 7)
+@pytest.mark.parametrize("size", [16, 17, 31, 1000, 40099])
+@pytest.mark.parametrize("dtype", [pytest.param("float32", marks=needs_avx2_normal), "float64"])
+def test_randn_is_pytorchs_to_the_last_bit(size, dtype):
+    ours, theirs = seeded(lambda lib: lib.randn(size, dtype=getattr(lib, dtype)), 7)
     assert same_bits(ours, theirs)
-    ours, theirs = seeded(lambda lib: lib.empty(size).normal_(-2.0, 0.3), 8)
+    ours, theirs = seeded(lambda lib: lib.empty(size, dtype=getattr(lib, dtype)).normal_(-2.0, 0.3), 8)
     assert same_bits(ours, theirs)
 
 

@@ -1,5 +1,6 @@
 """Weight initialisation in place (`uniform_`, `normal_`, `xavier_*`, `kaiming_*`...), with
-PyTorch's formulas, drawing from the engine's RNG (`engine.manual_seed`)."""
+PyTorch's formulas in PyTorch's order of operations, drawing from the engine's RNG
+(`engine.manual_seed`): after the same seed, the values are PyTorch's to the last bit."""
 from __future__ import annotations
 
 import math
