@@ -114,3 +114,17 @@ def test_dropout_draws_pytorchs_mask(p, dtype):
         return functional, layer, x.grad
     for ours, theirs in zip(*seeded(run, 11)):
         assert same_bits(ours, theirs)
+
+
+@needs_default_bernoulli
+def test_inplace_dropout_writes_pytorchs_mask_into_its_input():
+    def run(lib):
+        x = lib.ones(4, 6, requires_grad=True)
+        hidden, layer_hidden = x * 2, x * 3
+        out = lib.nn.functional.dropout(hidden, 0.5, inplace=True)
+        layer_out = lib.nn.Dropout(0.3, inplace=True)(layer_hidden)
+        assert out is hidden and layer_out is layer_hidden and out.grad_fn.name() == "MulBackward0"
+        (out.sum() + layer_out.sum()).backward()
+        return out, layer_out, x.grad
+    for ours, theirs in zip(*seeded(run, 2)):
+        assert same_bits(ours, theirs)

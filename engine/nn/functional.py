@@ -127,10 +127,10 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     with engine.no_grad():        # PyTorch's draw, so a seed gives PyTorch's mask
         mask = engine.empty_like(input).bernoulli_(1 - p).div_(1 - p)
-    return input * mask
+    return input.mul_(mask) if inplace else input * mask
 
 
 class _Embedding(Function):
