@@ -35,6 +35,12 @@ def _sub_parser() -> argparse.ArgumentParser:
     shot.add_argument("file")
     shot.add_argument("-o", "--output", required=True)
     shot.add_argument("--size", default="1400x900", help="WxH in pixels")
+    shot.add_argument("--theme", choices=("light", "dark"), default="light")
+    shown = shot.add_mutually_exclusive_group()
+    shown.add_argument("--debug-step", type=int, default=None, metavar="N",
+                       help="open the debugger, plan the backward pass and take N steps")
+    shown.add_argument("--train-steps", type=int, default=None, metavar="N",
+                       help="open the training dashboard and train N steps first")
     export = sub.add_parser("export", help="write the graph as an engine or PyTorch script")
     export.add_argument("file")
     export.add_argument("--to", choices=("python", "torch"), required=True)

@@ -1,5 +1,6 @@
-"""`gradstudio shot FILE -o PNG [--size WxH]`: the main window with FILE loaded and run
-(forward and backward), framed, rendered headless to a PNG (for docs and tests)."""
+"""`gradstudio shot FILE -o PNG [--size WxH] [--theme light|dark] [--debug-step N | --train-steps N]`:
+the main window with FILE loaded and run (forward and backward), framed, rendered headless to
+a PNG (for docs and tests); mid-backward in the debugger, or after training in the dashboard."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +30,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"the output must be a .png file, not '{output.name}'")
     if not output.parent.exists():
         raise UsageError(f"no such folder: {output.parent}")
+    if args.debug_step is not None and args.debug_step < 0:
+        raise UsageError(f"--debug-step must be 0 or more, not {args.debug_step}")
+    if args.train_steps is not None and args.train_steps < 1:
+        raise UsageError(f"--train-steps must be 1 or more, not {args.train_steps}")
     from gradstudio.graph import fileio
     from gradstudio.graph.document import GraphError
 
@@ -45,22 +50,51 @@ def main(args: argparse.Namespace) -> int:
 
     from gradstudio.ui.app import create_application
 
-    app = create_application()
+    create_application()
     with tempfile.TemporaryDirectory() as folder:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
-        window = loaded_window(source, width, height, settings)
-        for _ in range(3):          # let docks and the inspector finish their layouts
-            app.processEvents()
-        window.view.frame_all()
-        app.processEvents()
-        image = window.grab()
-        window.undo_stack.setClean()
-        window.close()
+        settings.setValue("theme", args.theme)
+        window = prepared_window(source, width, height, settings,
+                                 debug_step=args.debug_step, train_steps=args.train_steps)
+        try:
+            image = window.grab()
+        finally:
+            window.undo_stack.setClean()
+            window.close()
         if not image.save(str(output), "PNG"):
             raise UsageError(f"cannot write {output}")
         settings.sync()
     return 0
+
+
+def settle(app, rounds: int = 3) -> None:
+    """Lets queued layout work (dock sizes, single-shot timers, plot ranges) run."""
+    for _ in range(rounds):
+        app.processEvents()
+
+
+def prepared_window(source: Path, width: int, height: int, settings,
+                    debug_step: int | None = None, train_steps: int | None = None):
+    """The window `shot` grabs: `source` loaded and run, then `debug_step` steps into the
+    backward pass in the Debugger, or `train_steps` steps trained in the dashboard, framed."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    window = loaded_window(source, width, height, settings)
+    try:
+        settle(app)             # docks, the inspector and the dashboard finish arranging
+        if debug_step is not None:
+            step_debugger(window, debug_step)
+        if train_steps is not None:
+            train(window, train_steps)
+        window.view.frame_all()
+        settle(app)
+    except BaseException:
+        window.undo_stack.setClean()
+        window.close()
+        raise
+    return window
 
 
 def loaded_window(source: Path, width: int, height: int, settings):
@@ -74,3 +108,32 @@ def loaded_window(source: Path, width: int, height: int, settings):
     if not window.open_file(source, ask=False):
         raise UsageError(f"cannot open {source}")
     return window
+
+
+def step_debugger(window, steps: int) -> None:
+    """Opens the Debugger dock, plans the backward pass (Restart) and takes `steps` steps, as
+    the Debug menu does, so the canvas shows the debugger's overlay at that point."""
+    panel = window.debugger_panel
+    panel.act_restart.trigger()
+    if not panel.debugger.started:
+        raise UsageError(f"cannot debug {window.path.name}: {panel.debugger.error}")
+    planned = len(panel.debugger.plan)
+    if steps > planned:
+        raise UsageError(f"--debug-step {steps}: the backward pass has {planned} steps")
+    for _ in range(steps):
+        panel.act_step.trigger()
+    if panel.debugger.error:
+        raise UsageError(f"the backward pass stopped: {panel.debugger.error}")
+
+
+def train(window, steps: int) -> None:
+    """Shows the Training dock and trains a fresh run of `steps` steps synchronously (the
+    trainer's headless run), every visible plot drawn from the final metrics."""
+    dashboard = window.training_dashboard
+    if dashboard.setup() is None:
+        raise UsageError(f"{window.path.name} has no training setup (meta 'training')")
+    window.training_dock.show()
+    window.training_dock.raise_()
+    if not dashboard.train_now(steps):
+        raise UsageError(dashboard.trainer.message if dashboard.trainer else "cannot train")
+    dashboard.draw(force=True)

@@ -447,6 +447,24 @@ class TrainingDashboard(QWidget):
         self._clear_plots()
         return True
 
+    def train_now(self, steps: int) -> bool:
+        """A fresh run of `steps` steps in the calling thread (the trainer's headless `run`,
+        no worker), then every visible plot drawn: for screenshots and scripts. False, with
+        a message, when it cannot train or a step fails."""
+        if not self._new_run():
+            return False
+        try:
+            self.trainer.run(steps)
+        except GraphError as exc:          # RunError, TrainingError, a bad setup
+            self.trainer.state, self.trainer.message = "stopped", f"stopped: {exc}"
+            self.message.emit(self.trainer.message, "error")
+            self.refresh()
+            return False
+        self.message.emit(self.trainer.message, "info")
+        self.refresh()
+        self._update_buttons()
+        return True
+
     def toggle_pause(self) -> None:
         trainer = self.trainer
         if trainer is None or not trainer.alive:
