@@ -36,6 +36,8 @@ def _sub_parser() -> argparse.ArgumentParser:
     shot.add_argument("-o", "--output", required=True)
     shot.add_argument("--size", default="1400x900", help="WxH in pixels")
     shot.add_argument("--theme", choices=("light", "dark"), default="light")
+    shot.add_argument("--select", default=None, metavar="LABEL",
+                      help="select this node, so the Inspector shows it")
     shown = shot.add_mutually_exclusive_group()
     shown.add_argument("--debug-step", type=int, default=None, metavar="N",
                        help="open the debugger, plan the backward pass and take N steps")

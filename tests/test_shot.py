@@ -37,6 +37,15 @@ def test_shot_writes_a_png_of_the_requested_size_in_each_theme(qapp, tmp_path):
     assert mean_lightness(light_image) > 150 > 100 > mean_lightness(dark_image)
 
 
+def test_select_shows_the_node_in_the_inspector(qtbot, settings):
+    window = prepared_window(EXAMPLES / "basic_grad.json", 1200, 800, settings, select="z")
+    qtbot.addWidget(window)
+    z = window.doc.node_by_label("z")
+    assert window.scene.selected_node_ids() == [z.id]
+    assert window.inspector.node_id == z.id
+    window.undo_stack.setClean()
+
+
 def test_debug_step_shows_the_debugger_dock_that_many_steps_in(qtbot, settings):
     window = prepared_window(EXAMPLES / "leaf_and_grad_fn.json", 1200, 800, settings,
                              debug_step=2)
@@ -66,6 +75,7 @@ def test_train_steps_trains_synchronously_and_draws_the_plots(qtbot, settings):
     (["--debug-step", "-1"], "--debug-step must be 0 or more"),
     (["--train-steps", "5"], "has no training setup"),
     (["--size", "big"], "--size must look like 1400x900"),
+    (["--select", "nope"], "--select nope: leaf_and_grad_fn.json has no such node"),
 ])
 def test_mistakes_are_one_line_errors(qapp, tmp_path, capsys, argv, error):
     out = tmp_path / "out.png"

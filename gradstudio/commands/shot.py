@@ -1,6 +1,7 @@
-"""`gradstudio shot FILE -o PNG [--size WxH] [--theme light|dark] [--debug-step N | --train-steps N]`:
-the main window with FILE loaded and run (forward and backward), framed, rendered headless to
-a PNG (for docs and tests); mid-backward in the debugger, or after training in the dashboard."""
+"""`gradstudio shot FILE -o PNG [--size WxH] [--theme light|dark] [--select LABEL]
+[--debug-step N | --train-steps N]`: the main window with FILE loaded and run (forward and
+backward), framed, rendered headless to a PNG (for docs and tests); a node shown in the
+Inspector, mid-backward in the debugger, or after training in the dashboard."""
 from __future__ import annotations
 
 import argparse
@@ -55,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
         settings.setValue("theme", args.theme)
-        window = prepared_window(source, width, height, settings,
+        window = prepared_window(source, width, height, settings, select=args.select,
                                  debug_step=args.debug_step, train_steps=args.train_steps)
         try:
             image = window.grab()
@@ -74,16 +75,19 @@ def settle(app, rounds: int = 3) -> None:
         app.processEvents()
 
 
-def prepared_window(source: Path, width: int, height: int, settings,
+def prepared_window(source: Path, width: int, height: int, settings, select: str | None = None,
                     debug_step: int | None = None, train_steps: int | None = None):
-    """The window `shot` grabs: `source` loaded and run, then `debug_step` steps into the
-    backward pass in the Debugger, or `train_steps` steps trained in the dashboard, framed."""
+    """The window `shot` grabs: `source` loaded and run, the node labelled `select` selected
+    (the Inspector shows it), then `debug_step` steps into the backward pass in the
+    Debugger, or `train_steps` steps trained in the dashboard; framed."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     window = loaded_window(source, width, height, settings)
     try:
         settle(app)             # docks, the inspector and the dashboard finish arranging
+        if select is not None:
+            select_node(window, select)
         if debug_step is not None:
             step_debugger(window, debug_step)
         if train_steps is not None:
@@ -108,6 +112,15 @@ def loaded_window(source: Path, width: int, height: int, settings):
     if not window.open_file(source, ask=False):
         raise UsageError(f"cannot open {source}")
     return window
+
+
+def select_node(window, label: str) -> None:
+    node = window.doc.node_by_label(label)
+    if node is None:
+        labels = ", ".join(sorted(n.label for n in window.doc.nodes.values()))
+        raise UsageError(f"--select {label}: {window.path.name} has no such node ({labels})")
+    window.scene.clearSelection()
+    window.scene.node_items[node.id].setSelected(True)
 
 
 def step_debugger(window, steps: int) -> None:

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerates the README's gallery with `gradstudio shot` (headless: no display needed).
+# Run from anywhere: bash docs/make_gallery.sh   (PYTHON=... to use another interpreter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+EX=resources/examples
+
+# Building graphs: z = x*y + y**2 run forward and backward, z selected in the Inspector.
+"$PYTHON" -m gradstudio shot "$EX/basic_grad.json" -o docs/gallery-graph.png \
+    --size 1300x900 --select z
+# Step-through backprop: the debugger two steps into the backward pass of y = (w+x)*(w+1).
+"$PYTHON" -m gradstudio shot "$EX/leaf_and_grad_fn.json" -o docs/gallery-debugger.png \
+    --size 1400x900 --debug-step 2
+# Live training dashboard: the spirals MLP after its 400 steps.
+"$PYTHON" -m gradstudio shot "$EX/spirals.json" -o docs/gallery-dashboard.png \
+    --size 1600x1000 --train-steps 400
