@@ -85,6 +85,11 @@ class Document:
         # title, description, root (label of the backward root), training setup, ...
         self.meta: dict[str, Any] = {}
         self._listeners: list[Callable[[Change], None]] = []
+        # Edge indexes kept in step with self.edges so that checking an edge costs the size
+        # of the graph it could reach, not a scan of every edge (loading stays linear).
+        self._input_edge: dict[tuple[str, str], str] = {}      # (dst, dst_port) -> edge id
+        self._label_owner: dict[str, str] = {}                 # label -> node id
+        self._consumers: dict[str, dict[str, int]] = {}        # src -> {dst: edge count}
         self._ids = itertools.count(1)
         # Goes up by one with every notification: a cheap "has anything changed?" for
         # caches such as the runtime's (edit through the mutators, never the fields).
@@ -113,7 +118,8 @@ class Document:
             raise GraphError(f"unknown node kind '{kind}'") from None
 
     def node_by_label(self, label: str) -> Node | None:
-        return next((n for n in self.nodes.values() if n.label == label), None)
+        node_id = self._label_owner.get(label)
+        return None if node_id is None else self.nodes[node_id]
 
     def edges_into(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges.values() if e.dst == node_id]
@@ -133,12 +139,14 @@ class Document:
 
     def unique_label(self, wanted: str, ignore: str | None = None) -> str:
         """`wanted` if free, else wanted2, wanted3, ... (labels are unique per document)."""
-        taken = {n.label for n in self.nodes.values() if n.id != ignore}
-        if wanted not in taken:
+        def taken(label: str) -> bool:
+            return self._label_owner.get(label, ignore) != ignore
+
+        if not taken(wanted):
             return wanted
         m = _LABEL_TAIL.match(wanted)
         stem, n = (m.group(1), int(m.group(2))) if m else (wanted, 2)
-        while f"{stem}{n}" in taken:
+        while taken(f"{stem}{n}"):
             n += 1
         return f"{stem}{n}"
 
@@ -178,6 +186,7 @@ class Document:
         node = Node(node_id or self.new_id("n"), kind, label, merged,
                     (float(pos[0]), float(pos[1])))
         self.nodes[node.id] = node
+        self._label_owner[node.label] = node.id
         self._emit("node_added", node)
         return node
 
@@ -189,6 +198,7 @@ class Document:
             raise GraphError(f"a node labelled '{node.label}' already exists")
         self.spec(node)
         self.nodes[node.id] = node
+        self._label_owner[node.label] = node.id
         self._emit("node_added", node)
         return node
 
@@ -201,6 +211,7 @@ class Document:
                 region.node_ids.remove(node_id)
                 self._emit("region_changed", region, "node_ids")
         del self.nodes[node_id]
+        del self._label_owner[node.label]
         self._emit("node_removed", node)
         return node, removed
 
@@ -223,6 +234,8 @@ class Document:
         if other is not None and other.id != node_id:
             raise GraphError(f"the label '{label}' is already used by another node")
         old, node.label = node.label, label
+        del self._label_owner[old]
+        self._label_owner[label] = node_id
         self._emit("node_changed", node, "label")
         return old
 
@@ -259,7 +272,7 @@ class Document:
         if ANY not in (out.type, inp.type) and out.type != inp.type:
             return (f"cannot connect {a.label}.{src_port} ({out.type}) "
                     f"to {b.label}.{dst_port} ({inp.type})")
-        if any(e.dst == dst and e.dst_port == dst_port for e in self.edges.values()):
+        if (dst, dst_port) in self._input_edge:
             return f"{b.label}.{dst_port} already has an input"
         if self._reaches(dst, src):
             return f"connecting {a.label} to {b.label} would make a cycle"
@@ -274,6 +287,7 @@ class Document:
             raise GraphError(f"an edge with id '{edge_id}' already exists")
         edge = Edge(edge_id or self.new_id("e"), src, src_port, dst, dst_port, bool(detach))
         self.edges[edge.id] = edge
+        self._index_edge(edge)
         self._emit("edge_added", edge)
         return edge
 
@@ -283,6 +297,7 @@ class Document:
         if problem:
             raise GraphError(problem)
         self.edges[edge.id] = edge
+        self._index_edge(edge)
         self._emit("edge_added", edge)
         return edge
 
@@ -290,6 +305,11 @@ class Document:
         edge = self.edges.pop(edge_id, None)
         if edge is None:
             raise GraphError(f"no edge '{edge_id}'")
+        del self._input_edge[(edge.dst, edge.dst_port)]
+        consumers = self._consumers[edge.src]
+        consumers[edge.dst] -= 1
+        if not consumers[edge.dst]:
+            del consumers[edge.dst]
         self._emit("edge_removed", edge)
         return edge
 
@@ -347,6 +367,7 @@ class Document:
     def clear(self) -> None:
         self.nodes.clear()
         self.edges.clear()
+        self._reindex()
         self.regions.clear()
         self.meta.clear()
         self._emit("reset")
@@ -355,6 +376,7 @@ class Document:
         """Takes over another document's content (used by load); one `reset` notification."""
         self.nodes = copy.deepcopy(other.nodes)
         self.edges = copy.deepcopy(other.edges)
+        self._reindex()
         self.regions = copy.deepcopy(other.regions)
         self.meta = copy.deepcopy(other.meta)
         self._emit("reset")
@@ -363,11 +385,24 @@ class Document:
         twin = Document(self.catalog)
         twin.nodes = copy.deepcopy(self.nodes)
         twin.edges = copy.deepcopy(self.edges)
+        twin._reindex()
         twin.regions = copy.deepcopy(self.regions)
         twin.meta = copy.deepcopy(self.meta)
         return twin
 
     # ---------------------------------------------------------------- helpers
+    def _index_edge(self, edge: Edge) -> None:
+        self._input_edge[(edge.dst, edge.dst_port)] = edge.id
+        consumers = self._consumers.setdefault(edge.src, {})
+        consumers[edge.dst] = consumers.get(edge.dst, 0) + 1
+
+    def _reindex(self) -> None:
+        """Rebuilds the label and edge indexes from nodes and edges (after a bulk change)."""
+        self._label_owner = {n.label: n.id for n in self.nodes.values()}
+        self._input_edge, self._consumers = {}, {}
+        for edge in self.edges.values():
+            self._index_edge(edge)
+
     def _node(self, node_id: str) -> Node:
         try:
             return self.nodes[node_id]
@@ -376,9 +411,6 @@ class Document:
 
     def _reaches(self, start: str, goal: str) -> bool:
         """Is `goal` downstream of `start` (following edges forward)?"""
-        outgoing: dict[str, list[str]] = {}
-        for e in self.edges.values():
-            outgoing.setdefault(e.src, []).append(e.dst)
         stack, seen = [start], set()
         while stack:
             nid = stack.pop()
@@ -386,5 +418,5 @@ class Document:
                 return True
             if nid not in seen:
                 seen.add(nid)
-                stack.extend(outgoing.get(nid, ()))
+                stack.extend(self._consumers.get(nid, ()))
         return False
