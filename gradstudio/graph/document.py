@@ -150,6 +150,19 @@ class Document:
             n += 1
         return f"{stem}{n}"
 
+    def upstream_of(self, node_id: str) -> set[str]:
+        """`node_id` and every node it depends on (following edges backward)."""
+        incoming: dict[str, list[str]] = {}
+        for e in self.edges.values():
+            incoming.setdefault(e.dst, []).append(e.src)
+        seen, stack = set(), [node_id]
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(incoming.get(current, ()))
+        return seen
+
     def topological_order(self) -> list[str]:
         """Node ids with every node after all of its inputs (Kahn; stable by insertion)."""
         indegree = {nid: 0 for nid in self.nodes}

@@ -101,7 +101,7 @@ def _parameters(writer: Any, order: list[str], data_id: str,
     """(node label, expression) of each parameter the trainer trains, in its order, and the
     expressions of every leaf whose .grad the session clears."""
     doc = writer.doc
-    needed = _ancestors(doc, loss_id)
+    needed = doc.upstream_of(loss_id)
     parameters: list[tuple[str, str]] = []
     leaves: list[str] = []
     for node_id in order:
@@ -121,19 +121,6 @@ def _parameters(writer: Any, order: list[str], data_id: str,
             if trains and node_id in needed:
                 parameters.append((node.label, name))
     return parameters, leaves
-
-
-def _ancestors(doc: Any, node_id: str) -> set[str]:
-    incoming: dict[str, list[str]] = {}
-    for e in doc.edges.values():
-        incoming.setdefault(e.dst, []).append(e.src)
-    seen, stack = set(), [node_id]
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(incoming.get(current, ()))
-    return seen
 
 
 def _optimizer(setup: TrainingSetup) -> str:

@@ -328,7 +328,7 @@ class Trainer:
         (or adds up) a classification loss, where prediction is the (node id, port) of the
         model's output: training.prediction, else what feeds that loss's input."""
         doc = self.session.document
-        needed = _ancestors(doc, self._loss_id)
+        needed = doc.upstream_of(self._loss_id)
         classifier = next((doc.nodes[n] for n in doc.topological_order() if n in needed
                            and doc.nodes[n].kind in CLASS_LOSSES + tuple(BINARY_LOSSES)), None)
         if classifier is None:
@@ -366,7 +366,7 @@ class Trainer:
         of a parameter leaf that re-ran with unchanged parameters) for those that stay.
         True when a parameter tensor changed (the forward must run again)."""
         session, doc = self.session, self.session.document
-        needed = self._needed = _ancestors(doc, self._loss_id)
+        needed = self._needed = doc.upstream_of(self._loss_id)
         found: list[_Parameter] = []
         for node_id in doc.topological_order():
             if node_id not in needed or node_id == self._data_id:
@@ -694,20 +694,6 @@ def _norm(array: np.ndarray) -> float:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip() or type(exc).__name__).splitlines()[0]
-
-
-def _ancestors(doc: Document, node_id: str) -> set[str]:
-    """`node_id` and every node it depends on."""
-    incoming: dict[str, list[str]] = {}
-    for e in doc.edges.values():
-        incoming.setdefault(e.dst, []).append(e.src)
-    seen, stack = set(), [node_id]
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(incoming.get(current, ()))
-    return seen
 
 
 def _describe_change(doc: Document, change: Change) -> str | None:
