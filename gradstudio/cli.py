@@ -33,9 +33,10 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object")
     shot = sub.add_parser("shot", help="render the main window with FILE loaded and run to a PNG")
     shot.add_argument("file")
-    shot.add_argument("-o", "--output", required=True)
-    shot.add_argument("--size", default="1400x900", help="WxH in pixels")
-    shot.add_argument("--theme", choices=("light", "dark"), default="light")
+    shot.add_argument("-o", "--output", required=True, metavar="PNG", help="the .png to write")
+    shot.add_argument("--size", default="1400x900", help="window size WxH in pixels (1400x900)")
+    shot.add_argument("--theme", choices=("light", "dark"), default="light",
+                      help="colour theme (light)")
     shot.add_argument("--select", default=None, metavar="LABEL",
                       help="select this node, so the Inspector shows it")
     shown = shot.add_mutually_exclusive_group()
