@@ -13,9 +13,11 @@ prints one line per tensor in the format `gradstudio run` compares against:
 Every op, layer and loss is written from its catalog row (`NodeSpec.code`, `module_code`),
 so a row added to the catalog is exported with no change here. Leaves, data sources and
 the backward root are written here. The engine script repeats the runtime's seeds, so
-random leaves and layer weights come out the same; PyTorch's generator draws other numbers,
-so the PyTorch script writes random initial values (and data sets) out as literals, taken
-from a forward run of the document on the engine. A document that trains gets the
+random leaves and layer weights come out the same. The engine follows PyTorch's CPU
+generator for the common draws, but not for every one (float16, MKL builds, the engine's
+own data sets), so the PyTorch script writes random initial values and data sets out as
+literals, taken from a forward run of the document on the engine: the numbers agree
+wherever the script runs. A document that trains gets the
 trainer's loop instead of a single backward (`gradstudio.runtime.export_training`).
 """
 from __future__ import annotations
@@ -306,8 +308,8 @@ class _ScriptWriter:
         return lines
 
     def _note_literals(self) -> None:
-        note = ("Random initial values and data sets are written out as numbers: PyTorch's "
-                "random generator draws other numbers than gradstudio's for the same seed.")
+        note = ("Random initial values and data sets are written out as numbers, so they are "
+                "gradstudio's whatever PyTorch build and random generator run this script.")
         if note not in self.notes:
             self.notes.append(note)
 
