@@ -91,3 +91,31 @@ def _spellings(sub: str, option: str) -> list[str]:
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return next(a.option_strings for a in subs.choices[sub]._actions
                 if option in a.option_strings)
+
+
+SHORTCUT = re.compile(r"^(?:(?:Ctrl|Shift|Alt)\+)*(?:F\d*|[A-Z]|\+|-|Del|Backspace)$")
+
+
+def readme_shortcuts() -> set[str]:
+    """The key sequences in the first column of the README's shortcut tables (canvas
+    gestures such as "Tab" or "middle drag" are not QAction shortcuts and are left out)."""
+    keys = set()
+    for row in re.findall(r"^\| ([^|]+) \|", README, re.M):
+        for key in re.split(r",\s*|\s+/\s+", row.strip()):
+            if SHORTCUT.match(key):
+                keys.add(key)
+    return keys
+
+
+def test_shortcut_tables_match_the_windows_actions(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from gradstudio.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    qtbot.addWidget(window)
+    actual = {k.toString() for a in window.actions() for k in a.shortcuts()} - {""}
+    assert "F10" in actual and "F5" in actual
+    listed = readme_shortcuts()
+    assert sorted(listed - actual) == [], "README lists shortcuts no action has"
+    assert sorted(actual - listed) == [], "actions whose shortcuts the README leaves out"
