@@ -283,7 +283,7 @@ def test_toggles_menu_offers_the_selection_and_asks_hook_numbers(window, qtbot, 
     assert texts[:2] == ["requires_grad on w", "retain_grad on w"]
     hooks = next(a.menu() for a in panel.toggles_menu.actions() if a.menu())
     scale = next(a for a in hooks.actions() if a.text() == "Scale by k…")
-    monkeypatch.setattr("gradstudio.ui.debugger_panel.QInputDialog.getDouble",
+    monkeypatch.setattr("gradstudio.ui.grad_toggle_menu.QInputDialog.getDouble",
                         lambda *args, **kwargs: (4.0, True))
     scale.trigger()
     assert window.doc.nodes[window.node("w")].hooks == [{"kind": "scale", "k": 4.0}]
@@ -295,3 +295,8 @@ def test_toggles_menu_offers_the_selection_and_asks_hook_numbers(window, qtbot, 
     window.scene.select_edge(window.scene.edge_items[next(iter(window.doc.edges))])
     panel._fill_toggles_menu()
     assert [a.text() for a in panel.toggles_menu.actions()] == ["detach w → a"]
+    window.scene.clear_edge_selection()
+    for label in ("a", "b"):
+        window.scene.node_items[window.node(label)].setSelected(True)
+    panel._fill_toggles_menu()
+    assert [a.text() for a in panel.toggles_menu.actions()] == ["no_grad region (2 nodes)"]

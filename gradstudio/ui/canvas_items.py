@@ -146,6 +146,9 @@ class NodeItem(QGraphicsRectItem):
             grad = _attr(self.info, "grad")
             if grad is not None:
                 lines.append(("grad  " + preview(grad), "text"))
+            elif _attr(self.info, "retains_grad") or (
+                    _attr(self.info, "is_leaf") and _attr(self.info, "requires_grad")):
+                lines.append(("grad  None", "dim"))       # it has a .grad, not written yet
             grad_fn = _attr(self.info, "grad_fn")
             if grad_fn:
                 lines.append((str(grad_fn if isinstance(grad_fn, str)

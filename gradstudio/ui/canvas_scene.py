@@ -3,7 +3,9 @@
 The scene listens to the document's change notifications and only ever changes the
 document through the `DocumentEditor` (so every gesture is one undo step): connecting
 by dragging from a port, moving (one command per drag, snapped to the grid when asked),
-inline parameter editing and renaming.
+inline parameter editing, renaming, and the right-click menus (gradient switches and
+hooks through `grad_toggle_menu`, the same entries as the debugger's Toggles button).
+While the debugger is active the node items show its step's snapshots (`set_step_results`).
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsPathItem, QGraphic
 from gradstudio.graph.catalog_types import BOOL, CHOICE, ParamSpec
 from gradstudio.graph.document import Change
 from gradstudio.ui.canvas_items import PORT_R, EdgeItem, NodeItem, bezier
+from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.grad_toggle_menu import add_edge_toggle, add_node_toggles
 from gradstudio.ui.param_values import format_value, parse_value
 from gradstudio.ui.theme import CanvasStyle
 
@@ -68,6 +72,7 @@ class GraphScene(QGraphicsScene):
         super().__init__(parent)
         self.editor = editor
         self.doc = editor.doc
+        self.toggles = DebugToggles(editor)     # the right-click menu's gradient switches
         self.style = style
         self.snap_to_grid = False
         self.grid_size = 20
@@ -77,6 +82,9 @@ class GraphScene(QGraphicsScene):
         self.selected_edges: set[EdgeItem] = set()   # edges keep their own selection
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        # While the debugger is active: its per-node snapshots at the step shown, drawn in
+        # place of the last run's (None: the run's results are shown).
+        self.step_results: tuple[dict[str, Any], dict[str, str]] | None = None
         self._drag: tuple[NodeItem, str, bool] | None = None
         self._drag_path: QGraphicsPathItem | None = None
         self._drag_marker: QGraphicsEllipseItem | None = None
@@ -108,8 +116,9 @@ class GraphScene(QGraphicsScene):
     def _add_node_item(self, node) -> None:
         item = NodeItem(node, self.doc.spec(node), self)
         self.node_items[node.id] = item
-        if node.id in self.results or node.id in self.errors:
-            item.set_result(self.results.get(node.id), self.errors.get(node.id))
+        results, errors = self.shown_results()
+        if node.id in results or node.id in errors:
+            item.set_result(results.get(node.id), errors.get(node.id))
         self.addItem(item)
 
     def _add_edge_item(self, edge, refresh: bool = True) -> None:
@@ -170,12 +179,27 @@ class GraphScene(QGraphicsScene):
             for item in self.node_items.values():
                 item.refresh()
         elif what == "reset":
-            self.results, self.errors = {}, {}
+            self.results, self.errors, self.step_results = {}, {}, None
             self.rebuild()
 
     def set_results(self, results: dict[str, Any], errors: dict[str, str]) -> None:
-        """Shows a run's per-node snapshots and errors on the node items."""
+        """Shows a run's per-node snapshots and errors on the node items (kept aside while
+        step results are shown)."""
         self.results, self.errors = results, errors
+        if self.step_results is None:
+            self._show(results, errors)
+
+    def set_step_results(self, results: dict[str, Any] | None,
+                         errors: dict[str, str] | None = None) -> None:
+        """Shows the debugger's snapshots at its current step in place of the last run's;
+        None shows the run's again."""
+        self.step_results = None if results is None else (results, errors or {})
+        self._show(*self.shown_results())
+
+    def shown_results(self) -> tuple[dict[str, Any], dict[str, str]]:
+        return self.step_results or (self.results, self.errors)
+
+    def _show(self, results: dict[str, Any], errors: dict[str, str]) -> None:
         for nid, item in self.node_items.items():
             info, error = results.get(nid), errors.get(nid)
             if info is not item.info or error != item.error:
@@ -401,8 +425,16 @@ class GraphScene(QGraphicsScene):
 
     # ---------------------------------------------------------------- context menus
     def contextMenuEvent(self, event) -> None:
-        item = self.itemAt(event.scenePos(), QTransform())
-        menu = QMenu(self._view())
+        menu = self.context_menu(event.scenePos())
+        menu.exec(event.screenPos())
+        menu.deleteLater()
+
+    def context_menu(self, scene_pos: QPointF) -> QMenu:
+        """The right-click menu for what is at `scene_pos`: a node (its gradient switches,
+        hooks, root, duplicate, delete), an edge (detach, delete) or the empty canvas."""
+        item = self.itemAt(scene_pos, QTransform())
+        view = self._view()
+        menu = QMenu(view)
         if isinstance(item, NodeItem):
             if not item.isSelected():
                 self.clearSelection()
@@ -410,32 +442,24 @@ class GraphScene(QGraphicsScene):
             self._node_menu(menu, item)
         elif isinstance(item, EdgeItem):
             edge = item.edge
-            detach = menu.addAction("Detach (no gradient crosses)")
-            detach.setCheckable(True)
-            detach.setChecked(edge.detach)
-            detach.triggered.connect(lambda on: self.editor.set_detach(edge.id, on))
+            add_edge_toggle(menu, self.toggles, edge.id)
             menu.addAction("Delete edge", lambda: self.editor.remove([], [edge.id]))
         else:
-            pos = event.scenePos()
-            menu.addAction("Add node…", lambda: self.add_node_requested.emit(pos))
-        menu.exec(event.screenPos())
+            menu.addAction("Add node…", lambda: self.add_node_requested.emit(scene_pos))
+        return menu
 
     def _node_menu(self, menu: QMenu, item: NodeItem) -> None:
         node = item.node
         menu.addAction("Rename", lambda: self.edit_label(item))
-        for key, text in (("requires_grad", "requires_grad"), ("retain_grad", "retain_grad")):
-            if key in node.params:
-                action = menu.addAction(text)
-                action.setCheckable(True)
-                action.setChecked(bool(node.params[key]))
-                action.triggered.connect(lambda on, k=key: self.editor.set_param(node.id, k, on))
+        menu.addSeparator()
+        ids = self.selected_node_ids()
+        add_node_toggles(menu, self.toggles, node.id, ids, self._view())
         is_root = self.doc.meta.get("root") == node.label
         root = menu.addAction("Backward root")
         root.setCheckable(True)
         root.setChecked(is_root)
         root.triggered.connect(lambda on: self.editor.set_root(node.id if on else None))
         menu.addSeparator()
-        ids = self.selected_node_ids()
         menu.addAction("Duplicate", lambda: self.editor.duplicate(ids))
         menu.addAction("Delete", lambda: self.editor.remove(ids))
 

@@ -5,32 +5,37 @@ The panel keeps its own `Session` of the window's document (so the window's auto
 never disturb a half-stepped backward), a `BackwardDebugger` and a `ForwardWalk` over it,
 and draws on the canvas through a `DebuggerOverlay`. Any edit that changes what runs
 (a toggle, a parameter, an edge) re-runs the forward and re-plans the backward at once.
-Toggles are undo commands on the window's stack (`DebugToggles`). `install_debugger`
-adds the dock and a Debug menu to the main window: F10 step, Shift+F10 step back,
-F8 run to the end or the next breakpoint, Ctrl+F8 play/pause, F9 breakpoint on the
-selected node, Ctrl+Shift+F5 restart.
+Toggles are undo commands on the window's stack (`DebugToggles`). While it is active the
+canvas's node previews (and, through `state_shown` and `tensors_of`, the inspector) show
+the tensors as they are at the step shown, not as the last full run left them; Stop (or
+closing the dock) gives the run's previews back. `install_debugger` adds the dock and a
+Debug menu to the main window: F10 step, Shift+F10 step back, F8 run to the end or the
+next breakpoint, Ctrl+F8 play/pause, F9 breakpoint on the selected node, Ctrl+Shift+F5
+restart, Shift+F5 stop.
 """
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any, Callable
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QHBoxLayout,
-                               QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu,
+                               QLabel, QListWidget, QListWidgetItem, QMenu,
                                QSizePolicy, QSlider, QSplitter, QTextBrowser, QToolBar, QToolButton,
                                QVBoxLayout, QWidget)
 
 from gradstudio.graph.document import Change
-from gradstudio.graph.grad_hooks import HOOK_KINDS, describe, make_hook
 from gradstudio.runtime.debugger import (SHOWN_VALUES, BackwardDebugger, Breakpoints,
-                                         ForwardWalk, TraceStep, grad_text)
-from gradstudio.runtime.session import Session
+                                         ForwardWalk, Grad, TraceStep, grad_text)
+from gradstudio.runtime.session import NodeInfo, RunError, Session
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.debugger_overlay import DebuggerOverlay
 from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.grad_toggle_menu import add_edge_toggle, add_node_toggles
+from gradstudio.ui.run_controller import drain_hook_log, parameter_info
 
 _COSMETIC = {"pos", "label"}
 DONE = QColor("#2f9e44")
@@ -39,6 +44,7 @@ LATER = QColor("#868e96")
 
 class DebuggerPanel(QWidget):
     message = Signal(str, str)          # text, level ("info", "warning")
+    state_shown = Signal()              # the step shown changed (or debugging stopped)
 
     def __init__(self, editor: DocumentEditor, scene: GraphScene,
                  settings_from: Callable[[], Session] | None = None, parent=None) -> None:
@@ -55,6 +61,8 @@ class DebuggerPanel(QWidget):
         self.active = False                 # the person started debugging: edits re-plan
         self._coloured: int | None = None   # the position the schedule's colours show
         self._last_error: str | None = None  # the engine error already reported
+        self._snapshots: dict[str, NodeInfo] = {}     # per node, after the forward, grad None
+        self._with_grad: dict[tuple[str, str], tuple[Grad, NodeInfo]] = {}
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._play_tick)
         self._restart_timer = QTimer(self)
@@ -72,6 +80,7 @@ class DebuggerPanel(QWidget):
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else tip or text)
+        action.setStatusTip(tip or text)
         action.setCheckable(checkable)
         action.triggered.connect(slot)
         return action
@@ -91,9 +100,11 @@ class DebuggerPanel(QWidget):
                                 "Breakpoint on the selected canvas node")
         self.act_forward = A("Forward pass", self.set_forward_mode, "",
                              "Step the forward pass node by node instead", checkable=True)
+        self.act_stop = A("Stop", self.stop, "Shift+F5",
+                          "Stop debugging: the canvas shows the last run again")
         self.actions_list = [self.act_restart, self.act_step_back, self.act_step, self.act_play,
                              self.act_run, self.act_run_to_node, self.act_breakpoint,
-                             self.act_forward]
+                             self.act_forward, self.act_stop]
 
         bar = QToolBar()
         bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
@@ -187,9 +198,7 @@ class DebuggerPanel(QWidget):
         self.message.emit(text, level)
 
     def _drain_messages(self) -> None:
-        for text in self.session.messages:
-            self._say(text)
-        self.session.messages.clear()
+        drain_hook_log(self.session, self._say)
 
     # ---------------------------------------------------------------- commands
     def restart(self) -> bool:
@@ -200,7 +209,10 @@ class DebuggerPanel(QWidget):
             source = self.settings_from()
             self.session.base_dir = source.base_dir
             if source.device != self.session.device:
-                self.session.set_device(source.device)
+                try:
+                    self.session.set_device(source.device, fallback=False)
+                except RunError as exc:
+                    self._say(str(exc), "warning")
         self.breakpoint_nodes &= self.doc.nodes.keys()
         if self.forward_mode:
             self.walk.start()
@@ -210,8 +222,20 @@ class DebuggerPanel(QWidget):
             if not ok:
                 self._say(self.debugger.error, "warning")
         self._drain_messages()
+        self._take_snapshots()
         self.refresh(replan=True)
         return ok
+
+    def stop(self) -> None:
+        """Leaves debugging: overlay gone, the canvas and inspector show the last run again."""
+        self._restart_timer.stop()
+        self.set_playing(False)
+        self.debugger.close()
+        self.debugger = BackwardDebugger(self.session)
+        self.walk = ForwardWalk(self.session)
+        self.active = False
+        self._snapshots, self._with_grad = {}, {}
+        self.refresh(replan=True)
 
     def _ensure_started(self) -> bool:
         if self.forward_mode:
@@ -331,15 +355,9 @@ class DebuggerPanel(QWidget):
     # ---------------------------------------------------------------- document changes
     def _on_change(self, change: Change) -> None:
         if change.what == "reset":
-            self.set_playing(False)
-            self.debugger.close()
+            self.stop()
             self.session.reset()
-            self.debugger = BackwardDebugger(self.session)
-            self.walk = ForwardWalk(self.session)
             self.breakpoint_nodes.clear()
-            self.active = False
-            self.overlay.clear()
-            QTimer.singleShot(0, self.refresh)
             return
         if change.what == "node_changed" and change.key in _COSMETIC:
             if self.active:
@@ -351,66 +369,91 @@ class DebuggerPanel(QWidget):
 
     # ---------------------------------------------------------------- toggles menu
     def _fill_toggles_menu(self) -> None:
+        """The canvas selection's switches, the same entries as its right-click menu."""
         menu = self.toggles_menu
         menu.clear()
-        nodes = [self.doc.nodes[n] for n in self.scene.selected_node_ids()]
-        edges = [self.doc.edges[e] for e in self.scene.selected_edge_ids()]
-        if len(nodes) == 1:
-            node = nodes[0]
-            for key in ("requires_grad", "retain_grad"):
-                if key in node.params:
-                    action = menu.addAction(f"{key} on {node.label}")
-                    action.setCheckable(True)
-                    action.setChecked(bool(node.params[key]))
-                    action.triggered.connect(
-                        lambda on, k=key, n=node.id: self.toggles.set_flag(n, k, on))
-            if self.doc.spec(node).outputs:
-                self._fill_hooks_menu(menu.addMenu(f"Gradient hook on {node.label}"), node)
-        for edge in edges:
-            src, dst = self.doc.nodes[edge.src].label, self.doc.nodes[edge.dst].label
-            action = menu.addAction(f"detach {src} → {dst}")
-            action.setCheckable(True)
-            action.setChecked(edge.detach)
-            action.triggered.connect(lambda on, e=edge.id: self.toggles.set_detach(e, on))
-        if nodes:
-            ids = [n.id for n in nodes]
-            if any(self.doc.in_no_grad(n) for n in ids):
-                menu.addAction("Remove no_grad region", lambda: self.toggles.remove_no_grad(ids))
-            else:
-                menu.addAction(f"Wrap {len(ids)} node{'s' if len(ids) > 1 else ''} in no_grad",
-                               lambda: self.toggles.add_no_grad_region(ids))
+        selected = self.scene.selected_node_ids()
+        if selected:
+            add_node_toggles(menu, self.toggles, selected[0] if len(selected) == 1 else None,
+                             selected, self)
+        for edge_id in self.scene.selected_edge_ids():
+            add_edge_toggle(menu, self.toggles, edge_id)
         if menu.isEmpty():
             menu.addAction("Select a node or an edge on the canvas").setEnabled(False)
 
-    def _fill_hooks_menu(self, menu: QMenu, node: Any) -> None:
-        for kind in HOOK_KINDS:
-            menu.addAction(self._hook_label(kind), lambda k=kind: self.ask_hook(node.id, k))
-        if node.hooks:
-            menu.addSeparator()
-            for hook in node.hooks:
-                menu.addAction(f"✓ {describe(hook)}").setEnabled(False)
-            menu.addAction("Remove hooks", lambda: self.toggles.clear_hooks(node.id))
+    # ---------------------------------------------------------------- the tensors at the step
+    @property
+    def showing_step(self) -> bool:
+        """Whether the canvas and inspector show the debugger's step rather than the last run."""
+        return self.active and bool(self.walk.steps if self.forward_mode
+                                    else self.debugger.started)
 
-    @staticmethod
-    def _hook_label(kind: str) -> str:
-        return {"scale": "Scale by k…", "clamp": "Clamp to [a, b]…", "zero": "Zero",
-                "normalize": "Normalize (unit norm)", "log": "Log to messages"}[kind]
+    def _take_snapshots(self) -> None:
+        """Each node's shown output after the debugger's forward, with .grad None (as
+        backward starts, and as the forward walk leaves it)."""
+        session, snapshots = self.session, {}
+        for node_id, outputs in session.outputs.items():
+            if node_id in self.doc.nodes and outputs:
+                port = "out" if "out" in outputs else next(iter(outputs))
+                snapshots[node_id] = replace(session.info(node_id, port), grad=None)
+        self._snapshots, self._with_grad = snapshots, {}
 
-    def ask_hook(self, node_id: str, kind: str) -> None:
-        numbers = {}
-        for name, default in HOOK_KINDS[kind].items():
-            value, ok = QInputDialog.getDouble(self, f"{kind} hook", f"{name}:", default,
-                                               -1e12, 1e12, 6)
-            if not ok:
-                return
-            numbers[name] = value
-        outputs = self.doc.spec(self.doc.nodes[node_id]).outputs
-        port = "out" if not outputs or any(p.name == "out" for p in outputs) else outputs[0].name
-        self.toggles.add_hook(node_id, make_hook(kind, port=port, **numbers))
+    def _grad_at(self, key: tuple[str, str]) -> Grad | None:
+        """`.grad` of a document output (or layer Parameter) at the step shown."""
+        state = None if self.forward_mode else self.debugger.state
+        return None if state is None else state.grad_attrs.get(key)
+
+    def _at_step(self, snapshot: NodeInfo) -> NodeInfo:
+        """The snapshot with the step's .grad; the same object while that grad is unchanged."""
+        grad = self._grad_at((snapshot.node_id, snapshot.port))
+        if grad is None:
+            return snapshot
+        key = (snapshot.node_id, snapshot.port)
+        known = self._with_grad.get(key)
+        if known is None or known[0] is not grad:
+            known = self._with_grad[key] = (grad, replace(snapshot, grad=grad.array))
+        return known[1]
+
+    def step_results(self) -> dict[str, NodeInfo] | None:
+        """Per node, its snapshot at the step shown (None when not debugging)."""
+        if not self.showing_step:
+            return None
+        return {node_id: self._at_step(s) for node_id, s in self._snapshots.items()}
+
+    def tensors_of(self, node_id: str) -> dict[str, NodeInfo]:
+        """Every tensor of a node at the step shown, for the inspector: its outputs (the one
+        the canvas shows first), then a layer's Parameters."""
+        node = self.doc.nodes.get(node_id)
+        if node is None or not self.showing_step:
+            return {}
+        session, tensors = self.session, {}
+        shown = self._snapshots.get(node_id)
+        if shown is not None:
+            tensors[shown.port] = self._at_step(shown)
+        for port, value in session.outputs.get(node_id, {}).items():
+            if port not in tensors and hasattr(value, "shape"):
+                grad = self._grad_at((node_id, port))
+                tensors[port] = replace(session.info(node_id, port),
+                                        grad=None if grad is None else grad.array)
+        module = session.modules.get(node_id)
+        if module is not None:
+            for name, parameter in module.named_parameters():
+                grad = self._grad_at((node_id, name))
+                tensors[name] = replace(parameter_info(node, name, parameter),
+                                        grad=None if grad is None else grad.array)
+        return tensors
+
+    def position_text(self) -> str:
+        """"step 3 / 4" (or "node 2 / 6" in the forward walk), for captions."""
+        if self.forward_mode:
+            return f"forward node {self.walk.position} / {len(self.walk.steps)}"
+        return f"step {self.debugger.position} / {len(self.debugger.plan)}"
 
     # ---------------------------------------------------------------- showing
     def _redraw(self) -> None:
-        if self.forward_mode:
+        if not self.active:
+            self.overlay.clear()
+        elif self.forward_mode:
             self.overlay.show_forward(self.walk)
         elif self.debugger.started:
             self.overlay.show_backward(self.debugger, self.breakpoint_nodes)
@@ -423,6 +466,8 @@ class DebuggerPanel(QWidget):
         else:
             self._refresh_backward(replan)
         self._redraw()
+        self.scene.set_step_results(self.step_results(), dict(self.session.errors))
+        self.state_shown.emit()
 
     def _fill_schedule(self, rows: list[str], marks: list[bool]) -> None:
         self._coloured = None
@@ -529,7 +574,7 @@ class DebuggerPanel(QWidget):
         return "".join(parts)
 
     def _step_html(self, step: TraceStep) -> str:
-        dbg, doc = self.debugger, self.doc
+        doc = self.doc
         p = step.planned
         rows = [("received", ", ".join(_describe(g) for g in step.grads_in) or "—")]
         passed = []
@@ -578,6 +623,8 @@ def install_debugger(window: Any) -> QDockWidget:
         window.resizeDocks([window.messages_dock, dock], [300, 900], Qt.Horizontal)
     window.resizeDocks([dock], [250], Qt.Vertical)
     panel.message.connect(window.show_message)
+    # Closing the dock ends debugging (a dock tabbed behind another stays "shown").
+    dock.toggleViewAction().toggled.connect(lambda shown: shown or panel.stop())
     revealed = []
 
     def reveal() -> None:

@@ -38,6 +38,7 @@ class Inspector(QScrollArea):
         self.editor = editor
         self.doc = editor.doc
         self.node_id: str | None = None
+        self.source = "after the last run"
         self.tensors: dict[str, Any] = {}
         self.info: Any = None
         self.error: str | None = None
@@ -110,10 +111,12 @@ class Inspector(QScrollArea):
 
     # ---------------------------------------------------------------- public
     def show_node(self, node_id: str | None, tensors: dict[str, Any] | None = None,
-                  error: str | None = None) -> None:
+                  error: str | None = None, source: str = "after the last run") -> None:
         """Shows a node; `tensors` are its run snapshots by name (outputs first, then a
-        layer's parameters), `error` its run error."""
+        layer's parameters), `error` its run error, `source` where they come from."""
         changed_node = node_id != self.node_id
+        self.source = source
+        self.tensor_box.setTitle(f"Tensor ({source})")
         self.node_id = node_id if node_id in self.doc.nodes else None
         self._set_tensors(tensors or {}, error)
         has_node = self.node_id is not None
@@ -278,7 +281,7 @@ class Inspector(QScrollArea):
             self.show_node(None)
         elif change.what == "node_changed" and change.item.id == self.node_id \
                 and change.key != "pos":
-            self.show_node(self.node_id, self.tensors, self.error)
+            self.show_node(self.node_id, self.tensors, self.error, self.source)
         elif change.what in ("edge_added", "edge_removed") and change.item.dst == self.node_id:
             self._build_params(rebuild=False)
 

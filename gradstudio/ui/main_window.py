@@ -2,6 +2,7 @@
 it, menus and toolbar; files (open, save, recent, examples, drag-and-drop), themes, runs."""
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -31,8 +32,9 @@ from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
 MAX_RECENT = 10
 DEFAULT_EXAMPLE = EXAMPLES / "basic_grad.json"
 
-SHORTCUTS_HELP = """
-<table cellspacing=0 cellpadding=4>
+# Mouse gestures and keys that are no menu action; the menus' keys are listed from the
+# actions themselves (`shortcut_rows`), so the help cannot drift from what the keys do.
+GESTURES_HELP = """
 <tr><td><b>Tab</b>, double-click</td><td>search and add a node at the cursor</td></tr>
 <tr><td>drag from a port</td><td>connect (onto an input that has one: replace it)</td></tr>
 <tr><td>drop an edge on empty canvas</td><td>search, and add a node already connected</td></tr>
@@ -40,14 +42,8 @@ SHORTCUTS_HELP = """
 <tr><td>double-click a title</td><td>rename the node</td></tr>
 <tr><td>wheel, <b>Ctrl++</b> / <b>Ctrl+-</b></td><td>zoom</td></tr>
 <tr><td>middle drag, Space+drag</td><td>pan</td></tr>
-<tr><td><b>F</b></td><td>frame all</td></tr>
-<tr><td><b>Ctrl+L</b></td><td>auto-layout</td></tr>
-<tr><td><b>Ctrl+Z</b> / <b>Ctrl+Shift+Z</b>, <b>Ctrl+Y</b></td><td>undo / redo</td></tr>
-<tr><td><b>Ctrl+X C V D</b></td><td>cut, copy, paste, duplicate</td></tr>
-<tr><td><b>Del</b>, Backspace</td><td>delete the selection</td></tr>
-<tr><td><b>F5</b> / <b>F6</b></td><td>run forward / forward and backward</td></tr>
-<tr><td>right-click</td><td>node: requires_grad, retain_grad, backward root; edge: detach</td></tr>
-</table>"""
+<tr><td>right-click</td><td>node: requires_grad, retain_grad, no_grad, gradient hooks,
+backward root; edge: detach</td></tr>"""
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +82,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         install_debugger(self)          # Debugger dock and Debug menu (F10, F8, F9)
+        self.debugger_panel.state_shown.connect(self._selection_changed)
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
         self.status_label = QLabel()
@@ -533,10 +530,18 @@ class MainWindow(QMainWindow):
         self.status_label.setText(self.runner.summary())
 
     def _selection_changed(self) -> None:
+        """The inspector shows the one selected node: as the debugger's step shows it while
+        debugging, else as the last run left it."""
         nodes = [i for i in self.scene.selectedItems() if isinstance(i, NodeItem)]
         if len(nodes) == 1:
             nid = nodes[0].node.id
-            self.inspector.show_node(nid, self.runner.tensors_of(nid), self.runner.errors.get(nid))
+            panel = self.debugger_panel
+            if panel.showing_step:
+                self.inspector.show_node(nid, panel.tensors_of(nid), panel.session.errors.get(nid),
+                                         source=f"debugger, {panel.position_text()}")
+            else:
+                self.inspector.show_node(nid, self.runner.tensors_of(nid),
+                                         self.runner.errors.get(nid))
         elif not nodes:
             self.inspector.show_node(None)
 
@@ -547,12 +552,21 @@ class MainWindow(QMainWindow):
                           "wire tensors and operations on a canvas, run them on the embedded "
                           "autograd engine and read every node's data, grad and grad_fn.</p>")
 
+    def shortcuts_html(self) -> str:
+        """The gestures, then every menu action that has keys, menu by menu."""
+        rows = [GESTURES_HELP]
+        for menu_name, keys, text in shortcut_rows(self.menuBar()):
+            rows.append(f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(text)}"
+                        f" <span style='color:gray'>({html.escape(menu_name)})</span></td></tr>")
+        return "<table cellspacing=0 cellpadding=4>" + "".join(rows) + "</table>"
+
     def shortcuts_help(self) -> None:
-        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", SHORTCUTS_HELP,
+        box = QMessageBox(QMessageBox.NoIcon, "Keyboard shortcuts", self.shortcuts_html(),
                           QMessageBox.Close, self)
         box.setStyleSheet("QLabel { min-width: 600px; }")     # one line per row
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
+        self.shortcuts_box = box
 
     def open_default(self) -> None:
         """What `gradstudio` with no file shows: the basic example, already run."""
@@ -561,3 +575,25 @@ class MainWindow(QMainWindow):
             self.path = None
             self.untitled_name = f"{DEFAULT_EXAMPLE.stem} (example)"
             self._update_title()
+
+
+def shortcut_rows(menu_bar) -> list[tuple[str, str, str]]:
+    """(menu, keys, what it does) for each action with a shortcut in the menus, submenus
+    included, in menu order: ("Debug", "F10", "Step: run one backward node")."""
+    rows = []
+
+    def walk(menu, name: str) -> None:
+        for action in menu.actions():
+            if action.menu() is not None:
+                walk(action.menu(), name)
+                continue
+            keys = ", ".join(text for text in (k.toString(QKeySequence.NativeText)
+                                               for k in action.shortcuts()) if text)
+            if keys and not action.isSeparator():
+                text = action.statusTip() or action.text()
+                rows.append((name, keys, text.replace("&", "").rstrip("…")))
+
+    for top in menu_bar.actions():
+        if top.menu() is not None:
+            walk(top.menu(), top.text().replace("&", ""))
+    return rows

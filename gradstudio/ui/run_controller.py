@@ -6,7 +6,7 @@ Session's per-node snapshots and messages. Nothing here draws: the window listen
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -18,6 +18,7 @@ from gradstudio.runtime.session import device_problem
 
 # Edits that do not change what a run computes.
 _COSMETIC = {"pos", "label"}
+HOOK_LOG_LEVEL = "info"          # a log hook's line is a report, not a problem
 
 
 class RunController(QObject):
@@ -170,9 +171,7 @@ class RunController(QObject):
     def _publish(self, grads_changed: bool) -> None:
         """Snapshots the nodes that ran (and, after a backward or zero grad, the ones that hold
         a .grad); the others keep their snapshot object, so views can skip them."""
-        for text in self.session.messages:
-            self.message.emit(text, "warning")
-        self.session.messages.clear()
+        drain_hook_log(self.session, self.message.emit)
         previous = self.errors
         self.errors = dict(self.session.errors)
         ran = set(self.session.last_run)
@@ -219,6 +218,15 @@ class RunController(QObject):
         bad = len(self.errors)
         return (f"{self.last_kind} on {self.device}: {len(self.results)} nodes"
                 + (f", {bad} error{'s' if bad != 1 else ''}" if bad else ""))
+
+
+def drain_hook_log(session: Session, say: Callable[[str, str], None]) -> None:
+    """Passes on what "log" gradient hooks wrote into `session.messages`, at level "info",
+    and clears it: the window's runs and the debugger dock report hook lines alike. (Those
+    sessions set their device without fallback, so nothing else is written there.)"""
+    for text in session.messages:
+        say(text, HOOK_LOG_LEVEL)
+    session.messages.clear()
 
 
 def parameter_info(node: Node, name: str, tensor: Any) -> NodeInfo:
