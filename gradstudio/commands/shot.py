@@ -24,6 +24,11 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Options a caller's own Namespace may leave out take their parser defaults.
+    theme = getattr(args, "theme", "light")
+    select = getattr(args, "select", None)
+    debug_step = getattr(args, "debug_step", None)
+    train_steps = getattr(args, "train_steps", None)
     width, height = parse_size(args.size)
     source = Path(args.file)
     output = Path(args.output)
@@ -31,10 +36,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"the output must be a .png file, not '{output.name}'")
     if not output.parent.exists():
         raise UsageError(f"no such folder: {output.parent}")
-    if args.debug_step is not None and args.debug_step < 0:
-        raise UsageError(f"--debug-step must be 0 or more, not {args.debug_step}")
-    if args.train_steps is not None and args.train_steps < 1:
-        raise UsageError(f"--train-steps must be 1 or more, not {args.train_steps}")
+    if debug_step is not None and debug_step < 0:
+        raise UsageError(f"--debug-step must be 0 or more, not {debug_step}")
+    if train_steps is not None and train_steps < 1:
+        raise UsageError(f"--train-steps must be 1 or more, not {train_steps}")
     from gradstudio.graph import fileio
     from gradstudio.graph.document import GraphError
 
@@ -55,9 +60,9 @@ def main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
-        settings.setValue("theme", args.theme)
-        window = prepared_window(source, width, height, settings, select=args.select,
-                                 debug_step=args.debug_step, train_steps=args.train_steps)
+        settings.setValue("theme", theme)
+        window = prepared_window(source, width, height, settings, select=select,
+                                 debug_step=debug_step, train_steps=train_steps)
         try:
             image = window.grab()
         finally:
