@@ -120,6 +120,7 @@ def loaded_window(source: Path, width: int, height: int, settings):
 
 
 def select_node(window, label: str) -> None:
+    """Selects the node labelled `label` on the canvas, so the Inspector shows it."""
     node = window.doc.node_by_label(label)
     if node is None:
         labels = ", ".join(sorted(n.label for n in window.doc.nodes.values()))
