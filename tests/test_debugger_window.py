@@ -5,7 +5,7 @@ hook lines read the same from a run and from the debugger."""
 import re
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QRectF, QSettings, QSizeF
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -161,3 +161,22 @@ def test_log_hook_lines_read_the_same_from_a_run_and_from_the_debugger(window, q
     assert len(from_run) == 1 and from_run[0].startswith("hook on w: grad shape (1,)")
     window.debugger_panel.act_run.trigger()
     assert hook_lines()[before:] == from_run * 2    # same text, same level (no "warning: ")
+
+
+def test_tags_about_a_node_never_cover_another_node(window):
+    """In leaf_and_grad_fn.json x sits just under w: w's tags go over w instead."""
+    panel, scene = window.debugger_panel, window.scene
+    panel.act_step.trigger()
+    boxes = {nid: QRectF(item.pos(), QSizeF(*item.size()))
+             for nid, item in scene.node_items.items()}
+    placed_above = False
+    while True:
+        for tag in panel.overlay.tags:
+            if tag.text.startswith(("∇", "pending", "w.grad", "x.grad", "grad None")):
+                covered = [n for n, box in boxes.items() if box.intersects(tag.rect)]
+                assert len(covered) <= 1, (tag.text, panel.debugger.position)
+                placed_above |= tag.rect.bottom() < boxes[node_id(window, "w")].top()
+        if panel.debugger.at_end:
+            break
+        panel.act_step.trigger()
+    assert placed_above

@@ -1,16 +1,19 @@
 """The debugger's drawing on the canvas: items laid over the scene's node and edge items.
 
-For the backward step shown: the running node framed, each edge carrying a gradient
-drawn over with a dot travelling backward (dst -> src) and a tag with the gradient
-(value for a scalar, shape and norm otherwise), under each node the gradient its output
-has received so far ("∇ 3"; the `.grad` attribute is shown apart, as only leaves and
-retained tensors get one), "final" on nodes whose gradient can no longer change, leaf accumulation
-("w.grad None → 5", and "pending 3 → 5" while contributions arrive), hooks as
-"before → after" when they fire (and which hooks a node carries, always), "grad None" on nodes no gradient reaches, NaN/Inf in red, and a red
-dot on breakpoint nodes. For the forward walk: nodes not yet run veiled, the current one
-framed with what it made. The overlay's items hang under two invisible layer items (one
-under the nodes for the gradient lines, one over them for everything else), so a
-redraw drops a layer in one call and builds it again; the scene's items are never touched.
+For the backward step shown: the running node framed and glowing (unlike a selection's
+outline), each edge carrying a gradient drawn over with a dot travelling backward
+(dst -> src) and a tag with the gradient (value for a scalar, shape and norm otherwise),
+under each node the gradient its output has received so far ("∇ 3"; the `.grad`
+attribute is shown apart, as only leaves and retained tensors get one), "final" on nodes
+whose gradient can no longer change, leaf accumulation ("w.grad None → 5", and
+"pending 3 → 5" while contributions arrive), hooks as "before → after" when they fire
+(and which hooks a node carries, always), "grad None" on nodes no gradient reaches,
+NaN/Inf in red, and a red dot on breakpoint nodes. A node's tags go over it instead when
+another node sits right below. For the forward walk: nodes not yet run veiled, the
+current one framed with what it made. The overlay's items hang under two invisible layer
+items (one under the nodes for the gradient lines, one over them for everything else),
+so a redraw drops a layer in one call and builds it again; the scene's items are never
+touched.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ NONE = QColor("#868e96")         # no gradient
 FORWARD = QColor("#1971c2")
 Z_FLOW, Z_FRAME, Z_TAG = -0.5, 30.0, 40.0
 TAG_GAP = 3.0
+CELL = 256.0                     # grid cell for finding the nodes near a tag
 
 
 class Layer(QGraphicsItem):
@@ -121,6 +125,7 @@ class DebuggerOverlay(QObject):
         self.metrics = QFontMetricsF(self.font)
         self.sheet: TagSheet | None = None
         self._widths: dict[str, float] = {}
+        self._cells: dict[tuple[int, int], list[tuple[str, QRectF]]] | None = None
         self.animation = QVariantAnimation(self)
         self.animation.setStartValue(0.0)
         self.animation.setEndValue(1.0)
@@ -136,6 +141,7 @@ class DebuggerOverlay(QObject):
             if _alive(layer) and layer.scene() is self.scene:
                 self.scene.removeItem(layer)
         self.layers, self.dots, self.tags, self.sheet = [], [], [], None
+        self._cells = None
 
     def texts(self) -> list[str]:
         return [tag.text for tag in self.tags]
@@ -193,7 +199,7 @@ class DebuggerOverlay(QObject):
                     below.setdefault(hook.node_id, []).append(
                         (f"{name.split(' on ')[0]}: {before} → {after}", HOOK, True))
         for node_id, tags in below.items():
-            self._stack_below(node_id, tags)
+            self._stack_below(node_id, tags, "✓ final" if node_id in finals else None)
         for node_id in finals:
             self._corner_tag(node_id, "✓ final", FINAL)
 
@@ -244,11 +250,19 @@ class DebuggerOverlay(QObject):
     def _frame(self, node_id: str, color: QColor, dashed: bool = False) -> None:
         if node_id not in self.scene.node_items:
             return
-        frame = QGraphicsPathItem(_rounded(self._node_rect(node_id).adjusted(-5, -5, 5, 5), 9))
+        rect = self._node_rect(node_id)
+        frame = QGraphicsPathItem(_rounded(rect.adjusted(-5, -5, 5, 5), 9))
         pen = QPen(color, 3.5, Qt.DashLine if dashed else Qt.SolidLine)
         frame.setPen(pen)
         frame.setBrush(Qt.NoBrush)
         self._add(frame, Z_FRAME)
+        if not dashed:      # a glow under the node: unlike the selection's outline
+            glow = QGraphicsPathItem(_rounded(rect.adjusted(-12, -12, 12, 12), 14))
+            halo = QColor(color)
+            halo.setAlpha(70)
+            glow.setBrush(halo)
+            glow.setPen(Qt.NoPen)
+            self._add(glow, Z_FLOW - 0.1)
 
     def _size(self, text: str) -> QSizeF:
         if text not in self._widths:
@@ -264,14 +278,41 @@ class DebuggerOverlay(QObject):
         self.tags.append(tag)
         return tag
 
-    def _stack_below(self, node_id: str, tags: list[tuple[str, QColor, bool]]) -> None:
+    def _stack_below(self, node_id: str, tags: list[tuple[str, QColor, bool]],
+                     corner: str | None = None) -> None:
+        """The tags one under another below the node; above it when another node sits right
+        below and the space above is free (over the row of the hook marks and the `corner`
+        tag, where they would meet)."""
         if node_id not in self.scene.node_items:
             return
         rect = self._node_rect(node_id)
+        sizes = [self._size(text) for text, _, _ in tags]
+        height = sum(size.height() + TAG_GAP for size in sizes)
+        width = max(size.width() for size in sizes)
         y = rect.bottom() + TAG_GAP + 2
+        if self._hits_node(QRectF(rect.left(), y, width, height), node_id):
+            # The last tag sits in the row just over the node unless hook marks or the
+            # corner tag are in its way; then the stack goes one row higher.
+            room = rect.width() - (self._size(corner).width() + TAG_GAP if corner else 0)
+            row_taken = bool(self.scene.doc.nodes[node_id].hooks) or sizes[-1].width() > room
+            above = rect.top() - 3 - height - (sizes[-1].height() + TAG_GAP if row_taken else 0)
+            if not self._hits_node(QRectF(rect.left(), above, width, height), node_id):
+                y = above
         for text, color, filled in tags:
             tag = self._tag(text, color, QPointF(rect.left(), y), filled)
             y += tag.rect.height() + TAG_GAP
+
+    def _hits_node(self, rect: QRectF, node_id: str) -> bool:
+        """Whether `rect` covers part of a node other than node_id (looked up in a grid of
+        CELL-sized cells built once per drawing: a scene query per node cost 3x the redraw)."""
+        if self._cells is None:
+            self._cells = {}
+            for other in self.scene.node_items:
+                box = self._node_rect(other)
+                for cell in _cells_of(box):
+                    self._cells.setdefault(cell, []).append((other, box))
+        return any(other != node_id and box.intersects(rect)
+                   for cell in _cells_of(rect) for other, box in self._cells.get(cell, ()))
 
     def _corner_tag(self, node_id: str, text: str, color: QColor) -> None:
         if node_id not in self.scene.node_items:
@@ -326,6 +367,12 @@ def _color(grad: Grad | None, normal: QColor) -> QColor:
     if grad is None:
         return NONE
     return normal if grad.finite else BAD
+
+
+def _cells_of(rect: QRectF) -> list[tuple[int, int]]:
+    """The grid cells a scene rectangle touches."""
+    return [(i, j) for i in range(int(rect.left() // CELL), int(rect.right() // CELL) + 1)
+            for j in range(int(rect.top() // CELL), int(rect.bottom() // CELL) + 1)]
 
 
 def _rounded(rect: QRectF, radius: float) -> QPainterPath:

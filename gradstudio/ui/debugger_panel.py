@@ -550,6 +550,7 @@ class DebuggerPanel(QWidget):
         self.act_run.setEnabled(not (started and at_end))
         self.act_run_to_node.setEnabled(not forward)
         self.act_breakpoint.setEnabled(not forward)
+        self.act_stop.setEnabled(self.active)
 
     def _details_html(self) -> str:
         dbg = self.debugger
