@@ -28,14 +28,17 @@ def op(doc, kind, label, *sources, **params):
 
 def xw_graph(a_first=True):
     """y = (w + x) * (w + 1) with w=[1.] (requires grad), x=[2.]. With a_first the forward
-    runs a = w + x before b = w + 1, as the PyTorch script does; else b runs first."""
+    runs a = w + x before b = w + 1, as the PyTorch script does; else b runs first (each is
+    added to the document, and so built, in that order)."""
     doc = Document()
     if a_first:
         x, w = leaf(doc, "x", [2.0], requires_grad=False), leaf(doc, "w", [1.0])
+        a = op(doc, "add", "a", w, x)
+        b = op(doc, "add", "b", w, None, scalar=1.0)
     else:
         w, x = leaf(doc, "w", [1.0]), leaf(doc, "x", [2.0], requires_grad=False)
-    a = op(doc, "add", "a", w, x)
-    b = op(doc, "add", "b", w, None, scalar=1.0)
+        b = op(doc, "add", "b", w, None, scalar=1.0)
+        a = op(doc, "add", "a", w, x)
     y = op(doc, "mul", "y", a, b)
     op(doc, "backward", "backward", y)
     return doc
