@@ -55,8 +55,10 @@ def test_debug_step_shows_the_debugger_dock_that_many_steps_in(qtbot, settings):
     assert panel.debugger.position == 2 and len(panel.debugger.trace) == 2
     assert [p.name for p in panel.debugger.plan][:2] == ["MulBackward0", "AddBackward0"]
     assert panel.position_label.text() == "step 2 / 5"
-    # the canvas overlay: a's gradient 2 flowing on to w and x, drawn in the window's scene
-    assert panel.overlay.texts().count("← 2") == 2
+    # the canvas overlay: b (created after a, so first in backward, as in PyTorch) passes
+    # its gradient 3 on to w, drawn in the window's scene
+    assert [p.label for p in panel.debugger.plan][:2] == ["y", "b"]
+    assert panel.overlay.texts().count("← 3") == 1
     assert panel.overlay.layers and all(layer.scene() is window.scene
                                         for layer in panel.overlay.layers)
     window.undo_stack.setClean()

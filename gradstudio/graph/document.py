@@ -17,6 +17,7 @@ document unchanged.
 from __future__ import annotations
 
 import copy
+import heapq
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -164,22 +165,28 @@ class Document:
         return seen
 
     def topological_order(self) -> list[str]:
-        """Node ids with every node after all of its inputs (Kahn; stable by insertion)."""
-        indegree = {nid: 0 for nid in self.nodes}
-        for e in self.edges.values():
-            indegree[e.dst] += 1
-        ready = [nid for nid, d in indegree.items() if d == 0]
-        order: list[str] = []
+        """Node ids with every node after all of its inputs.
+
+        Among the nodes that are ready, the one added to the document first comes first, so
+        a graph runs in the order a script would: a tutorial's `a = w + x; b = w + 1` builds
+        a before b, and the engine's backward order then matches PyTorch's for that script.
+        """
+        rank = {nid: i for i, nid in enumerate(self.nodes)}
+        indegree = dict.fromkeys(self.nodes, 0)
         outgoing: dict[str, list[str]] = {nid: [] for nid in self.nodes}
         for e in self.edges.values():
+            indegree[e.dst] += 1
             outgoing[e.src].append(e.dst)
+        ready = [(rank[nid], nid) for nid, d in indegree.items() if d == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
         while ready:
-            nid = ready.pop(0)
+            _, nid = heapq.heappop(ready)
             order.append(nid)
             for dst in outgoing[nid]:
                 indegree[dst] -= 1
                 if indegree[dst] == 0:
-                    ready.append(dst)
+                    heapq.heappush(ready, (rank[dst], dst))
         if len(order) != len(self.nodes):
             raise GraphError("the graph has a cycle")
         return order
