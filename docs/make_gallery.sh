@@ -9,10 +9,10 @@ EX=resources/examples
 # Building graphs: z = x*y + y**2 run forward and backward, z selected in the Inspector.
 "$PYTHON" -m gradstudio shot "$EX/basic_grad.json" -o docs/gallery-graph.png \
     --size 1300x900 --select z
-# Step-through backprop: the debugger two steps into the backward pass of y = (w+x)*(w+1),
-# a in the Inspector as it is at that step.
+# Step-through backprop: the debugger three steps into the backward pass of y = (w+x)*(w+1)
+# (b's and a's AddBackward0 have both sent w a gradient: pending 3 -> 5), w in the Inspector.
 "$PYTHON" -m gradstudio shot "$EX/leaf_and_grad_fn.json" -o docs/gallery-debugger.png \
-    --size 1400x900 --debug-step 2 --select a
+    --size 1400x900 --debug-step 3 --select w
 # Live training dashboard: the spirals MLP after its 400 steps.
 "$PYTHON" -m gradstudio shot "$EX/spirals.json" -o docs/gallery-dashboard.png \
     --size 1600x1000 --train-steps 400
