@@ -101,8 +101,11 @@ def test_stepping_shows_order_flows_and_accumulation(window, qtbot):
     panel.step()
     panel.step()
     assert "pending 3 → 5" in overlay.texts()                 # b's 3 arrived first, then a's 2
+    w_item = window.scene.node_items[window.node("w")]
+    assert "grad  None" in [text for _, text, _ in w_item._preview]   # not written yet
     panel.step()
     assert "w.grad None → 5" in overlay.texts() and panel.debugger.at_end
+    assert "grad  5.0" in [text for _, text, _ in w_item._preview]
     assert not panel.act_step.isEnabled()
     assert "grad None" in overlay.texts()                     # x needs no grad
 
