@@ -136,6 +136,8 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcuts([QKeySequence.Undo])
         self.act_redo = self.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.act_undo.setStatusTip("Undo the last edit")     # the text names the edit
+        self.act_redo.setStatusTip("Redo the edit undone")
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
         self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut)
