@@ -257,6 +257,12 @@ def test_forward_mode_walks_nodes_in_order(window, qtbot):
     panel.step()
     assert panel.walk.position == 3 and "grad_fn AddBackward0" in panel.details.toPlainText()
     assert any("AddBackward0" in t for t in panel.overlay.texts())
+    items = window.scene.node_items
+    assert items[window.node("a")].info.data.tolist() == [3.0]    # built so far: x, w, a
+    assert items[window.node("y")].info is None                     # not yet
+    a_item = items[window.node("a")]
+    tag = next(t for t in panel.overlay.tags if t.text.startswith("3. "))
+    assert tag.rect.top() > a_item.y() + a_item.size()[1]           # under a as it is now
     panel.act_forward.trigger()
     assert not panel.forward_mode and panel.debugger.started
 

@@ -415,9 +415,13 @@ class DebuggerPanel(QWidget):
         return known[1]
 
     def step_results(self) -> dict[str, NodeInfo] | None:
-        """Per node, its snapshot at the step shown (None when not debugging)."""
+        """Per node, its snapshot at the step shown (None when not debugging); in the forward
+        walk only the nodes it has reached have one."""
         if not self.showing_step:
             return None
+        if self.forward_mode:
+            return {node_id: self._snapshots[node_id] for node_id in self.walk.shown()
+                    if node_id in self._snapshots}
         return {node_id: self._at_step(s) for node_id, s in self._snapshots.items()}
 
     def tensors_of(self, node_id: str) -> dict[str, NodeInfo]:
@@ -465,8 +469,9 @@ class DebuggerPanel(QWidget):
             self._refresh_forward(replan)
         else:
             self._refresh_backward(replan)
-        self._redraw()
+        # The node items first: the overlay is laid out around their (new) sizes.
         self.scene.set_step_results(self.step_results(), dict(self.session.errors))
+        self._redraw()
         self.state_shown.emit()
 
     def _fill_schedule(self, rows: list[str], marks: list[bool]) -> None:
