@@ -114,6 +114,15 @@ class Session:
         self.device = device
         return device
 
+    def move_layers_to(self, device: str) -> None:
+        """Selects `device` (no fallback) and moves every layer there in place, keeping its
+        Parameter objects and values (an optimizer holding them stays valid)."""
+        previous = self.device
+        self.set_device(device, fallback=False)
+        for node_id, module in self.modules.items():
+            module.to(device)
+            self._module_keys[node_id] = self._module_keys[node_id].removesuffix(previous) + device
+
     # ------------------------------------------------------------------ lookup
     def node_id(self, ref: str) -> str:
         """A node's id from its id or its label."""

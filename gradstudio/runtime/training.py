@@ -39,6 +39,10 @@ None and runs the graph once more, forward and backward from the root, so the no
 the trained model. It trains on the session's device (`gradstudio run --device`); a
 trainer made by `for_document` uses the setup's device.
 
+When the GPU runs out of memory in a step (or in preparing or evaluating), the session,
+the layers, the trained parameters and the optimizer's state move to the cpu, a change
+marker and a warning (`trainer.warnings`) say so, and the same step runs again there.
+
 A failing step stops training with a message naming the node ("stopped: node 'fc2':
 linear: ..."); the worker thread ends and the trainer's state stays readable. Node gradient
 hooks (`Node.hooks`) act as the Session registers them; a parameter leaf that re-runs
@@ -51,13 +55,14 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from gradstudio.graph.catalog import engine_attr
 from gradstudio.graph.document import Change, Document
 from gradstudio.graph.training_setup import TrainingSetup, TrainingSetupError
+from gradstudio.runtime.devices import is_out_of_memory
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.runtime.session import RunError, Session
 
@@ -121,6 +126,7 @@ class Trainer:
         self.histogram_every = histogram_every
         self.losses: list[float] | None = [] if keep_losses else None
         self.log: collections.deque[str] = collections.deque(maxlen=200)   # "log" hook lines
+        self.warnings: collections.deque[str] = collections.deque(maxlen=50)  # e.g. out of memory
         self.state = "idle"         # idle, running, paused, finished, stopped
         self.message = ""
         self.steps_done = 0
@@ -288,7 +294,7 @@ class Trainer:
     def _prepare(self) -> None:
         if self._prepared:
             return
-        self._load_data()
+        self._on_cpu_if_out_of_memory(self._load_data)
         self._collect_parameters()
         self._prepared = True
 
@@ -348,7 +354,8 @@ class Trainer:
         t = self.engine.from_numpy(np.ascontiguousarray(array))
         return t if self.session.device == "cpu" else t.to(self.session.device)
 
-    def _next_batch(self) -> tuple[Any, Any]:
+    def _next_rows(self) -> np.ndarray:
+        """The next batch's row numbers (the whole training split, or the epoch's next cut)."""
         size = self.setup.batch_size
         if size == 0 or size >= self._n_train:
             rows = self._train_rows
@@ -358,7 +365,7 @@ class Trainer:
                 self._cursor = 0
             rows = self._epoch_rows[self._cursor:self._cursor + size]
             self._cursor += size
-        return self._tensor(self._x[rows]), self._tensor(self._y[rows])
+        return rows
 
     # ================================================================== parameters
     def _collect_parameters(self) -> bool:
@@ -531,19 +538,9 @@ class Trainer:
     def _one_step(self) -> None:
         step = self.steps_done
         edited = self._apply_pending_edits()
-        x, y = self._next_batch()
-        self._forward(x, y)
-        if (edited or self._current_key() != self._parameter_key) and self._collect_parameters():
-            self._forward(x, y)                        # again, with the kept values
-        self._raise_node_errors()
-        loss = self._loss_tensor()
-        for p in self._parameters:
-            p.tensor.grad = None
-        if loss.requires_grad and not self.session.backward(self._loss_id):
-            self._raise_node_errors()
-        loss_value = float(loss.item())
-        norms, pre_clip, post_clip, grads = self._clip()
-        ratios = self._optimizer_step()
+        rows = self._next_rows()
+        loss_value, norms, pre_clip, post_clip, grads, ratios = self._on_cpu_if_out_of_memory(
+            lambda: self._train_on(rows, edited))
         self.steps_done = step + 1
         for name, value in norms.items():
             self._norm_sums[name] = self._norm_sums.get(name, 0.0) + value
@@ -561,10 +558,59 @@ class Trainer:
                 step, grads=grads,
                 weights={p.name: _host(p.tensor) for p in self._parameters})
         if step % self.setup.eval_every == 0 or last:
-            self._evaluate(step)
+            self._on_cpu_if_out_of_memory(lambda: self._evaluate(step))
         if not math.isfinite(loss_value):
             raise TrainingError(f"node '{self.setup.loss}': the loss became {loss_value} "
                                 f"at step {step}")
+
+    def _train_on(self, rows: np.ndarray, edited: bool) -> tuple:
+        """Forward on the batch `rows`, backward, clipping and optimizer.step(); returns the
+        loss, the norms (see _clip), the clipped gradients and the update ratios."""
+        x, y = self._tensor(self._x[rows]), self._tensor(self._y[rows])
+        self._forward(x, y)
+        if (edited or self._current_key() != self._parameter_key) and self._collect_parameters():
+            self._forward(x, y)                        # again, with the kept values
+        self._raise_node_errors()
+        loss = self._loss_tensor()
+        for p in self._parameters:
+            p.tensor.grad = None
+        if loss.requires_grad and not self.session.backward(self._loss_id):
+            self._raise_node_errors()
+        loss_value = float(loss.item())
+        norms, pre_clip, post_clip, grads = self._clip()
+        return loss_value, norms, pre_clip, post_clip, grads, self._optimizer_step()
+
+    def _on_cpu_if_out_of_memory(self, work: Callable[[], Any]) -> Any:
+        """work(); when the GPU runs out of memory in it, everything moves to the cpu and
+        work() runs again there, so training goes on with the numbers it would have had
+        (as long as work changed nothing before it ran out: an out-of-memory inside
+        optimizer.step() itself may have updated some parameters already)."""
+        try:
+            return work()
+        except Exception as exc:                      # noqa: BLE001 - re-raised unless OOM
+            if self.session.device == "cpu" or not is_out_of_memory(exc):
+                raise
+            device = self.session.device
+            self._move_to_cpu()
+            text = f"{device} ran out of memory; training on the cpu"
+            self.metrics.add_marker(self.steps_done, text)
+            self.warnings.append(f"step {self.steps_done}: {text}")
+        return work()
+
+    def _move_to_cpu(self) -> None:
+        """The session, every layer and trained parameter (values kept) and the optimizer's
+        state onto the cpu; parameter leaves re-run there and take their values back when
+        the parameters are collected again."""
+        with self.engine.no_grad():
+            for p in self._parameters:
+                p.tensor.data = p.tensor.detach().cpu()
+                p.tensor.grad = None
+            if self._optimizer is not None:
+                for state in self._optimizer.state.values():
+                    for key, value in state.items():
+                        if hasattr(value, "is_cuda"):
+                            state[key] = value.detach().cpu()
+        self.session.move_layers_to("cpu")
 
     def _clip(self) -> tuple[dict[str, float], float, float, dict[str, np.ndarray]]:
         """Clips as the setup says; returns the per-parameter norms and the total norm before

@@ -594,6 +594,8 @@ class TrainingDashboard(QWidget):
                     self._show_setup()          # the trained parameters are known (anew)
         self.draw(limit=plots)
         trainer = self.trainer
+        while trainer is not None and trainer.warnings:   # e.g. out of memory: on the cpu now
+            self.message.emit(trainer.warnings.popleft(), "warning")
         if trainer is not None and self._was_alive and not trainer.alive:
             self._was_alive = False
             failed = trainer.message.startswith("stopped:")

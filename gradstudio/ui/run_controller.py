@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from gradstudio.graph.document import Change, Document, GraphError, Node
 from gradstudio.runtime import NodeInfo, RunError, Session
 from gradstudio.runtime.anomaly import backward_anomaly, forward_anomaly
+from gradstudio.runtime.devices import is_out_of_memory
 from gradstudio.runtime.session import device_problem
 
 # Edits that do not change what a run computes.
@@ -143,7 +144,7 @@ class RunController(QObject):
         return ok and not self.errors
 
     def _out_of_memory(self) -> bool:
-        return any("out of memory" in text.lower() for text in self.session.errors.values())
+        return any(is_out_of_memory(text) for text in self.session.errors.values())
 
     def _fall_back_to_cpu(self, backward: bool) -> bool:
         """The device ran out of memory: the same run again on the cpu, with a message."""
