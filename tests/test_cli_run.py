@@ -146,3 +146,22 @@ def test_training_hand_off_reports_losses(capsys):
     assert cli.main(["run", str(path), "--steps", "3"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         f"loss: {losses[0]:.6g} -> {losses[-1]:.6g} over 3 steps")
+
+
+def test_training_warnings_reach_stderr(monkeypatch, capsys):
+    """A trainer's warning (e.g. cuda ran out of memory, training went on on the cpu) is
+    printed on stderr while the result still goes to stdout."""
+    from gradstudio.runtime import training
+
+    real_train = training.train
+
+    def train_with_a_warning(session, steps=None):
+        result = real_train(session, steps=steps)
+        result.warnings.append("step 3: cuda ran out of memory; training on the cpu")
+        return result
+
+    monkeypatch.setattr(training, "train", train_with_a_warning)
+    assert cli.main(["run", str(EXAMPLES / "xor.json"), "--steps", "5", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)["loss"]) == 5
+    assert err == "gradstudio: step 3: cuda ran out of memory; training on the cpu\n"

@@ -49,6 +49,8 @@ def main(args) -> int:
         session.run()
         trained = _train(session, args.steps)
         losses = None if trained is None else trained.losses
+        for warning in [] if trained is None else trained.warnings:
+            print(f"gradstudio: {warning}", file=sys.stderr)
     except GraphError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     failure = first_failure(session)

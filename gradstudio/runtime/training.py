@@ -84,6 +84,7 @@ class TrainingResult:
     val_loss: float | None = None
     grad_norms: dict[str, float] = field(default_factory=dict)       # at the last step
     mean_grad_norms: dict[str, float] = field(default_factory=dict)  # over all steps
+    warnings: list[str] = field(default_factory=list)   # e.g. a fall back from cuda to cpu
 
     def summary(self) -> dict[str, Any]:
         return {"steps": len(self.losses),
@@ -283,7 +284,8 @@ class Trainer:
         return TrainingResult(
             losses=list(self.losses or []), accuracy=self._last.get("accuracy"),
             val_loss=self._last.get("val_loss"), grad_norms=dict(self._last.get("grad_norms", {})),
-            mean_grad_norms={n: s / steps for n, s in self._norm_sums.items()})
+            mean_grad_norms={n: s / steps for n, s in self._norm_sums.items()},
+            warnings=list(self.warnings))
 
     def _target(self) -> int:
         if self.target_steps is not None:
