@@ -46,11 +46,14 @@ class Window(QMainWindow):
         self.messages_dock = QDockWidget("Messages", self)
         self.messages_dock.setWidget(self.messages)
         self.addDockWidget(Qt.BottomDockWidgetArea, self.messages_dock)
-        self.menuBar().addMenu("&Help")
+        self.help_menu = self.menuBar().addMenu("&Help")
         install_debugger(self)
         self.panel = self.debugger_panel
         self.panel.overlay.animate = False          # tests place the dots themselves
         self.resize(1280, 820)
+
+    def add_menu(self, menu):
+        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
 
     def show_message(self, text: str, level: str = "info") -> None:
         self.messages.add(text, level)

@@ -63,12 +63,7 @@ def install_dashboard(window: Any) -> QDockWidget:
             action.setEnabled(exportable)
     menu.aboutToShow.connect(update_actions)
 
-    bar = window.menuBar()
-    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    else:
-        bar.addMenu(menu)
+    window.add_menu(menu)
 
     def arrange() -> None:
         """After a load (the window has its new path by then): train this document, and

@@ -650,12 +650,7 @@ def install_debugger(window: Any) -> QDockWidget:
             menu.addSeparator()
     menu.addSeparator()
     menu.addAction(dock.toggleViewAction())
-    bar = window.menuBar()
-    help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-    if help_action is not None:
-        bar.insertMenu(help_action, menu)
-    else:
-        bar.addMenu(menu)
+    window.add_menu(menu)
     window.debugger_panel = panel
     window.debugger_dock = dock
     return dock

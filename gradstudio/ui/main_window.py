@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox)
 
 from gradstudio import EXAMPLES, __version__
@@ -228,9 +228,13 @@ class MainWindow(QMainWindow):
             self.device_actions[name] = action
         device_menu.setToolTipsVisible(True)
 
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
-        help_menu.addAction(self.act_about)
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.act_shortcuts)
+        self.help_menu.addAction(self.act_about)
+
+    def add_menu(self, menu: QMenu) -> None:
+        """Adds a feature's menu (Debug, Training) to the menu bar, before Help as usual."""
+        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
 
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Main")
