@@ -433,15 +433,7 @@ def _from_array(a):
     if type(a) is not _ndarray and not is_cuda_array(a):
         a = _np_asarray(a)
     t = _new(Tensor)
-    t._a = a
-    t._node = None
-    t._nr = 0
-    t._rg = False
-    t._grad = None
-    t._ver = [0]
-    t._base = None
-    t._acc = None
-    t._x = None
+    _init(t, a)
     return t
 
 
