@@ -211,8 +211,11 @@ class Session:
                 parts.append(f"{port}<{signatures[e.src]}.{e.src_port}"
                              f"{'/detach' if e.detach else ''}")
             signatures[node_id] = hashlib.sha1("|".join(parts).encode()).hexdigest()
+            params = self._resolved_params(node.params, paths) if paths else node.params
+            module_key = _canonical({k: v for k, v in params.items() if k not in _COMMON}) \
+                + self.device if spec.make_module else ""
             steps.append(_Step(node, spec, edges, tuple(e.src for e in edges.values()),
-                               node_id in no_grad, signatures[node_id], paths))
+                               node_id in no_grad, signatures[node_id], params, module_key))
         self._forget_removed_nodes()
         self._plan_key, self._steps = key, steps
         return steps
@@ -228,8 +231,9 @@ class Session:
             if spec.build is None:                      # the backward root: runs in backward()
                 self.outputs[node_id] = {}
                 return
-            params = self._resolved_params(node.params, step.paths) if step.paths else node.params
-            module = self._module(node, spec, params) if spec.make_module else None
+            params = step.params
+            module = self._module(node, spec, params, step.module_key) if spec.make_module \
+                else None
             if step.no_grad:
                 with self.engine.no_grad():
                     results = spec.run(self.engine, inputs, params, module)
@@ -287,8 +291,9 @@ class Session:
                 resolved[name] = os.path.join(self.base_dir, resolved[name])
         return resolved
 
-    def _module(self, node: Node, spec: NodeSpec, params: dict) -> Any:
-        key = _canonical({k: v for k, v in params.items() if k not in _COMMON}) + self.device
+    def _module(self, node: Node, spec: NodeSpec, params: dict, key: str) -> Any:
+        """The node's layer, made again only when `key` (its parameters but retain_grad, and
+        the device) changed."""
         if self._module_keys.get(node.id) != key:
             module = spec.make_module(self.engine, params)
             if self.device != "cpu" and hasattr(module, "to"):
@@ -441,7 +446,8 @@ class _Step:
     sources: tuple[str, ...]        # ids of the nodes feeding it
     no_grad: bool
     signature: str
-    paths: tuple[str, ...]          # its PATH parameters
+    params: dict                    # its parameters, file paths relative to base_dir resolved
+    module_key: str                 # what its layer is made from ("" for a node without one)
 
 
 class _InputUnavailable(NodeRunError):
