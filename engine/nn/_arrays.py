@@ -1,7 +1,7 @@
 """The training stack's window onto the core's internals: read a tensor's backing array,
 wrap an array as a tensor, record an in-place write (bumps the version counter), and
 record a graph node for an op computed on arrays (`record`), name a Function's node
-(`name_node`)."""
+(`name_node`), reset parameters' gradients (`zero_grads`, for Module and Optimizer)."""
 from __future__ import annotations
 
 from engine._ops import _finish, _needs
@@ -10,7 +10,7 @@ from engine.autograd.graph import Node, new_node
 from engine.backend import xp_of as namespace_of
 
 __all__ = ["array_of", "grad_array_of", "tensor_from_array", "mark_modified", "namespace_of",
-           "record", "name_node", "Node"]
+           "record", "name_node", "zero_grads", "Node"]
 
 
 def array_of(t):
@@ -22,6 +22,20 @@ def grad_array_of(t):
     """The backing array of `t.grad`, or None when there is no gradient."""
     g = t._grad
     return None if g is None else g._a
+
+
+def zero_grads(params, set_to_none: bool) -> None:
+    """Reset each parameter's gradient: to None, or to zeros in place (a gradient built with
+    create_graph=True is detached first). `Module.zero_grad` and `Optimizer.zero_grad`."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            if p.grad.requires_grad:
+                p.grad = p.grad.detach()
+            grad_array_of(p)[...] = 0
 
 
 def tensor_from_array(a):

@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any, Callable
 
 import engine
-from engine.nn._arrays import array_of, grad_array_of
+from engine.nn._arrays import array_of, grad_array_of, zero_grads
 
 __all__ = ["Optimizer", "required"]
 
@@ -64,16 +64,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default) or to zeros in place."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.requires_grad:       # a grad built with create_graph=True
-                        p.grad = p.grad.detach()
-                    grad_array_of(p)[...] = 0
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         raise NotImplementedError

@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import engine
 from engine.autograd.graph import RemovableHandle
-from engine.nn._arrays import grad_array_of
+from engine.nn._arrays import zero_grads
 from engine.nn.modules._backward_hooks import call_with_backward_hooks
 from engine.nn.parameter import Parameter
 
@@ -283,15 +283,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (default) or to zeros in place."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                if param.grad.requires_grad:       # a grad built with create_graph=True
-                    param.grad = param.grad.detach()
-                grad_array_of(param)[...] = 0
+        zero_grads(self.parameters(), set_to_none)
 
     def _apply_to_tensors(self, convert: Callable) -> "Module":
         """Give every parameter (and its gradient) the data `convert(tensor)`, keeping the
