@@ -190,9 +190,13 @@ class DebuggerPanel(QWidget):
                            self.above.value() if self.stop_above.isChecked() else None,
                            self.below.value() if self.stop_below.isChecked() else None)
 
-    def _selected_node(self) -> str | None:
+    def _selected_node(self, purpose: str) -> str | None:
+        """The one selected canvas node; else None, after asking for one `purpose`."""
         ids = self.scene.selected_node_ids()
-        return ids[0] if len(ids) == 1 else None
+        if len(ids) == 1:
+            return ids[0]
+        self._say(f"select one canvas node {purpose}", "warning")
+        return None
 
     def _say(self, text: str, level: str = "info") -> None:
         self.message.emit(text, level)
@@ -288,9 +292,8 @@ class DebuggerPanel(QWidget):
         self.refresh()
 
     def run_to_selected(self) -> None:
-        node_id = self._selected_node()
+        node_id = self._selected_node("to run to")
         if node_id is None:
-            self._say("select one canvas node to run to", "warning")
             return
         if not self._ensure_started() or self.forward_mode:
             return
@@ -302,9 +305,8 @@ class DebuggerPanel(QWidget):
         self.refresh()
 
     def toggle_breakpoint(self) -> None:
-        node_id = self._selected_node()
+        node_id = self._selected_node("for the breakpoint")
         if node_id is None:
-            self._say("select one canvas node for the breakpoint", "warning")
             return
         self.breakpoint_nodes ^= {node_id}
         self.refresh(replan=True)
