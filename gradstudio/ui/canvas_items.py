@@ -18,7 +18,7 @@ from gradstudio.graph.catalog_types import (BOOL, CHOICE, DATASET, FLOAT, INT, P
                                             TENSOR_VALUE, NodeSpec, ParamSpec)
 from gradstudio.graph.document import Edge, Node
 from gradstudio.ui.param_values import format_value, visible_params
-from gradstudio.ui.tensor_text import preview, shape_text
+from gradstudio.ui.tensor_text import field_of, preview, shape_text
 
 if TYPE_CHECKING:
     from gradstudio.ui.canvas_scene import GraphScene
@@ -33,14 +33,6 @@ PORT_HIT = 10.0
 PAD = 8.0
 INLINE_TYPES = (FLOAT, INT, BOOL, STR, CHOICE, SHAPE, TENSOR_VALUE, PATH)
 MAX_INLINE_PARAMS = 7
-
-
-def _attr(info: Any, name: str, default: Any = None) -> Any:
-    if info is None:
-        return default
-    if isinstance(info, dict):
-        return info.get(name, default)
-    return getattr(info, name, default)
 
 
 class NodeItem(QGraphicsRectItem):
@@ -78,14 +70,14 @@ class NodeItem(QGraphicsRectItem):
 
         badges = []
         params = self.node.params
-        requires_grad = _attr(self.info, "requires_grad", params.get("requires_grad"))
+        requires_grad = field_of(self.info, "requires_grad", params.get("requires_grad"))
         if requires_grad:
             badges.append(("requires_grad", "rg"))
-        if _attr(self.info, "is_leaf"):
+        if field_of(self.info, "is_leaf"):
             badges.append(("leaf", "leaf"))
-        if _attr(self.info, "retains_grad") or (self.info is None and params.get("retain_grad")):
+        if field_of(self.info, "retains_grad") or (self.info is None and params.get("retain_grad")):
             badges.append(("retains_grad", "ret"))
-        if _attr(self.info, "grad") is not None:
+        if field_of(self.info, "grad") is not None:
             badges.append(("grad", "grad"))
         if self.canvas.doc.in_no_grad(self.node.id):
             badges.append(("no_grad", "nograd"))
@@ -139,20 +131,20 @@ class NodeItem(QGraphicsRectItem):
         self._preview: list[tuple[QRectF, str, str]] = []
         lines: list[tuple[str, str]] = []
         if self.info is not None:
-            dtype = _attr(self.info, "dtype")
-            lines.append((f"shape {shape_text(_attr(self.info, 'shape'))}  {dtype or ''}".strip(),
+            dtype = field_of(self.info, "dtype")
+            lines.append((f"shape {shape_text(field_of(self.info, 'shape'))}  {dtype or ''}".strip(),
                           "dim"))
-            lines.append(("data  " + preview(_attr(self.info, "data")), "text"))
-            grad = _attr(self.info, "grad")
+            lines.append(("data  " + preview(field_of(self.info, "data")), "text"))
+            grad = field_of(self.info, "grad")
             if grad is not None:
                 lines.append(("grad  " + preview(grad), "text"))
-            elif _attr(self.info, "retains_grad") or (
-                    _attr(self.info, "is_leaf") and _attr(self.info, "requires_grad")):
+            elif field_of(self.info, "retains_grad") or (
+                    field_of(self.info, "is_leaf") and field_of(self.info, "requires_grad")):
                 lines.append(("grad  None", "dim"))       # it has a .grad, not written yet
-            grad_fn = _attr(self.info, "grad_fn")
+            grad_fn = field_of(self.info, "grad_fn")
             if grad_fn:
                 lines.append((str(grad_fn if isinstance(grad_fn, str)
-                                  else _attr(grad_fn, "name", grad_fn)), "dim"))
+                                  else field_of(grad_fn, "name", grad_fn)), "dim"))
         if self.error:
             lines += [(line, "error") for line in wrap_text(fm_small, self.error, w - 2 * PAD, 3)]
         if lines:

@@ -15,21 +15,13 @@ from gradstudio.graph.catalog_types import BOOL, CHOICE, PATH, ParamSpec
 from gradstudio.graph.document import Change
 from gradstudio.ui.document_editor import DocumentEditor
 from gradstudio.ui.param_values import format_value, parse_value, visible_params
-from gradstudio.ui.tensor_text import shape_text
+from gradstudio.ui.tensor_text import field_of, shape_text
 from gradstudio.ui.tensor_view import TensorView
 
 INFO_FIELDS = ("shape", "dtype", "device", "is_leaf", "requires_grad", "retains_grad", "version")
 # How the tensor facts sit in the inspector: two per row where they are short.
 INFO_ROWS = (("grad_fn",), ("next_functions",), ("shape", "dtype"), ("is_leaf", "requires_grad"),
              ("retains_grad", "version"), ("device",))
-
-
-def field_of(info: Any, name: str, default: Any = None) -> Any:
-    if info is None:
-        return default
-    if isinstance(info, dict):
-        return info.get(name, default)
-    return getattr(info, name, default)
 
 
 class Inspector(QScrollArea):

@@ -6,6 +6,15 @@ from typing import Any
 import numpy as np
 
 
+def field_of(info: Any, name: str, default: Any = None) -> Any:
+    """`name` of a run snapshot (a NodeInfo or a plain dict), or `default` when absent."""
+    if info is None:
+        return default
+    if isinstance(info, dict):
+        return info.get(name, default)
+    return getattr(info, name, default)
+
+
 def as_array(value: Any) -> np.ndarray | None:
     """NumPy view of a snapshot value (number, nested list, array, or None)."""
     if value is None:
