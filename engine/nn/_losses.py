@@ -18,6 +18,11 @@ __all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_
 REDUCTIONS = ("none", "mean", "sum")
 
 
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
 def _reduce(loss, reduction: str):
     if reduction == "mean":
         return loss.mean()
@@ -94,8 +99,7 @@ def _warn_if_broadcasting(input, target) -> None:
 
 
 def _difference_loss_call(loss, input, target, reduction, param=None):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_reduction(reduction)
     _warn_if_broadcasting(input, target)
     return loss.apply(input, target, reduction, param)
 
@@ -108,8 +112,7 @@ def mse_loss(input, target, reduction: str = "mean"):
 def l1_loss(input, target, reduction: str = "mean"):
     """Mean (or sum) of the absolute differences (composed of sub, abs and the reduction, as
     PyTorch's graph shows it)."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_reduction(reduction)
     _warn_if_broadcasting(input, target)
     return _reduce((input - target).abs(), reduction)
 
@@ -169,8 +172,7 @@ name_node(_BinaryCrossEntropy, "BinaryCrossEntropyBackward0",
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     """-(t log p + (1-t) log(1-p)) with each log clamped at -100, as PyTorch does."""
     _check_same_shape(input, target, "binary_cross_entropy")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_reduction(reduction)
     a = array_of(input)
     if a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -231,8 +233,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
                                      pos_weight=None):
     """binary_cross_entropy(sigmoid(input), target), without overflow for large logits."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_reduction(reduction)
     return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
@@ -286,15 +287,13 @@ def _classes_last(input, target):
     if input.ndim == 2:
         return input, target, None
     spatial = tuple(input.shape[2:])
-    moved = input.movedim(1, -1) if hasattr(input, "movedim") else \
-        input.permute(0, *range(2, input.ndim), 1)
-    return moved.reshape(-1, input.shape[1]), target.reshape(-1), (input.shape[0],) + spatial
+    return (input.movedim(1, -1).reshape(-1, input.shape[1]), target.reshape(-1),
+            (input.shape[0],) + spatial)
 
 
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
     """Negative log-likelihood of class indices `target` under log-probabilities `input`."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+    _check_reduction(reduction)
     if target.dtype not in (engine.int64, engine.int32):
         raise RuntimeError(f"nll_loss: expected target of dtype int64 (class indices), got "
                            f"{target.dtype}")
@@ -326,8 +325,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             shape = [1] * input.ndim
             shape[class_dim] = n_classes
             picked = picked * weight.reshape(shape)
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{reduction} is not a valid value for reduction")
+        _check_reduction(reduction)
         if reduction == "none":
             return -picked.sum(class_dim)
         total = -picked.sum()                      # PyTorch's order: sum, negate, divide

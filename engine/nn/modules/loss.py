@@ -3,6 +3,7 @@ calling the `engine.nn.functional` function of the same name."""
 from __future__ import annotations
 
 from engine.nn import functional as F
+from engine.nn._losses import _check_reduction
 from engine.nn.modules.module import Module
 
 __all__ = ["MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
@@ -12,8 +13,7 @@ __all__ = ["MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLos
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("none", "mean", "sum"):
-            raise ValueError(f"{reduction} is not a valid value for reduction")
+        _check_reduction(reduction)
         self.reduction = reduction
 
 
