@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 
+import engine
 from engine.optim.optimizer import Optimizer
-from engine.nn._arrays import array_of, mark_modified, namespace_of, tensor_from_array
+from engine.nn._arrays import array_of, mark_modified, namespace_of
 
 __all__ = ["Adam", "AdamW"]
 
@@ -37,10 +38,10 @@ class Adam(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0.0
-                    state["exp_avg"] = tensor_from_array(xp.zeros_like(x))
-                    state["exp_avg_sq"] = tensor_from_array(xp.zeros_like(x))
+                    state["exp_avg"] = engine.zeros_like(p)
+                    state["exp_avg_sq"] = engine.zeros_like(p)
                     if amsgrad:
-                        state["max_exp_avg_sq"] = tensor_from_array(xp.zeros_like(x))
+                        state["max_exp_avg_sq"] = engine.zeros_like(p)
                 if group["maximize"]:
                     g = -g
                 if weight_decay != 0:

@@ -2,8 +2,9 @@
 `torch.optim.RMSprop` computes it."""
 from __future__ import annotations
 
+import engine
 from engine.optim.optimizer import Optimizer
-from engine.nn._arrays import array_of, mark_modified, namespace_of, tensor_from_array
+from engine.nn._arrays import array_of, mark_modified, namespace_of
 
 __all__ = ["RMSprop"]
 
@@ -34,11 +35,11 @@ class RMSprop(Optimizer):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0.0
-                    state["square_avg"] = tensor_from_array(xp.zeros_like(x))
+                    state["square_avg"] = engine.zeros_like(p)
                     if momentum > 0:
-                        state["momentum_buffer"] = tensor_from_array(xp.zeros_like(x))
+                        state["momentum_buffer"] = engine.zeros_like(p)
                     if group["centered"]:
-                        state["grad_avg"] = tensor_from_array(xp.zeros_like(x))
+                        state["grad_avg"] = engine.zeros_like(p)
                 if group["maximize"]:
                     g = -g
                 state["step"] += 1
