@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import engine
-from engine.nn._arrays import grad_array_of, namespace_of, tensor_from_array
+from engine.nn._arrays import array_of, grad_array_of, namespace_of, tensor_from_array
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
@@ -49,7 +49,6 @@ def _total_norm_array(arrays, norm_type: float, error_if_nonfinite: bool):
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False):
     """The norm of the norms of `tensors` (as if they were one concatenated vector)."""
-    from engine.nn._arrays import array_of
     arrays = [array_of(t) for t in _as_list(tensors)]
     total = _total_norm_array(arrays, norm_type, error_if_nonfinite)
     return engine.tensor(0.0) if total is None else tensor_from_array(total)
