@@ -54,11 +54,11 @@ def test_norm_plot_marks_vanishing_and_exploding_points(qtbot):
     plot = NormPlot("norms")
     qtbot.addWidget(plot)
     x = np.arange(4)
-    plot.set_norms(x, {"a": np.array([1.0, 1e-7, 1.0, 1.0]), "b": np.array([1.0, 1.0, 1e4, 0])})
+    plot.set_norms({"a": (x, np.array([1.0, 1e-7, 1.0, 1.0])), "b": (x, np.array([1.0, 1.0, 1e4, 0]))})
     assert plot.alarm_count == 3
     xs, _ = plot.alarms.getData()
     assert sorted(xs.tolist()) == [1, 2, 3]
-    plot.set_norms(x, {"a": np.ones(4)})
+    plot.set_norms({"a": (x, np.ones(4))})
     assert plot.alarm_count == 0 and set(plot.curves) == {"a"}
 
 

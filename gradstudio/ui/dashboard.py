@@ -651,10 +651,7 @@ class TrainingDashboard(QWidget):
 
     def _draw_grad_norms(self, snap: MetricsSnapshot) -> None:
         labels = [n.label for n in self.document.nodes.values()] if self.document else []
-        layers = layer_norms(snap.grad_norms, labels)
-        for index, (label, (steps, norms)) in enumerate(layers.items()):
-            self.norm_plot.set_norm(label, steps, norms, index)
-        self.norm_plot.finish(layers.keys())
+        self.norm_plot.set_norms(layer_norms(snap.grad_norms, labels))
         self.norm_plot.set_markers(self._markers(snap))
 
     def _draw_grad_norm_clip(self, snap: MetricsSnapshot) -> None:

@@ -354,36 +354,25 @@ class NormPlot(StepPlot):
                                       symbolPen=pg.mkPen("#d62728", width=1), symbolBrush=None)
         self.plot_item.addItem(self.alarms)
         self.alarm_count = 0
-        self._alarms: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def set_norm(self, name: str, x: np.ndarray, norms: np.ndarray, index: int) -> None:
-        """One parameter's norms (zeros drawn as gaps: the log axis has no place for them)."""
-        self.set_curve(name, x, np.where(norms > 0, norms, np.nan), index)
-        bad = (norms < VANISHING_NORM) | (norms > EXPLODING_NORM)
-        self._alarms[name] = (x[bad], np.maximum(norms[bad], 1e-30))  # zero: drawn low
-
-    def finish(self, names) -> None:
-        """After the set_norm calls of a frame: drops other curves, draws the alarm crosses."""
-        self.remove_curves_except(names)
-        self._alarms = {n: a for n, a in self._alarms.items() if n in names}
-        xs = [a[0] for a in self._alarms.values()]
-        ys = [a[1] for a in self._alarms.values()]
-        xs = np.concatenate(xs) if xs else np.zeros(0)
-        ys = np.concatenate(ys) if ys else np.zeros(0)
+    def set_norms(self, norms: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Every curve of a frame, name -> (steps, norms): other curves are dropped, zeros
+        drawn as gaps (the log axis has no place for them) and out-of-range points crossed."""
+        xs, ys = [np.zeros(0)], [np.zeros(0)]
+        for index, (name, (x, values)) in enumerate(norms.items()):
+            self.set_curve(name, x, np.where(values > 0, values, np.nan), index)
+            bad = (values < VANISHING_NORM) | (values > EXPLODING_NORM)
+            xs.append(x[bad])
+            ys.append(np.maximum(values[bad], 1e-30))       # zero: drawn low
+        self.remove_curves_except(norms.keys())
+        xs, ys = np.concatenate(xs), np.concatenate(ys)
         self.alarms.setData(xs, ys)
         self.alarm_count = int(xs.size)
-
-    def set_norms(self, x: np.ndarray, norms: dict[str, np.ndarray]) -> None:
-        """All parameters' norms over the same steps."""
-        for index, (name, values) in enumerate(norms.items()):
-            self.set_norm(name, x, values, index)
-        self.finish(norms.keys())
 
     def clear_all(self) -> None:
         super().clear_all()
         self.alarms.setData([], [])
         self.alarm_count = 0
-        self._alarms.clear()
 
 
 class HistogramPlot(pg.PlotWidget):
