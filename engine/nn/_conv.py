@@ -265,7 +265,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise RuntimeError("max_pool2d: pad should be at most half of effective kernel size")
     unbatched = input.ndim == 3
-    a = array_of(input if not unbatched else input.unsqueeze(0))
+    source = input.unsqueeze(0) if unbatched else input
+    a = array_of(source)
     xp = namespace_of(a)
     n, c, h, w = a.shape
     out_hw = []
@@ -307,10 +308,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
     plane_start = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
     flat_index = plane_start + xp.where(inside, rows * w + cols, 0)
-    source = input if not unbatched else input.unsqueeze(0)
+    all_inside = bool(inside.all())
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
-    out = _MaxPool2d.apply(source, flat_index, disjoint and bool(inside.all()))
-    if not bool(inside.all()):
+    out = _MaxPool2d.apply(source, flat_index, disjoint and all_inside)
+    if not all_inside:
         out = engine.where(tensor_from_array(inside), out,
                            tensor_from_array(xp.full(inside.shape, fill, a.dtype)))
     return out.squeeze(0) if unbatched else out
