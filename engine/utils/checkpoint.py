@@ -34,8 +34,9 @@ def _captured_tensors(fn, seen=None) -> list:
             if obj.requires_grad and obj.is_leaf:
                 found.append(obj)
         elif isinstance(obj, Module):
-            found.extend(p for p in obj.parameters() if p.requires_grad and id(p) not in seen)
-            seen.update(id(p) for p in obj.parameters())
+            params = list(obj.parameters())
+            found.extend(p for p in params if p.requires_grad and id(p) not in seen)
+            seen.update(id(p) for p in params)
         elif isinstance(obj, functools.partial):
             visit(obj.func)
             for a in list(obj.args) + list(obj.keywords.values()):
