@@ -566,10 +566,11 @@ class BackwardDebugger:
         accumulations = []
         for tensor, before, after in record.accumulations:
             key = self._tensor_key.get(id(tensor))
-            label = self._key_label(key)
-            accumulations.append(Accumulation(key, label, grad_of(before), grad_of(after)))
+            grad_after = grad_of(after)       # one copy: the step and the timeline share it
+            accumulations.append(Accumulation(key, self.key_label(key), grad_of(before),
+                                              grad_after))
             if key is not None:
-                lines.grad_attrs.set(now, key, grad_of(after))
+                lines.grad_attrs.set(now, key, grad_after)
         for tensor in record.retained:
             key = self._tensor_key.get(id(tensor))
             if key is not None:
@@ -581,16 +582,13 @@ class BackwardDebugger:
         return TraceStep(index, planned, formula, _grads(record.grads_in), tuple(flows),
                          saved, tuple(accumulations), hooks, state)
 
-    def _key_label(self, key: OutputKey | None) -> str:
+    # ---------------------------------------------------------------- queries for views
+    def key_label(self, key: OutputKey | None) -> str:
+        """"w" for a node's "out", "fc.weight" for a layer's Parameter, "?" for none."""
         if key is None or key[0] not in self.document.nodes:
             return "?"
         label = self.document.nodes[key[0]].label
         return label if key[1] == "out" else f"{label}.{key[1]}"
-
-    # ---------------------------------------------------------------- queries for views
-    def key_label(self, key: OutputKey | None) -> str:
-        """"w" for a node's "out", "fc.weight" for a layer's Parameter."""
-        return self._key_label(key)
 
     def unreached(self) -> list[OutputKey]:
         """Outputs that require no grad or that no planned node feeds: their grad stays None."""
