@@ -67,6 +67,16 @@ def test_remove_node_takes_its_edges_and_region_membership(doc):
     assert doc.edges_into(n.id) == [e]
 
 
+def test_edges_into_follow_the_input_ports_not_the_order_they_were_added(doc):
+    x, y, m = doc.add_node("tensor", "x"), doc.add_node("tensor", "y"), doc.add_node("mul")
+    other = doc.add_edge(y.id, "out", m.id, "other")
+    first = doc.add_edge(x.id, "out", m.id, "input")
+    assert doc.edges_into(m.id) == [first, other]
+    doc.remove_edge(first.id)
+    assert doc.edges_into(m.id) == [other]
+    assert doc.edges_into(x.id) == [] and doc.edges_into("no such node") == []
+
+
 def test_cycle_is_refused_with_a_message(doc):
     a, b, c = (doc.add_node("neg", label) for label in "abc")
     doc.add_edge(a.id, "out", b.id, "input")

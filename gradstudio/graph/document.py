@@ -123,7 +123,13 @@ class Document:
         return None if node_id is None else self.nodes[node_id]
 
     def edges_into(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.dst == node_id]
+        """The edges feeding `node_id`, in the order of its input ports (from the index: no
+        scan of every edge, so callers may ask once per node or per debugger step)."""
+        node = self.nodes.get(node_id)
+        if node is None:
+            return []
+        ids = (self._input_edge.get((node_id, port.name)) for port in self.spec(node).inputs)
+        return [self.edges[edge_id] for edge_id in ids if edge_id is not None]
 
     def edges_out_of(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges.values() if e.src == node_id]
