@@ -499,10 +499,7 @@ class BackwardDebugger:
         order of dst's input ports."""
         if src is None or dst is None or src == dst:
             return []
-        edges = [e for e in self.document.edges_into(dst) if e.src == src and not e.detach]
-        ports = [p.name for p in self.document.spec(self.document.nodes[dst]).inputs]
-        edges.sort(key=lambda e: ports.index(e.dst_port) if e.dst_port in ports else len(ports))
-        return [e.id for e in edges]
+        return [e.id for e in self.document.edges_into(dst) if e.src == src and not e.detach]
 
     # ---------------------------------------------------------------- states
     def _initial_state(self, root_tensor: Any) -> DebugState:
