@@ -3562,15 +3562,6 @@ scatter_add_ = _mk_inplace(scatter_add, False)
 index_put_ = _mk_inplace(index_put, False)
 
 
-def _const(value):
-    def fn(x):
-        t = zeros_like(x) if value == 0 else full_like(x, value)
-        if _gs.enabled and x._rg:
-            _finish(t, new_node(FillBackward0), (x,))
-        return t
-    return fn
-
-
 class FillBackward0(Node):
     __slots__ = ()
     _name = "FillBackward0"
