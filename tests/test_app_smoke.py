@@ -2,15 +2,8 @@
 import subprocess
 import sys
 
-from PySide6.QtCore import QSettings
 
-from gradstudio.ui.main_window import MainWindow
-
-
-def test_main_window_opens_with_its_menus(qtbot, tmp_path):
-    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(window)
-    window.show()
+def test_main_window_opens_with_its_menus(window):
     assert window.windowTitle().startswith("untitled")
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus[:4] == ["File", "Edit", "View", "Run"] and menus[-1] == "Help"

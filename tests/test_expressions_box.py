@@ -77,13 +77,7 @@ def test_a_refused_edge_changes_nothing(qtbot):
     assert len(doc.nodes) == 1 and box.editor.stack.count() == 0
 
 
-def test_the_main_window_has_an_expressions_dock_that_selects_what_it_added(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from gradstudio.ui.main_window import MainWindow
-    window = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    qtbot.addWidget(window)
-    window.show()
+def test_the_main_window_has_an_expressions_dock_that_selects_what_it_added(window):
     assert window.expressions_dock.widget() is window.expression_box
     window.expression_box.text.setPlainText("q = p ** 2")
     new_ids = window.expression_box.add_to_graph()

@@ -10,21 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from gradstudio.graph import fileio
 from gradstudio.ui.autosave import Autosave, offer_recovery, recoverable
-from gradstudio.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.ask_save_changes = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.show()
-    return w
 
 
 def edit(window):

@@ -6,24 +6,9 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from gradstudio import EXAMPLES
 from gradstudio.runtime import training
-from gradstudio.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.ask_save_changes = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    yield w
-    w.training_dashboard.shutdown()
 
 
 def chain(window, value, *kinds):

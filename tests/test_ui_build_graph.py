@@ -2,23 +2,15 @@
 nodes from the Tab search box, values typed into inline fields, ports joined by dragging;
 then backward, reading x.grad = 3 and y.grad = 8 in the inspector, and undo/redo of it all."""
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
 
 from gradstudio.graph import fileio
-from gradstudio.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.ask_save_changes = lambda: QMessageBox.Discard     # closing never waits on a dialog
-    qtbot.addWidget(w)
-    w.resize(1800, 1000)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def window(make_window):
+    return make_window((1800, 1000))
 
 
 def viewport_point(window, item, local):

@@ -4,26 +4,13 @@ import gc
 import sys
 
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
 
 from gradstudio.graph import fileio
 from gradstudio.graph.document import Document
 from gradstudio.ui.canvas_items import EdgeItem
-from gradstudio.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.ask_save_changes = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def small_graph(window):

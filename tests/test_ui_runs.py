@@ -1,18 +1,13 @@
 """How the window runs the graph: edits re-run it, Backward accumulates into leaves exactly as
 the engine does, an edit shows fresh gradients, Zero grad clears them, errors mark nodes."""
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
-from gradstudio.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.ask_save_changes = lambda: QMessageBox.Discard
-    qtbot.addWidget(w)
-    w.show()
+def window(window):
+    """The shared window holding x -> pow -> backward."""
+    w = window
     ed = w.editor
     w.x = ed.add_node("tensor", (0, 0), "x", {"value": 2.0, "requires_grad": True})
     w.sq = ed.add_node("pow", (300, 0), "sq")
