@@ -3562,16 +3562,17 @@ scatter_add_ = _mk_inplace(scatter_add, False)
 index_put_ = _mk_inplace(index_put, False)
 
 
-class FillBackward0(Node):
+class FillBackward2(Node):
+    """In-place `fill_(scalar)` (PyTorch's FillBackward2; FillBackward0 is its out-of-place fill)."""
     __slots__ = ()
-    _name = "FillBackward0"
-    formula = "FillBackward0: self: zeros_like(grad)"
+    _name = "FillBackward2"
+    formula = "FillBackward2: self: zeros_like(grad)"
 
     def backward(self, g):
         return zeros_like(g)
 
 
-class ZeroBackward0(FillBackward0):
+class ZeroBackward0(FillBackward2):
     __slots__ = ()
     _name = "ZeroBackward0"
     formula = "ZeroBackward0: self: zeros_like(grad)"
@@ -3598,7 +3599,7 @@ def fill_(self, value):
         self._a.fill(value)
         self._ver[0] += 1
         return self
-    return _inplace(self, lambda x: _fill_rec(x, value, FillBackward0), ())
+    return _inplace(self, lambda x: _fill_rec(x, value, FillBackward2), ())
 
 
 def _fill_rec(x, value, cls):

@@ -597,3 +597,13 @@ def test_reused_gradients_never_alias_what_others_hold():
     (y * 2).sum().backward()
     x.grad.add_(1)
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_to_dtype_records_tocopy_and_casts_grad_back():
+    """ToCopyBackward0 (a lossy cast cannot be finite-differenced in the op table's gradcheck)."""
+    a = engine.tensor([0.5, -1.25, 2.0], dtype=engine.float64, requires_grad=True)
+    b = a.to(engine.float32)
+    assert b.grad_fn.name() == "ToCopyBackward0" and b.dtype == engine.float32
+    (b * engine.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert a.grad.dtype == engine.float64
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 2.0, 3.0])

@@ -203,3 +203,37 @@ OPS += [
            [((3, 4),)]),
     OpInfo("prod_zeros", lambda m, a: (a * m.tensor([1.0, 0.0, 1.0], dtype=a.dtype, device=a.device)).prod(), [((3,),)]),
 ]
+
+
+def _inplace_on_view(a, b):
+    """The view itself after an in-place op on it: AsStridedBackward0 over the base's CopySlices."""
+    v = (a * 2)[1]
+    v.mul_(b)
+    return v
+
+
+OPS += [
+    OpInfo("asin", lambda m, a: m.asin(a), [((3,),)], domain="unit"),
+    OpInfo("acos", lambda m, a: m.acos(a), [((3,),)], domain="unit"),
+    OpInfo("sinh", lambda m, a: m.sinh(a), [((3,),)]),
+    OpInfo("cosh", lambda m, a: m.cosh(a), [((3,),)]),
+    OpInfo("erf", lambda m, a: m.erf(a), [((3,),)]),
+    OpInfo("log10", lambda m, a: m.log10(a), [((3,),)], domain="positive"),
+    OpInfo("floor", lambda m, a: m.floor(a), [((3,),)]),
+    OpInfo("ceil", lambda m, a: m.ceil(a), [((3,),)]),
+    OpInfo("round", lambda m, a: m.round(a), [((3,),)]),
+    OpInfo("trunc", lambda m, a: m.trunc(a), [((3,),)]),
+    OpInfo("sign", lambda m, a: m.sign(a), [((3,),)]),
+    OpInfo("clamp_min_fn", lambda m, a: m.clamp_min(a, 0.5), [((3, 4),)]),
+    OpInfo("clamp_max_fn", lambda m, a: m.clamp_max(a, 0.5), [((3, 4),)]),
+    OpInfo("triu", lambda m, a: a.triu(1), [((3, 4),)]),
+    OpInfo("squeeze_dims", lambda m, a: a.squeeze((1, 2)), [((3, 1, 4),)]),
+    OpInfo("index_alias", lambda m, a: a[...], [((3, 4),)]),
+    OpInfo("lerp_tensor", lambda m, a, b, w: m.lerp(a, b, w), [((3, 4), (3, 4), (4,))]),
+    OpInfo("scatter", lambda m, a, b: a.scatter(1, m.tensor([[0, 1], [2, 3], [3, 0]]), b), [((3, 4), (3, 2))]),
+    OpInfo("index_put", lambda m, a, b: a.index_put((m.tensor([0, 2]),), b), [((3, 4), (2, 4))]),
+    OpInfo("copy_", lambda m, a, b: (a * 1).copy_(b), [((3, 4), (4,))]),
+    OpInfo("fill_", lambda m, a: (a * 1).fill_(2.0), [((3,),)]),
+    OpInfo("zero_", lambda m, a: (a * 1).zero_(), [((3,),)]),
+    OpInfo("inplace_on_view", lambda m, a, b: _inplace_on_view(a, b), [((3, 4), (4,))]),
+]
