@@ -14,28 +14,13 @@ from gradstudio.runtime.session import Session
 from gradstudio.runtime.training import Trainer, TrainingError
 
 from test_engine_fake_cuda import fake_cuda  # noqa: F401 - the fixture
-from test_training import classifier, wait_for
+from test_training import classifier, leaf_model, wait_for
 
 MESSAGE = "cuda ran out of memory; training on the cpu"
 
 
 class OutOfMemoryError(MemoryError):
     """Named as cupy.cuda.memory.OutOfMemoryError is."""
-
-
-def leaf_model(**training) -> Document:
-    """line -> matmul with a parameter leaf w -> MSE (a leaf, not a layer, is trained)."""
-    doc = Document()
-    data = doc.add_node("dataset", "data", {"name": "line", "n_samples": 32}).id
-    w = doc.add_node("parameter", "w", {"init": "zeros", "shape": [1, 1]}).id
-    mm = doc.add_node("matmul", "prediction").id
-    loss = doc.add_node("mse_loss", "loss").id
-    doc.add_edge(data, "x", mm, "input")
-    doc.add_edge(w, "out", mm, "other")
-    doc.add_edge(mm, "out", loss, "input")
-    doc.add_edge(data, "y", loss, "target")
-    doc.meta["training"] = {"data": "data", "loss": "loss", "batch_size": 8, **training}
-    return doc
 
 
 def run_out_of_memory_once(monkeypatch, at_step: int, where: str) -> list[int]:

@@ -13,6 +13,21 @@ from gradstudio.runtime.session import Session
 from gradstudio.runtime.training import Trainer, TrainingError, train
 
 
+def leaf_model(**training) -> Document:
+    """line -> matmul with a parameter leaf w -> MSE (a leaf, not a layer, is trained)."""
+    doc = Document()
+    data = doc.add_node("dataset", "data", {"name": "line", "n_samples": 32}).id
+    w = doc.add_node("parameter", "w", {"init": "zeros", "shape": [1, 1]}).id
+    mm = doc.add_node("matmul", "prediction").id
+    loss = doc.add_node("mse_loss", "loss").id
+    doc.add_edge(data, "x", mm, "input")
+    doc.add_edge(w, "out", mm, "other")
+    doc.add_edge(mm, "out", loss, "input")
+    doc.add_edge(data, "y", loss, "target")
+    doc.meta["training"] = {"data": "data", "loss": "loss", "batch_size": 8, **training}
+    return doc
+
+
 def classifier(depth: int = 1, activation: str = "nn.Tanh", steps: int = 100_000,
                width: int = 8, **training) -> Document:
     """moons -> (Linear, activation) * depth -> Linear(width, 1) -> BCE with logits."""
@@ -236,24 +251,14 @@ def test_live_clipping_freezing_and_detach_are_marked(trainer_of):
 
 
 def test_a_hook_added_to_a_parameter_leaf_keeps_its_trained_values(trainer_of):
-    doc = Document()
-    data = doc.add_node("dataset", "data", {"name": "line", "n_samples": 32}).id
-    w = doc.add_node("parameter", "w", {"init": "zeros", "shape": [1, 1]}).id
-    mm = doc.add_node("matmul", "prediction").id
-    loss = doc.add_node("mse_loss", "loss").id
-    doc.add_edge(data, "x", mm, "input")
-    doc.add_edge(w, "out", mm, "other")
-    doc.add_edge(mm, "out", loss, "input")
-    doc.add_edge(data, "y", loss, "target")
-    doc.meta["training"] = {"data": "data", "loss": "loss", "steps": 1000, "batch_size": 0,
-                            "optimizer": {"kind": "sgd", "lr": 0.001}}
+    doc = leaf_model(steps=1000, batch_size=0, optimizer={"kind": "sgd", "lr": 0.001})
     trainer = trainer_of(doc)
     for _ in range(3):
         trainer.step()
     wait_for(lambda: trainer.steps_done == 3 and trainer.state == "paused")
     trained = float(trainer.session.value("w").item())
     assert trained != 0.0
-    doc.set_hooks(w, [{"kind": "zero"}])
+    doc.set_hooks(doc.node_by_label("w").id, [{"kind": "zero"}])
     trainer.step()
     wait_for(lambda: trainer.steps_done == 4 and trainer.state == "paused")
     leaf = trainer.session.value("w")
