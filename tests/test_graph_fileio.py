@@ -306,42 +306,6 @@ def test_fuzz_schema(raw):
         assert fileio.to_json(fileio.loads(fileio.dumps(doc))) == fileio.to_json(doc)
 
 
-WRITER = """
-import sys
-from gradstudio.graph import fileio
-from gradstudio.graph.document import Document
-doc = Document()
-for k in range(300):
-    doc.add_node("tensor", f"t{k}", {"value": [[float(k)] * 50] * 20})
-print("ready", flush=True)
-k = 0
-while True:
-    k += 1
-    doc.set_meta("title", f"version {k}")
-    fileio.save(doc, sys.argv[1])
-"""
-
-
-def test_a_writer_killed_mid_save_leaves_a_loadable_file(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    path = tmp_path / "g.json"
-    fileio.save(z_graph(), path)
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE)
-    try:
-        assert writer.stdout.readline().strip() == b"ready"
-        time.sleep(0.4)
-    finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        writer.stdout.close()
-    doc = fileio.load(path)            # the old file or a complete new one, never a torn one
-    assert doc.meta["title"] == "z = x*y + y**2" or doc.meta["title"].startswith("version ")
-
-
 def z_graph_with_data() -> Document:
     doc = z_graph()
     doc.add_node("dataset", "data", pos=(0, 440))

@@ -159,6 +159,7 @@ def test_writers_killed_at_random_moments_never_leave_a_torn_file(tmp_path):
         writer.stdout.close()
         on_disk = fileio.load(path)                   # whole: it loads
         title = on_disk.meta["title"]
+        assert title.startswith("version ")           # the old file or a complete new one
         if completed:                                 # at least the last finished save
             assert int(title.split()[1]) >= completed[-1]
         if os.path.exists(f"{path}.bak"):             # the version before, also whole
