@@ -348,7 +348,7 @@ class Session:
         try:
             tensor.backward(gradient=gradient, retain_graph=retain)
         except Exception as exc:                        # noqa: BLE001 - shown on the root
-            self.errors[root_id] = f"backward: {_first_line(exc)}"
+            self.errors[root_id] = f"backward: {first_line(exc)}"
             return False
         finally:
             if not retain:
@@ -414,27 +414,33 @@ class Session:
     def info(self, ref: str, port: str = "out") -> NodeInfo:
         node_id = self.node_id(ref)
         node = self.document.nodes[node_id]
-        info = NodeInfo(node_id, node.label, node.kind, port, error=self.errors.get(node_id))
-        value = self.outputs.get(node_id, {}).get(port)
-        if value is None or not hasattr(value, "shape"):
-            return info
-        info.shape = tuple(int(n) for n in value.shape)
-        info.dtype = str(value.dtype).split(".")[-1]
-        info.device = str(value.device)
-        info.data = _numpy(value)
-        info.is_leaf = bool(value.is_leaf)
-        info.requires_grad = bool(value.requires_grad)
-        info.retains_grad = bool(getattr(value, "retains_grad", False))
-        if info.is_leaf or info.retains_grad:
-            info.grad = None if value.grad is None else _numpy(value.grad)
-        grad_fn = value.grad_fn
-        if grad_fn is not None:
-            info.grad_fn = _node_name(grad_fn)
-            info.next_functions = tuple(None if fn is None else _node_name(fn)
-                                        for fn, _ in grad_fn.next_functions)
-        version = getattr(value, "_version", None)
-        info.version = version if isinstance(version, int) else None
+        return tensor_info(node, port, self.outputs.get(node_id, {}).get(port),
+                           error=self.errors.get(node_id))
+
+
+def tensor_info(node: Node, port: str, value: Any, error: str | None = None) -> NodeInfo:
+    """The snapshot of one tensor a node holds (an output port's value, or a layer's Parameter
+    by name); a value that is not a tensor gives only the node's facts and `error`."""
+    info = NodeInfo(node.id, node.label, node.kind, port, error=error)
+    if value is None or not hasattr(value, "shape"):
         return info
+    info.shape = tuple(int(n) for n in value.shape)
+    info.dtype = str(value.dtype).split(".")[-1]
+    info.device = str(value.device)
+    info.data = _numpy(value)
+    info.is_leaf = bool(value.is_leaf)
+    info.requires_grad = bool(value.requires_grad)
+    info.retains_grad = bool(getattr(value, "retains_grad", False))
+    if info.is_leaf or info.retains_grad:
+        info.grad = None if value.grad is None else _numpy(value.grad)
+    grad_fn = value.grad_fn
+    if grad_fn is not None:
+        info.grad_fn = _node_name(grad_fn)
+        info.next_functions = tuple(None if fn is None else _node_name(fn)
+                                    for fn, _ in grad_fn.next_functions)
+    version = getattr(value, "_version", None)
+    info.version = version if isinstance(version, int) else None
+    return info
 
 
 @dataclass
@@ -467,7 +473,8 @@ def _canonical(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=repr)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception as one line for a person: its message's first line, else its type."""
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
 
@@ -485,4 +492,4 @@ def _describe(spec: NodeSpec, exc: Exception, inputs: dict) -> str:
             else f"{spec.kind}: {text}"
     shapes = [f"{port} {_shape_of(v)}" for port, v in inputs.items() if _shape_of(v)]
     suffix = f" (inputs: {', '.join(shapes)})" if shapes else ""
-    return f"{spec.kind}: {_first_line(exc)}{suffix}"
+    return f"{spec.kind}: {first_line(exc)}{suffix}"

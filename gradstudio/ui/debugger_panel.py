@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QHBoxLayo
 from gradstudio.graph.document import Change
 from gradstudio.runtime.debugger import (SHOWN_VALUES, BackwardDebugger, Breakpoints,
                                          ForwardWalk, Grad, TraceStep, grad_text)
-from gradstudio.runtime.session import NodeInfo, RunError, Session
+from gradstudio.runtime.session import NodeInfo, RunError, Session, tensor_info
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.debugger_overlay import DebuggerOverlay
 from gradstudio.ui.document_editor import DocumentEditor
 from gradstudio.ui.grad_toggle_menu import add_edge_toggle, add_node_toggles
-from gradstudio.ui.run_controller import drain_hook_log, parameter_info
+from gradstudio.ui.run_controller import drain_hook_log
 
 _COSMETIC = {"pos", "label"}
 DONE = QColor("#2f9e44")
@@ -445,7 +445,7 @@ class DebuggerPanel(QWidget):
         if module is not None:
             for name, parameter in module.named_parameters():
                 grad = self._grad_at((node_id, name))
-                tensors[name] = replace(parameter_info(node, name, parameter),
+                tensors[name] = replace(tensor_info(node, name, parameter),
                                         grad=None if grad is None else grad.array)
         return tensors
 

@@ -6,16 +6,15 @@ Session's per-node snapshots and messages. Nothing here draws: the window listen
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from gradstudio.graph.document import Change, Document, GraphError, Node
+from gradstudio.graph.document import Change, Document, GraphError
 from gradstudio.runtime import NodeInfo, RunError, Session
 from gradstudio.runtime.anomaly import backward_anomaly, forward_anomaly
 from gradstudio.runtime.devices import is_out_of_memory
-from gradstudio.runtime.session import device_problem
+from gradstudio.runtime.session import device_problem, tensor_info
 
 # Edits that do not change what a run computes.
 _COSMETIC = {"pos", "label"}
@@ -210,7 +209,7 @@ class RunController(QObject):
         module = self.session.modules.get(node_id)
         if module is not None:
             for name, parameter in module.named_parameters():
-                tensors[name] = parameter_info(node, name, parameter)
+                tensors[name] = tensor_info(node, name, parameter)
         return tensors
 
     def summary(self) -> str:
@@ -229,16 +228,3 @@ def drain_hook_log(session: Session, say: Callable[[str, str], None]) -> None:
         say(text, HOOK_LOG_LEVEL)
     session.messages.clear()
 
-
-def parameter_info(node: Node, name: str, tensor: Any) -> NodeInfo:
-    """A snapshot of a layer's Parameter, shaped like the Session's per-node NodeInfo."""
-    version = getattr(tensor, "_version", None)
-    return NodeInfo(
-        node.id, node.label, node.kind, name, shape=tuple(int(n) for n in tensor.shape),
-        dtype=str(tensor.dtype).split(".")[-1], device=str(tensor.device),
-        data=np.array(tensor.detach().cpu().numpy(), copy=True),
-        grad=None if tensor.grad is None else np.array(tensor.grad.detach().cpu().numpy(),
-                                                        copy=True),
-        is_leaf=bool(tensor.is_leaf), requires_grad=bool(tensor.requires_grad),
-        retains_grad=bool(getattr(tensor, "retains_grad", False)),
-        version=version if isinstance(version, int) else None)
