@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gradstudio.runtime.session import Session
+from gradstudio.runtime.session import Session, first_line
 
 
 @dataclass
@@ -53,7 +53,7 @@ def backward_anomaly(session: Session, root: str | None = None) -> Anomaly | Non
             for _ in session.backward_steps(root_id):
                 done += 1
     except Exception as exc:                        # noqa: BLE001 - shown on a node
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = first_line(exc)
         culprit = plan[done] if done < len(plan) else None
         owner = owners.get(culprit) if culprit is not None else None
         if owner is not None and (" nan values" in text or " inf values" in text):

@@ -29,7 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from gradstudio.graph.document import Document
-from gradstudio.runtime.session import RunError, Session
+from gradstudio.runtime.session import RunError, Session, first_line
 
 SHOWN_VALUES = 4                   # gradients this small are shown number by number
 OutputKey = tuple[str, str]        # (document node id, output port or Parameter name)
@@ -331,7 +331,7 @@ class BackwardDebugger:
             self.error = str(exc)
             return False
         except Exception as exc:                        # noqa: BLE001 - the engine refused
-            self.error = f"backward: {_first_line(exc)}"
+            self.error = f"backward: {first_line(exc)}"
             return False
         self.root_node_id = root_id
         root_node = self.document.nodes[root_id]
@@ -408,7 +408,7 @@ class BackwardDebugger:
             self._done = True
             return None
         except Exception as exc:              # noqa: BLE001 - e.g. a hook or a shape error
-            self.error = f"backward stopped at {self.plan[index].title()}: {_first_line(exc)}"
+            self.error = f"backward stopped at {self.plan[index].title()}: {first_line(exc)}"
             self._done = True
             self.close()
             return None
@@ -689,8 +689,3 @@ def _tensor_text(tensor: Any) -> str:
     array = np.asarray(tensor.detach().cpu().numpy())
     text = array_text(array)
     return text if array.size == 1 or array.size > SHOWN_VALUES else f"{tuple(array.shape)} {text}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]

@@ -64,7 +64,7 @@ from gradstudio.graph.document import Change, Document
 from gradstudio.graph.training_setup import TrainingSetup, TrainingSetupError
 from gradstudio.runtime.devices import is_out_of_memory
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
-from gradstudio.runtime.session import RunError, Session
+from gradstudio.runtime.session import RunError, Session, first_line
 
 CLASS_LOSSES = ("cross_entropy", "nll_loss")                        # targets are class indices
 BINARY_LOSSES = {"binary_cross_entropy": 0.5, "binary_cross_entropy_with_logits": 0.0}
@@ -255,7 +255,7 @@ class Trainer:
                 self._one_step()
         except Exception as exc:                      # noqa: BLE001 - reported, never raised
             text = str(exc) if isinstance(exc, RunError) else \
-                f"step {self.steps_done}: {type(exc).__name__}: {_first_line(exc)}"
+                f"step {self.steps_done}: {type(exc).__name__}: {first_line(exc)}"
             self.state, self.message = "stopped", f"stopped: {text}"
             self.metrics.add_marker(self.steps_done, self.message)
 
@@ -738,10 +738,6 @@ def _host(tensor: Any) -> np.ndarray:
 def _norm(array: np.ndarray) -> float:
     flat = array.ravel().astype(np.float64, copy=False)
     return float(np.sqrt(np.dot(flat, flat)))
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__).splitlines()[0]
 
 
 def _describe_change(doc: Document, change: Change) -> str | None:
