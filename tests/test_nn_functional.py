@@ -155,3 +155,17 @@ def test_softplus_is_linear_above_threshold_and_finite_for_large_inputs():
 def test_one_hot():
     np.testing.assert_array_equal(F.one_hot(engine.tensor([0, 2]), 3).numpy(),
                                   [[1, 0, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("use_module", [False, True])
+def test_relu_inplace_changes_its_input_like_pytorch(use_module):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (engine, torch):
+        a = lib.tensor([-1.0, 2.0, -3.0, 0.5], dtype=lib.float64, requires_grad=True)
+        x = a * 1
+        y = lib.nn.ReLU(inplace=True)(x) if use_module else lib.nn.functional.relu(x, inplace=True)
+        (y * lib.tensor([1.0, 2.0, 3.0, 4.0], dtype=lib.float64)).sum().backward()
+        results.append((y is x, x.detach().tolist(), y.grad_fn.name(), a.grad.tolist()))
+    assert results[0] == results[1]
+    assert results[0][0] is True

@@ -322,7 +322,7 @@ name_node(_BatchNorm, "NativeBatchNormBackward0",
 
 
 def relu(input, inplace: bool = False):
-    return engine.relu(input)
+    return input.relu_() if inplace else engine.relu(input)
 
 
 def relu_(input):
