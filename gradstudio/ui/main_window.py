@@ -246,13 +246,14 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addWidget(QLabel(" device "))
         self.device_combo = QComboBox()
-        for row, (name, (available, reason)) in enumerate(self.runner.devices().items()):
+        devices = self.runner.devices()
+        for row, (name, (available, reason)) in enumerate(devices.items()):
             self.device_combo.addItem(name)
             item = self.device_combo.model().item(row)
             item.setEnabled(available)
             item.setToolTip(reason or f"run on {name}")
         self.device_combo.setCurrentText(self.runner.device)
-        reasons = [r for _, r in self.runner.devices().values() if r]
+        reasons = [r for _, r in devices.values() if r]
         self.device_combo.setToolTip("\n".join(reasons) or "where tensors live")
         self.device_combo.textActivated.connect(self.set_device)
         bar.addWidget(self.device_combo)

@@ -50,9 +50,8 @@ class RunController(QObject):
     # ---------------------------------------------------------------- settings
     def devices(self) -> dict[str, tuple[bool, str | None]]:
         """device name -> (available, why not)."""
-        return {name: (device_problem(self.session.engine, name) is None,
-                       device_problem(self.session.engine, name))
-                for name in ("cpu", "cuda")}
+        problems = {name: device_problem(self.session.engine, name) for name in ("cpu", "cuda")}
+        return {name: (problem is None, problem) for name, problem in problems.items()}
 
     def set_device(self, name: str) -> None:
         if name == self.device:
