@@ -1,24 +1,22 @@
 """`gradstudio run FILE [--device cpu|cuda] [--steps N] [--json]`: run a graph headless.
 
-Loads the file, runs forward and backward (and training when the document defines it and
-the training runtime is present), then prints each node's data, grad, grad_fn, is_leaf
-and requires_grad as a table, or as one JSON object with --json:
+Loads the file, runs forward and backward (and training when the document defines it),
+then prints each node's data, grad, grad_fn, is_leaf and requires_grad as a table, or as
+one JSON object with --json:
 
     {"device": "cpu", "nodes": {LABEL: {"shape", "dtype", "data", "grad", "grad_fn",
                                         "is_leaf", "requires_grad"}}, "loss": [...]}
 
 data and grad are nested lists (non-finite numbers as "nan", "inf", "-inf", as in graph
-files); "loss" is present only when training ran: when the document's meta has "training"
-and `gradstudio.runtime.training` exists, `training.train(session, steps=N or None)` runs
-and returns the per-step losses, with "training": {"steps", "final_loss", "accuracy",
-"val_loss", "grad_norms", "mean_grad_norms"} (per-parameter norms: at the last step and
-averaged over the steps). A bad file, a bad graph or a node that
-fails raises UsageError: exit code 2 and one line on stderr.
+files); "loss" is present only when training ran: when the document's meta has "training",
+`training.train(session, steps=N or None)` runs and returns the per-step losses, with
+"training": {"steps", "final_loss", "accuracy", "val_loss", "grad_norms",
+"mean_grad_norms"} (per-parameter norms: at the last step and averaged over the steps).
+A bad file, a bad graph or a node that fails raises UsageError: exit code 2 and one line
+on stderr.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -29,9 +27,8 @@ import numpy as np
 from gradstudio.cli import UsageError
 from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
+from gradstudio.runtime import training
 from gradstudio.runtime.session import NodeInfo, Session
-
-TRAINING_MODULE = "gradstudio.runtime.training"
 
 
 def main(args) -> int:
@@ -69,12 +66,9 @@ def main(args) -> int:
 
 
 def _train(session: Session, steps: int | None) -> Any:
-    """The TrainingResult when the document defines training and the trainer is installed."""
+    """The TrainingResult when the document defines training, else None."""
     if "training" not in session.document.meta:
         return None
-    if importlib.util.find_spec(TRAINING_MODULE) is None:
-        return None
-    training = importlib.import_module(TRAINING_MODULE)
     return training.train(session, steps=steps)
 
 
