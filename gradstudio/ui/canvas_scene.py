@@ -175,7 +175,7 @@ class GraphScene(QGraphicsScene):
             item = self.edge_items.get(obj.id)
             if item is not None:
                 item.apply_style()
-        elif what in ("region_added", "region_removed", "region_changed", "meta_changed"):
+        elif what == "meta_changed" and change.key == "root":   # the root badge moves
             for item in self.node_items.values():
                 item.refresh()
         elif what == "reset":
