@@ -61,13 +61,8 @@ def _sub_parser() -> argparse.ArgumentParser:
 def _dispatch(args: argparse.Namespace) -> int:
     import importlib
 
-    try:
-        module = importlib.import_module(f"gradstudio.commands.{args.command}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"gradstudio.commands.{args.command}":
-            raise UsageError(f"'gradstudio {args.command}' is not available in this version yet")
-        raise
-    return module.main(args)
+    # imported on demand: only `shot` (and the editor) load Qt
+    return importlib.import_module(f"gradstudio.commands.{args.command}").main(args)
 
 
 def main(argv: list[str] | None = None) -> int:
