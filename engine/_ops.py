@@ -20,7 +20,6 @@ from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
 from .autograd.grad_mode import state as _gs, no_grad
 from .autograd.graph import Node, new_node, grad_accumulator, _SavedOutput, _next_seq
-from .autograd.engine import _edge
 
 _ndarray = np.ndarray
 _isinst = isinstance
@@ -2644,7 +2643,7 @@ def setitem(x, key, value):
         x._a[k] = va
         x._ver[0] += 1
         return
-    old = _edge(x) if x._rg else _NONE_EDGE
+    old = _e(x)
     x._a[k] = va
     adv = builtins.any(_is_adv(i) for i in k)
     n = new_node(IndexPutBackward0 if adv and not builtins.any(
@@ -2736,7 +2735,7 @@ def _rebase_view(v):
     fn = v._node
     n = new_node(ViewCopySlices)
     n.key, n.fn, n.shape, n.vshape = key, fn, B.shape, v._a.shape
-    n._next = (_edge(base) if base._rg else _NONE_EDGE,) + tuple(fn._next[1:])
+    n._next = (_e(base),) + tuple(fn._next[1:])
     n._meta = ((B.shape, B.dtype),)
     n._saved = (fn,)          # non-empty so that the engine's release marks this node freed
     n._sver = (None,)
@@ -3626,7 +3625,7 @@ def copy_(self, src, non_blocking=False):
     if device_of(s) != device_of(self._a):
         s = to_device(s, self.device)
     rec = _gs.enabled and (self._rg or (_isinst(src, Tensor) and src._rg))
-    old = _edge(self) if rec and self._rg else _NONE_EDGE
+    old = _e(self) if rec else _NONE_EDGE
     _write(self, s.astype(self._a.dtype) if s.dtype != self._a.dtype else s)
     if rec:
         n = new_node(CopyBackwards)
