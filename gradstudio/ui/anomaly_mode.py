@@ -13,11 +13,8 @@ def install_anomaly_mode(window: Any) -> QAction:
     action.setStatusTip("Stop at the node whose forward or backward first produces NaN or Inf "
                         "(engine.autograd.set_detect_anomaly)")
     action.toggled.connect(window.runner.set_detect_anomaly)
-    run_menu = next((a.menu() for a in window.menuBar().actions()
-                     if a.text().replace("&", "") == "Run" and a.menu() is not None), None)
-    if run_menu is not None:
-        run_menu.addSeparator()
-        run_menu.addAction(action)
+    window.run_menu.addSeparator()
+    window.run_menu.addAction(action)
     window.addAction(action)
 
     def stopped_at(node_id: str, message: str) -> None:

@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
                      self.expressions_dock):
             view.addAction(dock.toggleViewAction())
 
-        run = bar.addMenu("&Run")
+        run = self.run_menu = bar.addMenu("&Run")
         run.addAction(self.act_forward)
         run.addAction(self.act_backward)
         run.addAction(self.act_zero_grad)
