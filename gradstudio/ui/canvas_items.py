@@ -128,7 +128,7 @@ class NodeItem(QGraphicsRectItem):
                                  fm_small.elidedText(p.name, Qt.ElideRight, name_rect.width()), text))
             y += ROW_H
 
-        self._preview: list[tuple[QRectF, str, str]] = []
+        self._preview: list[tuple[QRectF, str, QPen]] = []
         lines: list[tuple[str, str]] = []
         if self.info is not None:
             dtype = field_of(self.info, "dtype")
@@ -149,9 +149,11 @@ class NodeItem(QGraphicsRectItem):
             lines += [(line, "error") for line in wrap_text(fm_small, self.error, w - 2 * PAD, 3)]
         if lines:
             y += 4
+        pens = {"text": style.text, "dim": style.text_dim, "error": style.text_error}
         for text, pen in lines:
             rect = QRectF(PAD, y, w - 2 * PAD, PREVIEW_H)
-            self._preview.append((rect, fm_small.elidedText(text, Qt.ElideRight, rect.width()), pen))
+            self._preview.append((rect, fm_small.elidedText(text, Qt.ElideRight, rect.width()),
+                                  pens[pen]))
             y += PREVIEW_H
         height = y + PAD
         self._rect = QRectF(0, 0, w, height)
@@ -267,9 +269,8 @@ class NodeItem(QGraphicsRectItem):
             painter.drawText(field.adjusted(4, 0, -4, 0), int(Qt.AlignLeft | Qt.AlignVCenter), text)
 
         painter.setFont(style.font_small)
-        pens = {"text": style.text, "dim": style.text_dim, "error": style.text_error}
         for rect_, text, pen in self._preview:
-            painter.setPen(pens[pen])
+            painter.setPen(pen)
             painter.drawText(rect_, int(Qt.AlignLeft | Qt.AlignVCenter), text)
 
     # ---------------------------------------------------------------- interaction
