@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayo
 
 from gradstudio.graph.catalog_types import NodeSpec
 from gradstudio.ui.canvas_view import KIND_MIME
-from gradstudio.ui.node_search import match_rank
+from gradstudio.ui.node_search import match_rank, search_catalog
 
 
 class _KindTree(QTreeWidget):
@@ -75,7 +75,6 @@ class NodeLibrary(QWidget):
             self.add_requested.emit(kind)
 
     def _add_first_match(self) -> None:
-        kinds = sorted(self.visible_kinds(),
-                       key=lambda k: match_rank(self.catalog[k], self.filter.text()) or 0)
-        if kinds:
-            self.add_requested.emit(kinds[0])
+        matches = search_catalog(self.catalog, self.filter.text())
+        if matches:
+            self.add_requested.emit(matches[0].kind)
