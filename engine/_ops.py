@@ -11,10 +11,11 @@ Methods and Python operators are attached to Tensor at the bottom of this module
 import builtins
 import collections
 import math
+import operator
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _parallel
 from ._dtype import get_default_dtype, result_type
 from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
@@ -122,6 +123,21 @@ def _res(r):
     return r if type(r) is _ndarray else _wrap(r)._a
 
 
+_PAR_MIN = _parallel.PARALLEL_MIN if _parallel.LANES > 1 else float("inf")
+_UFUNC = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+          operator.truediv: np.divide}
+
+
+def _arith(op, xa, ya):
+    """op(xa, ya); large CPU float arrays are split across cores (engine._parallel)."""
+    big = xa if type(xa) is _ndarray else ya
+    if type(big) is _ndarray and big.size >= _PAR_MIN:
+        r = _parallel.binary(_UFUNC[op], xa, ya)
+        if r is not None:
+            return r
+    return op(xa, ya)
+
+
 def _ns(a):
     """The namespace that owns array `a` (NumPy on the CPU, CuPy on cuda): op code calls
     `_ns(a).f(a)`, never `np.f(a)`, on data arrays."""
@@ -215,7 +231,7 @@ def add(input, other, *, alpha=1, out=None):
             ya = ya * alpha
     else:
         xa, ya = ops
-    r = xa + ya
+    r = _arith(operator.add, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         n = new_node(AddBackward0)
@@ -250,7 +266,7 @@ def sub(input, other, *, alpha=1, out=None):
     if not _isinst(input, Tensor):
         return rsub(other, input, alpha=alpha)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = xa - (ya if alpha == 1 else ya * alpha)
+    r = _arith(operator.sub, xa, ya if alpha == 1 else ya * alpha)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(SubBackward0)
@@ -296,7 +312,7 @@ def b_ok(b, ver):
 def mul(input, other, *, out=None):
     # fast path: Tensor * Python float/int on a floating tensor (no promotion possible)
     if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
-        r = input._a * other
+        r = _arith(operator.mul, input._a, other)
         if type(r) is not _ndarray:
             r = _res(r)
         t = _new(Tensor)
@@ -316,7 +332,7 @@ def mul(input, other, *, out=None):
             t._rg = True
         return t if out is None else _out(t, out)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = xa * ya
+    r = _arith(operator.mul, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         if not _isinst(input, Tensor):
@@ -372,7 +388,7 @@ def div(input, other, *, rounding_mode=None, out=None):
                 xa = xa.astype(fdt)
         elif ydt.kind in "iub":
             xa, ya = xa.astype(fdt), ya.astype(fdt)
-    r = xa / ya
+    r = _arith(operator.truediv, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(DivBackward0)
@@ -895,7 +911,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     a = input._a
     adt = _acc_dtype(a, dtype)
     if dim is None:
-        r = a.sum(dtype=adt)
+        r = _parallel.full_sum(a) if adt is None and a.size >= _parallel.PARALLEL_MIN else None
+        if r is None:
+            r = a.sum(dtype=adt)
         t = _wrap(_res(r))
         if _gs.enabled and input._rg:
             n = new_node(SumBackward0)
@@ -944,7 +962,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
                            f"point or complex dtype. Got: {_dtype.from_np(a.dtype).name.capitalize().replace('Int64', 'Long')}")
     if dim is None:
-        t = _wrap(_res(a.mean()))
+        r = _parallel.full_sum(a) if a.size >= _parallel.PARALLEL_MIN else None
+        t = _wrap(_res(a.mean() if r is None else r / a.size))
         if _gs.enabled and input._rg:
             n = new_node(MeanBackward0)
             n.shape, n.numel = a.shape, a.size
