@@ -3241,13 +3241,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return t
 
 
-def einsum(equation, *operands):
-    """einsum through the ops above would be long; this version is forward-only when no grad is needed."""
-    if len(operands) == 1 and _isinst(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    if _needs(*operands):
-        raise NotImplementedError("einsum with autograd is not supported by the engine; use matmul/sum")
-    return _wrap(_res(_ns(operands[0]._a).einsum(equation, *(o._a for o in operands))))
+def einsum(*args):
+    """torch.einsum: engine/_einsum.py builds it from the ops above, as PyTorch does."""
+    from ._einsum import einsum as _einsum
+    return _einsum(*args)
 
 
 # ============================================================================ factories
