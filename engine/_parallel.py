@@ -64,8 +64,8 @@ _lock = threading.Lock()      # one parallel op at a time; a second caller runs 
 
 def _run(fn, arg_slices):
     """fn(*arg_slices[0]) here and fn(*arg_slices[i]) on worker i at once; re-raise their errors."""
-    if not _workers:
-        _workers.extend(_Worker() for _ in range(LANES - 1))
+    while len(_workers) < len(arg_slices) - 1:
+        _workers.append(_Worker())
     errstate = np.geterr()
     busy = _workers[:len(arg_slices) - 1]
     for w, args in zip(busy, arg_slices[1:]):
@@ -84,6 +84,8 @@ def _run(fn, arg_slices):
 
 
 def _bounds(n, lanes):
+    """Slices of at least PARALLEL_MIN / 2 elements, one per lane at most."""
+    lanes = max(1, min(lanes, n // (PARALLEL_MIN // 2)))
     step = -(-n // lanes)
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
