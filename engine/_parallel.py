@@ -1,18 +1,21 @@
 """Large CPU elementwise ops and full sums split across the machine's cores.
 
 NumPy runs each ufunc on one core while PyTorch's CPU kernels use all of them. For arrays of
-at least PARALLEL_MIN elements the output is allocated once and cut into one contiguous
-slice per lane: the calling thread computes the first slice and resident workers the others
-at the same time (NumPy releases the GIL inside its loops). A handoff costs some 30 µs, so
-smaller arrays stay on the caller. Each function returns None when it does not apply (another
-device, non-contiguous or broadcast operands, integer dtypes); the caller then runs NumPy.
+at least PARALLEL_MIN elements the output is allocated once and cut into chunks that the
+calling thread and resident workers claim one by one (NumPy releases the GIL inside its
+loops), so a worker that a busy machine wakes late only leaves its chunks to the caller.
+A handoff costs some 30 µs, so smaller arrays stay on the caller. Each function returns None
+when it does not apply (another device, non-contiguous or broadcast operands, integer dtypes);
+the caller then runs NumPy.
 
 Full float sums use a "lanes" reduction: the array seen as rows of LANE_WIDTH columns is
 added row by row (vectorised), then the column sums are added pairwise. Each column adds
 at most a few hundred numbers in order, so the rounding error stays near NumPy's pairwise
 sum while the work runs at memory speed instead of NumPy's scalar pairwise loop.
 """
+import itertools
 import os
+import queue
 import threading
 
 import numpy as np
@@ -30,63 +33,65 @@ def _lane_count():
     return max(1, min(n, 8))
 
 
-class _Worker:
-    """One resident thread that runs a single job at a time when `go` is released."""
+class _Job:
+    """One op cut into chunks that the caller and the workers claim one at a time. Whoever is
+    free takes the next chunk, so a worker that wakes late (a busy machine) costs at most the
+    chunk it is on, never a wait for its whole share."""
+    __slots__ = ("fn", "chunks", "errstate", "claim", "finished", "all_done", "error")
 
-    def __init__(self):
-        self.go = threading.Lock()
-        self.go.acquire()
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.job = None
+    def __init__(self, fn, chunks):
+        self.fn, self.chunks, self.errstate = fn, chunks, np.geterr()
+        self.claim = itertools.count()          # next() on these is atomic under the GIL
+        self.finished = itertools.count(1)
+        self.all_done = threading.Lock()
+        self.all_done.acquire()
         self.error = None
-        self.errstate = None
-        threading.Thread(target=self._loop, name="engine-parallel", daemon=True).start()
 
-    def _loop(self):
-        while True:
-            self.go.acquire()
-            fn, args, errstate = self.job
+    def work(self):
+        n = len(self.chunks)
+        while (i := next(self.claim)) < n:
             try:
-                if errstate != self.errstate:   # NumPy's error state is per thread: use the caller's
-                    np.seterr(**errstate)
-                    self.errstate = errstate
-                fn(*args)
+                self.fn(*self.chunks[i])
             except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
                 self.error = e
-            self.job = None
-            self.done.release()
+            if next(self.finished) == n:
+                self.all_done.release()
 
 
+def _worker_loop(jobs):
+    errstate = None
+    while True:
+        job = jobs.get()
+        if job.errstate != errstate:    # NumPy's error state is per thread: use the caller's
+            errstate = job.errstate
+            np.seterr(**errstate)
+        job.work()
+
+
+_jobs = queue.SimpleQueue()
 _workers = []
-_lock = threading.Lock()      # one parallel op at a time; a second caller runs single-threaded
 
 
-def _run(fn, arg_slices):
-    """fn(*arg_slices[0]) here and fn(*arg_slices[i]) on worker i at once; re-raise their errors."""
-    while len(_workers) < len(arg_slices) - 1:
-        _workers.append(_Worker())
-    errstate = np.geterr()
-    busy = _workers[:len(arg_slices) - 1]
-    for w, args in zip(busy, arg_slices[1:]):
-        w.job = (fn, args, errstate)
-        w.go.release()
-    try:
-        fn(*arg_slices[0])
-    finally:
-        for w in busy:
-            w.done.acquire()
-        errors = [w.error for w in busy if w.error is not None]
-        for w in busy:
-            w.error = None
-    if errors:
-        raise errors[0]
+def _run(fn, chunks):
+    """fn(*c) for every c in chunks, shared between this thread and the workers; re-raises."""
+    job = _Job(fn, chunks)
+    helpers = min(LANES, len(chunks)) - 1
+    while len(_workers) < helpers:
+        t = threading.Thread(target=_worker_loop, args=(_jobs,), name="engine-parallel", daemon=True)
+        t.start()
+        _workers.append(t)
+    for _ in range(helpers):
+        _jobs.put(job)
+    job.work()
+    job.all_done.acquire()              # the chunks a worker still has in hand
+    if job.error is not None:
+        raise job.error
 
 
-def _bounds(n, lanes):
-    """Slices of at least PARALLEL_MIN / 2 elements, one per lane at most."""
-    lanes = max(1, min(lanes, n // (PARALLEL_MIN // 2)))
-    step = -(-n // lanes)
+def _bounds(n):
+    """Chunks of at least PARALLEL_MIN / 4 elements, about four per lane."""
+    count = max(1, min(4 * LANES, n // (PARALLEL_MIN // 4)))
+    step = -(-n // count)
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
@@ -116,17 +121,11 @@ def binary(ufunc, x, y):
             ops.append(v)
         else:
             return None
-    if not _lock.acquire(blocking=False):
-        return None
-    try:
-        out = np.empty(big.shape, big.dtype)
-        o = out.reshape(-1)
-        a, b = ops
-        sa, sb = type(a) is _ndarray, type(b) is _ndarray
-        _run(ufunc, [(a[lo:hi] if sa else a, b[lo:hi] if sb else b, o[lo:hi])
-                     for lo, hi in _bounds(o.size, LANES)])
-    finally:
-        _lock.release()
+    out = np.empty(big.shape, big.dtype)
+    o = out.reshape(-1)
+    a, b = ops
+    sa, sb = type(a) is _ndarray, type(b) is _ndarray
+    _run(ufunc, [(a[lo:hi] if sa else a, b[lo:hi] if sb else b, o[lo:hi]) for lo, hi in _bounds(o.size)])
     return out
 
 
@@ -138,29 +137,27 @@ def _lanes_sum(a, out):
 
 
 def full_sum(a):
-    """a.sum() for a large C-contiguous float CPU array, as a 0-d array; None when it does not apply."""
+    """a.sum() for a large C-contiguous float CPU array (a NumPy scalar); None when it does not apply."""
     if type(a) is not _ndarray or a.size < PARALLEL_MIN or a.dtype.kind != "f" or a.itemsize < 4:
         return None     # float16 sums accumulate in float32 (PyTorch's rule): NumPy's own path
     flat = _flat(a)
     if flat is None:
         return None
-    parts = np.zeros(LANES, a.dtype)
-    if LANES > 1 and _lock.acquire(blocking=False):
-        try:
-            bounds = _bounds(flat.size, LANES)
-            _run(_lanes_sum, [(flat[lo:hi], parts[i:i + 1]) for i, (lo, hi) in enumerate(bounds)])
-        finally:
-            _lock.release()
+    if LANES < 2:
+        parts = np.zeros(1, a.dtype)
+        _lanes_sum(flat, parts)
     else:
-        _lanes_sum(flat, parts[:1])
+        bounds = _bounds(flat.size)
+        parts = np.zeros(len(bounds), a.dtype)
+        _run(_lanes_sum, [(flat[lo:hi], parts[i:i + 1]) for i, (lo, hi) in enumerate(bounds)])
     return np.add.reduce(parts)
 
 
 def _after_fork():
     # a forked child has none of the parent's threads: start afresh (new workers on first use)
-    global _lock
+    global _jobs
     _workers.clear()
-    _lock = threading.Lock()
+    _jobs = queue.SimpleQueue()
 
 
 LANES = _lane_count()
