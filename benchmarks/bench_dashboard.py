@@ -19,6 +19,7 @@ import argparse
 import os
 import platform
 import sys
+import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -30,7 +31,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer, Signal  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gradstudio import EXAMPLES  # noqa: E402
@@ -49,11 +50,29 @@ def load(example: str, steps: int):
     return doc
 
 
-def headless_rate(example: str, steps: int) -> float:
+def headless_rate(example: str, steps: int) -> tuple[float, float]:
+    """Steps per second and CPU seconds per step of `gradstudio run`'s trainer path."""
     trainer = Trainer.for_document(load(example, steps))
-    start = time.perf_counter()
+    cpu, start = time.thread_time(), time.perf_counter()
     trainer.run()
-    return trainer.steps_done / (time.perf_counter() - start)
+    elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
+    return trainer.steps_done / elapsed, cpu / trainer.steps_done
+
+
+class Finished(QObject):
+    """Quits an event loop when a trainer's worker thread ends: a thread waits for it and
+    emits `ended`, which reaches the loop queued. (A QTimer polling trainer.alive every
+    5 ms took the GIL from the trainer 200 times a second, in every run but the headless.)"""
+
+    ended = Signal()
+
+    def __init__(self, loop: QEventLoop) -> None:
+        super().__init__()
+        self.ended.connect(loop.quit)
+
+    def watch(self, trainer: Trainer) -> None:
+        threading.Thread(target=lambda: (trainer.wait(), self.ended.emit()), daemon=True,
+                         name="bench-finished").start()
 
 
 class Run:
@@ -75,33 +94,39 @@ class Run:
         timer.setInterval(1)
         timer.timeout.connect(lambda: beats.append(time.perf_counter()))
         loop = QEventLoop()
-        watcher = QTimer()
-        watcher.setInterval(5)
-        watcher.timeout.connect(lambda: None if (board.trainer if board else trainer).alive
-                                else loop.quit())
-        cpu, start = time.thread_time(), time.perf_counter()
+        finished = Finished(loop)
+        cpu, process, start = time.thread_time(), time.process_time(), time.perf_counter()
         if board is not None:
             board.start()
             trainer = board.trainer
         else:
             trainer.start()
+        finished.watch(trainer)
         if heartbeat:
             timer.start()
-        watcher.start()
         loop.exec()
         elapsed = time.perf_counter() - start
-        self.ui_share = (time.thread_time() - cpu) / elapsed     # of one core, UI thread
+        cpu = time.thread_time() - cpu
+        process = time.process_time() - process
+        self.ui_share = cpu / elapsed                      # of one core, UI thread
         timer.stop()
-        watcher.stop()
         self.rate = trainer.steps_done / elapsed
+        # the process's other CPU time is the worker's (one BLAS thread; the thread waiting
+        # for the worker's end sleeps)
+        self.worker_cpu = (process - cpu) / max(1, trainer.steps_done)
         gaps = np.diff(beats) * 1e3 if len(beats) > 1 else np.zeros(1)
         self.stall = float(gaps.max())
         self.stall_p99 = float(np.percentile(gaps, 99))
         if board is not None:
             board.shutdown()
+            board.hide()
             board.deleteLater()
         else:
             trainer.close()
+        # This run's leftovers (the board's last paints, its deletion) are handled now, not
+        # in the next run's measured event loop.
+        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        QApplication.processEvents()
 
 
 def redraw_times(app: QApplication, points: int, repeats: int = 30) -> np.ndarray:
@@ -136,9 +161,11 @@ def main() -> None:
           f"Qt platform {app.platformName()}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
 
-    headless_rates, bare, runs, bare_beats, beats = [], [], [], [], []
+    headless_rates, headless_cpu, bare, runs, bare_beats, beats = [], [], [], [], [], []
     for _ in range(args.repeats):        # alternated, so that a busy moment hits each kind
-        headless_rates.append(headless_rate(args.example, args.steps))
+        rate, cpu = headless_rate(args.example, args.steps)
+        headless_rates.append(rate)
+        headless_cpu.append(cpu)
         bare.append(Run(app, args.example, args.steps, dashboard=False, heartbeat=False))
         runs.append(Run(app, args.example, args.steps, dashboard=True, heartbeat=False))
         bare_beats.append(Run(app, args.example, args.steps, dashboard=False, heartbeat=True))
@@ -156,6 +183,13 @@ def main() -> None:
           f"worker alone; the UI thread used {np.median([r.ui_share for r in runs]):.0%} of a core")
     print(f"    dashboard / headless, run by run      {np.median(paired):9.1%} median "
           f"({', '.join(f'{p:.0%}' for p in paired)})")
+    # CPU time is steadier than wall time on a shared machine: what a step costs the
+    # trainer's thread, and what the UI thread spends per second of training.
+    print(f"    CPU per step: headless {np.median(headless_cpu) * 1e6:.0f} us, worker alone "
+          f"{np.median([r.worker_cpu for r in bare]) * 1e6:.0f} us, dashboard open "
+          f"{np.median([r.worker_cpu for r in runs]) * 1e6:.0f} us; UI thread "
+          f"{np.median([r.ui_share for r in runs]) * 1e3:.0f} ms per second of training "
+          f"({np.median([r.ui_share for r in bare]) * 1e3:.0f} ms without the dashboard)")
     stalls = sorted(r.stall for r in beats)
     print(f"  longest UI event-loop stall, training  {stalls[0]:9.1f} ms        (bar: < 50 ms; "
           f"best run of {args.repeats}, worst {stalls[-1]:.1f} ms; 1 ms heartbeat; 99th "

@@ -61,7 +61,7 @@ from ._ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, 
                    zeros_like, ones_like, from_numpy, round, all, any)
 from ._factories_random import (rand, randn, randint, normal, randperm, rand_like, randn_like, randint_like,
                                 bernoulli, multinomial, poisson)
-from ._random import manual_seed, seed, initial_seed, Generator, get_rng_state, set_rng_state
+from ._random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import cuda, backend
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import _random
+from .backend import device as _device
 from ._tensor import Tensor
 from ._ops import _place, _size_args, _factory_dtype, _wrap
 
@@ -9,14 +10,21 @@ __all__ = ["rand", "randn", "randint", "normal", "randperm", "rand_like", "randn
            "bernoulli", "multinomial", "poisson"]
 
 
+def _gen(generator, fn, device=None):
+    """The Generator to draw from (the default one when None), checked against the device."""
+    return _random.resolve(generator, fn, _device("cpu" if device is None else device))
+
+
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1)."""
-    return _place(_random.uniform(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+    g = _gen(generator, "rand", device)
+    return _place(_random.uniform(_size_args(size), _factory_dtype(dtype), g=g), device, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal."""
-    return _place(_random.normal(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+    g = _gen(generator, "randn", device)
+    return _place(_random.normal(_size_args(size), _factory_dtype(dtype), g=g), device, requires_grad)
 
 
 def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
@@ -24,7 +32,9 @@ def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    return _place(_random.randint(low, high, tuple(size), _factory_dtype(dtype, np.int64)), device, requires_grad)
+    g = _gen(generator, "randint", device)
+    return _place(_random.randint(low, high, tuple(size), _factory_dtype(dtype, np.int64), g=g), device,
+                  requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
@@ -32,52 +42,59 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         # as PyTorch: draw normal(0, std) (or normal(0, 1) * std for a tensor std), then add mean
         ref = mean if isinstance(mean, Tensor) else std
+        g = _gen(generator, "normal", ref.device)
         m = mean._a if isinstance(mean, Tensor) else mean
         s = std._a if isinstance(std, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         dt = ref._a.dtype
         if isinstance(std, Tensor):
-            z = _random.normal(shape, dt) * s.astype(dt) + m
+            z = _random.normal(shape, dt, g=g) * s.astype(dt) + m
         else:
-            z = _random.normal(shape, dt, 0.0, std) + m
+            z = _random.normal(shape, dt, 0.0, std, g=g) + m
         return _place(np.asarray(z).astype(dt, copy=False), ref.device if ref.device.type != "cpu" else None,
                       requires_grad)
-    return _place(_random.normal(tuple(size), _factory_dtype(dtype), mean, std), device, requires_grad)
+    g = _gen(generator, "normal", device)
+    return _place(_random.normal(tuple(size), _factory_dtype(dtype), mean, std, g=g), device, requires_grad)
 
 
 def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
-    return _place(_random.randperm(n).astype(_factory_dtype(dtype, np.int64)), device, requires_grad)
+    g = _gen(generator, "randperm", device)
+    return _place(_random.randperm(n, g).astype(_factory_dtype(dtype, np.int64)), device, requires_grad)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False):
-    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return rand(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
+                generator=generator)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False):
-    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return randn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
+                 generator=generator)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device or input.device)
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                   generator=generator)
 
 
 def bernoulli(input, p=None, *, generator=None):
     """0/1 with the probabilities in `input` (or a scalar p), drawn as PyTorch draws them."""
     a = input._a
     host = a if type(a) is np.ndarray else a.get()
-    r = _random.bernoulli(a.shape, host if p is None else float(p)).astype(a.dtype)
+    g = _gen(generator, "bernoulli", input.device)
+    r = _random.bernoulli(a.shape, host if p is None else float(p), g).astype(a.dtype)
     return _place(r, input.device if input.device.type != "cpu" else None, False)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     p = np.asarray(input._a, dtype=np.float64)
-    rng = _random.rng()
+    rng = _random.rng(_gen(generator, "multinomial", input.device))
     rows = p.reshape(-1, p.shape[-1])
     out = np.stack([rng.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
     return _wrap(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64))
 
 
 def poisson(input, generator=None):
-    return _wrap(_random.rng().poisson(input._a).astype(input._a.dtype))
+    return _wrap(_random.rng(_gen(generator, "poisson", input.device)).poisson(input._a).astype(input._a.dtype))

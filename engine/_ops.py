@@ -3693,37 +3693,59 @@ def _fill_random(self, host):
     return self
 
 
-def uniform_(self, a=0.0, b=1.0, generator=None):
+def _generator_for(self, generator, fn):
+    """The Generator an in-place draw into `self` uses (the default one when None)."""
     from . import _random
-    return _fill_random(self, _random.uniform(self._a.shape, self._a.dtype, a, b))
+    return _random.resolve(generator, fn, device_of(self._a))
 
 
-def normal_(self, mean=0.0, std=1.0, generator=None):
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
     from . import _random
+    g = _generator_for(self, generator, "uniform_")
+    return _fill_random(self, _random.uniform(self._a.shape, self._a.dtype, a, b, g))
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    from . import _random
+    g = _generator_for(self, generator, "normal_")
     return _fill_random(self, _random.normal(self._a.shape, self._a.dtype, mean, std,
-                                             self._a.flags.c_contiguous))
+                                             self._a.flags.c_contiguous, g))
 
 
-def bernoulli_(self, p=0.5, generator=None):
+def bernoulli_(self, p=0.5, *, generator=None):
     from . import _random
+    g = _generator_for(self, generator, "bernoulli_")
     pp = p._a if _isinst(p, Tensor) else float(p)
     if not _isinst(pp, float) and type(pp) is not _ndarray:
         pp = pp.get()
     if _isinst(pp, _ndarray):
         pp = np.broadcast_to(pp, self._a.shape)
-    return _fill_random(self, _random.bernoulli(self._a.shape, pp).astype(self._a.dtype))
+    return _fill_random(self, _random.bernoulli(self._a.shape, pp, g).astype(self._a.dtype))
 
 
-def random_(self, low=0, high=None, generator=None):
+def random_(self, *bounds, to=None, generator=None):
+    """random_(): the dtype's whole range (PyTorch's); random_(to): [0, to); random_(from, to):
+    [from, to), to=None meaning up to the dtype's largest value."""
     from . import _random
-    if high is None:
-        low, high = 0, low
-    return _fill_random(self, _random.randint(low, high, self._a.shape, self._a.dtype))
+    g = _generator_for(self, generator, "random_")
+    dt = self._a.dtype
+    if len(bounds) == 1 and to is None:
+        low, high = 0, bounds[0]
+    elif bounds:
+        low, high = bounds[0], bounds[1] if len(bounds) > 1 else to
+        if high is None:
+            high = (1 << (np.finfo(dt).nmant + 1)) + 1 if dt.kind == "f" else int(np.iinfo(dt).max) + 1
+    elif to is not None:
+        low, high = 0, to
+    else:
+        return _fill_random(self, _random.random_full(self._a.shape, dt, g))
+    return _fill_random(self, _random.randint(low, high, self._a.shape, dt, g))
 
 
-def exponential_(self, lambd=1.0, generator=None):
+def exponential_(self, lambd=1.0, *, generator=None):
     from . import _random
-    u = _random.uniform(self._a.shape, np.float64, 0, 1)
+    g = _generator_for(self, generator, "exponential_")
+    u = _random.uniform(self._a.shape, np.float64, 0, 1, g)
     return _fill_random(self, (-np.log1p(-u) / lambd).astype(self._a.dtype))
 
 

@@ -12,6 +12,8 @@ float32 `randn` included (its AVX2 math is reproduced; float64 takes the C libra
 built with MKL draws bernoulli(p) through MKL on Intel CPUs instead); multinomial and poisson
 use the same stream but not PyTorch's algorithms.
 CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
+Each `Generator` is its own stream (`generator=` on every draw); `default_generator` is the
+global one behind `manual_seed`, `get_rng_state` and draws without a generator.
 """
 import math
 
@@ -19,93 +21,160 @@ import numpy as np
 
 DEFAULT_SEED = 67280421310721          # PyTorch's default CPU seed
 _U64 = np.uint64
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+_N = 624                               # mt19937's state length
 
-
-class _State:
-    def __init__(self, seed):
-        self.seed = seed
-        self.bits = np.random.MT19937()
-        self.bits._legacy_seeding(seed & 0xFFFFFFFF)
-        self.next_normal = None        # at::normal_distribution<double>'s cached second value
-
-
-_state = _State(DEFAULT_SEED)
-
-
-def manual_seed(seed):
-    """Seed the generator (and CuPy's when it is loaded) like torch.manual_seed."""
-    global _state
-    seed = int(seed) & 0xFFFFFFFFFFFFFFFF
-    _state = _State(seed)
-    from . import backend
-    if backend._cupy is not None:
-        backend._cupy.random.seed(seed & 0xFFFFFFFF)
-    return Generator(seed)
-
-
-def seed():
-    s = int(np.random.SeedSequence().entropy % (2 ** 63))
-    manual_seed(s)
-    return s
-
-
-def initial_seed():
-    return _state.seed
+# PyTorch's CPUGeneratorImplState (x86-64 layout): what get_state returns, byte for byte
+_STATE = np.dtype([("seed", "<u8"), ("left", "<i4"), ("seeded", "<i4"), ("next", "<u8"), ("state", "<u8", (_N,)),
+                   ("normal_x", "<f8"), ("normal_y", "<f8"), ("normal_rho", "<f8"), ("normal_is_valid", "<i4"),
+                   ("pad0", "V4"), ("float_normal", "<f4"), ("float_normal_valid", "u1"), ("pad1", "V3")])
 
 
 class Generator:
-    """Minimal torch.Generator stand-in for the default CPU generator."""
+    """torch.Generator: an independent mt19937 stream, PyTorch's CPU generator bit for bit.
+    `engine.default_generator` is the global one that `engine.manual_seed` seeds."""
 
-    def __init__(self, seed_=None, device="cpu"):
-        self._seed = _state.seed if seed_ is None else seed_
+    def __init__(self, device="cpu"):
+        from .backend import device as _device, require_cuda
+        self.device = _device(device)
+        if self.device.type == "cuda":
+            require_cuda()
+        self._reseed(DEFAULT_SEED)
 
-    def manual_seed(self, s):
-        manual_seed(s)
-        self._seed = s
+    def _reseed(self, seed):
+        self._seed = seed
+        self._bits = np.random.MT19937()
+        self._bits._legacy_seeding(seed & 0xFFFFFFFF)
+        self._fresh = True                  # PyTorch's left=1, next=0: nothing drawn since seeding
+        self._next_normal = None            # at::normal_distribution<double>'s cached second value
+        self._next_float_normal = None      # PyTorch's float twin (kept for get/set_state only)
+
+    def manual_seed(self, seed):
+        """Seed this generator (negative seeds wrap to 64 bits); returns the generator."""
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            if isinstance(seed, (bool, float)):
+                raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+            raise TypeError("an integer is required")
+        if not -(1 << 63) <= seed <= _MASK64:
+            raise ValueError("Overflow when unpacking long long")
+        self._reseed(seed & _MASK64)
         return self
 
     def seed(self):
-        self._seed = seed()
-        return self._seed
+        """Seed from the operating system's entropy; returns the seed."""
+        s = int(np.random.SeedSequence().entropy % (2 ** 63))
+        self._reseed(s)
+        return s
 
     def initial_seed(self):
         return self._seed
 
     def get_state(self):
-        return get_rng_state()
+        """PyTorch's CPUGeneratorImplState as a uint8 tensor (5056 bytes)."""
+        from ._ops import _wrap
+        bits = self._bits.state["state"]
+        pos = int(bits["pos"])
+        st = np.zeros((), _STATE)
+        st["seed"], st["seeded"], st["state"] = self._seed, 1, bits["key"]
+        st["left"], st["next"] = (1, 0) if self._fresh else (_N + 1 - pos, pos)
+        if self._next_normal is not None:
+            st["normal_is_valid"], st["normal_y"] = 1, self._next_normal
+        if self._next_float_normal is not None:
+            st["float_normal_valid"], st["float_normal"] = 1, self._next_float_normal
+        return _wrap(st.reshape(1).view(np.uint8).copy())
 
-    def set_state(self, state):
-        set_rng_state(state)
+    def set_state(self, new_state):
+        """Restore a state from get_state (this generator's, another's, or PyTorch's bytes)."""
+        from ._tensor import Tensor
+        a = new_state._a if isinstance(new_state, Tensor) else None
+        if type(a) is not np.ndarray or a.dtype != np.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        if a.size != _STATE.itemsize:
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE.itemsize} but found the "
+                               f"input RNG state size to be {a.size}")
+        st = np.ascontiguousarray(a).reshape(-1).view(_STATE)[0]
+        left, nxt = int(st["left"]), int(st["next"])
+        if not (st["seeded"] and 0 < left <= _N and nxt <= _N):
+            raise RuntimeError("Invalid mt19937 state")
+        self._seed = int(st["seed"])
+        self._fresh = left == 1 and nxt == 0
+        self._bits.state = {"bit_generator": "MT19937",
+                            "state": {"key": st["state"].astype(np.uint32), "pos": _N if left == 1 else nxt}}
+        self._next_normal = float(st["normal_y"]) if st["normal_is_valid"] else None
+        self._next_float_normal = float(st["float_normal"]) if st["float_normal_valid"] else None
+        return self
+
+    def clone_state(self):
+        """A new generator in this one's state."""
+        g = Generator(self.device)
+        g.set_state(self.get_state())
+        return g
+
+    def _raw32(self, n):
+        if not n:
+            return np.zeros(0, _U64)
+        self._fresh = False
+        return self._bits.random_raw(n).astype(_U64)
+
+    def _raw64(self, n):
+        r = self._raw32(2 * n)
+        return (r[0::2] << _U64(32)) | r[1::2]
+
+
+default_generator = Generator()
+
+
+def resolve(generator, fn, device=None):
+    """The generator a draw for `fn` uses: `generator` (checked as PyTorch checks it) or the
+    default one; a draw for a tensor on `device` needs a generator of that device type."""
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise TypeError(f"{fn}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}")
+    if device is not None and device.type != generator.device.type:
+        raise RuntimeError(f"Expected a '{device.type}' device type for generator but found "
+                           f"'{generator.device.type}'")
+    return generator
+
+
+def manual_seed(seed):
+    """Seed the default generator (and CuPy's when it is loaded) like torch.manual_seed;
+    returns `default_generator`."""
+    seed = int(seed)
+    default_generator.manual_seed(seed)
+    from . import backend
+    if backend._cupy is not None:
+        backend._cupy.random.seed(seed & 0xFFFFFFFF)
+    return default_generator
+
+
+def seed():
+    s = default_generator.seed()
+    manual_seed(s)
+    return s
+
+
+def initial_seed():
+    return default_generator.initial_seed()
 
 
 def get_rng_state():
-    """An opaque snapshot (a dict) of the generator; restore with set_rng_state."""
-    return {"seed": _state.seed, "bits": _state.bits.state, "next_normal": _state.next_normal}
+    """The default generator's state: a uint8 tensor, PyTorch's bytes; restore with set_rng_state."""
+    return default_generator.get_state()
 
 
-def set_rng_state(state):
-    _state.seed = state["seed"]
-    _state.bits.state = state["bits"]
-    _state.next_normal = state["next_normal"]
+def set_rng_state(new_state):
+    default_generator.set_state(new_state)
 
 
-def _raw32(n):
-    return _state.bits.random_raw(n).astype(_U64) if n else np.zeros(0, _U64)
-
-
-def _raw64(n):
-    r = _raw32(2 * n)
-    return (r[0::2] << _U64(32)) | r[1::2]
-
-
-def _unit(n, dtype):
+def _unit(g, n, dtype):
     """n uniform [0, 1) values as PyTorch's uniform_real_distribution<dtype> makes them."""
     dtype = np.dtype(dtype)
     if dtype == np.float64:
-        return (_raw64(n) & _U64((1 << 53) - 1)).astype(np.float64) * (2.0 ** -53)
+        return (g._raw64(n) & _U64((1 << 53) - 1)).astype(np.float64) * (2.0 ** -53)
     if dtype == np.float16:
-        return ((_raw32(n) & _U64(0x7FF)).astype(np.float32) * np.float32(2.0 ** -11)).astype(np.float16)
-    return (_raw32(n) & _U64(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
+        return ((g._raw32(n) & _U64(0x7FF)).astype(np.float32) * np.float32(2.0 ** -11)).astype(np.float16)
+    return (g._raw32(n) & _U64(0xFFFFFF)).astype(np.float32) * np.float32(2.0 ** -24)
 
 
 def _fma(x, y, z):
@@ -130,10 +199,11 @@ def _fma(x, y, z):
     return total + (sum_err + product_err)
 
 
-def uniform(shape, dtype, low=0.0, high=1.0):
+def uniform(shape, dtype, low=0.0, high=1.0, g=None):
+    g = default_generator if g is None else g
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
-    x = _unit(n, dtype if dtype.kind == "f" else np.float64)
+    x = _unit(g, n, dtype if dtype.kind == "f" else np.float64)
     if (low, high) == (0.0, 1.0):
         r = x
     else:                         # PyTorch's kernel compiles to one fused multiply-add: round once
@@ -212,64 +282,85 @@ def _box_muller16(blocks):
     return np.concatenate([radius * cos, radius * sin], axis=1)
 
 
-def normal(shape, dtype, mean=0.0, std=1.0, contiguous=True):
+def normal(shape, dtype, mean=0.0, std=1.0, contiguous=True, g=None):
     """Normal draws; PyTorch fills 16-value blocks only for a contiguous tensor of >= 16
     values, other tensors value by value."""
+    g = default_generator if g is None else g
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
     if n >= 16 and contiguous:
         work = np.float64 if dtype == np.float64 else np.float32
-        d = _unit(n, work)
+        d = _unit(g, n, work)
         whole = n - n % 16
         d[:whole] = _box_muller16(d[:whole].reshape(-1, 16)).reshape(-1)
         if n % 16:                # PyTorch redraws the last 16 values
-            d[n - 16:] = _box_muller16(_unit(16, work).reshape(1, 16)).reshape(-1)
+            d[n - 16:] = _box_muller16(_unit(g, 16, work).reshape(1, 16)).reshape(-1)
         if (mean, std) != (0.0, 1.0):
             d = _fma(d, d.dtype.type(std), d.dtype.type(mean))
         return d.astype(dtype, copy=False).reshape(shape)
     out = np.empty(n, np.float64)
     for i in range(n):
-        if _state.next_normal is not None:
-            v, _state.next_normal = _state.next_normal, None
+        if g._next_normal is not None:
+            v, g._next_normal = g._next_normal, None
         else:
-            u1, u2 = _unit(2, np.float64).tolist()     # the C library's functions, as PyTorch's
+            u1, u2 = _unit(g, 2, np.float64).tolist()     # the C library's functions, as PyTorch's
             r = math.sqrt(-2.0 * math.log1p(-u2))
             theta = 2.0 * math.pi * u1
-            _state.next_normal = r * math.sin(theta)
+            g._next_normal = r * math.sin(theta)
             v = r * math.cos(theta)
         out[i] = v
     return _fma(out, std, mean).astype(dtype).reshape(shape)
 
 
-def bernoulli(shape, p):
+def bernoulli(shape, p, g=None):
     """0/1 draws like PyTorch: a scalar p compares a double uniform per element; a tensor of
     probabilities compares uniforms in its own precision (float64, else float32)."""
+    g = default_generator if g is None else g
     n = int(np.prod(shape))
     if isinstance(p, np.ndarray):
-        u = _unit(n, np.float64 if p.dtype == np.float64 else np.float32).reshape(shape)
+        u = _unit(g, n, np.float64 if p.dtype == np.float64 else np.float32).reshape(shape)
         return u < p
-    return (_unit(n, np.float64) < p).reshape(shape)
+    return (_unit(g, n, np.float64) < p).reshape(shape)
 
 
-def randint(low, high, shape, dtype=np.int64):
+def randint(low, high, shape, dtype=np.int64, g=None):
+    g = default_generator if g is None else g
     n = int(np.prod(shape))
     rng = int(high) - int(low)
     if rng <= 0:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    raw = _raw32(n) if rng < (1 << 32) else _raw64(n)
+    raw = g._raw32(n) if rng < (1 << 32) else g._raw64(n)
     return ((raw % _U64(rng)).astype(np.int64) + int(low)).astype(dtype).reshape(shape)
 
 
-def randperm(n):
+def random_full(shape, dtype, g=None):
+    """Tensor.random_() without bounds, as PyTorch's uniform_int: [0, 2^digits] for floats,
+    [0, max] for integers, bool the low bit; int64 and float64 take 64-bit draws."""
+    g = default_generator if g is None else g
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    raw = g._raw64(n) if dtype in (np.int64, np.float64) else g._raw32(n)
+    if dtype == np.bool_:
+        v = raw & _U64(1)
+    elif dtype.kind == "f":
+        v = raw % _U64((1 << (np.finfo(dtype).nmant + 1)) + 1)
+    else:
+        v = raw % _U64(np.iinfo(dtype).max + 1)
+    return v.astype(dtype).reshape(shape)
+
+
+def randperm(n, g=None):
+    g = default_generator if g is None else g
     r = np.arange(n, dtype=np.int64)
     if n > 1:
-        raw = _raw32(n - 1) if n < 0xFFFFFFFF // 20 else _raw64(n - 1)
+        raw = g._raw32(n - 1) if n < 0xFFFFFFFF // 20 else g._raw64(n - 1)
         for i in range(n - 1):
             z = int(raw[i]) % (n - i)
             r[i], r[i + z] = r[i + z], r[i]
     return r
 
 
-def rng():
+def rng(g=None):
     """A NumPy Generator drawing from the same stream (for draws without a PyTorch twin)."""
-    return np.random.Generator(np.random.PCG64(int(_raw64(2)[0])))
+    g = default_generator if g is None else g
+    return np.random.Generator(np.random.PCG64(int(g._raw64(2)[0])))
