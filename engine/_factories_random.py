@@ -27,7 +27,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     return _place(_random.normal(_size_args(size), _factory_dtype(dtype), g=g), device, requires_grad)
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
     if size is None:
         low, high, size = 0, low, high
     if high is None:

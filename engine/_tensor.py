@@ -7,7 +7,11 @@ Internal layout (for engine modules; the training stack may use these for speed)
   `t._node`  the grad_fn (a Node) or None for leaves;  `t._nr` its output number.
   `t._rg`    requires_grad;  `t._grad` the .grad Tensor or None.
   `t._ver`   the version counter, a one-item list shared by a tensor and its views.
-  `t._base`  the tensor this one is a view of, or None.
+  `t._base`  the tensor this one is a view of (always a non-view root), or None.
+  `t._vv`    (views only) the version at which the view's grad_fn was last set. When the
+             base or another view of it is modified in place the shared version moves on,
+             and the view's grad_fn is regenerated lazily on access (`_sync_view`), as in
+             PyTorch: AsStridedBackward0 over the base's new grad_fn.
 `_from_array(a)` wraps an array without copying. The public `.data` returns a detached
 Tensor sharing the array (so `p.data.add_(...)` or `w.data -= lr * g` update `w`), with
 its own version counter, as in PyTorch. Ops and most methods are attached by `_ops`.
@@ -68,7 +72,7 @@ _NONLEAF_GRAD_WARNING = (
 
 class Tensor:
     """An n-dimensional array that can record operations for reverse-mode autograd."""
-    __slots__ = ("_a", "_node", "_nr", "_rg", "_grad", "_ver", "_base", "_acc", "_x", "__weakref__")
+    __slots__ = ("_a", "_node", "_nr", "_rg", "_grad", "_ver", "_base", "_acc", "_x", "_vv", "__weakref__")
 
     # -- construction ---------------------------------------------------------------------
     def __new__(cls, *args, **kwargs):
@@ -106,22 +110,31 @@ class Tensor:
     # -- autograd attributes ---------------------------------------------------------------
     @property
     def grad_fn(self):
+        if self._base is not None and self._vv != self._ver[0]:
+            _regen_view(self)
         return self._node
 
     @property
     def is_leaf(self):
-        return self._node is None
+        return self.grad_fn is None
 
     @property
     def requires_grad(self):
+        if self._base is not None and self._vv != self._ver[0]:
+            _regen_view(self)
         return self._rg
+
+    @property
+    def output_nr(self):
+        """Which output of its grad_fn this tensor is (0 for leaves)."""
+        return self._nr if self.grad_fn is not None else 0
 
     @requires_grad.setter
     def requires_grad(self, value):
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
-        if self._node is not None:
+        if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
                     "you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -163,7 +176,7 @@ class Tensor:
 
     def retain_grad(self):
         """Keep .grad for this non-leaf after backward (a no-op on leaves)."""
-        if not self._rg:
+        if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._node is None or self.retains_grad:
             return
@@ -172,7 +185,7 @@ class Tensor:
 
     def register_hook(self, hook):
         """hook(grad) -> None or a replacement grad, called when this tensor's grad is computed."""
-        if not self._rg:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._node is None:
             d = self._extra().setdefault("hooks", {})
@@ -201,6 +214,8 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's .grad (see engine.autograd.backward)."""
+        if self._base is not None and self._vv != self._ver[0]:
+            _regen_view(self)
         _autograd_engine.backward((self,), None if gradient is None else (gradient,), retain_graph,
                                   create_graph, inputs=inputs)
 
@@ -426,6 +441,7 @@ def _init(t, a):
 
 
 _new = object.__new__
+_regen_view = None     # set by engine._ops: regenerates a stale view's grad_fn (see `_vv` above)
 
 
 def _from_array(a):

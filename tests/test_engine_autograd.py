@@ -609,8 +609,6 @@ def test_to_dtype_records_tocopy_and_casts_grad_back():
     np.testing.assert_array_equal(a.grad.numpy(), [1.0, 2.0, 3.0])
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: a view's grad_fn is not regenerated (PyTorch: AsStridedBackward0 "
-                                        "of the base's new grad_fn) after its base is modified in place")
 def test_view_sees_in_place_change_of_its_base():
     a = engine.ones(3, 4, dtype=engine.float64, requires_grad=True)
     b = engine.full((4,), 3.0, dtype=engine.float64, requires_grad=True)

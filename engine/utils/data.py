@@ -10,7 +10,7 @@ import numpy as np
 
 import engine
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "RandomSampler", "DataLoader",
            "default_collate"]
 
 
@@ -66,6 +66,48 @@ def _permutation(n: int, generator=None) -> np.ndarray:
     return engine.randperm(n).numpy()
 
 
+class RandomSampler:
+    """The indices of `data_source` in a random order, as torch's RandomSampler draws them:
+    randperm (or randint with `replacement`) from `generator`; without one, from a fresh
+    Generator seeded by a draw from the global stream, so `engine.manual_seed` gives PyTorch's
+    orders. A `numpy.random.Generator` is accepted too (a permutation from it)."""
+
+    def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
+                 generator=None):
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        self.data_source, self.replacement = data_source, replacement
+        self._num_samples, self.generator = num_samples, generator
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        generator = self.generator
+        if isinstance(generator, np.random.Generator):
+            yield from _permutation(n, generator).tolist()
+            return
+        if generator is None:
+            seed = int(engine.empty((), dtype=engine.int64).random_().item())
+            generator = engine.Generator().manual_seed(seed)
+        if self.replacement:
+            for _ in range(self.num_samples // 32):
+                yield from engine.randint(high=n, size=(32,), dtype=engine.int64, generator=generator).tolist()
+            yield from engine.randint(high=n, size=(self.num_samples % 32,), dtype=engine.int64,
+                                      generator=generator).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from engine.randperm(n, generator=generator).tolist()
+        yield from engine.randperm(n, generator=generator).tolist()[:self.num_samples % n]
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 def random_split(dataset, lengths, generator=None) -> list:
     """Split `dataset` into non-overlapping random `Subset`s of the given lengths (or
     fractions summing to 1, the remainder handed out one by one from the first)."""
@@ -111,9 +153,10 @@ def default_collate(samples: list):
 class DataLoader:
     """Iterate over a dataset in batches.
 
-    shuffle: a new order every epoch, drawn from `generator` (an object with `manual_seed`
-    state such as `engine.Generator`, or a `numpy.random.Generator`) or, by default, from
-    the engine's global RNG, so `engine.manual_seed(s)` makes the order reproducible.
+    shuffle: a new order every epoch, a `RandomSampler` over `generator` (an `engine.Generator`
+    or a `numpy.random.Generator`) or, by default, the engine's global stream, so
+    `engine.manual_seed(s)` makes the order PyTorch's. Like PyTorch, every pass also draws a
+    base seed (for workers PyTorch would start) from `generator` or the global stream.
     A `TensorDataset` is batched by indexing its tensors with the whole index list at once.
     """
 
@@ -129,10 +172,16 @@ class DataLoader:
         self.generator = generator
 
     def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        return _permutation(n, self.generator) if self.shuffle else np.arange(n)
+        if self.shuffle:
+            return np.array(list(RandomSampler(self.dataset, generator=self.generator)), dtype=np.int64)
+        return np.arange(len(self.dataset))
 
     def __iter__(self):
+        if not isinstance(self.generator, np.random.Generator):    # PyTorch's _base_seed draw
+            engine.empty((), dtype=engine.int64).random_(generator=self.generator)
+        return self._batches()
+
+    def _batches(self):
         order = self._order()
         if self.batch_size is None:
             for i in order:
