@@ -32,9 +32,12 @@ _new = object.__new__
 # ============================================================================ helpers
 def _e(x):
     """The graph edge for an op input: (grad_fn or AccumulateGrad, nr), or (None, 0)."""
-    if _isinst(x, Tensor) and x._rg:
-        n = x._node
-        return (n, x._nr) if n is not None else (grad_accumulator(x), 0)
+    if _isinst(x, Tensor):
+        if x._base is not None and x._vv != x._ver[0]:
+            _regen_view(x)
+        if x._rg:
+            n = x._node
+            return (n, x._nr) if n is not None else (grad_accumulator(x), 0)
     return _NONE_EDGE
 
 
@@ -42,8 +45,11 @@ def _needs(*xs):
     if not _gs.enabled:
         return False
     for x in xs:
-        if _isinst(x, Tensor) and x._rg:
-            return True
+        if _isinst(x, Tensor):
+            if x._base is not None and x._vv != x._ver[0]:
+                _regen_view(x)
+            if x._rg:
+                return True
     return False
 
 
@@ -323,8 +329,7 @@ def mul(input, other, *, out=None):
             n._x = None
             if _gs.anomaly:
                 n._x = new_node(MulBackward0)._x
-            node = input._node
-            n._next = ((node, input._nr) if node is not None else (grad_accumulator(input), 0), _NONE_EDGE)
+            n._next = (_e(input), _NONE_EDGE)
             n._meta = ((r.shape, r.dtype),)
             n._saved = (None, other)
             n._sver = (None, None)
@@ -1738,11 +1743,27 @@ def _matmul_shape_error(a, b):
 
 
 # ============================================================================ views and shapes
+def _mark_view(t, x, kind=None):
+    """Make t a view of x: it shares x's version counter and root base. kind "multi" marks an
+    output of split/unbind; a view made under no_grad is marked "no_grad" (PyTorch's creation
+    meta: such views may not see an in-place change of their base, see _regen_view)."""
+    if x._base is not None and x._vv != x._ver[0] and _gs.enabled:
+        _regen_view(x)
+    t._ver = x._ver
+    t._base = x._base if x._base is not None else x
+    t._vv = x._ver[0]
+    if not _gs.enabled:
+        kind = "no_grad"
+    elif x._x is not None and x._x.get("view_meta") == "no_grad":
+        kind = "no_grad"
+    if kind is not None:
+        t._x = {"view_meta": kind}
+
+
 def _view_of(x, a, cls, attrs=None):
     """A view result: shares x's version counter; records cls when grad is needed."""
     t = _wrap(a)
-    t._ver = x._ver
-    t._base = x._base if x._base is not None else x
+    _mark_view(t, x)
     if _gs.enabled and x._rg:
         n = new_node(cls)
         if attrs:
@@ -2230,8 +2251,7 @@ def _multi_view(x, arrays, cls, dim, pieces):
     outs = []
     for a in arrays:
         t = _wrap(a)
-        t._ver = x._ver
-        t._base = x._base if x._base is not None else x
+        _mark_view(t, x, "multi")
         outs.append(t)
     if _gs.enabled and x._rg:
         n = new_node(cls)
@@ -2519,6 +2539,8 @@ def _is_adv(k):
 def getitem(x, key):
     """x[key]: basic indexing gives views (Select/Slice/Unsqueeze nodes as PyTorch applies them);
     integer-array and boolean indexing give a copy (IndexBackward0)."""
+    if x._base is not None and x._vv != x._ver[0] and _gs.enabled:
+        _regen_view(x)
     if not (_gs.enabled and x._rg):
         k = _np_key(key)
         a = x._a
@@ -2531,8 +2553,7 @@ def getitem(x, key):
             return _wrap(r)
         t = _wrap(r)
         if r.base is not None and not builtins.any(_is_adv(i) for i in k):
-            t._ver = x._ver
-            t._base = x._base if x._base is not None else x
+            _mark_view(t, x)
         return t
     single = not _isinst(key, tuple)
     items = (key,) if single else key
@@ -2690,8 +2711,10 @@ def _rebase(x, node, nr=0, bump=True, view=True):
     x._node, x._nr, x._rg = node, nr, True
     if bump:
         x._ver[0] += 1
-    if view and x._base is not None:
-        _rebase_view(x)
+    if x._base is not None:
+        x._vv = x._ver[0]
+        if view:
+            _rebase_view(x)
 
 
 class AsStridedBackward0(Node):
@@ -2708,14 +2731,25 @@ def _array_ptr(a):
 
 def _view_key(base_a, view_a):
     """Index arrays (one per base dim) of the base elements that view_a looks at."""
-    if not base_a.flags.c_contiguous:
-        raise RuntimeError("in-place modification of a view of a non-contiguous tensor is not supported by "
-                           "the engine's autograd; call .contiguous() on the base first")
     isz = base_a.itemsize
     off = (_array_ptr(view_a) - _array_ptr(base_a)) // isz
-    flat = np.arange(base_a.size, dtype=np.int64)[off:]
-    idx = np.lib.stride_tricks.as_strided(flat, view_a.shape, tuple(st // isz * 8 for st in view_a.strides))
-    return np.unravel_index(idx, base_a.shape)
+    if base_a.flags.c_contiguous:
+        flat = np.arange(base_a.size, dtype=np.int64)[off:]
+        idx = np.lib.stride_tricks.as_strided(flat, view_a.shape, tuple(st // isz * 8 for st in view_a.strides))
+        return np.unravel_index(idx, base_a.shape)
+    # any layout: match each view element's memory offset to the base element at that offset
+    base_off = _item_offsets(base_a.shape, base_a.strides, 0, isz).ravel()
+    order = np.argsort(base_off, kind="stable")
+    pos = np.searchsorted(base_off, _item_offsets(view_a.shape, view_a.strides, off, isz), sorter=order)
+    return np.unravel_index(order[pos], base_a.shape)
+
+
+def _item_offsets(shape, strides, start, isz):
+    """Memory offset (in items) of every element of an array with this shape and byte strides."""
+    out = np.full(shape, start, dtype=np.int64)
+    for d, (n, st) in enumerate(zip(shape, strides)):
+        out += (np.arange(n, dtype=np.int64) * (st // isz)).reshape((n,) + (1,) * (len(shape) - d - 1))
+    return out
 
 
 class ViewCopySlices(Node):
@@ -2769,11 +2803,47 @@ def _rebase_view(v):
 
 def _check_inplace(x):
     if _gs.enabled:
+        b = x._base
+        if b is not None and x._vv != x._ver[0]:
+            _regen_view(x)
         if x._node is None and x._rg:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        b = x._base
         if b is not None and b._node is None and b._rg:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        if b is not None and (x._rg or b._rg) and x._x is not None and x._x.get("view_meta"):
+            raise RuntimeError(_view_meta_error(x, "is being"))
+
+
+def _view_meta_error(v, modified):
+    """PyTorch's message for an in-place change a view's creation forbids (handle_view_on_rebase)."""
+    if v._x["view_meta"] == "multi" and v._node is not None:
+        name = v._node.name()
+        name = name[:name.rindex("Backward")] if "Backward" in name else name
+        return (f"Output {v._nr} of {name} is a view and {modified} modified inplace. This view is the output of "
+                "a function that returns multiple views. Such functions do not allow the output views to be "
+                "modified inplace. You should replace the inplace operation by an out-of-place one.")
+    return (f"A view was created in no_grad mode and {modified} modified inplace with grad mode enabled. Given "
+            "that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by "
+            "moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+            "inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+
+
+def _regen_view(v):
+    """Regenerate the grad_fn of view v after its base or another view of it changed in place
+    (v's version stamp lags the shared counter): AsStridedBackward0 over the base's grad_fn,
+    as PyTorch does on the next access of v.grad_fn (VariableHooks::grad_fn)."""
+    base = v._base
+    if v._node is None and not base._rg:
+        return
+    if v._x is not None and v._x.get("view_meta"):
+        raise RuntimeError(_view_meta_error(v, "its base or another view of its base has been"))
+    B = base._a
+    n = new_node(AsStridedBackward0)
+    n.shape, n.key = B.shape, _view_key(B, v._a)
+    n._next = (_e(base),)
+    n._meta = ((v._a.shape, v._a.dtype),)
+    n._saved = ()
+    _rebase(v, n, 0, bump=False, view=False)
 
 
 class GatherBackward0(Node):
@@ -3859,6 +3929,8 @@ def _link():
     me = sys.modules[__name__]
     _eng._ops, _eng.Tensor, _eng._from_array = me, Tensor, _wrap
     _graph._ops = me
+    from . import _tensor
+    _tensor._regen_view = _regen_view
 
 
 _link()

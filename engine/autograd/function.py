@@ -92,7 +92,7 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         from .._tensor import Tensor
-        from .engine import _edge
+        from .._ops import _e
         ctx = cls._backward_cls.__new__(cls._backward_cls)
         ctx._fn = cls
         ctx._non_diff = ()
@@ -122,7 +122,7 @@ class Function(metaclass=_FunctionMeta):
             ctx._x = {"trace": "".join(traceback.format_stack()[:-2])}
         ctx._tensor_pos = tensor_pos
         ctx._nargs = len(args)
-        ctx._next = tuple(_edge(args[i]) for i in tensor_pos)
+        ctx._next = tuple(_e(args[i]) for i in tensor_pos)
         wrapped = []
         metas = []
         inputs_by_id = {id(args[i]) for i in tensor_pos}

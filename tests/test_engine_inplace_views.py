@@ -1,0 +1,244 @@
+"""Views and in-place ops, checked against PyTorch: a view regenerates its grad_fn after its base
+(or another view of the base) is modified in place, an in-place op on a view rebases the base
+(CopySlices), views from split/unbind and views made under no_grad refuse such changes.
+
+Each scenario runs on engine and on torch (where installed) and compares grad_fn names, the
+names of their next functions, and the gradients.
+"""
+import numpy as np
+import pytest
+
+import engine
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _node_name(n):
+    return None if n is None else n.name().replace("torch::autograd::", "")   # torch's C++ CopySlices
+
+
+def _name(t):
+    return _node_name(t.grad_fn)
+
+
+def _next_names(t):
+    return [_node_name(n) for n, _ in t.grad_fn.next_functions]
+
+
+def _both(scenario):
+    """scenario(M) -> something comparable; the engine's answer must equal torch's."""
+    torch = _torch()
+    got, want = scenario(engine), scenario(torch)
+    assert got == want
+    return got
+
+
+def _grad(t):
+    return None if t.grad is None else t.grad.tolist()
+
+
+def test_view_of_base_modified_in_place_is_as_strided_over_the_new_grad_fn():
+    def run(M):
+        a = M.ones(3, 4, dtype=M.float64, requires_grad=True)
+        b = M.full((4,), 3.0, dtype=M.float64, requires_grad=True)
+        c = a * 2
+        v = c[1]
+        before = _name(v)
+        c.mul_(b)
+        out = (before, _name(v), _next_names(v), v.output_nr, v._version)
+        v.sum().backward()
+        return out + (_grad(a), _grad(b))
+    got = _both(run)
+    assert got[:3] == ("SelectBackward0", "AsStridedBackward0", ["MulBackward0"])
+
+
+def test_every_view_kind_regenerates():
+    def run(M):
+        a = M.arange(12.0, dtype=M.float64).reshape(3, 4).requires_grad_()
+        out = []
+        for make in (lambda c: c.t(), lambda c: c.view(12), lambda c: c.unsqueeze(0), lambda c: c.expand(2, 3, 4),
+                     lambda c: c[:, 1:3], lambda c: c.t()[1]):
+            c = a * 1
+            v = make(c)
+            c.mul_(c.detach() + 1)
+            out.append((_name(v), _next_names(v)))
+            a.grad = None
+            (v * M.arange(float(v.numel()), dtype=M.float64).reshape(v.shape)).sum().backward()
+            out.append(_grad(a))
+        return out
+    _both(run)
+
+
+def test_view_of_a_view_and_repeated_in_place_changes():
+    def run(M):
+        a = M.ones(3, 4, dtype=M.float64, requires_grad=True)
+        c = a * 2
+        v = c[1]
+        w = v[1:3]                       # a view of a view: its base is c
+        c.mul_(3)
+        first = (_name(w), _next_names(w))
+        c.add_(1)                        # regenerated again, over the newest grad_fn
+        second = (_name(w), _next_names(w), _name(v), _next_names(v))
+        (w * w).sum().backward()
+        return first, second, _grad(a)
+    assert _both(run)[1][:2] == ("AsStridedBackward0", ["AddBackward0"])
+
+
+def test_in_place_on_a_view_rebases_the_base_and_the_other_views():
+    def run(M):
+        a = M.ones(3, 4, dtype=M.float64, requires_grad=True)
+        k = M.tensor([1.0, 2.0, 3.0, 4.0], dtype=M.float64, requires_grad=True)
+        c = a * 2
+        row = c[1]
+        col = c[:, 0]                    # shares element [1, 0] with row
+        row.mul_(k)
+        names = (_name(c), _next_names(c), _name(row), _next_names(row), _name(col), _next_names(col))
+        (col * M.tensor([1.0, 10.0, 100.0], dtype=M.float64)).sum().backward(retain_graph=True)
+        g1 = (_grad(a), _grad(k))
+        a.grad, k.grad = None, None
+        c.sum().backward()
+        return names, g1, (_grad(a), _grad(k)), c.tolist()
+    names = _both(run)[0]
+    assert names[0] == "CopySlices" and names[4] == "AsStridedBackward0"
+
+
+def test_in_place_on_a_view_of_a_view():
+    def run(M):
+        a = M.ones(3, 4, dtype=M.float64, requires_grad=True)
+        b = M.tensor([2.0, 3.0, 4.0], dtype=M.float64, requires_grad=True)
+        c = a * 2
+        v = c[1]
+        vv = v[1:]
+        vv.mul_(b)
+        names = (_name(vv), _next_names(vv), _name(v), _next_names(v), _name(c), _next_names(c))
+        (v * M.tensor([1.0, 2.0, 3.0, 4.0], dtype=M.float64)).sum().backward()
+        return names, _grad(a), _grad(b)
+    _both(run)
+
+
+def test_view_of_a_base_that_gains_requires_grad_in_place():
+    def run(M):
+        w = M.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        c = M.zeros(2, 3)
+        r = c[1]
+        before = (r.requires_grad, _name(r))
+        c[1] = w * 2                     # c now requires grad through CopySlices
+        after = (r.requires_grad, _name(r), _next_names(r))
+        r.sum().backward()
+        return before, after, _grad(w)
+    _both(run)
+
+
+def test_view_regenerates_after_no_grad_change_of_a_leaf_base():
+    def run(M):
+        p = M.ones(3, requires_grad=True)
+        v = p[0:2]
+        with M.no_grad():
+            p.add_(1)
+        out = (_name(v), _next_names(v))
+        (v * v).sum().backward()
+        return out, _grad(p)
+    _both(run)
+
+
+def test_retain_grad_follows_a_regenerated_view_and_hooks_stay_with_the_old_node():
+    def run(M):
+        w = M.ones(3, requires_grad=True)
+        c = w * 2
+        v = c[0:2]
+        v.retain_grad()
+        calls = []
+        v.register_hook(lambda g: calls.append(g.tolist()))
+        c.mul_(3)
+        v.sum().backward()
+        return _grad(v), _grad(w), calls
+    got = _both(run)
+    assert got[0] == [1.0, 1.0] and got[2] == []
+
+
+@pytest.mark.parametrize("make", ["unbind", "split", "chunk"])
+def test_outputs_of_multi_view_ops_refuse_an_in_place_change_of_their_base(make):
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        c = M.ones(4, 2, requires_grad=True) * 2
+        first = {"unbind": lambda: c.unbind(0), "split": lambda: c.split(2), "chunk": lambda: c.chunk(2)}[make]()[0]
+        c.mul_(2)
+        with pytest.raises(RuntimeError) as e1:
+            first.grad_fn
+        with pytest.raises(RuntimeError) as e2:
+            first * 2
+        assert str(e1.value) == str(e2.value)
+        msgs.append(str(e1.value))
+    assert msgs[0] == msgs[1]
+    assert "returns multiple views" in msgs[0]
+
+
+def test_outputs_of_multi_view_ops_refuse_being_modified_in_place():
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        first, _ = (M.ones(2, 3, requires_grad=True) * 2).unbind(0)
+        with pytest.raises(RuntimeError) as e:
+            first.mul_(2)
+        msgs.append(str(e.value))
+        with M.no_grad():                # not recorded: allowed
+            first.mul_(2)
+    assert msgs[0] == msgs[1]
+    assert msgs[0].startswith("Output 0 of Unbind is a view and is being modified inplace.")
+
+
+def test_view_made_under_no_grad_refuses_an_in_place_change_of_its_base():
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        w = M.ones(3, requires_grad=True)
+        c = w * 2
+        with M.no_grad():
+            v = c[0:2]
+        c.mul_(2)
+        with pytest.raises(RuntimeError) as e:
+            v.grad_fn
+        msgs.append(str(e.value))
+        with M.no_grad():                # both in no_grad: fine
+            u = c[0:1]
+            c.mul_(2)
+            u.add_(1)
+    assert msgs[0] == msgs[1]
+    assert msgs[0].startswith("A view was created in no_grad mode and its base")
+
+
+def test_views_of_a_non_contiguous_base_regenerate():
+    """The base of a view is always the tensor that owns the memory, whatever its layout."""
+    def run(M):
+        a = M.arange(6.0, dtype=M.float64).requires_grad_()
+        base = (a * 1).reshape(2, 3)
+        r = base.t()[1]
+        base.mul_(base.detach() + 1)
+        out = (_name(r), _next_names(r), r.tolist())
+        (r * M.tensor([1.0, 5.0], dtype=M.float64)).sum().backward()
+        return out, _grad(a)
+    _both(run)
+
+
+def test_regenerated_view_is_checked_by_gradcheck():
+    """d/da of a view read after its base changed in place, by finite differences."""
+    def f(a, b):
+        c = a * 1
+        v = c[:, 1:].t()
+        c.mul_(b)
+        return v * v
+    a = engine.rand(3, 4, dtype=engine.float64, requires_grad=True)
+    b = engine.rand(4, dtype=engine.float64, requires_grad=True)
+    assert engine.autograd.gradcheck(f, (a, b))
+    assert engine.autograd.gradgradcheck(f, (a, b))
+
+
+def test_in_place_without_grad_keeps_views_unchanged():
+    a = engine.ones(2, 3)
+    v = a[0]
+    a.add_(1)
+    assert v.grad_fn is None and not v.requires_grad
+    np.testing.assert_array_equal(v.numpy(), [2.0, 2.0, 2.0])
