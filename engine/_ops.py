@@ -3755,10 +3755,20 @@ def resize_(self, *size):
     return self
 
 
-def _fill_random(self, host):
+def _draw_order(a):
+    """The axes of `a` outermost-in-memory first: PyTorch's random kernels fill a tensor in
+    memory order, so a transposed view takes its values in its storage's order."""
+    if a.flags.c_contiguous:
+        return tuple(range(a.ndim))
+    return tuple(int(i) for i in np.argsort([-builtins.abs(st) for st in a.strides], kind="stable"))
+
+
+def _fill_random(self, draw):
+    """Fill self in place with draw(shape), drawn for self's axes in memory order."""
     _check_inplace(self)
-    a = self._a
-    a[...] = host if type(a) is _ndarray else to_device(host, device_of(a))
+    view = self._a.transpose(_draw_order(self._a))
+    host = draw(view.shape)
+    view[...] = host if type(view) is _ndarray else to_device(host, device_of(view))
     self._ver[0] += 1
     return self
 
@@ -3772,14 +3782,14 @@ def _generator_for(self, generator, fn):
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     from . import _random
     g = _generator_for(self, generator, "uniform_")
-    return _fill_random(self, _random.uniform(self._a.shape, self._a.dtype, a, b, g))
+    return _fill_random(self, lambda shape: _random.uniform(shape, self._a.dtype, a, b, g))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     from . import _random
     g = _generator_for(self, generator, "normal_")
-    return _fill_random(self, _random.normal(self._a.shape, self._a.dtype, mean, std,
-                                             self._a.flags.c_contiguous, g))
+    contiguous = self._a.flags.c_contiguous
+    return _fill_random(self, lambda shape: _random.normal(shape, self._a.dtype, mean, std, contiguous, g))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -3789,8 +3799,8 @@ def bernoulli_(self, p=0.5, *, generator=None):
     if not _isinst(pp, float) and type(pp) is not _ndarray:
         pp = pp.get()
     if _isinst(pp, _ndarray):
-        pp = np.broadcast_to(pp, self._a.shape)
-    return _fill_random(self, _random.bernoulli(self._a.shape, pp, g).astype(self._a.dtype))
+        pp = np.broadcast_to(pp, self._a.shape).transpose(_draw_order(self._a))
+    return _fill_random(self, lambda shape: _random.bernoulli(shape, pp, g).astype(self._a.dtype))
 
 
 def random_(self, *bounds, to=None, generator=None):
@@ -3808,15 +3818,15 @@ def random_(self, *bounds, to=None, generator=None):
     elif to is not None:
         low, high = 0, to
     else:
-        return _fill_random(self, _random.random_full(self._a.shape, dt, g))
-    return _fill_random(self, _random.randint(low, high, self._a.shape, dt, g))
+        return _fill_random(self, lambda shape: _random.random_full(shape, dt, g))
+    return _fill_random(self, lambda shape: _random.randint(low, high, shape, dt, g))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
     from . import _random
     g = _generator_for(self, generator, "exponential_")
-    u = _random.uniform(self._a.shape, np.float64, 0, 1, g)
-    return _fill_random(self, (-np.log1p(-u) / lambd).astype(self._a.dtype))
+    return _fill_random(self, lambda shape: (-np.log1p(-_random.uniform(shape, np.float64, 0, 1, g)) / lambd)
+                        .astype(self._a.dtype))
 
 
 # ============================================================================ Tensor methods
