@@ -1,6 +1,7 @@
 """Weight initialisation in place (`uniform_`, `normal_`, `xavier_*`, `kaiming_*`...), with
-PyTorch's formulas in PyTorch's order of operations, drawing from the engine's RNG
-(`engine.manual_seed`): after the same seed, the values are PyTorch's to the last bit."""
+PyTorch's formulas in PyTorch's order of operations, drawing from `generator=` (an
+`engine.Generator`) or the global stream (`engine.manual_seed`): after the same seed, the
+values are PyTorch's to the last bit."""
 from __future__ import annotations
 
 import math
