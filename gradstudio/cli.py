@@ -31,6 +31,8 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu or cuda")
     run.add_argument("--steps", type=int, default=None, help="training steps (default: the document's)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument("--detect-anomaly", action="store_true",
+                     help="stop at the node whose forward or backward first makes NaN/Inf")
     shot = sub.add_parser("shot", help="render the main window with FILE loaded and run to a PNG")
     shot.add_argument("file")
     shot.add_argument("-o", "--output", required=True, metavar="PNG", help="the .png to write")

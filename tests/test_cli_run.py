@@ -165,3 +165,47 @@ def test_training_warnings_reach_stderr(monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert len(json.loads(out)["loss"]) == 5
     assert err == "gradstudio: step 3: cuda ran out of memory; training on the cpu\n"
+
+
+def _chain_file(tmp_path, value, *kinds):
+    """x = tensor(value, requires_grad) -> kinds... -> sum -> backward, saved; returns the path."""
+    doc = Document()
+    ids = [doc.add_node("tensor", "x", {"value": value, "requires_grad": True}).id]
+    for kind in kinds + ("sum", "backward"):
+        ids.append(doc.add_node(kind, kind).id)
+        doc.add_edge(ids[-2], "out", ids[-1], "input")
+    path = tmp_path / "chain.json"
+    fileio.save(doc, path)
+    return path
+
+
+def _run_on_engine(capsys, path, *extra):
+    """(exit code, stdout, stderr) of `gradstudio run PATH *extra` on our engine (anomaly mode
+    steps the engine's own backward plan, which PyTorch does not offer)."""
+    code = cli.main(["run", str(path), *extra])
+    out = capsys.readouterr()
+    return code, out.out, out.err.strip()
+
+
+def test_detect_anomaly_names_the_node_whose_backward_made_nan(tmp_path, capsys):
+    path = _chain_file(tmp_path, [0.0, 4.0], "sqrt", "neg")
+    code, out, _ = _run_on_engine(capsys, path, "--json")      # without the flag the NaN reaches x.grad
+    assert code == 0 and json.loads(out)["nodes"]["x"]["grad"][0] in ("nan", "-inf", "inf")
+    code, out, err = _run_on_engine(capsys, path, "--detect-anomaly")
+    assert code == 2 and out == ""
+    assert err.endswith("node 'sqrt': anomaly: the backward (SqrtBackward0) produced Inf") or \
+        err.endswith("node 'sqrt': anomaly: the backward (SqrtBackward0) produced NaN"), err
+
+
+def test_detect_anomaly_stops_at_the_forward_that_made_nan(tmp_path, capsys):
+    path = _chain_file(tmp_path, [-1.0, 1.0], "log", "exp")
+    code, _, err = _run_on_engine(capsys, path, "--detect-anomaly")
+    assert code == 2 and err.endswith("node 'log': anomaly: the forward produced NaN")
+
+
+@pytest.mark.parametrize("example", ["basic_grad.json", "xor.json"])
+def test_detect_anomaly_on_a_clean_graph_prints_what_a_plain_run_prints(capsys, example):
+    steps = ("--steps", "20")
+    plain = _run_on_engine(capsys, EXAMPLES / example, "--json", *steps)
+    checked = _run_on_engine(capsys, EXAMPLES / example, "--json", "--detect-anomaly", *steps)
+    assert plain[0] == 0 and checked == plain

@@ -1,4 +1,4 @@
-"""`gradstudio run FILE [--device cpu|cuda] [--steps N] [--json]`: run a graph headless.
+"""`gradstudio run FILE [--device cpu|cuda] [--steps N] [--json] [--detect-anomaly]`: run a graph headless.
 
 Loads the file, runs forward and backward (and training when the document defines it),
 then prints each node's data, grad, grad_fn, is_leaf and requires_grad as a table, or as
@@ -13,7 +13,9 @@ files); "loss" is present only when training ran: when the document's meta has "
 "training": {"steps", "final_loss", "accuracy", "val_loss", "grad_norms",
 "mean_grad_norms"} (per-parameter norms: at the last step and averaged over the steps).
 A bad file, a bad graph or a node that fails raises UsageError: exit code 2 and one line
-on stderr.
+on stderr. With --detect-anomaly the run stops at the node whose forward or backward first
+made NaN/Inf (the window's Run > Detect anomalies) and names it that way; training, if any,
+then runs under engine.autograd.detect_anomaly, so a NaN in a step names its op.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from gradstudio.cli import UsageError
 from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
 from gradstudio.runtime import training
+from gradstudio.runtime.anomaly import run_detecting_anomaly
 from gradstudio.runtime.session import NodeInfo, Session
 
 
@@ -43,8 +46,16 @@ def main(args) -> int:
                           base_dir=os.path.dirname(os.path.abspath(args.file)))
         for message in session.messages:
             print(f"gradstudio: {message}", file=sys.stderr)
-        session.run()
-        trained = _train(session, args.steps)
+        anomaly = getattr(args, "detect_anomaly", False)
+        if anomaly:
+            run_detecting_anomaly(session)
+        else:
+            session.run()
+        if session.errors:
+            trained = None
+        else:
+            with session.engine.autograd.set_detect_anomaly(anomaly):
+                trained = _train(session, args.steps)
         losses = None if trained is None else trained.losses
         for warning in [] if trained is None else trained.warnings:
             print(f"gradstudio: {warning}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
     found = forward_anomaly(session)            # after session.forward()
     found = found or backward_anomaly(session)  # a backward under engine anomaly detection
+    found = run_detecting_anomaly(session)      # both, as Session.run() does (the CLI's flag)
     found.node_id, found.message                # the node is also marked in session.errors
 
 Forward: the first node in run order with a non-finite floating output produced it (its
@@ -62,6 +63,17 @@ def backward_anomaly(session: Session, root: str | None = None) -> Anomaly | Non
             return _mark(session, owner, f"anomaly: the backward ({name}) produced {bad}")
         session.errors[root_id] = f"backward: {text}"
     return None
+
+
+def run_detecting_anomaly(session: Session) -> Anomaly | None:
+    """Session.run() in anomaly mode: the forward, then (when it made no NaN/Inf and the
+    document has a root) the backward; the node that first produced NaN/Inf, if any."""
+    session.forward()
+    found = forward_anomaly(session)
+    root_id = session.root_id()
+    if found is None and root_id is not None and root_id not in session.errors:
+        found = backward_anomaly(session, root_id)
+    return found
 
 
 def grad_fn_owners(session: Session) -> dict[Any, str]:
