@@ -3676,8 +3676,8 @@ def fill_(self, value):
     if _isinst(value, Tensor):
         if value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
-        if value._rg and _gs.enabled:
-            return _inplace(self, lambda x, v: add(zeros_like(x), v.to(x.dtype)), (value,))
+        if _gs.enabled and (value._rg or self._rg):
+            return _inplace(self, _fill_tensor_rec, (value,))
         value = value.item()
     if not (_gs.enabled and self._rg):
         _check_inplace(self)
@@ -3685,6 +3685,23 @@ def fill_(self, value):
         self._ver[0] += 1
         return self
     return _inplace(self, lambda x: _fill_rec(x, value, FillBackward2), ())
+
+
+class FillBackward3(Node):
+    """In-place `fill_(value)` with a 0-dim tensor value (PyTorch's FillBackward3)."""
+    __slots__ = ()
+    formula = "FillBackward3: self: zeros_like(grad), value: grad.sum()"
+
+    def backward(self, g):
+        n = self._next
+        return (zeros_like(g) if n[0][0] is not None else None,
+                g.sum() if n[1][0] is not None else None)
+
+
+def _fill_tensor_rec(x, value):
+    t = full_like(x, value.item())
+    _finish(t, new_node(FillBackward3), (x, value))
+    return t
 
 
 def _fill_rec(x, value, cls):
@@ -3814,7 +3831,8 @@ def random_(self, *bounds, to=None, generator=None):
     elif bounds:
         low, high = bounds[0], bounds[1] if len(bounds) > 1 else to
         if high is None:
-            high = (1 << (np.finfo(dt).nmant + 1)) + 1 if dt.kind == "f" else int(np.iinfo(dt).max) + 1
+            high = 2 if dt == np.bool_ else (1 << (np.finfo(dt).nmant + 1)) + 1 if dt.kind == "f" \
+                else int(np.iinfo(dt).max) + 1
     elif to is not None:
         low, high = 0, to
     else:
@@ -3825,8 +3843,7 @@ def random_(self, *bounds, to=None, generator=None):
 def exponential_(self, lambd=1.0, *, generator=None):
     from . import _random
     g = _generator_for(self, generator, "exponential_")
-    return _fill_random(self, lambda shape: (-np.log1p(-_random.uniform(shape, np.float64, 0, 1, g)) / lambd)
-                        .astype(self._a.dtype))
+    return _fill_random(self, lambda shape: _random.exponential(shape, self._a.dtype, lambd, g))
 
 
 # ============================================================================ Tensor methods

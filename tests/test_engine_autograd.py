@@ -619,3 +619,118 @@ def test_view_sees_in_place_change_of_its_base():
     np.testing.assert_array_equal(a.grad[1].numpy(), [6.0] * 4)
     assert b.grad is not None
     np.testing.assert_array_equal(b.grad.numpy(), [2.0] * 4)
+
+
+# ----------------------------------------------------------------------------- ctx.mark_dirty, output_nr
+def _inc_function(M):
+    class Inc(M.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            x.add_(k)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None
+    return Inc
+
+
+def test_mark_dirty_makes_the_input_the_output_with_the_custom_node_like_torch():
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        Inc = _inc_function(M)
+        a = M.ones(3, requires_grad=True)
+        b = a * 1
+        c = Inc.apply(b, 1.0)
+        nexts = [n.name() for n, _ in b.grad_fn.next_functions]
+        c.sum().backward()
+        x = M.ones(3)                                    # no grad anywhere: still bumped, not recorded
+        y = Inc.apply(x, 1.0)
+        got.append((c is b, b._version, b.grad_fn.name(), nexts, a.grad.tolist(), y is x, x._version,
+                    y.grad_fn, x.tolist()))
+    assert got[0] == got[1]
+    assert got[0][:3] == (True, 2, "IncBackward")
+
+
+def test_mark_dirty_on_a_view_rebases_its_base_like_torch():
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        a = M.ones(2, 3, requires_grad=True)
+        b = a * 1
+        v = b[0]
+        r = _inc_function(M).apply(v, 1.0)
+        names = (r is v, v.grad_fn.name(), b.grad_fn.name().replace("torch::autograd::", ""))
+        (b * M.tensor([1.0, 2.0, 3.0])).sum().backward()
+        got.append((names, a.grad.tolist(), b.tolist()))
+    assert got[0] == got[1]
+    assert got[0][1] == [[2.0, 4.0, 6.0], [1.0, 2.0, 3.0]]
+
+
+def test_mark_dirty_errors_like_torch():
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        a = M.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as leaf:
+            _inc_function(M).apply(a, 1.0)
+
+        class NotReturned(M.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.mark_dirty(x)
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        with pytest.raises(RuntimeError) as lost:
+            NotReturned.apply(M.ones(2))
+        msgs.append((str(leaf.value), a._version, str(lost.value)))
+    assert msgs[0] == msgs[1]
+    assert msgs[0][0] == "a leaf Variable that requires grad has been used in an in-place operation."
+
+
+def test_mark_dirty_with_two_outputs_and_saved_dirty_input_like_torch():
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        class ScaleSecond(M.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, y):
+                y.mul_(2)
+                ctx.mark_dirty(y)
+                ctx.save_for_backward(y)
+                return x * 1, y
+
+            @staticmethod
+            def backward(ctx, gx, gy):
+                y, = ctx.saved_tensors
+                return gx * y, gy * 2
+        x = M.tensor([1.0, 2.0], requires_grad=True)
+        y0 = M.tensor([3.0, 4.0], requires_grad=True)
+        y = y0 * 1
+        o1, o2 = ScaleSecond.apply(x, y)
+        (o1 + o2).sum().backward()
+        got.append((o2 is y, o1.output_nr, o2.output_nr, x.grad.tolist(), y0.grad.tolist()))
+    assert got[0] == got[1]
+    assert got[0][:3] == (True, 0, 1)
+
+
+def test_output_nr_like_torch():
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        x = M.arange(12.0).reshape(3, 4).requires_grad_()
+        m = M.max(x, 0)
+        s = M.sort(x, 1)
+        a, b = (x * 1).unbind(0)[1:]
+        got.append(([m.values.output_nr, m.indices.output_nr, m.indices.requires_grad],
+                    [t.output_nr for t in x.unbind(0)], [t.output_nr for t in x.split(1)],
+                    [t.output_nr for t in x.chunk(2, 1)], [t.output_nr for t in x.split([1, 3], 1)],
+                    [s[0].output_nr, s[1].output_nr], x.output_nr, (x * 2).output_nr, M.ones(2).output_nr,
+                    [t.output_nr for t in x.detach().unbind(0)], a.output_nr, b.output_nr, b.detach().output_nr))
+    assert got[0] == got[1]
+    assert got[0][1] == [0, 1, 2] and got[0][10:12] == (1, 2)

@@ -242,3 +242,27 @@ def test_in_place_without_grad_keeps_views_unchanged():
     a.add_(1)
     assert v.grad_fn is None and not v.requires_grad
     np.testing.assert_array_equal(v.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_fill_with_a_tensor_value_records_fill_backward3():
+    def run(M):
+        v = M.tensor(2.0, requires_grad=True)
+        w = M.ones(2, 3, requires_grad=True)
+        out = []
+        for target in (M.ones(2, 3), w * 1):
+            target.fill_(v)
+            out.append((_name(target), _next_names(target), target._version))
+            v.grad, w.grad = None, None
+            (target * M.arange(6.0).reshape(2, 3)).sum().backward()
+            out.append((_grad(v), _grad(w)))
+        y = w * 1
+        y.fill_(M.tensor(5.0))                    # value without grad: still FillBackward3
+        out.append((_name(y), _next_names(y)))
+        c = w * 1
+        c[0].fill_(v)                             # through a view: CopySlices over FillBackward3
+        v.grad, w.grad = None, None
+        c.sum().backward()
+        out.append((_name(c), _next_names(c), _grad(v), _grad(w)))
+        return out
+    got = _both(run)
+    assert got[0][0] == "FillBackward3" and got[1] == (15.0, None) and got[3] == (15.0, [[0.0] * 3] * 2)

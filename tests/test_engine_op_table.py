@@ -212,6 +212,14 @@ def _inplace_on_view(a, b):
     return v
 
 
+def _view_after_base_in_place(a, b):
+    """A view read after its base changed in place: AsStridedBackward0 over the base's new node."""
+    c = a * 2
+    v = c[:, 1:].t()
+    c.mul_(b)
+    return v
+
+
 OPS += [
     OpInfo("asin", lambda m, a: m.asin(a), [((3,),)], domain="unit"),
     OpInfo("acos", lambda m, a: m.acos(a), [((3,),)], domain="unit"),
@@ -236,4 +244,6 @@ OPS += [
     OpInfo("fill_", lambda m, a: (a * 1).fill_(2.0), [((3,),)]),
     OpInfo("zero_", lambda m, a: (a * 1).zero_(), [((3,),)]),
     OpInfo("inplace_on_view", lambda m, a, b: _inplace_on_view(a, b), [((3, 4), (4,))]),
+    OpInfo("view_after_base_in_place", lambda m, a, b: _view_after_base_in_place(a, b), [((3, 4), (4,))]),
+    OpInfo("fill_tensor", lambda m, a, v: (a * 1).fill_(v), [((3, 4), ())], grad_fn="FillBackward3"),
 ]

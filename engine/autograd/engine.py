@@ -92,7 +92,7 @@ def _heap_pop(h):
 
 
 def _edge(t):
-    node = t._node
+    node = t.grad_fn          # the property: a view whose base changed in place regenerates it
     if node is not None:
         return node, t._nr
     if t._rg:

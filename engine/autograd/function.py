@@ -18,7 +18,7 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 class BackwardCFunction(Node):
     """The node/ctx of a custom Function."""
     __slots__ = ("_fn", "needs_input_grad", "_tensor_pos", "_nargs", "_non_diff", "_materialize",
-                 "_to_save", "__dict__")
+                 "_to_save", "_dirty", "__dict__")
 
     def save_for_backward(self, *tensors):
         self._to_save = tensors
@@ -34,7 +34,9 @@ class BackwardCFunction(Node):
         self._non_diff = {id(t) for t in tensors}
 
     def mark_dirty(self, *tensors):
-        pass
+        """Declare inputs that forward modified in place (and returns): they get a version bump and
+        this node as their grad_fn, as if the Function were a built-in in-place op."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
@@ -92,12 +94,13 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         from .._tensor import Tensor
-        from .._ops import _e
+        from .._ops import _e, _rebase
         ctx = cls._backward_cls.__new__(cls._backward_cls)
         ctx._fn = cls
         ctx._non_diff = ()
         ctx._materialize = True
         ctx._to_save = ()
+        ctx._dirty = ()
         ctx._x = None
         tensor_pos = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
@@ -114,6 +117,13 @@ class Function(metaclass=_FunctionMeta):
             _gs.enabled = prev
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
+        dirty = {id(t) for t in ctx._dirty}
+        if dirty:
+            for t in ctx._dirty:
+                t._ver[0] += 1
+            if not dirty <= {id(o) for o in outs}:
+                raise RuntimeError("Some elements marked as dirty during the forward method were not returned as "
+                                   "output. The inputs that are modified inplace must all be outputs of the Function.")
         if not record:
             return out
         ctx._seq = new_node(BackwardCFunction)._seq
@@ -128,10 +138,16 @@ class Function(metaclass=_FunctionMeta):
         inputs_by_id = {id(args[i]) for i in tensor_pos}
         for i, o in enumerate(outs):
             if isinstance(o, Tensor):
-                if id(o) in inputs_by_id:     # returning an input: PyTorch returns a view of it
-                    o = o.view_as(o) if False else _alias(o)
+                if id(o) in dirty:            # modified in place: o itself now comes from this node
+                    if o._node is None and o._rg:
+                        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
+                                           "operation.")
+                elif id(o) in inputs_by_id:   # returning an input: PyTorch returns a view of it
+                    o = _alias(o)
                 metas.append((o._a.shape, o._a.dtype))
-                if id(o) not in ctx._non_diff and o._a.dtype.kind == "f":
+                if id(o) in dirty:
+                    _rebase(o, ctx, i, bump=False)
+                elif id(o) not in ctx._non_diff and o._a.dtype.kind == "f":
                     o._node, o._nr, o._rg = ctx, i, True
             else:
                 metas.append(((), None))
@@ -152,7 +168,7 @@ class Function(metaclass=_FunctionMeta):
                 vers.append(s._ver[0])
         ctx._saved = tuple(saved)
         ctx._sver = tuple(vers)
-        ctx._to_save = ()
+        ctx._to_save = ctx._dirty = ()
         return wrapped[0] if single else tuple(wrapped)
 
 
