@@ -1,12 +1,16 @@
-"""engine.linalg: the norms PyTorch's torch.linalg offers for gradient work.
+"""engine.linalg: torch.linalg's norms, inverses, determinants, solvers and factorizations.
 
-`vector_norm`, `norm` (vector norm, or Frobenius for matrices) and `matrix_norm` ("fro")
-all record LinalgVectorNormBackward0, as PyTorch's do. Decompositions, inverses and
-solvers are not provided.
+`vector_norm`, `norm` and `matrix_norm` ("fro", 1, -1, inf, -inf) record
+LinalgVectorNormBackward0 as PyTorch's do; matrix_norm 2, -2 and "nuc" go through svdvals.
+inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals and pinv live in
+engine/_linalg_ops.py (forward and backward formula side by side).
 """
 from . import _ops
+from ._linalg_ops import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
+                          svd, svdvals, pinv)
 
-__all__ = ["vector_norm", "norm", "matrix_norm"]
+__all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
+           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -17,10 +21,28 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    """Frobenius norm over the last two dims (other orders need singular values: not provided)."""
-    if ord != "fro":
-        raise NotImplementedError(f"linalg.matrix_norm(ord={ord!r}) is not supported by the engine; use 'fro'")
-    return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    """Matrix norm over dims `dim`: "fro", "nuc", 2/-2 (largest/smallest singular value),
+    1/-1 (max/min column sum of |A|), inf/-inf (max/min row sum), computed as PyTorch does."""
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (_ops._wdim(d, A.ndim) for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        perm = [i for i in range(A.ndim) if i not in (d0, d1)] + [d0, d1]
+        s = svdvals(A.permute(perm))
+        r = s.sum(-1, keepdim) if ord == "nuc" else (s.amax(-1, keepdim) if ord == 2 else s.amin(-1, keepdim))
+        if keepdim:
+            r = r.unsqueeze(-1).permute([perm.index(i) for i in range(A.ndim)])
+        return r
+    if ord in (1, -1, float("inf"), float("-inf")):
+        if abs(ord) == float("inf"):
+            d0, d1 = d1, d0
+        s = vector_norm(A, 1, d0, keepdim)
+        if not keepdim and d0 < d1:
+            d1 -= 1
+        return s.amax(d1, keepdim) if ord > 0 else s.amin(d1, keepdim)
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):

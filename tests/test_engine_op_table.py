@@ -247,3 +247,66 @@ OPS += [
     OpInfo("view_after_base_in_place", lambda m, a, b: _view_after_base_in_place(a, b), [((3, 4), (4,))]),
     OpInfo("fill_tensor", lambda m, a, v: (a * 1).fill_(v), [((3, 4), ())], grad_fn="FillBackward3"),
 ]
+
+
+def _eye(m, a, scale):
+    return scale * m.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+
+
+def _wc(m, a):
+    """A well-conditioned square matrix from a (entries in [-2, 2]): a + 6 I."""
+    return a + _eye(m, a, 6.0)
+
+
+def _spd(m, a):
+    """A symmetric positive-definite matrix from a: a + a^T, diagonally dominant."""
+    return a + a.mT + _eye(m, a, 4.0 * a.shape[-1])
+
+
+OPS += [   # einsum: PyTorch's decomposition (diagonal, unsqueeze, permute, sum, bmm, view)
+    OpInfo("einsum_mm", lambda m, a, b: m.einsum("ij,jk->ik", a, b), [((3, 4), (4, 2))]),
+    OpInfo("einsum_bmm", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [((2, 3, 4), (2, 4, 2))]),
+    OpInfo("einsum_ellipsis", lambda m, a, b: m.einsum("...ij,...jk", a, b), [((2, 3, 4), (4, 2))]),
+    OpInfo("einsum_outer", lambda m, a, b: m.einsum("i,j->ij", a, b), [((3,), (4,))]),
+    OpInfo("einsum_diag", lambda m, a: m.einsum("ii->i", a), [((3, 3),)]),
+    OpInfo("einsum_batch_diag", lambda m, a: m.einsum("...ii->...i", a), [((2, 3, 3),)]),
+    OpInfo("einsum_trace", lambda m, a: m.einsum("ii", a), [((3, 3),)]),
+    OpInfo("einsum_diag_sum", lambda m, a: m.einsum("iij->j", a), [((3, 3, 2),)]),
+    OpInfo("einsum_sum", lambda m, a: m.einsum("ij->", a), [((3, 4),)]),
+    OpInfo("einsum_broadcast", lambda m, a, b: m.einsum("ij,kj->ik", a, b), [((3, 1), (2, 4))]),
+    OpInfo("einsum_three", lambda m, a, b, c: m.einsum("bn,anm,bm->ba", a, b, c), [((2, 3), (4, 3, 5), (2, 5))]),
+    OpInfo("einsum_list", lambda m, a, b: m.einsum("i,i->", [a, b]), [((4,), (4,))]),
+]
+
+OPS += [   # engine.linalg: inputs made well-conditioned (and symmetric where the op needs it)
+    OpInfo("linalg_inv", lambda m, a: m.linalg.inv(_wc(m, a)), [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("inverse", lambda m, a: m.inverse(_wc(m, a)), [((3, 3),)]),
+    OpInfo("Tensor.inverse", lambda m, a: _wc(m, a).inverse(), [((3, 3),)]),
+    OpInfo("linalg_det", lambda m, a: m.linalg.det(_wc(m, a)), [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("det", lambda m, a: m.det(a), [((3, 3),)]),
+    OpInfo("Tensor.det", lambda m, a: a.det(), [((2, 2),)]),
+    OpInfo("linalg_slogdet", lambda m, a: m.linalg.slogdet(a).logabsdet, [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("logdet", lambda m, a: m.logdet(_spd(m, a)), [((3, 3),)]),
+    OpInfo("linalg_solve", lambda m, a, b: m.linalg.solve(_wc(m, a), b),
+           [((3, 3), (3, 2)), ((2, 3, 3), (3,)), ((2, 3, 3), (2, 3)), ((3, 3), (2, 3, 2))]),
+    OpInfo("linalg_solve_right", lambda m, a, b: m.linalg.solve(_wc(m, a), b, left=False), [((3, 3), (2, 3))]),
+    OpInfo("linalg_cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("linalg_cholesky_upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True), [((3, 3),)]),
+    OpInfo("linalg_qr_Q", lambda m, a: m.linalg.qr(a).Q, [((4, 3),), ((3, 5),), ((2, 3, 3),)]),
+    OpInfo("linalg_qr_R", lambda m, a: m.linalg.qr(a)[1], [((4, 3),), ((3, 5),), ((2, 3, 3),)]),
+    OpInfo("linalg_eigh_values", lambda m, a: m.linalg.eigh(a + a.mT).eigenvalues, [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("linalg_eigh_vectors", lambda m, a: m.linalg.eigh(a + a.mT)[1] ** 2, [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("linalg_eigvalsh", lambda m, a: m.linalg.eigvalsh(a + a.mT), [((3, 3),)]),
+    OpInfo("linalg_svdvals", lambda m, a: m.linalg.svdvals(a), [((4, 3),), ((3, 5),), ((2, 3, 3),)]),
+    OpInfo("linalg_svd_U", lambda m, a: m.linalg.svd(a, full_matrices=False).U ** 2, [((4, 3),), ((3, 5),)]),
+    OpInfo("linalg_svd_Vh", lambda m, a: m.linalg.svd(a, full_matrices=False)[2] ** 2, [((4, 3),), ((3, 5),)]),
+    OpInfo("linalg_svd_full", lambda m, a: m.linalg.svd(a)[0] ** 2, [((3, 3),)]),
+    OpInfo("linalg_pinv", lambda m, a: m.linalg.pinv(a), [((4, 3),), ((2, 3, 5),)]),
+    OpInfo("pinverse", lambda m, a: m.pinverse(a), [((3, 4),)]),
+    OpInfo("matrix_norm_nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), [((4, 3),)]),
+    OpInfo("matrix_norm_2", lambda m, a: m.linalg.matrix_norm(a, 2, keepdim=True), [((2, 4, 3),)]),
+    OpInfo("matrix_norm_-2", lambda m, a: m.linalg.matrix_norm(a, -2, dim=(0, 2)), [((4, 2, 3),)]),
+    OpInfo("matrix_norm_1", lambda m, a: m.linalg.matrix_norm(a, 1), [((4, 3),)]),
+    OpInfo("matrix_norm_inf", lambda m, a: m.linalg.matrix_norm(a, float("inf"), keepdim=True), [((4, 3),)]),
+    OpInfo("linalg_norm_nuc", lambda m, a: m.linalg.norm(a, "nuc"), [((4, 3),)]),
+]

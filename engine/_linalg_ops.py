@@ -1,0 +1,525 @@
+"""Linear-algebra ops with their backward formulas: inverse, determinants, solve, factorizations.
+
+Each op computes its forward with the array namespace's `linalg` (NumPy on the CPU, CuPy on
+cuda), batched over leading dims, and records one node named as PyTorch names it
+(LinalgInvExBackward0, LinalgSvdBackward0, ...). The backward formulas are PyTorch's
+(tools/autograd/derivatives.yaml, FunctionsManual.cpp) for real inputs, written with engine
+ops, so create_graph=True gives second derivatives. engine.linalg exposes them under
+torch.linalg's names; det/inverse/slogdet/logdet are also engine functions and Tensor
+methods, as in torch. Gradients assume what PyTorch's do: invertible matrices for
+inv/det/slogdet/solve, distinct eigenvalues for eigh and distinct nonzero singular values
+for the singular vectors of svd.
+"""
+import collections
+
+import numpy as np
+
+from . import _ops
+from ._tensor import Tensor
+from .autograd.graph import Node, new_node, _SavedOutput
+
+__all__ = ["LinAlgError", "inv", "det", "linalg_slogdet", "slogdet", "logdet", "solve", "cholesky", "qr", "eigh",
+           "eigvalsh", "svd", "svdvals", "pinv", "inverse", "pinverse"]
+
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: the input has no such factorization (singular, not positive-definite)."""
+
+
+def _return_type(name, fields):
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
+_SlogdetLinalg = _return_type("linalg_slogdet", ["sign", "logabsdet"])
+_Slogdet = _return_type("slogdet", ["sign", "logabsdet"])
+_Qr = _return_type("linalg_qr", ["Q", "R"])
+_Eigh = _return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+_Svd = _return_type("linalg_svd", ["U", "S", "Vh"])
+
+
+# ============================================================================ helpers
+def _la(a):
+    """The linalg namespace of array a's device."""
+    return _ops._ns(a).linalg
+
+
+def _check_matrix(A, name, square=True):
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
+    if A._a.dtype.kind != "f":
+        raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{A.dtype.name.capitalize() if A.dtype.name != 'int64' else 'Long'}")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+
+
+def _first_zero_pivot(m):
+    """1-based index of the first zero pivot of LU with partial pivoting (LAPACK's getrf info), or 0."""
+    m = np.array(m, dtype=np.float64)
+    n = m.shape[0]
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(m[k:, k])))
+        if m[p, k] == 0:
+            return k + 1
+        m[[k, p]] = m[[p, k]]
+        m[k + 1:, k:] -= np.outer(m[k + 1:, k] / m[k, k], m[k, k:])
+    return 0
+
+
+def _batches(a):
+    """(batch label, matrix) for each matrix of a (on the host)."""
+    host = a if type(a) is np.ndarray else a.get()
+    flat = host.reshape((-1,) + host.shape[-2:])
+    for i, m in enumerate(flat):
+        yield (f"(Batch element {i}): " if host.ndim > 2 else ""), m
+
+
+def _singular_error(a, name):
+    for label, m in _batches(a):
+        k = _first_zero_pivot(m)
+        if k:
+            return LinAlgError(f"linalg.{name}: {label}The diagonal element {k} is zero, the inversion could not "
+                               "be completed because the input matrix is singular.")
+    return LinAlgError(f"linalg.{name}: The input matrix is singular.")
+
+
+def _not_pd_error(a):
+    for label, m in _batches(a):
+        for k in range(1, m.shape[0] + 1):
+            try:
+                np.linalg.cholesky(m[:k, :k])
+            except np.linalg.LinAlgError:
+                return LinAlgError(f"linalg.cholesky: {label}The factorization could not be completed because the "
+                                   f"input is not positive-definite (the leading minor of order {k} is not "
+                                   "positive-definite).")
+    return LinAlgError("linalg.cholesky: The factorization could not be completed because the input is not "
+                       "positive-definite.")
+
+
+def _record(node, outs, inputs, saved=()):
+    """Connect outputs `outs` (output_nr = position) to `node`. saved: tensors for backward; an
+    output among them is kept by array, as the engine keeps an op's own outputs."""
+    node._next = tuple(_ops._e(x) for x in inputs)
+    node._meta = tuple((o._a.shape, o._a.dtype) for o in outs)
+    for i, o in enumerate(outs):
+        o._node, o._nr, o._rg = node, i, True
+    saved = tuple(_SavedOutput(s) if any(s is o for o in outs) else s for s in saved)
+    node._saved = saved
+    node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] for s in saved)
+
+
+def _fill(grads, metas, like):
+    """Missing output gradients as zeros (a multi-output node gets None for unused outputs)."""
+    return [g if g is not None else _ops.zeros(m[0], dtype=like.dtype, device=like.device)
+            for g, m in zip(grads, metas)]
+
+
+def _eye_like(n, t):
+    return _ops.eye(n, dtype=t.dtype, device=t.device)
+
+
+def _diag_embed(v):
+    """Batched diagonal matrices from the last dim of v."""
+    return v.unsqueeze(-1) * _eye_like(v.shape[-1], v)
+
+
+# ============================================================================ inverse
+class LinalgInvExBackward0(Node):
+    __slots__ = ()
+    formula = "LinalgInvExBackward0: A: -inverse.mH() @ grad @ inverse.mH()"
+    saved_names = ("inverse",)
+
+    def backward(self, g):
+        X, = self.saved
+        Xh = X.mT
+        return -(Xh @ (g @ Xh))
+
+
+def inv(A, *, out=None):
+    """The inverse of each square matrix in A (..., n, n)."""
+    _check_matrix(A, "inv")
+    a = A._a
+    try:
+        r = _la(a).inv(a)
+    except np.linalg.LinAlgError:
+        raise _singular_error(a, "inv") from None
+    t = _ops._wrap(r)
+    if _ops._needs(A):
+        n = new_node(LinalgInvExBackward0)
+        _record(n, (t,), (A,), (t,))
+    return t
+
+
+def inverse(input, *, out=None):
+    """torch.inverse: linalg.inv."""
+    return inv(input)
+
+
+# ============================================================================ determinants
+class LinalgDetBackward0(Node):
+    __slots__ = ()
+    formula = "LinalgDetBackward0: A: (grad * det).unsqueeze(-1).unsqueeze(-1) * inv(A).mH()"
+    saved_names = ("A", "result")
+
+    def backward(self, g):
+        A, d = self.saved
+        return (g * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
+
+
+def det(A):
+    """The determinant of each square matrix in A (..., n, n)."""
+    _check_matrix(A, "det")
+    a = A._a
+    t = _ops._wrap(_ops._res(_la(a).det(a)))
+    if _ops._needs(A):
+        n = new_node(LinalgDetBackward0)
+        _record(n, (t,), (A,), (A, t))
+    return t
+
+
+class LinalgSlogdetBackward0(Node):
+    __slots__ = ()
+    formula = "LinalgSlogdetBackward0: A: grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * inv(A).mH()"
+    saved_names = ("A",)
+
+    def _apply(self, grads):
+        g = grads[1]
+        if g is None:       # the sign is piecewise constant: no gradient flows from it
+            return (None,)
+        A, = self.saved
+        return (g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT,)
+
+
+def _slogdet(A, name, rtype):
+    _check_matrix(A, name)
+    a = A._a
+    sign, logabs = _la(a).slogdet(a)
+    s, l = _ops._wrap(_ops._res(sign)), _ops._wrap(_ops._res(logabs))
+    if _ops._needs(A):
+        n = new_node(LinalgSlogdetBackward0)
+        _record(n, (s, l), (A,), (A,))
+    return rtype(s, l)
+
+
+def linalg_slogdet(A, *, out=None):
+    """(sign, log|det|) of each square matrix in A, as torch.linalg.slogdet."""
+    return _slogdet(A, "slogdet", _SlogdetLinalg)
+
+
+def slogdet(input):
+    """torch.slogdet: linalg.slogdet under the name torch.return_types.slogdet."""
+    return _slogdet(input, "slogdet", _Slogdet)
+
+
+def logdet(input):
+    """log det(A): nan where det < 0 (torch.logdet)."""
+    s, l = _slogdet(input, "slogdet", _Slogdet)
+    return _ops.where(s < 0, _ops.full_like(l, float("nan")), l)
+
+
+# ============================================================================ solve
+class LinalgSolveExBackward0(Node):
+    __slots__ = ("left", "vector")
+    formula = ("LinalgSolveExBackward0: B: gB = linalg.solve(A.mH(), grad, left=left), "
+               "A: -gB @ result.mH() if left else -result.mH() @ gB")
+    saved_names = ("A", "result")
+    saved_attrs = ("left",)
+
+    def backward(self, g):
+        A, X = self.saved
+        left = self.left
+        d = -1 if left else -2          # where a vector right-hand side gets its unit dim
+        if self.vector:
+            g, X = g.unsqueeze(d), X.unsqueeze(d)
+        gB = solve(A.mT, g, left=left)
+        need_A = self._next[0][0] is not None
+        gA = (-(gB @ X.mT) if left else -(X.mT @ gB)) if need_A else None
+        return gA, (gB.squeeze(d) if self.vector else gB)
+
+
+def solve(A, B, *, left=True, out=None):
+    """X with A X = B (left=True) or X A = B; B may be a (batch of) vector(s)."""
+    _check_matrix(A, "solve")
+    vector = B.ndim == 1 or (A.ndim - 1 == B.ndim and tuple(B.shape) == tuple(A.shape[:-1]))
+    a, b = _ops._pair(A, B)
+    if vector:
+        b = b[..., None] if left else b[..., None, :]
+    n = a.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    la = _la(a)
+    try:
+        if left:
+            r = la.solve(a, b)
+        else:
+            r = la.solve(a.swapaxes(-1, -2), b.swapaxes(-1, -2)).swapaxes(-1, -2)
+    except np.linalg.LinAlgError:
+        raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
+    if vector:
+        r = r[..., 0] if left else r[..., 0, :]
+    t = _ops._wrap(_ops._res(r))
+    if _ops._needs(A, B):
+        nd = new_node(LinalgSolveExBackward0)
+        nd.left, nd.vector = left, vector
+        _record(nd, (t,), (A, B), (A, t))
+    return t
+
+
+# ============================================================================ cholesky
+class LinalgCholeskyExBackward0(Node):
+    __slots__ = ("upper",)
+    formula = ("LinalgCholeskyExBackward0: A: phi = tril(L.mH() @ gL); phi = (phi + tril(phi, -1).mH()) / 2; "
+               "A: L^{-H} phi L^{-1}")
+    saved_names = ("L",)
+    saved_attrs = ("upper",)
+
+    def backward(self, g):
+        L, = self.saved
+        if self.upper:
+            L, g = L.mT, g.mT
+        phi = (L.mT @ g).tril()
+        phi = 0.5 * (phi + phi.tril(-1).mT)
+        return solve(L, solve(L.mT, phi), left=False)
+
+
+def cholesky(A, *, upper=False, out=None):
+    """The Cholesky factor L (A = L L^H) of each symmetric positive-definite matrix in A."""
+    _check_matrix(A, "cholesky")
+    a = A._a
+    try:
+        r = _la(a).cholesky(a)
+    except np.linalg.LinAlgError:
+        raise _not_pd_error(a) from None
+    if upper:
+        r = r.swapaxes(-1, -2).copy()
+    t = _ops._wrap(r)
+    if _ops._needs(A):
+        n = new_node(LinalgCholeskyExBackward0)
+        n.upper = upper
+        _record(n, (t,), (A,), (t,))
+    return t
+
+
+# ============================================================================ qr
+def _copyltu(M):
+    """The symmetric matrix whose lower triangle is M's."""
+    return M.tril() + M.tril(-1).mT
+
+
+def _qr_square_or_tall(gQ, gR, Q, R):
+    """PyTorch's QR backward for m >= n: (gQ + Q copyltu(R gR^H - gQ^H Q)) R^{-H}."""
+    M = R @ gR.mT - gQ.mT @ Q
+    return solve(R.mT, gQ + Q @ _copyltu(M), left=False)
+
+
+class LinalgQrBackward0(Node):
+    __slots__ = ("mode",)
+    formula = ("LinalgQrBackward0: A: (gQ + Q copyltu(R gR^H - gQ^H Q)) R^{-H} for m >= n; "
+               "for m < n: [that for (gQ + Y gV^H, gU), Q gV] with A = [X, Y], R = [U, V]")
+    saved_names = ("A", "Q", "R")
+    saved_attrs = ("mode",)
+
+    def _apply(self, grads):
+        A, Q, R = self.saved
+        m, n = A.shape[-2], A.shape[-1]
+        if self.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through "
+                               "linalg.qr.")
+        if self.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        gQ, gR = _fill(grads, self._meta, Q)
+        if m >= n:
+            return (_qr_square_or_tall(gQ, gR, Q, R),)
+        U, V = R[..., :m], R[..., m:]
+        gU, gV = gR[..., :m], gR[..., m:]
+        Y = A[..., m:]
+        gX = _qr_square_or_tall(gQ + Y @ gV.mT, gU, Q, U)
+        return (_ops.cat([gX, Q @ gV], -1),)
+
+
+def qr(A, mode="reduced", *, out=None):
+    """A = Q R with orthonormal Q and upper-triangular R; mode 'reduced', 'complete' or 'r'."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+                           "'r', or 'complete'")
+    _check_matrix(A, "qr", square=False)
+    a = A._a
+    la = _la(a)
+    q, r = la.qr(a, mode="complete" if mode == "complete" else "reduced")
+    Q, R = _ops._wrap(_ops._res(q)), _ops._wrap(_ops._res(r))
+    if mode == "r":
+        Q = _ops._wrap(_ops._ns(a).zeros((0,), a.dtype))
+    if _ops._needs(A):
+        n = new_node(LinalgQrBackward0)
+        n.mode = mode
+        _record(n, (Q, R), (A,), (A, Q, R))
+    return _Qr(Q, R)
+
+
+# ============================================================================ eigh
+class LinalgEighBackward0(Node):
+    __slots__ = ()
+    formula = ("LinalgEighBackward0: A: V (diag(gL) + skew(V^H gV) / (L_j - L_i)) V^H, "
+               "skew(X) = (X - X^H) / 2")
+    saved_names = ("eigenvalues", "eigenvectors")
+
+    def _apply(self, grads):
+        L, V = self.saved
+        gL, gV = grads
+        if gV is None:
+            return ((V * gL.unsqueeze(-2)) @ V.mT,)
+        W = V.mT @ gV
+        W = 0.5 * (W - W.mT)
+        E = L.unsqueeze(-2) - L.unsqueeze(-1) + _eye_like(L.shape[-1], L)
+        inner = W / E
+        if gL is not None:
+            inner = inner + _diag_embed(gL)
+        return (V @ (inner @ V.mT),)
+
+
+def _eigh(A, UPLO, name):
+    _check_matrix(A, name)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    a = A._a
+    w, v = _la(a).eigh(a, UPLO=UPLO)
+    L, V = _ops._wrap(_ops._res(w)), _ops._wrap(_ops._res(v))
+    if _ops._needs(A):
+        n = new_node(LinalgEighBackward0)
+        _record(n, (L, V), (A,), (L, V))
+    return L, V
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of each symmetric matrix in A."""
+    return _Eigh(*_eigh(A, UPLO, "eigh"))
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """The eigenvalues (ascending) of each symmetric matrix in A."""
+    return _eigh(A, UPLO, "eigvalsh")[0]
+
+
+# ============================================================================ svd
+class LinalgSvdBackward0(Node):
+    __slots__ = ("full_matrices",)
+    formula = ("LinalgSvdBackward0: A: U [(skew(U^H gU) S + S skew(V^H gV)) / (S_j^2 - S_i^2) + diag(gS)] V^H "
+               "(+ the parts of gU, gV outside span(U), span(V) when m != n)")
+    saved_names = ("U", "S", "Vh")
+    saved_attrs = ("full_matrices",)
+
+    def _apply(self, grads):
+        U, S, Vh = self.saved
+        gU, gS, gVh = grads
+        k = S.shape[-1]
+        if self.full_matrices:
+            U, Vh = U[..., :k], Vh[..., :k, :]
+            gU = gU[..., :k] if gU is not None else None
+            gVh = gVh[..., :k, :] if gVh is not None else None
+        m, n = U.shape[-2], Vh.shape[-1]
+        if gU is None and gVh is None:
+            return ((U @ (gS.unsqueeze(-1) * Vh)) if m >= n else ((U * gS.unsqueeze(-2)) @ Vh),)
+        S2 = S * S
+        E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + _eye_like(k, S)
+        UhgU = (lambda X: X - X.mT)(U.mT @ gU) if gU is not None else None
+        VhgV = (lambda X: X - X.mT)(Vh @ gVh.mT) if gVh is not None else None
+        if UhgU is not None and VhgV is not None:
+            inner = (UhgU * S.unsqueeze(-2) + S.unsqueeze(-1) * VhgV) / E
+        elif UhgU is not None:
+            inner = UhgU * (S.unsqueeze(-2) / E)
+        else:
+            inner = S.unsqueeze(-1) * VhgV / E
+        if gS is not None:
+            inner = inner + _diag_embed(gS)
+        if m > n and gU is not None:
+            gA = U @ inner
+            gUSinv = gU / S.unsqueeze(-2)
+            gA = (gA + gUSinv - U @ (U.mT @ gUSinv)) @ Vh
+        elif m < n and gVh is not None:
+            gA = inner @ Vh
+            SinvgVh = gVh / S.unsqueeze(-1)
+            gA = U @ (gA + SinvgVh - (SinvgVh @ Vh.mT) @ Vh)
+        else:
+            gA = U @ (inner @ Vh) if m >= n else (U @ inner) @ Vh
+        return (gA,)
+
+
+def _svd(A, full_matrices, name):
+    _check_matrix(A, name, square=False)
+    a = A._a
+    u, s, vh = _la(a).svd(a, full_matrices=full_matrices)
+    U, S, Vh = (_ops._wrap(_ops._res(x)) for x in (u, s, vh))
+    if _ops._needs(A):
+        n = new_node(LinalgSvdBackward0)
+        n.full_matrices = full_matrices
+        _record(n, (U, S, Vh), (A,), (U, S, Vh))
+    return U, S, Vh
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """A = U diag(S) Vh, singular values descending (reduced with full_matrices=False)."""
+    return _Svd(*_svd(A, full_matrices, "svd"))
+
+
+def svdvals(A, *, driver=None, out=None):
+    """The singular values of each matrix in A, descending."""
+    return _svd(A, False, "svd")[1]
+
+
+# ============================================================================ pinv
+class LinalgPinvBackward0(Node):
+    __slots__ = ()
+    formula = "LinalgPinvBackward0: A: pinv_backward(grad, result, A)"
+    saved_names = ("A", "result")
+
+    def backward(self, g):
+        A, P = self.saved
+        m, n = A.shape[-2], A.shape[-1]
+        Ph, gh = P.mT, g.mT
+        if m <= n:
+            K = gh @ P
+            KPh = K @ Ph
+            return -(P @ K).mT + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
+        K = P @ gh
+        PhK = Ph @ K
+        return -(K @ P).mT + ((gh - A @ K) @ P) @ Ph + PhK - (PhK @ P) @ A
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
+    """The Moore-Penrose pseudoinverse: singular values at most max(atol, rtol * largest) count as zero."""
+    _check_matrix(A, "pinv", square=False)
+    a = A._a
+    xp = _ops._ns(a)
+    u, s, vh = _la(a).svd(a, full_matrices=False)
+    smax = s[..., :1] if s.shape[-1] else s
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else max(a.shape[-2:]) * float(np.finfo(a.dtype).eps)
+    tol = xp.maximum(atol or 0.0, rtol * smax)
+    sinv = xp.where(s > tol, 1.0 / xp.where(s > tol, s, 1.0), 0.0).astype(a.dtype)
+    r = vh.swapaxes(-1, -2) @ (sinv[..., :, None] * u.swapaxes(-1, -2))
+    t = _ops._wrap(_ops._res(r))
+    if _ops._needs(A):
+        n = new_node(LinalgPinvBackward0)
+        _record(n, (t,), (A,), (A, t))
+    return t
+
+
+def pinverse(input, rcond=1e-15):
+    """torch.pinverse: linalg.pinv with rtol=rcond."""
+    return pinv(input, rtol=rcond)
+
+
+# ============================================================================ Tensor methods
+Tensor.det = det
+Tensor.inverse = inverse
+Tensor.slogdet = slogdet
+Tensor.logdet = logdet
+Tensor.pinverse = pinverse
