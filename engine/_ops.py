@@ -3831,7 +3831,8 @@ def random_(self, *bounds, to=None, generator=None):
     elif bounds:
         low, high = bounds[0], bounds[1] if len(bounds) > 1 else to
         if high is None:
-            high = (1 << (np.finfo(dt).nmant + 1)) + 1 if dt.kind == "f" else int(np.iinfo(dt).max) + 1
+            high = 2 if dt == np.bool_ else (1 << (np.finfo(dt).nmant + 1)) + 1 if dt.kind == "f" \
+                else int(np.iinfo(dt).max) + 1
     elif to is not None:
         low, high = 0, to
     else:
@@ -3842,8 +3843,7 @@ def random_(self, *bounds, to=None, generator=None):
 def exponential_(self, lambd=1.0, *, generator=None):
     from . import _random
     g = _generator_for(self, generator, "exponential_")
-    return _fill_random(self, lambda shape: (-np.log1p(-_random.uniform(shape, np.float64, 0, 1, g)) / lambd)
-                        .astype(self._a.dtype))
+    return _fill_random(self, lambda shape: _random.exponential(shape, self._a.dtype, lambd, g))
 
 
 # ============================================================================ Tensor methods

@@ -10,7 +10,8 @@ values, else the cached polar pair of at::normal_distribution<double>), `randint
 float32 `randn` included (its AVX2 math is reproduced; float64 takes the C library's log).
 `bernoulli`/`bernoulli_` (hence dropout masks) follow PyTorch's default kernel too (a PyTorch
 built with MKL draws bernoulli(p) through MKL on Intel CPUs instead); multinomial and poisson
-use the same stream but not PyTorch's algorithms.
+use the same stream but not PyTorch's algorithms; `exponential_` is PyTorch's default kernel
+(MKL's on Intel CPUs differs as for bernoulli).
 CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
 Each `Generator` is its own stream (`generator=` on every draw); `default_generator` is the
 global one behind `manual_seed`, `get_rng_state` and draws without a generator.
@@ -321,6 +322,15 @@ def bernoulli(shape, p, g=None):
         u = _unit(g, n, np.float64 if p.dtype == np.float64 else np.float32).reshape(shape)
         return u < p
     return (_unit(g, n, np.float64) < p).reshape(shape)
+
+
+def exponential(shape, dtype, lambd=1.0, g=None):
+    """PyTorch's default kernel: -1 / lambd * log1p(-u) on double uniforms, with the C library's
+    log1p (NumPy's differs in the last bit now and then)."""
+    g = default_generator if g is None else g
+    n = int(np.prod(shape))
+    logs = np.fromiter(map(math.log1p, (-_unit(g, n, np.float64)).tolist()), np.float64, n)
+    return ((-1.0 / lambd) * logs).astype(dtype).reshape(shape)
 
 
 def randint(low, high, shape, dtype=np.int64, g=None):
