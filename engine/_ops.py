@@ -11,11 +11,10 @@ Methods and Python operators are attached to Tensor at the bottom of this module
 import builtins
 import collections
 import math
-import operator
 
 import numpy as np
 
-from . import _dtype, _parallel
+from . import _dtype
 from ._dtype import get_default_dtype, result_type
 from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
@@ -129,19 +128,22 @@ def _res(r):
     return r if type(r) is _ndarray else _wrap(r)._a
 
 
-_PAR_MIN = _parallel.PARALLEL_MIN if _parallel.LANES > 1 else float("inf")
-_UFUNC = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
-          operator.truediv: np.divide}
+# Full sums of large float arrays: NumPy's pairwise float sum runs a scalar loop, while adding
+# the rows of a (rows, width) view runs vectorised at memory speed. Each column adds at most
+# _SUM_ROWS numbers in order and the columns are then summed pairwise, so the rounding error
+# stays near NumPy's (measured: 104 µs against 150-190 µs for 1M float32 here).
+_SUM_MIN, _SUM_ROWS = 1 << 16, 256
 
 
-def _arith(op, xa, ya):
-    """op(xa, ya); large CPU float arrays are split across cores (engine._parallel)."""
-    big = xa if type(xa) is _ndarray else ya
-    if type(big) is _ndarray and big.size >= _PAR_MIN:
-        r = _parallel.binary(_UFUNC[op], xa, ya)
-        if r is not None:
-            return r
-    return op(xa, ya)
+def _sum_all(a):
+    """a.sum() for a CPU float32/float64 array (a NumPy scalar)."""
+    n = a.size
+    if n < _SUM_MIN or type(a) is not _ndarray or a.itemsize < 4 or a.dtype.kind != "f" or not a.flags.c_contiguous:
+        return a.sum()
+    flat = a.reshape(-1)
+    width = builtins.max(4096, -(-n // _SUM_ROWS))
+    m = n - n % width
+    return np.add.reduce(np.add.reduce(flat[:m].reshape(-1, width), axis=0)) + np.add.reduce(flat[m:])
 
 
 def _ns(a):
@@ -237,7 +239,7 @@ def add(input, other, *, alpha=1, out=None):
             ya = ya * alpha
     else:
         xa, ya = ops
-    r = _arith(operator.add, xa, ya)
+    r = xa + ya
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         n = new_node(AddBackward0)
@@ -272,7 +274,7 @@ def sub(input, other, *, alpha=1, out=None):
     if not _isinst(input, Tensor):
         return rsub(other, input, alpha=alpha)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = _arith(operator.sub, xa, ya if alpha == 1 else ya * alpha)
+    r = xa - (ya if alpha == 1 else ya * alpha)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(SubBackward0)
@@ -318,7 +320,7 @@ def b_ok(b, ver):
 def mul(input, other, *, out=None):
     # fast path: Tensor * Python float/int on a floating tensor (no promotion possible)
     if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
-        r = _arith(operator.mul, input._a, other)
+        r = input._a * other
         if type(r) is not _ndarray:
             r = _res(r)
         t = _new(Tensor)
@@ -337,7 +339,7 @@ def mul(input, other, *, out=None):
             t._rg = True
         return t if out is None else _out(t, out)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = _arith(operator.mul, xa, ya)
+    r = xa * ya
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         if not _isinst(input, Tensor):
@@ -393,7 +395,7 @@ def div(input, other, *, rounding_mode=None, out=None):
                 xa = xa.astype(fdt)
         elif ydt.kind in "iub":
             xa, ya = xa.astype(fdt), ya.astype(fdt)
-    r = _arith(operator.truediv, xa, ya)
+    r = xa / ya
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(DivBackward0)
@@ -916,9 +918,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     a = input._a
     adt = _acc_dtype(a, dtype)
     if dim is None:
-        r = _parallel.full_sum(a) if adt is None and a.size >= _parallel.PARALLEL_MIN else None
-        if r is None:
-            r = a.sum(dtype=adt)
+        r = _sum_all(a) if adt is None else a.sum(dtype=adt)
         t = _wrap(_res(r))
         if _gs.enabled and input._rg:
             n = new_node(SumBackward0)
@@ -967,8 +967,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
                            f"point or complex dtype. Got: {_dtype.from_np(a.dtype).name.capitalize().replace('Int64', 'Long')}")
     if dim is None:
-        r = _parallel.full_sum(a) if a.size >= _parallel.PARALLEL_MIN else None
-        t = _wrap(_res(a.mean() if r is None else r / a.size))
+        t = _wrap(_res(_sum_all(a) / a.size if a.dtype.kind == "f" and a.itemsize >= 4 else a.mean()))
         if _gs.enabled and input._rg:
             n = new_node(MeanBackward0)
             n.shape, n.numel = a.shape, a.size
