@@ -266,3 +266,68 @@ def test_fill_with_a_tensor_value_records_fill_backward3():
         return out
     got = _both(run)
     assert got[0][0] == "FillBackward3" and got[1] == (15.0, None) and got[3] == (15.0, [[0.0] * 3] * 2)
+
+
+def test_leaky_relu_inplace_overwrites_its_input_like_torch():
+    def run(M):
+        F = M.nn.functional
+        w = M.tensor([-1.0, 0.0, 2.0, -3.0], requires_grad=True)
+        out = []
+        for call in (lambda x: F.leaky_relu(x, 0.1, inplace=True), lambda x: F.leaky_relu_(x, 0.1),
+                     M.nn.LeakyReLU(0.1, inplace=True)):
+            x = w * 1
+            y = call(x)
+            out.append((y is x, x._version, _name(y), y.tolist()))
+            w.grad = None
+            (y * M.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+            out.append(_grad(w))
+        c = w * 1
+        F.leaky_relu(c[1:], 0.1, inplace=True)            # through a view: CopySlices on c
+        out.append((_name(c), c.tolist()))
+        with M.no_grad():
+            d = w * 1
+            out.append((F.leaky_relu(d, 0.1, inplace=True) is d, d._version, d.tolist()))
+        return out
+    got = _both(run)
+    assert got[0][:3] == (True, 1, "LeakyReluBackward1") and got[1] == [0.10000000149011612, 0.20000000298023224, 3.0, 0.4000000059604645]
+
+
+def test_leaky_relu_inplace_errors_like_torch():
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        F = M.nn.functional
+        leaf = M.tensor([-1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError) as e1:
+            F.leaky_relu(leaf, 0.1, inplace=True)
+        y = F.leaky_relu(leaf * 1, -0.5, inplace=True)       # a negative slope: backward refuses
+        with pytest.raises(RuntimeError) as e2:
+            y.sum().backward()
+        y = F.leaky_relu(leaf * 1, 0.1, inplace=True)
+        y.mul_(2)                                             # the saved result changed
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        msgs.append((str(e1.value), str(e2.value), leaf.tolist()))
+    assert msgs[0] == msgs[1]
+    assert msgs[0][0] == "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def test_relu_and_dropout_inplace_overwrite_their_input_like_torch():
+    def run(M):
+        F = M.nn.functional
+        w = M.tensor([-1.0, 2.0, -3.0, 4.0], requires_grad=True)
+        out = []
+        for call in (lambda x: F.relu(x, inplace=True), M.nn.ReLU(inplace=True),
+                     lambda x: F.dropout(x, 1.0, inplace=True)):
+            x = w * 1
+            y = call(x)
+            out.append((y is x, x._version, _name(y), y.tolist()))
+            w.grad = None
+            y.sum().backward()
+            out.append(_grad(w))
+        M.manual_seed(0)
+        x = w * 1
+        y = F.dropout(x, 0.5, inplace=True)
+        out.append((y is x, x._version, _name(y)))
+        return out
+    _both(run)

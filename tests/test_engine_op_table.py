@@ -246,6 +246,8 @@ OPS += [
     OpInfo("inplace_on_view", lambda m, a, b: _inplace_on_view(a, b), [((3, 4), (4,))]),
     OpInfo("view_after_base_in_place", lambda m, a, b: _view_after_base_in_place(a, b), [((3, 4), (4,))]),
     OpInfo("fill_tensor", lambda m, a, v: (a * 1).fill_(v), [((3, 4), ())], grad_fn="FillBackward3"),
+    OpInfo("leaky_relu_inplace", lambda m, a: m.nn.functional.leaky_relu(a * 1, 0.1, inplace=True), [((3, 4),)],
+           grad_fn="LeakyReluBackward1"),
 ]
 
 

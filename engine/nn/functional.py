@@ -20,6 +20,7 @@ import numpy as np
 import engine
 from engine import amp as _amp
 from engine.autograd import Function
+from engine._ops import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
 from engine.nn._conv import _ScatterFlat, conv2d, max_pool2d
@@ -28,7 +29,7 @@ from engine.nn._losses import (binary_cross_entropy, binary_cross_entropy_with_l
                                smooth_l1_loss)
 
 __all__ = [
-    "linear", "relu", "relu_", "leaky_relu", "sigmoid", "tanh", "gelu",
+    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu",
     "softplus", "softmax", "log_softmax", "dropout", "conv2d", "max_pool2d", "flatten",
     "embedding", "batch_norm", "layer_norm", "one_hot",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -350,9 +351,40 @@ class _LeakyRelu(Function):
         return engine.where(x > 0, grad, grad * ctx.slope), None
 
 
+class _LeakyReluInplace(Function):
+    """leaky_relu written into x itself; backward reads the result (x is overwritten)."""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        a = array_of(x)
+        a[a <= 0] *= slope
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.slope < 0:
+            raise RuntimeError(
+                "In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+                "supported. This is caused by calling in-place forward function with a negative slope, please "
+                "call out-of-place version instead. File an issue at https://github.com/pytorch/pytorch if you "
+                "do require supporting in-place leakRelu backward calculation with negative slope")
+        (result,) = ctx.saved_tensors
+        return engine.where(result > 0, grad, grad * ctx.slope), None
+
+
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
-    """x where x > 0, else negative_slope * x."""
+    """x where x > 0, else negative_slope * x; inplace=True overwrites x (LeakyReluBackward1)."""
+    if inplace:
+        _check_inplace(input)
+        return _LeakyReluInplace.apply(input, negative_slope)
     return _LeakyRelu.apply(input, negative_slope)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -390,6 +422,7 @@ def gelu(input, approximate: str = "none"):
 
 
 name_node(_LeakyRelu, "LeakyReluBackward0", "self: grad where self > 0, else grad * slope")
+name_node(_LeakyReluInplace, "LeakyReluBackward1", "self: grad where result > 0, else grad * slope")
 name_node(_Gelu, "GeluBackward0", "self: grad * (Phi(self) + self * phi(self))")
 
 
