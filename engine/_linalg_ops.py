@@ -19,7 +19,7 @@ from ._tensor import Tensor
 from .autograd.graph import Node, new_node, _SavedOutput
 
 __all__ = ["LinAlgError", "inv", "det", "linalg_slogdet", "slogdet", "logdet", "solve", "cholesky", "qr", "eigh",
-           "eigvalsh", "svd", "svdvals", "pinv", "inverse", "pinverse"]
+           "eigvalsh", "svd", "svdvals", "pinv", "inverse", "pinverse", "matrix_exp"]
 
 
 class LinAlgError(RuntimeError):
@@ -517,9 +517,50 @@ def pinverse(input, rcond=1e-15):
     return pinv(input, rtol=rcond)
 
 
+# ============================================================================ matrix_exp
+def _expm(a):
+    """exp of each square matrix in a: scaling and squaring around a degree-18 Taylor polynomial."""
+    xp = _ops._ns(a)
+    norm = float(xp.abs(a).sum(-2).max()) if a.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
+    x = a / (2.0 ** s)
+    term = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+    r = term.copy()
+    for k in range(1, 19):
+        term = (term @ x) / k
+        r = r + term
+    for _ in range(s):
+        r = r @ r
+    return r
+
+
+class LinalgMatrixExpBackward0(Node):
+    __slots__ = ()
+    formula = "LinalgMatrixExpBackward0: A: matrix_exp([[A^H, grad], [0, A^H]])[:n, n:]"
+    saved_names = ("A",)
+
+    def backward(self, g):
+        A, = self.saved
+        n = A.shape[-1]
+        At = A.mT
+        block = _ops.cat([_ops.cat([At, g], -1), _ops.cat([_ops.zeros_like(At), At], -1)], -2)
+        return matrix_exp(block)[..., :n, n:]
+
+
+def matrix_exp(A):
+    """The matrix exponential of each square matrix in A."""
+    _check_matrix(A, "matrix_exp")
+    t = _ops._wrap(_expm(A._a))
+    if _ops._needs(A):
+        n = new_node(LinalgMatrixExpBackward0)
+        _record(n, (t,), (A,), (A,))
+    return t
+
+
 # ============================================================================ Tensor methods
 Tensor.det = det
 Tensor.inverse = inverse
 Tensor.slogdet = slogdet
 Tensor.logdet = logdet
 Tensor.pinverse = pinverse
+Tensor.matrix_exp = matrix_exp

@@ -2,15 +2,15 @@
 
 `vector_norm`, `norm` and `matrix_norm` ("fro", 1, -1, inf, -inf) record
 LinalgVectorNormBackward0 as PyTorch's do; matrix_norm 2, -2 and "nuc" go through svdvals.
-inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals and pinv live in
+inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv and matrix_exp live in
 engine/_linalg_ops.py (forward and backward formula side by side).
 """
 from . import _ops
 from ._linalg_ops import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
-                          svd, svdvals, pinv)
+                          svd, svdvals, pinv, matrix_exp)
 
 __all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
-           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv"]
+           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):

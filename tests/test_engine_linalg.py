@@ -97,6 +97,12 @@ def test_pinv_of_a_rank_deficient_matrix_matches_torch():
     _same_as_torch(lambda m, x: m.linalg.pinv(x, atol=0.5), [rng.uniform(-2, 2, (3, 3))])
 
 
+def test_matrix_exp_of_a_large_matrix_matches_torch():
+    a = rng.uniform(-2, 2, (2, 4, 4)) * 3          # norm well above 1: scaling and squaring
+    _same_as_torch(lambda m, x: m.linalg.matrix_exp(x), [a])
+    _same_as_torch(lambda m, x: x.matrix_exp(), [np.zeros((3, 3))])
+
+
 def test_svd_full_matrices_gradient_uses_the_leading_columns():
     a = rng.uniform(-2, 2, (4, 3))
     _same_as_torch(lambda m, x: m.linalg.svd(x)[1] + m.linalg.svd(x)[0][:, :3].sum(0) ** 2, [a], graph=False)
@@ -158,8 +164,10 @@ SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
     (lambda m, a: m.linalg.svd(a), [np.ones(3)]),
     (lambda m, a: m.linalg.qr(a), [np.ones(3)]),
     (lambda m, a: m.linalg.matrix_norm(a, 3), [np.ones((2, 2))]),
+    (lambda m, a: m.linalg.matrix_exp(a), [np.ones((2, 3))]),
 ], ids=["inv", "inv_batch", "inv_3", "solve", "solve_shapes", "cholesky", "cholesky_minor2", "cholesky_minor1",
-        "inv_nonsquare", "det_nonsquare", "eigh_nonsquare", "inv_1d", "svd_1d", "qr_1d", "matrix_norm_3"])
+        "inv_nonsquare", "det_nonsquare", "eigh_nonsquare", "inv_1d", "svd_1d", "qr_1d", "matrix_norm_3",
+        "matrix_exp_nonsquare"])
 def test_errors_match_torch(fn, arrays):
     _same_error(fn, *arrays)
 

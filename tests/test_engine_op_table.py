@@ -311,4 +311,6 @@ OPS += [   # engine.linalg: inputs made well-conditioned (and symmetric where th
     OpInfo("matrix_norm_1", lambda m, a: m.linalg.matrix_norm(a, 1), [((4, 3),)]),
     OpInfo("matrix_norm_inf", lambda m, a: m.linalg.matrix_norm(a, float("inf"), keepdim=True), [((4, 3),)]),
     OpInfo("linalg_norm_nuc", lambda m, a: m.linalg.norm(a, "nuc"), [((4, 3),)]),
+    OpInfo("linalg_matrix_exp", lambda m, a: m.linalg.matrix_exp(a), [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("matrix_exp", lambda m, a: m.matrix_exp(a * 0.2), [((3, 3),)]),
 ]
