@@ -52,8 +52,9 @@ def _check_matrix(A, name, square=True):
     if A.ndim < 2:
         raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
     if A._a.dtype.kind != "f":
+        from ._tensor import _LEGACY       # int64 -> "LongTensor": PyTorch names the type "Long"
         raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{A.dtype.name.capitalize() if A.dtype.name != 'int64' else 'Long'}")
+                           f"{_LEGACY[str(A._a.dtype)][:-len('Tensor')]}")
     if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")

@@ -172,8 +172,9 @@ def test_errors_match_torch(fn, arrays):
     _same_error(fn, *arrays)
 
 
-def test_integer_input_is_refused_as_in_torch():
-    _same_error(lambda m, a: m.linalg.inv(a), np.eye(2), dtype="int64")
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_integer_input_is_refused_as_in_torch(dtype):
+    _same_error(lambda m, a: m.linalg.inv(a), np.eye(2), dtype=dtype)
 
 
 def test_qr_backward_refusals_match_torch():
