@@ -2830,7 +2830,10 @@ def _view_meta_error(v, modified):
 def _regen_view(v):
     """Regenerate the grad_fn of view v after its base or another view of it changed in place
     (v's version stamp lags the shared counter): AsStridedBackward0 over the base's grad_fn,
-    as PyTorch does on the next access of v.grad_fn (VariableHooks::grad_fn)."""
+    as PyTorch does on the next access of v.grad_fn (VariableHooks::grad_fn). Called from
+    _e/_needs, view ops, indexing, in-place checks and Tensor's autograd properties; an op
+    that tests `x._rg` itself still sees False for a view whose base only gained
+    requires_grad through the in-place change until one of those has run."""
     base = v._base
     if v._node is None and not base._rg:
         return

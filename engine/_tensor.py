@@ -8,10 +8,11 @@ Internal layout (for engine modules; the training stack may use these for speed)
   `t._rg`    requires_grad;  `t._grad` the .grad Tensor or None.
   `t._ver`   the version counter, a one-item list shared by a tensor and its views.
   `t._base`  the tensor this one is a view of (always a non-view root), or None.
-  `t._vv`    (views only) the version at which the view's grad_fn was last set. When the
-             base or another view of it is modified in place the shared version moves on,
-             and the view's grad_fn is regenerated lazily on access (`_sync_view`), as in
-             PyTorch: AsStridedBackward0 over the base's new grad_fn.
+  `t._vv`    (views) the version at which the view's grad_fn was last set. When the base
+             or another view of it is modified in place the shared version moves on, and
+             the view's grad_fn is regenerated on its next use (`_ops._regen_view`), as in
+             PyTorch: AsStridedBackward0 over the base's new grad_fn. Make views with
+             `_ops._mark_view`, which sets `_ver`, `_base` and `_vv` together.
 `_from_array(a)` wraps an array without copying. The public `.data` returns a detached
 Tensor sharing the array (so `p.data.add_(...)` or `w.data -= lr * g` update `w`), with
 its own version counter, as in PyTorch. Ops and most methods are attached by `_ops`.
@@ -436,6 +437,7 @@ def _init(t, a):
     t._grad = None
     t._ver = [0]
     t._base = None
+    t._vv = 0
     t._acc = None
     t._x = None
 
