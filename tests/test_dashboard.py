@@ -255,6 +255,19 @@ def test_redraw_period_adapts_to_the_ui_threads_cpu_time(dashboard):
     assert dashboard.timer.interval() == FRAME_MS
 
 
+def test_a_costly_frame_pays_for_itself_at_once(dashboard):
+    """The wait after a frame is its CPU time over UI_SHARE, whatever the period was."""
+    from gradstudio.ui.dashboard import SLOWEST_FRAME_MS, UI_SHARE
+    dashboard.timer.setInterval(SLOWEST_FRAME_MS)
+    dashboard._pace_mark = None
+    dashboard._pace()
+    end = time.thread_time() + 0.004                # a 4 ms frame
+    while time.thread_time() < end:
+        pass
+    dashboard._pace()
+    assert 4 / UI_SHARE <= dashboard.timer.interval() <= 1.5 * 4 / UI_SHARE
+
+
 def test_update_ratios_over_weights_near_zero_are_left_out(dashboard):
     metrics = TrainingMetrics()
     for step in range(3):        # a zero-initialised bias: its first ratio divides by ~0

@@ -8,7 +8,7 @@ import pytest
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.ui.dashboard_export import metrics_table, write_metrics_csv
 from gradstudio.ui.dashboard_plots import (BoundaryPlot, HeatmapPlot, NormPlot, SmoothedPlot,
-                                           StepPlot, ema_smooth, nice_ceiling)
+                                           StepPlot, ema_smooth, nice_ceiling, settle)
 
 
 def tensorboard_smoothing(values, weight):
@@ -163,6 +163,21 @@ def test_step_axis_follows_the_data_in_round_jumps(qtbot):
     plot.plot_item.autoBtnClicked()                    # "A": follow again
     plot.set_curve("train", np.arange(501), np.ones(501))
     assert plot.step_range == (0, 600)
+
+
+def test_settle_fits_the_value_axis_to_new_data_before_any_paint(qtbot):
+    """pyqtgraph auto-ranges at paint time; settle does it at once, so that the frame that
+    paints the new data paints its axes too (not a second frame after it)."""
+    plot = StepPlot("loss")
+    qtbot.addWidget(plot)
+    plot.set_curve("train", np.arange(45), np.ones(45))
+    settle(plot)
+    plot.set_curve("train", np.arange(49), np.linspace(100.0, 200.0, 49))   # same step axis
+    bottom, top = plot.plot_item.vb.viewRange()[1]
+    assert top < 100                                    # pyqtgraph waits for the paint
+    settle(plot)
+    bottom, top = plot.plot_item.vb.viewRange()[1]
+    assert bottom <= 100 and top >= 200 and top - bottom < 150
 
 
 def test_nice_ceiling():

@@ -36,11 +36,11 @@ from gradstudio.runtime.metrics import MetricsSnapshot, TrainingMetrics
 from gradstudio.runtime.training import Trainer
 from gradstudio.ui.dashboard_export import write_metrics_csv
 from gradstudio.ui.dashboard_plots import (MARKER_COLOR, BoundaryPlot, HistogramPanel, NormPlot,
-                                           SmoothedPlot, StepPlot)
+                                           SmoothedPlot, StepPlot, settle)
 
 FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a second
 SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets (a plot of four waits 1 s)
-UI_SHARE = 0.08          # of one core the dashboard may spend while training (the GIL is
+UI_SHARE = 0.05          # of one core the dashboard may spend while training (the GIL is
                          # shared with the trainer, so this is what training gives up)
 
 MEANINGLESS_RATIO = 1e3   # update/weight ratios above this are drawn as gaps (see below)
@@ -566,14 +566,15 @@ class TrainingDashboard(QWidget):
 
     # ---------------------------------------------------------------- drawing
     def _pace(self) -> None:
-        """Adapts the timer's period so that the UI thread's CPU time (drawing, painting and
-        whatever else it did) stays near UI_SHARE of the wall time while training."""
+        """Sets the timer's period so that the UI thread's CPU time (drawing, painting and
+        whatever else it did) stays near UI_SHARE of the wall time while training: the CPU
+        time used since the last tick, divided by UI_SHARE, is the wait until the next one.
+        (Each frame pays for itself at once: an average over frames let the first, costly
+        frames of a run, drawn 16 ms apart, take a third of a core.)"""
         cpu, now = time.thread_time(), time.perf_counter()
         if self._pace_mark is not None and now > self._pace_mark[1]:
-            used = (cpu - self._pace_mark[0]) / (now - self._pace_mark[1])
-            wanted = self.timer.interval() * used / UI_SHARE
-            interval = 0.5 * self.timer.interval() + 0.5 * wanted
-            self.timer.setInterval(int(min(max(interval, FRAME_MS), SLOWEST_FRAME_MS)))
+            wanted = 1e3 * (cpu - self._pace_mark[0]) / UI_SHARE
+            self.timer.setInterval(int(min(max(wanted, FRAME_MS), SLOWEST_FRAME_MS)))
         self._pace_mark = (cpu, now)
 
     def _tick(self) -> None:
@@ -623,6 +624,7 @@ class TrainingDashboard(QWidget):
         for key in stale[:limit]:
             self.drawn[key] = snap.version
             getattr(self, f"_draw_{key}")(snap)
+            settle(self.plots[key])
 
     def _markers(self, snap: MetricsSnapshot) -> list[tuple[int, str]]:
         return [(m.step, m.text) for m in snap.markers]

@@ -101,6 +101,15 @@ def style_plot(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "ste
     plot.getAxis("left").setWidth(46)
 
 
+def settle(widget: QWidget) -> None:
+    """Runs the auto-range pyqtgraph left for paint time in the plots of `widget` now: done
+    while painting, it moved the axes after the frame had begun, and they asked for a
+    second paint of the whole plot (twice the painting of every frame)."""
+    plots = [widget] if isinstance(widget, pg.PlotWidget) else widget.findChildren(pg.PlotWidget)
+    for plot in plots:
+        plot.getPlotItem().vb.prepareForPaint()
+
+
 class StepPlot(pg.PlotWidget):
     """Named curves over the step axis, with vertical lines at change markers.
 
