@@ -7,7 +7,9 @@ Cases (the bars of issue 3):
   mixed    3,000 ops (mul, add, tanh repeated) forward + backward
 Each case runs in interleaved rounds (engine, torch, numpy, engine, ...) and keeps the best
 round of each, so load from other processes hurts all three alike. PyTorch runs with its
-default thread count and again with one thread (NumPy's elementwise kernels are single-threaded).
+default thread count and again with one thread. NumPy's ufuncs are single-threaded; the engine runs
+large float add/sub/mul/div and float32 sums on all cores through Numba when it is installed
+(engine/_kernels.py), so the 1M case is printed with and without those kernels.
 Prints times and ratios; never asserts.
 
     .venv/bin/python benchmarks/bench_engine.py [--rounds R] [--quick]
@@ -23,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import engine  # noqa: E402
+from engine import _kernels  # noqa: E402
 
 try:
     import torch
@@ -31,11 +34,26 @@ except ImportError:  # pragma: no cover - the comparison is optional
 
 
 def _timeit(fn, n):
+    # Thread pools (PyTorch's OpenMP, the engine's Numba kernels) keep spinning for a while
+    # after their last job; a pause first lets the previous library's threads go idle so
+    # they do not take cores from the one measured next.
+    time.sleep(0.02)
     fn()
     t = time.perf_counter()
     for _ in range(n):
         fn()
     return (time.perf_counter() - t) / n
+
+
+def _without_kernels(fn):
+    """fn run with the engine's Numba kernels switched off (NumPy's single-threaded ufuncs)."""
+    def run():
+        saved, _kernels._state["kernels"] = _kernels._state["kernels"], False
+        try:
+            fn()
+        finally:
+            _kernels._state["kernels"] = saved
+    return run
 
 
 # -- the cases, written once against a torch-like module M ------------------------------------
@@ -166,6 +184,8 @@ def main(argv=None):
         if args.quick:
             n = max(1, n // 4)
         runners = {"engine": make(engine), "numpy": make_np()}
+        if key == "1M":
+            runners["engine_np"] = _without_kernels(make(engine))
         if torch is not None:
             runners["torch"] = make(torch)
         best = {k: float("inf") for k in list(runners) + (["torch1"] if torch else [])}
@@ -185,6 +205,13 @@ def main(argv=None):
         fmt = lambda s: f"{s * 1e6:9.1f}us" if s is not None else f"{'-':>11}"  # noqa: E731
         r = lambda x: f"{e / x:9.2f}x" if x else f"{'-':>10}"  # noqa: E731
         print(f"{key:6} {fmt(e)} {fmt(t)} {fmt(t1)} {fmt(npy)}  {r(t)} {r(t1)} {r(npy)}  {bar}")
+    for key, what, best, bar in rows:
+        if "engine_np" in best:
+            t = best.get("torch")
+            vs = f" = {best['engine_np'] / t:.2f}x torch" if t else ""
+            state = "in use" if _kernels._kernels() else f"not in use ({_kernels.why_not()})"
+            print(f"\n{key} with NumPy only (no Numba kernels): {best['engine_np'] * 1e6:.1f}us{vs}; "
+                  f"Numba kernels {state}")
     print("\n" + "\n".join(f"  {key}: {what}" for key, what, *_ in CASES))
 
 

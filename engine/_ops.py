@@ -11,10 +11,11 @@ Methods and Python operators are attached to Tensor at the bottom of this module
 import builtins
 import collections
 import math
+import operator
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _kernels
 from ._dtype import get_default_dtype, result_type
 from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
@@ -138,12 +139,31 @@ _SUM_MIN, _SUM_ROWS = 1 << 16, 256
 def _sum_all(a):
     """a.sum() for a CPU float32/float64 array (a NumPy scalar)."""
     n = a.size
+    if n >= _kernels.MIN_SIZE:
+        r = _kernels.sum_all(a)
+        if r is not None:
+            return r
     if n < _SUM_MIN or type(a) is not _ndarray or a.itemsize < 4 or a.dtype.kind != "f" or not a.flags.c_contiguous:
         return a.sum()
     flat = a.reshape(-1)
     width = builtins.max(4096, -(-n // _SUM_ROWS))
     m = n - n % width
     return np.add.reduce(np.add.reduce(flat[:m].reshape(-1, width), axis=0)) + np.add.reduce(flat[m:])
+
+
+_OPERATOR = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+             np.divide: operator.truediv}
+
+
+def _arith(ufunc, xa, ya):
+    """xa (+ - * /) ya: large CPU float arrays run on all cores (_kernels), the rest as the
+    operator (which also serves CuPy arrays and Python scalars)."""
+    big = xa if type(xa) is _ndarray else ya
+    if type(big) is _ndarray and big.size >= _kernels.MIN_SIZE:
+        r = _kernels.binary(ufunc, xa, ya)
+        if r is not None:
+            return r
+    return _OPERATOR[ufunc](xa, ya)
 
 
 def _ns(a):
@@ -239,7 +259,7 @@ def add(input, other, *, alpha=1, out=None):
             ya = ya * alpha
     else:
         xa, ya = ops
-    r = xa + ya
+    r = _arith(np.add, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         n = new_node(AddBackward0)
@@ -274,7 +294,7 @@ def sub(input, other, *, alpha=1, out=None):
     if not _isinst(input, Tensor):
         return rsub(other, input, alpha=alpha)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = xa - (ya if alpha == 1 else ya * alpha)
+    r = _arith(np.subtract, xa, ya if alpha == 1 else ya * alpha)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(SubBackward0)
@@ -320,7 +340,7 @@ def b_ok(b, ver):
 def mul(input, other, *, out=None):
     # fast path: Tensor * Python float/int on a floating tensor (no promotion possible)
     if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
-        r = input._a * other
+        r = _arith(np.multiply, input._a, other)
         if type(r) is not _ndarray:
             r = _res(r)
         t = _new(Tensor)
@@ -339,7 +359,7 @@ def mul(input, other, *, out=None):
             t._rg = True
         return t if out is None else _out(t, out)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = xa * ya
+    r = _arith(np.multiply, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         if not _isinst(input, Tensor):
@@ -395,7 +415,7 @@ def div(input, other, *, rounding_mode=None, out=None):
                 xa = xa.astype(fdt)
         elif ydt.kind in "iub":
             xa, ya = xa.astype(fdt), ya.astype(fdt)
-    r = xa / ya
+    r = _arith(np.divide, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(DivBackward0)

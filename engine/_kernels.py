@@ -1,0 +1,110 @@
+"""Multi-core CPU kernels for large elementwise arithmetic and float32 sums (through Numba).
+
+NumPy runs every ufunc on one core and PyTorch's CPU kernels run on all of them; at a
+million elements that is the whole gap between the two. Python threads cannot close it:
+on a small VM a handoff to a sleeping thread costs about 60 µs, as much as the work.
+Numba's `prange` loops run on its own thread pool outside the GIL, so large add, sub, mul,
+div and float32 full sums use them (engine/_kernels_numba.py). Everything else, and
+everything when Numba is missing or unusable, stays on NumPy.
+
+`binary` and `sum_all` return None when they do not apply (small, another device, not
+C-contiguous, float16/integer/mixed dtypes, real broadcasting); the caller then runs NumPy.
+The elementwise results equal NumPy's bit for bit: each loop does the same IEEE operation
+in the array's dtype (a Python scalar is first cast to that dtype, as NumPy's NEP 50 does).
+float32 sums accumulate in float64 per thread, so they are at least as accurate as NumPy's.
+Numba is imported, and the kernels compiled (cached on disk), at the first large op only.
+Set ENGINE_NO_NUMBA=1 to stay on NumPy.
+"""
+import os
+
+import numpy as np
+
+MIN_SIZE = 1 << 18      # elements; below this the pool's start-up costs more than it saves
+_ndarray = np.ndarray
+_state = {"kernels": None, "why": ""}   # kernels: None until tried, then a dict or False
+
+
+def _cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _build():
+    if os.environ.get("ENGINE_NO_NUMBA"):
+        return False, "ENGINE_NO_NUMBA is set"
+    if _cpu_count() < 2:
+        return False, "one core"
+    try:
+        from . import _kernels_numba as k
+        k.mul_aa(np.ones(2, np.float32), np.ones(2, np.float32), np.empty(2, np.float32))
+    except Exception as e:  # noqa: BLE001 - no Numba or no thread-safe pool: stay on NumPy
+        return False, f"{type(e).__name__}: {e}".splitlines()[0]
+    return {np.add: (k.add_aa, k.add_as, None), np.subtract: (k.sub_aa, k.sub_as, k.sub_sa),
+            np.multiply: (k.mul_aa, k.mul_as, None), np.divide: (k.div_aa, k.div_as, k.div_sa),
+            "sum32": k.sum_float32}, ""
+
+
+def _kernels():
+    k = _state["kernels"]
+    if k is None:
+        k, _state["why"] = _build()
+        _state["kernels"] = k
+    return k
+
+
+def why_not():
+    """Why the kernels are not in use ("" when they are or have not been tried yet)."""
+    return _state["why"]
+
+
+def binary(ufunc, x, y):
+    """ufunc(x, y) (np.add/subtract/multiply/divide) on all cores for a large C-contiguous
+    float32/float64 array and a same-shape same-dtype array or a scalar (a Python number, or
+    an array broadcast from one element, such as the gradient of a sum); None when it does
+    not apply."""
+    big = x if type(x) is _ndarray else y
+    if type(big) is not _ndarray or big.size < MIN_SIZE or big.dtype.kind != "f" or big.itemsize < 4:
+        return None
+    dt = big.dtype
+    ops = []
+    for v in (x, y):
+        if type(v) is _ndarray:
+            if v.shape == big.shape and v.dtype == dt and v.flags.c_contiguous:
+                ops.append(v.reshape(-1))
+            elif v.dtype == dt and v.size and not any(v.strides):
+                ops.append(dt.type(v[(0,) * v.ndim]))          # one element broadcast
+            else:
+                return None
+        elif type(v) is float or type(v) is int:
+            ops.append(dt.type(v))
+        else:
+            return None
+    a, b = ops
+    if type(a) is not _ndarray and type(b) is not _ndarray:
+        return None                         # both broadcast from one element
+    k = _kernels()
+    if not k:
+        return None
+    array_array, array_scalar, scalar_array = k[ufunc]
+    out = np.empty(big.shape, dt)
+    o = out.reshape(-1)
+    if type(a) is _ndarray:
+        (array_array if type(b) is _ndarray else array_scalar)(a, b, o)
+    elif scalar_array is None:              # s + y == y + s and s * y == y * s, bit for bit
+        array_scalar(b, a, o)
+    else:
+        scalar_array(a, b, o)
+    return out
+
+
+def sum_all(a):
+    """a.sum() on all cores for a large C-contiguous float32 CPU array (a NumPy float32);
+    None when it does not apply."""
+    if type(a) is not _ndarray or a.dtype != np.float32 or a.size < MIN_SIZE or not a.flags.c_contiguous:
+        return None
+    k = _kernels()
+    if not k:
+        return None
+    return np.float32(k["sum32"](a.reshape(-1)))
