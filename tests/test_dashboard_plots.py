@@ -8,7 +8,7 @@ import pytest
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.ui.dashboard_export import metrics_table, write_metrics_csv
 from gradstudio.ui.dashboard_plots import (BoundaryPlot, HeatmapPlot, NormPlot, SmoothedPlot,
-                                           StepPlot, ema_smooth, nice_ceiling, settle)
+                                           StepPlot, ema_smooth, nice_ceiling, settle, snapped)
 
 
 def tensorboard_smoothing(values, weight):
@@ -178,6 +178,33 @@ def test_settle_fits_the_value_axis_to_new_data_before_any_paint(qtbot):
     settle(plot)
     bottom, top = plot.plot_item.vb.viewRange()[1]
     assert bottom <= 100 and top >= 200 and top - bottom < 150
+
+
+def test_snapped_widens_to_round_values():
+    assert snapped(0.03, 0.97) == pytest.approx([0.0, 1.0])       # steps of 0.1
+    assert snapped(-2.7, 1.1) == pytest.approx([-2.8, 1.2])       # steps of 0.4
+    assert snapped(120.0, 980.0) == pytest.approx([100.0, 1000.0])
+    assert snapped(5.0, 5.0) == [5.0, 5.0]          # no width: left to pyqtgraph
+
+
+def test_value_axis_keeps_its_range_while_the_data_stays_inside(qtbot):
+    """Ticks, labels and grid are redrawn only when the value range moves."""
+    plot = StepPlot("loss")
+    qtbot.addWidget(plot)
+    plot.set_curve("train", np.arange(40), np.linspace(0.97, 0.03, 40))
+    settle(plot)
+    first = plot.plot_item.vb.viewRange()[1]
+    assert first[0] <= 0.0 and first[1] >= 1.0
+    plot.set_curve("train", np.arange(45), np.linspace(0.9, 0.2, 45))
+    settle(plot)
+    assert plot.plot_item.vb.viewRange()[1] == first
+    plot.set_curve("train", np.arange(49), np.linspace(1.5, 0.2, 49))    # outside: follows
+    settle(plot)
+    assert plot.plot_item.vb.viewRange()[1][1] >= 1.5
+    plot.set_curve("train", np.arange(49), np.linspace(0.52, 0.5, 49))   # fills too little
+    settle(plot)
+    bottom, top = plot.plot_item.vb.viewRange()[1]
+    assert 0.4 < bottom <= 0.5 and 0.52 <= top < 0.6
 
 
 def test_nice_ceiling():

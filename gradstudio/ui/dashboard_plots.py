@@ -101,6 +101,52 @@ def style_plot(plot: pg.PlotItem, title: str, left: str = "", bottom: str = "ste
     plot.getAxis("left").setWidth(46)
 
 
+def set_title(plot: pg.PlotItem, title: str) -> None:
+    """The plot's title, set only when it changed (setting it re-lays out the plot, and
+    the axes and grid regenerate their drawings)."""
+    if plot.titleLabel.text != title:
+        plot.setTitle(title, size=TITLE_SIZE)
+
+
+def snapped(low: float, high: float) -> list[float]:
+    """[low, high] widened to multiples of a round step (1, 1.5, 2, 3, 4, 5, 6 or 8 times a
+    power of ten) of about a tenth of its width: 0.03..0.97 -> 0.0..1.0."""
+    span = high - low
+    if not (math.isfinite(span) and span > 0):
+        return [low, high]
+    decade = 10.0 ** math.floor(math.log10(span / 10))
+    step = next(m * decade for m in _ROUND_STEPS if m * decade >= span / 10)
+    return [math.floor(low / step) * step, math.ceil(high / step) * step]
+
+
+class FollowingViewBox(pg.ViewBox):
+    """A ViewBox whose auto-range snaps outward to round values (`snapped`) on the axes
+    named in `snap` ("x", "y"), and keeps them while the data stays inside and fills at
+    least KEEP_FILL of them: as data grows or moves a little the view stays, and so do the
+    axis's ticks and labels and the grid, which pyqtgraph otherwise regenerates every frame
+    (the largest part of painting one). The x axis of a StepPlot follows the steps its own
+    way (StepPlot._follow_steps)."""
+
+    KEEP_FILL = 0.6
+
+    def __init__(self, snap: str = "y", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.snap = (("x" in snap), ("y" in snap))
+        self.kept: list[list[float] | None] = [None, None]     # per axis, the snapped bounds
+
+    def childrenBounds(self, *args, **kwargs):
+        bounds = super().childrenBounds(*args, **kwargs)
+        for axis, snap in enumerate(self.snap):
+            if not snap or bounds[axis] is None:
+                continue
+            (low, high), kept = bounds[axis], self.kept[axis]
+            if kept is None or low < kept[0] or high > kept[1] or \
+                    high - low < self.KEEP_FILL * (kept[1] - kept[0]):
+                kept = self.kept[axis] = snapped(low, high)
+            bounds[axis] = list(kept)
+        return bounds
+
+
 def settle(widget: QWidget) -> None:
     """Runs the auto-range pyqtgraph left for paint time in the plots of `widget` now: done
     while painting, it moved the axes after the frame had begun, and they asked for a
@@ -116,12 +162,13 @@ class StepPlot(pg.PlotWidget):
     The step axis follows the data in jumps (its length is a round number: 10, 15, 20, 30,
     40, 50, 60, 80, 100, ...) rather than with every new step: its ticks, labels and the
     grid are then redrawn a few times per run instead of every frame, and plots of the same
-    steps line up. Panning or zooming by hand stops that until the "A"
+    steps line up. The value axis auto-ranges to round values for the same reason
+    (FollowingViewBox). Panning or zooming by hand stops that until the "A"
     (auto-range) button is pressed."""
 
     def __init__(self, title: str, left: str = "", log_y: bool = False, legend: bool = True,
                  parent=None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, viewBox=FollowingViewBox("y"))
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         style_plot(self.plot_item, title, left)
@@ -262,6 +309,7 @@ class StepPlot(pg.PlotWidget):
             self.plot_item.setYRange(0.0, float(finite.max()) * 1.1, padding=0)
 
     def set_log_y(self, on: bool) -> None:
+        self.plot_item.vb.kept = [None, None]       # the kept range was in other units
         self.plot_item.setLogMode(y=on)
 
     def set_markers(self, markers, labels: bool = False) -> None:
@@ -288,6 +336,7 @@ class StepPlot(pg.PlotWidget):
         self.remove_curves_except(())
         self.set_markers(())
         self.steps_seen = self.step_range = None
+        self.plot_item.vb.kept = [None, None]
         self.plot_item.vb.enableAutoRange(x=True)
 
 
@@ -388,7 +437,7 @@ class HistogramPlot(pg.PlotWidget):
     """One parameter's current histogram (step line, filled)."""
 
     def __init__(self, title: str, bottom: str, parent=None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, viewBox=FollowingViewBox("y"))     # the counts
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         style_plot(self.plot_item, title, "count", bottom=bottom)
@@ -398,11 +447,12 @@ class HistogramPlot(pg.PlotWidget):
         self.setMinimumSize(220, 150)
 
     def set_histogram(self, counts: np.ndarray, edges: np.ndarray, title: str) -> None:
-        self.plot_item.setTitle(title, size=TITLE_SIZE)
+        set_title(self.plot_item, title)
         self.bars.setData(edges, counts)
 
     def clear_all(self) -> None:
         self.bars.setData([], [])
+        self.plot_item.vb.kept = [None, None]
 
 
 class HeatmapPlot(pg.PlotWidget):
@@ -410,7 +460,7 @@ class HeatmapPlot(pg.PlotWidget):
     binned quantity, colour log(1 + count). Rows share fixed bins, so they stack as they are."""
 
     def __init__(self, title: str, left: str, parent=None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, viewBox=FollowingViewBox("x"))     # the steps
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         style_plot(self.plot_item, title, left)
@@ -423,7 +473,7 @@ class HeatmapPlot(pg.PlotWidget):
     def set_history(self, steps: np.ndarray, counts: np.ndarray, edges: np.ndarray,
                     title: str) -> None:
         """counts: (k, bins), one row per recorded step, oldest first."""
-        self.plot_item.setTitle(title, size=TITLE_SIZE)
+        set_title(self.plot_item, title)
         self.columns = len(steps)
         if not self.columns:
             self.image.clear()
@@ -438,6 +488,7 @@ class HeatmapPlot(pg.PlotWidget):
     def clear_all(self) -> None:
         self.image.clear()
         self.columns = 0
+        self.plot_item.vb.kept = [None, None]
 
 
 class BoundaryPlot(pg.PlotWidget):
