@@ -64,6 +64,20 @@ def test_examples_train_in_the_gui(qtbot, dashboard, name):
     assert "finished" in dashboard.status.text()
 
 
+def test_decision_boundaries_of_a_run_share_their_data_points():
+    """The boundary plot sets its scatter points (a brush per point) only for new points."""
+    from gradstudio.runtime.training import Trainer
+    trainer = Trainer.for_document(example("spirals", eval_every=2))
+    trainer.run(1)
+    first = trainer.metrics.decision_boundary
+    trainer.run(2)
+    later = trainer.metrics.decision_boundary
+    assert later.step == 2 and first.step == 0
+    assert later.points is first.points and later.labels is first.labels
+    assert later.points.shape == (len(trainer._x), 2)
+    trainer.close()
+
+
 def test_pause_step_resume_and_stop(qtbot, dashboard):
     dashboard.set_document(example("spirals", steps=1_000_000))
     dashboard.start()

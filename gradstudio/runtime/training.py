@@ -325,6 +325,7 @@ class Trainer:
                                 f"no rows of {n} to train on")
         self._rng = rng
         self._x, self._y = x, y
+        self._points: tuple[np.ndarray, np.ndarray] | None = None   # for decision boundaries
         self._val_rows, self._train_rows = order[:n_val], order[n_val:]
         self._n_train = len(self._train_rows)
         self._epoch_rows: np.ndarray | None = None
@@ -724,9 +725,10 @@ class Trainer:
             values = 1.0 / (1.0 + np.exp(-out[:, 0].astype(np.float64)))
         else:
             values = out[:, 0].astype(np.float64)
+        if self._points is None:     # one copy per data load (a plot redraws new points)
+            self._points = (x.copy(), np.asarray(self._y).reshape(len(x), -1)[:, 0].copy())
         return DecisionBoundary(step, (float(low[0]), float(high[0])), (float(low[1]), float(high[1])),
-                                values.reshape(BOUNDARY_GRID, BOUNDARY_GRID), x.copy(),
-                                np.asarray(self._y).reshape(len(x), -1)[:, 0].copy())
+                                values.reshape(BOUNDARY_GRID, BOUNDARY_GRID), *self._points)
 
 
 # ====================================================================== helpers
