@@ -3,6 +3,7 @@
 Cases (the bars of issue 3):
   tiny     `c = a*b + a; c.backward()` on one-element tensors          (bar: engine <= torch)
   1M       `(a*b + a).sum().backward()` on 1,000,000-element float32    (bar: engine <= torch)
+  1Mheld   the 1M case keeping a*b, a*b+a and the sum alive until the next step, as a Session does
   chain    3,000 ops (`y = y*1.0001`) forward + backward on 10 elements (bar: engine <= 1.5x torch)
   mixed    3,000 ops (mul, add, tanh repeated) forward + backward
 Each case runs in interleaved rounds (engine, torch, numpy, engine, ...) and keeps the best
@@ -105,6 +106,41 @@ def big_numpy(n=1_000_000):
     return run
 
 
+def big_held(M, n=1_000_000):
+    """The 1M case keeping its intermediates alive until the next step, as gradstudio's Session
+    does for the inspector (fresh 4 MB blocks each step: the heap must reuse freed memory)."""
+    rng = np.random.default_rng(0)
+    a = M.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+    b = M.tensor(rng.standard_normal(n).astype(np.float32), requires_grad=True)
+    held = []
+
+    def run():
+        a.grad = None
+        b.grad = None
+        held.clear()
+        m = a * b
+        s = m + a
+        c = s.sum()
+        c.backward()
+        held.extend((m, s, c))
+    return run
+
+
+def big_held_numpy(n=1_000_000):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+    held = []
+
+    def run():
+        held.clear()
+        m = a * b
+        s = m + a
+        c = s.sum()
+        g = np.broadcast_to(np.float32(1.0), a.shape)
+        held.extend((m, s, c, g * b + g, g * a))
+    return run
+
+
 def chain(M, ops=3000):
     x = M.tensor(np.linspace(-1, 1, 10, dtype=np.float32), requires_grad=True)
 
@@ -160,6 +196,7 @@ def mixed_numpy(steps=1000):
 CASES = [
     ("tiny", "c = a*b + a; c.backward(), 1-element", tiny, tiny_numpy, 2000, "<= 1.0x torch"),
     ("1M", "(a*b + a).sum().backward(), 1M float32", big, big_numpy, 20, "<= 1.0x torch"),
+    ("1Mheld", "the 1M case holding its intermediates", big_held, big_held_numpy, 20, "(no bar)"),
     ("chain", "3,000 muls fwd+bwd, 10 elements", chain, chain_numpy, 3, "<= 1.5x torch"),
     ("mixed", "1,000 x (mul, add, tanh) fwd+bwd", mixed, mixed_numpy, 3, "(no bar)"),
 ]
@@ -198,13 +235,13 @@ def main(argv=None):
                 torch.set_num_threads(default_threads)
         rows.append((key, what, best, bar))
 
-    print(f"\n{'case':6} {'engine':>11} {'torch':>11} {'torch 1thr':>11} {'numpy':>11}  "
+    print(f"\n{'case':7} {'engine':>11} {'torch':>11} {'torch 1thr':>11} {'numpy':>11}  "
           f"{'eng/torch':>9} {'eng/torch1':>10} {'eng/numpy':>9}  bar")
     for key, what, best, bar in rows:
         e, t, t1, npy = best["engine"], best.get("torch"), best.get("torch1"), best["numpy"]
         fmt = lambda s: f"{s * 1e6:9.1f}us" if s is not None else f"{'-':>11}"  # noqa: E731
         r = lambda x: f"{e / x:9.2f}x" if x else f"{'-':>10}"  # noqa: E731
-        print(f"{key:6} {fmt(e)} {fmt(t)} {fmt(t1)} {fmt(npy)}  {r(t)} {r(t1)} {r(npy)}  {bar}")
+        print(f"{key:7} {fmt(e)} {fmt(t)} {fmt(t1)} {fmt(npy)}  {r(t)} {r(t1)} {r(npy)}  {bar}")
     for key, what, best, bar in rows:
         if "engine_np" in best:
             t = best.get("torch")
