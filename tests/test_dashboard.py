@@ -282,6 +282,21 @@ def test_a_costly_frame_pays_for_itself_at_once(dashboard):
     assert 4 / UI_SHARE <= dashboard.timer.interval() <= 1.5 * 4 / UI_SHARE
 
 
+def test_a_frame_copies_only_what_the_visible_plots_draw(dashboard):
+    """The trained parameters' names come with the snapshot: learning them copies no
+    histogram history (the Weights tab is not shown)."""
+    metrics = TrainingMetrics()
+    metrics.record_step(0, loss=1.0)
+    metrics.record_histograms(0, weights={"fc1.weight": np.ones(4), "fc1.bias": np.zeros(2)})
+    dashboard.metrics = metrics
+    dashboard.refresh()
+    snap = dashboard.snapshot
+    assert snap.weighted == ("fc1.weight", "fc1.bias")
+    assert "weight_histograms" not in snap._read and "grad_histograms" not in snap._read
+    dashboard.show_plot("weight_histograms")
+    assert list(snap.weight_histograms) == ["fc1.weight", "fc1.bias"]
+
+
 def test_update_ratios_over_weights_near_zero_are_left_out(dashboard):
     metrics = TrainingMetrics()
     for step in range(3):        # a zero-initialised bias: its first ratio divides by ~0

@@ -201,8 +201,10 @@ class MetricsSnapshot:
     reader pays only for what it draws, and a field read later may be a few steps newer than
     `version`. The arrays are shared between snapshots: treat them as read-only.
 
-    version, step (last recorded step, -1 before the first), markers and decision_boundary
-    are taken at once; the curves are:
+    version, step (last recorded step, -1 before the first), markers, decision_boundary and
+    weighted (the names of the parameters with weight histograms, in model order: a
+    reader's way to learn them without copying a histogram) are taken at once; the
+    curves are:
 
         loss, val_loss, accuracy (classification only), lr, steps_per_sec: Curve
         grad_norm_pre_clip, grad_norm_post_clip: Curve, total L2 norm of all gradients
@@ -214,11 +216,13 @@ class MetricsSnapshot:
     """
 
     def __init__(self, metrics: "TrainingMetrics", version: int, step: int,
-                 markers: tuple[Marker, ...], decision_boundary: DecisionBoundary | None) -> None:
+                 markers: tuple[Marker, ...], decision_boundary: DecisionBoundary | None,
+                 weighted: tuple[str, ...] = ()) -> None:
         self.version = version
         self.step = step
         self.markers = markers
         self.decision_boundary = decision_boundary
+        self.weighted = weighted
         self._metrics = metrics
         self._read: dict[str, Any] = {}
 
@@ -355,7 +359,7 @@ class TrainingMetrics:
         """The metrics as of now; its curves are copied when first read (see MetricsSnapshot)."""
         with self._lock:
             return MetricsSnapshot(self, self._version, self._step, tuple(self.markers),
-                                   self.decision_boundary)
+                                   self.decision_boundary, tuple(self.weight_histograms))
 
     def _copy_of(self, name: str) -> Any:
         """One field of a snapshot: a Curve, or a dict of Curves or HistogramHistories."""

@@ -378,10 +378,10 @@ class TrainingDashboard(QWidget):
         if doc is None or setup is None:
             return []
         snap = self.snapshot
-        if snap is not None and snap.weight_histograms:
+        if snap is not None and snap.weighted:
             labels = [n.label for n in doc.nodes.values()]
             found = []
-            for name in snap.weight_histograms:
+            for name in snap.weighted:
                 label = next((lb for lb in labels if name == lb or name.startswith(lb + ".")),
                              None)
                 if label is not None and label not in found:
@@ -588,10 +588,10 @@ class TrainingDashboard(QWidget):
         if self.metrics is not None:
             snapshot = self.metrics.snapshot_if_newer(self.version)
             if snapshot is not None:
-                previous = self.snapshot.weight_histograms if self.snapshot else {}
+                previous = self.snapshot.weighted if self.snapshot else ()
                 self.snapshot = snapshot
                 self.version = snapshot.version
-                if list(snapshot.weight_histograms) != list(previous):
+                if snapshot.weighted != previous:
                     self._show_setup()          # the trained parameters are known (anew)
         self.draw(limit=plots)
         trainer = self.trainer
