@@ -11,33 +11,19 @@ ViewBackward0, PermuteBackward0). A last view drops the summed dims (ViewBackwar
 with one operand a sum does (SumBackward1). This module follows those steps one for one, so
 `grad_fn` and `next_functions` name the same nodes as PyTorch's (2.x, without opt_einsum)
 and the gradient, double backward included, comes from those ops' own formulas.
-The one node defined here is DiagonalBackward0, for the repeated-label diagonal.
+The repeated-label diagonal is engine.diagonal (DiagonalBackward0).
 """
 from . import _ops
 from ._tensor import Tensor
-from .autograd.graph import Node
 
 __all__ = ["einsum"]
 
 _ELLIPSIS = "..."
 
 
-class DiagonalBackward0(Node):
-    """diagonal(input, 0, dim1, dim2) with dim1 < dim2: the diagonal as the last dim."""
-    __slots__ = ("shape", "dim1", "dim2")
-    formula = "DiagonalBackward0: self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)"
-    saved_attrs = ("dim1", "dim2")
-
-    def backward(self, g):
-        n = g.shape[-1]
-        eye = _ops.eye(n, dtype=g.dtype, device=g.device)
-        return (g.unsqueeze(-1) * eye).movedim((-2, -1), (self.dim1, self.dim2))
-
-
 def _diagonal(x, dim1, dim2):
     """x's main diagonal over dims dim1 < dim2, moved to the last dim (a view, as in PyTorch)."""
-    return _ops._view_of(x, x._a.diagonal(0, dim1, dim2), DiagonalBackward0,
-                         {"shape": x._a.shape, "dim1": dim1, "dim2": dim2})
+    return _ops.diagonal(x, 0, dim1, dim2)
 
 
 def _sumproduct_pair(left, right, sum_dims):

@@ -891,9 +891,10 @@ def where(condition, input=None, other=None):
     if c.dtype.kind != "b":
         c = c.astype(bool)
     if not _isinst(input, Tensor) and not _isinst(other, Tensor):
-        input = tensor(input)
+        input = tensor(input, device=condition.device if _isinst(condition, Tensor) else None)
     xa, ya = _pair(input, other)
-    t = _wrap(_res(_ns(xa).where(c, xa, ya)))
+    xp = _ns(ya if _isinst(xa, (int, float, bool)) else xa)    # a Python number has no namespace
+    t = _wrap(_res(xp.where(c, xa, ya)))
     if _needs(input, other):
         cond = condition if _isinst(condition, Tensor) else _wrap(c)
         n = new_node(WhereBackward0)
@@ -1825,7 +1826,19 @@ def _shape_args(shape):
     return tuple(int(s) for s in shape)
 
 
+class ReshapeAliasBackward0(Node):
+    """reshape of a non-contiguous tensor whose strides allow a view (PyTorch's _reshape_alias)."""
+    __slots__ = ("shape",)
+    formula = "ReshapeAliasBackward0: self: grad.reshape(self.shape)"
+    saved_attrs = ("shape",)
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
 def reshape(input, *shape):
+    """As PyTorch: a contiguous tensor is viewed (ViewBackward0), another one aliased where its
+    strides allow (ReshapeAliasBackward0), else cloned and then _unsafe_view'ed."""
     shape = _infer_shape(_shape_args(shape), input._a.size)
     a = input._a
     if a.shape == shape and not (_gs.enabled and input._rg):
@@ -1837,7 +1850,8 @@ def reshape(input, *shape):
         if _gs.enabled and input._rg:
             return _unsafe_view(clone(input), shape)
         return _wrap(a.reshape(shape))
-    return _view_of(input, r, ViewBackward0, {"shape": a.shape})
+    cls = ViewBackward0 if a.flags.c_contiguous else ReshapeAliasBackward0
+    return _view_of(input, r, cls, {"shape": a.shape})
 
 
 def view(input, *shape):
@@ -3071,25 +3085,138 @@ def triu(input, diagonal=0):
     return _tri(input, diagonal, False)
 
 
+class DiagonalBackward0(Node):
+    """diagonal(input, offset, dim1, dim2): a view with the diagonal as its last dim (einsum's
+    repeated labels take it too)."""
+    __slots__ = ("self_sym_sizes", "offset", "dim1", "dim2")
+    formula = "DiagonalBackward0: self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)"
+    saved_attrs = ("self_sym_sizes", "offset", "dim1", "dim2")
+
+    def backward(self, g):
+        return _diagonal_backward(g, self.self_sym_sizes, self.offset, self.dim1, self.dim2)
+
+
+class DiagonalBackward0_copy(DiagonalBackward0):
+    """diag(2-D input): the diagonal as a new tensor (PyTorch records diagonal_copy's node)."""
+    __slots__ = ()
+    formula = "DiagonalBackward0_copy: self: diagonal_backward(grad, self.sizes(), offset, dim1, dim2)"
+
+
+class DiagonalBackwardBackward0(Node):
+    """diagonal_backward (zeros with grad on a diagonal), recorded by DiagonalBackward0's double backward."""
+    __slots__ = ("offset", "dim1", "dim2")
+    formula = "DiagonalBackwardBackward0: grad: grad.diagonal(offset, dim1, dim2)"
+    saved_attrs = ("offset", "dim1", "dim2")
+
+    def backward(self, g):
+        return diagonal(g, self.offset, self.dim1, self.dim2)
+
+
+class DiagEmbedBackward0(Node):
+    __slots__ = ("offset", "dim1", "dim2")
+    formula = "DiagEmbedBackward0: self: grad.diagonal(offset, dim1, dim2)"
+    saved_attrs = ("offset", "dim1", "dim2")
+
+    def backward(self, g):
+        return diagonal(g, self.offset, self.dim1, self.dim2)
+
+
+class TraceBackward0(Node):
+    __slots__ = ("self_sym_sizes",)
+    formula = "TraceBackward0: self: zeros(self.sizes()) with grad on the diagonal"
+    saved_attrs = ("self_sym_sizes",)
+
+    def backward(self, g):
+        n = builtins.min(self.self_sym_sizes)
+        return _diagonal_backward(g.expand(n), self.self_sym_sizes, 0, 0, 1)
+
+
+def _diag_dims(ndim, offset, dim1, dim2):
+    """Checked (offset, dim1, dim2) of a diagonal over an ndim-dim tensor, dims made non-negative."""
+    d1, d2 = _wdim(dim1, ndim), _wdim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return int(offset), d1, d2
+
+
+def _embed_diagonal(src, shape, offset, d1, d2):
+    """Raw array: zeros of `shape` with src's last dim on the offset diagonal of dims d1, d2 (the
+    other dims of src in order), C-contiguous. Written through a strided slice of a flat
+    buffer, so that it works on any array namespace (NumPy's diagonal() is read-only)."""
+    xp = _ns(src)
+    rest = tuple(s for i, s in enumerate(shape) if i not in (d1, d2))
+    n, m = shape[d1], shape[d2]
+    flat = xp.zeros(rest + (n * m,), dtype=src.dtype)
+    k = src.shape[-1]
+    if k:
+        start = offset if offset >= 0 else -offset * m
+        flat[..., start:start + (k - 1) * (m + 1) + 1:m + 1] = src
+    return xp.ascontiguousarray(xp.moveaxis(flat.reshape(rest + (n, m)), (-2, -1), (d1, d2)))
+
+
+def _diagonal_backward(g, shape, offset, dim1, dim2):
+    """zeros(shape) with g on the (offset, dim1, dim2) diagonal (PyTorch's diagonal_backward)."""
+    t = _wrap(_embed_diagonal(g._a, tuple(shape), offset, dim1, dim2))
+    if _needs(g):
+        n = new_node(DiagonalBackwardBackward0)
+        n.offset, n.dim1, n.dim2 = offset, dim1, dim2
+        _finish(t, n, (g,))
+    return t
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal over dims dim1, dim2 (offset above it when positive) as the last dim: a view."""
+    a = input._a
+    offset, d1, d2 = _diag_dims(a.ndim, offset, dim1, dim2)
+    d = a.diagonal(offset, d1, d2)
+    if type(d) is _ndarray and a.flags.writeable:
+        d.flags.writeable = True      # NumPy hands out a read-only view; PyTorch's may be written to
+    return _view_of(input, d, DiagonalBackward0,
+                    {"self_sym_sizes": a.shape, "offset": offset, "dim1": d1, "dim2": d2})
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """A tensor whose (dim1, dim2) diagonals (offset above the main one) hold input's last dim."""
+    a = input._a
+    nd = a.ndim + 1
+    offset, d1, d2 = _diag_dims(nd, offset, dim1, dim2)
+    n = (a.shape[-1] if a.ndim else 1) + builtins.abs(offset)
+    rest = list(a.shape[:-1])
+    for d in sorted((d1, d2)):
+        rest.insert(d, n)
+    t = _wrap(_embed_diagonal(a, tuple(rest), offset, d1, d2))
+    if _needs(input):
+        node = new_node(DiagEmbedBackward0)
+        node.offset, node.dim1, node.dim2 = offset, dim1, dim2
+        _finish(t, node, (input,))
+    return t
+
+
 def diag(input, diagonal=0):
+    """1-D input: a square matrix with it on the diagonal-th diagonal; 2-D: that diagonal (a copy)."""
     if input.ndim == 1:
-        n = input.shape[0] + builtins.abs(diagonal)
-        idx = np.arange(input.shape[0])
-        r, c = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
-        z = zeros((n, n), dtype=input.dtype, device=input.device)
-        return z.index_put((_wrap(r), _wrap(c)), input)
-    return diagonal_(input, diagonal)
-
-
-def diagonal_(input, offset=0):
-    n = builtins.min(input.shape[0], input.shape[1] - offset) if offset >= 0 else builtins.min(input.shape[0] + offset, input.shape[1])
-    idx = np.arange(builtins.max(n, 0))
-    r, c = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
-    return getitem(input, (_wrap(r), _wrap(c)))
+        return diag_embed(input, diagonal)
+    if input.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+    a = input._a
+    t = _wrap(a.diagonal(diagonal).copy())
+    if _needs(input):
+        n = new_node(DiagonalBackward0_copy)
+        n.self_sym_sizes, n.offset, n.dim1, n.dim2 = a.shape, int(diagonal), 0, 1
+        _finish(t, n, (input,))
+    return t
 
 
 def trace(input):
-    return diagonal_(input).sum()
+    a = input._a
+    if a.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
+    t = _wrap(_res(a.diagonal().sum(dtype=None if a.dtype.kind == "f" else np.int64)))
+    if _needs(input):
+        n = new_node(TraceBackward0)
+        n.self_sym_sizes = a.shape
+        _finish(t, n, (input,))
+    return t
 
 
 class IndexPutOutBackward(Node):
@@ -3654,7 +3781,23 @@ sqrt_ = _mk_inplace(sqrt, False)
 abs_ = _mk_inplace(abs)
 sigmoid_ = _mk_inplace(sigmoid, False)
 tanh_ = _mk_inplace(tanh, False)
-relu_ = _mk_inplace(relu, False)
+
+
+def relu_(self):
+    """relu in place; ReluBackward0 saves self itself (version-checked), as PyTorch saves the
+    result, so changing self in place afterwards makes backward raise."""
+    made = []
+
+    def rec(x):
+        t = relu(x)
+        made.append(t._node)
+        return t
+    _inplace(self, rec, ())
+    if made and made[0] is not None:
+        _save_result(made[0], self)
+    return self
+
+
 sin_ = _mk_inplace(sin)
 cos_ = _mk_inplace(cos)
 reciprocal_ = _mk_inplace(reciprocal, False)
@@ -3718,6 +3861,35 @@ class FillBackward3(Node):
         n = self._next
         return (zeros_like(g) if n[0][0] is not None else None,
                 g.sum() if n[1][0] is not None else None)
+
+
+class FillBackward0(FillBackward2):
+    """Out-of-place `fill(input, scalar)`."""
+    __slots__ = ()
+    _name = "FillBackward0"
+    formula = "FillBackward0: self: zeros_like(grad)"
+
+
+class FillBackward1(FillBackward3):
+    """Out-of-place `fill(input, value)` with a 0-dim tensor value."""
+    __slots__ = ()
+    _name = "FillBackward1"
+    formula = "FillBackward1: self: zeros_like(grad), value: grad.sum()"
+
+
+def fill(input, value):
+    """A tensor like input (shape, dtype, device) filled with value (a number or a 0-dim tensor)."""
+    if _isinst(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} dimensions.")
+        t = full_like(input, value.item())
+        if _needs(input, value):
+            _finish(t, new_node(FillBackward1), (input, value))
+        return t
+    t = full_like(input, value)
+    if _needs(input):
+        _finish(t, new_node(FillBackward0), (input,))
+    return t
 
 
 def _fill_tensor_rec(x, value):
@@ -3900,7 +4072,8 @@ def _attach():
     g = globals()
     for name in simple:
         setattr(T, name, g[name])
-    T.diagonal = diagonal_
+    T.diagonal = diagonal
+    T.diag_embed = diag_embed
     T.where = lambda self, condition, other: where(condition, self, other)
     T.type_as = lambda self, other: self.to(other.dtype)
     T.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: tensor(

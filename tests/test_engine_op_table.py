@@ -314,3 +314,21 @@ OPS += [   # engine.linalg: inputs made well-conditioned (and symmetric where th
     OpInfo("linalg_matrix_exp", lambda m, a: m.linalg.matrix_exp(a), [((3, 3),), ((2, 3, 3),)]),
     OpInfo("matrix_exp", lambda m, a: m.matrix_exp(a * 0.2), [((3, 3),)]),
 ]
+
+OPS += [   # diagonals, reshape's three graphs, out-of-place fill, where with a scalar first
+    OpInfo("diagonal", lambda m, a: a.diagonal(), [((3, 4),), ((4, 3),)], grad_fn="DiagonalBackward0"),
+    OpInfo("diagonal_offset_dims", lambda m, a: m.diagonal(a, 1, 0, 2), [((2, 3, 4),)]),
+    OpInfo("diagonal_neg_offset", lambda m, a: m.diagonal(a, offset=-1, dim1=-1, dim2=0), [((3, 2, 4),)]),
+    OpInfo("diag_embed", lambda m, a: m.diag_embed(a), [((2, 3),)], grad_fn="DiagEmbedBackward0"),
+    OpInfo("diag_embed_dims", lambda m, a: a.diag_embed(-1, 2, 0), [((2, 3),)]),
+    OpInfo("diag_1d", lambda m, a: m.diag(a, 1), [((3,),)], grad_fn="DiagEmbedBackward0"),
+    OpInfo("diag_2d", lambda m, a: m.diag(a, -1), [((3, 4),)], grad_fn="DiagonalBackward0_copy"),
+    OpInfo("trace", lambda m, a: m.trace(a), [((3, 4),)], grad_fn="TraceBackward0"),
+    OpInfo("reshape_alias", lambda m, a: (a * 1).t().reshape(2, 2, 3), [((3, 4),)], grad_fn="ReshapeAliasBackward0"),
+    OpInfo("reshape_copy", lambda m, a: (a * 1).t().reshape(12), [((3, 4),)], grad_fn="UnsafeViewBackward0"),
+    OpInfo("fill", lambda m, a: m.fill(a, 2.5), [((3, 4),)], grad_fn="FillBackward0"),
+    OpInfo("fill_tensor_value", lambda m, a, v: m.fill(a * 2, v), [((3, 4), ())], grad_fn="FillBackward1"),
+    OpInfo("where_scalar_first", lambda m, a: m.where(a > 0, 1.5, a), [((3, 4),)]),
+    OpInfo("relu_inplace", lambda m, a: (a * 1).relu_(), [((3, 4),)], grad_fn="ReluBackward0"),
+    OpInfo("F_relu_inplace", lambda m, a: m.nn.functional.relu(a * 1, inplace=True), [((3, 4),)]),
+]
