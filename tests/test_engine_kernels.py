@@ -13,7 +13,11 @@ UFUNCS = [np.add, np.subtract, np.multiply, np.divide]
 
 
 @pytest.fixture
-def kernels():
+def kernels(monkeypatch):
+    """The kernels, kept on even when this machine is busy (the back-off has its own test)."""
+    monkeypatch.setattr(_kernels, "BACKOFF_S", 0.0)
+    monkeypatch.setitem(_kernels._state, "off_until", 0.0)
+    monkeypatch.setitem(_kernels._state, "strikes", 0)
     if not _kernels._kernels():
         pytest.skip(f"Numba kernels unavailable: {_kernels.why_not()}")
 
@@ -123,3 +127,31 @@ def test_without_numba_the_engine_stays_on_numpy(monkeypatch):
     assert _kernels.why_not() == "ENGINE_NO_NUMBA is set"
     np.testing.assert_array_equal((engine.tensor(a) * engine.tensor(b)).numpy(), a * b)
     assert _ops._sum_all(a) == pytest.approx(float(a.astype(np.float64).sum()), abs=1e-2)
+
+
+def test_three_slow_calls_in_a_row_switch_the_kernels_off_for_a_while(kernels, monkeypatch):
+    a, b = _pair(np.float32)
+    clock = {"now": 1000.0, "tick": 0.0}       # each reading advances by tick: a call's duration
+
+    def fake_clock():
+        clock["now"] += clock["tick"]
+        return clock["now"]
+    monkeypatch.setattr(_kernels, "_clock", fake_clock)
+    monkeypatch.setattr(_kernels, "BACKOFF_S", 1.0)
+    kernel = _kernels._kernels()[np.multiply][0]
+    monkeypatch.setitem(_kernels._best, kernel, 1e-9)          # its best: 1 ns per element
+
+    def call(seconds_per_element):
+        clock["tick"] = seconds_per_element * N
+        return _kernels.binary(np.multiply, a, b)
+
+    assert call(1e-8) is not None and call(1e-8) is not None   # 10x slower: two strikes
+    assert call(2e-9) is not None                              # a normal call resets them
+    for _ in range(3):
+        assert call(1e-8) is not None
+    clock["tick"] = 0.0
+    assert _kernels.binary(np.multiply, a, b) is None          # off: NumPy does the work
+    assert "busy" in _kernels.why_not()
+    np.testing.assert_array_equal((engine.tensor(a) * engine.tensor(b)).numpy(), a * b)
+    clock["now"] += 1.1
+    assert _kernels.binary(np.multiply, a, b) is not None      # back on after the pause
