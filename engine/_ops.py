@@ -12,6 +12,7 @@ import builtins
 import collections
 import math
 import operator
+import weakref
 
 import numpy as np
 
@@ -1769,15 +1770,56 @@ def _mark_view(t, x, kind=None):
     meta: such views may not see an in-place change of their base, see _regen_view)."""
     if x._base is not None and x._vv != x._ver[0] and _gs.enabled:
         _regen_view(x)
+    b = x._base if x._base is not None else x
     t._ver = x._ver
-    t._base = x._base if x._base is not None else x
+    t._base = b
     t._vv = x._ver[0]
+    if not b._rg:                      # remember t weakly in case b gains grad in place
+        bx = b._x
+        vs = bx.get("views") if bx is not None else None
+        if vs is None:
+            _track_view(b, t)
+        else:
+            vs.append(_wref(t))
+            if len(vs) >= vs.cap:
+                _prune_views(vs)
     if not _gs.enabled:
         kind = "no_grad"
-    elif x._x is not None and x._x.get("view_meta") == "no_grad":
+    elif x is not b and x._x is not None and x._x.get("view_meta") == "no_grad":
         kind = "no_grad"
     if kind is not None:
         t._x = {"view_meta": kind}
+
+
+class _LiveViews(list):
+    """Weak references to the views of a base that does not require grad, kept so that an in-place
+    op giving the base requires_grad can set it on them too (_wake_views): ops read `v._rg` directly.
+    Dead references are dropped whenever the list doubles past the live count."""
+    __slots__ = ("cap",)
+
+
+_wref = weakref.ref
+
+
+def _track_view(b, t):
+    """The first view of b that _mark_view remembers."""
+    vs = b._extra()["views"] = _LiveViews((_wref(t),))
+    vs.cap = 64
+
+
+def _prune_views(vs):
+    vs[:] = [r for r in vs if r() is not None]
+    vs.cap = 2 * len(vs) + 64
+
+
+def _wake_views(b):
+    """b (a base) now requires grad: so do its views, whose grad_fn then regenerates lazily."""
+    vs = b._x.pop("views", None)
+    if vs:
+        for r in vs:
+            v = r()
+            if v is not None:
+                v._rg = True
 
 
 def _view_of(x, a, cls, attrs=None):
@@ -2741,6 +2783,8 @@ def _rebase(x, node, nr=0, bump=True, view=True):
         ref = old.pop(x._nr, None)
         if ref is not None:
             node._extra().setdefault("retain", {})[nr] = ref
+    if not x._rg and x._base is None and x._x is not None:
+        _wake_views(x)
     x._node, x._nr, x._rg = node, nr, True
     if bump:
         x._ver[0] += 1
@@ -2865,9 +2909,9 @@ def _regen_view(v):
     """Regenerate the grad_fn of view v after its base or another view of it changed in place
     (v's version stamp lags the shared counter): AsStridedBackward0 over the base's grad_fn,
     as PyTorch does on the next access of v.grad_fn (VariableHooks::grad_fn). Called from
-    _e/_needs, view ops, indexing, in-place checks and Tensor's autograd properties; an op
-    that tests `x._rg` itself still sees False for a view whose base only gained
-    requires_grad through the in-place change until one of those has run."""
+    _e/_needs, view ops, indexing, in-place checks and Tensor's autograd properties. A view
+    whose base gained requires_grad through the in-place change already has `_rg` set (the
+    base remembers its views while it does not require grad: _mark_view, _wake_views)."""
     base = v._base
     if v._node is None and not base._rg:
         return

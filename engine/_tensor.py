@@ -12,7 +12,9 @@ Internal layout (for engine modules; the training stack may use these for speed)
              or another view of it is modified in place the shared version moves on, and
              the view's grad_fn is regenerated on its next use (`_ops._regen_view`), as in
              PyTorch: AsStridedBackward0 over the base's new grad_fn. Make views with
-             `_ops._mark_view`, which sets `_ver`, `_base` and `_vv` together.
+             `_ops._mark_view`, which sets `_ver`, `_base` and `_vv` together, and, while the
+             base does not require grad, notes the view weakly in the base's `_x["views"]` so
+             that an in-place op giving the base requires_grad sets `_rg` on its views too.
 `_from_array(a)` wraps an array without copying. The public `.data` returns a detached
 Tensor sharing the array (so `p.data.add_(...)` or `w.data -= lr * g` update `w`), with
 its own version counter, as in PyTorch. Ops and most methods are attached by `_ops`.
@@ -121,8 +123,8 @@ class Tensor:
 
     @property
     def requires_grad(self):
-        if self._base is not None and self._vv != self._ver[0]:
-            _regen_view(self)
+        if self._base is not None and self._vv != self._ver[0] and not (self._x and self._x.get("view_meta")):
+            _regen_view(self)     # a no_grad or multi-output view raises only when its grad_fn is used
         return self._rg
 
     @property

@@ -331,3 +331,133 @@ def test_relu_and_dropout_inplace_overwrite_their_input_like_torch():
         out.append((y is x, x._version, _name(y)))
         return out
     _both(run)
+
+
+# -- views of a base without grad that gains requires_grad in place ---------------------------------
+# Ops read requires_grad straight off their inputs, so the base tells its live views (see _mark_view).
+
+_GAIN = {
+    "setitem": lambda M, x, w: x.__setitem__(1, w * 2),
+    "mul_": lambda M, x, w: x.mul_(w),
+    "add_": lambda M, x, w: x.add_(w, alpha=2),
+    "div_": lambda M, x, w: x.div_(w + 1),
+    "copy_": lambda M, x, w: x.copy_(w.expand(3, 4)),
+    "lerp_": lambda M, x, w: x.lerp_(w, 0.25),
+    "pow_": lambda M, x, w: x.pow_(w),
+    "masked_fill_": lambda M, x, w: x.masked_fill_(x > 5, w.sum()),
+    "other view add_": lambda M, x, w: x[:, 2].add_(w[:3]),
+    "other view setitem": lambda M, x, w: x[2].__setitem__(slice(1, 3), w[1:3]),
+    "other view copy_": lambda M, x, w: x[0].copy_(w),
+    "view itself mul_": lambda M, x, w: x[1].mul_(w),
+}
+
+_USE = {
+    "mul": lambda v: v * 3,
+    "add": lambda v: v + 1,
+    "sum": lambda v: v.sum(),
+    "exp": lambda v: v.exp(),
+    "matmul": lambda v: v @ v,
+    "view of the view": lambda v: v[1:] * 2,
+    "t": lambda v: v.unsqueeze(0).t(),
+}
+
+
+def _g12(values):
+    """Values to 12 significant digits (NumPy's and torch's exp/pow may differ in the last bit)."""
+    return None if values is None else ["%.12g" % v for v in np.ravel(values)]
+
+
+@pytest.mark.parametrize("gain", list(_GAIN))
+@pytest.mark.parametrize("use", list(_USE))
+def test_view_of_a_base_without_grad_sees_the_grad_it_gains_in_place(gain, use):
+    def run(M):
+        x = M.arange(1.0, 13.0, dtype=M.float64).reshape(3, 4) / 4
+        v = x[1]
+        early = v[::2]                   # a view of the view made before the base gains grad too
+        w = M.tensor([1.0, 2.0, 3.0, 4.0], dtype=M.float64, requires_grad=True)
+        before = (v.requires_grad, early.requires_grad)
+        _GAIN[gain](M, x, w)
+        y = _USE[use](v)
+        z = early * early
+        out = (before, y.requires_grad, _name(y), _name(v), v.requires_grad, _g12(y.tolist()), z.requires_grad,
+               _name(z))
+        (y.sum() + z.sum()).backward()
+        return out + (_g12(_grad(w)),)
+    got = _both(run)
+    assert got[0] == (False, False) and got[1] is True and got[-1] is not None
+
+
+def test_view_of_a_base_without_grad_is_checked_by_gradcheck():
+    """The view, made before its base gains grad through setitem and mul_, by finite differences."""
+    def f(w):
+        x = engine.ones(3, 4, dtype=engine.float64)
+        v = x[1]
+        u = x[:, 1:3]
+        x[1] = w * w
+        x.mul_(w)
+        return v.exp() * 2, u.sum(0)
+    w = engine.rand(4, dtype=engine.float64, requires_grad=True)
+    assert engine.autograd.gradcheck(f, (w,))
+    assert engine.autograd.gradgradcheck(f, (w,))
+
+
+def test_view_of_a_base_without_grad_under_no_grad_after_it_gains_grad():
+    def run(M):
+        x = M.zeros(3, 4)
+        v = x[1]
+        w = M.ones(4, requires_grad=True)
+        x[0] = w
+        with M.no_grad():
+            y = v * 3
+        return v.requires_grad, y.requires_grad, _name(y)
+    assert _both(run) == (True, False, None)
+
+
+def test_view_made_under_no_grad_of_a_base_without_grad_refuses_use_after_it_gains_grad():
+    torch = _torch()
+    got = []
+    for M in (engine, torch):
+        x = M.zeros(3, 4)
+        with M.no_grad():
+            v = x[1]
+        x.mul_(M.ones(4, requires_grad=True))
+        rg = v.requires_grad             # torch answers without regenerating the grad_fn
+        with pytest.raises(RuntimeError) as e:
+            v * 3
+        got.append((rg, str(e.value)))
+    assert got[0] == got[1]
+    assert got[0][0] is True and got[0][1].startswith("A view was created in no_grad mode and its base")
+
+
+def test_in_place_without_grad_leaves_views_of_a_base_without_grad_alone():
+    x = engine.zeros(3, 4)
+    v = x[1]
+    x.mul_(engine.ones(4))
+    x[0] = engine.ones(4)
+    assert not v.requires_grad and not (v * 3).requires_grad and (v * 3).grad_fn is None
+    with engine.no_grad():
+        x.mul_(engine.ones(4, requires_grad=True))
+    assert not v.requires_grad and not (v + 1).requires_grad
+
+
+def test_the_base_keeps_its_dead_views_bounded_and_still_tells_the_live_ones():
+    x = engine.zeros(100, 4)
+    kept = [x[i] for i in range(0, 100, 10)]
+    for _ in range(20):
+        for i in range(100):
+            x[i].sum()                   # temporary views, dropped at once
+    assert len(x._x["views"]) < 200
+    w = engine.ones(4, requires_grad=True)
+    x[5] = w
+    assert all(v.requires_grad for v in kept) and "views" not in x._x
+    sum(v.sum() for v in kept).backward()
+    assert w.grad.tolist() == [0.0] * 4
+    (x[5] * 2).sum().backward()
+    assert w.grad.tolist() == [2.0] * 4
+
+
+def test_views_of_a_base_that_requires_grad_are_not_remembered():
+    a = engine.ones(3, 4, requires_grad=True)
+    c = a * 2
+    c[1], c.t(), a[0]
+    assert a._x is None and c._x is None
