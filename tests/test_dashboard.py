@@ -282,6 +282,25 @@ def test_a_costly_frame_pays_for_itself_at_once(dashboard):
     assert 4 / UI_SHARE <= dashboard.timer.interval() <= 1.5 * 4 / UI_SHARE
 
 
+def test_a_wait_longer_than_the_longest_is_added_to_the_next_ones(dashboard):
+    """A 30 ms frame at UI_SHARE 0.05 owes 600 ms of waiting: 250 + 250 + 100."""
+    from gradstudio.ui.dashboard import SLOWEST_FRAME_MS, UI_SHARE
+    dashboard._pace_mark = None
+    dashboard._pace()
+    end = time.thread_time() + 0.03
+    while time.thread_time() < end:
+        pass
+    dashboard._pace()
+    owed = 30 / UI_SHARE - SLOWEST_FRAME_MS
+    assert dashboard.timer.interval() == SLOWEST_FRAME_MS
+    while owed > SLOWEST_FRAME_MS:                 # idle frames pay off what is owed
+        dashboard._pace()
+        assert dashboard.timer.interval() == SLOWEST_FRAME_MS
+        owed -= SLOWEST_FRAME_MS
+    dashboard._pace()
+    assert owed <= dashboard.timer.interval() <= owed + 30
+
+
 def test_a_frame_copies_only_what_the_visible_plots_draw(dashboard):
     """The trained parameters' names come with the snapshot: learning them copies no
     histogram history (the Weights tab is not shown)."""

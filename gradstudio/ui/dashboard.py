@@ -106,6 +106,7 @@ class TrainingDashboard(QWidget):
         self._was_alive = False
         self.paused = False          # asked the trainer to pause (or to step, which pauses)
         self._pace_mark: tuple[float, float] | None = None    # (thread CPU time, wall time)
+        self._owed_ms = 0.0          # of waits longer than SLOWEST_FRAME_MS (see _pace)
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
@@ -497,7 +498,7 @@ class TrainingDashboard(QWidget):
     def _running(self) -> None:
         self._was_alive = True
         if not self.timer.isActive():
-            self._pace_mark = None
+            self._pace_mark, self._owed_ms = None, 0.0
             self.timer.start(FRAME_MS)
         self._update_buttons()
 
@@ -570,11 +571,15 @@ class TrainingDashboard(QWidget):
         whatever else it did) stays near UI_SHARE of the wall time while training: the CPU
         time used since the last tick, divided by UI_SHARE, is the wait until the next one.
         (Each frame pays for itself at once: an average over frames let the first, costly
-        frames of a run, drawn 16 ms apart, take a third of a core.)"""
+        frames of a run, drawn 16 ms apart, take a third of a core.) A wait longer than
+        SLOWEST_FRAME_MS is owed, up to 4 such waits, and added to the next ones."""
         cpu, now = time.thread_time(), time.perf_counter()
         if self._pace_mark is not None and now > self._pace_mark[1]:
-            wanted = 1e3 * (cpu - self._pace_mark[0]) / UI_SHARE
-            self.timer.setInterval(int(min(max(wanted, FRAME_MS), SLOWEST_FRAME_MS)))
+            wanted = 1e3 * (cpu - self._pace_mark[0]) / UI_SHARE + self._owed_ms
+            interval = min(max(wanted, FRAME_MS), SLOWEST_FRAME_MS)
+            self._owed_ms = min(wanted - interval, 4 * SLOWEST_FRAME_MS) if wanted > interval \
+                else 0.0
+            self.timer.setInterval(int(interval))
         self._pace_mark = (cpu, now)
 
     def _tick(self) -> None:
