@@ -1936,11 +1936,11 @@ def unflatten(input, dim, sizes):
     d = _wdim(dim, input.ndim)
     sh = list(input.shape)
     sizes = list(_infer_shape(sizes, sh[d]))
-    return reshape(input, tuple(sh[:d] + sizes + sh[d + 1:]))
+    return view(input, tuple(sh[:d] + sizes + sh[d + 1:]))     # splitting a dim is always a view
 
 
 def ravel(input):
-    return reshape(input, -1)
+    return view(contiguous(input), -1)      # as PyTorch: CloneBackward0 then ViewBackward0 when strided
 
 
 class TransposeBackward0(Node):

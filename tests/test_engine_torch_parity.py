@@ -193,6 +193,10 @@ RESHAPES = {
     "size_one_dims_contiguous": (lambda m, a: (a * 1).t().reshape(2, 2), (1, 4)),
     "flatten_transpose": (lambda m, a: (a * 1).t().flatten(), (3, 4)),
     "reshape_as": (lambda m, a: (a * 1).mT.reshape_as(m.zeros(2, 2, 3)), (3, 4)),
+    "unflatten_transpose": (lambda m, a: (a * 1).t().unflatten(0, (2, 2)), (3, 4)),
+    "ravel_transpose": (lambda m, a: (a * 1).t().ravel(), (3, 4)),
+    "ravel_contiguous": (lambda m, a: m.ravel(a * 1), (3, 4)),
+    "outer_of_strided": (lambda m, a: m.outer(a[::2], a[:2]), (4,)),
 }
 
 
