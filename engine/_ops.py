@@ -3827,19 +3827,29 @@ sigmoid_ = _mk_inplace(sigmoid, False)
 tanh_ = _mk_inplace(tanh, False)
 
 
-def relu_(self):
-    """relu in place; ReluBackward0 saves self itself (version-checked), as PyTorch saves the
-    result, so changing self in place afterwards makes backward raise."""
-    made = []
+def _mk_inplace_saving_result(fn):
+    """In-place fn whose node saves its result (ReluBackward0: result > 0): the saved result
+    becomes self itself, version-checked, so that changing self in place afterwards makes
+    backward raise, as in PyTorch (saving fn's temporary output would hide that change)."""
+    def op(self, *args, **kwargs):
+        made = []
 
-    def rec(x):
-        t = relu(x)
-        made.append(t._node)
-        return t
-    _inplace(self, rec, ())
-    if made and made[0] is not None:
-        _save_result(made[0], self)
-    return self
+        def run(x, *a, **k):
+            made.append(fn(x, *a, **k))
+            return made[-1]
+        _inplace(self, run, args, kwargs)
+        n = made[0]._node if made else None
+        if n is not None and n._saved:
+            tmp = made[0]._a
+            ours = [type(s) is _SavedOutput and s.a is tmp for s in n._saved]
+            n._saved = tuple(_SavedOutput(self) if o else s for s, o in zip(n._saved, ours))
+            n._sver = tuple(self._ver[0] if o else v for v, o in zip(n._sver, ours))
+        return self
+    op.__name__ = fn.__name__ + "_"
+    return op
+
+
+relu_ = _mk_inplace_saving_result(relu)
 
 
 sin_ = _mk_inplace(sin)
