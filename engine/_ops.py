@@ -38,7 +38,11 @@ def _e(x):
             _regen_view(x)
         if x._rg:
             n = x._node
-            return (n, x._nr) if n is not None else (grad_accumulator(x), 0)
+            if n is not None:
+                return n, x._nr
+            if x._base is not None and x._base._rg:    # a view that only inherits requires_grad from
+                return _NONE_EDGE                      # its base (made under no_grad): no edge, as in torch
+            return grad_accumulator(x), 0
     return _NONE_EDGE
 
 
@@ -1767,7 +1771,9 @@ def _matmul_shape_error(a, b):
 def _mark_view(t, x, kind=None):
     """Make t a view of x: it shares x's version counter and root base. kind "multi" marks an
     output of split/unbind; a view made under no_grad is marked "no_grad" (PyTorch's creation
-    meta: such views may not see an in-place change of their base, see _regen_view)."""
+    meta: such views may not see an in-place change of their base, see _regen_view) and requires
+    grad when its base does, with no grad_fn (_e gives it no edge). While the base does not require
+    grad it keeps a weak reference to t, for _wake_views."""
     if x._base is not None and x._vv != x._ver[0] and _gs.enabled:
         _regen_view(x)
     b = x._base if x._base is not None else x
@@ -1785,6 +1791,8 @@ def _mark_view(t, x, kind=None):
                 _prune_views(vs)
     if not _gs.enabled:
         kind = "no_grad"
+        if b._rg:                      # PyTorch: a view requires grad when its base does
+            t._rg = True
     elif x is not b and x._x is not None and x._x.get("view_meta") == "no_grad":
         kind = "no_grad"
     if kind is not None:
@@ -2883,12 +2891,14 @@ def _check_inplace(x):
         b = x._base
         if b is not None and x._vv != x._ver[0]:
             _regen_view(x)
+        if b is not None:             # PyTorch's order (check_inplace): view checks before the leaf check
+            if (x._rg or b._rg) and x._x is not None and x._x.get("view_meta"):
+                raise RuntimeError(_view_meta_error(x, "is being"))
+            if b._node is None and b._rg:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                                   "operation.")
         if x._node is None and x._rg:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if b is not None and b._node is None and b._rg:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-        if b is not None and (x._rg or b._rg) and x._x is not None and x._x.get("view_meta"):
-            raise RuntimeError(_view_meta_error(x, "is being"))
 
 
 def _view_meta_error(v, modified):
@@ -4207,6 +4217,7 @@ def _link():
     _graph._ops = me
     from . import _tensor
     _tensor._regen_view = _regen_view
+    _tensor._wake_views = _wake_views
 
 
 _link()

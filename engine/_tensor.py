@@ -27,6 +27,7 @@ import numpy as np
 from . import _dtype
 from .backend import device_of, to_device, is_cuda_array
 from .autograd.graph import RemovableHandle
+from .autograd.grad_mode import state as _gs
 from .autograd import engine as _autograd_engine
 
 __all__ = ["Tensor", "Size"]
@@ -146,6 +147,8 @@ class Tensor:
             return self
         if requires_grad:
             _check_can_require_grad(self)
+            if not self._rg and self._x and "views" in self._x:
+                _wake_views(self)     # PyTorch: a view requires grad when its base does
         self._rg = bool(requires_grad)
         return self
 
@@ -340,7 +343,7 @@ class Tensor:
         return (a if type(a) is _ndarray else a.get()).tolist()
 
     def numpy(self, force=False):
-        if self._rg and not force:
+        if self._rg and not force and _gs.enabled:      # allowed under no_grad, as in PyTorch
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if is_cuda_array(self._a):
             if not force:
@@ -446,6 +449,7 @@ def _init(t, a):
 
 _new = object.__new__
 _regen_view = None     # set by engine._ops: regenerates a stale view's grad_fn (see `_vv` above)
+_wake_views = None     # set by engine._ops: sets requires_grad on the views a base remembers
 
 
 def _from_array(a):

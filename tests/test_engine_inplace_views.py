@@ -461,3 +461,105 @@ def test_views_of_a_base_that_requires_grad_are_not_remembered():
     c = a * 2
     c[1], c.t(), a[0]
     assert a._x is None and c._x is None
+
+
+def test_custom_function_marking_a_base_without_grad_dirty_gives_its_views_grad():
+    def run(M):
+        class MulInPlace(M.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                ctx.mark_dirty(x)
+                ctx.save_for_backward(w)
+                return x.mul_(w)
+
+            @staticmethod
+            def backward(ctx, g):
+                w, = ctx.saved_tensors
+                return g * w, None
+
+        x = M.ones(3, 4, dtype=M.float64)
+        v = x[1]
+        w = M.tensor([1.0, 2.0, 3.0, 4.0], dtype=M.float64, requires_grad=True)
+        MulInPlace.apply(x, w * 1)
+        y = v * 3
+        return y.requires_grad, _name(y), _name(v), _next_names(v)
+    assert _both(run)[0] is True
+
+
+# -- views that inherit requires_grad from their base without a grad_fn of their own ----------------
+# PyTorch: a view requires grad when its base does, so a view made under no_grad, or taken before its
+# leaf base was given requires_grad_(), reports requires_grad=True and is_leaf=True; ops on it record
+# nodes whose edge to it is (None, 0), and no gradient reaches it or its base.
+
+def _info(t):
+    return t.requires_grad, t.is_leaf, _name(t), _next_names(t) if t.grad_fn is not None else None
+
+
+def test_view_made_under_no_grad_of_a_base_that_requires_grad():
+    def run(M):
+        w = M.ones(2, 3, requires_grad=True)
+        c = w * 2
+        with M.no_grad():
+            made = [w[0], w.t(), c[1:], c.view(6), w.unbind(0)[0], w.split(1)[1], c.expand(2, 2, 3)]
+            inner = (made[0] * 2).requires_grad
+            arr = made[0].numpy().tolist()          # allowed under no_grad
+        out = [[_info(t) for t in made], inner, arr]
+        later = made[0][1:]                         # a view of it in grad mode: SliceBackward0 with no edge
+        y = made[0] * 3 + made[2].sum() + made[3].exp().sum()
+        out += [_info(later), _info(y)]
+        y.sum().backward()
+        out.append((_grad(w), made[0].grad))
+        return out
+    got = _both(run)
+    assert got[0][0] == (True, True, None, None) and got[4][2] == "AddBackward0" and got[-1] == (None, None)
+    assert got[3] == (True, False, "SliceBackward0", [None])
+
+
+def test_no_grad_view_of_a_base_without_grad_does_not_require_grad():
+    def run(M):
+        x = M.ones(2, 3)
+        with M.no_grad():
+            v = x[0]
+        return _info(v), _info(v * 2)
+    assert _both(run)[0] == (False, True, None, None)
+
+
+@pytest.mark.parametrize("how", ["no_grad view of a leaf", "no_grad view of a non-leaf", "no_grad unbind",
+                                 "view before requires_grad_", "unbind of a leaf"])
+def test_in_place_on_a_view_that_inherits_requires_grad_errors_like_torch(how):
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        w = M.ones(2, 3, requires_grad=True)
+        c = w * 1
+        if how == "view before requires_grad_":
+            x = M.zeros(2, 3)
+            v = x[0]
+            x.requires_grad_()
+        elif how == "unbind of a leaf":
+            v = w.unbind(0)[0]
+        else:
+            with M.no_grad():
+                v = {"no_grad view of a leaf": lambda: w[0], "no_grad view of a non-leaf": lambda: c[0],
+                     "no_grad unbind": lambda: w.unbind(0)[0]}[how]()
+        with pytest.raises(RuntimeError) as e:
+            v.mul_(2)
+        msgs.append(str(e.value))
+        with M.no_grad():
+            v.mul_(2)                    # not recorded: allowed
+    assert msgs[0] == msgs[1]
+
+
+def test_view_taken_before_its_leaf_base_requires_grad():
+    def run(M):
+        x = M.zeros(2, 3)
+        v = x[0]
+        x.requires_grad_()
+        y = v * 2
+        out = (_info(v), _info(y), v[1:].requires_grad)
+        y.sum().backward()
+        with pytest.raises(RuntimeError, match="Can't call numpy"):
+            v.numpy()
+        return out + (_grad(x), _grad(v))
+    got = _both(run)
+    assert got[:2] == ((True, True, None, None), (True, False, "MulBackward0", [None, None]))
