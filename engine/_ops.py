@@ -1793,8 +1793,8 @@ def _mark_view(t, x, kind=None):
         kind = "no_grad"
         if b._rg:                      # PyTorch: a view requires grad when its base does
             t._rg = True
-    elif x is not b and x._x is not None and x._x.get("view_meta") == "no_grad":
-        kind = "no_grad"
+    elif kind is None and x is not b and x._x is not None:
+        kind = x._x.get("view_meta")   # a view of a view keeps its creation meta (propagate_creation_meta)
     if kind is not None:
         t._x = {"view_meta": kind}
 
@@ -2750,7 +2750,7 @@ def setitem(x, key, value):
     k = _np_key(key)
     is_t = _isinst(value, Tensor)
     rec = _gs.enabled and (x._rg or (is_t and value._rg))
-    _check_inplace(x)
+    _check_inplace(x, value)
     if is_t:
         va = value._a
         if va.dtype != x._a.dtype:
@@ -2886,13 +2886,15 @@ def _rebase_view(v):
     _rebase(v, vn, 0, bump=False, view=False)
 
 
-def _check_inplace(x):
+def _check_inplace(x, *others):
+    """PyTorch's check_inplace, in its order; others: the op's other inputs (their requires_grad counts)."""
     if _gs.enabled:
         b = x._base
         if b is not None and x._vv != x._ver[0]:
             _regen_view(x)
-        if b is not None:             # PyTorch's order (check_inplace): view checks before the leaf check
-            if (x._rg or b._rg) and x._x is not None and x._x.get("view_meta"):
+        if b is not None:
+            if x._x is not None and x._x.get("view_meta") and (
+                    x._rg or b._rg or builtins.any(_isinst(o, Tensor) and o._rg for o in others)):
                 raise RuntimeError(_view_meta_error(x, "is being"))
             if b._node is None and b._rg:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
@@ -2903,16 +2905,23 @@ def _check_inplace(x):
 
 def _view_meta_error(v, modified):
     """PyTorch's message for an in-place change a view's creation forbids (handle_view_on_rebase)."""
-    if v._x["view_meta"] == "multi" and v._node is not None:
-        name = v._node.name()
+    kind, n = v._x["view_meta"], v._node
+    if n is not None:
+        name = n.name()
         name = name[:name.rindex("Backward")] if "Backward" in name else name
-        return (f"Output {v._nr} of {name} is a view and {modified} modified inplace. This view is the output of "
-                "a function that returns multiple views. Such functions do not allow the output views to be "
-                "modified inplace. You should replace the inplace operation by an out-of-place one.")
-    return (f"A view was created in no_grad mode and {modified} modified inplace with grad mode enabled. Given "
-            "that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by "
-            "moving both the view and the inplace either both inside the no_grad block (if you don't want the "
-            "inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+    if kind == "no_grad" or n is None:
+        head = f"Output {v._nr} of {name} is a view of a view which was created in" if n is not None else \
+            "A view was created in"
+        msg = f"{head} no_grad mode and {modified} modified inplace with grad mode enabled."
+    else:
+        msg = f"Output {v._nr} of {name} is a view and {modified} modified inplace."
+    if kind == "multi":
+        return (msg + " This view is the output of a function that returns multiple views. Such functions do not "
+                "allow the output views to be modified inplace. You should replace the inplace operation by an "
+                "out-of-place one.")
+    return (msg + " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+            "code by moving both the view and the inplace either both inside the no_grad block (if you don't "
+            "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
 
 
 def _regen_view(v):
@@ -3727,8 +3736,8 @@ _IP_UFUNC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.tr
 
 def _inplace(x, fn, args, kwargs=None, saves_self=False):
     """Run fn(x, *args) and write the result into x's buffer; rebase x's history onto the new node."""
-    _check_inplace(x)
     kwargs = kwargs or {}
+    _check_inplace(x, *args, *kwargs.values())
     if _gs.enabled and (x._rg or builtins.any(_isinst(a, Tensor) and a._rg for a in args)
                         or builtins.any(_isinst(v, Tensor) and v._rg for v in kwargs.values())):
         old = _wrap(x._a.copy() if saves_self else x._a)
@@ -3981,7 +3990,7 @@ class CopyBackwards(Node):
 
 def copy_(self, src, non_blocking=False):
     """Copy src's values into self (broadcasting), in place."""
-    _check_inplace(self)
+    _check_inplace(self, src)
     s = src._a if _isinst(src, Tensor) else np.asarray(src)
     if device_of(s) != device_of(self._a):
         s = to_device(s, self.device)

@@ -563,3 +563,82 @@ def test_view_taken_before_its_leaf_base_requires_grad():
         return out + (_grad(x), _grad(v))
     got = _both(run)
     assert got[:2] == ((True, True, None, None), (True, False, "MulBackward0", [None, None]))
+
+
+def _multi_of_grad_base_slice_mul_(M):
+    c = M.ones(2, 3, requires_grad=True) * 1
+    c.unbind(0)[0][1:].mul_(2)
+
+
+def _multi_of_grad_base_slice_after_base_mul_(M):
+    c = M.ones(2, 3, requires_grad=True) * 1
+    v = c.unbind(0)[0][1:]
+    c.mul_(2)
+    v.grad_fn
+
+
+def _unbind_of_no_grad_view_mul_(M):
+    c = M.ones(2, 3, requires_grad=True) * 1
+    with M.no_grad():
+        nv = c[0]
+    nv.unbind(0)[0].mul_(2)
+
+
+def _grad_view_of_no_grad_view_mul_(M):
+    w = M.ones(2, 3, requires_grad=True)
+    with M.no_grad():
+        nv = w[0]
+    nv[1:].mul_(2)
+
+
+def _grad_view_of_no_grad_view_after_base_mul_(M):
+    c = M.ones(2, 3, requires_grad=True) * 1
+    with M.no_grad():
+        nv = c[0]
+    v = nv[1:]
+    c.mul_(2)
+    v.grad_fn
+
+
+def _multi_of_base_without_grad(how):
+    def run(M):
+        x = M.zeros(3, 4)
+        a = x.split(2)[0][0] if how == "view of split" else x.unbind(0)[0]
+        w = M.ones(4, requires_grad=True)
+        {"mul_": lambda: a.mul_(w), "copy_": lambda: a.copy_(w), "setitem": lambda: a.__setitem__(slice(1, None), w[1:]),
+         "view of split": lambda: a.mul_(w)}[how]()
+    return run
+
+
+def _no_grad_view_of_base_without_grad_setitem(M):
+    x = M.zeros(3, 4)
+    with M.no_grad():
+        a = x[0]
+    a[1:] = M.ones(3, requires_grad=True)
+
+
+@pytest.mark.parametrize("scenario", [
+    _multi_of_grad_base_slice_mul_, _multi_of_grad_base_slice_after_base_mul_, _unbind_of_no_grad_view_mul_,
+    _grad_view_of_no_grad_view_mul_, _grad_view_of_no_grad_view_after_base_mul_,
+    _multi_of_base_without_grad("mul_"), _multi_of_base_without_grad("copy_"), _multi_of_base_without_grad("setitem"),
+    _multi_of_base_without_grad("view of split"), _no_grad_view_of_base_without_grad_setitem])
+def test_views_keep_their_creation_meta_and_refuse_in_place_changes_with_torchs_message(scenario):
+    """A view of a view keeps the no_grad / multiple-output mark of the first one, and an in-place op
+    whose *other* input requires grad counts too; the message is built as PyTorch builds it."""
+    torch = _torch()
+    msgs = []
+    for M in (engine, torch):
+        with pytest.raises(RuntimeError) as e:
+            scenario(M)
+        msgs.append(str(e.value))
+    assert msgs[0] == msgs[1]
+
+
+def test_multi_output_views_of_a_base_without_grad_change_in_place_without_grad():
+    def run(M):
+        x = M.zeros(3, 4)
+        a = x.unbind(0)[0]
+        a.add_(1)
+        a[1:].mul_(M.full((3,), 2.0))
+        return x.tolist(), x.requires_grad, a._version
+    _both(run)
