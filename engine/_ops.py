@@ -3838,12 +3838,8 @@ clip_ = clamp_
 clamp_min_ = _mk_inplace(clamp_min)
 clamp_max_ = _mk_inplace(clamp_max)
 neg_ = _mk_inplace(neg, False)
-exp_ = _mk_inplace(exp, False)
 log_ = _mk_inplace(log)
-sqrt_ = _mk_inplace(sqrt, False)
 abs_ = _mk_inplace(abs)
-sigmoid_ = _mk_inplace(sigmoid, False)
-tanh_ = _mk_inplace(tanh, False)
 
 
 def _mk_inplace_saving_result(fn):
@@ -3869,11 +3865,15 @@ def _mk_inplace_saving_result(fn):
 
 
 relu_ = _mk_inplace_saving_result(relu)
+exp_ = _mk_inplace_saving_result(exp)
+sqrt_ = _mk_inplace_saving_result(sqrt)
+sigmoid_ = _mk_inplace_saving_result(sigmoid)
+tanh_ = _mk_inplace_saving_result(tanh)
+reciprocal_ = _mk_inplace_saving_result(reciprocal)
 
 
 sin_ = _mk_inplace(sin)
 cos_ = _mk_inplace(cos)
-reciprocal_ = _mk_inplace(reciprocal, False)
 floor_ = _mk_inplace(floor, False)
 ceil_ = _mk_inplace(ceil, False)
 round_ = _mk_inplace(round, False)

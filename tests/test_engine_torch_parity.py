@@ -301,3 +301,44 @@ def test_relu_inplace_on_a_view_then_base_changed_raises():
         x.mul_(2)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             x.sum().backward()
+
+
+# -------------------------------------------------- other in-place ops whose backward uses the result
+RESULT_SAVING_INPLACE = {
+    "exp_": ("ExpBackward0", lambda x: x.exp_()),
+    "sqrt_": ("SqrtBackward0", lambda x: x.sqrt_()),
+    "sigmoid_": ("SigmoidBackward0", lambda x: x.sigmoid_()),
+    "tanh_": ("TanhBackward0", lambda x: x.tanh_()),
+    "reciprocal_": ("ReciprocalBackward0", lambda x: x.reciprocal_()),
+}
+
+
+@pytest.mark.parametrize("name", RESULT_SAVING_INPLACE)
+def test_inplace_op_result_modified_later_raises_as_torch(name):
+    torch = _torch()
+    node, op = RESULT_SAVING_INPLACE[name]
+    a0 = rng.uniform(0.5, 2.0, (2, 3))
+    messages = []
+    for m in (engine, torch):
+        a = m.tensor(a0, dtype=m.float32, requires_grad=True)
+        x = a * 1
+        y = op(x)
+        assert y is x and type(y.grad_fn).__name__ == node and x._version == 1
+        y.add_(1)
+        with pytest.raises(RuntimeError) as err:
+            y.sum().backward()
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("name", RESULT_SAVING_INPLACE)
+def test_inplace_op_gradient_matches_torch(name):
+    _, op = RESULT_SAVING_INPLACE[name]
+    torch = _torch()
+    a0 = rng.uniform(0.5, 2.0, (3, 4))
+    grads = []
+    for m in (engine, torch):
+        a = m.tensor(a0, dtype=m.float64, requires_grad=True)
+        (op(a * 1) * 2).sum().backward()
+        grads.append(a.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
