@@ -9,6 +9,8 @@ import platform
 import numpy as np
 import pytest
 
+from tests.torch_platform import intel_mkl
+
 import engine
 from engine.nn import init
 from engine.utils.data import DataLoader, RandomSampler, TensorDataset, random_split
@@ -22,12 +24,7 @@ needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed
 
 
 def _intel_mkl() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            intel = "GenuineIntel" in f.read(4096)
-    except OSError:
-        intel = False
-    return intel and torch is not None and torch.backends.mkl.is_available()
+    return intel_mkl(torch)
 
 
 # PyTorch's float32 normal fill of >= 16 values is AVX2 code only on x86-64 (the engine

@@ -9,23 +9,16 @@ import engine
 
 torch = pytest.importorskip("torch")
 
+from tests.torch_platform import intel_mkl  # noqa: E402
+
 # PyTorch's float32 normal fill is AVX2 code on x86-64 (the engine reproduces it); elsewhere
 # it is plain C, and on Intel CPUs an MKL build draws bernoulli(p) through MKL
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 
 
-def _intel_mkl() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            intel = "GenuineIntel" in f.read(4096)
-    except OSError:
-        intel = False
-    return intel and torch.backends.mkl.is_available()
-
-
 needs_avx2_normal = pytest.mark.skipif(not X86_64, reason="PyTorch's float32 normal_ is "
                                        "AVX2 code only on x86-64")
-needs_default_bernoulli = pytest.mark.skipif(_intel_mkl(), reason="this PyTorch draws "
+needs_default_bernoulli = pytest.mark.skipif(intel_mkl(torch), reason="this PyTorch draws "
                                              "bernoulli through MKL on an Intel CPU")
 
 
