@@ -8,7 +8,8 @@ import numba
 from numba import prange
 
 numba.config.THREADING_LAYER = "threadsafe"    # tbb or OpenMP: callers may be several threads
-_jit = numba.njit(parallel=True, nogil=True, cache=True)
+# error_model="numpy": x / 0 gives inf or nan as in NumPy, never ZeroDivisionError
+_jit = numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 
 
 @_jit
@@ -73,7 +74,7 @@ def div_sa(s, y, out):
 
 # Reassociation lets LLVM keep several partial sums per thread (vectorised); the float64
 # accumulator keeps a float32 sum of millions of values accurate to float32's last bit.
-@numba.njit(parallel=True, nogil=True, cache=True, fastmath={"reassoc"})
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
 def sum_float32(x):
     total = 0.0
     for i in prange(x.shape[0]):
