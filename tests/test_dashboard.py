@@ -6,11 +6,12 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 
 from gradstudio import EXAMPLES
 from gradstudio.graph import fileio
 from gradstudio.runtime.metrics import Curve, TrainingMetrics
+from gradstudio.ui import dashboard as dashboard_module
 from gradstudio.ui.dashboard import TrainingDashboard, layer_norms
 
 
@@ -325,3 +326,40 @@ def test_update_ratios_over_weights_near_zero_are_left_out(dashboard):
     dashboard.show_plot("update_ratio")
     y = drawn(dashboard.ratio_plot.curves["b"])[1]            # log10 of what is drawn
     assert np.isnan(y[0]) and np.allclose(y[1:], -2)
+
+
+def test_a_frame_is_drawn_and_painted_with_the_worker_parked(qtbot, dashboard, monkeypatch):
+    monkeypatch.setattr(dashboard_module, "GATE_WAIT_S", 5.0)   # a slow CI step still parks
+    dashboard.set_document(example("spirals", steps=100_000))
+    assert dashboard.start()
+    trainer = dashboard.trainer
+    qtbot.waitUntil(lambda: trainer.steps_done >= 20, timeout=10_000)
+    frames = []
+    real_refresh = dashboard.refresh
+    paints = []
+
+    class PaintCounter(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Paint:
+                paints.append(trainer.steps_done)
+            return False
+    counter = PaintCounter()
+    dashboard.plots["loss"].viewport().installEventFilter(counter)
+
+    def refresh(plots=None):
+        before = trainer.steps_done
+        real_refresh(plots)
+        frames.append((before, trainer.steps_done, trainer.gate._wanted))
+    monkeypatch.setattr(dashboard, "refresh", refresh)
+    for _ in range(3):
+        version = dashboard.snapshot.version if dashboard.snapshot else 0
+        dashboard.drawn.update(dict.fromkeys(dashboard.visible_keys(), version))
+        del dashboard.drawn["loss"]                  # the loss plot waits longest: drawn now
+        start = len(paints)
+        dashboard._tick()
+        assert frames[-1][0] == frames[-1][1] and frames[-1][2]  # no step while it drew
+        assert len(paints) > start                                # painted inside the frame
+    assert not trainer.gate._wanted                               # released after each
+    steps = trainer.steps_done
+    qtbot.waitUntil(lambda: trainer.steps_done > steps + 10, timeout=10_000)
+    dashboard.stop()

@@ -10,7 +10,7 @@ import pytest
 from gradstudio.graph.document import Document
 from gradstudio.runtime.metrics import TrainingMetrics
 from gradstudio.runtime.session import Session
-from gradstudio.runtime.training import Trainer, TrainingError, train
+from gradstudio.runtime.training import StepGate, Trainer, TrainingError, train
 
 
 def leaf_model(**training) -> Document:
@@ -135,6 +135,47 @@ def test_the_worker_leaves_the_caller_free(trainer_of):
         worst, last = max(worst, now - last), now
     trainer.stop()
     assert worst < 0.2
+
+
+def test_the_gate_parks_the_worker_between_steps_until_released(trainer_of):
+    trainer = trainer_of(classifier())
+    trainer.start()
+    wait_for(lambda: trainer.steps_done >= 3)
+    assert trainer.gate.hold(timeout=5.0)
+    held_at = trainer.steps_done
+    time.sleep(0.05)
+    assert trainer.steps_done == held_at and trainer.alive       # parked at a boundary
+    trainer.gate.release()
+    wait_for(lambda: trainer.steps_done >= held_at + 5)
+    trainer.stop()
+    assert not trainer.alive
+
+
+def test_a_gate_held_too_long_stops_holding_the_worker(trainer_of, monkeypatch):
+    """A frame that never ends (a dialog opened in it, a stop() waiting for the worker) must
+    not stop training: after MAX_PARK_S the worker goes on until the gate is released."""
+    monkeypatch.setattr(StepGate, "MAX_PARK_S", 0.05)
+    trainer = trainer_of(classifier())
+    trainer.start()
+    wait_for(lambda: trainer.steps_done >= 3)
+    assert trainer.gate.hold(timeout=5.0)
+    held_at = trainer.steps_done
+    wait_for(lambda: trainer.steps_done >= held_at + 10)     # going on while still held
+    trainer.stop()                                           # and stop() does not hang
+    assert not trainer.alive
+    trainer.gate.release()
+
+
+def test_holding_the_gate_of_a_worker_that_does_not_step_gives_up_at_once(trainer_of):
+    trainer = trainer_of(classifier())
+    trainer.step()                                  # one step, then paused: no boundary comes
+    wait_for(lambda: trainer.state == "paused" and trainer.steps_done == 1)
+    began = time.perf_counter()
+    assert not trainer.gate.hold(timeout=0.02)
+    assert time.perf_counter() - began < 0.5
+    trainer.resume()                                # the gate was left open: training goes on
+    wait_for(lambda: trainer.steps_done >= 5)
+    trainer.stop()
 
 
 # ------------------------------------------------------------------ what a step measures

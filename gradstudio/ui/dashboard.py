@@ -4,7 +4,9 @@ Start / Pause-Resume / Step / Stop drive the runtime's `Trainer`, which trains i
 worker thread and writes into `TrainingMetrics` ring buffers. A QTimer (at most 60 Hz) takes
 a snapshot only when the metrics' version moved and redraws one plot of the visible tab per
 tick, the one waiting longest; its period adapts so that the UI thread spends about UI_SHARE
-of a core, since the GIL it shares with the trainer makes drawing time training time.
+of a core, since the GIL it shares with the trainer makes drawing time training time. While
+a frame draws and paints, the trainer waits between two steps (`StepGate`): otherwise the
+GIL changes hands at nearly every call into Qt, and those handoffs cost more than drawing.
 
 Live changes (clipping, learning rate, frozen layers) are edits of the document's
 meta["training"], made through `edit_meta` (the window passes its undoable one); the
@@ -25,10 +27,10 @@ from typing import Any, Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QSlider, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QSlider, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from gradstudio.graph.document import Document, GraphError
 from gradstudio.graph.training_setup import CLIP_MODES, TrainingSetup
@@ -42,6 +44,7 @@ FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a se
 SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets (a plot of four waits 1 s)
 UI_SHARE = 0.05          # of one core the dashboard may spend while training (the GIL is
                          # shared with the trainer, so this is what training gives up)
+GATE_WAIT_S = 0.01       # how long a frame waits for the worker to reach a step boundary
 
 MEANINGLESS_RATIO = 1e3   # update/weight ratios above this are drawn as gaps (see below)
 
@@ -583,8 +586,20 @@ class TrainingDashboard(QWidget):
         self._pace_mark = (cpu, now)
 
     def _tick(self) -> None:
+        """One frame: with the worker parked between two steps (see StepGate) when it runs,
+        a snapshot, one plot redrawn, and its painting done now rather than later."""
         self._pace()
-        self.refresh(plots=1)
+        trainer = self.trainer
+        held = trainer is not None and trainer.state == "running" and \
+            trainer.gate.hold(GATE_WAIT_S)
+        try:
+            self.refresh(plots=1)
+            if held:    # paint now: scene changes become update requests, then paints
+                QApplication.sendPostedEvents()
+                QApplication.sendPostedEvents()
+        finally:
+            if held:
+                trainer.gate.release()
 
     def refresh(self, plots: int | None = None) -> None:
         """Takes a snapshot when the metrics moved and redraws the visible plots that do not
