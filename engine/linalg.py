@@ -8,9 +8,10 @@ engine/_linalg_ops.py (forward and backward formula side by side).
 from . import _ops
 from ._linalg_ops import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
                           svd, svdvals, pinv, matrix_exp)
+from ._ops_shape import _linalg_cross as cross
 
 __all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
-           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp"]
+           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "cross"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):

@@ -137,6 +137,8 @@ def _make_fake_cupy():
     cp.cuda = types.SimpleNamespace(Device=Device, runtime=types.SimpleNamespace(
         getDeviceCount=lambda: 1, getDevice=lambda: 0, getDeviceProperties=lambda i: {"name": b"FakeGPU"}))
     cp.random = types.SimpleNamespace(seed=lambda s: None)
+    cp.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(   # cupy.lib.stride_tricks.as_strided
+        as_strided=lambda x, shape=None, strides=None: _wrap(np.lib.stride_tricks.as_strided(_unwrap(x), shape, strides))))
     return cp
 
 
