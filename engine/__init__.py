@@ -60,6 +60,7 @@ from ._ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, 
                    unsqueeze, cat, stack, gather, flip, tensor, zeros, ones, full, eye, arange, linspace,
                    zeros_like, ones_like, from_numpy, round, all, any)
 from ._linalg_ops import det, inverse, slogdet, logdet, pinverse, matrix_exp
+from ._ops_math import *  # noqa: F401,F403  (elementwise math: addcmul, atan2, hypot, xlogy, logit, ...)
 from ._ops_shape import *  # noqa: F401,F403  (structural ops and reductions: roll, diff, cummax, ...)
 from ._factories_random import (rand, randn, randint, normal, randperm, rand_like, randn_like, randint_like,
                                 bernoulli, multinomial, poisson)

@@ -66,7 +66,7 @@ def test_graph_structure_matches_torch(op, i):
     """next_functions, node by node down to the leaves, name for name."""
     torch = pytest.importorskip("torch")
     arrays = make_inputs(op, op.samples[i])
-    ex = [engine.tensor(a, requires_grad=True) for a in arrays]
+    ex = [engine.tensor(a, dtype=engine.float32, requires_grad=True) for a in arrays]    # as torch's below
     tx = [torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in arrays]
 
     def shape(node, depth=0):
