@@ -221,6 +221,10 @@ class LinalgCrossBackward0(Node):
 def cross(input, other, dim=None):
     """Cross product of 3-vectors along dim (broadcasting; dim=None: the first size-3 dim)."""
     if dim is None:
+        import warnings
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
         shape = np.broadcast_shapes(input.shape, other.shape)
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
     return _cross(input, other, dim, "linalg.cross")
@@ -315,7 +319,17 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
+    if not input.dtype is batch1.dtype is batch2.dtype:
+        c = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int"}
+        raise RuntimeError(f"Input dtypes must be the same, got: input {c.get(input.dtype.name, input.dtype.name)}, "
+                           f"batch1: {c.get(batch1.dtype.name, batch1.dtype.name)}, "
+                           f"batch2: {c.get(batch2.dtype.name, batch2.dtype.name)}")
     return _add_product(input, batch1, batch2, beta, alpha, BaddbmmBackward0)
+
+
+def _type_word(t):
+    from ._ops import _type_word as word
+    return word(t._a.dtype)
 
 
 def _add_product(input, m1, m2, beta, alpha, cls):
@@ -323,12 +337,12 @@ def _add_product(input, m1, m2, beta, alpha, cls):
     if alpha != 1:
         r = r * alpha
     shape = r.shape
-    try:
-        np.broadcast_shapes(input.shape, shape)
-    except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor ({shape[-1]}) must match the existing size "
-                           f"({input.shape[-1]}) at non-singleton dimension {input.ndim - 1}.  Target sizes: "
-                           f"{list(shape)}.  Tensor sizes: {list(input.shape)}") from None
+    for i in range(1, input.ndim + 1):        # input must expand to the product's shape, checked from the end
+        s, target = input.shape[-i], shape[-i] if i <= len(shape) else None
+        if target is None or s not in (1, target):
+            raise RuntimeError(f"The expanded size of the tensor ({target}) must match the existing size ({s}) at "
+                               f"non-singleton dimension {len(shape) - i}.  Target sizes: {list(shape)}.  Tensor "
+                               f"sizes: {list(input.shape)}")
     if beta != 0:
         r = r + (input._a if beta == 1 else input._a * beta)
     elif r.shape != tuple(np.broadcast_shapes(input.shape, shape)):
@@ -364,9 +378,12 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec)."""
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
-    if mat.shape[1] != vec.shape[0]:
-        raise RuntimeError(f"size mismatch, got input ({mat.shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), "
+    if mat.shape[1] != vec.shape[0] or input.numel() not in (1, mat.shape[0]) or input.ndim > 1:
+        raise RuntimeError(f"size mismatch, got input ({input.numel()}), mat ({mat.shape[0]}x{mat.shape[1]}), "
                            f"vec ({vec.shape[0]})")
+    if not input.dtype is mat.dtype is vec.dtype:
+        raise RuntimeError("addmv input tensors must have the same dtype, but got "
+                           f"{_type_word(input)}, {_type_word(mat)}, and {_type_word(vec)}")
     return _add_product(input, mat, vec, beta, alpha, AddmvBackward0)
 
 
@@ -543,19 +560,12 @@ class LogcumsumexpBackward0(Node):
 
 
 def logcumsumexp(input, dim):
-    """log(cumsum(exp(x))) along dim, computed stably (shifted by the max along dim)."""
+    """log(cumsum(exp(x))) along dim, accumulated with logaddexp (no overflow, no underflow)."""
     a = input._a
     if a.dtype.kind != "f":
         raise RuntimeError(f"logcumsumexp(): expected floating point input, got {input.dtype.name.capitalize()}")
     d = _wdim(dim, a.ndim)
-    xp = _ns(a)
-    if a.ndim == 0 or a.size == 0:
-        r = a.copy()
-    else:
-        m = a.max(axis=d, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-        with np.errstate(divide="ignore"):
-            r = xp.log(xp.cumsum(xp.exp(a - m), axis=d)) + m
+    r = a.copy() if a.ndim == 0 or a.size == 0 else _accumulate(a, d, "logaddexp")
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(LogcumsumexpBackward0)
@@ -590,20 +600,21 @@ def _running(a, d, is_max):
     shape = [1] * a.ndim
     shape[d] = a.shape[d]
     pos = xp.arange(a.shape[d], dtype=np.int64).reshape(shape)
-    vals = _accumulate(a, d, is_max)
+    vals = _accumulate(a, d, "maximum" if is_max else "minimum")
     hit = (a == vals) | (a != a) if a.dtype.kind == "f" else (a == vals)
-    return vals, _accumulate(xp.where(hit, pos, xp.zeros_like(pos)), d, True)
+    return vals, _accumulate(xp.where(hit, pos, xp.zeros_like(pos)), d, "maximum")
 
 
-def _accumulate(a, d, is_max):
-    """Running max (or min) along d: NumPy's ufunc.accumulate, else one slice at a time."""
+def _accumulate(a, d, ufunc):
+    """ufunc ("maximum", "minimum", "logaddexp") accumulated along d: NumPy's ufunc.accumulate,
+    else (CuPy) one slice at a time."""
     if type(a) is np.ndarray:
-        return (np.maximum if is_max else np.minimum).accumulate(a, axis=d)
-    xp = xp_of(a)
+        return getattr(np, ufunc).accumulate(a, axis=d)
+    f = getattr(xp_of(a), ufunc)
     r = a.copy()
     for j in range(1, a.shape[d]):
         prev, cur = (slice(None),) * d + (slice(j - 1, j),), (slice(None),) * d + (slice(j, j + 1),)
-        r[cur] = xp.maximum(r[prev], r[cur]) if is_max else xp.minimum(r[prev], r[cur])
+        r[cur] = f(r[prev], r[cur])
     return r
 
 
@@ -1068,9 +1079,11 @@ def fill_diagonal_(self, fill_value, wrap=False):
         flat[0:end:step].fill_(fill_value)
     elif self.ndim == 2 and not tall:
         diagonal(self).fill_(fill_value)
+    elif tall:                          # the diagonal restarts after a skipped row, as in the flat layout
+        k = arange(0, self.numel(), self.shape[1] + 1, device=self.device)
+        self[k // self.shape[1], k % self.shape[1]] = fill_value
     else:
-        n = builtins.min(self.shape)
-        self[(arange(n, device=self.device),) * self.ndim] = fill_value
+        self[(arange(self.shape[0], device=self.device),) * self.ndim] = fill_value
     return self
 
 
