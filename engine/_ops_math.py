@@ -13,10 +13,10 @@ import numpy as np
 
 from . import _dtype
 from ._tensor import Tensor
-from ._ops import (_wrap, _res, _pair, _finish, _needs, _ns, _isinst, _unary, _unary_op, _inplace, _mk_inplace,
-                   _mk_inplace_saving_result, _type_word, new_node, Node, _SavedOutput, zeros_like, where, eq,
-                   ge, le, logical_and, isfinite, sign, trunc, log1p, expm1, rsqrt, div_, float_power, pow,
-                   exp, sin, cos)
+from ._ops import (_wrap, _res, _pair, _finish, _needs, _e, _ns, _isinst, _unary, _unary_op, _inplace, _mk_inplace,
+                   _mk_inplace_saving_result, _type_word, new_node, Node, _SavedOutput, zeros_like, where, eq, lt,
+                   gt, le, logical_and, logical_or, isfinite, sign, trunc, log1p, expm1, rsqrt, div_, float_power,
+                   pow, exp, sin, cos)
 
 __all__ = ["addcmul", "addcdiv", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "xlogy_",
            "logit", "logit_", "frac", "frac_", "sgn", "trunc_", "fix", "fix_", "exp2", "exp2_", "asinh", "asinh_",
@@ -144,7 +144,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 # ============================================================================ binary float ops
 class Atan2Backward0(Node):
     __slots__ = ()
-    formula = "Atan2Backward0: self: grad * other / (self ** 2 + other ** 2), other: grad * -self / (self ** 2 + other ** 2)"
+    formula = ("Atan2Backward0: self: grad * other / (self ** 2 + other ** 2), "
+               "other: grad * -self / (self ** 2 + other ** 2)")
     saved_names = ("self", "other")
 
     def backward(self, g):
@@ -258,7 +259,8 @@ def xlogy(input, other):
         raise TypeError(
             f"xlogy() received an invalid combination of arguments - got ({type(input).__name__}, "
             f"{type(other).__name__}), but expected one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n"
-            " * (Number self, Tensor other, *, Tensor out = None)\n * (Tensor input, Number other, *, Tensor out = None)\n")
+            " * (Number self, Tensor other, *, Tensor out = None)\n"
+            " * (Tensor input, Number other, *, Tensor out = None)\n")
     xp, xa, ya = _float_operands("xlogy", input, other)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = xp.where((xa == 0) & ~xp.isnan(ya), 0, xa * xp.log(ya))
@@ -273,6 +275,11 @@ def xlogy(input, other):
 
 
 # ============================================================================ copysign, heaviside
+def _copysign_ratio(x, r):
+    """result / self, and 0 where self == 0 (there result is +-0, so dividing it by 1 gives that)."""
+    return r / where(eq(x, 0), 1.0, x)
+
+
 class CopysignBackward0(Node):
     __slots__ = ()
     formula = "CopysignBackward0: self: grad * result / self (0 where self == 0), other: zeros_like(other)"
@@ -281,7 +288,7 @@ class CopysignBackward0(Node):
     def backward(self, g):
         x, y, r = self.saved
         n = self._next
-        return (g * (sign(x) * sign(r)) if n[0][0] is not None else None,   # result / self, 0 at self == 0
+        return (g * _copysign_ratio(x, r) if n[0][0] is not None else None,
                 zeros_like(y) if n[1][0] is not None else None)
 
 
@@ -292,7 +299,7 @@ class CopysignBackward1(Node):
 
     def backward(self, g):
         x, r = self.saved
-        return g * (sign(x) * sign(r))
+        return g * _copysign_ratio(x, r)
 
 
 def copysign(input, other):
@@ -333,7 +340,7 @@ def heaviside(input, values):
     a, v = _pair(input, values)
     xp = _ns(a if hasattr(a, "dtype") else v)
     t = _wrap(_res(xp.where(a == 0, v, (a > 0).astype(input._a.dtype))))
-    _record(t, _HeavisideNotImplemented, (input, values))
+    _record(t, _HeavisideNotImplemented, tuple(x for x in (input, values) if _e(x)[0] is not None))
     return t
 
 
@@ -400,9 +407,10 @@ class LogitBackward0(Node):
     def backward(self, g):
         x, = self.saved
         eps = self.eps
+        d = g / (x * (1 - x) + 0.0)       # + 0.0: x = -0.0 gives +inf, as PyTorch's grad * inf at 0
         if eps is None or eps < 0:
-            return where(logical_and(ge(x, 0.0), le(x, 1.0)), g / (x * (1 - x)), math.nan)
-        return where(logical_and(ge(x, eps), le(x, 1.0 - eps)), g / (x * (1 - x)), 0.0)
+            return where(logical_or(lt(x, 0.0), gt(x, 1.0)), math.nan, d)
+        return where(logical_or(lt(x, eps), gt(x, 1.0 - eps)), 0.0, d)    # NaN stays NaN
 
 
 def _logit_np(a, eps):
