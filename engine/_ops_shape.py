@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from . import _dtype
+from ._dtype import result_type
 from ._tensor import Tensor
 from .autograd.grad_mode import state as _gs
 from .autograd.graph import Node, new_node, _SavedOutput
@@ -64,7 +65,7 @@ class DivBackward1(Node):
 def _scalar_op(x, s, cls):
     a = x._a
     r = a * s if cls is MulBackward1 else a / s
-    t = _wrap(_res(r.astype(a.dtype, copy=False) if a.dtype.kind == "f" else r))
+    t = _wrap(_res(r.astype(result_type(x, s).np, copy=False)))
     if _gs.enabled and x._rg:
         n = new_node(cls)
         n.other = s
@@ -161,11 +162,9 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 
 
 def _diff_part(p, x, d):
-    if isinstance(p, Tensor) and p.ndim:
-        return p
-    shape = list(x.shape)
-    shape[d] = 1
-    return _as_tensor(p, x).expand(shape)
+    if not isinstance(p, Tensor) or p.ndim != x.ndim:
+        raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+    return p
 
 
 def kron(input, other):
@@ -283,8 +282,8 @@ def vdot(input, other):
                            f"to have the same number of elements, but got {input.shape[0]} and {other.shape[0]} "
                            "elements respectively")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"vdot : expected both vectors to have same dtype, but found {input.dtype.name.capitalize()} "
-                           f"and {other.dtype.name.capitalize()}")
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_type_word(input)} "
+                           f"and {_type_word(other)}")
     t = _wrap(_res(_ns(input._a).dot(input._a, other._a)))
     if _needs(input, other):
         _finish(t, new_node(VdotBackward0), (input, other), (input, other))
@@ -428,17 +427,20 @@ def index_add(input, dim, index, source, *, alpha=1):
     if ia.shape[0] != ns:
         raise RuntimeError(f"index_add_(): Number of indices ({ia.shape[0]}) should be equal to source.size(dim): "
                            f"({ns}), for dim: {dim}")
-    r = input._a.copy()
-    src = source._a.astype(r.dtype, copy=False) if source.ndim else source._a.reshape(1).astype(r.dtype)
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_add_(): self ({_type_word(input)}) and source ({_type_word(source)}) must have "
+                           "the same scalar type")
+    r = input._a.reshape(input._a.shape or (1,)).copy()
+    src = source._a.reshape(source._a.shape or (1,))
     if alpha != 1:
-        src = src * alpha
+        src = (src * alpha).astype(r.dtype, copy=False)
     key = (slice(None),) * d + (ia,)
     if type(r) is np.ndarray:
         np.add.at(r, key, src)
     else:
         import cupyx
         cupyx.scatter_add(r, key, src)
-    t = _wrap(r)
+    t = _wrap(r.reshape(input._a.shape))
     if _needs(input, source):
         n = new_node(IndexAddBackward0)
         n.dim, n.alpha, n.sshape = d, alpha, tuple(source.shape)
@@ -563,7 +565,7 @@ def logcumsumexp(input, dim):
     """log(cumsum(exp(x))) along dim, accumulated with logaddexp (no overflow, no underflow)."""
     a = input._a
     if a.dtype.kind != "f":
-        raise RuntimeError(f"logcumsumexp(): expected floating point input, got {input.dtype.name.capitalize()}")
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{_type_word(input)}\'')
     d = _wdim(dim, a.ndim)
     r = a.copy() if a.ndim == 0 or a.size == 0 else _accumulate(a, d, "logaddexp")
     t = _wrap(_res(r))
@@ -795,8 +797,8 @@ def dist(input, other, p=2):
     """The p-norm of input - other (broadcast)."""
     xa, ya = _binary_arrays(input, other)
     if xa.dtype.kind != "f":
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {_dtype.from_np(xa.dtype).name.capitalize()}")
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "
+                           f"{_type_word(_wrap(xa))} instead.")
     xp = _ns(xa)
     dd = xa - ya
     aa = xp.abs(dd)
@@ -840,7 +842,10 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
         xl, xr = _slice(x, d, 0, x.shape[d] - 1, 1), _slice(x, d, 1, x.shape[d], 1)
         yl, yr = _slice(y, d, 0, L - 1, 1), _slice(y, d, 1, L, 1)
         return _scalar_op(((yr + yl) * (xr - xl)).sum(d), 2.0, DivBackward1)
-    spacing = dx if dx is not None else (x if x is not None else 1)
+    if x is not None:
+        raise TypeError(f"trapezoid() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(x).__name__}), but expected one of:")
+    spacing = dx if dx is not None else 1
     if y.shape[d] == 0:
         return zeros_like(y.sum(d))
     ends = _scalar_op(_select(y, d, 0) + _select(y, d, y.shape[d] - 1), 0.5, MulBackward1)
