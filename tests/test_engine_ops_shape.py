@@ -84,11 +84,11 @@ VALUES = {
     "sum_to_size": lambda m: m.ones(2, 3, 4).sum_to_size([1, 4]),
     "unfold": lambda m: m.arange(7.0).unfold(0, 3, 2),
     "unfold_0d": lambda m: m.tensor(5.0).unfold(0, 1, 1),
-    "index_add_0d": lambda m: m.tensor(1.0).index_add(0, m.tensor([0, 0]), m.tensor(2.0), alpha=3),
+    "index_add_0d": lambda m: m.tensor(1.0).index_add(0, m.tensor([0]), m.tensor(2.0), alpha=3),
     "index_fill_negative_index": lambda m: m.ones(2, 3).index_fill(1, m.tensor([-1]), 0.0),
     "trapezoid_int": lambda m: m.trapezoid(m.tensor([1, 2, 4])),
     "dist_broadcast": lambda m: m.dist(m.ones(3, 1), m.zeros(4)),
-    "cross_broadcast": lambda m: m.linalg.cross(m.ones(2, 3), m.tensor([1.0, 2.0, 0.0])),
+    "cross_broadcast": lambda m: m.linalg.cross(m.ones(2, 1, 3), m.tensor([[[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]]])),
 }
 VALUE_CASES = [(k, i, f) for k, fs in VALUES.items() for i, f in enumerate(fs if isinstance(fs, list) else [fs])]
 
@@ -213,6 +213,7 @@ ERRORS = {
     "baddbmm_dtypes": lambda m: m.baddbmm(m.ones(2, 2, 2, dtype=m.float64), m.ones(2, 2, 3), m.ones(2, 3, 2)),
     "baddbmm_sizes": lambda m: m.baddbmm(m.ones(2, 2, 2), m.ones(2, 2, 3), m.ones(2, 4, 2)),
     "baddbmm_input_shape": lambda m: m.baddbmm(m.ones(3, 2), m.ones(2, 2, 3), m.ones(2, 3, 2)),
+    "cross_ndims": lambda m: m.linalg.cross(m.ones(2, 3), m.tensor([1.0, 2.0, 0.0])),
     "diff_prepend_0d": lambda m: m.diff(m.tensor([1.0, 2.0]), prepend=m.tensor(0.0)),
     "logcumsumexp_int": lambda m: m.tensor([1, 2]).logcumsumexp(0),
     "dist_int": lambda m: m.dist(m.tensor([1, 2]), m.tensor([0, 0])),
