@@ -16,12 +16,10 @@ from ._dtype import result_type
 from ._tensor import Tensor
 from .autograd.grad_mode import state as _gs
 from .autograd.graph import Node, new_node, _SavedOutput
-from ._ops import (_wrap, _res, _ns, _wdim, _finish, _needs, _view_of, _unsafe_view, _mk_inplace, _inplace,
-                   _scale_by_count, _keep_shape, _shape_args, _slice, _select, _as_tensor, values_indices,
-                   _check_mm, xp_of,
-                   abs, addmm, arange, bmm, cat, diag, diagonal, div, eq, exp, mm, mul, mv, narrow, outer,
-                   permute, reshape, sign, sqrt, stack, sum, sum_to, tril, triu, unsqueeze, where, zeros,
-                   zeros_like, clamp, log, amax, maximum, minimum)
+from ._ops import (_wrap, _res, _ns, _wdim, _finish, _needs, _view_of, _unsafe_view, _mk_inplace,
+                   _scale_by_count, _keep_shape, _shape_args, _slice, _select, values_indices, xp_of,
+                   abs, addmm, arange, cat, clamp, diag, diagonal, div, eq, exp, mm, outer, permute, sign, sqrt,
+                   stack, sum_to, tril, triu, unsqueeze, where, zeros, zeros_like)
 
 __all__ = ["diff", "kron", "cross", "roll", "rot90", "tensordot", "vdot", "baddbmm", "addmv", "index_add",
            "index_fill", "masked_scatter", "logcumsumexp", "cummax", "cummin", "aminmax", "median", "dist",
@@ -314,7 +312,7 @@ class BaddbmmBackward0(Node):
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (batch1 @ batch2), batch by batch (beta=0 ignores input's nan/inf)."""
     if batch1.ndim != 3 or batch2.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if batch1.ndim != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor" if batch1.ndim != 3 else "batch2 must be a 3D tensor")
     if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{batch1.shape[0]}, {batch1.shape[2]}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
@@ -832,7 +830,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
             raise TypeError("trapezoid() received an invalid combination of arguments")
         if x.ndim == 1:
             if x.shape[0] != y.shape[d]:
-                raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
+                raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
             s = [1] * y.ndim
             s[d] = x.shape[0]
             x = x.view(s)
