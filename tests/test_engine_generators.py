@@ -9,7 +9,7 @@ import platform
 import numpy as np
 import pytest
 
-from tests.torch_platform import intel_mkl
+from tests.torch_compare import intel_mkl
 
 import engine
 from engine.nn import init

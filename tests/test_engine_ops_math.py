@@ -12,20 +12,11 @@ import numpy as np
 import pytest
 
 import engine
+from tests.torch_compare import same_error
 
 
 def _torch():
     return pytest.importorskip("torch")
-
-
-def _same_error(fn):
-    """fn(module) raises the same exception type and message on engine and torch."""
-    torch = _torch()
-    with pytest.raises(Exception) as te:
-        fn(torch)
-    with pytest.raises(type(te.value)) as ee:
-        fn(engine)
-    assert str(ee.value) == str(te.value)
 
 
 def _run(m, fn, arrays, w):
@@ -274,7 +265,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("name", ERRORS)
 def test_errors_match_torch(name):
-    _same_error(ERRORS[name])
+    same_error(ERRORS[name])
 
 
 # -------------------------------------------------------------------------- names

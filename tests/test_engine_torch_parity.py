@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import engine
+from tests.torch_compare import same_error
 
 from test_engine_op_table import OPS, make_inputs
 
@@ -50,16 +51,6 @@ def _same_as_torch(fn, *shapes):
         if t is not None:
             np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
     return ey, ty
-
-
-def _same_error(fn):
-    """fn(module) raises the same exception type and message on engine and torch."""
-    torch = _torch()
-    with pytest.raises(Exception) as te:
-        fn(torch)
-    with pytest.raises(type(te.value)) as ee:
-        fn(engine)
-    assert str(ee.value) == str(te.value)
 
 
 # -------------------------------------------------------------------------- the op table's grad_fn column
@@ -164,7 +155,7 @@ def test_diagonal_double_backward_records_diagonal_backward_backward():
 ], ids=["same_dims", "same_dims_negative", "dim_out_of_range", "1d", "0d", "embed_same_dims",
         "embed_dim_out_of_range", "embed_0d", "diag_3d", "diag_0d", "trace_3d"])
 def test_diagonal_errors_match_torch(fn):
-    _same_error(fn)
+    same_error(fn)
 
 
 def test_diag_and_trace_of_integer_tensors():
@@ -236,7 +227,7 @@ def test_fill_matches_torch():
         assert type(y.grad_fn).__name__ == "FillBackward1"
         assert [n is None for n, _ in y.grad_fn.next_functions] == [False, True]
         assert m.fill(m.zeros(2), 1.0).grad_fn is None
-    _same_error(lambda m: m.fill(m.zeros(3), m.ones(2)))
+    same_error(lambda m: m.fill(m.zeros(3), m.ones(2)))
 
 
 # -------------------------------------------------------------------------- where with Python numbers

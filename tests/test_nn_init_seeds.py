@@ -9,7 +9,7 @@ import engine
 
 torch = pytest.importorskip("torch")
 
-from tests.torch_platform import intel_mkl  # noqa: E402
+from tests.torch_compare import intel_mkl  # noqa: E402
 
 # PyTorch's float32 normal fill is AVX2 code on x86-64 (the engine reproduces it); elsewhere
 # it is plain C, and on Intel CPUs an MKL build draws bernoulli(p) through MKL
