@@ -726,7 +726,9 @@ def _zero_grad_op(name, fn, doc):
     return cls, op
 
 
-SignBackward0, sign = _zero_grad_op("SignBackward0", np.sign, "Sign of each element (-1, 0, 1).")
+SignBackward0, sign = _zero_grad_op(
+    "SignBackward0", lambda a: a.copy() if a.dtype.kind == "b" else _ns(a).sign(a),   # bool: itself
+    "Sign of each element (-1, 0, 1).")
 FloorBackward0, floor = _zero_grad_op("FloorBackward0", np.floor, "Round down.")
 CeilBackward0, ceil = _zero_grad_op("CeilBackward0", np.ceil, "Round up.")
 TruncBackward0, trunc = _zero_grad_op("TruncBackward0", np.trunc, "Round toward zero.")

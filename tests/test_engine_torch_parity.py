@@ -333,3 +333,12 @@ def test_inplace_op_gradient_matches_torch(name):
         (op(a * 1) * 2).sum().backward()
         grads.append(a.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_sign_of_bool_and_integer_tensors_as_torch():
+    torch = _torch()
+    for values in ([True, False, True], [-2, 0, 3]):
+        ours, theirs = engine.sign(engine.tensor(values)), torch.sign(torch.tensor(values))
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1] and ours.tolist() == theirs.tolist()
+    b = engine.tensor([True, False])
+    assert b.sign_() is b and b.tolist() == [True, False]
