@@ -17,8 +17,9 @@ Set ENGINE_NO_NUMBA=1 to stay on NumPy.
 
 A thread pool crawls when other programs hold the cores (its threads wait for each other):
 measured here with one busy process, the median 1M step took 3.1 ms on the kernels against
-1.4 ms on NumPy. So each call is timed, and three calls in a row at over three times that
-kernel's best speed switch the kernels off for a second.
+1.4 ms on NumPy. So each call is timed, and three calls in a row at over SLOW_FACTOR times that
+kernel's best speed switch the kernels off for a second. (A pool woken after a pause
+makes one or two calls slow, up to 7x; a busy machine keeps them slow.)
 """
 import os
 import time
@@ -27,6 +28,7 @@ import numpy as np
 
 MIN_SIZE = 1 << 18      # elements; below this the pool's start-up costs more than it saves
 BACKOFF_S = 1.0         # how long the kernels stay off once the machine looks busy
+SLOW_FACTOR = 3         # a call this many times slower than the kernel's best is a strike
 _ndarray = np.ndarray
 _clock = time.perf_counter
 _state = {"kernels": None, "why": "", "off_until": 0.0, "strikes": 0}
@@ -73,7 +75,7 @@ def _timed(kernel, n, *args):
     best = _best.get(kernel)
     if best is None or per < best:
         _best[kernel] = per
-    if best is not None and per > 3 * best:
+    if best is not None and per > SLOW_FACTOR * best:
         _state["strikes"] += 1
         if _state["strikes"] >= 3:
             _state["strikes"], _state["off_until"] = 0, _clock() + BACKOFF_S
