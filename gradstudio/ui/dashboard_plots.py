@@ -134,6 +134,11 @@ class FollowingViewBox(pg.ViewBox):
         self.snap = (("x" in snap), ("y" in snap))
         self.kept: list[list[float] | None] = [None, None]     # per axis, the snapped bounds
 
+    def suggestPadding(self, axis):
+        # Snapped bounds already leave room: pyqtgraph's padding (up to 10% a side on a small
+        # plot) only pushed the value axis of a loss or a count below zero.
+        return self.state["defaultPadding"] if self.snap[axis] else super().suggestPadding(axis)
+
     def childrenBounds(self, *args, **kwargs):
         bounds = super().childrenBounds(*args, **kwargs)
         for axis, snap in enumerate(self.snap):
