@@ -226,3 +226,16 @@ def test_hovering_reads_out_the_values_at_that_step(qtbot):
     assert plot.readout.toPlainText() == "step 3\nfc1: 0.001\nfc2: 2"
     plot.hover(view.mapViewToScene(pg.Point(3, 0)) + pg.Point(-2000, 0))   # left of the plot
     assert not plot.readout.isVisible()
+
+
+def test_a_small_plot_of_positive_values_stays_close_above_zero(qtbot):
+    """A loss in a small plot: the value axis starts at most 2% of its range below zero
+    (pyqtgraph's own padding reached 10% a side and showed negative losses)."""
+    plot = StepPlot("loss")
+    qtbot.addWidget(plot)
+    plot.resize(300, 160)
+    plot.show()
+    plot.set_curve("train", np.arange(50), np.linspace(1.0, 0.01, 50))
+    settle(plot)
+    bottom, top = plot.plot_item.vb.viewRange()[1]
+    assert -0.03 * (top - bottom) <= bottom <= 0.0 and top >= 1.0
