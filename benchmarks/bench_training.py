@@ -18,7 +18,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import engine  # noqa: E402
-import engine.nn.functional as F  # noqa: E402
 
 BATCH, IN, HIDDEN, OUT = 128, 784, 256, 10
 LR = 0.01
@@ -68,37 +67,19 @@ def numpy_step_fn(x, y, weights):
     return step
 
 
-def engine_step_fn(x, y, weights):
-    model = engine.nn.Sequential(engine.nn.Linear(IN, HIDDEN), engine.nn.ReLU(),
-                                 engine.nn.Linear(HIDDEN, OUT))
-    with engine.no_grad():
+def mlp_step_fn(lib, x, y, weights):
+    """One SGD step of the MLP in `lib` (the engine or torch: the same code for both), starting
+    from the same weights as the NumPy version."""
+    model = lib.nn.Sequential(lib.nn.Linear(IN, HIDDEN), lib.nn.ReLU(), lib.nn.Linear(HIDDEN, OUT))
+    with lib.no_grad():
         for p, w in zip(model.parameters(), weights):
-            p.copy_(engine.from_numpy(w))
-    opt = engine.optim.SGD(model.parameters(), lr=LR)
-    xt, yt = engine.from_numpy(x), engine.from_numpy(y.astype(np.int64))
+            p.copy_(lib.from_numpy(w))
+    opt = lib.optim.SGD(model.parameters(), lr=LR)
+    xt, yt = lib.from_numpy(x), lib.from_numpy(y.astype(np.int64))
 
     def step():
         opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss.item()
-    return step
-
-
-def torch_step_fn(x, y, weights):
-    import torch
-    model = torch.nn.Sequential(torch.nn.Linear(IN, HIDDEN), torch.nn.ReLU(),
-                                torch.nn.Linear(HIDDEN, OUT))
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights):
-            p.copy_(torch.from_numpy(w))
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-
-    def step():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
+        loss = lib.nn.functional.cross_entropy(model(xt), yt)
         loss.backward()
         opt.step()
         return loss.item()
@@ -153,11 +134,11 @@ def main(argv=None) -> None:
     threads = blas_threads()
     x, y, weights = make_data()
     contenders = {"numpy (hand-written)": numpy_step_fn(x, y, weights),
-                  "engine": engine_step_fn(x, y, weights)}
+                  "engine": mlp_step_fn(engine, x, y, weights)}
     try:
         import torch
         torch.set_num_threads(threads)
-        contenders["pytorch cpu"] = torch_step_fn(x, y, weights)
+        contenders["pytorch cpu"] = mlp_step_fn(torch, x, y, weights)
     except ImportError:
         torch = None
 
