@@ -156,19 +156,19 @@ def _sum_all(a):
     return np.add.reduce(np.add.reduce(flat[:m].reshape(-1, width), axis=0)) + np.add.reduce(flat[m:])
 
 
-_OPERATOR = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
-             np.divide: operator.truediv}
+_UFUNC = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+          operator.truediv: np.divide}
 
 
-def _arith(ufunc, xa, ya):
-    """xa (+ - * /) ya: large CPU float arrays run on all cores (_kernels), the rest as the
-    operator (which also serves CuPy arrays and Python scalars)."""
+def _arith(op, xa, ya):
+    """op(xa, ya) for operator.add/sub/mul/truediv: large CPU float arrays run on all cores
+    (_kernels); the rest as the operator, which also serves CuPy arrays and Python scalars."""
     big = xa if type(xa) is _ndarray else ya
     if type(big) is _ndarray and big.size >= _kernels.MIN_SIZE:
-        r = _kernels.binary(ufunc, xa, ya)
+        r = _kernels.binary(_UFUNC[op], xa, ya)
         if r is not None:
             return r
-    return _OPERATOR[ufunc](xa, ya)
+    return op(xa, ya)
 
 
 def _ns(a):
@@ -264,7 +264,7 @@ def add(input, other, *, alpha=1, out=None):
             ya = ya * alpha
     else:
         xa, ya = ops
-    r = _arith(np.add, xa, ya)
+    r = _arith(operator.add, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         n = new_node(AddBackward0)
@@ -299,7 +299,7 @@ def sub(input, other, *, alpha=1, out=None):
     if not _isinst(input, Tensor):
         return rsub(other, input, alpha=alpha)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = _arith(np.subtract, xa, ya if alpha == 1 else ya * alpha)
+    r = _arith(operator.sub, xa, ya if alpha == 1 else ya * alpha)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(SubBackward0)
@@ -345,7 +345,7 @@ def b_ok(b, ver):
 def mul(input, other, *, out=None):
     # fast path: Tensor * Python float/int on a floating tensor (no promotion possible)
     if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
-        r = _arith(np.multiply, input._a, other)
+        r = _arith(operator.mul, input._a, other)
         if type(r) is not _ndarray:
             r = _res(r)
         t = _new(Tensor)
@@ -364,7 +364,7 @@ def mul(input, other, *, out=None):
             t._rg = True
         return t if out is None else _out(t, out)
     xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = _arith(np.multiply, xa, ya)
+    r = _arith(operator.mul, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         if not _isinst(input, Tensor):
@@ -420,7 +420,7 @@ def div(input, other, *, rounding_mode=None, out=None):
                 xa = xa.astype(fdt)
         elif ydt.kind in "iub":
             xa, ya = xa.astype(fdt), ya.astype(fdt)
-    r = _arith(np.divide, xa, ya)
+    r = _arith(operator.truediv, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(DivBackward0)
