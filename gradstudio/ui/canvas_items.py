@@ -366,6 +366,8 @@ class EdgeItem(QGraphicsPathItem):
         super().__init__()
         self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
         self.selected = False
+        # a collapsed group's box the edge leaves from / enters instead of the hidden node
+        self.src_box = self.dst_box = None
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.LeftButton | Qt.RightButton)
         self._shape: QPainterPath | None = None
@@ -385,8 +387,11 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         self._shape = None
-        self.setPath(bezier(self.src.port_scene_pos(self.edge.src_port, True),
-                            self.dst.port_scene_pos(self.edge.dst_port, False)))
+        start = (self.src_box.anchor(self.edge, True) if self.src_box is not None
+                 else self.src.port_scene_pos(self.edge.src_port, True))
+        end = (self.dst_box.anchor(self.edge, False) if self.dst_box is not None
+               else self.dst.port_scene_pos(self.edge.dst_port, False))
+        self.setPath(bezier(start, end))
 
     def detach_from_nodes(self) -> None:
         for item in (self.src, self.dst):

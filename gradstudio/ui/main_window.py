@@ -40,6 +40,8 @@ GESTURES_HELP = """
 <tr><td>drop an edge on empty canvas</td><td>search, and add a node already connected</td></tr>
 <tr><td>click a field</td><td>edit a parameter inline (Enter to apply, Esc to cancel)</td></tr>
 <tr><td>double-click a title</td><td>rename the node</td></tr>
+<tr><td><b>Ctrl+G</b> / <b>Ctrl+Shift+G</b></td><td>group the selection / ungroup</td></tr>
+<tr><td>double-click a group's header or box</td><td>collapse / expand the group</td></tr>
 <tr><td>wheel, <b>Ctrl++</b> / <b>Ctrl+-</b></td><td>zoom</td></tr>
 <tr><td>middle drag, Space+drag</td><td>pan</td></tr>
 <tr><td>right-click</td><td>node: requires_grad, retain_grad, no_grad, gradient hooks,
@@ -146,6 +148,12 @@ class MainWindow(QMainWindow):
         self.act_duplicate = A("&Duplicate", self.duplicate, "Ctrl+D")
         self.act_delete = A("De&lete", self.delete_selection, [QKeySequence.Delete, "Backspace"])
         self.act_select_all = A("Select &All", self.select_all, QKeySequence.SelectAll)
+        self.act_group = A("&Group", lambda: self.scene.groups.group_selection(), "Ctrl+G",
+                           "Group the selected nodes")
+        self.act_ungroup = A("U&ngroup", self.scene.groups.ungroup_selection, "Ctrl+Shift+G",
+                             "Remove the selected groups (their nodes stay)")
+        self.act_collapse = A("Collapse/E&xpand Group", self.scene.groups.toggle_selection,
+                              tip="Draw the selected groups as one box, or open them")
 
         self.act_frame = A("&Frame All", self.view.frame_all, "F", "Show the whole graph")
         self.act_zoom_in = A("Zoom &In", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
@@ -192,7 +200,8 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy,
                        self.act_paste, self.act_duplicate, self.act_delete, None,
-                       self.act_select_all):
+                       self.act_select_all, None, self.act_group, self.act_ungroup,
+                       self.act_collapse):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         view = bar.addMenu("&View")
