@@ -98,3 +98,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 
 def poisson(input, generator=None):
     return _wrap(_random.rng(_gen(generator, "poisson", input.device)).poisson(input._a).astype(input._a.dtype))
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())
