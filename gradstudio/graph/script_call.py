@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gradstudio.graph.catalog_types import ANY, BOOL, STR, NodeSpec, ParamSpec, PortSpec
+from gradstudio.graph.catalog_types import BOOL, STR, NodeSpec, ParamSpec, PortSpec
 
 MAX_CALL_INPUTS = 8
 MAX_CALL_OUTPUTS = 8
@@ -186,8 +186,8 @@ def _build_call(engine, inputs, params):
 
 CALL_SPEC = NodeSpec(
     "call", "Op call", "Script",
-    inputs=tuple(PortSpec(port, ANY, optional=True) for port in INPUT_PORTS),
-    outputs=tuple(PortSpec(port, ANY) for port in OUTPUT_PORTS),
+    inputs=tuple(PortSpec(port, optional=True) for port in INPUT_PORTS),
+    outputs=tuple(PortSpec(port) for port in OUTPUT_PORTS),
     params=(ParamSpec("function", STR, "engine._ops.add", validate=_check_function,
                       doc="the engine op called"),
             ParamSpec("args", STR, '{"args": [{"$in": 0}, {"$in": 1}], "kwargs": {}}',

@@ -110,6 +110,7 @@ class ScriptRecorder:
         self.param_names: dict[int, str] = {}      # id(parameter) -> named_parameters() name
         self.uses_optimizer = False
         self.backward_calls = 0
+        self.script_globals: dict | None = None     # the script's module namespace
         self._call_code = None
 
     # ------------------------------------------------------------------ observers
@@ -120,6 +121,10 @@ class ScriptRecorder:
             self.current.calls[-1].ops.append(record.name)      # another part of a composite
             return
         self._last_frame = call_frame
+        if self.script_globals is None:
+            frame = user_frame(call_frame or sys._getframe(1))
+            if frame is not None and frame.f_globals.get("__name__") == "__main__":
+                self.script_globals = frame.f_globals
         locals_ = call_frame.f_locals if call_frame is not None else {}
         fn = locals_.get("fn")
         name = locals_.get("name") or record.name
@@ -152,7 +157,7 @@ class ScriptRecorder:
         current = self.current
         out = call.outputs[0] if call.outputs else None
         if out is not None and any(t is out for t in call.inputs) and out.is_leaf \
-                and not out.requires_grad:
+                and (not call.grad_enabled or not out.requires_grad):
             return      # an in-place update of a leaf (w -= lr * w.grad, grad.zero_()): not graph
         produced = {id(t) for c in current.calls for t in c.outputs}
         for t in call.inputs:
@@ -186,7 +191,8 @@ class ScriptRecorder:
             rest = current.calls[current.cut:]
             done.leaves = current.leaves
             self._finish(done)
-            self.current = Pass()
+            self.current = Pass(leaves={k: Leaf(leaf.tensor, leaf.name, None, leaf.source)
+                                        for k, leaf in current.leaves.items()})
             for call in rest:
                 self._add_call(call, None)
             current = self.current
@@ -208,7 +214,7 @@ class ScriptRecorder:
         when they hold a backward (a script that ends right after backward)."""
         current = self.current
         if current.calls and (self.kept is None or current.cut is not None):
-            self._snapshot(current)
+            self._snapshot(current, refresh=False)   # values read at the last backward stay
             if current.cut is not None:
                 current.calls = current.calls[:current.cut]
             self._finish(current, final=True)
@@ -220,9 +226,11 @@ class ScriptRecorder:
         if self.keep is None or index == self.keep or (final and self.kept is None):
             self.kept, self.kept_index = done, index
 
-    def _snapshot(self, p: Pass) -> None:
+    def _snapshot(self, p: Pass, refresh: bool = True) -> None:
+        """Reads the leaves' values as the pass used them (at its backward or step; weights
+        change right after)."""
         for leaf in p.leaves.values():
-            if leaf.value is None or leaf.tensor.requires_grad:
+            if leaf.value is None or (refresh and leaf.tensor.requires_grad):
                 leaf.value = _numpy(leaf.tensor)
 
     # ------------------------------------------------------------------ stack
@@ -266,6 +274,9 @@ class ScriptRecorder:
         if name:
             return name
         frame = user_frame(call_frame) if call_frame is not None else None
+        if frame is not None and self.script_globals is None \
+                and frame.f_globals.get("__name__") == "__main__":
+            self.script_globals = frame.f_globals
         while frame is not None:
             for scope in (frame.f_locals, frame.f_globals):
                 for key, value in scope.items():
@@ -278,7 +289,13 @@ class ScriptRecorder:
     # ------------------------------------------------------------------ the document
     def document(self, title: str = "") -> Document:
         """The kept pass as a document (empty when nothing was recorded)."""
-        return build_document(self.kept or Pass(), self.module_calls, self.param_names, title)
+        kept = self.kept or Pass()
+        names = dict(self.param_names)
+        for key, value in (self.script_globals or {}).items():
+            if not key.startswith("_") and type(value).__name__ in ("Tensor", "Parameter"):
+                names.setdefault(id(value), key)
+        return build_document(kept, self.module_calls, names, title,
+                              parameters=set(self.param_names))
 
 
 def _grad_enabled() -> bool:
@@ -316,7 +333,9 @@ def _needed(p: Pass) -> list[Call]:
 
 
 def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str],
-                   title: str = "") -> Document:
+                   title: str = "", parameters: set[int] = frozenset()) -> Document:
+    """param_names: names of tensors (parameters and the script's variables) by id;
+    parameters: ids of the modules' parameters."""
     doc = Document()
     calls = _needed(p)
     made: dict[int, tuple[str, str]] = {}      # id(tensor) -> (node id, port), latest maker
@@ -332,7 +351,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         array = leaf.value if leaf is not None and leaf.value is not None else _numpy(t)
         name = (leaf.name if leaf else None) or param_names.get(id(t)) or "tensor"
         dtype = str(array.dtype)
-        if id(t) in param_names or type(t).__name__ == "Parameter":
+        if id(t) in parameters or type(t).__name__ == "Parameter":
             node = doc.add_node("parameter", label=name, params={
                 "init": "value", "value": _value(array.astype(np.float64)),
                 "dtype": dtype if dtype in ("float32", "float64") else "float32"})
@@ -371,7 +390,10 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         replayable = (args_json is not None and len(order) <= MAX_CALL_INPUTS
                       and len(call.outputs) <= MAX_CALL_OUTPUTS)
         if replayable:
-            node = doc.add_node("call", label=call.name, params={
+            label = call.name
+            if not order and call.outputs and param_names.get(id(call.outputs[0])):
+                label = param_names[id(call.outputs[0])]     # a factory: named as its variable
+            node = doc.add_node("call", label=label, params={
                 "function": call.function, "args": args_json})
             for k, t in enumerate(order):
                 src = made.get(id(t))

@@ -247,7 +247,7 @@ class ScriptWorker:
             self._after_step_quiet(optimizer)
 
     def _before_step_quiet(self, optimizer):
-        self._obey(block=False)
+        self._obey(block=True)          # pauses here: after backward, before the step
         if self.recorder is not None and self.config.get("record", True):
             self.recorder.on_step()
         import engine
@@ -303,7 +303,6 @@ class ScriptWorker:
             raise StopScript()
         if self.single_step:
             self.single_step, self.paused = False, True
-        self._obey(block=True)
 
     def _obey(self, block: bool) -> None:
         """Reads the parent's orders; while paused, waits for them (at a step boundary)."""
