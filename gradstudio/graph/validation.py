@@ -30,6 +30,7 @@ from gradstudio.graph.document import Document, GraphError
 from gradstudio.graph.grad_hooks import check_hooks
 
 MAX_TEXT = 10_000              # characters in one label, id, string parameter or meta text
+MAX_COORD = 1e9               # a node position's farthest x or y from the origin
 MAX_SHOWN = 40                 # characters of a refused input quoted back in a message
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 NODE_KEYS = ("id", "kind", "label", "pos", "params", "hooks")
@@ -232,11 +233,13 @@ def check_node_entry(catalog: dict[str, NodeSpec], item: Any, where: str) -> Nod
 
 
 def check_pos(value: Any, where: str) -> tuple[float, float]:
-    if (isinstance(value, (list, tuple)) and len(value) == 2
-            and all(finite_number(v) is not None for v in value)):
-        return finite_number(value[0]), finite_number(value[1])
+    """[x, y] on the canvas: two finite numbers within MAX_COORD of the origin."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        x, y = finite_number(value[0]), finite_number(value[1])
+        if x is not None and y is not None and abs(x) <= MAX_COORD and abs(y) <= MAX_COORD:
+            return x, y
     raise InvalidValue(f"{_at(where)}{brief(value)} is not a position; expected [x, y], two "
-                       f"finite numbers such as [120, -40]")
+                       f"numbers between -{MAX_COORD:g} and {MAX_COORD:g}, such as [120, -40]")
 
 
 # =========================================================================== references

@@ -27,6 +27,7 @@ from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
 from gradstudio.ui.run_controller import RunController
+from gradstudio.ui.undo_commands import failures as undo_failures
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
 
 MAX_RECENT = 10
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
 
         self.editor.refused.connect(self.show_warning)
+        undo_failures.failed.connect(self.show_error)
         self.scene.message.connect(self.show_warning)
         self.scene.hint.connect(self.show_hint)
         self.scene.selectionChanged.connect(self._selection_changed)
@@ -268,6 +270,9 @@ class MainWindow(QMainWindow):
 
     def show_warning(self, text: str) -> None:
         self.show_message(text, "warning")
+
+    def show_error(self, text: str) -> None:
+        self.show_message(text, "error")
 
     def report_error(self, title: str, text: str) -> None:
         """A problem the person must see: logged, and shown in a box that does not block."""
