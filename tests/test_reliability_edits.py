@@ -3,6 +3,7 @@ undo command, references left dangling by a rename or a delete, a save the loade
 import json
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from gradstudio.graph import fileio
@@ -61,3 +62,18 @@ def test_an_exception_inside_redo_is_reported_not_raised(window):
     window.undo_stack.push(Failing("Break"))
     assert window.undo_stack.count() == 0
     assert "Break could not be done: broken on purpose" in window.messages.lines()[-1]
+
+
+@pytest.mark.parametrize("line,message", [
+    ("w = torch.zeros(100000, 100000)", "more than the 10,000,000"),
+    ("w = torch.zeros(1, 1, 1, 1, 1, 1, 1, 1, 1)", "is not sizes separated by commas"),
+    ("w = torch.tensor(" + "[" * 9 + "1" + "]" * 9 + ")", "nested deeper than 8"),
+])
+def test_expressions_box_keeps_the_limits_files_have(window, qtbot, line, message):
+    """Issue 17.4: the Expressions box added (and saved) values the loader then refused."""
+    box = window.expression_box
+    box.text.setPlainText(line)
+    qtbot.mouseClick(box.add_button, Qt.LeftButton)
+    assert not window.doc.nodes and window.undo_stack.count() == 0
+    assert message in box.error.text() and box.error.text().startswith("line 1, column 1:")
+    assert len(box.error.text()) < 250
