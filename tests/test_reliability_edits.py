@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from gradstudio.graph import fileio
+from gradstudio.graph import fileio, validation
 from gradstudio.ui import undo_commands as cmd
 from gradstudio.ui.document_editor import CLIPBOARD_FORMAT
 
@@ -77,3 +77,77 @@ def test_expressions_box_keeps_the_limits_files_have(window, qtbot, line, messag
     assert not window.doc.nodes and window.undo_stack.count() == 0
     assert message in box.error.text() and box.error.text().startswith("line 1, column 1:")
     assert len(box.error.text()) < 250
+
+
+def training_document():
+    from gradstudio.graph.document import Document
+    doc = Document()
+    data = doc.add_node("dataset", "data", pos=(0, 0))
+    w = doc.add_node("parameter", "w", pos=(0, 200))
+    doc.add_node("mse_loss", "loss", pos=(400, 0))
+    doc.add_node("sum", "z", pos=(400, 200))
+    doc.meta["root"] = "z"
+    doc.meta["training"] = {"data": "data", "loss": "loss", "prediction": "z", "frozen": ["w"]}
+    assert data and w
+    return doc
+
+
+def open_document(window, tmp_path, doc):
+    path = tmp_path / "train.json"
+    fileio.save(doc, path)
+    assert window.open_file(path)
+
+
+@pytest.mark.parametrize("label", ["data", "loss", "z", "w"])
+def test_rename_follows_every_reference_as_one_step(window, tmp_path, label):
+    """Issue 17.3: renaming a node meta names left a file the loader refused."""
+    open_document(window, tmp_path, training_document())
+    node = window.doc.node_by_label(label)
+    window.editor.rename(node.id, label + "_renamed")
+    assert window.undo_stack.count() == 1
+    assert window.save_to(tmp_path / "renamed.json")
+    again = fileio.load(tmp_path / "renamed.json")
+    assert label + "_renamed" in [ref for _, ref in validation.label_references(again.meta)]
+    window.undo_stack.undo()
+    assert window.doc.meta == training_document().meta
+
+
+@pytest.mark.parametrize("label", ["data", "loss", "z", "w"])
+def test_delete_clears_every_reference_as_one_step(window, tmp_path, label):
+    """Issue 17.3: deleting the root or a node the training setup names left `meta.root: no node
+    is labelled 'z'` / `training.data: no node is labelled 'data'` for the next open."""
+    open_document(window, tmp_path, training_document())
+    window.scene.clearSelection()
+    window.scene.node_items[window.doc.node_by_label(label).id].setSelected(True)
+    window.act_delete.trigger()
+    assert window.undo_stack.count() == 1
+    assert label not in [ref for _, ref in validation.label_references(window.doc.meta)]
+    assert window.save_to(tmp_path / "deleted.json")
+    fileio.load(tmp_path / "deleted.json")
+    window.undo_stack.undo()
+    assert window.doc.meta == training_document().meta and len(window.doc.nodes) == 4
+
+
+def test_the_saver_refuses_what_the_loader_would_refuse(window, tmp_path):
+    """Issue 17.3: a save must never write a file that cannot be opened again."""
+    open_document(window, tmp_path, training_document())
+    window.doc.meta["root"] = "nobody"            # a reference no edit could leave now
+    target = tmp_path / "never.json"
+    assert not window.save_to(target)
+    assert not target.exists() and "would not open again" in window.messages.lines()[-1]
+
+
+def test_saved_files_get_the_mode_the_umask_gives(tmp_path):
+    """Issue 16.15: files came out 0600 under umask 022 (the atomic temporary file's mode)."""
+    import os
+    import stat
+    from gradstudio.graph.document import Document
+    old = os.umask(0o022)
+    try:
+        fileio.save(Document(), tmp_path / "new.json")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o644
+        os.chmod(tmp_path / "new.json", 0o640)               # a mode the person chose stays
+        fileio.save(Document(), tmp_path / "new.json")
+        assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o640
+    finally:
+        os.umask(old)

@@ -33,6 +33,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 from typing import Any
 
@@ -299,13 +300,30 @@ def _flat(value: Any) -> bool:
     return not isinstance(value, dict)
 
 
+def checked_text(doc: Document) -> str:
+    """The file's text, once the loader has accepted it: a save never writes a file that
+    cannot be opened again (FileFormatError says why, and nothing is written)."""
+    try:
+        text = dumps(doc)
+    except ValueError as exc:       # a non-finite position: JSON has no such number
+        raise FileFormatError(f"not saved: {exc}") from None
+    try:
+        loads(text)
+    except FileFormatError as exc:
+        raise FileFormatError(f"not saved, the file would not open again: {exc}") from None
+    return text
+
+
 def save(doc: Document, path: str | os.PathLike) -> None:
-    """Writes atomically; the previous file, if any, is kept as PATH.bak."""
-    text = dumps(doc)
+    """Writes atomically what `checked_text` gives; the previous file, if any, is kept as
+    PATH.bak. The file gets the mode a new file gets under the umask (0644 under 022), or
+    keeps the mode of the file it replaces."""
+    text = checked_text(doc)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=".gradstudio-", suffix=".tmp", dir=folder)
     try:
+        os.chmod(temporary, _file_mode(path))     # mkstemp's 0600 must not reach PATH
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -318,6 +336,15 @@ def save(doc: Document, path: str | os.PathLike) -> None:
             os.remove(temporary)
         raise
     _fsync_folder(folder)
+
+
+def _file_mode(path: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _copy_whole(source: str, target: str, folder: str) -> None:

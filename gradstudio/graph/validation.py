@@ -18,6 +18,7 @@ file); a node's position must be two finite numbers.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import dataclass
@@ -212,9 +213,7 @@ def check_node_entry(catalog: dict[str, NodeSpec], item: Any, where: str) -> Nod
     known_keys(item, NODE_KEYS, where)
     node_id = text_field(item.get("id"), f"{where}.id")
     kind = text_field(item.get("kind"), f"{where}.kind")
-    label = text_field(item.get("label"), f"{where}.label").strip()
-    if not label:
-        raise InvalidValue(f"{where}.label: a label cannot be empty; use a name such as x")
+    label = check_label(item.get("label"), f"{where}.label")
     if kind not in catalog:
         raise InvalidValue(f"{where}.kind: unknown node kind {brief(kind)}")
     pos = check_pos(item.get("pos", [0.0, 0.0]), f"{where}.pos")
@@ -230,6 +229,14 @@ def check_node_entry(catalog: dict[str, NodeSpec], item: Any, where: str) -> Nod
     if problem:
         raise InvalidValue(f"{where}.{problem}")
     return NodeEntry(node_id, kind, label, pos, params, [dict(h) for h in hooks])
+
+
+def check_label(value: Any, where: str = "label") -> str:
+    """A node's label: text of 1 to MAX_TEXT characters, spaces at the ends dropped."""
+    if isinstance(value, str) and value.strip() and len(value) <= MAX_TEXT:
+        return value.strip()
+    raise InvalidValue(f"{_at(where)}{brief(value)} is not a label; a label is a name of 1 to "
+                       f"{MAX_TEXT:,} characters, such as x or loss")
 
 
 def check_pos(value: Any, where: str) -> tuple[float, float]:
@@ -258,6 +265,39 @@ def label_references(meta: dict) -> list[tuple[str, str]]:
         if isinstance(frozen, list):
             found += [("training.frozen", label) for label in frozen if isinstance(label, str)]
     return found
+
+
+def follow_references(meta: dict, renamed: dict[str, str | None]) -> dict[str, Any]:
+    """The reference-keeping rule for edits: `renamed` maps old label -> new label, or None for
+    a deleted node. Returns the top-level meta keys to change and their new values (None
+    removes the key): a reference follows a rename; on delete meta.root and
+    training.prediction are cleared, frozen loses the label, and a setup whose data or loss
+    node is deleted is removed whole (it cannot train without them; undo brings it back)."""
+    changes: dict[str, Any] = {}
+    root = meta.get("root")
+    if isinstance(root, str) and root in renamed:
+        changes["root"] = renamed[root]
+    training = meta.get("training")
+    if not isinstance(training, dict):
+        return changes
+    new: dict | None = copy.deepcopy(training)
+    for key in ("data", "loss", "prediction"):
+        label = new.get(key)
+        if isinstance(label, str) and label in renamed:
+            if renamed[label] is not None:
+                new[key] = renamed[label]
+            elif key == "prediction":
+                del new[key]
+            else:
+                new = None
+                break
+    if new is not None and isinstance(new.get("frozen"), list):
+        frozen = [renamed.get(label, label) if isinstance(label, str) else label
+                  for label in new["frozen"]]
+        new["frozen"] = [label for label in frozen if label is not None]
+    if new != training:
+        changes["training"] = new
+    return changes
 
 
 def check_references(doc: Document) -> None:

@@ -15,7 +15,8 @@ from PySide6.QtGui import QUndoStack
 
 from gradstudio.graph.document import Document, GraphError, Node
 from gradstudio.graph.fileio import json_safe
-from gradstudio.graph.validation import check_node_entry, check_pos
+from gradstudio.graph.validation import (check_label, check_node_entry, check_param, check_pos,
+                                         follow_references)
 from gradstudio.ui import undo_commands as cmd
 
 CLIPBOARD_FORMAT = "gradstudio-nodes"
@@ -47,7 +48,8 @@ class DocumentEditor(QObject):
         return command.node
 
     def remove(self, node_ids: Iterable[str], edge_ids: Iterable[str] = ()) -> None:
-        """Deletes nodes (with their edges) and edges, as one undo step."""
+        """Deletes nodes (with their edges) and edges, as one undo step; what meta names the
+        deleted nodes by is cleared in the same step (`validation.follow_references`)."""
         node_ids = [n for n in node_ids if n in self.doc.nodes]
         edge_ids = [e for e in edge_ids if e in self.doc.edges
                     and self.doc.edges[e].src not in node_ids
@@ -58,15 +60,30 @@ class DocumentEditor(QObject):
         for edge_id in edge_ids:
             self.stack.push(cmd.RemoveEdge(self.doc, edge_id))
         if node_ids:
+            self._keep_references({self.doc.nodes[n].label: None for n in node_ids})
             self.stack.push(cmd.RemoveNodes(self.doc, node_ids))
         self.stack.endMacro()
+
+    def _keep_references(self, renamed: dict[str, str | None]) -> None:
+        """Pushes the meta changes that keep every reference to a renamed or deleted label
+        consistent (call inside the edit's macro, so they undo with it)."""
+        for key, value in follow_references(self.doc.meta, renamed).items():
+            if key == "training" and value is None:
+                self.refused.emit("the training setup was removed: it needs its data and loss "
+                                  "nodes (Undo brings both back)")
+            self.stack.push(cmd.SetMeta(self.doc, key, value, f"Update {key}"))
 
     def set_param(self, node_id: str, key: str, value: Any) -> bool:
         node = self.doc.nodes.get(node_id)
         if node is None or key not in node.params:
             self.refused.emit(f"no parameter '{key}'")
             return False
-        if node.params[key] == value:
+        try:
+            value = check_param(self.doc.spec(node).param(key), value, key)
+        except GraphError as exc:
+            self.refused.emit(str(exc))
+            return False
+        if node.params[key] == value and type(node.params[key]) is type(value):
             return True
         self.stack.push(cmd.SetParam(self.doc, node_id, key, value))
         return True
@@ -76,17 +93,20 @@ class DocumentEditor(QObject):
         node = self.doc.nodes[node_id]
         if label == node.label:
             return True
-        if not label:
-            self.refused.emit("a label cannot be empty")
+        try:
+            label = check_label(label)
+        except GraphError as exc:
+            self.refused.emit(str(exc))
             return False
         other = self.doc.node_by_label(label)
         if other is not None:
             self.refused.emit(f"the label '{label}' is already used by another node")
             return False
-        if self.doc.meta.get("root") == node.label:   # the root is named by its label
-            self.stack.beginMacro(f"Rename {node.label} to {label}")
+        old = node.label
+        if follow_references(self.doc.meta, {old: label}):   # meta names it: follow, one step
+            self.stack.beginMacro(f"Rename {old} to {label}")
             self.stack.push(cmd.Rename(self.doc, node_id, label))
-            self.stack.push(cmd.SetMeta(self.doc, "root", label, "Backward root"))
+            self._keep_references({old: label})
             self.stack.endMacro()
         else:
             self.stack.push(cmd.Rename(self.doc, node_id, label))
