@@ -151,3 +151,28 @@ def test_saved_files_get_the_mode_the_umask_gives(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / "new.json").st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+def test_examples_open_as_untitled_copies_and_save_goes_elsewhere(window, tmp_path, monkeypatch):
+    """Issue 17.5 / 16.4: File > Examples then Save overwrote the shipped example (and left a
+    .bak beside it)."""
+    from gradstudio import EXAMPLES
+    from PySide6.QtWidgets import QFileDialog
+
+    example = EXAMPLES / "polynomial.json"
+    shipped = example.read_bytes()
+    listing = sorted(p.name for p in EXAMPLES.iterdir())
+    [action] = [a for a in window.examples_menu.actions() if a.text() == "polynomial"]
+    action.trigger()
+    assert window.path is None and window.windowTitle().startswith("polynomial (example)")
+    node = next(iter(window.doc.nodes.values()))
+    window.editor.move_nodes({node.id: (node.pos, (node.pos[0] + 40, node.pos[1]))})
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args: (asked.append(args[2]) or str(tmp_path / "mine.json"), ""))
+    window.act_save.trigger()
+    assert asked == ["polynomial.json"]                       # Save went to Save As
+    assert (tmp_path / "mine.json").is_file() and window.path == (tmp_path / "mine.json").resolve()
+    assert not window.save_to(example)                        # and never into the examples
+    assert example.read_bytes() == shipped
+    assert sorted(p.name for p in EXAMPLES.iterdir()) == listing
