@@ -176,3 +176,41 @@ def test_examples_open_as_untitled_copies_and_save_goes_elsewhere(window, tmp_pa
     assert not window.save_to(example)                        # and never into the examples
     assert example.read_bytes() == shipped
     assert sorted(p.name for p in EXAMPLES.iterdir()) == listing
+
+
+def canvas_matches_document(window):
+    return all((item.x(), item.y()) == window.doc.nodes[nid].pos
+               for nid, item in window.scene.node_items.items())
+
+
+def test_snap_to_grid_never_draws_a_node_elsewhere_than_the_document_says(window, qtbot):
+    """Issue 17.6: with Snap to Grid on, pasted, duplicated and undeleted nodes were drawn on
+    the grid while the document (and the file) kept the off-grid position."""
+    node = window.editor.add_node("tensor", (13.0, 7.0))
+    window.act_snap.trigger()
+    assert window.scene.snap_to_grid
+    assert canvas_matches_document(window)
+    window.scene.node_items[node.id].setSelected(True)
+    window.act_duplicate.trigger()
+    paste_text(window, clipboard_text(pos=[101, 203]))
+    window.scene.clearSelection()
+    window.scene.node_items[node.id].setSelected(True)
+    window.act_delete.trigger()
+    window.undo_stack.undo()
+    assert len(window.doc.nodes) == 3 and canvas_matches_document(window)
+    # a drag still snaps, and the document takes the snapped position
+    item = window.scene.node_items[node.id]
+    view = window.view
+    start = view.mapFromScene(item.sceneBoundingRect().center())
+    qtbot.mousePress(view.viewport(), Qt.LeftButton, pos=start)
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtCore import QEvent, QPointF
+    end = start + type(start)(57, 33)
+    move = QMouseEvent(QEvent.MouseMove, QPointF(end), view.viewport().mapToGlobal(QPointF(end)),
+                       Qt.NoButton, Qt.LeftButton, Qt.NoModifier)
+    QGuiApplication.sendEvent(view.viewport(), move)
+    qtbot.mouseRelease(view.viewport(), Qt.LeftButton, pos=end)
+    grid = window.scene.grid_size
+    x, y = window.doc.nodes[node.id].pos
+    assert (x, y) != (13.0, 7.0) and x % grid == 0 and y % grid == 0
+    assert canvas_matches_document(window)
