@@ -214,3 +214,20 @@ def test_snap_to_grid_never_draws_a_node_elsewhere_than_the_document_says(window
     x, y = window.doc.nodes[node.id].pos
     assert (x, y) != (13.0, 7.0) and x % grid == 0 and y % grid == 0
     assert canvas_matches_document(window)
+
+
+def test_a_400_digit_number_in_the_training_setup_is_refused_in_one_line(window, tmp_path,
+                                                                          capsys):
+    """Issue 17.8: validation_split = a 400-digit integer gave an OverflowError traceback in
+    `gradstudio run` (exit 1) and out of File > Open."""
+    from gradstudio import cli
+    raw = fileio.to_json(training_document())
+    raw["meta"]["training"]["validation_split"] = 10 ** 400
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(raw))
+    assert cli.main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "training.validation_split: expected a number" in err and err.count("\n") == 1
+    assert len(err) < 200
+    assert not window.open_file(path)
+    assert "training.validation_split" in window.messages.lines()[-1]
