@@ -231,3 +231,20 @@ def test_a_400_digit_number_in_the_training_setup_is_refused_in_one_line(window,
     assert len(err) < 200
     assert not window.open_file(path)
     assert "training.validation_split" in window.messages.lines()[-1]
+
+
+def test_a_csv_node_refuses_special_huge_and_long_files_before_reading(window, tmp_path):
+    """Issue 17.7: path /dev/zero blocked the UI 19 s and took 5.8 GiB before a MemoryError."""
+    from gradstudio.graph import catalog
+    huge = tmp_path / "huge.csv"
+    with open(huge, "wb") as f:
+        f.truncate(catalog.MAX_CSV_BYTES + 1)         # sparse: no disk used
+    long = tmp_path / "long.csv"
+    long.write_bytes(b"1,2\n" * (catalog.MAX_CSV_ROWS + 1))
+    window.runner.set_base_dir(str(tmp_path))
+    for path, says in (("/dev/zero", "is not a regular file"), (str(tmp_path), "not a regular"),
+                       ("huge.csv", "more than the 64 MiB"), ("long.csv", "more than 1,000,000 rows")):
+        node = window.editor.add_node("csv", (0.0, 0.0), params={"path": path})
+        window.run_forward()
+        assert says in window.runner.errors[node.id], window.runner.errors[node.id]
+        window.editor.remove([node.id])
