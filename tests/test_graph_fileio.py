@@ -321,3 +321,16 @@ Z_FILE = fileio.to_json(z_graph_with_data())
 @given(training_meta)
 def test_fuzz_training_setup(setup):
     load_or_refuse(json.dumps({**Z_FILE, "meta": {"training": setup}}))
+
+
+def test_meta_is_written_in_one_order_whatever_the_order_of_edits():
+    """Undo of a cleared meta.root put the key back last, so undo-all gave other file text."""
+    doc = Document()
+    doc.add_node("tensor", "x")
+    doc.set_meta("title", "t")
+    doc.set_meta("root", "x")
+    doc.set_meta("dashboard", {"plots": []})
+    before = fileio.dumps(doc)
+    old = doc.set_meta("root", None)
+    doc.set_meta("root", old)
+    assert fileio.dumps(doc) == before

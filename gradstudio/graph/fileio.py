@@ -233,6 +233,8 @@ def _list(value: Any, where: str) -> list:
 
 # =========================================================================== writing
 _NATURAL = re.compile(r"(\d+)")
+# Meta keys in this order, then any others sorted: the text never depends on edit order.
+_META_FIRST = ("title", "description", "root", "training", "dashboard")
 
 
 def _natural(text: str) -> list:
@@ -256,7 +258,9 @@ def to_json(doc: Document) -> dict:
              for e in sorted(doc.edges.values(), key=lambda e: _natural(e.id))]
     regions = [{"id": r.id, "kind": r.kind, "label": r.label, "nodes": list(r.node_ids)}
                for r in sorted(doc.regions.values(), key=lambda r: _natural(r.id))]
-    return {"format": FORMAT, "version": VERSION, "meta": json_safe(doc.meta),
+    first = [k for k in _META_FIRST if k in doc.meta]
+    meta = {k: doc.meta[k] for k in first + sorted(k for k in doc.meta if k not in first)}
+    return {"format": FORMAT, "version": VERSION, "meta": json_safe(meta),
             "nodes": nodes, "edges": edges, "regions": regions}
 
 
