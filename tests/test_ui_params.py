@@ -102,10 +102,12 @@ def test_previews_are_one_short_line(value, text):
 def test_a_refusal_never_repeats_a_long_input():
     """Issue 17.10: a 2,000-character value was quoted back whole (2,053 characters)."""
     long_text = "x" * 2000
-    for kind, name in (("tensor", "value"), ("tensor", "shape"), ("sum", "dim"),
-                       ("tensor", "init")):
+    for kind, name, text in (("tensor", "value", long_text), ("tensor", "shape", long_text),
+                             ("sum", "dim", long_text), ("tensor", "init", long_text),
+                             ("index", "index", long_text), ("tensor", "shape", "1" * 400),
+                             ("index", "index", "1:" + long_text)):
         with pytest.raises(ValueError) as refused:
-            parse_value(param(kind, name), long_text)
+            parse_value(param(kind, name), text)
         assert len(str(refused.value)) < 200, str(refused.value)
 
 

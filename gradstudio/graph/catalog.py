@@ -124,7 +124,7 @@ def _index_problem(text: Any) -> str | None:
     try:
         parse_index(text)
     except ValueError as exc:
-        return str(exc)
+        return f"{exc}; write an index such as 0, 1:3 or ..., -1"
     return None
 
 

@@ -131,6 +131,8 @@ def check_param(param: ParamSpec, value: Any, where: str = "") -> Any:
     if param.validate is not None:
         problem = param.validate(value)
         if problem:
+            if isinstance(value, str) and len(value) > MAX_SHOWN:   # never the whole input
+                problem = problem.replace(f"'{value}'", brief(value)).replace(value, brief(value))
             raise InvalidValue(f"{_at(where)}{problem}")
     return value
 
@@ -155,9 +157,10 @@ def _shape(param: ParamSpec, value: Any, where: str) -> list[int]:
         raise _refuse(where, value, param)
     elements = math.prod(n for n in value if n > 0)
     if elements > MAX_ELEMENTS:
-        raise InvalidValue(f"{_at(where)}{brief(', '.join(map(str, value)))} makes "
-                           f"{elements:,} elements, more than the {MAX_ELEMENTS:,} a tensor may "
-                           f"have here; use a smaller shape such as 1000, 1000")
+        count = f"{elements:,}" if elements < 10**15 else "over 10^15"
+        raise InvalidValue(f"{_at(where)}{brief(', '.join(map(str, value)))} makes {count} "
+                           f"elements, more than the {MAX_ELEMENTS:,} a tensor may have here; "
+                           f"use a smaller shape such as 1000, 1000")
     return list(value)
 
 
