@@ -138,17 +138,21 @@ class Session:
         return self.outputs.get(self.node_id(ref), {}).get(port)
 
     def root_id(self) -> str | None:
-        """The backward root: meta "root" (a label), else the first `backward` node."""
+        """The first backward root (see `root_ids`), or None."""
+        roots = self.root_ids()
+        return roots[0] if roots else None
+
+    def root_ids(self) -> list[str]:
+        """The backward roots in the order their backward() calls run: meta "root" (a label)
+        alone when set, else every `backward` node in run order. Each root is one
+        `tensor.backward()` call, as consecutive calls in a script: their gradients add up."""
         label = self.document.meta.get("root")
         if label:
             node = self.document.node_by_label(label)
             if node is None:
                 raise RunError(f"the root '{label}' is not a node of this graph")
-            return node.id
-        for step in self._plan():
-            if step.node.kind == BACKWARD:
-                return step.node.id
-        return None
+            return [node.id]
+        return [step.node.id for step in self._plan() if step.node.kind == BACKWARD]
 
     # ------------------------------------------------------------------ forward
     def forward(self) -> list[str]:
@@ -355,6 +359,30 @@ class Session:
                 self._mark_graph_spent()
         return True
 
+    def backward_all(self) -> int:
+        """backward() from every root in order (see `root_ids`); a root that fails (or whose
+        input failed) gets the error and the others still run. Returns how many ran."""
+        ran = 0
+        freed_by: str | None = None     # an earlier root that freed the graph
+        for root_id in self.root_ids():
+            if root_id in self.errors:
+                continue
+            try:
+                retain = self.backward_arguments(root_id)[3]
+            except RunError as exc:
+                self.errors[root_id] = str(exc)
+                continue
+            if self.backward(root_id):
+                ran += 1
+                if not retain and freed_by is None:
+                    freed_by = self.document.nodes[root_id].label
+            elif freed_by is not None and "second time" in self.errors[root_id]:
+                self.errors[root_id] = (
+                    f"backward: the graph was freed by the backward from '{freed_by}' just "
+                    f"before; switch retain_graph on there to run backward twice through the "
+                    f"same graph (as in PyTorch)")
+        return ran
+
     def backward_steps(self, root: str | None = None) -> Iterator[Any]:
         """The engine's step generator for a backward from the root (for the debugger)."""
         root_id, tensor, gradient, retain = self.backward_arguments(root)
@@ -380,14 +408,12 @@ class Session:
                 parameter.grad = None
 
     def run(self) -> bool:
-        """Forward, then backward from the root when it ran; True when no node failed.
+        """Forward, then backward from each root that ran; True when no node failed.
 
         A failing node elsewhere does not stop the backward: the rest stays usable."""
         self.forward()
-        root_id = self.root_id()
-        if root_id is None or root_id in self.errors:
-            return not self.errors
-        return self.backward(root_id) and not self.errors
+        self.backward_all()
+        return not self.errors
 
     def reset(self) -> None:
         """Forgets every tensor and module: the next forward recreates all of them."""

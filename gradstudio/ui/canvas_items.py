@@ -77,8 +77,9 @@ class NodeItem(QGraphicsRectItem):
             badges.append(("leaf", "leaf"))
         if field_of(self.info, "retains_grad") or (self.info is None and params.get("retain_grad")):
             badges.append(("retains_grad", "ret"))
+        passes = self.grad_passes()
         if field_of(self.info, "grad") is not None:
-            badges.append(("grad", "grad"))
+            badges.append((f"grad ×{passes}" if passes > 1 else "grad", "grad"))
         if self.canvas.doc.in_no_grad(self.node.id):
             badges.append(("no_grad", "nograd"))
         if is_root:
@@ -137,7 +138,8 @@ class NodeItem(QGraphicsRectItem):
             lines.append(("data  " + preview(field_of(self.info, "data")), "text"))
             grad = field_of(self.info, "grad")
             if grad is not None:
-                lines.append(("grad  " + preview(grad), "text"))
+                lines.append(("grad  " + preview(grad)
+                              + (f"  (sum of {passes} backward)" if passes > 1 else ""), "text"))
             elif field_of(self.info, "retains_grad") or (
                     field_of(self.info, "is_leaf") and field_of(self.info, "requires_grad")):
                 lines.append(("grad  None", "dim"))       # it has a .grad, not written yet
@@ -160,6 +162,11 @@ class NodeItem(QGraphicsRectItem):
         self.setRect(self._rect)
         self.setToolTip(self.error or self.spec.doc or self.spec.title)
         self.update()
+
+    def grad_passes(self) -> int:
+        """How many backward() calls the .grad shown sums (the debugger's step shows one)."""
+        canvas = self.canvas
+        return 1 if canvas.step_results is not None else getattr(canvas, "grad_passes", 1)
 
     def set_result(self, info: Any, error: str | None) -> None:
         self.info, self.error = info, error

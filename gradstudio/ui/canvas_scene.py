@@ -82,6 +82,7 @@ class GraphScene(QGraphicsScene):
         self.selected_edges: set[EdgeItem] = set()   # edges keep their own selection
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self.grad_passes = 0     # backward() calls summed in the run's .grad (marked when > 1)
         # While the debugger is active: its per-node snapshots at the step shown, drawn in
         # place of the last run's (None: the run's results are shown).
         self.step_results: tuple[dict[str, Any], dict[str, str]] | None = None

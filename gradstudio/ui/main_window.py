@@ -166,6 +166,11 @@ class MainWindow(QMainWindow):
         self.act_backward = A("&Backward", self.run_backward, "F6",
                               "Run forward, then backward from the root")
         self.act_zero_grad = A("&Zero grad", self.zero_grad, tip="Clear every .grad")
+        self.act_keep_grads = A(
+            "&Keep .grad between runs", self.runner.set_keep_grads, checkable=True,
+            tip="Each Backward adds into .grad, as backward() in a loop without zero_grad "
+                "(off: every run starts from .grad None, like re-running a script)")
+        self.act_keep_grads.setIconText("Keep .grad")
         self.act_auto_run = A("&Auto-run after edits", self.runner.set_auto_run, checkable=True)
         self.act_auto_run.setChecked(True)
 
@@ -213,6 +218,7 @@ class MainWindow(QMainWindow):
         run.addAction(self.act_forward)
         run.addAction(self.act_backward)
         run.addAction(self.act_zero_grad)
+        run.addAction(self.act_keep_grads)
         run.addAction(self.act_auto_run)
         device_menu = run.addMenu("&Device")
         self.device_group = QActionGroup(self)
@@ -241,7 +247,7 @@ class MainWindow(QMainWindow):
         bar.setObjectName("main toolbar")
         for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
                        self.act_redo, None, self.act_forward, self.act_backward,
-                       self.act_zero_grad, None, self.act_frame, self.act_layout):
+                       self.act_zero_grad, self.act_keep_grads, None, self.act_frame, self.act_layout):
             bar.addSeparator() if action is None else bar.addAction(action)
         bar.addSeparator()
         bar.addWidget(QLabel(" device "))
@@ -532,6 +538,12 @@ class MainWindow(QMainWindow):
         self.device_actions[self.runner.device].setChecked(True)
 
     def _show_results(self) -> None:
+        passes = self.runner.backward_passes
+        if passes != self.scene.grad_passes:
+            self.scene.grad_passes = passes
+            for item in self.scene.node_items.values():
+                item.refresh()
+        self.inspector.grad_passes = passes
         self.scene.set_results(self.runner.results, self.runner.errors)
         self._selection_changed()
         self.status_label.setText(self.runner.summary())
@@ -544,9 +556,11 @@ class MainWindow(QMainWindow):
             nid = nodes[0].node.id
             panel = self.debugger_panel
             if panel.showing_step:
+                self.inspector.grad_passes = 1
                 self.inspector.show_node(nid, panel.tensors_of(nid), panel.session.errors.get(nid),
                                          source=f"debugger, {panel.position_text()}")
             else:
+                self.inspector.grad_passes = self.runner.backward_passes
                 self.inspector.show_node(nid, self.runner.tensors_of(nid),
                                          self.runner.errors.get(nid))
         elif not nodes:
