@@ -90,6 +90,9 @@ class Session:
         self.set_device(device, fallback=fallback)
         self.outputs: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, str] = {}
+        # nodes whose error is only that an input is not connected (directly or upstream):
+        # work in progress rather than a failure, for a window to show quietly
+        self.waiting: set[str] = set()
         self.modules: dict[str, Any] = {}
         self.last_run: list[str] = []       # node ids the last forward ran, in order
         self.run_counts: dict[str, int] = {}
@@ -167,6 +170,7 @@ class Session:
                 if self.outputs.get(node_id) is not fed:    # fed since the last forward
                     self.outputs[node_id] = fed
                     self.errors.pop(node_id, None)
+                    self.waiting.discard(node_id)
                     ran.add(node_id)
                     self.last_run.append(node_id)
                 continue
@@ -228,6 +232,7 @@ class Session:
         node, spec, node_id = step.node, step.spec, step.node.id
         self.outputs.pop(node_id, None)
         self.errors.pop(node_id, None)
+        self.waiting.discard(node_id)
         self._graph_nodes.discard(node_id)
         inputs: dict[str, Any] = {}
         try:
@@ -255,6 +260,8 @@ class Session:
                 self._graph_nodes.add(node_id)
         except Exception as exc:                        # noqa: BLE001 - shown on the node
             self.errors[node_id] = _describe(spec, exc, inputs)
+            if isinstance(exc, _InputNotConnected):
+                self.waiting.add(node_id)
 
     def _register_hooks(self, node: Node, results: dict[str, Any]) -> None:
         """The node's gradient hooks (data, see grad_hooks) on its outputs that require grad;
@@ -273,13 +280,15 @@ class Session:
             if edge is None:
                 if port.optional:
                     continue
-                raise _InputUnavailable(f"input '{port.name}' is not connected")
+                raise _InputNotConnected(f"input '{port.name}' is not connected")
             source = self.outputs.get(edge.src, {})
             if edge.src_port not in source:
                 src = self.document.nodes[edge.src]
                 why = "has an error" if edge.src in self.errors else \
                     f"produced no '{edge.src_port}'"
-                raise _InputUnavailable(f"input unavailable: '{src.label}' {why}")
+                unavailable = _InputNotConnected if edge.src in self.waiting \
+                    else _InputUnavailable
+                raise unavailable(f"input unavailable: '{src.label}' {why}")
             value = source[edge.src_port]
             inputs[port.name] = value.detach() if edge.detach and hasattr(value, "detach") \
                 else value
@@ -324,6 +333,7 @@ class Session:
                 del store[node_id]
         self._spent &= self.document.nodes.keys()
         self._graph_nodes &= self.document.nodes.keys()
+        self.waiting &= self.document.nodes.keys()
 
     # ------------------------------------------------------------------ backward
     def backward_arguments(self, root: str | None = None) -> tuple[str, Any, Any, bool]:
@@ -422,6 +432,7 @@ class Session:
             store.clear()
         self._spent.clear()
         self._graph_nodes.clear()
+        self.waiting.clear()
         self._plan_key = None
 
     # ------------------------------------------------------------------ inspection
@@ -484,6 +495,10 @@ class _Step:
 
 class _InputUnavailable(NodeRunError):
     """An input is missing because its source failed or is not connected."""
+
+
+class _InputNotConnected(_InputUnavailable):
+    """An input is missing because it (or an input upstream) is not connected yet."""
 
 
 def _numpy(tensor: Any) -> np.ndarray:

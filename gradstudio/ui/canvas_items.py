@@ -45,6 +45,7 @@ class NodeItem(QGraphicsRectItem):
         self.edges: list[EdgeItem] = []
         self.info: Any = None      # the runtime's snapshot for this node after a run
         self.error: str | None = None
+        self.waiting: str | None = None    # why it cannot run yet (an input not connected)
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
@@ -149,6 +150,9 @@ class NodeItem(QGraphicsRectItem):
                                   else field_of(grad_fn, "name", grad_fn)), "dim"))
         if self.error:
             lines += [(line, "error") for line in wrap_text(fm_small, self.error, w - 2 * PAD, 3)]
+        elif self.waiting:
+            lines += [(line, "dim") for line in wrap_text(fm_small, waiting_text(self.waiting),
+                                                          w - 2 * PAD, 2)]
         if lines:
             y += 4
         pens = {"text": style.text, "dim": style.text_dim, "error": style.text_error}
@@ -160,7 +164,8 @@ class NodeItem(QGraphicsRectItem):
         height = y + PAD
         self._rect = QRectF(0, 0, w, height)
         self.setRect(self._rect)
-        self.setToolTip(self.error or self.spec.doc or self.spec.title)
+        self.setToolTip(self.error or (self.waiting and waiting_text(self.waiting))
+                        or self.spec.doc or self.spec.title)
         self.update()
 
     def grad_passes(self) -> int:
@@ -168,8 +173,8 @@ class NodeItem(QGraphicsRectItem):
         canvas = self.canvas
         return 1 if canvas.step_results is not None else getattr(canvas, "grad_passes", 1)
 
-    def set_result(self, info: Any, error: str | None) -> None:
-        self.info, self.error = info, error
+    def set_result(self, info: Any, error: str | None, waiting: str | None = None) -> None:
+        self.info, self.error, self.waiting = info, error, waiting
         self.refresh()
 
     def size(self) -> tuple[float, float]:
@@ -413,3 +418,13 @@ class EdgeItem(QGraphicsPathItem):
             event.accept()
             return
         super().mousePressEvent(event)
+
+
+def waiting_text(reason: str) -> str:
+    """What a node still being wired says: "waiting for input 'other' (connect it)"."""
+    if reason.startswith("input '") and reason.endswith(" is not connected"):
+        return f"waiting for input {reason[6:-len(' is not connected')]}"
+    if reason.startswith("input unavailable: "):
+        return "waiting for " + reason[len("input unavailable: "):].split(" has an error")[0] \
+            .split(" produced no")[0]
+    return "waiting: " + reason

@@ -140,6 +140,14 @@ class MainWindow(QMainWindow):
         self.act_redo.setStatusTip("Redo the edit undone")
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
+        # The toolbar's Undo/Redo keep a fixed text (the edit is named in their tooltips),
+        # so the buttons after them never move as the edit's name changes length.
+        self.act_undo_button = self._stack_button("Undo", self.undo_stack.undo,
+                                                  self.undo_stack.canUndoChanged,
+                                                  self.undo_stack.undoTextChanged)
+        self.act_redo_button = self._stack_button("Redo", self.undo_stack.redo,
+                                                  self.undo_stack.canRedoChanged,
+                                                  self.undo_stack.redoTextChanged)
         self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut)
         self.act_copy = A("&Copy", self.copy, QKeySequence.Copy)
         self.act_paste = A("&Paste", self.paste, QKeySequence.Paste)
@@ -176,6 +184,16 @@ class MainWindow(QMainWindow):
 
         self.act_about = A("&About gradstudio", self.about)
         self.act_shortcuts = A("&Keyboard Shortcuts", self.shortcuts_help, QKeySequence.HelpContents)
+
+    def _stack_button(self, text: str, slot, enabled_signal, text_signal) -> QAction:
+        """A toolbar action for undo/redo: fixed text, the edit's name in the tooltip."""
+        action = QAction(text, self)
+        action.setEnabled(False)
+        action.setToolTip(text)
+        action.triggered.connect(slot)
+        enabled_signal.connect(action.setEnabled)
+        text_signal.connect(lambda edit: action.setToolTip(f"{text} {edit}" if edit else text))
+        return action
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -245,8 +263,8 @@ class MainWindow(QMainWindow):
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Main")
         bar.setObjectName("main toolbar")
-        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
-                       self.act_redo, None, self.act_forward, self.act_backward,
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo_button,
+                       self.act_redo_button, None, self.act_forward, self.act_backward,
                        self.act_zero_grad, self.act_keep_grads, None, self.act_frame, self.act_layout):
             bar.addSeparator() if action is None else bar.addAction(action)
         bar.addSeparator()
@@ -544,7 +562,7 @@ class MainWindow(QMainWindow):
             for item in self.scene.node_items.values():
                 item.refresh()
         self.inspector.grad_passes = passes
-        self.scene.set_results(self.runner.results, self.runner.errors)
+        self.scene.set_results(self.runner.results, self.runner.errors, self.runner.waiting)
         self._selection_changed()
         self.status_label.setText(self.runner.summary())
 

@@ -39,11 +39,15 @@ class RunController(QObject):
         self.session = Session(doc, device="cpu")
         self.results: dict[str, NodeInfo] = {}
         self.errors: dict[str, str] = {}
+        # nodes still being wired (an input not connected, here or upstream): shown quietly,
+        # not as errors, and not written to the messages
+        self.waiting: dict[str, str] = {}
         self.auto_run = True
         self.backward_armed = False      # the person ran backward: auto-runs include it
         self.keep_grads = False          # runs add into .grad instead of starting fresh
         self.backward_passes = 0         # backward() calls summed in the .grad shown now
         self._grads_cleared = False
+        self._quiet = False
         self.last_kind = ""
         self.detect_anomaly = False      # stop at the node that first produces NaN/Inf
         self._timer = QTimer(self)
@@ -118,7 +122,11 @@ class RunController(QObject):
         # a graph that lost its root runs forward without complaining after every edit.
         if self.backward_armed:
             self._clear_grads()
-        self.run(self.backward_armed and self.has_root(), fresh_grads=True)
+        self._quiet = True          # no warnings about a graph still being wired
+        try:
+            self.run(self.backward_armed and self.has_root(), fresh_grads=True)
+        finally:
+            self._quiet = False
 
     def _clear_grads(self) -> None:
         self.session.zero_grad()
@@ -172,6 +180,11 @@ class RunController(QObject):
                 self.backward_passes += root not in self.session.errors
         else:
             self.backward_passes += self.session.backward_all()
+        waiting = [r for r in roots if r in self.session.waiting]
+        if waiting and not self._quiet:
+            node = self.doc.nodes[waiting[0]]
+            self.message.emit(f"backward cannot run from '{node.label}' yet: "
+                              f"{self.session.errors[waiting[0]]}", "warning")
         return not any(root in self.session.errors for root in roots), None
 
     def _out_of_memory(self) -> bool:
@@ -199,7 +212,7 @@ class RunController(QObject):
         self.backward_armed = False
         self.backward_passes = 0
         self.session.reset()
-        self.results, self.errors = {}, {}
+        self.results, self.errors, self.waiting = {}, {}, {}
         self.ran.emit()
 
     def _publish(self, grads_changed: bool) -> None:
@@ -207,7 +220,9 @@ class RunController(QObject):
         a .grad); the others keep their snapshot object, so views can skip them."""
         drain_hook_log(self.session, self.message.emit)
         previous = self.errors
-        self.errors = dict(self.session.errors)
+        waiting = self.session.waiting
+        self.errors = {n: t for n, t in self.session.errors.items() if n not in waiting}
+        self.waiting = {n: t for n, t in self.session.errors.items() if n in waiting}
         ran = set(self.session.last_run)
         previous_results, self.results = self.results, {}
         for node_id, outputs in self.session.outputs.items():
