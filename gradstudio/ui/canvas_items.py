@@ -180,6 +180,12 @@ class NodeItem(QGraphicsRectItem):
     def size(self) -> tuple[float, float]:
         return self._rect.width(), self._rect.height()
 
+    def settled_size(self) -> tuple[float, float]:
+        """Its size once a run has shown its result (shape, data, grad, grad_fn): what a
+        layout leaves room for, so that nodes do not grow into each other after the run."""
+        w, h = self.size()
+        return w, h if self.info is not None or self.error else h + 4 + 4 * PREVIEW_H
+
     # ---------------------------------------------------------------- geometry
     def port_pos(self, name: str, is_output: bool) -> QPointF:
         ports = self._outputs if is_output else self._inputs

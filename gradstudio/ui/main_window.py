@@ -6,14 +6,14 @@ import html
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox)
 
 from gradstudio import EXAMPLES, __version__
 from gradstudio.graph import fileio
-from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.document import Document, GraphError, Node
 from gradstudio.ui.canvas_items import NodeItem
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.canvas_view import GraphView
@@ -93,7 +93,9 @@ class MainWindow(QMainWindow):
         self.scene.hint.connect(self.show_hint)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.library.add_requested.connect(self.add_node_at_center)
-        self.expression_box.added.connect(self._select)
+        self.expression_box.size_of = self._new_node_size
+        self.expression_box.occupied = self._occupied
+        self.expression_box.added.connect(self._select_and_show)
         self.expression_box.message.connect(self.show_message)
         self.undo_stack.indexChanged.connect(self._update_modified)
         self.runner.ran.connect(self._show_results)
@@ -365,21 +367,40 @@ class MainWindow(QMainWindow):
         self.doc.replace_with(loaded)
         self.runner.set_base_dir(str(path.resolve().parent))
         self.runner.run(backward=self.runner.has_root())
-        if self._nodes_overlap():
-            # Positions written for other node sizes: lay out once, as part of loading.
-            for node_id, pos in layered_positions(self.doc, self._node_size).items():
-                self.doc.set_pos(node_id, pos)
         self.undo_stack.clear()
         self.path = path.resolve()
         self._remember_recent(self.path)
         self._update_title()
         self.show_message(f"Opened {path.name}")
+        if self._nodes_overlap():
+            # Shown as saved; arranging them is the person's choice (and one undo step).
+            self.show_message(f"some nodes of {path.name} overlap: View > Auto-layout "
+                              "(Ctrl+L) arranges them", "info")
         self.view.frame_all()
         QTimer.singleShot(0, self.view.frame_all)
         return True
 
     def _node_size(self, node_id: str) -> tuple[float, float]:
-        return self.scene.node_items[node_id].size()
+        return self.scene.node_items[node_id].settled_size()
+
+    def _new_node_size(self, new) -> tuple[float, float]:
+        """The size a node about to be added will have on the canvas once it has run."""
+        node = Node("new", new.kind, new.label, dict(new.params))
+        return NodeItem(node, self.doc.catalog[new.kind], self.scene).settled_size()
+
+    def _occupied(self) -> tuple[float, float, float, float] | None:
+        rect = self.scene.items_bounding_rect()
+        return None if rect.isNull() else (rect.left(), rect.top(), rect.right(), rect.bottom())
+
+    def _select_and_show(self, node_ids: list[str]) -> None:
+        """Selects new nodes and scrolls (zooming out only if it must) until they show."""
+        self._select(node_ids)
+        rect = QRectF()
+        for nid in node_ids:
+            if nid in self.scene.node_items:
+                rect = rect.united(self.scene.node_items[nid].sceneBoundingRect())
+        if not rect.isNull():
+            self.view.show_rect(rect)
 
     def _nodes_overlap(self) -> bool:
         for item in self.scene.node_items.values():
