@@ -86,3 +86,45 @@ def test_frame_all_stays_readable_on_a_13_node_graph(window, qtbot):
     first = min(w.scene.node_items.values(), key=lambda i: i.x())
     assert visible.contains(first.sceneBoundingRect())         # it starts at the inputs
     shot(w, "item13-frame-all")
+
+
+def test_examples_say_which_train_and_view_lists_every_dock(window):
+    w = window
+    texts = [a.text() for a in w.examples_menu.actions()]
+    assert "xor  (trains)" in texts and "spirals  (trains)" in texts
+    assert "basic grad" in texts                                  # no mark: it does not train
+    view_items = [a.text() for a in w.view_menu.actions()]
+    for dock in ("Nodes", "Inspector", "Messages", "Expressions", "Debugger", "Training"):
+        assert dock in view_items
+
+
+def test_bottom_docks_shrink_back_after_a_training_example(window, qtbot):
+    w = window
+    qtbot.wait(20)
+    first = w.messages_dock.height()
+    example_action(w, "xor").trigger()
+    qtbot.waitUntil(lambda: w.training_dock.isVisible())
+    qtbot.wait(20)
+    assert w.training_dock.height() > 2 * first                  # training: a large dock
+    example_action(w, "basic grad").trigger()
+    qtbot.waitUntil(lambda: not w.training_dock.isVisible())
+    qtbot.wait(20)
+    w.expressions_dock.raise_()
+    qtbot.wait(20)
+    assert w.expressions_dock.height() < w.height() / 4           # not half the window
+    shot(w, "item13-docks")
+
+
+def test_open_asks_about_unsaved_changes_before_the_file_is_picked(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+    w = window
+    w.editor.add_node("tensor", (0, 0), "x")
+    events = []
+    w.ask_save_changes = lambda: events.append("asked") or QMessageBox.Cancel
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: events.append("picked") or ("", "")))
+    qtbot.keyClick(w.view, Qt.Key_O, Qt.ControlModifier)
+    assert events == ["asked"]                  # cancelled: no file dialog at all
+    w.ask_save_changes = lambda: events.append("asked") or QMessageBox.Discard
+    qtbot.keyClick(w.view, Qt.Key_O, Qt.ControlModifier)
+    assert events == ["asked", "asked", "picked"]

@@ -3,6 +3,7 @@ it, menus and toolbar; files (open, save, recent, examples, drag-and-drop), them
 from __future__ import annotations
 
 import html
+import json
 import os
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
 
 MAX_RECENT = 10
+BOTTOM_DOCK_HEIGHT = 130    # Messages, Expressions, Debugger: the canvas keeps the room
 DEFAULT_EXAMPLE = EXAMPLES / "basic_grad.json"
 
 # Mouse gestures and keys that are no menu action; the menus' keys are listed from the
@@ -85,6 +87,8 @@ class MainWindow(QMainWindow):
         self.debugger_panel.state_shown.connect(self._selection_changed)
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
+        for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
+            self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 
@@ -205,7 +209,11 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.examples_menu = file_menu.addMenu("&Examples")
         for path in sorted(EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []:
-            action = self.examples_menu.addAction(path.stem.replace("_", " "))
+            trains = example_trains(path)
+            action = self.examples_menu.addAction(
+                path.stem.replace("_", " ") + ("  (trains)" if trains else ""))
+            action.setStatusTip("a model to train in the Training dock" if trains
+                                else "a graph to run forward and backward")
             action.triggered.connect(lambda _=False, p=path: self.open_file(p))
         self.examples_menu.setEnabled(not self.examples_menu.isEmpty())
         file_menu.addSeparator()
@@ -220,7 +228,7 @@ class MainWindow(QMainWindow):
                        self.act_select_all):
             edit.addSeparator() if action is None else edit.addAction(action)
 
-        view = bar.addMenu("&View")
+        view = self.view_menu = bar.addMenu("&View")
         view.addAction(self.act_frame)
         view.addAction(self.act_zoom_in)
         view.addAction(self.act_zoom_out)
@@ -342,11 +350,14 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def open_dialog(self) -> None:
+        # Unsaved changes first: the question belongs before the choice, not after it.
+        if not self.confirm_discard():
+            return
         start = str(self.path.parent) if self.path else str(EXAMPLES)
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
                                               "gradstudio graphs (*.json);;All files (*)")
         if path:
-            self.open_file(path)
+            self.open_file(path, ask=False)
 
     def open_file(self, path: str | os.PathLike, ask: bool = True) -> bool:
         """Loads a graph; on a bad file shows why and leaves the current document as it was."""
@@ -476,8 +487,16 @@ class MainWindow(QMainWindow):
             # Dock sizes need the window's real size: set them at the first show.
             self._docks_sized = True
             self.resizeDocks([self.library_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
-            self.resizeDocks([self.messages_dock], [130], Qt.Vertical)
+            self.resizeDocks([self.messages_dock], [BOTTOM_DOCK_HEIGHT], Qt.Vertical)
             self.messages_dock.raise_()
+
+    def restore_bottom_docks(self) -> None:
+        """The bottom docks back to their first height (after the Training dock, opened
+        large for a training graph, closes again)."""
+        shown = [d for d in (self.messages_dock, self.expressions_dock, self.debugger_dock)
+                 if d.isVisible()]
+        if shown:
+            self.resizeDocks(shown[:1], [BOTTOM_DOCK_HEIGHT], Qt.Vertical)
 
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
@@ -635,6 +654,14 @@ class MainWindow(QMainWindow):
             self.path = None
             self.untitled_name = f"{DEFAULT_EXAMPLE.stem} (example)"
             self._update_title()
+
+
+def example_trains(path: Path) -> bool:
+    """Whether an example file has a training setup (read as JSON; nothing runs)."""
+    try:
+        return "training" in json.loads(path.read_text(encoding="utf-8")).get("meta", {})
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def shortcut_rows(menu_bar) -> list[tuple[str, str, str]]:
