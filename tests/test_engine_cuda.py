@@ -354,3 +354,14 @@ def test_amp_on_cuda_casts_and_scales(cuda_kind):
     scaler.step(opt)
     scaler.update()
     assert np.array_equal(host(model.weight), after) and scaler.get_scale() == 512.0
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+def test_gradcheck_and_gradgradcheck_take_cuda_inputs(fake_cuda, op):
+    """gradcheck reads cuda values through the host explicitly and gradgradcheck's random
+    grad_outputs live on the outputs' device (test_engine_ops runs them on a real GPU)."""
+    xs = [engine.tensor(a, dtype=engine.float64, device="cuda", requires_grad=True)
+          for a in make_inputs(op, op.samples[0])]
+    assert engine.autograd.gradcheck(lambda *t: op.fn(engine, *t), xs, eps=1e-6, atol=1e-5, rtol=1e-3)
+    if op.gradgrad:
+        assert engine.autograd.gradgradcheck(lambda *t: op.fn(engine, *t), xs, eps=1e-6, atol=1e-4, rtol=1e-3)
