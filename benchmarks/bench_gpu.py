@@ -57,9 +57,8 @@ def mlp_step(M, sizes, batch, lr=0.01):
 
 
 def elementwise(M, n):
-    rng = np.random.default_rng(0)
-    a = M.tensor(rng.standard_normal(n, dtype=np.float32), device="cuda", requires_grad=True)
-    b = M.tensor(rng.standard_normal(n, dtype=np.float32), device="cuda", requires_grad=True)
+    a = M.randn(n, device="cuda", requires_grad=True)      # drawn on the device
+    b = M.randn(n, device="cuda", requires_grad=True)
 
     def run():
         a.grad = None

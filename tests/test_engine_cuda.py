@@ -6,6 +6,8 @@ it checks the plumbing and every number that is exact integer arithmetic, such a
 Philox streams), and on the real GPU (skipped with the reason when CUDA is unavailable).
 Tests marked `real_cuda` run only on a real GPU; tools/gpu_check.sh runs them all there.
 """
+import gc
+
 import numpy as np
 import pytest
 
@@ -88,7 +90,7 @@ def test_memory_counts_follow_the_pool_and_the_peak_is_kept(fake_cuda, monkeypat
 @real_cuda
 def test_memory_counts_see_a_real_tensor():
     c = engine.cuda
-    c.synchronize()
+    gc.collect()                                  # earlier tests' garbage is not freed mid-test
     before = c.memory_allocated()
     x = engine.empty(1 << 20, device="cuda")      # 4 MiB of float32
     assert c.memory_allocated() >= before + 4 * 2 ** 20
@@ -97,6 +99,7 @@ def test_memory_counts_see_a_real_tensor():
     y = x * 2                                     # another 4 MiB while both live
     assert c.max_memory_allocated() >= peak + 4 * 2 ** 20
     del x, y
+    gc.collect()
     assert c.memory_allocated() == before
     assert c.max_memory_allocated() >= before + 8 * 2 ** 20
     c.empty_cache()
@@ -234,6 +237,18 @@ def test_host_drawn_multinomial_and_poisson_come_back_to_the_device(cuda_kind):
     assert k.is_cuda and k.dtype == engine.float32 and abs(host(k).mean() - 3) < 0.3
     z = engine.normal(engine.full((1000,), 2.0, device="cuda"), 1.0)
     assert z.is_cuda and abs(host(z).mean() - 2) < 0.2
+
+
+def test_linalg_errors_on_cuda_are_pytorchs(cuda_kind):
+    """CuPy's solvers skip their error check unless asked (cupyx.errstate(linalg="raise")):
+    a singular or indefinite matrix must still raise as on the CPU and in PyTorch."""
+    singular = engine.tensor([[1.0, 2.0], [2.0, 4.0]], device="cuda")
+    with pytest.raises(engine.linalg.LinAlgError, match="singular"):
+        engine.linalg.inv(singular)
+    with pytest.raises(engine.linalg.LinAlgError):
+        engine.linalg.cholesky(engine.tensor([[1.0, 2.0], [2.0, 1.0]], device="cuda"))
+    with pytest.raises(engine.linalg.LinAlgError, match="singular"):
+        engine.linalg.solve(singular, engine.ones(2, 1, device="cuda"))
 
 
 @real_cuda
