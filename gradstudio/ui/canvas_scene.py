@@ -67,6 +67,7 @@ class GraphScene(QGraphicsScene):
     add_node_requested = Signal(QPointF)   # "Add node…" from the empty-canvas menu
     # an edge dragged from (node id, port, is_output) and dropped on empty canvas
     link_to_new_node = Signal(QPointF, str, str, bool)
+    why_requested = Signal(str)      # node id: "Why is its gradient None or zero?"
 
     def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
         super().__init__(parent)
@@ -459,6 +460,8 @@ class GraphScene(QGraphicsScene):
         root.setCheckable(True)
         root.setChecked(is_root)
         root.triggered.connect(lambda on: self.editor.set_root(node.id if on else None))
+        menu.addAction("Why Is Its Gradient None or Zero?",
+                       lambda: self.why_requested.emit(node.id))
         menu.addSeparator()
         menu.addAction("Duplicate", lambda: self.editor.duplicate(ids))
         menu.addAction("Delete", lambda: self.editor.remove(ids))
