@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gradstudio.graph.document import Document
+from gradstudio.runtime.chain_rule import sum_to
 from gradstudio.runtime.session import BACKWARD, RunError, Session, first_line
 
 HAS_GRAD, NONE, ZERO = "has grad", "none", "zero"
@@ -442,15 +443,6 @@ def _contribution(session: Session, consumer: str, key: tuple[str, str], is_para
             grads = grads if isinstance(grads, (tuple, list)) else (grads,)
             return None if grads[i] is None else sum_to(_array(grads[i]), tuple(target.shape))
     return None
-
-
-def sum_to(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """A broadcast gradient summed back to `shape` (for showing it, not for the engine)."""
-    lead = array.ndim - len(shape)
-    if lead > 0:
-        array = array.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and array.shape[i] != 1)
-    return array.sum(axis=axes, keepdims=True) if axes else array
 
 
 def _zeroing_hook(node, port: str) -> str | None:

@@ -68,6 +68,7 @@ class GraphScene(QGraphicsScene):
     # an edge dragged from (node id, port, is_output) and dropped on empty canvas
     link_to_new_node = Signal(QPointF, str, str, bool)
     why_requested = Signal(str)      # node id: "Why is its gradient None or zero?"
+    edge_selection_changed = Signal()
 
     def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
         super().__init__(parent)
@@ -238,11 +239,15 @@ class GraphScene(QGraphicsScene):
             self.clear_edge_selection()
         item.set_selected(not item.selected)
         (self.selected_edges.add if item.selected else self.selected_edges.discard)(item)
+        self.edge_selection_changed.emit()
 
     def clear_edge_selection(self) -> None:
+        if not self.selected_edges:
+            return
         for item in self.selected_edges:
             item.set_selected(False)
         self.selected_edges.clear()
+        self.edge_selection_changed.emit()
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and not event.modifiers() & (
