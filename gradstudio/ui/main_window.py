@@ -27,6 +27,7 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.undo_commands import failures as undo_failures
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.debugger_panel.state_shown.connect(self._selection_changed)
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
+        install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
         for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
             self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
