@@ -1314,7 +1314,10 @@ class VarBackward0(Node):
         x, = self.saved
         if not self.keepdim:
             g = g.reshape(_keep_shape(x.shape, self.dims))
-        return g * (2.0 / builtins.max(self.count - self.correction, 0)) * (x - x.mean(self.dims, keepdim=True))
+        dof = self.count - self.correction     # PyTorch's var_backward: no clamp, and over all
+        if dof <= 0 and len(self.dims) == x.ndim:   # dims inf (nan where x equals the mean)
+            return g * where(eq(x, x.mean()), full_like(x, math.nan), full_like(x, math.inf))
+        return g * (2.0 / dof if dof else math.inf) * (x - x.mean(self.dims, keepdim=True))
 
 
 class StdBackward0(Node):
@@ -2091,8 +2094,8 @@ def expand(input, *sizes):
     nd = len(sizes)
     if nd < a.ndim:
         raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, a.shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
-                           "the number of sizes provided ({}) must be greater or equal to the number of dimensions in "
-                           "the tensor ({})".format(nd, a.ndim))
+                           f"the number of sizes provided ({nd}) must be greater or equal to the number of dimensions in "
+                           f"the tensor ({a.ndim})")
     lead = nd - a.ndim
     shape = []
     for i, s in enumerate(sizes):
