@@ -108,11 +108,11 @@ def test_a_missing_torch_name_is_one_line_with_the_scripts_line(tmp_path):
         import torch.nn as nn
 
         layer = nn.Linear(2, 2)
-        rnn = nn.LSTM(4, 8)
+        rnn = nn.FractionalMaxPool3d(2, output_size=1)
     """)
     result = run_script(path, timeout=60)
     assert result.status == "error"
-    assert result.error == "torch.nn.LSTM is not in gradstudio's engine (train.py:6)"
+    assert result.error == "torch.nn.FractionalMaxPool3d is not in gradstudio's engine (train.py:6)"
     imported = write_script(tmp_path, "import torch.distributions\n", "dist.py")
     assert run_script(imported, timeout=60).error == \
         "torch.distributions is not in gradstudio's engine (dist.py:1)"

@@ -390,7 +390,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         replayable = (args_json is not None and len(order) <= MAX_CALL_INPUTS
                       and len(call.outputs) <= MAX_CALL_OUTPUTS)
         if replayable:
-            label = call.name
+            label = call.name.strip("_") or call.name      # __getitem__ -> getitem
             if not order and call.outputs and param_names.get(id(call.outputs[0])):
                 label = param_names[id(call.outputs[0])]     # a factory: named as its variable
             node = doc.add_node("call", label=label, params={
