@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPen, QUndoCommand
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QInputDialog
+from shiboken6 import isValid
 
 from gradstudio.graph.document import Document, GraphError
 from gradstudio.ui.canvas_items import NODE_WIDTH, PAD, PORT_R, NodeItem
@@ -239,7 +240,7 @@ class GroupLayer:
     def rebuild(self) -> None:
         scene, doc = self.scene, self.doc
         for item in list(self.frames.values()) + list(self.boxes.values()):
-            if item.scene() is scene:
+            if isValid(item) and item.scene() is scene:    # scene.clear() deletes them too
                 scene.removeItem(item)
         self.frames.clear()
         self.boxes.clear()

@@ -27,6 +27,7 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.script_controller import install_scripts
 from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.undo_commands import failures as undo_failures
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
         install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
+        install_scripts(self)           # opening a PyTorch script; the Script menu
         for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
             self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
@@ -371,13 +373,16 @@ class MainWindow(QMainWindow):
             return
         start = str(self.path.parent) if self.path else str(EXAMPLES)
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
-                                              "gradstudio graphs (*.json);;All files (*)")
+                                              "gradstudio graphs and PyTorch scripts "
+                                              "(*.json *.py);;All files (*)")
         if path:
             self.open_file(path, ask=False)
 
     def open_file(self, path: str | os.PathLike, ask: bool = True) -> bool:
         """Loads a graph; on a bad file shows why and leaves the current document as it was."""
         path = Path(path)
+        if path.suffix.lower() == ".py":     # a PyTorch script: run it, show its graph
+            return self.scripts.open_script(path, ask=ask)
         try:
             loaded = fileio.load(path)
         except (GraphError, OSError) as exc:
@@ -492,7 +497,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     def dragEnterEvent(self, event) -> None:
-        if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+        if any(u.toLocalFile().endswith((".json", ".py")) for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:
@@ -501,7 +506,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
-            if url.toLocalFile().endswith(".json"):
+            if url.toLocalFile().endswith((".json", ".py")):
                 event.acceptProposedAction()
                 self.open_file(url.toLocalFile())
                 return
@@ -525,6 +530,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
+            self.scripts.shutdown()
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState())
             event.accept()
