@@ -26,6 +26,8 @@ from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (QApplication, QFormLayout, QGroupBox, QInputDialog, QLabel,
                                QMenu, QMessageBox)
 
+from shiboken6 import isValid
+
 from gradstudio.graph import fileio
 from gradstudio.graph.group_layout import grouped_positions
 from gradstudio.runtime.metrics import TrainingMetrics
@@ -388,6 +390,8 @@ class ScriptController(QObject):
 
     # ---------------------------------------------------------------- inspector
     def _show_source(self) -> None:
+        if not (isValid(self.window.scene) and isValid(self.source_box)):
+            return                       # the window is closing
         ids = self.window.scene.selected_node_ids()
         sources = (self.window.doc.meta.get("script") or {}).get("sources") or {}
         self.source_box.show_source(sources.get(ids[0]) if len(ids) == 1 else None)
