@@ -111,3 +111,8 @@ def poisson(input, generator=None):
     """Drawn on the host, like multinomial."""
     lam = _host(input._a)
     return _back_on(_random.rng(_gen(generator, "poisson", input.device)).poisson(lam).astype(lam.dtype), input)
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())
