@@ -151,7 +151,7 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization")
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler")
 
 
 def __getattr__(name):
