@@ -55,7 +55,7 @@ class profile(_autograd_profiler.profile):
                  with_flops: bool = False, with_modules: bool = False, experimental_config=None,
                  execution_trace_observer=None, acc_events: bool = False, use_cuda=None,
                  custom_trace_id_callback=None):
-        super().__init__(record_shapes=record_shapes)
+        super().__init__(record_shapes=record_shapes, profile_memory=profile_memory)
         self.activities = activities or [ProfilerActivity.CPU]
         self.schedule = schedule
         self.on_trace_ready = on_trace_ready
@@ -101,4 +101,4 @@ class profile(_autograd_profiler.profile):
         kept = list(self.function_events or []) if self.schedule is None else []
         super()._stop()
         if kept:
-            self.function_events = EventList(kept + list(self.function_events))
+            self.function_events = EventList(kept + list(self.function_events), self.profile_memory)

@@ -89,3 +89,20 @@ def test_table_columns_match_torchs():
     theirs = tprof.key_averages().table().splitlines()[1]
     mine = prof.key_averages().table().splitlines()[1]
     assert mine.split() == theirs.split()
+
+
+def test_profile_memory_counts_the_new_arrays_each_op_returns():
+    x = engine.ones(100, 10)                          # float32: 4000 bytes
+    with profile(profile_memory=True) as prof:
+        with record_function("block"):
+            y = x * 2                                 # a new 4000-byte array
+            y.view(10, 100)                           # a view: no new memory
+            y.sum(0)                                  # 40 bytes
+    averages = {e.key: e for e in prof.key_averages()}
+    assert averages["aten::mul"].self_cpu_memory_usage == 4000
+    assert averages["aten::view"].self_cpu_memory_usage == 0
+    assert averages["block"].cpu_memory_usage == 4040 and averages["block"].self_cpu_memory_usage == 0
+    table = prof.key_averages().table(sort_by="self_cpu_memory_usage")
+    assert table.splitlines()[1].split()[-8:] == ["CPU", "Mem", "Self", "CPU", "Mem", "#", "of",
+                                                   "Calls"]
+    assert "3.91 Kb" in table

@@ -8,7 +8,8 @@ under its public name (`aten::mm`, `aten::relu`, ... as PyTorch names them; a cu
 ranges enclose the ops run inside them: their "CPU total" includes those ops and their
 "Self CPU" is the rest. Ops run by backward formulas are not recorded (the recording point
 is off during backward), so a backward pass shows as one range at most. Times are wall-clock
-seconds of this process (there is no separate device timing).
+seconds of this process (there is no separate device timing). With profile_memory, an op's
+"CPU Mem" is the bytes of the new arrays it returned (views count nothing; frees are not seen).
 """
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def _format_time(time_us: float) -> str:
     return f"{time_us:.3f}us"
 
 
+def _format_memory(nbytes: int) -> str:
+    for unit, size in (("Gb", 1 << 30), ("Mb", 1 << 20), ("Kb", 1 << 10)):
+        if abs(nbytes) >= size:
+            return f"{nbytes / size:.2f} {unit}"
+    return f"{nbytes} b"
+
+
 def _format_share(time_us: float, total_us: float) -> str:
     return "NaN" if total_us == 0 else f"{time_us * 100.0 / total_us:.2f}%"
 
@@ -42,8 +50,9 @@ class FunctionEvent:
     input shapes, and the events inside it."""
 
     def __init__(self, id: int, name: str, start_us: float, end_us: float, input_shapes=None,
-                 is_user_annotation: bool = False):
+                 is_user_annotation: bool = False, memory: int = 0):
         self.id, self.name, self.key = id, name, name
+        self._memory = memory
         self.start_us, self.end_us = start_us, end_us
         self.input_shapes = input_shapes or []
         self.is_user_annotation = is_user_annotation
@@ -60,8 +69,17 @@ class FunctionEvent:
     def self_cpu_time_total(self) -> float:
         return self.cpu_time_total - sum(c.cpu_time_total for c in self.cpu_children)
 
+    @property
+    def cpu_memory_usage(self) -> int:
+        return self._memory + sum(c.cpu_memory_usage for c in self.cpu_children)
+
+    @property
+    def self_cpu_memory_usage(self) -> int:
+        return self._memory
+
     cpu_time = cpu_time_total
     device_time_total = self_device_time_total = cuda_time_total = 0.0
+    device_memory_usage = self_device_memory_usage = 0
 
     def __repr__(self):
         return (f"<FunctionEvent id={self.id} name={self.name} cpu_time={_format_time(self.cpu_time_total)} "
@@ -76,6 +94,7 @@ class FunctionEventAvg:
         self.key, self.input_shapes = key, input_shapes
         self.count = 0
         self.cpu_time_total = self.self_cpu_time_total = 0.0
+        self.cpu_memory_usage = self.self_cpu_memory_usage = 0
         self.is_user_annotation = False
         self.cpu_parent = None
 
@@ -83,6 +102,8 @@ class FunctionEventAvg:
         self.count += event.count
         self.cpu_time_total += event.cpu_time_total
         self.self_cpu_time_total += event.self_cpu_time_total
+        self.cpu_memory_usage += event.cpu_memory_usage
+        self.self_cpu_memory_usage += event.self_cpu_memory_usage
         self.is_user_annotation = event.is_user_annotation
         return self
 
@@ -92,6 +113,7 @@ class FunctionEventAvg:
 
     self_cpu_time = property(lambda self: self.self_cpu_time_total / max(1, self.count))
     device_time_total = self_device_time_total = cuda_time_total = 0.0
+    device_memory_usage = self_device_memory_usage = 0
 
     def __repr__(self):
         return (f"<FunctionEventAvg key={self.key} self_cpu_time={_format_time(self.self_cpu_time_total)} "
@@ -101,6 +123,11 @@ class FunctionEventAvg:
 class EventList(list):
     """A list of events with PyTorch's summaries: key_averages, table, total_average,
     self_cpu_time_total, export_chrome_trace."""
+    _profile_memory = False
+
+    def __init__(self, events=(), profile_memory: bool = False):
+        super().__init__(events)
+        self._profile_memory = profile_memory
 
     def key_averages(self, group_by_input_shape: bool = False, group_by_stack_n: int = 0,
                      group_by_overload_name: bool = False) -> "EventList":
@@ -110,7 +137,7 @@ class EventList(list):
             if key not in groups:
                 groups[key] = FunctionEventAvg(event.key, event.input_shapes if group_by_input_shape else None)
             groups[key].add(event)
-        return EventList(groups.values())
+        return EventList(groups.values(), self._profile_memory)
 
     def total_average(self) -> FunctionEventAvg:
         total = FunctionEventAvg("Total")
@@ -134,9 +161,11 @@ class EventList(list):
         name_width = min(max(len(e.key) for e in events) + 4, max_name_column_width)
         shapes = any(e.input_shapes for e in events)
         shapes_width = min(max(len(str(e.input_shapes)) for e in events) + 4, max_shapes_column_width)
-        headers = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg",
-                   "# of Calls"]
-        widths = [name_width] + [12] * 6
+        memory = self._profile_memory
+        headers = ["Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg"]
+        headers += ["CPU Mem", "Self CPU Mem"] if memory else []
+        headers.append("# of Calls")
+        widths = [name_width] + [12] * (len(headers) - 1)
         if shapes:
             headers.append("Input Shapes")
             widths.append(shapes_width)
@@ -167,7 +196,10 @@ class EventList(list):
                 name = name[:max_name_column_width - 3] + "..."
             values = [name, _format_share(e.self_cpu_time_total, total), fmt(e.self_cpu_time_total),
                       _format_share(e.cpu_time_total, total), fmt(e.cpu_time_total),
-                      fmt(e.cpu_time_total / max(1, e.count)), e.count]
+                      fmt(e.cpu_time_total / max(1, e.count))]
+            if memory:
+                values += [_format_memory(e.cpu_memory_usage), _format_memory(e.self_cpu_memory_usage)]
+            values.append(e.count)
             if shapes:
                 values.append(str(e.input_shapes)[:shapes_width])
             lines.append(row.format(*values))
@@ -202,7 +234,7 @@ class profile:
                  with_stack: bool = False, with_modules: bool = False, use_kineto: bool = False,
                  use_cpu: bool = True, experimental_config=None, acc_events: bool = False,
                  custom_trace_id_callback=None):
-        self.enabled, self.record_shapes = enabled, record_shapes
+        self.enabled, self.record_shapes, self.profile_memory = enabled, record_shapes, profile_memory
         self.entered = False
         self.function_events: EventList | None = None
         self._raw: list = []
@@ -216,10 +248,13 @@ class profile:
     def _on_op(self, record) -> None:
         shapes = [list(t.shape) for t in record.inputs] if self.record_shapes else []
         start = self._us(record.started)
-        self._raw.append((_op_name(record), start, start + record.elapsed * 1e6, shapes, False))
+        memory = sum(t._a.nbytes for t in record.outputs if t._base is None) \
+            if self.profile_memory else 0    # new arrays (a view allocates nothing)
+        self._raw.append((_op_name(record), start, start + record.elapsed * 1e6, shapes, False,
+                          memory))
 
     def _range(self, name: str, started: float, ended: float) -> None:
-        self._raw.append((name, self._us(started), self._us(ended), [], True))
+        self._raw.append((name, self._us(started), self._us(ended), [], True, 0))
 
     def _start(self) -> None:
         self._raw, self._t0 = [], perf_counter()
@@ -248,8 +283,9 @@ class profile:
     def _build(self) -> EventList:
         """Events in start order, each a child of the innermost range enclosing it."""
         raw = sorted(self._raw, key=lambda r: (r[1], -r[2]))
-        events = EventList(FunctionEvent(i, name, s, e, shapes, user)
-                           for i, (name, s, e, shapes, user) in enumerate(raw))
+        events = EventList((FunctionEvent(i, name, s, e, shapes, user, memory)
+                            for i, (name, s, e, shapes, user, memory) in enumerate(raw)),
+                           self.profile_memory)
         open_ranges: list[FunctionEvent] = []
         for event in events:
             while open_ranges and open_ranges[-1].end_us < event.end_us:
