@@ -26,6 +26,7 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.nan_origin_view import install_nan_origin
 from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
         install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
+        install_nan_origin(self)        # the Inspector says where a NaN/Inf came from
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 
