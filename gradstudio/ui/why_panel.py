@@ -245,10 +245,10 @@ def install_why(window: Any) -> QDockWidget:
     window.splitDockWidget(window.inspector_dock, dock, Qt.Vertical)
     dock.hide()
 
-    def ask(name: str) -> None:
+    def ask(name: str) -> WhyAnswer | None:
         dock.show()
         dock.raise_()
-        panel.ask(name)
+        return panel.ask(name)
 
     def ask_node(node_id: str) -> None:
         node = window.doc.nodes.get(node_id)
