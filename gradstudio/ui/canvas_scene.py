@@ -84,6 +84,8 @@ class GraphScene(QGraphicsScene):
         self.selected_edges: set[EdgeItem] = set()   # edges keep their own selection
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self.grad_passes = 0     # backward() calls summed in the run's .grad (marked when > 1)
+        self.waiting: dict[str, str] = {}   # nodes still being wired: why they cannot run yet
         # While the debugger is active: its per-node snapshots at the step shown, drawn in
         # place of the last run's (None: the run's results are shown).
         self.step_results: tuple[dict[str, Any], dict[str, str]] | None = None
@@ -121,6 +123,8 @@ class GraphScene(QGraphicsScene):
         results, errors = self.shown_results()
         if node.id in results or node.id in errors:
             item.set_result(results.get(node.id), errors.get(node.id))
+        elif self.step_results is None and node.id in self.waiting:
+            item.set_result(None, None, self.waiting[node.id])
         self.addItem(item)
 
     def _add_edge_item(self, edge, refresh: bool = True) -> None:
@@ -181,13 +185,15 @@ class GraphScene(QGraphicsScene):
             for item in self.node_items.values():
                 item.refresh()
         elif what == "reset":
-            self.results, self.errors, self.step_results = {}, {}, None
+            self.results, self.errors, self.step_results, self.waiting = {}, {}, None, {}
             self.rebuild()
 
-    def set_results(self, results: dict[str, Any], errors: dict[str, str]) -> None:
+    def set_results(self, results: dict[str, Any], errors: dict[str, str],
+                    waiting: dict[str, str] | None = None) -> None:
         """Shows a run's per-node snapshots and errors on the node items (kept aside while
-        step results are shown)."""
+        step results are shown); `waiting`: nodes not wired up yet, shown without alarm."""
         self.results, self.errors = results, errors
+        self.waiting = waiting or {}
         if self.step_results is None:
             self._show(results, errors)
 
@@ -202,10 +208,11 @@ class GraphScene(QGraphicsScene):
         return self.step_results or (self.results, self.errors)
 
     def _show(self, results: dict[str, Any], errors: dict[str, str]) -> None:
+        waiting = self.waiting if self.step_results is None else {}
         for nid, item in self.node_items.items():
-            info, error = results.get(nid), errors.get(nid)
-            if info is not item.info or error != item.error:
-                item.set_result(info, error)
+            info, error, wait = results.get(nid), errors.get(nid), waiting.get(nid)
+            if info is not item.info or error != item.error or wait != item.waiting:
+                item.set_result(info, error, wait)
                 for edge in item.edges:
                     edge.update_path()
 
@@ -330,6 +337,7 @@ class GraphScene(QGraphicsScene):
         self.removeItem(self._drag_path)
         self.removeItem(self._drag_marker)
         self._drag_path = self._drag_marker = self._drag_target = None
+        self.hint.emit("")              # "release to connect" no longer holds
         target = self.port_at(scene_pos)
         if target is None:
             if self.node_item_at(scene_pos) is None:   # dropped on empty canvas

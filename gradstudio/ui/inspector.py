@@ -36,6 +36,7 @@ class Inspector(QScrollArea):
         self.tensors: dict[str, Any] = {}
         self.info: Any = None
         self.error: str | None = None
+        self.grad_passes = 1       # backward() calls the .grad shown sums (the window sets it)
         self.setWidgetResizable(True)
         body = QWidget()
         self.setWidget(body)
@@ -267,11 +268,14 @@ class Inspector(QScrollArea):
         grad_fn = field_of(info, "grad_fn")
         self.info_labels["grad_fn"].setText(grad_fn_name(grad_fn))
         nexts = next_functions(info)
+        # AccumulateGrad, not torch::autograd::AccumulateGrad: the name fits the dock
         self.info_labels["next_functions"].setText(
-            ", ".join(n or "None" for n in nexts) if nexts else "—")
+            ", ".join((n or "None").rsplit("::", 1)[-1] for n in nexts) if nexts else "()")
         self.data_view.show_value(field_of(info, "data"))
-        self.grad_view.show_value(field_of(info, "grad"))
-        self.tabs.setTabText(1, "grad" if field_of(info, "grad") is not None else "grad (none)")
+        self.grad_view.show_value(field_of(info, "grad"), why_grad_is_none(info))
+        has_grad = field_of(info, "grad") is not None
+        self.tabs.setTabText(1, "grad" if not has_grad or self.grad_passes < 2
+                             else f"grad (sum of {self.grad_passes} backward passes)")
 
     def _ask_why(self) -> None:
         if self.node_id is None:
@@ -291,6 +295,16 @@ class Inspector(QScrollArea):
             self.show_node(self.node_id, self.tensors, self.error, self.source)
         elif change.what in ("edge_added", "edge_removed") and change.item.dst == self.node_id:
             self._build_params(rebuild=False)
+
+
+def why_grad_is_none(info: Any) -> str:
+    """A line saying why a tensor's .grad is None (shown under the None)."""
+    if not field_of(info, "requires_grad"):
+        return ".grad is None: this tensor does not require grad"
+    if not field_of(info, "is_leaf") and not field_of(info, "retains_grad"):
+        return (".grad is None: not a leaf, so backward does not keep its gradient "
+                "(switch retain_grad on to keep it)")
+    return ".grad is None: no backward has reached it yet (Backward, F6)"
 
 
 def grad_fn_name(grad_fn: Any) -> str:
