@@ -1,6 +1,15 @@
 """Anomaly mode in the real window (pytest-qt): when it stops, the Inspector shows the offending
 op's inputs with the values that made the NaN/Inf in red, and says them in words."""
+import pytest
 from PySide6.QtCore import Qt
+
+
+@pytest.fixture(autouse=True)
+def anomaly_mode_off_afterwards():
+    """Anomaly mode is the engine's thread-wide switch: later tests must not inherit it."""
+    yield
+    import engine
+    engine.autograd.set_detect_anomaly(False)
 
 
 def chain(window, value, *kinds):

@@ -10,6 +10,14 @@ from gradstudio.cli import main
 from gradstudio.commands.shot import prepared_window
 
 
+@pytest.fixture(autouse=True)
+def anomaly_mode_off_afterwards():
+    """Anomaly mode is the engine's thread-wide switch: later tests must not inherit it."""
+    yield
+    import engine
+    engine.autograd.set_detect_anomaly(False)
+
+
 @pytest.fixture
 def settings(tmp_path):
     return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
