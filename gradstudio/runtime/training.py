@@ -64,6 +64,7 @@ from gradstudio.graph.document import Change, Document
 from gradstudio.graph.training_setup import TrainingSetup, TrainingSetupError
 from gradstudio.runtime.devices import is_out_of_memory
 from gradstudio.runtime.health import Health, layer_health
+from gradstudio.runtime.snapshots import DEFAULT_BUDGET, SnapshotStore, take_snapshot
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.runtime.session import RunError, Session, first_line
 
@@ -149,7 +150,7 @@ def train(session: Session, steps: int | None = None, health_every: int = 25) ->
     more on all the data so its nodes show the trained model. TrainingError on failure.
     health_every: sample runtime.health every that many steps (and at the last; -1: about
     HEALTH_SAMPLES times over the run)."""
-    trainer = Trainer(session, keep_losses=True, health_every=health_every)
+    trainer = Trainer(session, keep_losses=True, health_every=health_every, snapshot_budget=0)
     trainer.run(steps)
     trainer.run_on_all_data()
     return trainer.result()
@@ -172,7 +173,8 @@ class Trainer:
 
     def __init__(self, session: Session, metrics: TrainingMetrics | None = None, *,
                  watch: Document | None = None, keep_losses: bool = False,
-                 histogram_every: int = 25, health_every: int = 25) -> None:
+                 histogram_every: int = 25, health_every: int = 25,
+                 snapshot_budget: int = DEFAULT_BUDGET) -> None:
         self.session = session
         self.engine = session.engine
         self.setup = TrainingSetup.from_document(session.document)
@@ -180,6 +182,9 @@ class Trainer:
         self.histogram_every = histogram_every
         self.health_every = health_every     # 0: never; -1: about HEALTH_SAMPLES times a run
         self.health: collections.deque[Health] = collections.deque(maxlen=HEALTH_SAMPLES * 10)
+        # each step's parameters (before its update), gradients and outputs (runtime.snapshots)
+        self.snapshots = SnapshotStore(snapshot_budget) if snapshot_budget > 0 else None
+        self._snapshot: tuple | None = None
         self.losses: list[float] | None = [] if keep_losses else None
         self.log: collections.deque[str] = collections.deque(maxlen=200)   # "log" hook lines
         self.warnings: collections.deque[str] = collections.deque(maxlen=50)  # e.g. out of memory
@@ -623,6 +628,9 @@ class Trainer:
             max(1, self._target() // HEALTH_SAMPLES)
         if self.health_every and (step % every == 0 or last):
             self.health.append(layer_health(self.session, step))
+        if self._snapshot is not None:
+            self.snapshots.record(step, loss_value, self._snapshot)
+            self._snapshot = None
         if not math.isfinite(loss_value):
             raise TrainingError(f"node '{self.setup.loss}': the loss became {loss_value} "
                                 f"at step {step}")
@@ -642,6 +650,9 @@ class Trainer:
             self._raise_node_errors()
         loss_value = float(loss.item())
         norms, pre_clip, post_clip, grads = self._clip()
+        if self.snapshots is not None:          # as the step saw them, before the update
+            self._snapshot = take_snapshot(self.session,
+                                           [(p.name, p.tensor) for p in self._parameters])
         return loss_value, norms, pre_clip, post_clip, grads, self._optimizer_step()
 
     def _on_cpu_if_out_of_memory(self, work: Callable[[], Any]) -> Any:
