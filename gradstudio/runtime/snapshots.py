@@ -1,6 +1,6 @@
 """Per-step snapshots of a training run within a memory budget, and the diff between steps.
 
-    store = SnapshotStore(budget_bytes=64 << 20, full_last=20)
+    store = SnapshotStore(budget_bytes=64_000_000, full_last=20)
     store.record(step, loss, take_snapshot(session, parameters))   # after each step
     snap = store.get(57)            # None when step 57 is no longer held
     store.diff(57)                  # per node: what changed from the step before it
@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-DEFAULT_BUDGET = 64 << 20        # bytes: well under the 500 MB the issue allows
+DEFAULT_BUDGET = 64_000_000       # bytes: well under the 500 MB the issue allows
 FULL_LAST = 20
 
 
