@@ -70,8 +70,9 @@ class RunHistory:
         self.runs: list[KeptRun] = []
         self._count = 0
 
-    def keep(self, doc: Document, snapshot: Any) -> KeptRun | None:
-        """Keeps a finished (or stopped) run; None when it recorded no step."""
+    def keep(self, doc: Document, snapshot: Any, state: RunState | None = None) -> KeptRun | None:
+        """Keeps a finished (or stopped) run, made of `state` (default: the document as it
+        is now); None when it recorded no step."""
         curves = {}
         for name in CURVES:
             curve = getattr(snapshot, name, None)
@@ -79,7 +80,7 @@ class RunHistory:
                 curves[name] = (np.array(curve[0], copy=True), np.array(curve[1], copy=True))
         if "loss" not in curves:
             return None
-        state = RunState.of(doc)
+        state = state if state is not None else RunState.of(doc)
         self._count += 1
         previous = self.runs[-1].state if self.runs else None
         changes = describe_changes(previous, state)
