@@ -73,6 +73,11 @@ def _check_nested_numbers(value: Any) -> None:
         raise ValueError("a tensor value is a number or a nested list of numbers")
 
 
+# A parameter type in the person's words (for "'abc' is not a valid number").
+_WORDS = {FLOAT: "number", INT: "whole number", BOOL: "switch value (on or off)",
+          SHAPE: "shape", TENSOR_VALUE: "number or list of numbers", CHOICE: "choice"}
+
+
 def parse_value(spec: ParamSpec, text: str) -> Any:
     text = text.strip()
     kind = spec.type
@@ -90,9 +95,10 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
             if text.lower() not in ("1", "0", "true", "false", "on", "off", "yes", "no"):
                 raise ValueError
             value = text.lower() in ("1", "true", "on", "yes")
-        elif kind == SHAPE:
+        elif kind == SHAPE:     # "2, 3", "(2, 3)", "[2, 3]", "2 3" or "2x3"
             inner = text.strip("()[] ")
-            value = [int(p) for p in inner.replace(",", " ").split()] if inner else []
+            value = [int(p) for p in inner.replace(",", " ").replace("x", " ")
+                     .replace("×", " ").split()] if inner else []
         elif kind == TENSOR_VALUE:
             try:
                 value = float(text)
@@ -110,7 +116,8 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
     except (ValueError, json.JSONDecodeError) as exc:
         detail = f": {exc}" if str(exc) and "could not convert" not in str(exc) \
             and "invalid literal" not in str(exc) and "Expecting" not in str(exc) else ""
-        raise ValueError(f"'{text}' is not a valid {kind} for {spec.name}{detail}") from None
+        raise ValueError(f"{spec.name}: '{text}' is not a valid {_WORDS.get(kind, kind)}"
+                         f"{detail}") from None
     try:     # the file format's own check: the same limits as a file that loads
         return check_param(spec, value, spec.name)
     except GraphError as exc:
