@@ -103,6 +103,7 @@ class Session:
         self._plan_key: tuple | None = None
         self._steps: list[_Step] = []
         self._fed: dict[str, dict[str, Any]] = {}   # node id -> outputs given by `feed`
+        self.grads_cleared = False          # zero_grad() ran after the last backward
 
     # ------------------------------------------------------------------ device
     def set_device(self, device: str, fallback: bool = True) -> str:
@@ -367,6 +368,7 @@ class Session:
         finally:
             if not retain:
                 self._mark_graph_spent()
+        self.grads_cleared = False
         return True
 
     def backward_all(self) -> int:
@@ -400,6 +402,7 @@ class Session:
             [tensor], None if gradient is None else [gradient], retain_graph=retain)
         try:
             yield from steps
+            self.grads_cleared = False
         finally:
             if not retain:
                 self._mark_graph_spent()
@@ -409,6 +412,7 @@ class Session:
 
     def zero_grad(self) -> None:
         """Sets every .grad the session's tensors and modules hold back to None."""
+        self.grads_cleared = True
         for results in self.outputs.values():
             for value in results.values():
                 if hasattr(value, "is_leaf") and (value.is_leaf or value.retains_grad):

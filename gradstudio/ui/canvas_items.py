@@ -293,8 +293,10 @@ class NodeItem(QGraphicsRectItem):
 
     # ---------------------------------------------------------------- interaction
     def itemChange(self, change, value):
+        # Only a drag snaps; an item made or moved for the document sits where the document
+        # says (a paste, an undo of a delete), so the canvas never differs from the file.
         if change == QGraphicsItem.ItemPositionChange and self.canvas.snap_to_grid \
-                and not self.canvas.syncing:
+                and not self.canvas.syncing and self.canvas.mouseGrabberItem() is not None:
             grid = self.canvas.grid_size
             return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
         if change == QGraphicsItem.ItemPositionHasChanged:

@@ -84,6 +84,8 @@ class GraphScene(QGraphicsScene):
     add_node_requested = Signal(QPointF)   # "Add node…" from the empty-canvas menu
     # an edge dragged from (node id, port, is_output) and dropped on empty canvas
     link_to_new_node = Signal(QPointF, str, str, bool)
+    why_requested = Signal(str)      # node id: "Why is its gradient None or zero?"
+    edge_selection_changed = Signal()
 
     def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
         super().__init__(parent)
@@ -262,11 +264,15 @@ class GraphScene(QGraphicsScene):
             self.clear_edge_selection()
         item.set_selected(not item.selected)
         (self.selected_edges.add if item.selected else self.selected_edges.discard)(item)
+        self.edge_selection_changed.emit()
 
     def clear_edge_selection(self) -> None:
+        if not self.selected_edges:
+            return
         for item in self.selected_edges:
             item.set_selected(False)
         self.selected_edges.clear()
+        self.edge_selection_changed.emit()
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and not event.modifiers() & (
@@ -507,6 +513,8 @@ class GraphScene(QGraphicsScene):
         root.setCheckable(True)
         root.setChecked(is_root)
         root.triggered.connect(lambda on: self.editor.set_root(node.id if on else None))
+        menu.addAction("Why Is Its Gradient None or Zero?",
+                       lambda: self.why_requested.emit(node.id))
         menu.addSeparator()
         menu.addAction("Duplicate", lambda: self.editor.duplicate(ids))
         menu.addAction("Delete", lambda: self.editor.remove(ids))

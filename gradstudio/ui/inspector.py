@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
@@ -26,6 +26,8 @@ INFO_ROWS = (("grad_fn",), ("next_functions",), ("shape", "dtype"), ("is_leaf", 
 
 
 class Inspector(QScrollArea):
+    why_requested = Signal(str)      # "label" or "label.weight": the tensor shown
+
     def __init__(self, editor: DocumentEditor, parent=None) -> None:
         super().__init__(parent)
         self.editor = editor
@@ -91,6 +93,12 @@ class Inspector(QScrollArea):
                 grid.addWidget(label, row, 2 * column + 1, 1, span)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        self.why_button = QToolButton()
+        self.why_button.setText("Why no gradient?")
+        self.why_button.setToolTip("Why is this tensor's gradient None or zero? "
+                                   "(the causes, and the path drawn on the canvas)")
+        self.why_button.clicked.connect(self._ask_why)
+        grid.addWidget(self.why_button, len(INFO_ROWS) + 1, 0, 1, 4, Qt.AlignLeft)
         layout.addWidget(self.tensor_box)
 
         self.tabs = QTabWidget()
@@ -283,6 +291,13 @@ class Inspector(QScrollArea):
         has_grad = field_of(info, "grad") is not None
         self.tabs.setTabText(1, "grad" if not has_grad or self.grad_passes < 2
                              else f"grad (sum of {self.grad_passes} backward passes)")
+
+    def _ask_why(self) -> None:
+        if self.node_id is None:
+            return
+        label = self.doc.nodes[self.node_id].label
+        chosen = self.tensor_choice.currentText()
+        self.why_requested.emit(label if chosen in ("", "out") else f"{label}.{chosen}")
 
     def _on_change(self, change: Change) -> None:
         if self.node_id is None:

@@ -27,7 +27,9 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
+from gradstudio.ui.undo_commands import failures as undo_failures
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
 
 MAX_RECENT = 10
@@ -87,12 +89,14 @@ class MainWindow(QMainWindow):
         self.debugger_panel.state_shown.connect(self._selection_changed)
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
+        install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
         for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
             self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 
         self.editor.refused.connect(self.show_warning)
+        undo_failures.failed.connect(self.show_error)
         self.scene.message.connect(self.show_warning)
         self.scene.hint.connect(self.show_hint)
         self.scene.selectionChanged.connect(self._selection_changed)
@@ -303,6 +307,9 @@ class MainWindow(QMainWindow):
     def show_warning(self, text: str) -> None:
         self.show_message(text, "warning")
 
+    def show_error(self, text: str) -> None:
+        self.show_message(text, "error")
+
     def report_error(self, title: str, text: str) -> None:
         """A problem the person must see: logged, and shown in a box that does not block."""
         self.show_message(text, "error")
@@ -379,8 +386,13 @@ class MainWindow(QMainWindow):
         self.runner.set_base_dir(str(path.resolve().parent))
         self.runner.run(backward=self.runner.has_root())
         self.undo_stack.clear()
-        self.path = path.resolve()
-        self._remember_recent(self.path)
+        if is_example(path):
+            # A copy of the shipped example: Save asks where, so the example stays as shipped.
+            self.path = None
+            self.untitled_name = f"{path.stem} (example)"
+        else:
+            self.path = path.resolve()
+            self._remember_recent(self.path)
         self._update_title()
         self.show_message(f"Opened {path.name}")
         if self._nodes_overlap():
@@ -426,7 +438,7 @@ class MainWindow(QMainWindow):
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        start = str(self.path) if self.path else "graph.json"
+        start = str(self.path) if self.path else f"{self.untitled_name.split(' ')[0]}.json"
         path, _ = QFileDialog.getSaveFileName(self, "Save graph", start,
                                               "gradstudio graphs (*.json)")
         if not path:
@@ -436,6 +448,10 @@ class MainWindow(QMainWindow):
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
+        if is_example(path):
+            self.report_error("Cannot save", f"Cannot save {Path(path).name}: the examples "
+                              f"folder holds the shipped examples; save the graph elsewhere")
+            return False
         try:
             fileio.save(self.doc, path)
         except (GraphError, OSError) as exc:
@@ -649,11 +665,16 @@ class MainWindow(QMainWindow):
 
     def open_default(self) -> None:
         """What `gradstudio` with no file shows: the basic example, already run."""
-        if DEFAULT_EXAMPLE.is_file() and self.open_file(DEFAULT_EXAMPLE, ask=False):
-            # A copy of the example: Save asks where, so the example itself stays as shipped.
-            self.path = None
-            self.untitled_name = f"{DEFAULT_EXAMPLE.stem} (example)"
-            self._update_title()
+        if DEFAULT_EXAMPLE.is_file():
+            self.open_file(DEFAULT_EXAMPLE, ask=False)      # opens as an untitled copy
+
+
+def is_example(path: str | os.PathLike) -> bool:
+    """Is `path` in the shipped examples folder (which is never written to)?"""
+    try:
+        return Path(path).resolve().parent == EXAMPLES.resolve()
+    except OSError:
+        return False
 
 
 def example_trains(path: Path) -> bool:
