@@ -1,4 +1,6 @@
-"""`gradstudio run FILE [--device cpu|cuda] [--steps N] [--json] [--detect-anomaly]`: run a graph headless.
+"""`gradstudio run FILE [--device cpu|cuda] [--cpu-fallback] [--steps N] [--json] [--detect-anomaly]`:
+run a graph headless. A device that cannot be used is an error (exit 2) unless --cpu-fallback
+is given: then the run goes to the cpu with a warning on stderr.
 
 Loads the file, runs forward and backward (and training when the document defines it),
 then prints each node's data, grad, grad_fn, is_leaf and requires_grad as a table, or as
@@ -31,7 +33,7 @@ from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
 from gradstudio.runtime import training
 from gradstudio.runtime.anomaly import run_detecting_anomaly
-from gradstudio.runtime.session import NodeInfo, Session
+from gradstudio.runtime.session import NodeInfo, Session, default_engine, device_problem
 
 
 def main(args) -> int:
@@ -41,6 +43,12 @@ def main(args) -> int:
         doc = fileio.load(args.file)
     except GraphError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
+    problem = device_problem(default_engine(), args.device)
+    if problem and not (args.cpu_fallback and args.device.startswith("cuda")):
+        # a script asked for this device: it must not get another one by surprise
+        hint = "; add --cpu-fallback to run on the cpu instead" \
+            if args.device.startswith("cuda") else ""
+        raise UsageError(f"{problem}{hint}")
     try:
         session = Session(doc, device=args.device, fallback=True,
                           base_dir=os.path.dirname(os.path.abspath(args.file)))
