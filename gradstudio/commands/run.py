@@ -33,7 +33,8 @@ from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
 from gradstudio.runtime import training
 from gradstudio.runtime.anomaly import run_detecting_anomaly
-from gradstudio.runtime.session import NodeInfo, Session, default_engine, device_problem
+from gradstudio.runtime.session import (NodeInfo, Session, default_engine, device_problem,
+                                        tensor_info)
 
 
 def main(args) -> int:
@@ -101,7 +102,9 @@ def first_failure(session: Session) -> str | None:
 
 
 def node_infos(session: Session) -> dict[str, NodeInfo]:
-    """LABEL (first output) or LABEL.PORT (further outputs) -> NodeInfo, in run order."""
+    """LABEL (first output) or LABEL.PORT (further outputs) -> NodeInfo, in run order; a
+    layer's Parameters follow it as LABEL.weight, LABEL.bias, ... (their .grad is what
+    training and the optimizer use)."""
     infos: dict[str, NodeInfo] = {}
     doc = session.document
     for node_id in doc.topological_order():
@@ -110,6 +113,9 @@ def node_infos(session: Session) -> dict[str, NodeInfo]:
             info = session.info(node_id, port.name)
             if info.shape is not None:
                 infos[node.label if k == 0 else f"{node.label}.{port.name}"] = info
+        module = session.modules.get(node_id)
+        for name, parameter in module.named_parameters() if module is not None else ():
+            infos[f"{node.label}.{name}"] = tensor_info(node, name, parameter)
     return infos
 
 

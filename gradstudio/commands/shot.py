@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def main(args: argparse.Namespace) -> int:
     from gradstudio.ui.app import create_application
 
     create_application()
+    quiet_offscreen_warnings()
     with tempfile.TemporaryDirectory() as folder:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
@@ -72,6 +74,26 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {output}")
         settings.sync()
     return 0
+
+
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+
+
+def quiet_offscreen_warnings() -> None:
+    """Qt's offscreen platform warns "This plugin does not support propagateSizeHints()"
+    for windows it draws; nothing is wrong with the picture, so the command does not pass
+    it on. Every other Qt message still goes to stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message: str) -> None:
+        if message == OFFSCREEN_NOISE:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(handler)
 
 
 def settle(app, rounds: int = 3) -> None:
@@ -91,12 +113,13 @@ def prepared_window(source: Path, width: int, height: int, settings, select: str
     window = loaded_window(source, width, height, settings)
     try:
         settle(app)             # docks, the inspector and the dashboard finish arranging
+        name = source.name      # an example opens as an untitled copy: name the file
         if select is not None:
-            select_node(window, select)
+            select_node(window, select, name)
         if debug_step is not None:
-            step_debugger(window, debug_step)
+            step_debugger(window, debug_step, name)
         if train_steps is not None:
-            train(window, train_steps)
+            train(window, train_steps, name)
         window.view.frame_all()
         settle(app)
     except BaseException:
@@ -119,23 +142,23 @@ def loaded_window(source: Path, width: int, height: int, settings):
     return window
 
 
-def select_node(window, label: str) -> None:
+def select_node(window, label: str, name: str) -> None:
     """Selects the node labelled `label` on the canvas, so the Inspector shows it."""
     node = window.doc.node_by_label(label)
     if node is None:
         labels = ", ".join(sorted(n.label for n in window.doc.nodes.values()))
-        raise UsageError(f"--select {label}: {window.path.name} has no such node ({labels})")
+        raise UsageError(f"--select {label}: {name} has no such node ({labels})")
     window.scene.clearSelection()
     window.scene.node_items[node.id].setSelected(True)
 
 
-def step_debugger(window, steps: int) -> None:
+def step_debugger(window, steps: int, name: str) -> None:
     """Opens the Debugger dock, plans the backward pass (Restart) and takes `steps` steps, as
     the Debug menu does, so the canvas shows the debugger's overlay at that point."""
     panel = window.debugger_panel
     panel.act_restart.trigger()
     if not panel.debugger.started:
-        raise UsageError(f"cannot debug {window.path.name}: {panel.debugger.error}")
+        raise UsageError(f"cannot debug {name}: {panel.debugger.error}")
     planned = len(panel.debugger.plan)
     if steps > planned:
         raise UsageError(f"--debug-step {steps}: the backward pass has {planned} steps")
@@ -145,12 +168,12 @@ def step_debugger(window, steps: int) -> None:
         raise UsageError(f"the backward pass stopped: {panel.debugger.error}")
 
 
-def train(window, steps: int) -> None:
+def train(window, steps: int, name: str) -> None:
     """Shows the Training dock and trains a fresh run of `steps` steps synchronously (the
     trainer's headless run), every visible plot drawn from the final metrics."""
     dashboard = window.training_dashboard
     if dashboard.setup() is None:
-        raise UsageError(f"{window.path.name} has no training setup (meta 'training')")
+        raise UsageError(f"{name} has no training setup (meta 'training')")
     window.training_dock.show()
     window.training_dock.raise_()
     if not dashboard.train_now(steps):
