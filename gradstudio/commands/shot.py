@@ -113,13 +113,12 @@ def prepared_window(source: Path, width: int, height: int, settings, select: str
     window = loaded_window(source, width, height, settings)
     try:
         settle(app)             # docks, the inspector and the dashboard finish arranging
-        name = source.name      # an example opens as an untitled copy: name the file
         if select is not None:
-            select_node(window, select, name)
+            select_node(window, select)
         if debug_step is not None:
-            step_debugger(window, debug_step, name)
+            step_debugger(window, debug_step)
         if train_steps is not None:
-            train(window, train_steps, name)
+            train(window, train_steps)
         window.view.frame_all()
         settle(app)
     except BaseException:
@@ -139,26 +138,27 @@ def loaded_window(source: Path, width: int, height: int, settings):
     window.show()
     if not window.open_file(source, ask=False):
         raise UsageError(f"cannot open {source}")
+    window.setObjectName(source.name)   # messages name the file (an example opens untitled)
     return window
 
 
-def select_node(window, label: str, name: str) -> None:
+def select_node(window, label: str) -> None:
     """Selects the node labelled `label` on the canvas, so the Inspector shows it."""
     node = window.doc.node_by_label(label)
     if node is None:
         labels = ", ".join(sorted(n.label for n in window.doc.nodes.values()))
-        raise UsageError(f"--select {label}: {name} has no such node ({labels})")
+        raise UsageError(f"--select {label}: {window.objectName()} has no such node ({labels})")
     window.scene.clearSelection()
     window.scene.node_items[node.id].setSelected(True)
 
 
-def step_debugger(window, steps: int, name: str) -> None:
+def step_debugger(window, steps: int) -> None:
     """Opens the Debugger dock, plans the backward pass (Restart) and takes `steps` steps, as
     the Debug menu does, so the canvas shows the debugger's overlay at that point."""
     panel = window.debugger_panel
     panel.act_restart.trigger()
     if not panel.debugger.started:
-        raise UsageError(f"cannot debug {name}: {panel.debugger.error}")
+        raise UsageError(f"cannot debug {window.objectName()}: {panel.debugger.error}")
     planned = len(panel.debugger.plan)
     if steps > planned:
         raise UsageError(f"--debug-step {steps}: the backward pass has {planned} steps")
@@ -168,12 +168,12 @@ def step_debugger(window, steps: int, name: str) -> None:
         raise UsageError(f"the backward pass stopped: {panel.debugger.error}")
 
 
-def train(window, steps: int, name: str) -> None:
+def train(window, steps: int) -> None:
     """Shows the Training dock and trains a fresh run of `steps` steps synchronously (the
     trainer's headless run), every visible plot drawn from the final metrics."""
     dashboard = window.training_dashboard
     if dashboard.setup() is None:
-        raise UsageError(f"{name} has no training setup (meta 'training')")
+        raise UsageError(f"{window.objectName()} has no training setup (meta 'training')")
     window.training_dock.show()
     window.training_dock.raise_()
     if not dashboard.train_now(steps):
