@@ -248,3 +248,19 @@ def test_a_csv_node_refuses_special_huge_and_long_files_before_reading(window, t
         window.run_forward()
         assert says in window.runner.errors[node.id], window.runner.errors[node.id]
         window.editor.remove([node.id])
+
+
+def test_every_door_into_the_document_uses_the_same_check(window):
+    """Issue 17.10: one validation for file, paste, expressions and the Inspector; the editor's
+    own add/set/move refuse what a file would refuse, with the same message."""
+    editor = window.editor
+    assert editor.add_node("tensor", (float("nan"), 0.0)) is None
+    assert "is not a position" in window.messages.lines()[-1]
+    assert editor.add_node("tensor", (0.0, 0.0), params={"shape": [10 ** 6, 10 ** 6]}) is None
+    node = editor.add_node("tensor", (0.0, 0.0))
+    assert not editor.set_param(node.id, "value", [[1, 2], [3]])
+    assert "different lengths" in window.messages.lines()[-1]
+    editor.move_nodes({node.id: (node.pos, (float("inf"), 0.0))})
+    assert node.pos == (0.0, 0.0) and window.undo_stack.count() == 1
+    assert not editor.rename(node.id, "a" * 20_000)
+    assert len(window.messages.lines()[-1]) < 250
