@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gradstudio.graph.catalog_types import (
-    BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
+    BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
     python_literal)
 
 # Limits a file or a parameter may not exceed (checked when a file loads and at run time).
@@ -268,9 +268,12 @@ def _with_scalar(name, port, default, doc, keywords=(), sample=(2, 3)):
             return engine_attr(E, name)(i["input"], i[port])
         return engine_attr(E, name)(i["input"], float(p["scalar"]))
 
+    refuses = ("an exponent is a number or a tensor of exponents, not a dataset's samples"
+               if name == "pow" else "")
     return _spec(name, name, "Math", build,
                  inputs=(INPUT, PortSpec(port, optional=True,
-                                         doc="when unconnected, the scalar parameter")),
+                                         doc="when unconnected, the scalar parameter",
+                                         refuses_data=refuses)),
                  params=(ParamSpec("scalar", FLOAT, default, doc=f"{port} when unconnected"),),
                  samples=(("input", sample), (port, (3,))), doc=doc, keywords=keywords,
                  code=code)
@@ -523,14 +526,16 @@ TABLE: tuple[NodeSpec, ...] = (
                           if p.name == "init" else p for p in _LEAF_PARAMS),
              build=_build_parameter, doc="engine.nn.Parameter: a leaf that requires grad",
              keywords=("weight", "leaf")),
-    NodeSpec("dataset", "Dataset", "Data", outputs=(PortSpec("x"), PortSpec("y")),
+    NodeSpec("dataset", "Dataset", "Data", outputs=(PortSpec("x", DATASET),
+                                                    PortSpec("y", DATASET)),
              params=(ParamSpec("name", CHOICE, "xor", DATASETS),
                      ParamSpec("n_samples", INT, 200, minimum=1, maximum=1_000_000),
                      ParamSpec("noise", FLOAT, 0.1, minimum=0.0),
                      ParamSpec("seed", INT, 0, minimum=0, maximum=2**31 - 1)),
              build=_build_dataset, doc="a built-in 2-D dataset (engine.datasets)",
              keywords=DATASETS),
-    NodeSpec("csv", "CSV file", "Data", outputs=(PortSpec("x"), PortSpec("y")),
+    NodeSpec("csv", "CSV file", "Data", outputs=(PortSpec("x", DATASET),
+                                                 PortSpec("y", DATASET)),
              params=(ParamSpec("path", PATH, "data.csv", doc="relative to the graph file"),
                      ParamSpec("target", STR, "",
                                doc="the target column: a header name or an index; "
@@ -538,7 +543,9 @@ TABLE: tuple[NodeSpec, ...] = (
              build=_build_csv, doc="features x and target y from a CSV file",
              keywords=("file", "table", "load")),
     NodeSpec("backward", "Backward", "Output",
-             inputs=(PortSpec("input", doc="the tensor backward starts from"),
+             inputs=(PortSpec("input", doc="the tensor backward starts from",
+                              refuses_data="backward starts from a result that requires "
+                                           "grad, and a dataset's samples never do"),
                      PortSpec("gradient", optional=True,
                               doc="d(root)/d(input) for a non-scalar input")),
              outputs=(),
@@ -684,7 +691,9 @@ TABLE: tuple[NodeSpec, ...] = (
           keywords=("input gradient", "leaf"), code="{input}.detach().requires_grad_()"),
     _spec("grad", "autograd.grad", "Autograd", _grad,
           inputs=(PortSpec("output", doc="what is differentiated (summed when not a scalar)"),
-                  PortSpec("input", doc="a tensor that requires grad and output depends on")),
+                  PortSpec("input", doc="a tensor that requires grad and output depends on",
+                           refuses_data="gradients are taken with respect to tensors that "
+                                        "require grad, and a dataset's samples never do")),
           params=(ParamSpec("create_graph", BOOL, True,
                             doc="record the gradient's own graph (for a penalty's backward)"),),
           doc="d(output)/d(input), as torch.autograd.grad with grad_outputs of ones",
