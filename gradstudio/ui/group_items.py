@@ -226,6 +226,7 @@ class GroupLayer:
         self._members: dict[str, list[str]] = {}
         self._had_groups = False
         self._frames_due = False
+        self._shown_as: dict[str, str] = {}       # hidden node -> the box that shows it
 
     # ---------------------------------------------------------------- following the document
     def on_change(self, change) -> None:
@@ -267,6 +268,7 @@ class GroupLayer:
                 self.boxes[gid] = GroupBox(self, gid)
         owner = doc.node_groups()
         shown_as = {nid: hidden_by[gid] for nid, gid in owner.items() if hidden_by[gid]}
+        self._shown_as = shown_as
         for nid, item in scene.node_items.items():
             item.setVisible(nid not in shown_as)
         for eid, item in scene.edge_items.items():
@@ -340,6 +342,11 @@ class GroupLayer:
             frame = self.frames[gid]
             if frame.rect() != rect:
                 frame.setRect(rect)
+
+    def box_of(self, node_id: str) -> "GroupBox | None":
+        """The collapsed group's box a hidden node is drawn as (None: the node shows)."""
+        gid = self._shown_as.get(node_id)
+        return self.boxes.get(gid) if gid is not None else None
 
     def summary(self, group_id: str) -> str:
         text = self._summaries.get(group_id)
