@@ -104,6 +104,7 @@ class Pass:
     root: Any = None                                          # the tensor backward ran on
     cut: int | None = None          # len(calls) at the last backward (no optimizer yet)
     produced: set = field(default_factory=set)                # id() of tensors calls made
+    roots: list = field(default_factory=list)    # every tensor backward ran on, in order
 
 
 class ScriptRecorder:
@@ -206,7 +207,8 @@ class ScriptRecorder:
         if not self.uses_optimizer and current.cut is not None:
             # a second backward with no optimizer step between: the pass ended at the first
             done = Pass(current.calls[:current.cut], {}, current.root, None,
-                        {id(t) for c in current.calls[:current.cut] for t in c.outputs})
+                        {id(t) for c in current.calls[:current.cut] for t in c.outputs},
+                        list(current.roots))
             rest = current.calls[current.cut:]
             done.leaves = current.leaves
             self._finish(done)
@@ -216,6 +218,7 @@ class ScriptRecorder:
                 self._add_call(call, None)
             current = self.current
         current.root = tensor
+        current.roots.append(tensor)
         current.cut = len(current.calls)
         self._snapshot(current)
 
@@ -340,7 +343,7 @@ def _needed(p: Pass) -> list[Call]:
         for t in call.outputs:
             latest[id(t)] = k
     keep: set[int] = set()
-    stack = [latest[id(p.root)]] if id(p.root) in latest else []
+    stack = [latest[id(r)] for r in (p.roots or [p.root]) if id(r) in latest]
     while stack:
         k = stack.pop()
         if k not in keep:
@@ -455,6 +458,10 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         sources[node.id] = info
         call_nodes.append((call, node.id))
 
+    roots = [doc.nodes[made[id(r)][0]].label for r in p.roots
+             if id(r) in made and made[id(r)][1] == "out"]
+    if len(roots) > 1:      # backward() ran more than once: the last is the root, the others
+        doc.meta.setdefault("script", {})["roots"] = roots   # can be chosen as root instead
     if p.root is not None and id(p.root) in made:
         root_node, port = made[id(p.root)]
         if port == "out":
@@ -463,7 +470,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     if no_grad:
         doc.add_region("no_grad", no_grad)
     _add_module_groups(doc, call_nodes, module_calls)
-    doc.meta["script"] = {"sources": sources, "failed": failed_node}
+    doc.meta.setdefault("script", {}).update({"sources": sources, "failed": failed_node})
     if title:
         doc.meta["title"] = title
     if len(doc.nodes) > COLLAPSE_ABOVE:    # the module structure shows: outermost groups open
