@@ -4,7 +4,9 @@ At every level (the top, or inside one group) the items are the nodes directly t
 child groups as blocks; an edge between two nodes links the items that hold them at that
 level. Items go in columns by longest path (ties and cycles broken by document order) and
 are stacked in each column; a group's block is its items plus a margin and a header, so
-the frames the canvas draws around expanded groups never overlap.
+the frames the canvas draws around expanded groups never overlap. A collapsed group takes
+the room of its box (its members are laid out inside the same spot, hidden), so a graph
+shown as module boxes is compact; expand one and auto-layout again to make room for it.
 """
 from __future__ import annotations
 
@@ -14,6 +16,21 @@ from gradstudio.graph.document import Document
 
 H_GAP, V_GAP = 60.0, 24.0
 MARGIN, HEADER = 20.0, 30.0
+# a collapsed group's box, as gradstudio.ui.group_items draws it: width, header + summary,
+# one row per boundary port
+BOX_WIDTH, BOX_TOP, BOX_ROW = 200.0, 42.0, 18.0
+
+
+def box_size(doc: Document, members: set[str]) -> tuple[float, float]:
+    """The size of the box of a collapsed group with these member nodes."""
+    inputs, outputs = set(), set()
+    for e in doc.edges.values():
+        inside_src, inside_dst = e.src in members, e.dst in members
+        if inside_dst and not inside_src:
+            inputs.add((e.src, e.src_port))
+        elif inside_src and not inside_dst:
+            outputs.add((e.src, e.src_port))
+    return BOX_WIDTH, BOX_TOP + BOX_ROW * max(len(inputs), len(outputs), 1) + 6 + 2 * 8
 
 
 def estimated_size(doc: Document, node_id: str) -> tuple[float, float]:
@@ -104,7 +121,9 @@ def grouped_positions(doc: Document,
                 sizes[item] = size_of(item[2:])
             else:
                 w, h, _ = blocks.setdefault(item, layout(item[2:]))
-                sizes[item] = (w, h)
+                group = doc.groups[item[2:]]
+                sizes[item] = box_size(doc, set(doc.group_nodes(group.id))) \
+                    if group.collapsed else (w, h)
         items.sort(key=first_rank)
         preds: dict[str, set[str]] = {item: set() for item in items}
         for a, b in edges_at.get(level, ()):
