@@ -21,16 +21,21 @@ MARGIN, HEADER = 20.0, 30.0
 BOX_WIDTH, BOX_TOP, BOX_ROW = 200.0, 42.0, 18.0
 
 
-def box_size(doc: Document, members: set[str]) -> tuple[float, float]:
-    """The size of the box of a collapsed group with these member nodes."""
-    inputs, outputs = set(), set()
+def box_sizes(doc: Document, chains: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
+    """The size of every group's box were it collapsed: one port row per value crossing its
+    boundary (in one pass over the edges; chains: node -> its groups, outermost first)."""
+    inputs: dict[str, set] = {}
+    outputs: dict[str, set] = {}
     for e in doc.edges.values():
-        inside_src, inside_dst = e.src in members, e.dst in members
-        if inside_dst and not inside_src:
-            inputs.add((e.src, e.src_port))
-        elif inside_src and not inside_dst:
-            outputs.add((e.src, e.src_port))
-    return BOX_WIDTH, BOX_TOP + BOX_ROW * max(len(inputs), len(outputs), 1) + 6 + 2 * 8
+        src, dst = set(chains[e.src]), set(chains[e.dst])
+        for gid in chains[e.dst]:
+            if gid not in src:
+                inputs.setdefault(gid, set()).add((e.src, e.src_port))
+        for gid in chains[e.src]:
+            if gid not in dst:
+                outputs.setdefault(gid, set()).add((e.src, e.src_port))
+    return {gid: (BOX_WIDTH, BOX_TOP + 6 + 2 * 8 + BOX_ROW * max(
+        len(inputs.get(gid, ())), len(outputs.get(gid, ())), 1)) for gid in doc.groups}
 
 
 def estimated_size(doc: Document, node_id: str) -> tuple[float, float]:
@@ -102,6 +107,7 @@ def grouped_positions(doc: Document,
         edges_at.setdefault(common, []).append((item_at(e.src, common), item_at(e.dst, common)))
 
     blocks: dict[str, tuple[float, float, dict[str, tuple[float, float]]]] = {}
+    boxes = box_sizes(doc, chains) if any(g.collapsed for g in doc.groups.values()) else {}
     group_first: dict[str, int] = {}
     for nid, chain in chains.items():
         for gid in chain:
@@ -122,8 +128,7 @@ def grouped_positions(doc: Document,
             else:
                 w, h, _ = blocks.setdefault(item, layout(item[2:]))
                 group = doc.groups[item[2:]]
-                sizes[item] = box_size(doc, set(doc.group_nodes(group.id))) \
-                    if group.collapsed else (w, h)
+                sizes[item] = boxes[group.id] if group.collapsed else (w, h)
         items.sort(key=first_rank)
         preds: dict[str, set[str]] = {item: set() for item in items}
         for a, b in edges_at.get(level, ()):

@@ -21,6 +21,7 @@ gradients (randomness inside the graph, such as dropout, draws again).
 """
 from __future__ import annotations
 
+import itertools
 import linecache
 import os
 import sys
@@ -186,12 +187,13 @@ class ScriptRecorder:
         current.calls.append(call)
 
     def on_module_pre(self, module, args) -> None:
-        if not self.module_stack or id(module) not in self.module_paths:
-            if not self.module_stack:
-                for path, sub in module.named_modules():
-                    self.module_paths[id(sub)] = path
-                for pname, p in module.named_parameters():
-                    self.param_names.setdefault(id(p), pname)
+        if not self.module_stack and self.module_paths.get(id(module)) != "":
+            # a root module seen for the first time: its submodules' paths, its parameters'
+            # names (as named_parameters() gives them)
+            for path, sub in module.named_modules():
+                self.module_paths[id(sub)] = path
+            for pname, p in module.named_parameters():
+                self.param_names.setdefault(id(p), pname)
         parent = self.module_stack[-1] if self.module_stack else None
         path = self.module_paths.get(id(module), type(module).__name__)
         self.module_calls.append({"path": path, "type": type(module).__name__, "parent": parent})
@@ -365,6 +367,10 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     call_nodes: list[tuple[Call, str]] = []
     failed_node = None
     counts: dict[str, int] = {}
+    serial = itertools.count(1)          # ids made here: Document.new_id scans every id
+
+    def next_id(prefix: str) -> str:
+        return f"{prefix}{next(serial)}"
 
     def fresh(label: str) -> str:
         """label, label2, label3, ... counted here (the document's unique_label scans)."""
@@ -385,15 +391,15 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         name = (leaf.name if leaf else None) or param_names.get(id(t)) or "tensor"
         dtype = str(array.dtype)
         if id(t) in parameters or type(t).__name__ == "Parameter":
-            node = doc.add_node("parameter", label=fresh(name), params={
+            node = doc.add_node("parameter", node_id=next_id("n"), label=fresh(name), params={
                 "init": "value", "value": _value(array.astype(np.float64)),
                 "dtype": dtype if dtype in ("float32", "float64") else "float32"})
         elif dtype in ("float32", "float64"):
-            node = doc.add_node("tensor", label=fresh(name), params={
+            node = doc.add_node("tensor", node_id=next_id("n"), label=fresh(name), params={
                 "value": _value(array.astype(np.float64)), "dtype": dtype,
                 "requires_grad": bool(t.requires_grad)})
         else:   # integer or bool data (class labels, masks): engine.tensor(value, dtype=...)
-            node = doc.add_node("call", label=fresh(name), params={
+            node = doc.add_node("call", node_id=next_id("n"), label=fresh(name), params={
                 "function": "engine.tensor",
                 "args": _json({"args": [_value(array)], "kwargs": {"dtype": {"$dtype": dtype}}})})
         if leaf is not None and leaf.source:
@@ -426,13 +432,13 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             label = call.name.strip("_") or call.name      # __getitem__ -> getitem
             if not order and call.outputs and param_names.get(id(call.outputs[0])):
                 label = param_names[id(call.outputs[0])]     # a factory: named as its variable
-            node = doc.add_node("call", label=fresh(label), params={
+            node = doc.add_node("call", node_id=next_id("n"), label=fresh(label), params={
                 "function": call.function, "args": args_json})
             for k, t in enumerate(order):
                 src = made.get(id(t))
                 if src is None:
                     src = (leaf_node(t), "out")
-                doc.add_edge(src[0], src[1], node.id, f"in{k}")
+                doc.add_edge(src[0], src[1], node.id, f"in{k}", edge_id=next_id("e"))
         else:
             # not replayable (an argument we cannot write down): its values as constants
             node = None
@@ -468,8 +474,8 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             doc.meta["root"] = doc.nodes[root_node].label
     no_grad = [nid for call, nid in call_nodes if not call.grad_enabled]
     if no_grad:
-        doc.add_region("no_grad", no_grad)
-    _add_module_groups(doc, call_nodes, module_calls)
+        doc.add_region("no_grad", no_grad, region_id=next_id("r"))
+    _add_module_groups(doc, call_nodes, module_calls, next_id)
     doc.meta.setdefault("script", {}).update({"sources": sources, "failed": failed_node})
     if title:
         doc.meta["title"] = title
@@ -498,7 +504,7 @@ def _source_info(source, module_call, module_calls) -> dict:
     return info
 
 
-def _add_module_groups(doc: Document, call_nodes, module_calls) -> None:
+def _add_module_groups(doc: Document, call_nodes, module_calls, next_id) -> None:
     """A group per module call that holds ops, nested as the calls nested."""
     members: dict[int, list[str]] = {}
     for call, nid in call_nodes:
@@ -516,7 +522,7 @@ def _add_module_groups(doc: Document, call_nodes, module_calls) -> None:
         while parent is not None and parent not in needed:
             parent = module_calls[parent]["parent"]
         label = info["path"] or info["type"]
-        group_id = doc.new_id("g")
+        group_id = next_id("g")
         from gradstudio.graph.groups import Group
         doc.groups[group_id] = Group(group_id, label, list(members.get(k, [])),
                                      ids.get(parent) if parent is not None else None, False,
