@@ -3,6 +3,9 @@ training in the dashboard, the recorded graph on the canvas with its source line
 import shutil
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from gradstudio.ui.script_controller import CONSENT_KEY
@@ -44,6 +47,10 @@ def test_opening_a_script_asks_once_then_shows_its_graph_and_training(window, qt
     assert box.line.text().startswith("module_mlp.py:")
     assert box.module.text() == "fc1"
     assert box.code.text() == "return self.fc2(F.relu(self.fc1(x)))"
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    QTest.mouseDClick(box, Qt.LeftButton)
+    assert opened == [str(path.resolve())]
     window.grab().save(str(tmp_path / "script_window.png"))
 
     # a second script opens without asking again

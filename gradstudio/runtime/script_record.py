@@ -321,9 +321,14 @@ class ScriptRecorder:
                               parameters=set(self.param_names))
 
 
+_is_grad_enabled = None
+
+
 def _grad_enabled() -> bool:
-    from engine.autograd.grad_mode import is_grad_enabled
-    return is_grad_enabled()
+    global _is_grad_enabled
+    if _is_grad_enabled is None:
+        from engine.autograd.grad_mode import is_grad_enabled as _is_grad_enabled
+    return _is_grad_enabled()
 
 
 def _numpy(tensor) -> np.ndarray:
