@@ -160,8 +160,8 @@ def canvas(folder: str, blocks: int, frames: int) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from gradstudio.graph.group_layout import grouped_positions
     from gradstudio.ui.main_window import MainWindow
+    from gradstudio.ui.script_controller import show_recorded
 
     app = QApplication.instance() or QApplication([])
     doc, seconds = recorded_document(folder, blocks)
@@ -176,12 +176,7 @@ def canvas(folder: str, blocks: int, frames: int) -> None:
     app.processEvents()
 
     def show():
-        # what ScriptController._show_document does with the worker's document
-        window.runner.reset()
-        window.doc.replace_with(doc)
-        window.runner.run(backward=window.runner.has_root())
-        for node_id, pos in grouped_positions(window.doc, window._node_size).items():
-            window.doc.set_pos(node_id, pos)
+        show_recorded(window, doc, folder)     # what the window does with the recording
         window.view.frame_all()
         window.view.viewport().repaint()
 

@@ -39,17 +39,26 @@ def box_sizes(doc: Document, chains: dict[str, list[str]]) -> dict[str, tuple[fl
 
 
 def estimated_size(doc: Document, node_id: str) -> tuple[float, float]:
-    """A node's size without a canvas: its port rows and a run's preview lines."""
+    """A node's size on the canvas once it has run, without a canvas (as NodeItem lays it
+    out: header, badges, a row per port and per shown parameter, the run's preview lines)."""
     node = doc.nodes[node_id]
     spec = doc.spec(node)
+    params = node.params
     if node.kind == "call":
         from gradstudio.graph.script_call import call_ports
-        inputs, outputs = call_ports(node.params)
-        rows, params = max(len(inputs), len(outputs), 1), 1
+        inputs, outputs = call_ports(params)
+        rows, shown, lines = max(len(inputs), len(outputs)), 1, 3    # shape, data, grad_fn
     else:
-        rows = max(len(spec.inputs), len(spec.outputs), 1)
-        params = min(len(spec.params), 7)
-    return 200.0, 24 + 18 + 20 * rows + 20 * params + 4 * 16 + 16
+        rows = max(len(spec.inputs), len(spec.outputs))
+        hidden = set()
+        if "init" in params:       # a leaf shows value, or shape and what its init needs
+            hidden = {"shape", "fill_value", "seed"} if params["init"] == "value" else \
+                {"value"} | ({"fill_value"} if params["init"] != "full" else set())
+        shown = min(sum(1 for p in spec.params if p.name not in hidden), 7)
+        grads = node.kind == "parameter" or params.get("requires_grad")
+        lines = 3 if grads or spec.inputs else 2
+    height = 24 + 18 + 20 * rows + (2 + 20 * shown if shown else 0) + 4 + 16 * lines + 8
+    return 200.0, float(height)
 
 
 def _topological(items: list[str], preds: dict[str, set[str]], key) -> list[str]:

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (QApplication, QFormLayout, QGroupBox, QInputDialo
 from shiboken6 import isValid
 
 from gradstudio.graph import fileio
-from gradstudio.graph.group_layout import grouped_positions
 from gradstudio.runtime.metrics import TrainingMetrics
 from gradstudio.runtime.script_run import ScriptRun, feed_metrics
 
@@ -259,13 +258,7 @@ class ScriptController(QObject):
         except fileio.FileFormatError as exc:
             w.show_message(f"{self.path.name}: the recorded graph is not valid: {exc}", "error")
             return
-        w.runner.reset()
-        w.doc.replace_with(loaded)
-        w.runner.set_base_dir(str(self.path.parent))
-        w.runner.run(backward=w.runner.has_root())
-        # laid out with the nodes' real sizes now they show their values
-        for node_id, pos in grouped_positions(w.doc, w._node_size).items():
-            w.doc.set_pos(node_id, pos)
+        show_recorded(w, loaded, str(self.path.parent))
         w.undo_stack.clear()
         w.path = None                          # Save asks for a .json: never over the script
         script = loaded.meta.get("script", {})
@@ -398,6 +391,15 @@ class ScriptController(QObject):
 
     def shutdown(self) -> None:
         self.stop(quiet=True)
+
+
+def show_recorded(window, doc, base_dir: str) -> None:
+    """The window shows a recorded document (laid out by the worker, by module groups) and
+    runs it: forward and backward, so every node shows the iteration's values and grads."""
+    window.runner.reset()
+    window.doc.replace_with(doc, take=True)
+    window.runner.set_base_dir(base_dir)
+    window.runner.run(backward=window.runner.has_root())
 
 
 def install_scripts(window: Any) -> ScriptController:
