@@ -126,38 +126,51 @@ class ScriptRecorder:
         self.script_globals: dict | None = None     # the script's module namespace
         self._call_code = None
         self._paths: dict[tuple[int, str], str | None] = {}
+        self._last_frame = None
+        self._last_call: Call | None = None
 
     # ------------------------------------------------------------------ observers
     def on_op(self, record) -> None:
+        """One record from the engine: a new Call, or another part of the composite op
+        call just seen (the engine reports a composite as the ops it is made of, all from
+        the same `_call` frame). Kept lean: it runs for every op the script makes."""
         call_frame = self._call_frame()
-        if call_frame is not None and self.current.calls and \
-                self.current.calls[-1].ops and getattr(self, "_last_frame", None) is call_frame:
-            self.current.calls[-1].ops.append(record.name)      # another part of a composite
+        if call_frame is None:               # an engine without the frame this reads
+            self._add_call(Call(record.name, None, (), {}, list(record.inputs),
+                                list(record.outputs), [record.name],
+                                self._source(sys._getframe(1)),
+                                self.module_stack[-1] if self.module_stack else None,
+                                _grad_enabled()), None)
+            return
+        if call_frame is self._last_frame:
+            self._last_call.ops.append(record.name)
             return
         self._last_frame = call_frame
-        if self.script_globals is None:
-            frame = user_frame(call_frame or sys._getframe(1))
-            if frame is not None and frame.f_globals.get("__name__") == "__main__":
-                self.script_globals = frame.f_globals
-        locals_ = call_frame.f_locals if call_frame is not None else {}
-        fn = locals_.get("fn")
-        name = locals_.get("name") or record.name
-        if call_frame is not None and "outputs" in locals_:
-            outputs = list(locals_["outputs"])
-            inputs = list(locals_.get("inputs", record.inputs))
-        else:
-            outputs, inputs = list(record.outputs), list(record.inputs)
+        locals_ = call_frame.f_locals
+        fn, name = locals_["fn"], locals_["name"]
         key = (id(fn), name)
         path = self._paths.get(key, False)
         if path is False:
             path = self._paths[key] = self._function_path(fn, name)
-        self._add_call(Call(
-            name=str(name), function=path,
-            args=tuple(locals_.get("args", ())), kwargs=dict(locals_.get("kwargs", {})),
-            inputs=inputs, outputs=outputs, ops=[record.name],
-            source=self._source(call_frame or sys._getframe(1)),
-            module_call=self.module_stack[-1] if self.module_stack else None,
-            grad_enabled=_grad_enabled()), call_frame)
+        frame = call_frame.f_back           # the script's line: the first frame of its files
+        known = _USER_FILES
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            mine = known.get(filename)
+            if mine is None:
+                mine = is_user_file(filename)
+            if mine:
+                break
+            frame = frame.f_back
+        if frame is not None and self.script_globals is None \
+                and frame.f_globals.get("__name__") == "__main__":
+            self.script_globals = frame.f_globals
+        call = self._last_call = Call(
+            name, path, locals_["args"], locals_["kwargs"], list(locals_["inputs"]),
+            list(locals_["outputs"]), [record.name],
+            None if frame is None else (frame.f_code.co_filename, frame.f_lineno),
+            self.module_stack[-1] if self.module_stack else None, _grad_enabled())
+        self._add_call(call, call_frame)
 
     def on_failed_op(self, call_frame, exc: BaseException) -> None:
         """The op call that raised (its `_call` frame from the traceback), kept marked."""
@@ -174,7 +187,7 @@ class ScriptRecorder:
     def _add_call(self, call: Call, call_frame) -> None:
         current = self.current
         out = call.outputs[0] if call.outputs else None
-        if out is not None and any(t is out for t in call.inputs) and out.is_leaf \
+        if out is not None and call.inputs and call.inputs[0] is out and out.is_leaf \
                 and (not call.grad_enabled or not out.requires_grad):
             return      # an in-place update of a leaf (w -= lr * w.grad, grad.zero_()): not graph
         produced = current.produced
