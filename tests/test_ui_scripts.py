@@ -87,7 +87,14 @@ def test_pause_step_and_stop_from_the_script_menu(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(scripts.metrics.snapshot().loss.values) == steps + 1,
                     timeout=30_000)
     qtbot.waitUntil(lambda: scripts.paused, timeout=30_000)
-    assert scripts.set_lr(0.01)
+    dashboard = window.training_dashboard
+    assert dashboard.lr_box.value() == 0.1                    # shows the script's own lr
+    dashboard.lr_box.setValue(0.05)
+    dashboard.lr_box.editingFinished.emit()                  # the dashboard's control
+    scripts.actions["step"].trigger()
+    qtbot.waitUntil(lambda: any(m.text == "lr 0.05" for m in scripts.metrics.snapshot().markers),
+                    timeout=30_000)
+    qtbot.waitUntil(lambda: scripts.metrics.snapshot().lr.values[-1] == 0.05, timeout=30_000)
     scripts.actions["stop"].trigger()
     assert not scripts.run.running and scripts.run.process.poll() is not None
     assert "stopped" in window.messages.toPlainText()

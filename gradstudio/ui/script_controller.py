@@ -280,6 +280,13 @@ class ScriptController(QObject):
         if dashboard is None or (not self.metrics.version and self.run is not None
                                  and not self.run.running):
             return
+        if not getattr(self, "_controls_wired", False):
+            # the dashboard's live controls change a running script's optimizer too
+            self._controls_wired = True
+            dashboard.lr_box.editingFinished.connect(lambda: self._dashboard_edit("lr"))
+            dashboard.clip_mode.activated.connect(lambda _=0: self._dashboard_edit("clip"))
+            dashboard.clip_threshold.editingFinished.connect(
+                lambda: self._dashboard_edit("clip"))
         dashboard.metrics = self.metrics
         dashboard.version = -1
         if self.metrics.version or (self.run is not None and self.run.running):
@@ -296,11 +303,23 @@ class ScriptController(QObject):
             dashboard.metrics, dashboard.version = self.metrics, -1
         dashboard.refresh(plots=None if every_plot else 2)
         snap = dashboard.snapshot
+        if snap is not None and len(snap.lr.values) and not dashboard.lr_box.hasFocus():
+            dashboard.lr_box.setValue(float(snap.lr.values[-1]))   # the script's own lr
         if snap is not None and snap.step >= 0 and self.path is not None:
             state = "paused" if self.paused else ("running" if self.run and self.run.running
                                                   else "finished")
             dashboard.status.setText(f"{self.path.name}: {state} · step {snap.step + 1}\n"
                                      f"loss {snap.loss.values[-1]:.4g}")
+
+    def _dashboard_edit(self, what: str) -> None:
+        dashboard = self.window.training_dashboard
+        if self.run is None or not self.run.running or dashboard.metrics is not self.metrics:
+            return
+        if what == "lr":
+            self.set_lr(dashboard.lr_box.value())
+        else:
+            mode = dashboard.clip_mode.currentText()
+            self.set_clip(None if mode == "none" else mode, dashboard.clip_threshold.value())
 
     # ---------------------------------------------------------------- controls
     def toggle_pause(self) -> None:
