@@ -191,9 +191,13 @@ class NodeItem(QGraphicsRectItem):
 
     def set_result(self, info: Any, error: str | None, waiting: str | None = None) -> None:
         self.info, self.error, self.waiting = info, error, waiting
+        self.refresh_when_shown()
+
+    def refresh_when_shown(self) -> None:
+        """refresh() now, or (inside a collapsed group) when the group shows it again."""
         if self.isVisible():
             self.refresh()
-        else:                # inside a collapsed group: laid out when it shows again
+        else:
             self.stale = True
 
     def size(self) -> tuple[float, float]:

@@ -655,7 +655,7 @@ class MainWindow(QMainWindow):
         if passes != self.scene.grad_passes:
             self.scene.grad_passes = passes
             for item in self.scene.node_items.values():
-                item.refresh()
+                item.refresh_when_shown()
         self.inspector.grad_passes = passes
         self.scene.set_results(self.runner.results, self.runner.errors, self.runner.waiting)
         self._selection_changed()
