@@ -2,11 +2,11 @@
 import builtins
 import numpy as np
 
-from ..backend import device as _device, device_of, to_device
+from ..backend import device as _device, device_of, to_device, xp_of
 from .._tensor import Tensor
 from .. import _random
 from ..autograd.views import _check_inplace
-from ._core import _isinst, _ndarray, _wrap
+from ._core import _isinst, _ndarray
 from ._registry import op, alias
 from .. import ops
 
@@ -135,7 +135,7 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
             z = _random.normal(shape, dt, g=g) * s.astype(dt) + m
         else:
             z = _random.normal(shape, dt, 0.0, std, g=g) + m
-        return ops.factories._place(np.asarray(z).astype(dt, copy=False), ref.device if ref.device.type != "cpu" else None,
+        return ops.factories._place(xp_of(z).asarray(z).astype(dt, copy=False), ref.device if ref.device.type != "cpu" else None,
                       requires_grad)
     g = _gen(generator, "normal", device)
     return ops.factories._place(_random.normal(tuple(size), ops.factories._factory_dtype(dtype), mean, std, g=g), device, requires_grad)
@@ -169,23 +169,36 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
 
 @op(method=False)
 def bernoulli(input, p=None, *, generator=None):
-    """0/1 with the probabilities in `input` (or a scalar p), drawn as PyTorch draws them."""
+    """0/1 with the probabilities in `input` (or a scalar p), drawn as PyTorch draws them (a
+    cuda tensor's on its device, by a cuda generator)."""
     a = input._a
-    host = a if type(a) is np.ndarray else a.get()
     g = _gen(generator, "bernoulli", input.device)
-    r = _random.bernoulli(a.shape, host if p is None else float(p), g).astype(a.dtype)
+    r = _random.bernoulli(a.shape, a if p is None else float(p), g).astype(a.dtype)
     return ops.factories._place(r, input.device if input.device.type != "cpu" else None, False)
+
+
+def _host(a):
+    return a if type(a) is np.ndarray else a.get()
+
+
+def _back_on(out, input):
+    """A result drawn on the host, placed on `input`'s device."""
+    return ops.factories._place(out, input.device if input.device.type != "cpu" else None, False)
 
 
 @op(method=False)
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    p = np.asarray(input._a, dtype=np.float64)
+    """Drawn on the host for cuda tensors too (their probabilities are copied over and the
+    indices copied back), from the tensor's device's generator."""
+    p = np.asarray(_host(input._a), dtype=np.float64)
     rng = _random.rng(_gen(generator, "multinomial", input.device))
     rows = p.reshape(-1, p.shape[-1])
     out = np.stack([rng.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
-    return _wrap(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64))
+    return _back_on(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), input)
 
 
 @op(method=False)
 def poisson(input, generator=None):
-    return _wrap(_random.rng(_gen(generator, "poisson", input.device)).poisson(input._a).astype(input._a.dtype))
+    """Drawn on the host, like multinomial."""
+    lam = _host(input._a)
+    return _back_on(_random.rng(_gen(generator, "poisson", input.device)).poisson(lam).astype(lam.dtype), input)

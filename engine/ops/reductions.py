@@ -427,7 +427,10 @@ class VarBackward0(Node):
         x, = self.saved
         if not self.keepdim:
             g = g.reshape(_keep_shape(x.shape, self.dims))
-        return g * (2.0 / builtins.max(self.count - self.correction, 0)) * (x - x.mean(self.dims, keepdim=True))
+        dof = self.count - self.correction     # PyTorch's var_backward: no clamp, and over all
+        if dof <= 0 and len(self.dims) == x.ndim:   # dims inf (nan where x equals the mean)
+            return g * ops.where(ops.eq(x, x.mean()), ops.full_like(x, math.nan), ops.full_like(x, math.inf))
+        return g * (2.0 / dof if dof else math.inf) * (x - x.mean(self.dims, keepdim=True))
 
 
 class StdBackward0(Node):

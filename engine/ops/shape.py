@@ -275,8 +275,8 @@ def expand(input, *sizes):
     nd = len(sizes)
     if nd < a.ndim:
         raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, a.shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
-                           "the number of sizes provided ({}) must be greater or equal to the number of dimensions in "
-                           "the tensor ({})".format(nd, a.ndim))
+                           f"the number of sizes provided ({nd}) must be greater or equal to the number of dimensions in "
+                           f"the tensor ({a.ndim})")
     lead = nd - a.ndim
     shape = []
     for i, s in enumerate(sizes):

@@ -116,6 +116,7 @@ def loaded_window(source: Path, width: int, height: int, settings):
     window.show()
     if not window.open_file(source, ask=False):
         raise UsageError(f"cannot open {source}")
+    window.setObjectName(source.name)   # messages name the file (an example opens untitled)
     return window
 
 
@@ -124,7 +125,7 @@ def select_node(window, label: str) -> None:
     node = window.doc.node_by_label(label)
     if node is None:
         labels = ", ".join(sorted(n.label for n in window.doc.nodes.values()))
-        raise UsageError(f"--select {label}: {window.path.name} has no such node ({labels})")
+        raise UsageError(f"--select {label}: {window.objectName()} has no such node ({labels})")
     window.scene.clearSelection()
     window.scene.node_items[node.id].setSelected(True)
 
@@ -135,7 +136,7 @@ def step_debugger(window, steps: int) -> None:
     panel = window.debugger_panel
     panel.act_restart.trigger()
     if not panel.debugger.started:
-        raise UsageError(f"cannot debug {window.path.name}: {panel.debugger.error}")
+        raise UsageError(f"cannot debug {window.objectName()}: {panel.debugger.error}")
     planned = len(panel.debugger.plan)
     if steps > planned:
         raise UsageError(f"--debug-step {steps}: the backward pass has {planned} steps")
@@ -150,7 +151,7 @@ def train(window, steps: int) -> None:
     trainer's headless run), every visible plot drawn from the final metrics."""
     dashboard = window.training_dashboard
     if dashboard.setup() is None:
-        raise UsageError(f"{window.path.name} has no training setup (meta 'training')")
+        raise UsageError(f"{window.objectName()} has no training setup (meta 'training')")
     window.training_dock.show()
     window.training_dock.raise_()
     if not dashboard.train_now(steps):
