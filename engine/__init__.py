@@ -48,22 +48,18 @@ _keep_freed_arrays_in_heap()
 
 from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, bool_ as bool,
                      get_default_dtype, set_default_dtype, promote_types, result_type)
+from . import autograd      # first: its traversal imports _tensor, which imports autograd.graph and .views
 from ._tensor import Tensor, Size
 from .backend import device
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode,
                                  is_inference_mode_enabled)
-from . import autograd
-from ._ops import *  # noqa: F401,F403  (the op functions; see __all__ below)
-from ._ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, clamp,
-                   maximum, minimum, where, sum, mean, prod, max, min, amax, amin, norm, var, std, logsumexp,
-                   softmax, log_softmax, cumsum, matmul, mm, bmm, reshape, flatten, transpose, permute, squeeze,
-                   unsqueeze, cat, stack, gather, flip, tensor, zeros, ones, full, eye, arange, linspace,
-                   zeros_like, ones_like, from_numpy, round, all, any)
-from ._linalg_ops import det, inverse, slogdet, logdet, pinverse, matrix_exp
-from ._ops_math import *  # noqa: F401,F403  (elementwise math: addcmul, atan2, hypot, xlogy, logit, ...)
-from ._ops_shape import *  # noqa: F401,F403  (structural ops and reductions: roll, diff, cummax, ...)
-from ._factories_random import (rand, randn, randint, normal, randperm, rand_like, randn_like, randint_like,
-                                bernoulli, multinomial, poisson)
+from . import ops
+from .ops import *  # noqa: F401,F403  (every registered op function: engine.ops.__all__)
+from .ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, clamp,
+                  maximum, minimum, where, sum, mean, prod, max, min, amax, amin, norm, var, std, logsumexp,
+                  softmax, log_softmax, cumsum, matmul, mm, bmm, reshape, flatten, transpose, permute, squeeze,
+                  unsqueeze, cat, stack, gather, flip, tensor, zeros, ones, full, eye, arange, linspace,
+                  zeros_like, ones_like, from_numpy, round, all, any)
 from ._random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import cuda, backend

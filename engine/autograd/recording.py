@@ -151,19 +151,17 @@ def recorded(fn, name=None):
     return op
 
 
-_OP_MODULES = ("engine._ops",)     # where op factories (_unary_op, _cmp, _mk_inplace) are defined
-
-
 def record_namespace(g, skip=()):
     """Wrap with `recorded` every public function defined in module namespace `g` (aliases share
-    one wrapper, named by the first name bound to the function), except the names in `skip`."""
+    one wrapper, named by the first name bound to the function), except the names in `skip`.
+    For modules of functions outside engine.ops (nn.functional, linalg); engine.ops registers
+    each op with engine.ops._registry.op, which calls `recorded`."""
     mod = g["__name__"]
     done = {}
     for key, fn in list(g.items()):
         if key.startswith("_") or key in skip or not callable(fn) or isinstance(fn, type):
             continue
-        home = getattr(fn, "__module__", None) or ""
-        if getattr(fn, "_recorded", False) or not (home == mod or home in _OP_MODULES):
+        if getattr(fn, "_recorded", False) or getattr(fn, "__module__", None) != mod:
             continue
         w = done.get(id(fn))
         if w is None:

@@ -20,7 +20,7 @@ import numpy as np
 import engine
 from engine import amp as _amp
 from engine.autograd import Function
-from engine._ops import _check_inplace
+from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
 from engine.nn._conv import _ScatterFlat, conv2d, max_pool2d
