@@ -25,3 +25,8 @@ EX=resources/examples
 # Live training dashboard: the spirals MLP after its 400 steps.
 "$PYTHON" -m gradstudio shot "$EX/spirals.json" -o docs/gallery-dashboard.png \
     --size 1600x1000 --train-steps 400
+# Your own PyTorch scripts: each example script run, recorded and shown (graph, dashboard).
+"$PYTHON" -m gradstudio shot "$EX/mlp_dataloader.py" -o docs/gallery-script-mlp.png --size 1500x950
+"$PYTHON" -m gradstudio shot "$EX/small_cnn.py" -o docs/gallery-script-cnn.png --size 1500x950
+"$PYTHON" -m gradstudio shot "$EX/two_layer_manual_sgd.py" -o docs/gallery-script-debug.png \
+    --size 1500x900 --debug-step 4

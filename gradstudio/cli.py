@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-SUBCOMMANDS = ("run", "shot", "export", "debug")
+SUBCOMMANDS = ("run", "shot", "export", "debug", "import")
 
 
 class UsageError(Exception):
@@ -18,8 +18,11 @@ def _editor_parser() -> argparse.ArgumentParser:
                     "run FILE (headless forward/backward/training), "
                     "shot FILE -o PNG (render a screenshot), "
                     "export FILE --to python|torch (write a script), "
-                    "debug FILE (print the backward pass step by step).")
-    p.add_argument("file", nargs="?", help="graph file (.json); the default example when omitted")
+                    "debug FILE (print the backward pass step by step), "
+                    "import SCRIPT.py -o GRAPH.json (record a PyTorch script as a graph). "
+                    "FILE may be a PyTorch script (.py): it runs on gradstudio's engine.")
+    p.add_argument("file", nargs="?", help="graph file (.json) or PyTorch script (.py); "
+                                           "the default example when omitted")
     return p
 
 
@@ -69,6 +72,14 @@ def _sub_parser() -> argparse.ArgumentParser:
     debug.add_argument("--why", metavar="NAME", default=None,
                        help="run forward and backward, then say why NAME's gradient is None "
                             "or zero (a node label, or LABEL.weight for a layer's parameter)")
+    imp = sub.add_parser("import", help="run a PyTorch script and save its recorded iteration "
+                                         "as a graph file")
+    imp.add_argument("file", metavar="SCRIPT.py")
+    imp.add_argument("-o", "--output", required=True, metavar="GRAPH.json")
+    imp.add_argument("--iteration", type=int, default=None, metavar="K",
+                     help="which iteration to keep (0-based; default: the last)")
+    imp.add_argument("--steps", type=int, default=None, metavar="N",
+                     help="stop the script after N optimizer steps")
     return p
 
 
@@ -76,7 +87,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     import importlib
 
     # imported on demand: only `shot` (and the editor) load Qt
-    return importlib.import_module(f"gradstudio.commands.{args.command}").main(args)
+    module = "import_script" if args.command == "import" else args.command
+    return importlib.import_module(f"gradstudio.commands.{module}").main(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -314,3 +314,24 @@ def test_full_backward_hook_grad_input_has_one_entry_per_positional_argument():
         module(a, 5.0).sum().backward()
         return seen
     assert record(engine) == record(torch) == [[[9.0, 12.0], [0.0, 0.0]], [[15.0, 15.0], None]]
+
+
+def test_global_module_hooks_run_before_the_modules_own_and_come_off_with_their_handle():
+    from engine.nn.modules.module import (register_module_forward_hook,
+                                          register_module_forward_pre_hook)
+    seen = []
+    net = engine.nn.Sequential(engine.nn.Linear(2, 2), engine.nn.ReLU())
+    net[0].register_forward_pre_hook(lambda m, args: seen.append(("own pre", type(m).__name__)))
+    pre = register_module_forward_pre_hook(lambda m, args: seen.append(("pre", type(m).__name__)))
+    post = register_module_forward_hook(
+        lambda m, args, out: seen.append(("post", type(m).__name__)))
+    try:
+        net(engine.ones(1, 2))
+    finally:
+        pre.remove()
+        post.remove()
+    assert seen == [("pre", "Sequential"), ("pre", "Linear"), ("own pre", "Linear"),
+                    ("post", "Linear"), ("pre", "ReLU"), ("post", "ReLU"), ("post", "Sequential")]
+    seen.clear()
+    net(engine.ones(1, 2))
+    assert seen == [("own pre", "Linear")]

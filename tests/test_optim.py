@@ -164,3 +164,29 @@ def lr_history(lib, make_scheduler, epochs=16):
 def test_scheduler_learning_rates_match_pytorch(name):
     np.testing.assert_allclose(lr_history(engine, SCHEDULERS[name]),
                                lr_history(torch, SCHEDULERS[name]), rtol=1e-12)
+
+
+def test_global_optimizer_step_hooks_run_around_every_step_of_every_optimizer():
+    from engine.optim.optimizer import (register_optimizer_step_post_hook,
+                                        register_optimizer_step_pre_hook)
+    w = engine.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+
+    def before(opt, args, kwargs):
+        seen.append(("pre", type(opt).__name__, w.detach().tolist()))
+        w.grad.mul_(0.5)                       # edits between backward and step count
+
+    pre = register_optimizer_step_pre_hook(before)
+    post = register_optimizer_step_post_hook(
+        lambda opt, args, kwargs: seen.append(("post", type(opt).__name__, w.detach().tolist())))
+    try:
+        for opt in (engine.optim.SGD([w], lr=1.0), engine.optim.Adam([w], lr=0.1)):
+            w.grad = None
+            (w * w).sum().backward()
+            opt.step()
+    finally:
+        pre.remove()
+        post.remove()
+    assert [s[:2] for s in seen] == [("pre", "SGD"), ("post", "SGD"), ("pre", "Adam"),
+                                     ("post", "Adam")]
+    assert seen[1][2] == [0.0, 0.0]            # 1 - 1.0 * (0.5 * 2 * 1), 2 - 2

@@ -12,7 +12,7 @@ from gradstudio import cli
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 FENCED = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
-COMMAND = re.compile(r"(?:^|\s)(?:python -m )?gradstudio(?:\s+(run|debug|shot|export)\b|\s|$)")
+COMMAND = re.compile(r"(?:^|\s)(?:python -m )?gradstudio(?:\s+(run|debug|shot|export|import)\b|\s|$)")
 OPTION = re.compile(r"(?<![\w-])(--?[a-z][a-z-]*)")
 
 

@@ -6,13 +6,52 @@ holds the parameter), updating them in place as PyTorch's optimizers do under no
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
+import functools
+from collections import OrderedDict, defaultdict
 from typing import Any, Callable
 
 import engine
+from engine.autograd.graph import RemovableHandle
 from engine.nn._arrays import array_of, grad_array_of, zero_grads
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
+
+# Hooks run around every optimizer's `step` (PyTorch's global optimizer hooks).
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
+    """hook(optimizer, args, kwargs) -> None or (new args, new kwargs), run before every
+    optimizer's `step`."""
+    handle = RemovableHandle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
+    """hook(optimizer, args, kwargs) -> None, run after every optimizer's `step`."""
+    handle = RemovableHandle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
+
+
+def _with_step_hooks(step: Callable) -> Callable:
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        if not (_global_optimizer_pre_hooks or _global_optimizer_post_hooks):
+            return step(self, *args, **kwargs)
+        for hook in list(_global_optimizer_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        for hook in list(_global_optimizer_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    wrapper._step_hooks = True
+    return wrapper
 
 
 class _Required:
@@ -26,6 +65,12 @@ required = _Required()
 class Optimizer:
     """Base class: holds `param_groups` (list of dicts with "params" and hyper-parameters)
     and `state` (dict from parameter to its buffers)."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_step_hooks", False):
+            cls.step = _with_step_hooks(step)
 
     def __init__(self, params, defaults: dict[str, Any]):
         self.defaults = defaults

@@ -23,8 +23,12 @@ from gradstudio.runtime.why_grad import UnknownName, why_grad
 
 
 def main(args) -> int:
+    from gradstudio.commands.import_script import is_script, recorded
     try:
-        doc = fileio.load(args.file)
+        if is_script(args.file):         # a script: the backward of its last iteration
+            doc = recorded(args.file, quiet_stdout=True)[0]
+        else:
+            doc = fileio.load(args.file)
     except GraphError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     session = Session(doc, base_dir=os.path.dirname(os.path.abspath(args.file)))

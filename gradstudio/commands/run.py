@@ -17,6 +17,10 @@ files); "loss" is present only when training ran: when the document's meta has "
 and "health": [{"step", "layers": {LABEL: {"kind", "activation_mean", "activation_std",
 "dead_fraction", "saturated_fraction", "grad_norm", "grad_ratio"}}, "verdicts": [...]}]
 sampled about ten times over the run (runtime.health).
+FILE may be a PyTorch script (.py): it runs on the engine (its output on stdout, on stderr
+with --json; --steps N stops it after N optimizer steps), its last iteration is recorded as
+a document (gradstudio.commands.import_script) and that document is what runs and prints;
+"loss" then holds the loss of each optimizer step the script took.
 A bad file, a bad graph or a node that fails raises UsageError: exit code 2 and one line
 on stderr. With --detect-anomaly the run stops at the node whose forward or backward first
 made NaN/Inf (the window's Run > Detect anomalies) and names it that way; training, if any,
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from gradstudio.cli import UsageError
+from gradstudio.commands.import_script import is_script, recorded
 from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
 from gradstudio.runtime import training
@@ -43,10 +48,14 @@ from gradstudio.runtime.session import (NodeInfo, Session, default_engine, devic
 def main(args) -> int:
     if args.steps is not None and args.steps < 0:
         raise UsageError("--steps must be zero or more")
-    try:
-        doc = fileio.load(args.file)
-    except GraphError as exc:
-        raise UsageError(f"{args.file}: {exc}") from None
+    script = None
+    if is_script(args.file):             # a PyTorch script: run it, then its last iteration
+        doc, script = recorded(args.file, steps=args.steps or None, quiet_stdout=args.json)
+    else:
+        try:
+            doc = fileio.load(args.file)
+        except GraphError as exc:
+            raise UsageError(f"{args.file}: {exc}") from None
     problem = device_problem(default_engine(), args.device)
     if problem and not (args.cpu_fallback and args.device.startswith("cuda")):
         # a script asked for this device: it must not get another one by surprise
@@ -69,6 +78,8 @@ def main(args) -> int:
             with session.engine.autograd.set_detect_anomaly(anomaly):
                 trained = _train(session, args.steps)
         losses = None if trained is None else trained.losses
+        if script is not None and script.steps:
+            losses = script.losses           # one per optimizer step the script took
         for warning in [] if trained is None else trained.warnings:
             print(f"gradstudio: {warning}", file=sys.stderr)
     except GraphError as exc:

@@ -49,7 +49,11 @@ def main(args: argparse.Namespace) -> int:
     from gradstudio.graph.document import GraphError
 
     try:
-        fileio.load(source)
+        if source.suffix.lower() == ".py":        # a script: checked when it runs
+            if not source.is_file():
+                raise UsageError(f"no such file: {source}")
+        else:
+            fileio.load(source)
     except OSError as exc:
         raise UsageError(f"cannot open {source}: {exc.strerror or exc}") from None
     except GraphError as exc:
@@ -67,6 +71,7 @@ def main(args: argparse.Namespace) -> int:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
         settings.setValue("theme", theme)
+        settings.setValue("scripts/run_consent", True)     # the command asked to run it
         window = prepared_window(source, width, height, settings, select=select,
                                  debug_step=debug_step, train_steps=train_steps, why=why,
                                  detect_anomaly=detect_anomaly)
@@ -151,6 +156,11 @@ def loaded_window(source: Path, width: int, height: int, settings):
     if not window.open_file(source, ask=False):
         raise UsageError(f"cannot open {source}")
     window.setObjectName(source.name)   # messages name the file (an example opens untitled)
+    if source.suffix.lower() == ".py":          # a script: its graph once it has run
+        window.scripts.wait()
+        result = window.scripts.run.result
+        if result.document is None:
+            raise UsageError(f"{source.name}: {result.error or 'no graph was recorded'}")
     return window
 
 

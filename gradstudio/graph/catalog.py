@@ -754,6 +754,9 @@ TABLE: tuple[NodeSpec, ...] = (
           extra=(ParamSpec("beta", FLOAT, 1.0, minimum=0.0),), keywords=("smooth_l1",)),
 )
 
+from gradstudio.graph.script_call import CALL_SPEC  # noqa: E402 - a recorded script's op calls
+
+TABLE = TABLE + (CALL_SPEC,)
 CATALOG: dict[str, NodeSpec] = {spec.kind: spec for spec in TABLE}
 assert len(CATALOG) == len(TABLE), "two catalog rows share a kind"
 

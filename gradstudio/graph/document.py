@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 from gradstudio.graph.catalog_types import ANY, DATASET, TENSOR, NodeSpec
 from gradstudio.graph.grad_hooks import check_hooks
+from gradstudio.graph.groups import Group, GroupsMixin
 
 
 class GraphError(ValueError):
@@ -64,8 +65,8 @@ class Region:
 @dataclass(frozen=True)
 class Change:
     """One notification. what: node_added, node_removed, node_changed, edge_added,
-    edge_removed, edge_changed, region_added, region_removed, region_changed, meta_changed,
-    reset. item: the Node/Edge/Region concerned (None for meta/reset). key: which field or
+    edge_removed, edge_changed, region_added, region_removed, region_changed, group_changed
+    (see gradstudio.graph.groups), meta_changed, reset. item: the Node/Edge/Region concerned (None for meta/reset). key: which field or
     parameter changed (for *_changed and meta_changed)."""
     what: str
     item: Any = None
@@ -75,7 +76,7 @@ class Change:
 _LABEL_TAIL = re.compile(r"^(.*?)(\d+)$")
 
 
-class Document:
+class Document(GroupsMixin):
     def __init__(self, catalog: dict[str, NodeSpec] | None = None) -> None:
         if catalog is None:
             from gradstudio.graph.catalog import CATALOG as catalog
@@ -83,6 +84,7 @@ class Document:
         self.nodes: dict[str, Node] = {}
         self.edges: dict[str, Edge] = {}
         self.regions: dict[str, Region] = {}
+        self.groups: dict[str, Group] = {}
         # title, description, root (label of the backward root), training setup, ...
         self.meta: dict[str, Any] = {}
         self._listeners: list[Callable[[Change], None]] = []
@@ -138,7 +140,7 @@ class Document:
         return [e for e in self.edges.values() if node_id in (e.src, e.dst)]
 
     def new_id(self, prefix: str) -> str:
-        taken = self.nodes.keys() | self.edges.keys() | self.regions.keys()
+        taken = self.nodes.keys() | self.edges.keys() | self.regions.keys() | self.groups.keys()
         while True:
             candidate = f"{prefix}{next(self._ids)}"
             if candidate not in taken:
@@ -236,6 +238,7 @@ class Document:
             if node_id in region.node_ids:
                 region.node_ids.remove(node_id)
                 self._emit("region_changed", region, "node_ids")
+        self._drop_from_groups(node_id)
         del self.nodes[node_id]
         del self._label_owner[node.label]
         self._emit("node_removed", node)
@@ -399,6 +402,7 @@ class Document:
         self.edges.clear()
         self._reindex()
         self.regions.clear()
+        self.groups.clear()
         self.meta.clear()
         self._emit("reset")
 
@@ -408,6 +412,7 @@ class Document:
         self.edges = copy.deepcopy(other.edges)
         self._reindex()
         self.regions = copy.deepcopy(other.regions)
+        self.groups = copy.deepcopy(other.groups)
         self.meta = copy.deepcopy(other.meta)
         self._emit("reset")
 
@@ -417,6 +422,7 @@ class Document:
         twin.edges = copy.deepcopy(self.edges)
         twin._reindex()
         twin.regions = copy.deepcopy(self.regions)
+        twin.groups = copy.deepcopy(self.groups)
         twin.meta = copy.deepcopy(self.meta)
         return twin
 

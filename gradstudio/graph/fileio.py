@@ -4,7 +4,11 @@
      "meta": {"title": ..., "description": ..., "root": LABEL, ...},
      "nodes": [{"id", "kind", "label", "pos": [x, y], "params": {...}, "hooks": [...]}, ...],
      "edges": [{"id", "src", "src_port", "dst", "dst_port", "detach"}, ...],
-     "regions": [{"id", "kind": "no_grad", "label", "nodes": [ids]}, ...]}
+     "regions": [{"id", "kind": "no_grad", "label", "nodes": [ids]}, ...],
+     "groups": [{"id", "label", "nodes": [ids], "parent": ID or null, "collapsed", "info"}]}
+
+Version 2 added "groups" (gradstudio.graph.groups: named, nested sets of nodes); a file
+without groups is still written as version 1, so older gradstudio versions read it.
 
 A node's optional "hooks" list holds gradient hooks as data, never code: built-ins such as
 {"kind": "scale", "k": 10} (gradstudio.graph.grad_hooks lists them); it is written only
@@ -39,21 +43,23 @@ from typing import Any
 
 from gradstudio.graph.catalog_types import NodeSpec
 from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.groups import Group, check_groups
 from gradstudio.graph.validation import (  # noqa: F401 (check_param: the one parameter check)
     MAX_TEXT, NON_FINITE, check_node_entry, check_param, check_references, kind_of,
     known_keys, object_field, text_field)
 
 FORMAT = "gradstudio-graph"
-VERSION = 1
+VERSION = 2            # the newest version read and written (1: before groups)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ITEMS = 100_000            # nodes, edges or regions in one file
 MAX_META_DEPTH = 16
 
-_TOP_KEYS = ("format", "version", "meta", "nodes", "edges", "regions")
+_TOP_KEYS = ("format", "version", "meta", "nodes", "edges", "regions", "groups")
 _NODE_KEYS = ("id", "kind", "label", "pos", "params", "hooks")
 _EDGE_KEYS = ("id", "src", "src_port", "dst", "dst_port", "detach")
 _REGION_KEYS = ("id", "kind", "label", "nodes")
+_GROUP_KEYS = ("id", "label", "nodes", "parent", "collapsed", "info")
 
 
 class FileFormatError(GraphError):
@@ -134,6 +140,9 @@ def _from_json(raw: Any) -> Document:
     nodes = _list(raw.get("nodes", []), "nodes")
     edges = _list(raw.get("edges", []), "edges")
     regions = _list(raw.get("regions", []), "regions")
+    groups = _list(raw.get("groups", []), "groups")
+    if groups and version < 2:
+        raise FileFormatError("groups: a version 1 file cannot hold groups")
 
     doc = Document()
     for i, item in enumerate(nodes):
@@ -142,6 +151,11 @@ def _from_json(raw: Any) -> Document:
         _load_edge(doc, item, f"edges[{i}]")
     for i, item in enumerate(regions):
         _load_region(doc, item, f"regions[{i}]")
+    for i, item in enumerate(groups):
+        _load_group(doc, item, f"groups[{i}]")
+    problem = check_groups(doc, doc.groups)
+    if problem:
+        raise FileFormatError(f"groups: {problem}")
     for key, value in meta.items():
         _check_json(value, f"meta.{key}", MAX_META_DEPTH)
     doc.meta = meta
@@ -204,6 +218,30 @@ def _load_region(doc: Document, item: Any, where: str) -> None:
     doc.add_region(kind, members, label=label, region_id=region_id)
 
 
+def _load_group(doc: Document, item: Any, where: str) -> None:
+    item = object_field(item, where)
+    known_keys(item, _GROUP_KEYS, where)
+    group_id = text_field(item.get("id"), f"{where}.id")
+    label = text_field(item.get("label"), f"{where}.label")
+    if group_id in doc.groups or group_id in doc.nodes:
+        raise FileFormatError(f"{where}.id: the id '{group_id}' is used twice")
+    members = _list(item.get("nodes", []), f"{where}.nodes")
+    for k, node_id in enumerate(members):
+        if not isinstance(node_id, str) or node_id not in doc.nodes:
+            raise FileFormatError(f"{where}.nodes[{k}]: no node has the id {node_id!r:.60}")
+    parent = item.get("parent")
+    if parent is not None:
+        parent = text_field(parent, f"{where}.parent")
+    collapsed = item.get("collapsed", False)
+    if not isinstance(collapsed, bool):
+        raise FileFormatError(f"{where}.collapsed: expected true or false")
+    info = object_field(item.get("info", {}), f"{where}.info")
+    _check_json(info, f"{where}.info", MAX_META_DEPTH)
+    if len(doc.groups) >= MAX_ITEMS:
+        raise FileFormatError(f"{where}: more than {MAX_ITEMS} groups")
+    doc.groups[group_id] = Group(group_id, label, list(members), parent, collapsed, info)
+
+
 # =========================================================================== meta
 def _check_json(value: Any, where: str, depth: int) -> None:
     """Meta values: plain JSON data of bounded depth, strings of bounded length."""
@@ -260,8 +298,14 @@ def to_json(doc: Document) -> dict:
                for r in sorted(doc.regions.values(), key=lambda r: _natural(r.id))]
     first = [k for k in _META_FIRST if k in doc.meta]
     meta = {k: doc.meta[k] for k in first + sorted(k for k in doc.meta if k not in first)}
-    return {"format": FORMAT, "version": VERSION, "meta": json_safe(meta),
-            "nodes": nodes, "edges": edges, "regions": regions}
+    written = {"format": FORMAT, "version": VERSION if doc.groups else 1,
+               "meta": json_safe(meta), "nodes": nodes, "edges": edges, "regions": regions}
+    if doc.groups:
+        written["groups"] = [
+            {"id": g.id, "label": g.label, "nodes": list(g.node_ids), "parent": g.parent,
+             "collapsed": g.collapsed, "info": json_safe(g.info)}
+            for g in sorted(doc.groups.values(), key=lambda g: _natural(g.id))]
+    return written
 
 
 def json_safe(value: Any) -> Any:

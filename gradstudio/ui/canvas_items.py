@@ -35,6 +35,20 @@ INLINE_TYPES = (FLOAT, INT, BOOL, STR, CHOICE, SHAPE, TENSOR_VALUE, PATH)
 MAX_INLINE_PARAMS = 7
 
 
+# parameters shown in the Inspector only (a recorded op call's function and arguments)
+HIDDEN_INLINE = {"call": ("function", "args")}
+
+
+def shown_ports(spec: NodeSpec, params: dict) -> tuple[tuple, tuple]:
+    """The ports a node draws: all of its kind's, but only those a recorded op call uses."""
+    if spec.kind != "call":
+        return spec.inputs, spec.outputs
+    from gradstudio.graph.script_call import call_ports
+    inputs, outputs = call_ports(params)
+    return (tuple(p for p in spec.inputs if p.name in inputs),
+            tuple(p for p in spec.outputs if p.name in outputs))
+
+
 class NodeItem(QGraphicsRectItem):
     """A QGraphicsRectItem so Qt answers `boundingRect` natively: with a thousand items it is
     asked for every item on every frame, and a Python override cost more than the paint."""
@@ -98,15 +112,16 @@ class NodeItem(QGraphicsRectItem):
         self._inputs: dict[str, QPointF] = {}
         self._outputs: dict[str, QPointF] = {}
         self._port_labels: list[tuple[QRectF, str, int]] = []
-        rows = max(len(self.spec.inputs), len(self.spec.outputs))
+        self._in_specs, self._out_specs = shown_ports(self.spec, params)
+        rows = max(len(self._in_specs), len(self._out_specs))
         half = w / 2 - PAD - 4
-        for i, port in enumerate(self.spec.inputs):
+        for i, port in enumerate(self._in_specs):
             cy = y + i * ROW_H + ROW_H / 2
             self._inputs[port.name] = QPointF(0, cy)
             self._port_labels.append((QRectF(PAD + 2, cy - ROW_H / 2, half, ROW_H),
                                       fm.elidedText(port.name, Qt.ElideRight, half),
                                       int(Qt.AlignLeft | Qt.AlignVCenter)))
-        for i, port in enumerate(self.spec.outputs):
+        for i, port in enumerate(self._out_specs):
             cy = y + i * ROW_H + ROW_H / 2
             self._outputs[port.name] = QPointF(w, cy)
             self._port_labels.append((QRectF(w / 2, cy - ROW_H / 2, half + 2, ROW_H),
@@ -117,7 +132,8 @@ class NodeItem(QGraphicsRectItem):
         self._params: list[tuple[ParamSpec, QRectF, QRectF, str, str]] = []
         connected = [e.edge.dst_port for e in self.edges if e.edge.dst == self.node.id]
         inline = [p for p in visible_params(self.spec, params, connected)
-                  if p.type in INLINE_TYPES][:MAX_INLINE_PARAMS]
+                  if p.type in INLINE_TYPES and p.name not in HIDDEN_INLINE.get(self.spec.kind, ())
+                  ][:MAX_INLINE_PARAMS]
         if inline:
             y += 2
         name_w = w * 0.42
@@ -252,8 +268,8 @@ class NodeItem(QGraphicsRectItem):
         painter.setPen(style.port_border)
         linked = {(e.edge.dst_port, False) for e in self.edges if e.dst is self} | \
                  {(e.edge.src_port, True) for e in self.edges if e.src is self}
-        for is_output, ports, specs in ((False, self._inputs, self.spec.inputs),
-                                        (True, self._outputs, self.spec.outputs)):
+        for is_output, ports, specs in ((False, self._inputs, self._in_specs),
+                                        (True, self._outputs, self._out_specs)):
             for port in specs:
                 center = ports[port.name]
                 painter.setBrush(style.port_linked if (port.name, is_output) in linked
@@ -386,6 +402,8 @@ class EdgeItem(QGraphicsPathItem):
         super().__init__()
         self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
         self.selected = False
+        # a collapsed group's box the edge leaves from / enters instead of the hidden node
+        self.src_box = self.dst_box = None
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.LeftButton | Qt.RightButton)
         self._shape: QPainterPath | None = None
@@ -405,8 +423,11 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         self._shape = None
-        self.setPath(bezier(self.src.port_scene_pos(self.edge.src_port, True),
-                            self.dst.port_scene_pos(self.edge.dst_port, False)))
+        start = (self.src_box.anchor(self.edge, True) if self.src_box is not None
+                 else self.src.port_scene_pos(self.edge.src_port, True))
+        end = (self.dst_box.anchor(self.edge, False) if self.dst_box is not None
+               else self.dst.port_scene_pos(self.edge.dst_port, False))
+        self.setPath(bezier(start, end))
 
     def detach_from_nodes(self) -> None:
         for item in (self.src, self.dst):

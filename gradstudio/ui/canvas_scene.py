@@ -24,6 +24,7 @@ from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.document_editor import DocumentEditor
 from gradstudio.ui.field_message import BAD_FIELD_STYLE, FieldMessage, field_message
 from gradstudio.ui.grad_toggle_menu import add_edge_toggle, add_node_toggles
+from gradstudio.ui.group_items import GroupBox, GroupFrame, GroupLayer
 from gradstudio.ui.param_values import format_value, parse_value
 from gradstudio.ui.theme import CanvasStyle
 
@@ -113,6 +114,7 @@ class GraphScene(QGraphicsScene):
         self.inline_editor: InlineEditor | None = None
         self.field_note: FieldMessage | None = None   # a refused value's message, at its field
         self.setItemIndexMethod(QGraphicsScene.NoIndex)
+        self.groups = GroupLayer(self)          # frames and boxes of the document's groups
         self.doc.subscribe(self._on_change)
         self.rebuild()
 
@@ -134,6 +136,7 @@ class GraphScene(QGraphicsScene):
         for item in self.node_items.values():
             if item.edges:
                 self._refresh_if_scalar(item)
+        self.groups.rebuild()
 
     def _add_node_item(self, node) -> None:
         item = NodeItem(node, self.doc.spec(node), self)
@@ -205,6 +208,8 @@ class GraphScene(QGraphicsScene):
         elif what == "reset":
             self.results, self.errors, self.step_results, self.waiting = {}, {}, None, {}
             self.rebuild()
+            return
+        self.groups.on_change(change)
 
     def set_results(self, results: dict[str, Any], errors: dict[str, str],
                     waiting: dict[str, str] | None = None) -> None:
@@ -299,9 +304,10 @@ class GraphScene(QGraphicsScene):
         return None
 
     def items_bounding_rect(self) -> QRectF:
-        rect = QRectF()
+        rect = self.groups.visible_bounds()
         for item in self.node_items.values():
-            rect = rect.united(item.sceneBoundingRect())
+            if item.isVisible():
+                rect = rect.united(item.sceneBoundingRect())
         return rect
 
     # ---------------------------------------------------------------- connecting
@@ -498,6 +504,8 @@ class GraphScene(QGraphicsScene):
             edge = item.edge
             add_edge_toggle(menu, self.toggles, edge.id)
             menu.addAction("Delete edge", lambda: self.editor.remove([], [edge.id]))
+        elif isinstance(item, (GroupBox, GroupFrame)):
+            self.groups.fill_menu(menu, item)
         else:
             menu.addAction("Add node…", lambda: self.add_node_requested.emit(scene_pos))
         return menu

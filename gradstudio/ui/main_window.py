@@ -28,6 +28,7 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.script_controller import install_scripts
 from gradstudio.ui.health_view import install_health
 from gradstudio.ui.nan_origin_view import install_nan_origin
 from gradstudio.ui.runs_view import install_runs
@@ -49,6 +50,8 @@ GESTURES_HELP = """
 <tr><td>drop an edge on empty canvas</td><td>search, and add a node already connected</td></tr>
 <tr><td>click a field</td><td>edit a parameter inline (Enter to apply, Esc to cancel)</td></tr>
 <tr><td>double-click a title</td><td>rename the node</td></tr>
+<tr><td><b>Ctrl+G</b> / <b>Ctrl+Shift+G</b></td><td>group the selection / ungroup</td></tr>
+<tr><td>double-click a group's header or box</td><td>collapse / expand the group</td></tr>
 <tr><td>wheel, <b>Ctrl++</b> / <b>Ctrl+-</b></td><td>zoom</td></tr>
 <tr><td>middle drag, Space+drag</td><td>pan</td></tr>
 <tr><td>right-click</td><td>node: requires_grad, retain_grad, no_grad, gradient hooks,
@@ -95,6 +98,7 @@ class MainWindow(QMainWindow):
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
         install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
+        install_scripts(self)           # opening a PyTorch script; the Script menu
         install_nan_origin(self)        # the Inspector says where a NaN/Inf came from
         install_health(self)            # "Gradient health" dock beside Training, canvas tags
         install_step_view(self)         # a click on a training plot opens that step
@@ -174,6 +178,12 @@ class MainWindow(QMainWindow):
         self.act_duplicate = A("&Duplicate", self.duplicate, "Ctrl+D")
         self.act_delete = A("De&lete", self.delete_selection, [QKeySequence.Delete, "Backspace"])
         self.act_select_all = A("Select &All", self.select_all, QKeySequence.SelectAll)
+        self.act_group = A("&Group", lambda: self.scene.groups.group_selection(), "Ctrl+G",
+                           "Group the selected nodes")
+        self.act_ungroup = A("U&ngroup", self.scene.groups.ungroup_selection, "Ctrl+Shift+G",
+                             "Remove the selected groups (their nodes stay)")
+        self.act_collapse = A("Collapse/E&xpand Group", self.scene.groups.toggle_selection,
+                              tip="Draw the selected groups as one box, or open them")
 
         self.act_frame = A("&Frame All", self.view.frame_all, "F", "Show the whole graph")
         self.act_zoom_in = A("Zoom &In", lambda: self.view.zoom_by(1.25), QKeySequence.ZoomIn)
@@ -239,7 +249,8 @@ class MainWindow(QMainWindow):
         edit = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_cut, self.act_copy,
                        self.act_paste, self.act_duplicate, self.act_delete, None,
-                       self.act_select_all):
+                       self.act_select_all, None, self.act_group, self.act_ungroup,
+                       self.act_collapse):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         view = self.view_menu = bar.addMenu("&View")
@@ -382,13 +393,16 @@ class MainWindow(QMainWindow):
             return
         start = str(self.path.parent) if self.path else str(EXAMPLES)
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
-                                              "gradstudio graphs (*.json);;All files (*)")
+                                              "gradstudio graphs and PyTorch scripts "
+                                              "(*.json *.py);;All files (*)")
         if path:
             self.open_file(path, ask=False)
 
     def open_file(self, path: str | os.PathLike, ask: bool = True) -> bool:
         """Loads a graph; on a bad file shows why and leaves the current document as it was."""
         path = Path(path)
+        if path.suffix.lower() == ".py":     # a PyTorch script: run it, show its graph
+            return self.scripts.open_script(path, ask=ask)
         try:
             loaded = fileio.load(path)
         except (GraphError, OSError) as exc:
@@ -503,7 +517,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     def dragEnterEvent(self, event) -> None:
-        if any(u.toLocalFile().endswith(".json") for u in event.mimeData().urls()):
+        if any(u.toLocalFile().endswith((".json", ".py")) for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:
@@ -512,7 +526,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
-            if url.toLocalFile().endswith(".json"):
+            if url.toLocalFile().endswith((".json", ".py")):
                 event.acceptProposedAction()
                 self.open_file(url.toLocalFile())
                 return
@@ -536,6 +550,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
+            self.scripts.shutdown()
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState())
             event.accept()

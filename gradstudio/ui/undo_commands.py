@@ -87,9 +87,11 @@ class RemoveNodes(Command):
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
         self.regions: dict[str, list[str]] = {}
+        self.groups = None
 
     def redo(self) -> None:
         doc = self.doc
+        self.groups = doc.groups_snapshot()
         self.regions = {r.id: list(r.node_ids) for r in doc.regions.values()
                         if set(r.node_ids) & set(self.node_ids)}
         self.nodes, self.edges = [], []
@@ -106,6 +108,8 @@ class RemoveNodes(Command):
         for region_id, node_ids in self.regions.items():
             if region_id in self.doc.regions:
                 self.doc.set_region_nodes(region_id, node_ids)
+        if self.groups:
+            self.doc.restore_groups(self.groups)
 
 
 class AddEdge(Command):

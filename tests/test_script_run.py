@@ -1,0 +1,214 @@
+"""Running unmodified PyTorch scripts on the engine: same losses and gradients as PyTorch, the
+recorded iteration as a document that reproduces them, and clear errors."""
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradstudio.runtime.script_run import ScriptRun, run_script
+from gradstudio.runtime.session import Session
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def copy_script(tmp_path, name):
+    folder = tmp_path / Path(name).stem
+    folder.mkdir()
+    shutil.copy(SCRIPTS / name, folder / name)
+    return folder / name
+
+
+def write_script(tmp_path, text, name="train.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def run_with_torch(path):
+    """The same file run by PyTorch itself (skips when torch is not installed)."""
+    pytest.importorskip("torch")
+    folder = path.parent.parent / (path.parent.name + "_torch")
+    shutil.copytree(path.parent, folder)
+    subprocess.run([sys.executable, path.name], cwd=folder, check=True, capture_output=True,
+                   timeout=120)
+    return json.loads((folder / "result.json").read_text())
+
+
+def close(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["manual_sgd.py", "module_mlp.py", "small_cnn.py"])
+def test_tutorial_scripts_give_pytorchs_losses_and_gradients(tmp_path, name):
+    path = copy_script(tmp_path, name)
+    result = run_script(path, timeout=120)
+    assert result.status == "finished", result.error
+    mine = json.loads((path.parent / "result.json").read_text())
+    theirs = run_with_torch(path)
+    close(mine["losses"], theirs["losses"])
+    for param, grad in theirs["grads"].items():
+        close(mine["grads"][param], grad)
+    if name != "manual_sgd.py":          # one loss per optimizer step, as the script saw it
+        close(result.losses, mine["losses"])
+
+    # the recorded (last) iteration, run again as a document: the same gradients
+    doc = result.document
+    assert doc is not None and doc.meta["root"]
+    session = Session(doc)
+    assert session.run(), session.errors
+    for param, grad in theirs["grads"].items():
+        node = doc.node_by_label(param)
+        assert node is not None, f"{param} not among {[n.label for n in doc.nodes.values()]}"
+        close(session.value(node.id).grad.numpy(), grad)
+    close(session.value(doc.meta["root"]).item(), mine["losses"][-1])
+
+
+def test_modules_become_nested_groups_and_nodes_keep_their_source_line(tmp_path):
+    path = copy_script(tmp_path, "small_cnn.py")
+    doc = run_script(path, timeout=120).document
+    groups = {g.label: g for g in doc.groups.values()}
+    assert {"SmallCNN", "features", "features.0", "features.1", "features.2", "head"} <= set(groups)
+    assert groups["features.0"].parent == groups["features"].id
+    assert groups["features"].parent == groups["SmallCNN"].id
+    assert groups["features.0"].info["type"] == "Conv2d"
+    members = {doc.nodes[n].label for n in groups["features.0"].node_ids}
+    assert {"features.0.weight", "features.0.bias"} <= members
+    conv = next(doc.nodes[n] for n in groups["features.0"].node_ids
+                if doc.nodes[n].kind == "call")
+    source = doc.meta["script"]["sources"][conv.id]
+    assert source["module"] == "features.0"
+    assert Path(source["file"]).name == "small_cnn.py"
+    assert source["code"] == "return self.head(self.features(x).flatten(1))"
+
+
+def test_import_torch_is_the_engine_only_inside_the_run(tmp_path):
+    path = write_script(tmp_path, """
+        import torch, torch.nn, torch.nn.functional as F
+        from torch import optim
+        from torch.utils.data import DataLoader
+        import engine, os, sys
+        print(torch is engine, torch.nn is engine.nn, F is engine.nn.functional,
+              optim is engine.optim, os.getcwd() == os.path.dirname(__file__),
+              sys.path[0] == os.path.dirname(__file__), __name__)
+    """)
+    result = run_script(path, timeout=60)
+    assert "".join(result.stdout) == "True True True True True True __main__\n"
+    assert "torch" not in sys.modules or getattr(sys.modules["torch"], "__name__") == "torch"
+
+
+def test_a_missing_torch_name_is_one_line_with_the_scripts_line(tmp_path):
+    path = write_script(tmp_path, """
+        import torch
+        import torch.nn as nn
+
+        layer = nn.Linear(2, 2)
+        rnn = nn.FractionalMaxPool3d(2, output_size=1)
+    """)
+    result = run_script(path, timeout=60)
+    assert result.status == "error"
+    assert result.error == "torch.nn.FractionalMaxPool3d is not in gradstudio's engine (train.py:6)"
+    imported = write_script(tmp_path, "import torch.distributions\n", "dist.py")
+    assert run_script(imported, timeout=60).error == \
+        "torch.distributions is not in gradstudio's engine (dist.py:1)"
+
+
+def test_a_syntax_error_names_line_and_column(tmp_path):
+    path = write_script(tmp_path, "import torch\nx = torch.ones(2\nprint(x)\n")
+    result = run_script(path, timeout=60)
+    assert result.error_kind == "syntax"
+    assert result.error.startswith("syntax error at train.py:2:")
+
+
+def test_a_scripts_exception_shows_its_own_frames_and_the_graph_up_to_it(tmp_path):
+    path = write_script(tmp_path, """
+        import torch
+
+        def layer(x, w):
+            return x @ w
+
+        x = torch.ones(2, 3)
+        w = torch.ones(4, 5, requires_grad=True)
+        h = x * 2
+        out = layer(h, w)
+    """)
+    result = run_script(path, timeout=60)
+    assert result.status == "error" and result.error_kind == "exception"
+    assert "train.py:5" in result.error
+    assert 'File "' in result.details and "engine" not in result.details
+    assert "line 10, in <module>" in result.details and "line 5, in layer" in result.details
+    doc = result.document
+    failed = doc.meta["script"]["failed"]
+    assert doc.nodes[failed].params["function"].endswith("matmul")
+    assert "error" in doc.meta["script"]["sources"][failed]
+    assert [n.label for n in doc.nodes.values() if n.kind == "call"] == ["x", "w", "mul", "matmul"]
+
+
+def test_stop_ends_a_script_that_never_returns(tmp_path):
+    path = write_script(tmp_path, "while True:\n    pass\n")
+    run = ScriptRun(path)
+    run.start()
+    run.poll(0.5)
+    run.stop(grace=0.5)
+    assert run.result.status == "stopped"
+    assert run.process.poll() is not None
+
+
+LOOP = """
+    import torch
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    for step in range(1000):
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        opt.step()
+"""
+
+
+def test_steps_limit_pause_step_and_a_live_learning_rate(tmp_path):
+    path = write_script(tmp_path, LOOP)
+    assert run_script(path, steps=3, timeout=60).steps == 3
+
+    run = ScriptRun(path, paused=True)
+    run.start()
+    try:
+        pause_step_and_edit(run)
+    finally:
+        run.stop()
+    assert run.result.status == "stopped"
+
+
+def pause_step_and_edit(run):
+    events, seen = [], [0]
+
+    def until(kind):
+        """The next event of this kind (events come in batches; none is skipped)."""
+        for _ in range(300):
+            while seen[0] < len(events):
+                event = events[seen[0]]
+                seen[0] += 1
+                if event[0] == kind:
+                    return event
+            events.extend(run.poll(0.1))
+        raise AssertionError(f"no {kind} event; got {events}")
+
+    until("paused")                   # before the first step
+    run.step()
+    step = until("step")[1]
+    assert step["step"] == 0 and step["lr"] == pytest.approx(0.1)
+    until("paused")
+    run.send("lr", 0.25)              # takes effect on the coming step
+    run.step()
+    step = until("step")[1]
+    assert step["lr"] == 0.25 and step["loss"] == pytest.approx(5.0 * 0.8 ** 2)
+    assert any(e[0] == "marker" and e[2] == "lr 0.25" for e in events)
+    run.send("clip", "norm", 1e-3)
+    run.resume()
+    step = until("step")[1]
+    assert step["grad_norm_post_clip"] == pytest.approx(1e-3, rel=1e-3)
