@@ -97,8 +97,9 @@ def test_pause_step_resume_and_stop(qtbot, dashboard):
     assert trainer.steps_done == paused_at + 1
     dashboard.toggle_pause()
     qtbot.waitUntil(lambda: trainer.steps_done > paused_at + 5, timeout=5000)
-    dashboard.stop()
-    assert not trainer.alive and trainer.state == "stopped"
+    dashboard.stop()                 # asks the worker; the window does not wait for it
+    qtbot.waitUntil(lambda: not trainer.alive, timeout=5000)
+    assert trainer.state == "stopped"
     assert dashboard.start_button.text() == "Start" and not dashboard.stop_button.isEnabled()
 
 
@@ -329,7 +330,10 @@ def test_update_ratios_over_weights_near_zero_are_left_out(dashboard):
 
 
 def test_a_frame_is_drawn_and_painted_with_the_worker_parked(qtbot, dashboard, monkeypatch):
+    """A trainer in a thread of the window's process waits between two steps while a
+    frame draws and paints."""
     monkeypatch.setattr(dashboard_module, "GATE_WAIT_S", 5.0)   # a slow CI step still parks
+    dashboard.worker = "thread"
     dashboard.set_document(example("spirals", steps=100_000))
     assert dashboard.start()
     trainer = dashboard.trainer
