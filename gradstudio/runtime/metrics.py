@@ -24,7 +24,7 @@ process) the same publishing API is `MetricsPublisher`: it sends the calls throu
 `SharedRing` (a bounded byte ring in shared memory, never blocking the producer), and the
 reader's `MetricsReceiver.drain()` replays them into its own TrainingMetrics:
 
-    ring = SharedRing()                          # made by the reader, passed to the child
+    ring = SharedRing()                          # made by the reader; the child attaches
     # producer process:
     metrics = MetricsPublisher(ring)             # record_step, record_validation, ... as above
     metrics.event("state", state="running")      # anything else the reader should hear
@@ -40,9 +40,10 @@ in gradients are counted in the first bin.
 """
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
+import mmap
+import os
 import pickle
+import tempfile
 import threading
 import time
 from collections import deque
@@ -421,31 +422,43 @@ class SharedRing:
 
     Frames (a length, then the bytes) go in whole or not at all: `write` returns False
     when the frame does not fit in what the reader has not read yet, and never waits. Two
-    64-bit counters live beside the bytes: bytes ever written (moved only by the writer,
+    64-bit counters stand before the bytes: bytes ever written (moved only by the writer,
     after the frame's bytes) and bytes ever read (only by the reader); neither side takes
     a lock, so a writer killed at any moment leaves the reader nothing worse than its last
-    whole frame. Made in the reader's process and passed to the writer as an argument of
-    its `multiprocessing` Process (shared ctypes arrays travel only that way)."""
+    whole frame. The memory is an anonymous shared file: the reader makes the ring, and the
+    writer's process, given `fileno()` (e.g. subprocess's pass_fds), attaches with
+    `SharedRing.attach(fd)`."""
 
     LENGTH = 4      # bytes of a frame's length prefix
+    HEADER = 16     # the two counters
 
-    def __init__(self, capacity: int = 8 << 20, context: Any = None) -> None:
-        context = context or multiprocessing.get_context("spawn")
-        self.capacity = int(capacity)
-        self._raw = context.RawArray(ctypes.c_uint8, self.capacity)
-        self._raw_counters = context.RawArray(ctypes.c_uint64, 2)
-        self._views()
+    def __init__(self, capacity: int = 8 << 20, *, _fd: int | None = None) -> None:
+        if _fd is None:
+            _fd = os.memfd_create("gradstudio-metrics") if hasattr(os, "memfd_create") \
+                else os.dup(tempfile.TemporaryFile().fileno())
+            os.ftruncate(_fd, self.HEADER + int(capacity))
+        self._fd = _fd
+        self._map = mmap.mmap(_fd, 0)           # shared, the whole file
+        self.capacity = len(self._map) - self.HEADER
+        self._counters = np.frombuffer(self._map, dtype=np.uint64, count=2)
+        self._bytes = np.frombuffer(self._map, dtype=np.uint8, offset=self.HEADER)
 
-    def _views(self) -> None:
-        self._bytes = np.frombuffer(self._raw, dtype=np.uint8)
-        self._counters = np.frombuffer(self._raw_counters, dtype=np.uint64)
+    @classmethod
+    def attach(cls, fd: int) -> "SharedRing":
+        """The ring whose file `fd` (inherited from its maker) is."""
+        return cls(_fd=fd)
 
-    def __getstate__(self) -> dict:
-        return {"capacity": self.capacity, "_raw": self._raw, "_raw_counters": self._raw_counters}
+    def fileno(self) -> int:
+        return self._fd
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._views()
+    def close(self) -> None:
+        """Frees this side's mapping; the memory goes when both sides closed theirs."""
+        self._counters = self._bytes = None
+        try:
+            self._map.close()
+        except BufferError:          # a caller still holds a view: the mapping outlives it
+            pass
+        os.close(self._fd)
 
     @property
     def unread(self) -> int:

@@ -16,6 +16,12 @@ copy); everything the worker measures comes back through a `SharedRing` as the
 `MetricsPublisher` sends it, and `poll()` replays it into `metrics`. Neither side waits for
 the other: the worker's speed does not depend on how often or how slowly the window draws.
 
+The worker is a fresh interpreter (`python -c ...`, with this gradstudio first on its path):
+nothing of the window's process is copied or re-imported (no Qt, no threads, not the
+program's main script, which multiprocessing's spawn would run again). It inherits two file
+descriptors: the ring's shared memory and its end of the command pipe; it ends when the
+window's end of the pipe closes, so a window that dies leaves no worker behind.
+
 Why a process: in a thread, every call the window makes into Qt while drawing hands the GIL
 to the trainer and back, and each handoff costs both far more than the work between them
 (benchmarks/bench_dashboard.py prints both side by side).
@@ -28,9 +34,13 @@ step that takes that long) ends the process.
 from __future__ import annotations
 
 import collections
-import multiprocessing
+import os
 import signal
+import subprocess
+import sys
 import time
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,7 +52,6 @@ from gradstudio.runtime.metrics import (MetricsPublisher, MetricsReceiver, Share
                                         TrainingMetrics)
 from gradstudio.runtime.training import UNTIL_STOPPED, describe_change
 
-CONTEXT = multiprocessing.get_context("spawn")    # a fresh interpreter: no Qt, no threads copied
 COMMANDS = ("start", "pause", "resume", "step", "stop", "set_max_rate", "until_stopped")
 REPORT_S = 0.05          # the worker reports its state this often (and after every command)
 
@@ -75,14 +84,13 @@ class TrainingProcess:
         self._stop_sent_at: float | None = None
         self._closed = False
         self._request = 0
-        self.ring = SharedRing(ring_capacity, CONTEXT)
+        self.ring = SharedRing(ring_capacity)
         self._receiver = MetricsReceiver(self.ring, self.metrics)
-        self._conn, child_end = CONTEXT.Pipe()
-        self._process = CONTEXT.Process(
-            target=worker_main, name="gradstudio-training", daemon=True,
-            args=(fileio.to_json(document), base_dir, self.ring, child_end, histogram_every))
-        self._process.start()
+        self._conn, child_end = Pipe()
+        self._process = _spawn_worker(self.ring.fileno(), child_end.fileno())
         child_end.close()
+        self._send("open", fileio.to_json(document), base_dir, histogram_every)
+        self._sent = self._acknowledged = 0       # "open" is answered by the first report
         self._watch = document if watch else None
         if self._watch is not None:
             self._watch.subscribe(self._on_watched_change)
@@ -145,8 +153,11 @@ class TrainingProcess:
         return self._total
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self._process.pid
+
+    def _worker_alive(self) -> bool:
+        return self._process.poll() is None
 
     def close(self) -> None:
         """Ends the worker (waiting CLOSE_WAIT_S at most, then killing it) and stops
@@ -159,11 +170,13 @@ class TrainingProcess:
         self.poll()
         self._send("close")
         self._closed = True
-        self._process.join(self.CLOSE_WAIT_S)
-        if self._process.is_alive():
+        self._conn.close()                # the worker also ends when it sees the pipe close
+        try:
+            self._process.wait(self.CLOSE_WAIT_S)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join(self.CLOSE_WAIT_S)
-        self._conn.close()
+            self._process.wait()
+        self.ring.close()
 
     def fetch_parameters(self, timeout: float = 5.0) -> dict[str, np.ndarray]:
         """The trained parameters' values, asked of the worker (it answers between two
@@ -171,7 +184,7 @@ class TrainingProcess:
         self._request += 1
         self._send("fetch_parameters", self._request)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self._process.is_alive():
+        while time.monotonic() < deadline and self._worker_alive():
             if self._conn.poll(0.01):
                 request, parameters = self._conn.recv()
                 if request == self._request:
@@ -211,18 +224,18 @@ class TrainingProcess:
         step = self.metrics.step + 1
         if step > self.steps_done:
             self.steps_done = step
-        if not self.died and not self._process.is_alive():
+        if not self.died and not self._worker_alive():
             self._died(self._exit_reason())
         elif self._stop_sent_at is not None and \
                 time.monotonic() - self._stop_sent_at > self.STOP_GRACE_S:
             self._process.kill()
-            self._process.join(self.CLOSE_WAIT_S)
+            self._process.wait()
             self._died(f"the step did not end within {self.STOP_GRACE_S:g} s of Stop, so the "
                        f"worker was ended", stopped_by_user=True)
         return self
 
     def _exit_reason(self) -> str:
-        code = self._process.exitcode
+        code = self._process.returncode
         if code is not None and code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -254,27 +267,43 @@ class TrainingProcess:
 
 
 # ====================================================================== the worker process
-def worker_main(document_json: dict, base_dir: str | None, ring: SharedRing, conn: Any,
-                histogram_every: int) -> None:
-    """The child process: a Trainer (in its own thread, as in the window's process) driven
-    by the commands on `conn`, publishing into `ring`; ends at "close" or when the window's
-    end of the pipe closes."""
+def _spawn_worker(ring_fd: int, conn_fd: int) -> subprocess.Popen:
+    """A fresh interpreter running `worker_entry`, this gradstudio first on its path."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(
+        os.pathsep) if p])
+    code = "from gradstudio.runtime.training_process import worker_entry; worker_entry()"
+    return subprocess.Popen([sys.executable, "-c", code, str(ring_fd), str(conn_fd)],
+                            pass_fds=(ring_fd, conn_fd), env=env, stdin=subprocess.DEVNULL)
+
+
+def worker_entry() -> None:
+    """The worker process's start: its two inherited descriptors are in sys.argv."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl+C is for the window's process
+    ring_fd, conn_fd = int(sys.argv[1]), int(sys.argv[2])
+    worker_main(SharedRing.attach(ring_fd), Connection(conn_fd))
+
+
+def worker_main(ring: SharedRing, conn: Any) -> None:
+    """A Trainer (in its own thread, as in the window's process) driven by the commands on
+    `conn` (the first is "open" with the document), publishing into `ring`; ends at
+    "close" or when the window's end of the pipe closes."""
     from gradstudio.runtime.session import Session
     from gradstudio.runtime.training import Trainer
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl+C is for the window's process
     out = MetricsPublisher(ring)
     handled = 0
     try:
+        command, (document_json, base_dir, histogram_every) = conn.recv()
         document = fileio.from_json(document_json)
         setup = TrainingSetup.from_document(document)
         session = Session(document, device=setup.device, base_dir=base_dir, fallback=True)
         trainer = Trainer(session, out, histogram_every=histogram_every)
+    except (EOFError, OSError):
+        return
     except Exception as exc:                                 # noqa: BLE001 - reported
-        out.event("state", state="stopped", message=f"stopped: cannot train: {exc}",
-                  steps_done=0, running=False, handled=0, target_steps=None, total=None)
-        out.flush()
-        _drain_until_closed(conn)
+        _refuse_until_closed(conn, out, f"stopped: cannot train: {exc}")
         return
     for text in session.messages:                             # e.g. no cuda: on the cpu
         out.event("warning", text=text)
@@ -323,10 +352,16 @@ def _handle(trainer: Any, out: MetricsPublisher, conn: Any, command: str, args: 
         getattr(trainer, command)(*args)
 
 
-def _drain_until_closed(conn: Any) -> None:
-    """A worker that could not make its trainer answers nothing until it is closed."""
-    try:
-        while conn.recv()[0] != "close":
-            pass
-    except (EOFError, OSError):
-        pass
+def _refuse_until_closed(conn: Any, out: MetricsPublisher, message: str) -> None:
+    """A worker that could not make its trainer says why, and again after every command
+    (so that the window knows each was handled), until it is closed."""
+    handled, command = 0, None
+    while command != "close":
+        out.event("state", state="stopped", message=message, steps_done=0, running=False,
+                  handled=handled, target_steps=None, total=None)
+        out.flush()
+        try:
+            command = conn.recv()[0]
+        except (EOFError, OSError):
+            return
+        handled += 1
