@@ -146,7 +146,7 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg")
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization")
 
 
 def __getattr__(name):
@@ -154,6 +154,8 @@ def __getattr__(name):
         mod = _importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name in ("save", "load"):    # engine.save / engine.load live in engine.serialization
+        return getattr(_importlib.import_module(".serialization", __name__), name)
     if name == "autocast":  # engine.autocast is engine.amp.autocast, as torch.autocast
         return _importlib.import_module(".amp", __name__).autocast
     raise AttributeError(f"module 'engine' has no attribute '{name}'")

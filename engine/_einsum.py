@@ -258,3 +258,8 @@ def einsum(*args):
             return result.view(result.shape[:out_num_dim])
         return result.sum(list(range(out_num_dim, perm_index)))
     return result
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())

@@ -2,9 +2,9 @@
 import numpy as np
 
 from . import _random
-from .backend import device as _device
+from .backend import device as _device, xp_of
 from ._tensor import Tensor
-from ._ops import _place, _size_args, _factory_dtype, _wrap
+from ._ops import _place, _size_args, _factory_dtype
 
 __all__ = ["rand", "randn", "randint", "normal", "randperm", "rand_like", "randn_like", "randint_like",
            "bernoulli", "multinomial", "poisson"]
@@ -51,7 +51,7 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
             z = _random.normal(shape, dt, g=g) * s.astype(dt) + m
         else:
             z = _random.normal(shape, dt, 0.0, std, g=g) + m
-        return _place(np.asarray(z).astype(dt, copy=False), ref.device if ref.device.type != "cpu" else None,
+        return _place(xp_of(z).asarray(z).astype(dt, copy=False), ref.device if ref.device.type != "cpu" else None,
                       requires_grad)
     g = _gen(generator, "normal", device)
     return _place(_random.normal(tuple(size), _factory_dtype(dtype), mean, std, g=g), device, requires_grad)
@@ -80,21 +80,39 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
 
 
 def bernoulli(input, p=None, *, generator=None):
-    """0/1 with the probabilities in `input` (or a scalar p), drawn as PyTorch draws them."""
+    """0/1 with the probabilities in `input` (or a scalar p), drawn as PyTorch draws them (a
+    cuda tensor's on its device, by a cuda generator)."""
     a = input._a
-    host = a if type(a) is np.ndarray else a.get()
     g = _gen(generator, "bernoulli", input.device)
-    r = _random.bernoulli(a.shape, host if p is None else float(p), g).astype(a.dtype)
+    r = _random.bernoulli(a.shape, a if p is None else float(p), g).astype(a.dtype)
     return _place(r, input.device if input.device.type != "cpu" else None, False)
 
 
+def _host(a):
+    return a if type(a) is np.ndarray else a.get()
+
+
+def _back_on(out, input):
+    """A result drawn on the host, placed on `input`'s device."""
+    return _place(out, input.device if input.device.type != "cpu" else None, False)
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    p = np.asarray(input._a, dtype=np.float64)
+    """Drawn on the host for cuda tensors too (their probabilities are copied over and the
+    indices copied back), from the tensor's device's generator."""
+    p = np.asarray(_host(input._a), dtype=np.float64)
     rng = _random.rng(_gen(generator, "multinomial", input.device))
     rows = p.reshape(-1, p.shape[-1])
     out = np.stack([rng.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
-    return _wrap(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64))
+    return _back_on(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), input)
 
 
 def poisson(input, generator=None):
-    return _wrap(_random.rng(_gen(generator, "poisson", input.device)).poisson(input._a).astype(input._a.dtype))
+    """Drawn on the host, like multinomial."""
+    lam = _host(input._a)
+    return _back_on(_random.rng(_gen(generator, "poisson", input.device)).poisson(lam).astype(lam.dtype), input)
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _ops
 from ._tensor import Tensor
+from .autograd.recording import record_namespace
 from .autograd.graph import Node, new_node, _SavedOutput
 
 __all__ = ["LinAlgError", "inv", "det", "linalg_slogdet", "slogdet", "logdet", "solve", "cholesky", "qr", "eigh",
@@ -559,6 +560,7 @@ def matrix_exp(A):
 
 
 # ============================================================================ Tensor methods
+record_namespace(globals())
 Tensor.det = det
 Tensor.inverse = inverse
 Tensor.slogdet = slogdet

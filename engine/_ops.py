@@ -22,6 +22,7 @@ from ._tensor import Tensor, Size, _from_array, _check_can_require_grad
 from .backend import xp_of, device_of, to_device, device as _device, is_cuda_array, check_same_device, xp as _xp
 from .autograd.grad_mode import state as _gs, no_grad
 from .autograd.graph import Node, new_node, grad_accumulator, _SavedOutput, _next_seq
+from .autograd.recording import recorded, record_namespace
 
 _ndarray = np.ndarray
 _isinst = isinstance
@@ -1313,7 +1314,10 @@ class VarBackward0(Node):
         x, = self.saved
         if not self.keepdim:
             g = g.reshape(_keep_shape(x.shape, self.dims))
-        return g * (2.0 / builtins.max(self.count - self.correction, 0)) * (x - x.mean(self.dims, keepdim=True))
+        dof = self.count - self.correction     # PyTorch's var_backward: no clamp, and over all
+        if dof <= 0 and len(self.dims) == x.ndim:   # dims inf (nan where x equals the mean)
+            return g * where(eq(x, x.mean()), full_like(x, math.nan), full_like(x, math.inf))
+        return g * (2.0 / dof if dof else math.inf) * (x - x.mean(self.dims, keepdim=True))
 
 
 class StdBackward0(Node):
@@ -2090,8 +2094,8 @@ def expand(input, *sizes):
     nd = len(sizes)
     if nd < a.ndim:
         raise RuntimeError(f"expand(torch.FloatTensor{{[{', '.join(map(str, a.shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
-                           "the number of sizes provided ({}) must be greater or equal to the number of dimensions in "
-                           "the tensor ({})".format(nd, a.ndim))
+                           f"the number of sizes provided ({nd}) must be greater or equal to the number of dimensions in "
+                           f"the tensor ({a.ndim})")
     lead = nd - a.ndim
     shape = []
     for i, s in enumerate(sizes):
@@ -2747,7 +2751,7 @@ def _masked_zero(g, key):
     return t
 
 
-def setitem(x, key, value):
+def _setitem(x, key, value):
     """x[key] = value, in place (CopySlices / IndexPutBackward0 when autograd records it)."""
     k = _np_key(key)
     is_t = _isinst(value, Tensor)
@@ -4119,7 +4123,16 @@ def exponential_(self, lambd=1.0, *, generator=None):
 bool_ = _dtype.bool_
 
 
+def _setitem_returning_self(x, key, value):
+    _setitem(x, key, value)
+    return x       # the recorded output of `x[key] = value` is x (Python drops it)
+
+
 def _attach():
+    record_namespace(globals(), skip=("sum_to", "b_ok", "values_indices", "getitem"))
+    g = globals()
+    g["getitem"] = recorded(getitem, "__getitem__")
+    g["setitem"] = recorded(_setitem_returning_self, "__setitem__")
     T = Tensor
     simple = ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt",
               "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh", "sigmoid", "atan", "asin", "acos", "sinh",

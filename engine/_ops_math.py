@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _dtype
 from ._tensor import Tensor
+from .autograd.recording import record_namespace
 from ._ops import (_wrap, _res, _pair, _finish, _needs, _e, _ns, _isinst, _unary, _unary_op, _inplace, _mk_inplace,
                    _mk_inplace_saving_result, _type_word, new_node, Node, _SavedOutput, zeros_like, where, eq, lt,
                    gt, le, logical_and, logical_or, isfinite, sign, trunc, log1p, expm1, rsqrt, div_, float_power,
@@ -533,6 +534,7 @@ rad2deg_ = _mk_inplace(rad2deg, False)
 # ============================================================================ Tensor methods
 def _attach():
     g = globals()
+    record_namespace(globals())
     for name in ("addcmul", "addcdiv", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "logit",
                  "frac", "sgn", "fix", "exp2", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "sinc",
                  "copysign", "heaviside", "nan_to_num", "deg2rad", "rad2deg",

@@ -14,6 +14,7 @@ import numpy as np
 from . import _dtype
 from ._dtype import result_type
 from ._tensor import Tensor
+from .autograd.recording import record_namespace
 from .autograd.grad_mode import state as _gs
 from .autograd.graph import Node, new_node, _SavedOutput
 from ._ops import (_wrap, _res, _ns, _wdim, _finish, _needs, _view_of, _unsafe_view, _mk_inplace,
@@ -1142,6 +1143,7 @@ def sum_to_size(self, *size):
 # ============================================================================ Tensor methods
 def _attach():
     T = Tensor
+    record_namespace(globals())
     for name in ("diff", "kron", "cross", "roll", "rot90", "vdot", "baddbmm", "addmv", "index_add", "index_fill",
                  "masked_scatter", "logcumsumexp", "cummax", "cummin", "aminmax", "median", "dist", "cov",
                  "corrcoef", "diagflat", "hsplit", "vsplit", "addmm_", "baddbmm_", "addmv_", "index_add_",

@@ -12,7 +12,8 @@ float32 `randn` included (its AVX2 math is reproduced; float64 takes the C libra
 built with MKL draws bernoulli(p) through MKL on Intel CPUs instead); multinomial and poisson
 use the same stream but not PyTorch's algorithms; `exponential_` is PyTorch's default kernel
 (MKL's on Intel CPUs differs as for bernoulli).
-CUDA tensors draw on the CPU and are copied (CuPy's generator is seeded as well).
+CUDA tensors draw on their device from cuda generators (`_random_cuda`: Philox streams);
+`manual_seed` seeds those too, as torch.manual_seed does.
 Each `Generator` is its own stream (`generator=` on every draw); `default_generator` is the
 global one behind `manual_seed`, `get_rng_state` and draws without a generator.
 """
@@ -35,11 +36,15 @@ class Generator:
     """torch.Generator: an independent mt19937 stream, PyTorch's CPU generator bit for bit.
     `engine.default_generator` is the global one that `engine.manual_seed` seeds."""
 
+    def __new__(cls, device="cpu"):
+        if cls is Generator and _is_cuda(device):
+            from ._random_cuda import CudaGenerator
+            return object.__new__(CudaGenerator)
+        return object.__new__(cls)
+
     def __init__(self, device="cpu"):
-        from .backend import device as _device, require_cuda
+        from .backend import device as _device
         self.device = _device(device)
-        if self.device.type == "cuda":
-            require_cuda()
         self._reseed(DEFAULT_SEED)
 
     def _reseed(self, seed):
@@ -122,6 +127,11 @@ class Generator:
         return (r[0::2] << _U64(32)) | r[1::2]
 
 
+def _is_cuda(device):
+    from .backend import device as _device
+    return _device(device).type == "cuda"
+
+
 default_generator = Generator()
 
 
@@ -129,6 +139,9 @@ def resolve(generator, fn, device=None):
     """The generator a draw for `fn` uses: `generator` (checked as PyTorch checks it) or the
     default one; a draw for a tensor on `device` needs a generator of that device type."""
     if generator is None:
+        if device is not None and device.type == "cuda":
+            from . import _random_cuda
+            return _random_cuda.default_generator(device.index)
         return default_generator
     if not isinstance(generator, Generator):
         raise TypeError(f"{fn}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}")
@@ -143,9 +156,8 @@ def manual_seed(seed):
     returns `default_generator`."""
     seed = int(seed)
     default_generator.manual_seed(seed)
-    from . import backend
-    if backend._cupy is not None:
-        backend._cupy.random.seed(seed & 0xFFFFFFFF)
+    from . import _random_cuda
+    _random_cuda.manual_seed_all(default_generator.initial_seed())
     return default_generator
 
 
@@ -202,6 +214,8 @@ def _fma(x, y, z):
 
 def uniform(shape, dtype, low=0.0, high=1.0, g=None):
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().uniform(g, shape, dtype, low, high)
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
     x = _unit(g, n, dtype if dtype.kind == "f" else np.float64)
@@ -287,6 +301,8 @@ def normal(shape, dtype, mean=0.0, std=1.0, contiguous=True, g=None):
     """Normal draws; PyTorch fills 16-value blocks only for a contiguous tensor of >= 16
     values, other tensors value by value."""
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().normal(g, shape, dtype, mean, std)
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
     if n >= 16 and contiguous:
@@ -317,6 +333,8 @@ def bernoulli(shape, p, g=None):
     """0/1 draws like PyTorch: a scalar p compares a double uniform per element; a tensor of
     probabilities compares uniforms in its own precision (float64, else float32)."""
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().bernoulli(g, shape, p)
     n = int(np.prod(shape))
     if isinstance(p, np.ndarray):
         u = _unit(g, n, np.float64 if p.dtype == np.float64 else np.float32).reshape(shape)
@@ -328,6 +346,8 @@ def exponential(shape, dtype, lambd=1.0, g=None):
     """PyTorch's default kernel: -1 / lambd * log1p(-u) on double uniforms, with the C library's
     log1p (NumPy's differs in the last bit now and then)."""
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().exponential(g, shape, dtype, lambd)
     n = int(np.prod(shape))
     logs = np.fromiter(map(math.log1p, (-_unit(g, n, np.float64)).tolist()), np.float64, n)
     return ((-1.0 / lambd) * logs).astype(dtype).reshape(shape)
@@ -335,6 +355,8 @@ def exponential(shape, dtype, lambd=1.0, g=None):
 
 def randint(low, high, shape, dtype=np.int64, g=None):
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().randint(g, low, high, shape, dtype)
     n = int(np.prod(shape))
     rng = int(high) - int(low)
     if rng <= 0:
@@ -347,6 +369,8 @@ def random_full(shape, dtype, g=None):
     """Tensor.random_() without bounds, as PyTorch's uniform_int: [0, 2^digits] for floats,
     [0, max] for integers, bool the low bit; int64 and float64 take 64-bit draws."""
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().random_full(g, shape, dtype)
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
     raw = g._raw64(n) if dtype in (np.int64, np.float64) else g._raw32(n)
@@ -361,6 +385,8 @@ def random_full(shape, dtype, g=None):
 
 def randperm(n, g=None):
     g = default_generator if g is None else g
+    if g.device.type == "cuda":
+        return _on_device().randperm(g, n)
     r = np.arange(n, dtype=np.int64)
     if n > 1:
         raw = g._raw32(n - 1) if n < 0xFFFFFFFF // 20 else g._raw64(n - 1)
@@ -370,7 +396,14 @@ def randperm(n, g=None):
     return r
 
 
+def _on_device():
+    """The module of the cuda generators' draws (which run on the device)."""
+    from . import _random_cuda
+    return _random_cuda
+
+
 def rng(g=None):
-    """A NumPy Generator drawing from the same stream (for draws without a PyTorch twin)."""
+    """A NumPy Generator (on the host) drawing from the same stream, cuda generators' too
+    (for draws without a PyTorch twin)."""
     g = default_generator if g is None else g
     return np.random.Generator(np.random.PCG64(int(g._raw64(2)[0])))

@@ -77,7 +77,8 @@ def cuda_status():
             import cupy as cp
         except Exception as e:  # ImportError or a broken CUDA install
             _status = (False, f"CuPy is not installed or failed to import ({type(e).__name__}: {e}); "
-                              "install the 'cuda' extra (cupy-cuda12x) on a machine with an NVIDIA GPU")
+                              "install the 'cuda12' or 'cuda13' extra (cupy-cuda12x or cupy-cuda13x, after "
+                              "nvidia-smi's CUDA Version) on a machine with an NVIDIA GPU")
         else:
             try:
                 n = cp.cuda.runtime.getDeviceCount()
@@ -88,8 +89,29 @@ def cuda_status():
                     _status = (False, "CuPy is installed but found no CUDA device")
                 else:
                     _cupy = cp
+                    _track_peak_memory(cp)
                     _status = (True, None)
     return _status
+
+
+_peak = {}          # device index -> the most bytes CuPy's pool had in use since the last reset
+
+
+def _track_peak_memory(cp):
+    """Route CuPy's allocations through its default pool and note the bytes in use after
+    each one, per device: the peak behind `engine.cuda.max_memory_allocated()` (CuPy keeps
+    no peak itself). Memory is only taken at an allocation, so this sees every peak."""
+    pool = cp.get_default_memory_pool()
+    get_device = cp.cuda.runtime.getDevice
+
+    def malloc(size):
+        mem = pool.malloc(size)
+        dev = get_device()
+        used = pool.used_bytes()
+        if used > _peak.get(dev, 0):
+            _peak[dev] = used
+        return mem
+    cp.cuda.set_allocator(malloc)
 
 
 def cupy_device_count():

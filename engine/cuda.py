@@ -8,8 +8,10 @@ import types as _types
 
 from . import backend as _backend
 
-__all__ = ["is_available", "unavailable_reason", "device_count", "current_device",
-           "synchronize", "manual_seed", "manual_seed_all", "get_device_name"]
+__all__ = ["is_available", "unavailable_reason", "device_count", "current_device", "get_device_name",
+           "synchronize", "memory_allocated", "max_memory_allocated", "memory_reserved",
+           "reset_peak_memory_stats", "empty_cache", "manual_seed", "manual_seed_all", "seed", "seed_all",
+           "initial_seed", "get_rng_state", "set_rng_state", "default_generators"]
 
 
 def is_available():
@@ -33,26 +35,126 @@ def current_device():
     return _backend.cupy().cuda.runtime.getDevice()
 
 
+def _index(device):
+    """The device index `device` names (an int, "cuda:1", an engine.device; None: the current)."""
+    if device is None:
+        return current_device()
+    if isinstance(device, int):
+        return device
+    d = _backend.device(device)
+    if d.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {d}")
+    return current_device() if d.index is None else d.index
+
+
 def get_device_name(device=None):
     _backend.require_cuda()
-    cp = _backend.cupy()
-    idx = 0 if device is None else (device if isinstance(device, int) else _backend.device(device).index or 0)
-    props = cp.cuda.runtime.getDeviceProperties(idx)
-    name = props["name"]
+    name = _backend.cupy().cuda.runtime.getDeviceProperties(_index(device))["name"]
     return name.decode() if isinstance(name, bytes) else name
 
 
 def synchronize(device=None):
+    """Wait for every kernel queued on the device to finish (CUDA must be available)."""
+    _backend.require_cuda()
+    _backend.cupy().cuda.Device(_index(device)).synchronize()
+
+
+# ----------------------------------------------------------------------------- memory
+# CuPy's default memory pool holds the engine's cuda tensors: "allocated" is what arrays use,
+# "reserved" what the pool holds from the driver (used + cached). Without CUDA these answer 0
+# and do nothing, as PyTorch's do before CUDA is initialised.
+def _pool_bytes(device, what):
+    if not is_available():
+        return 0
+    cp = _backend.cupy()
+    with cp.cuda.Device(_index(device)):
+        pool = cp.get_default_memory_pool()
+        return pool.used_bytes() if what == "used" else pool.total_bytes()
+
+
+def memory_allocated(device=None):
+    """Bytes the device's tensors occupy now."""
+    return _pool_bytes(device, "used")
+
+
+def max_memory_allocated(device=None):
+    """The most bytes the device's tensors occupied at once since the program started or
+    since the last reset_peak_memory_stats()."""
+    if not is_available():
+        return 0
+    return max(_backend._peak.get(_index(device), 0), memory_allocated(device))
+
+
+def reset_peak_memory_stats(device=None):
+    """Start max_memory_allocated() again from what is allocated now."""
     if is_available():
-        _backend.cupy().cuda.Device().synchronize()
+        _backend._peak[_index(device)] = memory_allocated(device)
 
 
+def memory_reserved(device=None):
+    """Bytes the memory pool holds from the driver: allocated plus cached for reuse."""
+    return _pool_bytes(device, "total")
+
+
+def empty_cache():
+    """Give the pool's cached, unused blocks back to the driver (memory_reserved() drops;
+    tensors are untouched)."""
+    if is_available():
+        _backend.cupy().get_default_memory_pool().free_all_blocks()
+
+
+# ----------------------------------------------------------------------------- random
+# Each device has a default cuda generator (engine._random_cuda: draws run on the device);
+# engine.manual_seed seeds them all, as torch.manual_seed does. Seeding without CUDA does
+# nothing (PyTorch's is lazy the same way); reading a generator needs CUDA.
 def manual_seed(seed):
+    """Seed the current device's default generator."""
     if is_available():
-        _backend.cupy().random.seed(int(seed))
+        from . import _random_cuda
+        _random_cuda.default_generator(current_device()).manual_seed(int(seed))
 
 
-manual_seed_all = manual_seed
+def manual_seed_all(seed):
+    """Seed every device's default generator."""
+    from . import _random_cuda
+    _random_cuda.manual_seed_all(int(seed) & 0xFFFFFFFFFFFFFFFF)
+
+
+def seed():
+    """Seed the current device's default generator from the system's entropy."""
+    if is_available():
+        from . import _random_cuda
+        _random_cuda.default_generator(current_device()).seed()
+
+
+def seed_all():
+    from ._random import Generator
+    manual_seed_all(Generator().seed())
+
+
+def initial_seed():
+    from . import _random_cuda
+    return _random_cuda.default_generator(current_device()).initial_seed()
+
+
+def get_rng_state(device="cuda"):
+    """The default generator's state of `device` (16 bytes: seed and offset) as a uint8 tensor."""
+    from . import _random_cuda
+    return _random_cuda.default_generator(_index(device)).get_state()
+
+
+def set_rng_state(new_state, device="cuda"):
+    from . import _random_cuda
+    _random_cuda.default_generator(_index(device)).set_state(new_state)
+
+
+def __getattr__(name):
+    if name == "default_generators":    # torch.cuda.default_generators: one per device
+        if not is_available():
+            return ()
+        from . import _random_cuda
+        return tuple(_random_cuda.default_generator(i) for i in range(device_count()))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _AmpAliases(_types.ModuleType):

@@ -53,3 +53,9 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 2 or (dim is None and A.ndim == 2):
         return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+from .autograd.recording import record_namespace as _record_namespace, recorded as _recorded  # noqa: E402
+
+cross = _recorded(cross, "linalg_cross")
+_record_namespace(globals())

@@ -57,6 +57,9 @@ def _sub_parser() -> argparse.ArgumentParser:
     debug.add_argument("--norm-below", type=float, default=None, help="stop at a gradient norm below")
     debug.add_argument("--break", dest="breakpoint", action="append", metavar="LABEL",
                        help="stop after the step of this node (repeatable)")
+    debug.add_argument("--why", metavar="NAME", default=None,
+                       help="run forward and backward, then say why NAME's gradient is None "
+                            "or zero (a node label, or LABEL.weight for a layer's parameter)")
     return p
 
 

@@ -46,8 +46,9 @@ def test_previews_and_inspector_show_the_step_not_the_last_run(window):
     assert (grad_line(window, "w"), grad_line(window, "x")) == ("grad  5.0", "grad  2.0")
     select(window, "w")
     assert inspector.grad_view.text() == "5.0"
+    window.act_keep_grads.trigger()           # Keep .grad: the next run adds into .grad
     window.act_backward.trigger()             # the last run leaves w.grad 10 (accumulated)
-    assert grad_line(window, "w") == "grad  10.0"
+    assert grad_line(window, "w") == "grad  10.0  (sum of 2 backward)"
 
     panel.act_step.trigger()                  # plans: backward has not run, .grad is None
     plan = [p.title() for p in panel.debugger.plan]
@@ -55,25 +56,26 @@ def test_previews_and_inspector_show_the_step_not_the_last_run(window):
     w_step = plan.index("AccumulateGrad  (w)") + 1       # the step that writes w.grad
     x_step = plan.index("AccumulateGrad  (x)") + 1
     assert (grad_line(window, "w"), grad_line(window, "x")) == ("grad  None", "grad  None")
-    assert inspector.grad_view.text() == "—" and inspector.tabs.tabText(1) == "grad (none)"
+    assert inspector.grad_view.text() == "None" and inspector.tabs.tabText(1) == "grad"
     assert inspector.tensor_box.title() == "Tensor (debugger, step 0 / 5)"
     for step in range(1, 6):
         panel.act_step.trigger()
         assert grad_line(window, "w") == ("grad  5.0" if step >= w_step else "grad  None")
         assert grad_line(window, "x") == ("grad  2.0" if step >= x_step else "grad  None")
-        assert inspector.grad_view.text() == ("5.0" if step >= w_step else "—")
+        assert inspector.grad_view.text() == ("5.0" if step >= w_step else "None")
         if step == w_step - 1:                # both contributions in, not yet accumulated
             assert any(re.fullmatch(r"pending [23] → 5", t) for t in panel.overlay.texts())
     assert inspector.tensor_box.title() == "Tensor (debugger, step 5 / 5)"
 
     panel.scrubber.setValue(w_step - 1)       # scrubbing back shows the earlier .grad again
-    assert grad_line(window, "w") == "grad  None" and inspector.grad_view.text() == "—"
+    assert grad_line(window, "w") == "grad  None" and inspector.grad_view.text() == "None"
     panel.act_step_back.trigger()
     panel.scrubber.setValue(w_step)
     assert grad_line(window, "w") == "grad  5.0"
 
     panel.act_stop.trigger()                  # the last run's previews come back
-    assert (grad_line(window, "w"), grad_line(window, "x")) == ("grad  10.0", "grad  4.0")
+    assert (grad_line(window, "w"), grad_line(window, "x")) == ("grad  10.0  (sum of 2 backward)",
+                                                           "grad  4.0  (sum of 2 backward)")
     assert inspector.grad_view.text() == "10.0"
     assert inspector.tensor_box.title() == "Tensor (after the last run)"
     assert panel.overlay.texts() == []
@@ -85,7 +87,7 @@ def test_a_run_during_debugging_waits_behind_the_step(window, qtbot):
     window.act_backward.trigger()             # the window's own run: kept, not drawn
     assert grad_line(window, "w") == "grad  None"
     window.debugger_dock.toggleViewAction().trigger()     # closing the dock stops debugging
-    assert not panel.showing_step and grad_line(window, "w") == "grad  10.0"
+    assert not panel.showing_step and grad_line(window, "w") == "grad  5.0"
 
 
 def test_shortcut_help_lists_the_debug_keys_from_the_actions(window, qtbot):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine import backend
+from engine import _random_cuda, backend
 
 from test_engine_op_table import OPS, make_inputs
 
@@ -104,6 +104,33 @@ class FakeArray(np.ndarray):
         np.ndarray.__setitem__(self.view(np.ndarray), _unwrap(key), _unwrap(value))
 
 
+class FakeMemoryPool:
+    """CuPy's memory pool by its counts: malloc(n) puts n bytes in use, a block's free()
+    moves them to the cache, free_all_blocks() empties the cache."""
+
+    def __init__(self):
+        self.used = self.cached = 0
+
+    def malloc(self, size):
+        self.used += size
+        pool = self
+
+        class Block:
+            def free(self):
+                pool.used -= size
+                pool.cached += size
+        return Block()
+
+    def used_bytes(self):
+        return self.used
+
+    def total_bytes(self):
+        return self.used + self.cached
+
+    def free_all_blocks(self):
+        self.cached = 0
+
+
 def _make_fake_cupy():
     cp = types.ModuleType("cupy")
     cp.ndarray = FakeArray
@@ -133,10 +160,13 @@ def _make_fake_cupy():
             pass
 
         def synchronize(self):
-            pass
+            cp.synchronized += 1
+    cp.synchronized = 0
+    pool = FakeMemoryPool()
+    cp.get_default_memory_pool = lambda: pool
     cp.cuda = types.SimpleNamespace(Device=Device, runtime=types.SimpleNamespace(
-        getDeviceCount=lambda: 1, getDevice=lambda: 0, getDeviceProperties=lambda i: {"name": b"FakeGPU"}))
-    cp.random = types.SimpleNamespace(seed=lambda s: None)
+        getDeviceCount=lambda: 1, getDevice=lambda: 0, getDeviceProperties=lambda i: {"name": b"FakeGPU"}),
+        set_allocator=lambda f: setattr(cp.cuda, "allocator", f), allocator=pool.malloc)
     cp.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(   # cupy.lib.stride_tricks.as_strided
         as_strided=lambda x, shape=None, strides=None: _wrap(np.lib.stride_tricks.as_strided(_unwrap(x), shape, strides))))
     return cp
@@ -158,6 +188,7 @@ def fake_cuda(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", special)
     monkeypatch.setattr(backend, "_cupy", _make_fake_cupy())
     monkeypatch.setattr(backend, "_status", (True, None))
+    monkeypatch.setattr(_random_cuda, "_defaults", {})      # the fake device's default generators
     yield
 
 
@@ -232,7 +263,6 @@ NN_CASES = {
         pos_weight=engine.ones(3, device=x.device) * 2.0),
     "mse-tanh-gelu": lambda F, x, w: F.mse_loss(F.gelu(F.tanh(x @ w.t())),
                                                 engine.zeros(3, 3, device=x.device)),
-    "dropout": lambda F, x, w: (F.dropout(x, 0.4) @ w.t()).sum(),
 }
 
 

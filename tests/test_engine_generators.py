@@ -291,12 +291,14 @@ def test_cuda_draws_check_the_generators_device(fake_cuda):
     with pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator but found 'cpu'"):
         engine.zeros(3, device="cuda").normal_(generator=engine.Generator())
     gc = engine.Generator(device="cuda").manual_seed(4)
-    assert gc.device.type == "cuda"
+    assert gc.device == engine.device("cuda", 0)
     engine.manual_seed(0)
     x = engine.randn(5, device="cuda", generator=gc)
     y = engine.zeros(5, device="cuda").uniform_(generator=gc)
     assert x.is_cuda and y.is_cuda
-    np.testing.assert_array_equal(x.cpu().numpy(), engine.randn(5, generator=engine.Generator().manual_seed(4)).numpy())
+    gc.manual_seed(4)                           # the cuda stream repeats from its seed
+    np.testing.assert_array_equal(x.cpu().numpy(), engine.randn(5, device="cuda", generator=gc).cpu().numpy())
+    # cuda draws take nothing from the CPU's stream
     np.testing.assert_array_equal(engine.rand(2).numpy(), engine.manual_seed(0) and engine.rand(2).numpy())
 
 

@@ -11,7 +11,7 @@ import pytest
 from gradstudio.graph.catalog import (
     CATALOG, CATEGORIES, EngineMissing, NodeRunError, check_broadcast, engine_attr,
     parse_index)
-from gradstudio.graph.catalog_types import TENSOR
+from gradstudio.graph.catalog_types import DATASET, TENSOR
 
 ENGINES = []
 for name in ("engine", "torch"):
@@ -143,5 +143,7 @@ def test_index_expressions_parse_without_eval():
     assert CATALOG["index"].param("index").validate("0, :") is None
 
 
-def test_ports_are_tensors():
-    assert all(p.type == TENSOR for s in CATALOG.values() for p in s.inputs + s.outputs)
+def test_ports_are_tensors_and_data_sources_give_datasets():
+    assert all(p.type == TENSOR for s in CATALOG.values() for p in s.inputs)
+    assert all(p.type == (DATASET if s.category == "Data" else TENSOR)
+               for s in CATALOG.values() for p in s.outputs)

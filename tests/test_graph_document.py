@@ -95,8 +95,11 @@ def test_incompatible_ports_and_taken_inputs_are_refused():
     doc = Document({**CATALOG, "source": source})
     s = doc.add_node("source")
     n = doc.add_node("neg")
-    assert doc.check_edge(s.id, "data", n.id, "input") == (
-        "cannot connect source.data (dataset) to neg.input (tensor)")
+    p = doc.add_node("pow")
+    assert doc.check_edge(s.id, "data", n.id, "input") is None      # samples into an op
+    assert doc.check_edge(s.id, "data", p.id, "exponent") == (
+        "cannot connect source.data to pow.exponent: an exponent is a number or a tensor of "
+        "exponents, not a dataset's samples")
     x = doc.add_node("tensor", "x")
     doc.add_edge(x.id, "out", n.id, "input")
     with pytest.raises(GraphError, match="neg.input already has an input"):

@@ -140,8 +140,8 @@ def test_conv2d_and_pooling_shape_errors_are_clear():
         F.conv2d(engine.zeros(1, 3, 5, 5), engine.zeros(2, 2, 3, 3))
     with pytest.raises(RuntimeError, match="smaller than the kernel size"):
         F.conv2d(engine.zeros(1, 1, 2, 2), engine.zeros(1, 1, 3, 3))
-    with pytest.raises(NotImplementedError, match="groups=1"):
-        F.conv2d(engine.zeros(1, 2, 5, 5), engine.zeros(2, 1, 3, 3), groups=2)
+    with pytest.raises(RuntimeError, match="expected input.* to have 4 channels, but got 2"):
+        F.conv2d(engine.zeros(1, 2, 5, 5), engine.zeros(2, 2, 3, 3), groups=2)
 
 
 def test_softplus_is_linear_above_threshold_and_finite_for_large_inputs():

@@ -178,5 +178,5 @@ def test_bad_inline_value_is_refused(window, qtbot):
     x = add_by_search(window, qtbot, "tensor", 30, 30)
     type_into_field(window, qtbot, x, "value", "two")
     assert x.params["value"] == 0.0
-    assert "not a valid" in window.messages.lines()[-1]
+    assert "'two' is not a number" in window.messages.lines()[-1]
 

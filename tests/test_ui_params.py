@@ -1,5 +1,6 @@
 """The small pure pieces under the UI: parameter text both ways, which parameters show,
 the search ranking, the layered auto-layout and tensor previews."""
+import math
 import numpy as np
 import pytest
 
@@ -33,11 +34,15 @@ def test_parse_value_reads_what_people_type(kind, name, text, value):
 
 
 @pytest.mark.parametrize("kind,name,text,message", [
-    ("tensor", "value", "two", "not a valid"),
+    ("tensor", "value", "two", r"^value: 'two' is not a number or a nested list of numbers, "
+                               r"such as 2.5 or \[\[1, 2\], \[3, 4\]\]$"),
     ("tensor", "value", "[[1, 2], [3]]", "same length"),
-    ("tensor", "value", "__import__('os')", "not a valid"),
-    ("tensor", "init", "sometimes", "not a valid"),
-    ("sum", "dim", "1.5", "not a valid"),
+    ("tensor", "value", "__import__('os')", "is not a number or a nested list"),
+    ("tensor", "init", "sometimes", "'sometimes' is not one of value, "),
+    ("tensor", "shape", "100000x100000", "is not sizes separated by commas, such as 2, 3"),
+    ("tensor", "shape", "100000, 100000", "makes 10,000,000,000 elements, more than"),
+    ("tensor", "requires_grad", "maybe", "'maybe' is not on or off, such as on"),
+    ("sum", "dim", "1.5", "'1.5' is not a whole number, such as 3"),
     ("nn.Linear", "in_features", "0", "at least 1"),
     ("index", "index", "1:2:3:4", "too many"),
 ])
@@ -92,3 +97,22 @@ def test_layered_layout_puts_each_node_right_of_its_inputs():
 ])
 def test_previews_are_one_short_line(value, text):
     assert preview(value) == text
+
+
+def test_a_refusal_never_repeats_a_long_input():
+    """Issue 17.10: a 2,000-character value was quoted back whole (2,053 characters)."""
+    long_text = "x" * 2000
+    for kind, name, text in (("tensor", "value", long_text), ("tensor", "shape", long_text),
+                             ("sum", "dim", long_text), ("tensor", "init", long_text),
+                             ("index", "index", long_text), ("tensor", "shape", "1" * 400),
+                             ("index", "index", "1:" + long_text)):
+        with pytest.raises(ValueError) as refused:
+            parse_value(param(kind, name), text)
+        assert len(str(refused.value)) < 200, str(refused.value)
+
+
+@pytest.mark.parametrize("text,check", [
+    ("nan", math.isnan), ("inf", lambda v: v == math.inf), ("-inf", lambda v: v == -math.inf)])
+def test_float_fields_take_what_files_take(text, check):
+    """Issue 17.10: the Inspector refused nan/inf for float parameters that graph files accept."""
+    assert check(parse_value(param("tensor", "fill_value"), text))

@@ -1,5 +1,6 @@
-"""How the window runs the graph: edits re-run it, Backward accumulates into leaves exactly as
-the engine does, an edit shows fresh gradients, Zero grad clears them, errors mark nodes."""
+"""How the window runs the graph: edits re-run it, Backward starts fresh unless Keep .grad is
+on (then .grad adds up as in the engine), an edit shows fresh gradients, Zero grad clears
+them, errors mark nodes."""
 import pytest
 
 
@@ -31,10 +32,13 @@ def test_edits_run_forward_by_themselves(window, qtbot):
     assert grad(window, window.x) is None
 
 
-def test_backward_accumulates_and_an_edit_shows_fresh_gradients(window, qtbot):
+def test_backward_accumulates_only_when_kept_and_an_edit_shows_fresh_gradients(window, qtbot):
     window.act_backward.trigger()
     assert grad(window, window.x) == 4.0
-    window.act_backward.trigger()                  # as in the engine: .grad adds up
+    window.act_backward.trigger()                  # a run starts fresh, as a script re-run
+    assert grad(window, window.x) == 4.0
+    window.act_keep_grads.trigger()
+    window.act_backward.trigger()                  # kept: as in the engine, .grad adds up
     assert grad(window, window.x) == 8.0
     window.editor.set_param(window.sq.id, "scalar", 3.0)
     qtbot.waitUntil(lambda: grad(window, window.x) == 12.0)   # d(x**3)/dx at 2, not a sum

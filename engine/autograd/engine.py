@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 
 from .grad_mode import state as _gs
 from .graph import AccumulateGrad, GraphRoot, grad_accumulator
+from . import recording as _recording
 
 __all__ = ["BackwardStep", "backward_steps", "backward_plan", "backward", "grad"]
 
 _getrefcount = sys.getrefcount
+_NOT_SUSPENDED = object()
 # Gradients nobody else holds are reused in place instead of copied (PyTorch does the same
 # with use_count()). The reference counts below are those of CPython 3.10-3.13; 3.14 starts
 # borrowing references on the stack, so there the engine always copies.
@@ -191,6 +193,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     prev_mode = _gs.enabled
     anomaly = _gs.anomaly and _gs.anomaly_check_nan
     Acc = AccumulateGrad
+    rec = _NOT_SUSPENDED
     try:
         while heap:
             node = heap.pop() if len(heap) == 1 else _heap_pop(heap)
@@ -202,6 +205,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 outs = (True,) * len(nxt_edges)
             else:
                 _gs.enabled = create_graph
+                rec = _recording.suspend()      # backward formulas are not recorded ops
                 step = BackwardStep(node, tuple(buf), ()) if record else None
                 x = node._x
                 is_acc = type(node) is Acc
@@ -213,6 +217,8 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         out[i] = g if out[i] is None or g is None else out[i] + g
                 if exec_info is not None and not exec_info.get(node):
                     _gs.enabled = prev_mode
+                    _recording.resume(rec)
+                    rec = _NOT_SUSPENDED
                     continue
                 if is_acc:
                     g = buf[0]
@@ -283,6 +289,8 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 yield node
             else:
                 _gs.enabled = prev_mode
+                _recording.resume(rec)
+                rec = _NOT_SUSPENDED
                 if record:
                     step.grads_out = tuple(grads_out)
                     yield step
@@ -290,6 +298,8 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                     yield None
     finally:
         _gs.enabled = prev_mode
+        if rec is not _NOT_SUSPENDED:
+            _recording.resume(rec)
 
 
 def _sum_grads(old, new, create_graph):

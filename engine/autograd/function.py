@@ -11,6 +11,7 @@ the raw array and `engine._tensor._from_array(arr)` wraps a result without copyi
 """
 from .grad_mode import state as _gs
 from .graph import Node, new_node, _SavedOutput
+from . import recording
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -93,6 +94,12 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if recording.active is not None:
+            return recording.call_function(cls, cls._apply_forward, args, kwargs)
+        return cls._apply_forward(*args, **kwargs)
+
+    @classmethod
+    def _apply_forward(cls, *args, **kwargs):
         from .._tensor import Tensor
         from .._ops import _e, _rebase
         ctx = cls._backward_cls.__new__(cls._backward_cls)

@@ -14,6 +14,11 @@ def _as_tuple(x):
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
 
 
+def _flat64(a):
+    """A copy of array `a` (a cuda one copied to the host) as flat float64."""
+    return (a if type(a) is np.ndarray else a.get()).astype(np.float64).reshape(-1)
+
+
 def _outputs(fn, inputs):
     from .._tensor import Tensor
     out = _as_tuple(fn(*inputs))
@@ -36,9 +41,9 @@ def _numerical_jacobian(fn, inputs, eps):
             for i in range(a.size):
                 orig = flat[i].item()
                 flat[i] = orig + eps
-                plus = [np.asarray(o._a, dtype=np.float64).reshape(-1).copy() for o in _outputs(fn, inputs)]
+                plus = [_flat64(o._a) for o in _outputs(fn, inputs)]
                 flat[i] = orig - eps
-                minus = [np.asarray(o._a, dtype=np.float64).reshape(-1).copy() for o in _outputs(fn, inputs)]
+                minus = [_flat64(o._a) for o in _outputs(fn, inputs)]
                 flat[i] = orig
                 for k in range(len(outs0)):
                     per_out[k][i] = (plus[k] - minus[k]) / (2 * eps)
@@ -62,7 +67,7 @@ def _analytical_jacobian(fn, inputs):
             gs = _grad((o,), diff_inputs, (go,), retain_graph=True, allow_unused=True)
             for t, g in zip(diff_inputs, gs):
                 if g is not None:
-                    jac[id(t)][k][:, j] = np.asarray(g._a, dtype=np.float64).reshape(-1)
+                    jac[id(t)][k][:, j] = _flat64(g._a)
     return [jac.get(id(t)) if isinstance(t, Tensor) and t._rg else None for t in inputs]
 
 
@@ -101,8 +106,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     outs = _outputs(func, inputs)
     rng = np.random.default_rng(0)
     if grad_outputs is None:
-        grad_outputs = tuple(tensor(rng.standard_normal(o._a.shape), dtype=o.dtype, requires_grad=True)
-                             for o in outs)
+        grad_outputs = tuple(tensor(rng.standard_normal(o._a.shape), dtype=o.dtype, device=o.device,
+                                    requires_grad=True) for o in outs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
 

@@ -315,3 +315,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out = engine.where(tensor_from_array(inside), out,
                            tensor_from_array(xp.full(inside.shape, fill, a.dtype)))
     return out.squeeze(0) if unbatched else out
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())

@@ -348,3 +348,8 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             float(array_of(weight)[namespace_of(t).where(v, t, 0)][v].sum())
         smooth = smooth.sum() / denom
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())

@@ -471,3 +471,8 @@ def log_softmax(input, dim: int | None = None, dtype=None):
     if dim is None:
         _warn_implicit_dim("log_softmax")
     return engine.log_softmax(input, dim, dtype=dtype)
+
+
+from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+
+_record_namespace(globals())

@@ -15,6 +15,7 @@ import functools
 
 import engine
 from engine.amp import active_autocasts
+from engine import _random_cuda
 from engine.autograd import Function
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -72,11 +73,21 @@ def _graph_leaves(outputs) -> list:
     return leaves
 
 
+def _rng_state(tensors=()):
+    """The CPU generator's state and the cuda generators' (those of `tensors`' devices among them)."""
+    return engine.get_rng_state(), _random_cuda.default_states(tensors)
+
+
+def _set_rng_state(state):
+    engine.set_rng_state(state[0])
+    _random_cuda.set_default_states(state[1])
+
+
 class CheckpointFunction(Function):
     @staticmethod
     def forward(ctx, run, n_args, *inputs):
         ctx.run, ctx.n_args = run, n_args
-        ctx.rng_state = engine.get_rng_state() if run.preserve_rng_state else None
+        ctx.rng_state = _rng_state(inputs) if run.preserve_rng_state else None
         ctx.autocasts = active_autocasts()
         ctx.save_for_backward(*inputs)
         with engine.no_grad():
@@ -92,9 +103,9 @@ class CheckpointFunction(Function):
         saved = ctx.saved_tensors
         args, captured = saved[:ctx.n_args], saved[ctx.n_args:]
         detached = [a.detach().requires_grad_(a.requires_grad) for a in args]
-        current_rng = engine.get_rng_state() if ctx.rng_state is not None else None
+        current_rng = _rng_state() if ctx.rng_state is not None else None
         if ctx.rng_state is not None:
-            engine.set_rng_state(ctx.rng_state)
+            _set_rng_state(ctx.rng_state)
         try:
             with engine.enable_grad(), contextlib.ExitStack() as autocasts:
                 for setting in ctx.autocasts:           # recompute as the forward ran
@@ -102,7 +113,7 @@ class CheckpointFunction(Function):
                 outputs = ctx.run(detached)
         finally:
             if current_rng is not None:
-                engine.set_rng_state(current_rng)
+                _set_rng_state(current_rng)
         outputs = (outputs,) if isinstance(outputs, engine.Tensor) else tuple(outputs)
         pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
                  if o.requires_grad and g is not None]

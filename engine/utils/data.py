@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 
 import numpy as np
 
 import engine
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "RandomSampler", "DataLoader",
-           "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "RandomSampler",
+           "SequentialSampler", "BatchSampler", "DataLoader", "default_collate", "get_worker_info",
+           "WorkerInfo"]
 
 
 class Dataset:
@@ -150,58 +152,219 @@ def default_collate(samples: list):
     return samples
 
 
+class SequentialSampler:
+    """The indices 0, 1, ..., len(data_source) - 1 in order."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class BatchSampler:
+    """Groups the indices of `sampler` into lists of `batch_size` (the last one shorter unless
+    `drop_last`)."""
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+class WorkerInfo:
+    """What `get_worker_info()` answers inside a worker: id, num_workers, seed, dataset."""
+
+    def __init__(self, id: int, num_workers: int, seed: int, dataset):
+        self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
+
+    def __repr__(self):
+        return (f"WorkerInfo(id={self.id}, num_workers={self.num_workers}, seed={self.seed}, "
+                f"dataset={self.dataset!r})")
+
+
+_worker_info = None
+
+
+def get_worker_info():
+    """The `WorkerInfo` of the worker loading the current batch; None in the main process."""
+    return _worker_info
+
+
+class _Worker:
+    """One of PyTorch's loader workers, run in this process: its own random streams (engine,
+    `random`, `numpy.random`), seeded as PyTorch seeds a worker process, swapped in while it
+    loads a batch so that random transforms draw exactly what they would in PyTorch."""
+
+    def __init__(self, worker_id: int, loader, base_seed: int):
+        seed = base_seed + worker_id
+        self.info = WorkerInfo(worker_id, loader.num_workers, seed, loader.dataset)
+        main = self._capture()
+        random.seed(seed)
+        engine.manual_seed(seed)
+        np.random.seed(np.random.SeedSequence(          # PyTorch's _generate_state
+            [worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]).generate_state(4))
+        try:
+            if loader.worker_init_fn is not None:
+                self._run(loader.worker_init_fn, worker_id)
+        finally:
+            self.states = self._capture()
+            self._restore(main)
+
+    @staticmethod
+    def _capture():
+        return random.getstate(), engine.get_rng_state(), np.random.get_state()
+
+    @staticmethod
+    def _restore(states):
+        random.setstate(states[0])
+        engine.set_rng_state(states[1])
+        np.random.set_state(states[2])
+
+    def _run(self, fn, *args):
+        global _worker_info
+        _worker_info = self.info
+        try:
+            return fn(*args)
+        finally:
+            _worker_info = None
+
+    def load(self, fn, *args):
+        main = self._capture()
+        self._restore(self.states)
+        try:
+            return self._run(fn, *args)
+        finally:
+            self.states = self._capture()
+            self._restore(main)
+
+
 class DataLoader:
-    """Iterate over a dataset in batches.
+    """Iterate over a dataset in batches, with `torch.utils.data.DataLoader`'s keywords.
 
     shuffle: a new order every epoch, a `RandomSampler` over `generator` (an `engine.Generator`
     or a `numpy.random.Generator`) or, by default, the engine's global stream, so
-    `engine.manual_seed(s)` makes the order PyTorch's. Like PyTorch, every pass also draws a
-    base seed (for workers PyTorch would start) from `generator` or the global stream.
+    `engine.manual_seed(s)` makes the order PyTorch's. Like PyTorch, every pass (or, with
+    `persistent_workers`, the first) draws a base seed from `generator` or the global stream.
+    `num_workers > 0` loads in this process but as PyTorch's workers would: batch k is loaded
+    by worker k % num_workers with that worker's own seeded random streams, after
+    `worker_init_fn(worker_id)`, so batches, order and random transforms match PyTorch's.
+    `pin_memory`, `timeout`, `prefetch_factor`, `multiprocessing_context` and
+    `pin_memory_device` are accepted and checked; they change nothing in one process.
     A `TensorDataset` is batched by indexing its tensors with the whole index list at once.
     """
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
-                 drop_last: bool = False, collate_fn=None, generator=None):
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size should be a positive integer, got {batch_size!r}")
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler=None, batch_sampler=None, num_workers: int = 0, collate_fn=None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True):
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; "
+                             "use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing."
+                             "let num_workers > 0 to enable multiprocessing, otherwise set "
+                             "prefetch_factor to None.")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                                 "exclusive with drop_last")
+        elif not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if sampler is None:
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset = dataset
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.collate_fn = collate_fn
+        self.batch_size, self.drop_last, self.shuffle = batch_size, drop_last, shuffle
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.num_workers, self.prefetch_factor = num_workers, prefetch_factor
+        self.pin_memory, self.pin_memory_device, self.timeout = pin_memory, pin_memory_device, timeout
+        self.worker_init_fn, self.multiprocessing_context = worker_init_fn, multiprocessing_context
+        self.persistent_workers, self.in_order = persistent_workers, in_order
         self.generator = generator
+        self._auto_collation = batch_sampler is not None
+        self.collate_fn = collate_fn if collate_fn is not None else (
+            default_collate if self._auto_collation else _identity)
+        self._user_collate = collate_fn is not None
+        self._workers = None
 
-    def _order(self) -> np.ndarray:
-        if self.shuffle:
-            return np.array(list(RandomSampler(self.dataset, generator=self.generator)), dtype=np.int64)
-        return np.arange(len(self.dataset))
+    @property
+    def _index_sampler(self):
+        return self.batch_sampler if self._auto_collation else self.sampler
+
+    def _draw_base_seed(self) -> int:
+        if isinstance(self.generator, np.random.Generator):
+            return int(self.generator.integers(0, 2 ** 63))
+        return int(engine.empty((), dtype=engine.int64).random_(generator=self.generator).item())
 
     def __iter__(self):
-        if not isinstance(self.generator, np.random.Generator):    # PyTorch's _base_seed draw
-            engine.empty((), dtype=engine.int64).random_(generator=self.generator)
-        return self._batches()
+        if self.num_workers == 0:
+            if not isinstance(self.generator, np.random.Generator):
+                self._draw_base_seed()      # PyTorch's _base_seed draw, as its iterator does
+            return self._batches(None)
+        if self._workers is None or not self.persistent_workers:
+            base_seed = self._draw_base_seed()
+            self._workers = [_Worker(i, self, base_seed) for i in range(self.num_workers)]
+        return self._batches(self._workers)
 
-    def _batches(self):
-        order = self._order()
-        if self.batch_size is None:
-            for i in order:
-                yield self.dataset[int(i)]
-            return
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            if self.drop_last and len(idx) < self.batch_size:
-                return
-            if fast:
-                index = engine.from_numpy(idx.astype(np.int64))
-                yield [t[index if t.device.type == "cpu" else index.to(t.device)]
-                       for t in self.dataset.tensors]
+    def _fetch(self, index):
+        if not self._auto_collation:
+            return self.collate_fn(self.dataset[index])
+        if isinstance(self.dataset, TensorDataset) and not self._user_collate:
+            rows = engine.from_numpy(np.asarray(index, dtype=np.int64))
+            return [t[rows if t.device.type == "cpu" else rows.to(t.device)]
+                    for t in self.dataset.tensors]
+        return self.collate_fn([self.dataset[i] for i in index])
+
+    def _batches(self, workers):
+        for k, index in enumerate(self._index_sampler):
+            if workers is None:
+                yield self._fetch(index)
             else:
-                batch = [self.dataset[int(i)] for i in idx]
-                yield (self.collate_fn or default_collate)(batch)
+                yield workers[k % len(workers)].load(self._fetch, index)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        return len(self._index_sampler)
+
+
+def _identity(sample):
+    return sample

@@ -1,5 +1,8 @@
 """`gradstudio debug FILE [--stop-on-nan] [--norm-above X] [--norm-below X] [--break LABEL]`:
 the backward pass printed step by step, as the debugger dock shows it.
+`gradstudio debug FILE --why NAME`: runs forward and backward, then prints why NAME's
+gradient is None or zero (runtime.why_grad), or the gradient it has; an unknown NAME is a
+UsageError.
 
 Prints the planned schedule (the engine's order), then for each executed node its
 grad_fn, formula, the gradients it received and passed on, saved tensors, hooks that
@@ -16,6 +19,7 @@ from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
 from gradstudio.runtime.debugger import BackwardDebugger, Breakpoints, TraceStep, grad_text
 from gradstudio.runtime.session import Session
+from gradstudio.runtime.why_grad import UnknownName, why_grad
 
 
 def main(args) -> int:
@@ -24,6 +28,8 @@ def main(args) -> int:
     except GraphError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     session = Session(doc, base_dir=os.path.dirname(os.path.abspath(args.file)))
+    if getattr(args, "why", None):
+        return explain(session, args.why)
     breakpoints = Breakpoints(nan_or_inf=args.stop_on_nan, norm_above=args.norm_above,
                               norm_below=args.norm_below)
     for label in args.breakpoint or ():
@@ -48,6 +54,18 @@ def main(args) -> int:
         print(f"stopped: {reason}")
     elif debugger.error:
         print(debugger.error)
+    return 0
+
+
+def explain(session: Session, name: str) -> int:
+    """Prints the answer to "why is NAME's gradient None or zero?" after a run."""
+    session.run()
+    try:
+        answer = why_grad(session, name)
+    except UnknownName as exc:
+        labels = ", ".join(sorted(n.label for n in session.document.nodes.values()))
+        raise UsageError(f"--why: {exc} (nodes: {labels})") from None
+    print(answer.text())
     return 0
 
 

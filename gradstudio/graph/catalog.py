@@ -18,6 +18,8 @@ engine.nn.functional's functions (`mse_loss`, `cross_entropy`, ...).
 from __future__ import annotations
 
 import importlib
+import os
+import stat
 import math
 from types import ModuleType
 from typing import Any, Callable
@@ -25,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from gradstudio.graph.catalog_types import (
-    BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
+    BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
     python_literal)
 
 # Limits a file or a parameter may not exceed (checked when a file loads and at run time).
@@ -122,7 +124,7 @@ def _index_problem(text: Any) -> str | None:
     try:
         parse_index(text)
     except ValueError as exc:
-        return str(exc)
+        return f"{exc}; write an index such as 0, 1:3 or ..., -1"
     return None
 
 
@@ -176,7 +178,35 @@ def _build_dataset(engine, inputs, params):
     return {"x": x, "y": y}
 
 
+MAX_CSV_BYTES = 64 * 1024 * 1024    # a CSV node reads at most this much
+MAX_CSV_ROWS = 1_000_000
+
+
+def check_csv_file(path: str) -> None:
+    """Refuses, before any parsing, what a CSV node must not read: not a regular file
+    (/dev/zero, a fifo, a folder), more than MAX_CSV_BYTES, or more than MAX_CSV_ROWS lines."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise NodeRunError(f"csv: cannot read {os.path.basename(path)}: "
+                           f"{exc.strerror or exc}") from None
+    name = os.path.basename(path) or path
+    if not stat.S_ISREG(info.st_mode):
+        raise NodeRunError(f"csv: {name} is not a regular file; choose a .csv file")
+    if info.st_size > MAX_CSV_BYTES:
+        raise NodeRunError(f"csv: {name} has {info.st_size / 2**20:.0f} MiB, more than the "
+                           f"{MAX_CSV_BYTES // 2**20} MiB a CSV node reads")
+    rows = 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            rows += block.count(b"\n")
+            if rows > MAX_CSV_ROWS:
+                raise NodeRunError(f"csv: {name} has more than {MAX_CSV_ROWS:,} rows, "
+                                   f"the most a CSV node reads")
+
+
 def _build_csv(engine, inputs, params):
+    check_csv_file(params["path"])
     target = params["target"].strip()
     if not target:
         target = -1
@@ -238,9 +268,12 @@ def _with_scalar(name, port, default, doc, keywords=(), sample=(2, 3)):
             return engine_attr(E, name)(i["input"], i[port])
         return engine_attr(E, name)(i["input"], float(p["scalar"]))
 
+    refuses = ("an exponent is a number or a tensor of exponents, not a dataset's samples"
+               if name == "pow" else "")
     return _spec(name, name, "Math", build,
                  inputs=(INPUT, PortSpec(port, optional=True,
-                                         doc="when unconnected, the scalar parameter")),
+                                         doc="when unconnected, the scalar parameter",
+                                         refuses_data=refuses)),
                  params=(ParamSpec("scalar", FLOAT, default, doc=f"{port} when unconnected"),),
                  samples=(("input", sample), (port, (3,))), doc=doc, keywords=keywords,
                  code=code)
@@ -493,14 +526,16 @@ TABLE: tuple[NodeSpec, ...] = (
                           if p.name == "init" else p for p in _LEAF_PARAMS),
              build=_build_parameter, doc="engine.nn.Parameter: a leaf that requires grad",
              keywords=("weight", "leaf")),
-    NodeSpec("dataset", "Dataset", "Data", outputs=(PortSpec("x"), PortSpec("y")),
+    NodeSpec("dataset", "Dataset", "Data", outputs=(PortSpec("x", DATASET),
+                                                    PortSpec("y", DATASET)),
              params=(ParamSpec("name", CHOICE, "xor", DATASETS),
                      ParamSpec("n_samples", INT, 200, minimum=1, maximum=1_000_000),
                      ParamSpec("noise", FLOAT, 0.1, minimum=0.0),
                      ParamSpec("seed", INT, 0, minimum=0, maximum=2**31 - 1)),
              build=_build_dataset, doc="a built-in 2-D dataset (engine.datasets)",
              keywords=DATASETS),
-    NodeSpec("csv", "CSV file", "Data", outputs=(PortSpec("x"), PortSpec("y")),
+    NodeSpec("csv", "CSV file", "Data", outputs=(PortSpec("x", DATASET),
+                                                 PortSpec("y", DATASET)),
              params=(ParamSpec("path", PATH, "data.csv", doc="relative to the graph file"),
                      ParamSpec("target", STR, "",
                                doc="the target column: a header name or an index; "
@@ -508,7 +543,9 @@ TABLE: tuple[NodeSpec, ...] = (
              build=_build_csv, doc="features x and target y from a CSV file",
              keywords=("file", "table", "load")),
     NodeSpec("backward", "Backward", "Output",
-             inputs=(PortSpec("input", doc="the tensor backward starts from"),
+             inputs=(PortSpec("input", doc="the tensor backward starts from",
+                              refuses_data="backward starts from a result that requires "
+                                           "grad, and a dataset's samples never do"),
                      PortSpec("gradient", optional=True,
                               doc="d(root)/d(input) for a non-scalar input")),
              outputs=(),
@@ -654,7 +691,9 @@ TABLE: tuple[NodeSpec, ...] = (
           keywords=("input gradient", "leaf"), code="{input}.detach().requires_grad_()"),
     _spec("grad", "autograd.grad", "Autograd", _grad,
           inputs=(PortSpec("output", doc="what is differentiated (summed when not a scalar)"),
-                  PortSpec("input", doc="a tensor that requires grad and output depends on")),
+                  PortSpec("input", doc="a tensor that requires grad and output depends on",
+                           refuses_data="gradients are taken with respect to tensors that "
+                                        "require grad, and a dataset's samples never do")),
           params=(ParamSpec("create_graph", BOOL, True,
                             doc="record the gradient's own graph (for a penalty's backward)"),),
           doc="d(output)/d(input), as torch.autograd.grad with grad_outputs of ones",

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 # Port types. An edge joins an output to an input of the same type ("any" joins all).
+# A dataset's or CSV file's outputs are "dataset": samples, which never require grad; they
+# go into tensor inputs except those whose `refuses_data` says why not.
 TENSOR = "tensor"
 DATASET = "dataset"
 ANY = "any"
@@ -27,6 +29,7 @@ class PortSpec:
     type: str = TENSOR
     optional: bool = False
     doc: str = ""
+    refuses_data: str = ""          # why a dataset's samples cannot come in here ("": they can)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from gradstudio.graph.catalog_types import ANY, NodeSpec
+from gradstudio.graph.catalog_types import ANY, DATASET, TENSOR, NodeSpec
 from gradstudio.graph.grad_hooks import check_hooks
 
 
@@ -295,7 +295,11 @@ class Document:
             return f"{b.label} has no input '{dst_port}'"
         if src == dst:
             return f"{a.label} cannot feed itself"
-        if ANY not in (out.type, inp.type) and out.type != inp.type:
+        if out.type == DATASET and inp.type == TENSOR:
+            if inp.refuses_data:
+                return (f"cannot connect {a.label}.{src_port} to {b.label}.{dst_port}: "
+                        f"{inp.refuses_data}")
+        elif ANY not in (out.type, inp.type) and out.type != inp.type:
             return (f"cannot connect {a.label}.{src_port} ({out.type}) "
                     f"to {b.label}.{dst_port} ({inp.type})")
         if (dst, dst_port) in self._input_edge:

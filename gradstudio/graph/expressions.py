@@ -27,6 +27,7 @@ from typing import Any, Iterable
 
 from gradstudio.graph.catalog_types import BOOL, CHOICE, FLOAT, INT, SHAPE, STR, NodeSpec
 from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.validation import check_params
 
 COLUMN_WIDTH = 220.0
 ROW_HEIGHT = 120.0
@@ -129,6 +130,7 @@ class _Builder:
 
     # ------------------------------------------------------------------ statements
     def statement(self, node: ast.stmt) -> None:
+        self.current = node
         if isinstance(node, ast.Assign):
             if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
                 raise _error(node, "assign to one name: NAME = EXPRESSION")
@@ -375,6 +377,10 @@ class _Builder:
             to_fill: bool = False) -> Value:
         label = label if label not in self.taken else self.label_for(label)
         self.taken.add(label)
+        try:        # the limits a file and the Inspector have (gradstudio.graph.validation)
+            params = check_params(self.catalog[kind], params, label)
+        except GraphError as exc:
+            raise _error(self.current, str(exc)) from None
         self.construction.nodes.append(NewNode(label, kind, dict(params), to_fill=to_fill))
         for port, (src, src_port) in inputs.items():
             self.construction.edges.append(NewEdge(src, src_port, label, port))

@@ -33,24 +33,22 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 from typing import Any
 
-from gradstudio.graph.catalog import MAX_ELEMENTS, MAX_RANK, MAX_VALUE_ELEMENTS
-from gradstudio.graph.catalog_types import (
-    BOOL, CHOICE, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec)
+from gradstudio.graph.catalog_types import NodeSpec
 from gradstudio.graph.document import Document, GraphError
-from gradstudio.graph.training_setup import check_training_meta
-from gradstudio.graph.grad_hooks import check_hooks
+from gradstudio.graph.validation import (  # noqa: F401 (check_param: the one parameter check)
+    MAX_TEXT, NON_FINITE, check_node_entry, check_param, check_references, kind_of,
+    known_keys, object_field, text_field)
 
 FORMAT = "gradstudio-graph"
 VERSION = 1
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ITEMS = 100_000            # nodes, edges or regions in one file
-MAX_TEXT = 10_000              # characters in one label, id, string parameter or meta text
 MAX_META_DEPTH = 16
-NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 _TOP_KEYS = ("format", "version", "meta", "nodes", "edges", "regions")
 _NODE_KEYS = ("id", "kind", "label", "pos", "params", "hooks")
@@ -120,7 +118,7 @@ def from_json(raw: Any) -> Document:
 
 def _from_json(raw: Any) -> Document:
     if not isinstance(raw, dict):
-        raise FileFormatError(f"the file must hold a JSON object, not {_kind_of(raw)}")
+        raise FileFormatError(f"the file must hold a JSON object, not {kind_of(raw)}")
     if raw.get("format") != FORMAT:
         raise FileFormatError(f"not a gradstudio graph: 'format' must be \"{FORMAT}\"")
     version = raw.get("version")
@@ -131,8 +129,8 @@ def _from_json(raw: Any) -> Document:
                               f"this one reads version {VERSION}")
     if version < 1:
         raise FileFormatError(f"version: {version} is not a gradstudio file version")
-    _known_keys(raw, _TOP_KEYS, "the file")
-    meta = _dict(raw.get("meta", {}), "meta")
+    known_keys(raw, _TOP_KEYS, "the file")
+    meta = object_field(raw.get("meta", {}), "meta")
     nodes = _list(raw.get("nodes", []), "nodes")
     edges = _list(raw.get("edges", []), "edges")
     regions = _list(raw.get("regions", []), "regions")
@@ -146,56 +144,28 @@ def _from_json(raw: Any) -> Document:
         _load_region(doc, item, f"regions[{i}]")
     for key, value in meta.items():
         _check_json(value, f"meta.{key}", MAX_META_DEPTH)
-    for key in ("title", "description", "root"):
-        if key in meta and not isinstance(meta[key], str):
-            raise FileFormatError(f"meta.{key}: expected a string")
-    if "root" in meta and doc.node_by_label(meta["root"]) is None:
-        raise FileFormatError(f"meta.root: no node is labelled '{meta['root']}'")
     doc.meta = meta
-    check_training_meta(doc)
+    check_references(doc)
     return doc
 
 
 def _load_node(doc: Document, item: Any, where: str) -> None:
-    item = _dict(item, where)
-    _known_keys(item, _NODE_KEYS, where)
-    node_id = _text(item.get("id"), f"{where}.id")
-    kind = _text(item.get("kind"), f"{where}.kind")
-    label = _text(item.get("label"), f"{where}.label").strip()
-    if not label:
-        raise FileFormatError(f"{where}.label: a label cannot be empty")
-    if kind not in doc.catalog:
-        raise FileFormatError(f"{where}.kind: unknown node kind '{kind}'")
-    if node_id in doc.nodes:
-        raise FileFormatError(f"{where}.id: the id '{node_id}' is used twice")
-    if doc.node_by_label(label) is not None:
-        raise FileFormatError(f"{where}.label: the label '{label}' is used twice")
-    pos = item.get("pos", [0.0, 0.0])
-    if not isinstance(pos, list) or len(pos) != 2 or None in map(_as_float, pos):
-        raise FileFormatError(f"{where}.pos: expected [x, y], two finite numbers")
-    spec = doc.catalog[kind]
-    params = _dict(item.get("params", {}), f"{where}.params")
-    checked = {}
-    for key, value in params.items():
-        param = spec.param(key)
-        if param is None:
-            raise FileFormatError(f"{where}.params: {spec.title} has no parameter '{key}'")
-        checked[key] = check_param(param, value, f"{where}.params.{key}")
+    entry = check_node_entry(doc.catalog, item, where)
+    if entry.id in doc.nodes:
+        raise FileFormatError(f"{where}.id: the id '{entry.id}' is used twice")
+    if doc.node_by_label(entry.label) is not None:
+        raise FileFormatError(f"{where}.label: the label '{entry.label}' is used twice")
     if len(doc.nodes) >= MAX_ITEMS:
         raise FileFormatError(f"{where}: more than {MAX_ITEMS} nodes")
-    hooks = _list(item.get("hooks", []), f"{where}.hooks")
-    problem = check_hooks(hooks, tuple(p.name for p in spec.outputs))
-    if problem:
-        raise FileFormatError(f"{where}.{problem}")
-    node = doc.add_node(kind, label=label, params=checked,
-                        pos=(_as_float(pos[0]), _as_float(pos[1])), node_id=node_id)
-    node.hooks = [dict(hook) for hook in hooks]
+    node = doc.add_node(entry.kind, label=entry.label, params=entry.params, pos=entry.pos,
+                        node_id=entry.id)
+    node.hooks = entry.hooks
 
 
 def _load_edge(doc: Document, item: Any, where: str) -> None:
-    item = _dict(item, where)
-    _known_keys(item, _EDGE_KEYS, where)
-    fields = {key: _text(item.get(key), f"{where}.{key}") for key in _EDGE_KEYS[:5]}
+    item = object_field(item, where)
+    known_keys(item, _EDGE_KEYS, where)
+    fields = {key: text_field(item.get(key), f"{where}.{key}") for key in _EDGE_KEYS[:5]}
     detach = item.get("detach", False)
     if not isinstance(detach, bool):
         raise FileFormatError(f"{where}.detach: expected true or false")
@@ -214,11 +184,11 @@ def _load_edge(doc: Document, item: Any, where: str) -> None:
 
 
 def _load_region(doc: Document, item: Any, where: str) -> None:
-    item = _dict(item, where)
-    _known_keys(item, _REGION_KEYS, where)
-    region_id = _text(item.get("id"), f"{where}.id")
-    kind = _text(item.get("kind"), f"{where}.kind")
-    label = _text(item.get("label", kind), f"{where}.label")
+    item = object_field(item, where)
+    known_keys(item, _REGION_KEYS, where)
+    region_id = text_field(item.get("id"), f"{where}.id")
+    kind = text_field(item.get("kind"), f"{where}.kind")
+    label = text_field(item.get("label", kind), f"{where}.label")
     if kind != "no_grad":
         raise FileFormatError(f"{where}.kind: unknown region kind '{kind}'")
     if region_id in doc.regions:
@@ -234,87 +204,7 @@ def _load_region(doc: Document, item: Any, where: str) -> None:
     doc.add_region(kind, members, label=label, region_id=region_id)
 
 
-# =========================================================================== parameter checks
-def check_param(param: ParamSpec, value: Any, where: str) -> Any:
-    """The value as the document keeps it, or FileFormatError saying what was expected."""
-    if value is None:
-        if param.nullable:
-            return None
-        raise FileFormatError(f"{where}: a value is required")
-    kind = param.type
-    if kind == FLOAT:
-        if isinstance(value, str) and value in NON_FINITE:
-            value = NON_FINITE[value]
-        elif _as_float(value) is None:
-            raise FileFormatError(f"{where}: expected a number")
-        value = float(value)
-    elif kind == INT:
-        if type(value) is not int or abs(value) > 2**63:
-            raise FileFormatError(f"{where}: expected an integer")
-    elif kind == BOOL:
-        if not isinstance(value, bool):
-            raise FileFormatError(f"{where}: expected true or false")
-    elif kind in (STR, PATH):
-        if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise FileFormatError(f"{where}: expected a string of at most {MAX_TEXT} characters")
-    elif kind == CHOICE:
-        if value not in param.choices:
-            listed = ", ".join(str(c) for c in param.choices)
-            raise FileFormatError(f"{where}: expected one of {listed}")
-    elif kind == SHAPE:
-        value = _shape(value, where)
-    elif kind == TENSOR_VALUE:
-        value = _tensor_value(value, where)
-    if kind in (FLOAT, INT) and not (isinstance(value, float) and math.isnan(value)):
-        if param.minimum is not None and value < param.minimum:
-            raise FileFormatError(f"{where}: must be at least {param.minimum}")
-        if param.maximum is not None and value > param.maximum:
-            raise FileFormatError(f"{where}: must be at most {param.maximum}")
-    if param.validate is not None:
-        problem = param.validate(value)
-        if problem:
-            raise FileFormatError(f"{where}: {problem}")
-    return value
-
-
-def _shape(value: Any, where: str) -> list[int]:
-    if (not isinstance(value, list) or len(value) > MAX_RANK
-            or not all(type(n) is int and n >= -1 for n in value)):
-        raise FileFormatError(f"{where}: expected a list of at most {MAX_RANK} sizes "
-                              f"(integers, -1 where inferred)")
-    if math.prod(n for n in value if n > 0) > MAX_ELEMENTS:
-        raise FileFormatError(f"{where}: more than {MAX_ELEMENTS} elements")
-    return list(value)
-
-
-def _tensor_value(value: Any, where: str) -> Any:
-    """A number or a rectangular nested list of numbers, with non-finite ones as strings."""
-    expected = f"{where}: expected a number or a nested list of numbers"
-    counted = [0]
-
-    def walk(item: Any, depth: int) -> tuple[Any, tuple[int, ...]]:
-        if isinstance(item, list):
-            if depth >= MAX_RANK:
-                raise FileFormatError(f"{where}: nested deeper than {MAX_RANK} levels")
-            converted = [walk(v, depth + 1) for v in item]
-            shapes = {shape for _, shape in converted}
-            if len(shapes) > 1:
-                raise FileFormatError(f"{where}: the nested lists have different lengths")
-            inner = shapes.pop() if shapes else ()
-            return [v for v, _ in converted], (len(item),) + inner
-        if isinstance(item, str) and item in NON_FINITE:
-            item = NON_FINITE[item]
-        elif _as_float(item) is None:
-            raise FileFormatError(expected)
-        counted[0] += 1
-        if counted[0] > MAX_VALUE_ELEMENTS:
-            raise FileFormatError(f"{where}: more than {MAX_VALUE_ELEMENTS} numbers; "
-                                  f"use a shape and an init for large tensors")
-        return float(item) if isinstance(item, float) else item, ()
-
-    return walk(value, 0)[0]
-
-
+# =========================================================================== meta
 def _check_json(value: Any, where: str, depth: int) -> None:
     """Meta values: plain JSON data of bounded depth, strings of bounded length."""
     if depth <= 0:
@@ -333,52 +223,18 @@ def _check_json(value: Any, where: str, depth: int) -> None:
 
 
 # =========================================================================== small checks
-def _as_float(value: Any) -> float | None:
-    """The value as a finite float, or None when it is not a finite number."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _kind_of(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-            type(None): "null"}.get(type(value), "a number")
-
-
-def _dict(value: Any, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise FileFormatError(f"{where}: expected an object, found {_kind_of(value)}")
-    return value
-
-
 def _list(value: Any, where: str) -> list:
     if not isinstance(value, list):
-        raise FileFormatError(f"{where}: expected a list, found {_kind_of(value)}")
+        raise FileFormatError(f"{where}: expected a list, found {kind_of(value)}")
     if len(value) > MAX_ITEMS:
         raise FileFormatError(f"{where}: more than {MAX_ITEMS} entries")
     return value
 
 
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise FileFormatError(f"{where}: expected a non-empty string")
-    if len(value) > MAX_TEXT:
-        raise FileFormatError(f"{where}: longer than {MAX_TEXT} characters")
-    return value
-
-
-def _known_keys(item: dict, allowed: tuple[str, ...], where: str) -> None:
-    for key in item:
-        if key not in allowed:
-            raise FileFormatError(f"{where}: unknown field {key!r:.60}")
-
-
 # =========================================================================== writing
 _NATURAL = re.compile(r"(\d+)")
+# Meta keys in this order, then any others sorted: the text never depends on edit order.
+_META_FIRST = ("title", "description", "root", "training", "dashboard")
 
 
 def _natural(text: str) -> list:
@@ -402,7 +258,9 @@ def to_json(doc: Document) -> dict:
              for e in sorted(doc.edges.values(), key=lambda e: _natural(e.id))]
     regions = [{"id": r.id, "kind": r.kind, "label": r.label, "nodes": list(r.node_ids)}
                for r in sorted(doc.regions.values(), key=lambda r: _natural(r.id))]
-    return {"format": FORMAT, "version": VERSION, "meta": json_safe(doc.meta),
+    first = [k for k in _META_FIRST if k in doc.meta]
+    meta = {k: doc.meta[k] for k in first + sorted(k for k in doc.meta if k not in first)}
+    return {"format": FORMAT, "version": VERSION, "meta": json_safe(meta),
             "nodes": nodes, "edges": edges, "regions": regions}
 
 
@@ -446,13 +304,30 @@ def _flat(value: Any) -> bool:
     return not isinstance(value, dict)
 
 
+def checked_text(doc: Document) -> str:
+    """The file's text, once the loader has accepted it: a save never writes a file that
+    cannot be opened again (FileFormatError says why, and nothing is written)."""
+    try:
+        text = dumps(doc)
+    except ValueError as exc:       # a non-finite position: JSON has no such number
+        raise FileFormatError(f"not saved: {exc}") from None
+    try:
+        loads(text)
+    except FileFormatError as exc:
+        raise FileFormatError(f"not saved, the file would not open again: {exc}") from None
+    return text
+
+
 def save(doc: Document, path: str | os.PathLike) -> None:
-    """Writes atomically; the previous file, if any, is kept as PATH.bak."""
-    text = dumps(doc)
+    """Writes atomically what `checked_text` gives; the previous file, if any, is kept as
+    PATH.bak. The file gets the mode a new file gets under the umask (0644 under 022), or
+    keeps the mode of the file it replaces."""
+    text = checked_text(doc)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=".gradstudio-", suffix=".tmp", dir=folder)
     try:
+        os.chmod(temporary, _file_mode(path))     # mkstemp's 0600 must not reach PATH
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -465,6 +340,15 @@ def save(doc: Document, path: str | os.PathLike) -> None:
             os.remove(temporary)
         raise
     _fsync_folder(folder)
+
+
+def _file_mode(path: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _copy_whole(source: str, target: str, folder: str) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.validation import brief, finite_number
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 CLIP_MODES = ("none", "norm", "value")
@@ -175,11 +176,12 @@ def _labels(value: Any, where: str) -> tuple[str, ...]:
 def _number(raw: dict, key: str, default: float, low: float, high: float,
             where: str = "training", low_open: bool = False) -> float:
     value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TrainingSetupError(f"{where}.{key}: expected a number, got {value!r}")
+    if finite_number(value) is None:      # a 400-digit integer too: no float holds it
+        raise TrainingSetupError(f"{where}.{key}: expected a number, got {brief(value)}")
     if value < low or value > high or (low_open and value == low):
         bound = f"more than {low:g}" if low_open else f"at least {low:g}"
-        raise TrainingSetupError(f"{where}.{key}: must be {bound} and at most {high:g}, got {value:g}")
+        raise TrainingSetupError(f"{where}.{key}: must be {bound} and at most {high:g}, "
+                                 f"got {brief(value)}")
     return float(value)
 
 
@@ -188,9 +190,10 @@ def _int(raw: dict, key: str, default: int | None, low: int, high: int) -> int |
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TrainingSetupError(f"training.{key}: expected a whole number, got {value!r}")
+        raise TrainingSetupError(f"training.{key}: expected a whole number, got {brief(value)}")
     if not low <= value <= high:
-        raise TrainingSetupError(f"training.{key}: must be between {low} and {high}, got {value}")
+        raise TrainingSetupError(f"training.{key}: must be between {low} and {high}, "
+                                 f"got {brief(value)}")
     return value
 
 

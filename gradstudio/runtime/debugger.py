@@ -16,42 +16,26 @@ leaf (or the layer owning the Parameter), and the grad_fns inside a node (a laye
 loss's inner ops) to that node. Each step keeps a `DebugState` (gradient received so far
 per document output, `.grad` of leaves and retained tensors, pending input buffers,
 which gradients are final), read from per-key timelines that only ever grow, so stepping
-back or scrubbing re-shows any earlier state exactly and recording stays linear. `ForwardWalk` lists the forward pass node by node in the order
+back or scrubbing re-shows any earlier state exactly and recording stays linear. Before each node runs, its local Jacobians are read off its own
+backward (`runtime.chain_rule.local_jacobians`, small outputs only) for the chain rule
+with numbers. `ForwardWalk` lists the forward pass node by node in the order
 the Session ran it, for showing the graph being built before it is walked backward.
 """
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterator
 
 import numpy as np
 
 from gradstudio.graph.document import Document
+from gradstudio.runtime.chain_rule import local_jacobians
 from gradstudio.runtime.session import RunError, Session, first_line
 
 SHOWN_VALUES = 4                   # gradients this small are shown number by number
 OutputKey = tuple[str, str]        # (document node id, output port or Parameter name)
-
-# Used only when an engine node carries no `formula` of its own.
-FORMULAS = {
-    "AccumulateGrad": "AccumulateGrad: variable.grad += grad",
-    "AddBackward0": "AddBackward0: self: grad, other: grad",
-    "SubBackward0": "SubBackward0: self: grad, other: -grad",
-    "MulBackward0": "MulBackward0: self: grad * other, other: grad * self",
-    "DivBackward0": "DivBackward0: self: grad / other, other: -grad * self / other²",
-    "SumBackward0": "SumBackward0: self: grad expanded to self's shape",
-    "MeanBackward0": "MeanBackward0: self: grad expanded to self's shape / numel",
-    "SqrtBackward0": "SqrtBackward0: self: grad / (2 * result)",
-    "ExpBackward0": "ExpBackward0: self: grad * result",
-    "LogBackward0": "LogBackward0: self: grad / self",
-    "TanhBackward0": "TanhBackward0: self: grad * (1 - result²)",
-    "SigmoidBackward0": "SigmoidBackward0: self: grad * result * (1 - result)",
-    "ReluBackward0": "ReluBackward0: self: grad * (result > 0)",
-    "MmBackward0": "MmBackward0: self: grad @ mat2ᵀ, mat2: selfᵀ @ grad",
-}
-
 
 # ============================================================================ what is shown
 @dataclass(frozen=True, eq=False)
@@ -244,6 +228,9 @@ class TraceStep:
     accumulations: tuple[Accumulation, ...]
     hooks: tuple[HookFiring, ...]
     state: DebugState
+    # per flow: the node's Jacobian for that input, read off its own backward before it ran
+    # (runtime.chain_rule; () for a node whose outputs are too large to spell out)
+    jacobians: tuple[np.ndarray | None, ...] = ()
 
     def grads(self) -> list[Grad]:
         """Every gradient this step produced (for breakpoint conditions)."""
@@ -402,6 +389,7 @@ class BackwardDebugger:
         index = len(self.trace)
         fn = self._engine_nodes[index]
         saved = _saved_texts(fn)              # read before the node runs and frees them
+        jacobians = local_jacobians(fn, self.session.engine)
         try:
             record = next(self._steps)
         except StopIteration:
@@ -418,7 +406,7 @@ class BackwardDebugger:
             self._done = True
             self.close()
             return None
-        step = self._record(index, record, saved)
+        step = replace(self._record(index, record, saved), jacobians=jacobians)
         self.trace.append(step)
         self.position = len(self.trace)
         if len(self.trace) == len(self.plan):
@@ -574,12 +562,20 @@ class BackwardDebugger:
                 lines.grad_attrs.set(now, key, grad_of(tensor.grad))
         hooks = tuple(HookFiring(text, _grads(before), _grads(after), planned.node_id)
                       for text, before, after in record.hooks)
-        formula = getattr(record.node, "formula", "") or FORMULAS.get(planned.name, "")
+        formula = getattr(record.node, "formula", "")
         state = DebugState(now, lines)
         return TraceStep(index, planned, formula, _grads(record.grads_in), tuple(flows),
                          saved, tuple(accumulations), hooks, state)
 
     # ---------------------------------------------------------------- queries for views
+    def engine_node(self, index: int) -> Any:
+        """The engine node at a plan index."""
+        return self._engine_nodes[index]
+
+    def output_key(self, fn: Any, input_nr: int) -> OutputKey | None:
+        """The document output whose gradient input `input_nr` of engine node `fn` is."""
+        return self._outputs_of.get((fn, input_nr))
+
     def key_label(self, key: OutputKey | None) -> str:
         """"w" for a node's "out", "fc.weight" for a layer's Parameter, "?" for none."""
         if key is None or key[0] not in self.document.nodes:

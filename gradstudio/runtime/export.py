@@ -315,21 +315,23 @@ class _ScriptWriter:
 
     # ------------------------------------------------------------------ backward and output
     def _backward(self) -> list[str]:
-        root_id = self.session.root_id()
-        if root_id is None:
-            return []
-        root = self.doc.nodes[root_id]
-        if root.kind != BACKWARD:
-            return ["", f"{self.names[(root_id, 'out')]}.backward()"]
-        inputs = self._input_expressions(root)
-        if "input" not in inputs:
-            return []
-        arguments = []
-        if "gradient" in inputs:
-            arguments.append(f"gradient={inputs['gradient']}")
-        if root.params.get("retain_graph"):
-            arguments.append("retain_graph=True")
-        return ["", f"{inputs['input']}.backward({', '.join(arguments)})"]
+        """One backward() call per root, in the order the runtime runs them."""
+        lines = []
+        for root_id in self.session.root_ids():
+            root = self.doc.nodes[root_id]
+            if root.kind != BACKWARD:
+                lines.append(f"{self.names[(root_id, 'out')]}.backward()")
+                continue
+            inputs = self._input_expressions(root)
+            if "input" not in inputs:
+                continue
+            arguments = []
+            if "gradient" in inputs:
+                arguments.append(f"gradient={inputs['gradient']}")
+            if root.params.get("retain_graph"):
+                arguments.append("retain_graph=True")
+            lines.append(f"{inputs['input']}.backward({', '.join(arguments)})")
+        return [""] + lines if lines else []
 
     def _show_lines(self) -> list[str]:
         """The same tensors `gradstudio run` lists: LABEL, or LABEL.PORT past the first."""

@@ -90,6 +90,9 @@ class Session:
         self.set_device(device, fallback=fallback)
         self.outputs: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, str] = {}
+        # nodes whose error is only that an input is not connected (directly or upstream):
+        # work in progress rather than a failure, for a window to show quietly
+        self.waiting: set[str] = set()
         self.modules: dict[str, Any] = {}
         self.last_run: list[str] = []       # node ids the last forward ran, in order
         self.run_counts: dict[str, int] = {}
@@ -100,6 +103,7 @@ class Session:
         self._plan_key: tuple | None = None
         self._steps: list[_Step] = []
         self._fed: dict[str, dict[str, Any]] = {}   # node id -> outputs given by `feed`
+        self.grads_cleared = False          # zero_grad() ran after the last backward
 
     # ------------------------------------------------------------------ device
     def set_device(self, device: str, fallback: bool = True) -> str:
@@ -138,17 +142,21 @@ class Session:
         return self.outputs.get(self.node_id(ref), {}).get(port)
 
     def root_id(self) -> str | None:
-        """The backward root: meta "root" (a label), else the first `backward` node."""
+        """The first backward root (see `root_ids`), or None."""
+        roots = self.root_ids()
+        return roots[0] if roots else None
+
+    def root_ids(self) -> list[str]:
+        """The backward roots in the order their backward() calls run: meta "root" (a label)
+        alone when set, else every `backward` node in run order. Each root is one
+        `tensor.backward()` call, as consecutive calls in a script: their gradients add up."""
         label = self.document.meta.get("root")
         if label:
             node = self.document.node_by_label(label)
             if node is None:
                 raise RunError(f"the root '{label}' is not a node of this graph")
-            return node.id
-        for step in self._plan():
-            if step.node.kind == BACKWARD:
-                return step.node.id
-        return None
+            return [node.id]
+        return [step.node.id for step in self._plan() if step.node.kind == BACKWARD]
 
     # ------------------------------------------------------------------ forward
     def forward(self) -> list[str]:
@@ -163,6 +171,7 @@ class Session:
                 if self.outputs.get(node_id) is not fed:    # fed since the last forward
                     self.outputs[node_id] = fed
                     self.errors.pop(node_id, None)
+                    self.waiting.discard(node_id)
                     ran.add(node_id)
                     self.last_run.append(node_id)
                 continue
@@ -224,6 +233,7 @@ class Session:
         node, spec, node_id = step.node, step.spec, step.node.id
         self.outputs.pop(node_id, None)
         self.errors.pop(node_id, None)
+        self.waiting.discard(node_id)
         self._graph_nodes.discard(node_id)
         inputs: dict[str, Any] = {}
         try:
@@ -251,6 +261,8 @@ class Session:
                 self._graph_nodes.add(node_id)
         except Exception as exc:                        # noqa: BLE001 - shown on the node
             self.errors[node_id] = _describe(spec, exc, inputs)
+            if isinstance(exc, _InputNotConnected):
+                self.waiting.add(node_id)
 
     def _register_hooks(self, node: Node, results: dict[str, Any]) -> None:
         """The node's gradient hooks (data, see grad_hooks) on its outputs that require grad;
@@ -269,13 +281,15 @@ class Session:
             if edge is None:
                 if port.optional:
                     continue
-                raise _InputUnavailable(f"input '{port.name}' is not connected")
+                raise _InputNotConnected(f"input '{port.name}' is not connected")
             source = self.outputs.get(edge.src, {})
             if edge.src_port not in source:
                 src = self.document.nodes[edge.src]
                 why = "has an error" if edge.src in self.errors else \
                     f"produced no '{edge.src_port}'"
-                raise _InputUnavailable(f"input unavailable: '{src.label}' {why}")
+                unavailable = _InputNotConnected if edge.src in self.waiting \
+                    else _InputUnavailable
+                raise unavailable(f"input unavailable: '{src.label}' {why}")
             value = source[edge.src_port]
             inputs[port.name] = value.detach() if edge.detach and hasattr(value, "detach") \
                 else value
@@ -320,6 +334,7 @@ class Session:
                 del store[node_id]
         self._spent &= self.document.nodes.keys()
         self._graph_nodes &= self.document.nodes.keys()
+        self.waiting &= self.document.nodes.keys()
 
     # ------------------------------------------------------------------ backward
     def backward_arguments(self, root: str | None = None) -> tuple[str, Any, Any, bool]:
@@ -353,7 +368,32 @@ class Session:
         finally:
             if not retain:
                 self._mark_graph_spent()
+        self.grads_cleared = False
         return True
+
+    def backward_all(self) -> int:
+        """backward() from every root in order (see `root_ids`); a root that fails (or whose
+        input failed) gets the error and the others still run. Returns how many ran."""
+        ran = 0
+        freed_by: str | None = None     # an earlier root that freed the graph
+        for root_id in self.root_ids():
+            if root_id in self.errors:
+                continue
+            try:
+                retain = self.backward_arguments(root_id)[3]
+            except RunError as exc:
+                self.errors[root_id] = str(exc)
+                continue
+            if self.backward(root_id):
+                ran += 1
+                if not retain and freed_by is None:
+                    freed_by = self.document.nodes[root_id].label
+            elif freed_by is not None and "second time" in self.errors[root_id]:
+                self.errors[root_id] = (
+                    f"backward: the graph was freed by the backward from '{freed_by}' just "
+                    f"before; switch retain_graph on there to run backward twice through the "
+                    f"same graph (as in PyTorch)")
+        return ran
 
     def backward_steps(self, root: str | None = None) -> Iterator[Any]:
         """The engine's step generator for a backward from the root (for the debugger)."""
@@ -362,6 +402,7 @@ class Session:
             [tensor], None if gradient is None else [gradient], retain_graph=retain)
         try:
             yield from steps
+            self.grads_cleared = False
         finally:
             if not retain:
                 self._mark_graph_spent()
@@ -371,6 +412,7 @@ class Session:
 
     def zero_grad(self) -> None:
         """Sets every .grad the session's tensors and modules hold back to None."""
+        self.grads_cleared = True
         for results in self.outputs.values():
             for value in results.values():
                 if hasattr(value, "is_leaf") and (value.is_leaf or value.retains_grad):
@@ -380,14 +422,12 @@ class Session:
                 parameter.grad = None
 
     def run(self) -> bool:
-        """Forward, then backward from the root when it ran; True when no node failed.
+        """Forward, then backward from each root that ran; True when no node failed.
 
         A failing node elsewhere does not stop the backward: the rest stays usable."""
         self.forward()
-        root_id = self.root_id()
-        if root_id is None or root_id in self.errors:
-            return not self.errors
-        return self.backward(root_id) and not self.errors
+        self.backward_all()
+        return not self.errors
 
     def reset(self) -> None:
         """Forgets every tensor and module: the next forward recreates all of them."""
@@ -396,6 +436,7 @@ class Session:
             store.clear()
         self._spent.clear()
         self._graph_nodes.clear()
+        self.waiting.clear()
         self._plan_key = None
 
     # ------------------------------------------------------------------ inspection
@@ -458,6 +499,10 @@ class _Step:
 
 class _InputUnavailable(NodeRunError):
     """An input is missing because its source failed or is not connected."""
+
+
+class _InputNotConnected(_InputUnavailable):
+    """An input is missing because it (or an input upstream) is not connected yet."""
 
 
 def _numpy(tensor: Any) -> np.ndarray:

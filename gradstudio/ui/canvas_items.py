@@ -45,6 +45,7 @@ class NodeItem(QGraphicsRectItem):
         self.edges: list[EdgeItem] = []
         self.info: Any = None      # the runtime's snapshot for this node after a run
         self.error: str | None = None
+        self.waiting: str | None = None    # why it cannot run yet (an input not connected)
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
@@ -77,8 +78,9 @@ class NodeItem(QGraphicsRectItem):
             badges.append(("leaf", "leaf"))
         if field_of(self.info, "retains_grad") or (self.info is None and params.get("retain_grad")):
             badges.append(("retains_grad", "ret"))
+        passes = self.grad_passes()
         if field_of(self.info, "grad") is not None:
-            badges.append(("grad", "grad"))
+            badges.append((f"grad ×{passes}" if passes > 1 else "grad", "grad"))
         if self.canvas.doc.in_no_grad(self.node.id):
             badges.append(("no_grad", "nograd"))
         if is_root:
@@ -137,7 +139,8 @@ class NodeItem(QGraphicsRectItem):
             lines.append(("data  " + preview(field_of(self.info, "data")), "text"))
             grad = field_of(self.info, "grad")
             if grad is not None:
-                lines.append(("grad  " + preview(grad), "text"))
+                lines.append(("grad  " + preview(grad)
+                              + (f"  (sum of {passes} backward)" if passes > 1 else ""), "text"))
             elif field_of(self.info, "retains_grad") or (
                     field_of(self.info, "is_leaf") and field_of(self.info, "requires_grad")):
                 lines.append(("grad  None", "dim"))       # it has a .grad, not written yet
@@ -147,6 +150,9 @@ class NodeItem(QGraphicsRectItem):
                                   else field_of(grad_fn, "name", grad_fn)), "dim"))
         if self.error:
             lines += [(line, "error") for line in wrap_text(fm_small, self.error, w - 2 * PAD, 3)]
+        elif self.waiting:
+            lines += [(line, "dim") for line in wrap_text(fm_small, waiting_text(self.waiting),
+                                                          w - 2 * PAD, 2)]
         if lines:
             y += 4
         pens = {"text": style.text, "dim": style.text_dim, "error": style.text_error}
@@ -158,15 +164,27 @@ class NodeItem(QGraphicsRectItem):
         height = y + PAD
         self._rect = QRectF(0, 0, w, height)
         self.setRect(self._rect)
-        self.setToolTip(self.error or self.spec.doc or self.spec.title)
+        self.setToolTip(self.error or (self.waiting and waiting_text(self.waiting))
+                        or self.spec.doc or self.spec.title)
         self.update()
 
-    def set_result(self, info: Any, error: str | None) -> None:
-        self.info, self.error = info, error
+    def grad_passes(self) -> int:
+        """How many backward() calls the .grad shown sums (the debugger's step shows one)."""
+        canvas = self.canvas
+        return 1 if canvas.step_results is not None else getattr(canvas, "grad_passes", 1)
+
+    def set_result(self, info: Any, error: str | None, waiting: str | None = None) -> None:
+        self.info, self.error, self.waiting = info, error, waiting
         self.refresh()
 
     def size(self) -> tuple[float, float]:
         return self._rect.width(), self._rect.height()
+
+    def settled_size(self) -> tuple[float, float]:
+        """Its size once a run has shown its result (shape, data, grad, grad_fn): what a
+        layout leaves room for, so that nodes do not grow into each other after the run."""
+        w, h = self.size()
+        return w, h if self.info is not None or self.error else h + 4 + 4 * PREVIEW_H
 
     # ---------------------------------------------------------------- geometry
     def port_pos(self, name: str, is_output: bool) -> QPointF:
@@ -275,8 +293,10 @@ class NodeItem(QGraphicsRectItem):
 
     # ---------------------------------------------------------------- interaction
     def itemChange(self, change, value):
+        # Only a drag snaps; an item made or moved for the document sits where the document
+        # says (a paste, an undo of a delete), so the canvas never differs from the file.
         if change == QGraphicsItem.ItemPositionChange and self.canvas.snap_to_grid \
-                and not self.canvas.syncing:
+                and not self.canvas.syncing and self.canvas.mouseGrabberItem() is not None:
             grid = self.canvas.grid_size
             return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
         if change == QGraphicsItem.ItemPositionHasChanged:
@@ -406,3 +426,13 @@ class EdgeItem(QGraphicsPathItem):
             event.accept()
             return
         super().mousePressEvent(event)
+
+
+def waiting_text(reason: str) -> str:
+    """What a node still being wired says: "waiting for input 'other' (connect it)"."""
+    if reason.startswith("input '") and reason.endswith(" is not connected"):
+        return f"waiting for input {reason[6:-len(' is not connected')]}"
+    if reason.startswith("input unavailable: "):
+        return "waiting for " + reason[len("input unavailable: "):].split(" has an error")[0] \
+            .split(" produced no")[0]
+    return "waiting: " + reason

@@ -67,6 +67,8 @@ class GraphScene(QGraphicsScene):
     add_node_requested = Signal(QPointF)   # "Add node…" from the empty-canvas menu
     # an edge dragged from (node id, port, is_output) and dropped on empty canvas
     link_to_new_node = Signal(QPointF, str, str, bool)
+    why_requested = Signal(str)      # node id: "Why is its gradient None or zero?"
+    edge_selection_changed = Signal()
 
     def __init__(self, editor: DocumentEditor, style: CanvasStyle, parent=None) -> None:
         super().__init__(parent)
@@ -82,6 +84,8 @@ class GraphScene(QGraphicsScene):
         self.selected_edges: set[EdgeItem] = set()   # edges keep their own selection
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self.grad_passes = 0     # backward() calls summed in the run's .grad (marked when > 1)
+        self.waiting: dict[str, str] = {}   # nodes still being wired: why they cannot run yet
         # While the debugger is active: its per-node snapshots at the step shown, drawn in
         # place of the last run's (None: the run's results are shown).
         self.step_results: tuple[dict[str, Any], dict[str, str]] | None = None
@@ -119,6 +123,8 @@ class GraphScene(QGraphicsScene):
         results, errors = self.shown_results()
         if node.id in results or node.id in errors:
             item.set_result(results.get(node.id), errors.get(node.id))
+        elif self.step_results is None and node.id in self.waiting:
+            item.set_result(None, None, self.waiting[node.id])
         self.addItem(item)
 
     def _add_edge_item(self, edge, refresh: bool = True) -> None:
@@ -179,13 +185,15 @@ class GraphScene(QGraphicsScene):
             for item in self.node_items.values():
                 item.refresh()
         elif what == "reset":
-            self.results, self.errors, self.step_results = {}, {}, None
+            self.results, self.errors, self.step_results, self.waiting = {}, {}, None, {}
             self.rebuild()
 
-    def set_results(self, results: dict[str, Any], errors: dict[str, str]) -> None:
+    def set_results(self, results: dict[str, Any], errors: dict[str, str],
+                    waiting: dict[str, str] | None = None) -> None:
         """Shows a run's per-node snapshots and errors on the node items (kept aside while
-        step results are shown)."""
+        step results are shown); `waiting`: nodes not wired up yet, shown without alarm."""
         self.results, self.errors = results, errors
+        self.waiting = waiting or {}
         if self.step_results is None:
             self._show(results, errors)
 
@@ -200,10 +208,11 @@ class GraphScene(QGraphicsScene):
         return self.step_results or (self.results, self.errors)
 
     def _show(self, results: dict[str, Any], errors: dict[str, str]) -> None:
+        waiting = self.waiting if self.step_results is None else {}
         for nid, item in self.node_items.items():
-            info, error = results.get(nid), errors.get(nid)
-            if info is not item.info or error != item.error:
-                item.set_result(info, error)
+            info, error, wait = results.get(nid), errors.get(nid), waiting.get(nid)
+            if info is not item.info or error != item.error or wait != item.waiting:
+                item.set_result(info, error, wait)
                 for edge in item.edges:
                     edge.update_path()
 
@@ -237,11 +246,15 @@ class GraphScene(QGraphicsScene):
             self.clear_edge_selection()
         item.set_selected(not item.selected)
         (self.selected_edges.add if item.selected else self.selected_edges.discard)(item)
+        self.edge_selection_changed.emit()
 
     def clear_edge_selection(self) -> None:
+        if not self.selected_edges:
+            return
         for item in self.selected_edges:
             item.set_selected(False)
         self.selected_edges.clear()
+        self.edge_selection_changed.emit()
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and not event.modifiers() & (
@@ -324,6 +337,7 @@ class GraphScene(QGraphicsScene):
         self.removeItem(self._drag_path)
         self.removeItem(self._drag_marker)
         self._drag_path = self._drag_marker = self._drag_target = None
+        self.hint.emit("")              # "release to connect" no longer holds
         target = self.port_at(scene_pos)
         if target is None:
             if self.node_item_at(scene_pos) is None:   # dropped on empty canvas
@@ -459,6 +473,8 @@ class GraphScene(QGraphicsScene):
         root.setCheckable(True)
         root.setChecked(is_root)
         root.triggered.connect(lambda on: self.editor.set_root(node.id if on else None))
+        menu.addAction("Why Is Its Gradient None or Zero?",
+                       lambda: self.why_requested.emit(node.id))
         menu.addSeparator()
         menu.addAction("Duplicate", lambda: self.editor.duplicate(ids))
         menu.addAction("Delete", lambda: self.editor.remove(ids))

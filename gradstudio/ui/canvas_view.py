@@ -13,6 +13,11 @@ from gradstudio.ui.node_search import NodeSearchBox
 
 KIND_MIME = "application/x-gradstudio-kind"
 MIN_ZOOM, MAX_ZOOM = 0.08, 3.0
+# Frame All and showing new nodes never zoom out past this (node texts stay readable and
+# are drawn: items draw titles only below 0.4) unless the graph is really large, where an
+# overview of boxes is what framing it can give.
+READABLE_ZOOM = 0.6
+LARGE_GRAPH = 60          # nodes
 FIRST_PORT_Y = HEADER_H + BADGE_H + ROW_H / 2     # a node's first port, below its top
 
 
@@ -63,18 +68,37 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.centerOn(0, 0)
             return
-        self.fit_rect(rect.adjusted(-40, -40, 40, 40))
+        self.fit_rect(rect.adjusted(-40, -40, 40, 40), self._readable_zoom())
 
-    def fit_rect(self, rect: QRectF) -> None:
+    def _readable_zoom(self) -> float:
+        return MIN_ZOOM if len(self.graph_scene.node_items) > LARGE_GRAPH else READABLE_ZOOM
+
+    def show_rect(self, rect: QRectF) -> None:
+        """Scrolls until `rect` (scene) is in view, zooming out (not past a readable zoom)
+        only when it cannot fit."""
+        visible = self.mapToScene(self.viewport().rect()).boundingRect()
+        if visible.contains(rect):
+            return
+        if rect.width() + 80 <= visible.width() and rect.height() + 80 <= visible.height():
+            self.ensureVisible(rect, 40, 40)
+        else:
+            self.fit_rect(rect.adjusted(-40, -40, 40, 40), self._readable_zoom())
+
+    def fit_rect(self, rect: QRectF, min_zoom: float = MIN_ZOOM) -> None:
+        """Zooms to show `rect` whole, but not below `min_zoom`: then its left (where a
+        graph's inputs are) and top show, at that zoom."""
         self.resetTransform()
         view = self.viewport().rect()
         if view.width() < 2 or view.height() < 2:
             self.centerOn(rect.center())
             return
         scale = min(view.width() / rect.width(), view.height() / rect.height(), 1.25)
-        scale = max(MIN_ZOOM, scale)
+        scale = max(MIN_ZOOM, min_zoom, scale)
         self.scale(scale, scale)
-        self.centerOn(rect.center())
+        half_w, half_h = view.width() / scale / 2, view.height() / scale / 2
+        x = rect.center().x() if rect.width() <= 2 * half_w else rect.left() + half_w
+        y = rect.center().y() if rect.height() <= 2 * half_h else rect.top() + half_h
+        self.centerOn(x, y)
 
     # ---------------------------------------------------------------- pan
     def _start_pan(self, pos: QPointF) -> None:

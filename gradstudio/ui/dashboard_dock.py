@@ -74,8 +74,11 @@ def install_dashboard(window: Any) -> QDockWidget:
             dock.show()
             dock.raise_()
             window.resizeDocks([dock], [int(window.height() * DOCK_HEIGHT_SHARE)], Qt.Vertical)
-        else:
+        elif dock.isVisible():
             dock.hide()
+            restore = getattr(window, "restore_bottom_docks", None)
+            if restore is not None:         # its large height must not stay behind
+                restore()
 
     def on_change(change: Change) -> None:
         if change.what == "reset":

@@ -10,14 +10,13 @@ from __future__ import annotations
 import copy
 from typing import Iterable
 
-from PySide6.QtGui import QUndoCommand
-
 from gradstudio.graph.document import Document, Region
 from gradstudio.graph.grad_hooks import check_hooks, describe
 from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.undo_commands import Command
 
 
-class SetHooks(QUndoCommand):
+class SetHooks(Command):
     def __init__(self, doc: Document, node_id: str, hooks: list[dict], text: str) -> None:
         super().__init__(text)
         self.doc, self.node_id, self.hooks = doc, node_id, copy.deepcopy(hooks)
@@ -30,7 +29,7 @@ class SetHooks(QUndoCommand):
         self.doc.set_hooks(self.node_id, self.old)
 
 
-class AddRegion(QUndoCommand):
+class AddRegion(Command):
     """A no_grad frame around nodes; redo after undo puts back the same region."""
 
     def __init__(self, doc: Document, node_ids: list[str]) -> None:
@@ -48,7 +47,7 @@ class AddRegion(QUndoCommand):
         self.doc.remove_region(self.region.id)
 
 
-class RemoveRegion(QUndoCommand):
+class RemoveRegion(Command):
     def __init__(self, doc: Document, region_id: str) -> None:
         super().__init__("Remove no_grad region")
         self.doc, self.region_id = doc, region_id

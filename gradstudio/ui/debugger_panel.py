@@ -31,6 +31,7 @@ from gradstudio.runtime.debugger import (SHOWN_VALUES, BackwardDebugger, Breakpo
                                          ForwardWalk, Grad, TraceStep, grad_text)
 from gradstudio.runtime.session import NodeInfo, RunError, Session, tensor_info
 from gradstudio.ui.canvas_scene import GraphScene
+from gradstudio.ui.chain_rule_view import edge_chain_html, step_chain_html
 from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.debugger_overlay import DebuggerOverlay
 from gradstudio.ui.document_editor import DocumentEditor
@@ -167,6 +168,7 @@ class DebuggerPanel(QWidget):
         self.schedule.itemActivated.connect(lambda item: self.seek(self.schedule.row(item) + 1))
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
+        self.scene.edge_selection_changed.connect(self._show_edge)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.schedule)
         split.addWidget(self.details)
@@ -581,16 +583,24 @@ class DebuggerPanel(QWidget):
         parts.append(self._step_html(step))
         return "".join(parts)
 
+    def _show_edge(self) -> None:
+        """One selected canvas edge while stepping backward: the chain rule along it."""
+        edges = self.scene.selected_edge_ids()
+        if self.forward_mode or not self.debugger.started or len(edges) != 1:
+            if self.active and not self.forward_mode:
+                self._refresh_backward(False)
+            return
+        edge = self.doc.edges[edges[0]]
+        label = f"{self.doc.nodes[edge.src].label} → {self.doc.nodes[edge.dst].label}"
+        self.details.setHtml(edge_chain_html(self.debugger, edge.id, label,
+                                             self.details.document()))
+
     def _step_html(self, step: TraceStep) -> str:
         doc = self.doc
         p = step.planned
         rows = [("received", ", ".join(_describe(g) for g in step.grads_in) or "—")]
-        passed = []
-        for flow in step.flows:
-            target = doc.nodes[flow.target_node_id].label if flow.target_node_id in doc.nodes \
-                else ("nothing (input needs no grad)" if flow.target is None else "inside")
-            passed.append(f"→ {html.escape(target)}: {html.escape(_describe(flow.grad))}")
-        rows.append(("passed on", "<br>".join(passed) or "— (a leaf: nothing flows on)"))
+        chain = step_chain_html(self.debugger, step, self.details.document())
+        rows.append(("chain rule", chain or "— (a leaf: nothing flows on)"))
         if step.saved:
             rows.append(("saved", "<br>".join(f"{html.escape(n)} = {html.escape(v)}"
                                               for n, v in step.saved)))

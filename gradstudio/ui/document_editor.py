@@ -14,10 +14,17 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from gradstudio.graph.document import Document, GraphError, Node
-from gradstudio.graph.fileio import check_param
+from gradstudio.graph.fileio import json_safe
+from gradstudio.graph.validation import (check_label, check_node_entry, check_param, check_pos,
+                                         follow_references)
 from gradstudio.ui import undo_commands as cmd
 
 CLIPBOARD_FORMAT = "gradstudio-nodes"
+MAX_PASTE = 10_000            # nodes in one paste
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 class DocumentEditor(QObject):
@@ -41,7 +48,8 @@ class DocumentEditor(QObject):
         return command.node
 
     def remove(self, node_ids: Iterable[str], edge_ids: Iterable[str] = ()) -> None:
-        """Deletes nodes (with their edges) and edges, as one undo step."""
+        """Deletes nodes (with their edges) and edges, as one undo step; what meta names the
+        deleted nodes by is cleared in the same step (`validation.follow_references`)."""
         node_ids = [n for n in node_ids if n in self.doc.nodes]
         edge_ids = [e for e in edge_ids if e in self.doc.edges
                     and self.doc.edges[e].src not in node_ids
@@ -52,15 +60,30 @@ class DocumentEditor(QObject):
         for edge_id in edge_ids:
             self.stack.push(cmd.RemoveEdge(self.doc, edge_id))
         if node_ids:
+            self._keep_references({self.doc.nodes[n].label: None for n in node_ids})
             self.stack.push(cmd.RemoveNodes(self.doc, node_ids))
         self.stack.endMacro()
+
+    def _keep_references(self, renamed: dict[str, str | None]) -> None:
+        """Pushes the meta changes that keep every reference to a renamed or deleted label
+        consistent (call inside the edit's macro, so they undo with it)."""
+        for key, value in follow_references(self.doc.meta, renamed).items():
+            if key == "training" and value is None:
+                self.refused.emit("the training setup was removed: it needs its data and loss "
+                                  "nodes (Undo brings both back)")
+            self.stack.push(cmd.SetMeta(self.doc, key, value, f"Update {key}"))
 
     def set_param(self, node_id: str, key: str, value: Any) -> bool:
         node = self.doc.nodes.get(node_id)
         if node is None or key not in node.params:
             self.refused.emit(f"no parameter '{key}'")
             return False
-        if node.params[key] == value:
+        try:
+            value = check_param(self.doc.spec(node).param(key), value, key)
+        except GraphError as exc:
+            self.refused.emit(str(exc))
+            return False
+        if node.params[key] == value and type(node.params[key]) is type(value):
             return True
         self.stack.push(cmd.SetParam(self.doc, node_id, key, value))
         return True
@@ -70,17 +93,20 @@ class DocumentEditor(QObject):
         node = self.doc.nodes[node_id]
         if label == node.label:
             return True
-        if not label:
-            self.refused.emit("a label cannot be empty")
+        try:
+            label = check_label(label)
+        except GraphError as exc:
+            self.refused.emit(str(exc))
             return False
         other = self.doc.node_by_label(label)
         if other is not None:
             self.refused.emit(f"the label '{label}' is already used by another node")
             return False
-        if self.doc.meta.get("root") == node.label:   # the root is named by its label
-            self.stack.beginMacro(f"Rename {node.label} to {label}")
+        old = node.label
+        if follow_references(self.doc.meta, {old: label}):   # meta names it: follow, one step
+            self.stack.beginMacro(f"Rename {old} to {label}")
             self.stack.push(cmd.Rename(self.doc, node_id, label))
-            self.stack.push(cmd.SetMeta(self.doc, "root", label, "Backward root"))
+            self._keep_references({old: label})
             self.stack.endMacro()
         else:
             self.stack.push(cmd.Rename(self.doc, node_id, label))
@@ -137,12 +163,13 @@ class DocumentEditor(QObject):
 
     # ---------------------------------------------------------------- clipboard
     def copy_payload(self, node_ids: Iterable[str]) -> str:
-        """The selected nodes and the edges between them, as JSON text for the clipboard."""
+        """The selected nodes and the edges between them, as JSON text for the clipboard
+        (nodes as a graph file writes them: non-finite numbers as "nan", "inf", "-inf")."""
         ids = [n for n in node_ids if n in self.doc.nodes]
         chosen = set(ids)
         nodes = [{"id": n, "kind": self.doc.nodes[n].kind, "label": self.doc.nodes[n].label,
-                  "params": self.doc.nodes[n].params, "pos": list(self.doc.nodes[n].pos),
-                  "hooks": self.doc.nodes[n].hooks}
+                  "params": json_safe(self.doc.nodes[n].params), "pos": list(self.doc.nodes[n].pos),
+                  "hooks": json_safe(self.doc.nodes[n].hooks)}
                  for n in ids]
         edges = [{"src": e.src, "src_port": e.src_port, "dst": e.dst, "dst_port": e.dst_port,
                   "detach": e.detach}
@@ -151,44 +178,69 @@ class DocumentEditor(QObject):
 
     def paste(self, payload: str, offset: tuple[float, float] = (30.0, 30.0),
               text: str = "Paste") -> list[str]:
-        """Adds a copy of the payload's nodes and edges as one undo step; returns new node ids."""
+        """Adds a copy of the payload's nodes and edges as one undo step; returns new node ids.
+        The text is checked as a file is (`validation.check_node_entry`) and tried on a copy of
+        the document before any command exists: bad text is refused with the reason."""
         try:
-            data = json.loads(payload)
-            if not isinstance(data, dict) or data.get("format") != CLIPBOARD_FORMAT:
-                return []
-            nodes, edges = data["nodes"], data["edges"]
-            trial = self.doc.copy()       # everything must be acceptable before anything changes
-            for item in nodes:
-                spec = self.doc.spec(item["kind"])
-                for key, value in item["params"].items():
-                    if spec.param(key) is not None:
-                        item["params"][key] = check_param(spec.param(key), value, key)
-                added = trial.add_node(item["kind"], None, item["params"], (0.0, 0.0))
-                if item.get("hooks"):
-                    trial.set_hooks(added.id, item["hooks"])
-        except (ValueError, KeyError, TypeError, GraphError):
-            self.refused.emit("the clipboard holds no gradstudio nodes")
+            nodes, edges = self._read_payload(payload, offset)
+        except GraphError as exc:
+            self.refused.emit(f"cannot paste: {exc}")
             return []
         if not nodes:
             return []
         new_ids: dict[str, str] = {}
         self.stack.beginMacro(f"{text} {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
         try:
-            for item in nodes:
-                pos = (item["pos"][0] + offset[0], item["pos"][1] + offset[1])
-                command = cmd.AddNode(self.doc, item["kind"], item["label"], item["params"], pos,
-                                      item.get("hooks"))
+            for entry in nodes:
+                command = cmd.AddNode(self.doc, entry.kind, entry.label, entry.params, entry.pos,
+                                      entry.hooks)
                 self.stack.push(command)
-                new_ids[item["id"]] = command.node.id
-            for e in edges:
-                src, dst = new_ids.get(e["src"]), new_ids.get(e["dst"])
-                if src and dst and not self.doc.check_edge(src, e["src_port"], dst, e["dst_port"]):
-                    command = cmd.AddEdge(self.doc, src, e["src_port"], dst, e["dst_port"],
-                                          bool(e.get("detach")))
-                    self.stack.push(command)
+                if command.node is not None:
+                    new_ids[entry.id] = command.node.id
+            for src, src_port, dst, dst_port, detach in edges:
+                src, dst = new_ids.get(src), new_ids.get(dst)
+                if src and dst and not self.doc.check_edge(src, src_port, dst, dst_port):
+                    self.stack.push(cmd.AddEdge(self.doc, src, src_port, dst, dst_port, detach))
         finally:
             self.stack.endMacro()
         return list(new_ids.values())
+
+    def _read_payload(self, payload: str, offset: tuple[float, float]) -> tuple[list, list]:
+        """The clipboard's nodes (checked entries, moved by `offset`) and its edges that join
+        two of them acceptably; GraphError when the text is no acceptable gradstudio nodes."""
+        try:
+            data = json.loads(payload, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise GraphError("the clipboard holds no gradstudio nodes") from None
+        if not isinstance(data, dict) or data.get("format") != CLIPBOARD_FORMAT:
+            raise GraphError("the clipboard holds no gradstudio nodes")
+        items, edge_items = data.get("nodes", []), data.get("edges", [])
+        if not isinstance(items, list) or not isinstance(edge_items, list):
+            raise GraphError("nodes and edges must be lists")
+        if len(items) > MAX_PASTE:
+            raise GraphError(f"more than {MAX_PASTE} nodes")
+        trial = self.doc.copy()       # everything must be acceptable before anything changes
+        nodes, trial_ids = [], {}
+        for i, item in enumerate(items):
+            entry = check_node_entry(self.doc.catalog, item, f"node {i + 1}")
+            entry.pos = check_pos((entry.pos[0] + offset[0], entry.pos[1] + offset[1]),
+                                  f"node {i + 1}.pos")
+            added = trial.add_node(entry.kind, entry.label, entry.params, entry.pos)
+            trial.set_hooks(added.id, entry.hooks)
+            trial_ids[entry.id] = added.id
+            nodes.append(entry)
+        edges = []
+        for e in edge_items:
+            if not isinstance(e, dict):
+                continue
+            ends = [e.get(k) for k in ("src", "src_port", "dst", "dst_port")]
+            if not all(isinstance(v, str) for v in ends) or not isinstance(e.get("detach", False), bool):
+                continue
+            src, dst = trial_ids.get(ends[0]), trial_ids.get(ends[2])
+            if src and dst and not trial.check_edge(src, ends[1], dst, ends[3]):
+                trial.add_edge(src, ends[1], dst, ends[3])
+                edges.append((*ends, e.get("detach", False)))
+        return nodes, edges
 
     def duplicate(self, node_ids: Iterable[str]) -> list[str]:
         return self.paste(self.copy_payload(node_ids), text="Duplicate")

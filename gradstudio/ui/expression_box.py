@@ -7,21 +7,46 @@ A parse error is shown in one line under the text and the cursor jumps to its co
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout,
                                QWidget)
 
-from gradstudio.graph.document import GraphError
+from gradstudio.graph.document import Document, GraphError
 from gradstudio.graph.expressions import (
-    Construction, ExpressionError, apply_construction, parse_expressions)
+    Construction, ExpressionError, NewNode, apply_construction, parse_expressions)
+from gradstudio.ui.layout import layered_positions
 from gradstudio.ui import undo_commands as cmd
 from gradstudio.ui.document_editor import DocumentEditor
 
 PLACEHOLDER = ("z = x*y + y**2\n"
                "loss = ((w*x + b - y)**2).mean()\n"
                "loss.backward()")
-GAP = 260.0            # from the rightmost node to the new nodes
+GAP = 260.0            # from the rightmost node to the new nodes (by position)
+SPACE = 90.0           # from the right edge of the canvas's nodes (by size) to the new ones
+
+
+def arrange_construction(construction: Construction, catalog: dict,
+                         size_of: Callable[[NewNode], tuple[float, float]],
+                         top_left: tuple[float, float]) -> None:
+    """Places the new nodes in columns by depth with their real sizes (auto-layout's rule),
+    their bounding box's top-left corner at `top_left`, so none overlaps another."""
+    sub = Document(catalog)
+    ids = {}
+    for new in construction.nodes:
+        ids[new.label] = sub.add_node(new.kind, new.label, new.params, new.pos).id
+    for edge in construction.edges:
+        if edge.src in ids:
+            sub.add_edge(ids[edge.src], edge.src_port, ids[edge.dst], edge.dst_port)
+    by_id = {ids[n.label]: n for n in construction.nodes}
+    sizes = {nid: size_of(new) for nid, new in by_id.items()}
+    positions = layered_positions(sub, sizes.__getitem__)
+    left = min(x for x, _ in positions.values())
+    top = min(y for _, y in positions.values())
+    for nid, (x, y) in positions.items():
+        by_id[nid].pos = (x - left + top_left[0], y - top + top_left[1])
 
 
 def insert_construction(editor: DocumentEditor, construction: Construction,
@@ -55,6 +80,10 @@ class ExpressionBox(QWidget):
     def __init__(self, editor: DocumentEditor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = editor
+        # Set by the window: a new node's size on the canvas, and the canvas's nodes'
+        # bounding box (left, top, right, bottom) or None; without them nodes go on a grid.
+        self.size_of: Callable[[NewNode], tuple[float, float]] | None = None
+        self.occupied: Callable[[], tuple[float, float, float, float] | None] | None = None
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText(PLACEHOLDER)
         font = QFont("monospace")
@@ -93,6 +122,10 @@ class ExpressionBox(QWidget):
                                              origin=self.origin(), catalog=doc.catalog)
             if not construction.nodes:
                 raise GraphError("type a line such as z = x*y + y**2")
+            if self.size_of is not None and self.occupied is not None:
+                box = self.occupied()
+                top_left = (0.0, 0.0) if box is None else (box[2] + SPACE, box[1])
+                arrange_construction(construction, doc.catalog, self.size_of, top_left)
             node_ids = insert_construction(self.editor, construction)
         except GraphError as exc:
             self.show_error(exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
@@ -25,6 +25,8 @@ INFO_ROWS = (("grad_fn",), ("next_functions",), ("shape", "dtype"), ("is_leaf", 
 
 
 class Inspector(QScrollArea):
+    why_requested = Signal(str)      # "label" or "label.weight": the tensor shown
+
     def __init__(self, editor: DocumentEditor, parent=None) -> None:
         super().__init__(parent)
         self.editor = editor
@@ -34,6 +36,7 @@ class Inspector(QScrollArea):
         self.tensors: dict[str, Any] = {}
         self.info: Any = None
         self.error: str | None = None
+        self.grad_passes = 1       # backward() calls the .grad shown sums (the window sets it)
         self.setWidgetResizable(True)
         body = QWidget()
         self.setWidget(body)
@@ -88,6 +91,12 @@ class Inspector(QScrollArea):
                 grid.addWidget(label, row, 2 * column + 1, 1, span)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        self.why_button = QToolButton()
+        self.why_button.setText("Why no gradient?")
+        self.why_button.setToolTip("Why is this tensor's gradient None or zero? "
+                                   "(the causes, and the path drawn on the canvas)")
+        self.why_button.clicked.connect(self._ask_why)
+        grid.addWidget(self.why_button, len(INFO_ROWS) + 1, 0, 1, 4, Qt.AlignLeft)
         layout.addWidget(self.tensor_box)
 
         self.tabs = QTabWidget()
@@ -259,11 +268,21 @@ class Inspector(QScrollArea):
         grad_fn = field_of(info, "grad_fn")
         self.info_labels["grad_fn"].setText(grad_fn_name(grad_fn))
         nexts = next_functions(info)
+        # AccumulateGrad, not torch::autograd::AccumulateGrad: the name fits the dock
         self.info_labels["next_functions"].setText(
-            ", ".join(n or "None" for n in nexts) if nexts else "—")
+            ", ".join((n or "None").rsplit("::", 1)[-1] for n in nexts) if nexts else "()")
         self.data_view.show_value(field_of(info, "data"))
-        self.grad_view.show_value(field_of(info, "grad"))
-        self.tabs.setTabText(1, "grad" if field_of(info, "grad") is not None else "grad (none)")
+        self.grad_view.show_value(field_of(info, "grad"), why_grad_is_none(info))
+        has_grad = field_of(info, "grad") is not None
+        self.tabs.setTabText(1, "grad" if not has_grad or self.grad_passes < 2
+                             else f"grad (sum of {self.grad_passes} backward passes)")
+
+    def _ask_why(self) -> None:
+        if self.node_id is None:
+            return
+        label = self.doc.nodes[self.node_id].label
+        chosen = self.tensor_choice.currentText()
+        self.why_requested.emit(label if chosen in ("", "out") else f"{label}.{chosen}")
 
     def _on_change(self, change: Change) -> None:
         if self.node_id is None:
@@ -276,6 +295,16 @@ class Inspector(QScrollArea):
             self.show_node(self.node_id, self.tensors, self.error, self.source)
         elif change.what in ("edge_added", "edge_removed") and change.item.dst == self.node_id:
             self._build_params(rebuild=False)
+
+
+def why_grad_is_none(info: Any) -> str:
+    """A line saying why a tensor's .grad is None (shown under the None)."""
+    if not field_of(info, "requires_grad"):
+        return ".grad is None: this tensor does not require grad"
+    if not field_of(info, "is_leaf") and not field_of(info, "retains_grad"):
+        return (".grad is None: not a leaf, so backward does not keep its gradient "
+                "(switch retain_grad on to keep it)")
+    return ".grad is None: no backward has reached it yet (Backward, F6)"
 
 
 def grad_fn_name(grad_fn: Any) -> str:

@@ -3,17 +3,18 @@ it, menus and toolbar; files (open, save, recent, examples, drag-and-drop), them
 from __future__ import annotations
 
 import html
+import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox)
 
 from gradstudio import EXAMPLES, __version__
 from gradstudio.graph import fileio
-from gradstudio.graph.document import Document, GraphError
+from gradstudio.graph.document import Document, GraphError, Node
 from gradstudio.ui.canvas_items import NodeItem
 from gradstudio.ui.canvas_scene import GraphScene
 from gradstudio.ui.canvas_view import GraphView
@@ -26,10 +27,13 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
+from gradstudio.ui.undo_commands import failures as undo_failures
 from gradstudio.ui.theme import THEMES, apply_application_theme, canvas_style
 
 MAX_RECENT = 10
+BOTTOM_DOCK_HEIGHT = 130    # Messages, Expressions, Debugger: the canvas keeps the room
 DEFAULT_EXAMPLE = EXAMPLES / "basic_grad.json"
 
 # Mouse gestures and keys that are no menu action; the menus' keys are listed from the
@@ -85,15 +89,21 @@ class MainWindow(QMainWindow):
         self.debugger_panel.state_shown.connect(self._selection_changed)
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
+        install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
+        for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
+            self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 
         self.editor.refused.connect(self.show_warning)
+        undo_failures.failed.connect(self.show_error)
         self.scene.message.connect(self.show_warning)
         self.scene.hint.connect(self.show_hint)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.library.add_requested.connect(self.add_node_at_center)
-        self.expression_box.added.connect(self._select)
+        self.expression_box.size_of = self._new_node_size
+        self.expression_box.occupied = self._occupied
+        self.expression_box.added.connect(self._select_and_show)
         self.expression_box.message.connect(self.show_message)
         self.undo_stack.indexChanged.connect(self._update_modified)
         self.runner.ran.connect(self._show_results)
@@ -140,6 +150,14 @@ class MainWindow(QMainWindow):
         self.act_redo.setStatusTip("Redo the edit undone")
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
+        # The toolbar's Undo/Redo keep a fixed text (the edit is named in their tooltips),
+        # so the buttons after them never move as the edit's name changes length.
+        self.act_undo_button = self._stack_button("Undo", self.undo_stack.undo,
+                                                  self.undo_stack.canUndoChanged,
+                                                  self.undo_stack.undoTextChanged)
+        self.act_redo_button = self._stack_button("Redo", self.undo_stack.redo,
+                                                  self.undo_stack.canRedoChanged,
+                                                  self.undo_stack.redoTextChanged)
         self.act_cut = A("Cu&t", self.cut, QKeySequence.Cut)
         self.act_copy = A("&Copy", self.copy, QKeySequence.Copy)
         self.act_paste = A("&Paste", self.paste, QKeySequence.Paste)
@@ -166,11 +184,26 @@ class MainWindow(QMainWindow):
         self.act_backward = A("&Backward", self.run_backward, "F6",
                               "Run forward, then backward from the root")
         self.act_zero_grad = A("&Zero grad", self.zero_grad, tip="Clear every .grad")
+        self.act_keep_grads = A(
+            "&Keep .grad between runs", self.runner.set_keep_grads, checkable=True,
+            tip="Each Backward adds into .grad, as backward() in a loop without zero_grad "
+                "(off: every run starts from .grad None, like re-running a script)")
+        self.act_keep_grads.setIconText("Keep .grad")
         self.act_auto_run = A("&Auto-run after edits", self.runner.set_auto_run, checkable=True)
         self.act_auto_run.setChecked(True)
 
         self.act_about = A("&About gradstudio", self.about)
         self.act_shortcuts = A("&Keyboard Shortcuts", self.shortcuts_help, QKeySequence.HelpContents)
+
+    def _stack_button(self, text: str, slot, enabled_signal, text_signal) -> QAction:
+        """A toolbar action for undo/redo: fixed text, the edit's name in the tooltip."""
+        action = QAction(text, self)
+        action.setEnabled(False)
+        action.setToolTip(text)
+        action.triggered.connect(slot)
+        enabled_signal.connect(action.setEnabled)
+        text_signal.connect(lambda edit: action.setToolTip(f"{text} {edit}" if edit else text))
+        return action
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -180,7 +213,11 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.examples_menu = file_menu.addMenu("&Examples")
         for path in sorted(EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []:
-            action = self.examples_menu.addAction(path.stem.replace("_", " "))
+            trains = example_trains(path)
+            action = self.examples_menu.addAction(
+                path.stem.replace("_", " ") + ("  (trains)" if trains else ""))
+            action.setStatusTip("a model to train in the Training dock" if trains
+                                else "a graph to run forward and backward")
             action.triggered.connect(lambda _=False, p=path: self.open_file(p))
         self.examples_menu.setEnabled(not self.examples_menu.isEmpty())
         file_menu.addSeparator()
@@ -195,7 +232,7 @@ class MainWindow(QMainWindow):
                        self.act_select_all):
             edit.addSeparator() if action is None else edit.addAction(action)
 
-        view = bar.addMenu("&View")
+        view = self.view_menu = bar.addMenu("&View")
         view.addAction(self.act_frame)
         view.addAction(self.act_zoom_in)
         view.addAction(self.act_zoom_out)
@@ -213,6 +250,7 @@ class MainWindow(QMainWindow):
         run.addAction(self.act_forward)
         run.addAction(self.act_backward)
         run.addAction(self.act_zero_grad)
+        run.addAction(self.act_keep_grads)
         run.addAction(self.act_auto_run)
         device_menu = run.addMenu("&Device")
         self.device_group = QActionGroup(self)
@@ -239,9 +277,9 @@ class MainWindow(QMainWindow):
     def _build_toolbar(self) -> None:
         bar = self.addToolBar("Main")
         bar.setObjectName("main toolbar")
-        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo,
-                       self.act_redo, None, self.act_forward, self.act_backward,
-                       self.act_zero_grad, None, self.act_frame, self.act_layout):
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo_button,
+                       self.act_redo_button, None, self.act_forward, self.act_backward,
+                       self.act_zero_grad, self.act_keep_grads, None, self.act_frame, self.act_layout):
             bar.addSeparator() if action is None else bar.addAction(action)
         bar.addSeparator()
         bar.addWidget(QLabel(" device "))
@@ -268,6 +306,9 @@ class MainWindow(QMainWindow):
 
     def show_warning(self, text: str) -> None:
         self.show_message(text, "warning")
+
+    def show_error(self, text: str) -> None:
+        self.show_message(text, "error")
 
     def report_error(self, title: str, text: str) -> None:
         """A problem the person must see: logged, and shown in a box that does not block."""
@@ -316,11 +357,14 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def open_dialog(self) -> None:
+        # Unsaved changes first: the question belongs before the choice, not after it.
+        if not self.confirm_discard():
+            return
         start = str(self.path.parent) if self.path else str(EXAMPLES)
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", start,
                                               "gradstudio graphs (*.json);;All files (*)")
         if path:
-            self.open_file(path)
+            self.open_file(path, ask=False)
 
     def open_file(self, path: str | os.PathLike, ask: bool = True) -> bool:
         """Loads a graph; on a bad file shows why and leaves the current document as it was."""
@@ -341,21 +385,45 @@ class MainWindow(QMainWindow):
         self.doc.replace_with(loaded)
         self.runner.set_base_dir(str(path.resolve().parent))
         self.runner.run(backward=self.runner.has_root())
-        if self._nodes_overlap():
-            # Positions written for other node sizes: lay out once, as part of loading.
-            for node_id, pos in layered_positions(self.doc, self._node_size).items():
-                self.doc.set_pos(node_id, pos)
         self.undo_stack.clear()
-        self.path = path.resolve()
-        self._remember_recent(self.path)
+        if is_example(path):
+            # A copy of the shipped example: Save asks where, so the example stays as shipped.
+            self.path = None
+            self.untitled_name = f"{path.stem} (example)"
+        else:
+            self.path = path.resolve()
+            self._remember_recent(self.path)
         self._update_title()
         self.show_message(f"Opened {path.name}")
+        if self._nodes_overlap():
+            # Shown as saved; arranging them is the person's choice (and one undo step).
+            self.show_message(f"some nodes of {path.name} overlap: View > Auto-layout "
+                              "(Ctrl+L) arranges them", "info")
         self.view.frame_all()
         QTimer.singleShot(0, self.view.frame_all)
         return True
 
     def _node_size(self, node_id: str) -> tuple[float, float]:
-        return self.scene.node_items[node_id].size()
+        return self.scene.node_items[node_id].settled_size()
+
+    def _new_node_size(self, new) -> tuple[float, float]:
+        """The size a node about to be added will have on the canvas once it has run."""
+        node = Node("new", new.kind, new.label, dict(new.params))
+        return NodeItem(node, self.doc.catalog[new.kind], self.scene).settled_size()
+
+    def _occupied(self) -> tuple[float, float, float, float] | None:
+        rect = self.scene.items_bounding_rect()
+        return None if rect.isNull() else (rect.left(), rect.top(), rect.right(), rect.bottom())
+
+    def _select_and_show(self, node_ids: list[str]) -> None:
+        """Selects new nodes and scrolls (zooming out only if it must) until they show."""
+        self._select(node_ids)
+        rect = QRectF()
+        for nid in node_ids:
+            if nid in self.scene.node_items:
+                rect = rect.united(self.scene.node_items[nid].sceneBoundingRect())
+        if not rect.isNull():
+            self.view.show_rect(rect)
 
     def _nodes_overlap(self) -> bool:
         for item in self.scene.node_items.values():
@@ -370,7 +438,7 @@ class MainWindow(QMainWindow):
         return self.save_to(self.path)
 
     def save_as(self) -> bool:
-        start = str(self.path) if self.path else "graph.json"
+        start = str(self.path) if self.path else f"{self.untitled_name.split(' ')[0]}.json"
         path, _ = QFileDialog.getSaveFileName(self, "Save graph", start,
                                               "gradstudio graphs (*.json)")
         if not path:
@@ -380,6 +448,10 @@ class MainWindow(QMainWindow):
         return self.save_to(Path(path))
 
     def save_to(self, path: Path) -> bool:
+        if is_example(path):
+            self.report_error("Cannot save", f"Cannot save {Path(path).name}: the examples "
+                              f"folder holds the shipped examples; save the graph elsewhere")
+            return False
         try:
             fileio.save(self.doc, path)
         except (GraphError, OSError) as exc:
@@ -431,8 +503,16 @@ class MainWindow(QMainWindow):
             # Dock sizes need the window's real size: set them at the first show.
             self._docks_sized = True
             self.resizeDocks([self.library_dock, self.inspector_dock], [220, 340], Qt.Horizontal)
-            self.resizeDocks([self.messages_dock], [130], Qt.Vertical)
+            self.resizeDocks([self.messages_dock], [BOTTOM_DOCK_HEIGHT], Qt.Vertical)
             self.messages_dock.raise_()
+
+    def restore_bottom_docks(self) -> None:
+        """The bottom docks back to their first height (after the Training dock, opened
+        large for a training graph, closes again)."""
+        shown = [d for d in (self.messages_dock, self.expressions_dock, self.debugger_dock)
+                 if d.isVisible()]
+        if shown:
+            self.resizeDocks(shown[:1], [BOTTOM_DOCK_HEIGHT], Qt.Vertical)
 
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
@@ -532,7 +612,13 @@ class MainWindow(QMainWindow):
         self.device_actions[self.runner.device].setChecked(True)
 
     def _show_results(self) -> None:
-        self.scene.set_results(self.runner.results, self.runner.errors)
+        passes = self.runner.backward_passes
+        if passes != self.scene.grad_passes:
+            self.scene.grad_passes = passes
+            for item in self.scene.node_items.values():
+                item.refresh()
+        self.inspector.grad_passes = passes
+        self.scene.set_results(self.runner.results, self.runner.errors, self.runner.waiting)
         self._selection_changed()
         self.status_label.setText(self.runner.summary())
 
@@ -544,9 +630,11 @@ class MainWindow(QMainWindow):
             nid = nodes[0].node.id
             panel = self.debugger_panel
             if panel.showing_step:
+                self.inspector.grad_passes = 1
                 self.inspector.show_node(nid, panel.tensors_of(nid), panel.session.errors.get(nid),
                                          source=f"debugger, {panel.position_text()}")
             else:
+                self.inspector.grad_passes = self.runner.backward_passes
                 self.inspector.show_node(nid, self.runner.tensors_of(nid),
                                          self.runner.errors.get(nid))
         elif not nodes:
@@ -577,11 +665,24 @@ class MainWindow(QMainWindow):
 
     def open_default(self) -> None:
         """What `gradstudio` with no file shows: the basic example, already run."""
-        if DEFAULT_EXAMPLE.is_file() and self.open_file(DEFAULT_EXAMPLE, ask=False):
-            # A copy of the example: Save asks where, so the example itself stays as shipped.
-            self.path = None
-            self.untitled_name = f"{DEFAULT_EXAMPLE.stem} (example)"
-            self._update_title()
+        if DEFAULT_EXAMPLE.is_file():
+            self.open_file(DEFAULT_EXAMPLE, ask=False)      # opens as an untitled copy
+
+
+def is_example(path: str | os.PathLike) -> bool:
+    """Is `path` in the shipped examples folder (which is never written to)?"""
+    try:
+        return Path(path).resolve().parent == EXAMPLES.resolve()
+    except OSError:
+        return False
+
+
+def example_trains(path: Path) -> bool:
+    """Whether an example file has a training setup (read as JSON; nothing runs)."""
+    try:
+        return "training" in json.loads(path.read_text(encoding="utf-8")).get("meta", {})
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def shortcut_rows(menu_bar) -> list[tuple[str, str, str]]:

@@ -2,6 +2,8 @@
 
 One place for both directions, used by the canvas's inline editors and by the inspector.
 `parse_value` raises ValueError with a message for the person; it never evaluates code.
+Its messages, and the limits behind them, are the file format's (`gradstudio.graph.validation`):
+what a file may hold, a field accepts.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any, Iterable
 from gradstudio.graph.catalog_types import (BOOL, CHOICE, FLOAT, INT, SHAPE, STR, TENSOR_VALUE,
                                             NodeSpec, ParamSpec)
 from gradstudio.graph.document import GraphError
-from gradstudio.graph.fileio import check_param
+from gradstudio.graph.validation import accepted_form, brief, check_param
 
 
 def format_number(x: float) -> str:
@@ -62,17 +64,6 @@ def visible_params(spec: NodeSpec, params: dict,
     return [p for p in spec.params if p.name not in hidden]
 
 
-def _check_nested_numbers(value: Any) -> None:
-    if isinstance(value, list):
-        lengths = {len(v) if isinstance(v, list) else -1 for v in value}
-        if len(lengths) > 1:
-            raise ValueError("rows of a tensor value must have the same length")
-        for v in value:
-            _check_nested_numbers(v)
-    elif not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ValueError("a tensor value is a number or a nested list of numbers")
-
-
 def parse_value(spec: ParamSpec, text: str) -> Any:
     text = text.strip()
     kind = spec.type
@@ -82,10 +73,13 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
         if kind == FLOAT:
             value: Any = float(text)
         elif kind == INT:
-            number = float(text)
-            if not number.is_integer():
-                raise ValueError
-            value = int(number)
+            try:
+                value = int(text)
+            except ValueError:
+                number = float(text)
+                if not number.is_integer():
+                    raise ValueError from None
+                value = int(number)
         elif kind == BOOL:
             if text.lower() not in ("1", "0", "true", "false", "on", "off", "yes", "no"):
                 raise ValueError
@@ -98,7 +92,6 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
                 value = float(text)
             except ValueError:
                 value = json.loads(text.replace("(", "[").replace(")", "]"))
-                _check_nested_numbers(value)
         elif kind == CHOICE:
             if spec.choices and text not in [str(c) for c in spec.choices]:
                 raise ValueError
@@ -107,10 +100,9 @@ def parse_value(spec: ParamSpec, text: str) -> Any:
             value = text
         else:
             value = text
-    except (ValueError, json.JSONDecodeError) as exc:
-        detail = f": {exc}" if str(exc) and "could not convert" not in str(exc) \
-            and "invalid literal" not in str(exc) and "Expecting" not in str(exc) else ""
-        raise ValueError(f"'{text}' is not a valid {kind} for {spec.name}{detail}") from None
+    except (ValueError, RecursionError):
+        form = "on or off, such as on" if kind == BOOL else accepted_form(spec)
+        raise ValueError(f"{spec.name}: {brief(text)} is not {form}") from None
     try:     # the file format's own check: the same limits as a file that loads
         return check_param(spec, value, spec.name)
     except GraphError as exc:

@@ -3,6 +3,12 @@
 After each edit (coalesced to one run per event-loop turn) it re-runs forward, and backward
 too once the person has asked for backward; `results` and `errors` map node ids to the
 Session's per-node snapshots and messages. Nothing here draws: the window listens to `ran`.
+
+A run is what re-running a script is: a fresh forward and backward, so Backward pressed
+twice shows the same gradients. Gradients add up over runs only while `keep_grads` is on
+(Run > Keep .grad between runs); `backward_passes` then counts the backward() calls whose
+sum `.grad` holds, and the window marks the gradients with it. Every Backward node is one
+backward() call, run in order (Session.backward_all).
 """
 from __future__ import annotations
 
@@ -33,8 +39,15 @@ class RunController(QObject):
         self.session = Session(doc, device="cpu")
         self.results: dict[str, NodeInfo] = {}
         self.errors: dict[str, str] = {}
+        # nodes still being wired (an input not connected, here or upstream): shown quietly,
+        # not as errors, and not written to the messages
+        self.waiting: dict[str, str] = {}
         self.auto_run = True
         self.backward_armed = False      # the person ran backward: auto-runs include it
+        self.keep_grads = False          # runs add into .grad instead of starting fresh
+        self.backward_passes = 0         # backward() calls summed in the .grad shown now
+        self._grads_cleared = False
+        self._quiet = False
         self.last_kind = ""
         self.detect_anomaly = False      # stop at the node that first produces NaN/Inf
         self._timer = QTimer(self)
@@ -98,17 +111,37 @@ class RunController(QObject):
         if self.auto_run:
             self._timer.start()
 
+    def set_keep_grads(self, on: bool) -> None:
+        """On: each Backward adds into .grad (as backward() calls in a loop without
+        zero_grad); off: each run starts from .grad None."""
+        self.keep_grads = bool(on)
+
     def _auto_run(self) -> None:
         # An edit shows the gradients of the graph as it now is, not a sum over edits;
+        # gradients the graph no longer computes (its root lost or failing) are cleared;
         # a graph that lost its root runs forward without complaining after every edit.
-        self.run(self.backward_armed and self.has_root(), fresh_grads=True)
+        if self.backward_armed:
+            self._clear_grads()
+        self._quiet = True          # no warnings about a graph still being wired
+        try:
+            self.run(self.backward_armed and self.has_root(), fresh_grads=True)
+        finally:
+            self._quiet = False
+
+    def _clear_grads(self) -> None:
+        self.session.zero_grad()
+        self.backward_passes = 0
+        self._grads_cleared = True
 
     def run(self, backward: bool, fresh_grads: bool = False) -> bool:
-        """Forward, then backward from the root when asked (gradients accumulate into
-        leaves as in the engine unless fresh_grads); publishes results. True when all ran."""
+        """Forward, then backward from every root when asked: from .grad None unless
+        `keep_grads` is on (fresh_grads: always from None); publishes the results.
+        True when all ran."""
         self._timer.stop()
         if backward:
             self.backward_armed = True
+            if fresh_grads or not self.keep_grads:
+                self._clear_grads()
         ok = True
         found = None
         try:
@@ -117,29 +150,42 @@ class RunController(QObject):
             if found is not None:
                 ok = False
             elif backward:
-                root = self.session.root_id()
-                if root is None:
-                    self.message.emit("nothing to run backward from: add a Backward node "
-                                      "or mark a node as backward root", "warning")
-                    ok = False
-                elif root not in self.session.errors:
-                    if fresh_grads:
-                        self.session.zero_grad()
-                    if self.detect_anomaly:
-                        found = backward_anomaly(self.session, root)
-                        ok = root not in self.session.errors and found is None
-                    else:
-                        ok = self.session.backward(root)
+                ok, found = self._backward()
         except (RunError, GraphError) as exc:
             self.message.emit(str(exc), "warning")
             ok = False
         if self.device != "cpu" and self._out_of_memory():
             return self._fall_back_to_cpu(backward)
         self.last_kind = "forward + backward" if backward else "forward"
-        self._publish(grads_changed=backward)
+        self._publish(grads_changed=backward or self._grads_cleared)
+        self._grads_cleared = False
         if found is not None:
             self.anomaly.emit(found.node_id, found.message)
         return ok and not self.errors
+
+    def _backward(self) -> tuple[bool, object]:
+        """backward() from each root in order; (all ran, the anomaly found or None)."""
+        roots = self.session.root_ids()
+        if not roots:
+            self.message.emit("nothing to run backward from: add a Backward node "
+                              "or mark a node as backward root", "warning")
+            return False, None
+        if self.detect_anomaly:
+            for root in roots:
+                if root in self.session.errors:
+                    continue
+                found = backward_anomaly(self.session, root)
+                if found is not None:
+                    return False, found
+                self.backward_passes += root not in self.session.errors
+        else:
+            self.backward_passes += self.session.backward_all()
+        waiting = [r for r in roots if r in self.session.waiting]
+        if waiting and not self._quiet:
+            node = self.doc.nodes[waiting[0]]
+            self.message.emit(f"backward cannot run from '{node.label}' yet: "
+                              f"{self.session.errors[waiting[0]]}", "warning")
+        return not any(root in self.session.errors for root in roots), None
 
     def _out_of_memory(self) -> bool:
         return any(is_out_of_memory(text) for text in self.session.errors.values())
@@ -154,6 +200,7 @@ class RunController(QObject):
 
     def zero_grad(self) -> None:
         self.session.zero_grad()
+        self.backward_passes = 0
         self.backward_armed = False
         self.last_kind = "zero grad"
         self._publish(grads_changed=True)
@@ -163,8 +210,9 @@ class RunController(QObject):
         """A new document: forget results and the wish to run backward."""
         self._timer.stop()
         self.backward_armed = False
+        self.backward_passes = 0
         self.session.reset()
-        self.results, self.errors = {}, {}
+        self.results, self.errors, self.waiting = {}, {}, {}
         self.ran.emit()
 
     def _publish(self, grads_changed: bool) -> None:
@@ -172,7 +220,9 @@ class RunController(QObject):
         a .grad); the others keep their snapshot object, so views can skip them."""
         drain_hook_log(self.session, self.message.emit)
         previous = self.errors
-        self.errors = dict(self.session.errors)
+        waiting = self.session.waiting
+        self.errors = {n: t for n, t in self.session.errors.items() if n not in waiting}
+        self.waiting = {n: t for n, t in self.session.errors.items() if n in waiting}
         ran = set(self.session.last_run)
         previous_results, self.results = self.results, {}
         for node_id, outputs in self.session.outputs.items():
@@ -216,7 +266,9 @@ class RunController(QObject):
             return ""
         bad = len(self.errors)
         return (f"{self.last_kind} on {self.device}: {len(self.results)} nodes"
-                + (f", {bad} error{'s' if bad != 1 else ''}" if bad else ""))
+                + (f", {bad} error{'s' if bad != 1 else ''}" if bad else "")
+                + (f", .grad = sum of {self.backward_passes} backward passes"
+                   if self.backward_passes > 1 else ""))
 
 
 def drain_hook_log(session: Session, say: Callable[[str, str], None]) -> None:

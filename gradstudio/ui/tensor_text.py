@@ -40,7 +40,7 @@ def shape_text(shape: Any) -> str:
     if shape is None:
         return "?"
     shape = tuple(shape)
-    return "()" if not shape else "(" + ", ".join(str(s) for s in shape) + ")"
+    return str(tuple(int(s) for s in shape))      # (1,) as Python and PyTorch write it
 
 
 def preview(value: Any, max_items: int = 4) -> str:

@@ -104,15 +104,17 @@ class TensorView(QWidget):
         self.array: np.ndarray | None = None
         self.show_value(None)
 
-    def show_value(self, value: Any) -> None:
+    def show_value(self, value: Any, why_none: str = "") -> None:
+        """Shows `value`; None shows as Python prints it, with `why_none` as the caption."""
         array = as_array(value)
         self.array = array
         is_matrix = array is not None and array.ndim >= 2 and array.size > 1 \
             and np.issubdtype(array.dtype, np.number)
         self.heatmap_toggle.setVisible(is_matrix)
         if array is None:
-            self.caption.setText("none")
-            self.number.setText("—")
+            self.caption.setText(why_none)
+            self.caption.setWordWrap(True)
+            self.number.setText("None")
             self.stack.setCurrentWidget(self.number)
             return
         self.caption.setText(f"shape {tuple(array.shape)}  {array.dtype}")

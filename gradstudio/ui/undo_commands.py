@@ -5,17 +5,58 @@ inspector and the runtime follow through the document's change notifications. A 
 keeps the very Node/Edge objects it created or removed, so redo after undo puts back the
 same ids and every later command in the history still refers to the right things.
 Callers check a change is allowed before pushing (see `DocumentEditor`): `redo` never refuses.
+
+Every command derives from `Command`, whose guard wraps each subclass's redo and undo: an
+exception inside them (a bug, or a listener that fails) is logged and announced on
+`failures.failed`, the command is marked obsolete so the stack drops it, and nothing is
+raised into Qt, where an exception inside QUndoStack.push can take the process down.
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from typing import Any, Callable
 
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
 from gradstudio.graph.document import Document, Edge, Node
 
+log = logging.getLogger("gradstudio")
 
-class AddNode(QUndoCommand):
+
+class _Failures(QObject):
+    """`failed` carries one line for the person when an undo command's redo or undo raised."""
+    failed = Signal(str)
+
+
+failures = _Failures()
+
+
+def _guarded(method: Callable[[QUndoCommand], None], name: str) -> Callable[[QUndoCommand], None]:
+    @functools.wraps(method)
+    def guarded(self: QUndoCommand) -> None:
+        try:
+            method(self)
+        except Exception as exc:    # never into Qt: report, and let the stack drop the command
+            log.exception("undo command %r failed in %s", self.text(), name)
+            self.setObsolete(True)
+            verb = "undone" if name == "undo" else "done"
+            failures.failed.emit(f"{self.text()} could not be {verb}: {str(exc)[:200]}")
+    return guarded
+
+
+class Command(QUndoCommand):
+    """The base of every undo command; redo and undo of subclasses are guarded (see above)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("redo", "undo"):
+            if name in cls.__dict__:
+                setattr(cls, name, _guarded(cls.__dict__[name], name))
+
+
+class AddNode(Command):
     def __init__(self, doc: Document, kind: str, label: str | None, params: dict | None,
                  pos: tuple[float, float], hooks: list[dict] | None = None) -> None:
         super().__init__(f"Add {label or kind}")
@@ -36,7 +77,7 @@ class AddNode(QUndoCommand):
         self.doc.remove_node(self.node.id)
 
 
-class RemoveNodes(QUndoCommand):
+class RemoveNodes(Command):
     """Removes nodes with their edges; undo puts back nodes, edges and region membership."""
 
     def __init__(self, doc: Document, node_ids: list[str]) -> None:
@@ -67,7 +108,7 @@ class RemoveNodes(QUndoCommand):
                 self.doc.set_region_nodes(region_id, node_ids)
 
 
-class AddEdge(QUndoCommand):
+class AddEdge(Command):
     def __init__(self, doc: Document, src: str, src_port: str, dst: str, dst_port: str,
                  detach: bool = False) -> None:
         super().__init__(f"Connect {doc.nodes[src].label} → {doc.nodes[dst].label}")
@@ -84,7 +125,7 @@ class AddEdge(QUndoCommand):
         self.doc.remove_edge(self.edge.id)
 
 
-class RemoveEdge(QUndoCommand):
+class RemoveEdge(Command):
     def __init__(self, doc: Document, edge_id: str) -> None:
         super().__init__("Disconnect")
         self.doc, self.edge_id = doc, edge_id
@@ -97,7 +138,7 @@ class RemoveEdge(QUndoCommand):
         self.doc.insert_edge(self.edge)
 
 
-class SetParam(QUndoCommand):
+class SetParam(Command):
     def __init__(self, doc: Document, node_id: str, key: str, value: Any) -> None:
         super().__init__(f"Set {doc.nodes[node_id].label}.{key}")
         self.doc, self.node_id, self.key, self.value = doc, node_id, key, value
@@ -110,7 +151,7 @@ class SetParam(QUndoCommand):
         self.doc.set_param(self.node_id, self.key, self.old)
 
 
-class Rename(QUndoCommand):
+class Rename(Command):
     def __init__(self, doc: Document, node_id: str, label: str) -> None:
         super().__init__(f"Rename {doc.nodes[node_id].label} to {label}")
         self.doc, self.node_id, self.label = doc, node_id, label
@@ -123,7 +164,7 @@ class Rename(QUndoCommand):
         self.doc.set_label(self.node_id, self.old)
 
 
-class MoveNodes(QUndoCommand):
+class MoveNodes(Command):
     """One command per drag, however many nodes moved."""
 
     def __init__(self, doc: Document, moves: dict[str, tuple[tuple, tuple]],
@@ -140,7 +181,7 @@ class MoveNodes(QUndoCommand):
             self.doc.set_pos(nid, old)
 
 
-class SetEdgeDetach(QUndoCommand):
+class SetEdgeDetach(Command):
     def __init__(self, doc: Document, edge_id: str, detach: bool) -> None:
         super().__init__("Detach edge" if detach else "Attach edge")
         self.doc, self.edge_id, self.detach = doc, edge_id, detach
@@ -153,7 +194,7 @@ class SetEdgeDetach(QUndoCommand):
         self.doc.set_edge_detach(self.edge_id, self.old)
 
 
-class SetMeta(QUndoCommand):
+class SetMeta(Command):
     def __init__(self, doc: Document, key: str, value: Any, text: str) -> None:
         super().__init__(text)
         self.doc, self.key, self.value = doc, key, value

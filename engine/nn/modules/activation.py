@@ -1,12 +1,14 @@
 """Activation layers: `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`, `Softplus`, `Softmax`,
-`LogSoftmax`, each a thin module over `engine.nn.functional`."""
+`LogSoftmax`, `SiLU`, `Mish`, `SELU`, `ReLU6`, `ELU`, `Hardtanh`, `LogSigmoid`, `Softsign`,
+`Tanhshrink`, `GLU`, each a thin module over `engine.nn.functional`."""
 from __future__ import annotations
 
 import engine
 from engine.nn import functional as F
 from engine.nn.modules.module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax"]
+__all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax", "SiLU",
+           "Mish", "SELU", "ReLU6", "ELU", "Hardtanh", "LogSigmoid", "Softsign", "Tanhshrink", "GLU"]
 
 
 class ReLU(Module):
@@ -86,6 +88,88 @@ class LogSoftmax(Module):
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class _Elementwise(Module):
+    """An activation that is one call of engine.nn.functional."""
+    _fn = ""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class SiLU(_Elementwise):
+    _fn = "silu"
+
+
+class Mish(_Elementwise):
+    _fn = "mish"
+
+
+class SELU(_Elementwise):
+    _fn = "selu"
+
+
+class ReLU6(_Elementwise):
+    _fn = "relu6"
+
+
+class ELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardtanh(Module):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class LogSigmoid(Module):
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class Softsign(Module):
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class GLU(Module):
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -1,13 +1,16 @@
-"""Containers of modules: `Sequential` (runs children in order), `ModuleList`, `ModuleDict`."""
+"""Containers: `Sequential` (runs children in order), `ModuleList`, `ModuleDict`,
+`ParameterList`, `ParameterDict`."""
 from __future__ import annotations
 
 import operator
 from collections import OrderedDict
 from typing import Iterable, Iterator
 
+from engine._tensor import Tensor
 from engine.nn.modules.module import Module, _addindent
+from engine.nn.parameter import Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _index(index, length: int) -> int:
@@ -161,3 +164,113 @@ class ModuleDict(Module):
         items = modules.items() if hasattr(modules, "items") else modules
         for key, module in items:
             self.add_module(key, module)
+
+
+def _as_parameter(value):
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _parameter_line(key, value, type_name: bool = False) -> str:
+    """`(key): Parameter containing: [torch.float32 of size 3x4]` as PyTorch prints it (the
+    legacy type name, `torch.FloatTensor`, in a ParameterDict)."""
+    if isinstance(value, Tensor):
+        size = "x".join(str(s) for s in value.shape)
+        where = f" ({value.device})" if value.device.type == "cuda" else ""
+        kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+        kind_of = value.type() if type_name else value.dtype
+        return f"  ({key}): {kind} containing: [{kind_of} of size {size}{where}]"
+    return f"  ({key}): Object of type: {type(value).__name__}"
+
+
+class ParameterList(Module):
+    """A list of parameters the owner sees (plain tensors are wrapped as Parameters)."""
+
+    def __init__(self, values: Iterable | None = None):
+        super().__init__()
+        object.__setattr__(self, "_size", 0)
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ParameterList([self[i] for i in range(len(self))[index]])
+        return getattr(self, str(_index(index, len(self))))
+
+    def __setitem__(self, index, value) -> None:
+        setattr(self, str(_index(index, len(self))), _as_parameter(value))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(len(self)))
+
+    def append(self, value) -> "ParameterList":
+        object.__setattr__(self, "_size", self._size + 1)
+        setattr(self, str(self._size - 1), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_parameter_line(k, p) for k, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of parameters (insertion ordered) the owner sees."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        object.__setattr__(self, "_keys", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return [self[k] for k in self._keys]
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def update(self, parameters) -> None:
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in items:
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        return "\n".join(_parameter_line(k, p, True) for k, p in self.items())

@@ -1,0 +1,166 @@
+"""The engine's recording point: while `record_ops(observer)` is active, the observer sees
+every op call as an OpRecord (public name, tensor inputs, outputs, the outputs' grad_fn).
+
+An engine extra (not a PyTorch name), documented in docs/engine.md. Every registered op
+runs through `recorded(fn)`'s wrapper, whose whole cost with no observer active is one
+`active is None` check. With an observer active, an op call is one record when it builds
+its result from arrays, and is seen as the ops it is made of when its output comes from
+inner engine ops (the same thing grad_fn shows); helper tensors made inside an op that
+builds from arrays are not recorded. The backward traversal switches recording off while a
+node's formula runs, so backward formulas are never recorded. Module structure and source
+lines are not recorded here (the runtime gets them from module hooks and the stack).
+"""
+import contextlib
+import functools
+from typing import NamedTuple
+
+__all__ = ["OpRecord", "record_ops"]
+
+
+class OpRecord(NamedTuple):
+    name: str            # the op's public name: 'mul', 'add', 'matmul', 'linear', 'mul_', ...
+    inputs: tuple        # the Tensor arguments in call order (non-tensor arguments left out)
+    outputs: tuple       # the output Tensors (for an in-place op: the modified tensor)
+    grad_fn: object      # the outputs' grad_fn when connected to the graph, else None
+
+
+active = None      # the active observers (a tuple, innermost last), or None when nobody records
+_frames = []       # per op call in progress while recording: the records its inner ops made
+
+
+@contextlib.contextmanager
+def record_ops(observer):
+    """While active, observer(record: OpRecord) is called once per op call, after its outputs
+    exist. Observers nest: each active one is called. An exception from the observer propagates
+    to the op's caller."""
+    global active
+    prev = active
+    active = (prev or ()) + (observer,)
+    try:
+        yield
+    finally:
+        active = prev
+
+
+def suspend():
+    """Switch recording off (the backward traversal, around each formula); returns the token
+    to pass to `resume`."""
+    global active
+    prev = active
+    active = None
+    return prev
+
+
+def resume(token):
+    global active
+    active = token
+
+
+def _tensors(values, Tensor):
+    out = []
+    for v in values:
+        if isinstance(v, Tensor):
+            out.append(v)
+        elif isinstance(v, (tuple, list)):
+            out.extend(x for x in v if isinstance(x, Tensor))
+    return tuple(out)
+
+
+def _call(name, fn, args, kwargs, opaque=False):
+    """Run one op call while recording. opaque: a custom autograd.Function, one record whatever
+    it runs inside, and none of its own when it runs inside another op (that op is the record)."""
+    from .._tensor import Tensor
+    frame = []
+    _frames.append(frame)
+    try:
+        result = fn(*args, **kwargs)
+    finally:
+        _frames.pop()
+    if opaque and _frames:
+        return result
+    outputs = _tensors((result,), Tensor)
+    if not outputs:                      # a Python value (equal, allclose, ...): nothing to record
+        return result
+    inputs = _tensors(args, Tensor) + _tensors(kwargs.values(), Tensor)
+    if not opaque and frame and _composed(frame, inputs, outputs):
+        records = frame                  # a composition: seen as the ops it is made of
+    else:
+        records = [OpRecord(name, inputs, outputs, outputs[0]._node)]
+    if _frames:
+        _frames[-1].extend(records)
+    else:
+        _emit(records)
+    return result
+
+
+def _composed(frame, inputs, outputs):
+    """Whether the records an op's inner ops made show the op: they make its outputs (connected
+    to the graph as the op left them) and read only its inputs and each other's outputs. Else
+    the op built its result itself (helpers ran inside it) and is one record."""
+    known = {id(t) for t in inputs}
+    maker = {}
+    for r in frame:
+        for t in r.inputs:
+            if id(t) not in known:
+                return False
+        for t in r.outputs:
+            known.add(id(t))
+            maker[id(t)] = r
+    for o in outputs:
+        r = maker.get(id(o))
+        if r is None and id(o) not in {id(t) for t in inputs}:
+            return False
+        if r is not None and r.outputs[0] is o and r.grad_fn is not o._node:
+            return False
+    return any(id(o) in maker for o in outputs)
+
+
+def _emit(records):
+    global active
+    observers = active
+    active = None                        # ops an observer runs are not recorded
+    try:
+        for r in records:
+            for observer in observers:
+                observer(r)
+    finally:
+        active = observers
+
+
+def call_function(cls, apply, args, kwargs):
+    """`Function.apply` while recording: one record named after the Function class."""
+    return _call(cls.__name__, apply, args, kwargs, opaque=True)
+
+
+def recorded(fn, name=None):
+    """The op `fn` as the registry exposes it: a call is reported to the active observers."""
+    name = name or fn.__name__
+
+    def op(*args, **kwargs):
+        if active is None:
+            return fn(*args, **kwargs)
+        return _call(name, fn, args, kwargs)
+    functools.update_wrapper(op, fn)
+    op.__name__ = name
+    op._recorded = True
+    return op
+
+
+_OP_MODULES = ("engine._ops",)     # where op factories (_unary_op, _cmp, _mk_inplace) are defined
+
+
+def record_namespace(g, skip=()):
+    """Wrap with `recorded` every public function defined in module namespace `g` (aliases share
+    one wrapper, named by the first name bound to the function), except the names in `skip`."""
+    mod = g["__name__"]
+    done = {}
+    for key, fn in list(g.items()):
+        if key.startswith("_") or key in skip or not callable(fn) or isinstance(fn, type):
+            continue
+        home = getattr(fn, "__module__", None) or ""
+        if getattr(fn, "_recorded", False) or not (home == mod or home in _OP_MODULES):
+            continue
+        w = done.get(id(fn))
+        if w is None:
+            w = done[id(fn)] = recorded(fn, fn.__name__ if g.get(fn.__name__) is fn else key)
+        g[key] = w

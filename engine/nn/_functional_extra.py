@@ -1,0 +1,467 @@
+"""More of `torch.nn.functional`, composed of engine ops (so every one is differentiable to
+any order through the ops it is made of): padding, 1-D and grouped convolutions, transposed
+convolution, average and adaptive pooling, 1-D max pooling, interpolation (nearest, linear,
+bilinear), group and instance normalization, and scaled dot-product attention.
+
+Pooling and interpolation that mix neighbouring elements are written as windows
+(`Tensor.unfold`) or as small weight matrices applied along each spatial dim
+(`out = A_h @ x @ A_w.T`), which gives the same values as PyTorch's kernels up to rounding.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+import engine
+from engine.nn import functional as F
+from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
+
+__all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
+           "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "interpolate", "upsample", "group_norm", "instance_norm",
+           "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "normalize",
+           "elu", "selu", "silu", "mish", "hardtanh", "relu6", "logsigmoid", "softsign",
+           "tanhshrink", "glu"]
+
+
+def _ntuple(v, n: int) -> tuple:
+    if isinstance(v, numbers.Integral):
+        return (int(v),) * n
+    v = tuple(int(x) for x in v)
+    return v * n if len(v) == 1 else v
+
+
+# -- padding ----------------------------------------------------------------------------------
+
+def _pad_indices(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    i = np.arange(-before, size + after)
+    if mode == "reflect":
+        if before >= size or after >= size:
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({before}, {after}) at dimension "
+                               f"of input {size}")
+        period = 2 * (size - 1)
+        i = np.abs(i) % period if period else np.zeros_like(i)
+        return np.where(i >= size, period - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    if mode == "circular":
+        if before > size or after > size:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        return i % size
+    raise NotImplementedError(f"Unrecognised padding mode {mode}")
+
+
+def pad(input, pad, mode: str = "constant", value=None):
+    """Pad the last len(pad) // 2 dims: pad = (left_last, right_last, left_2nd_last, ...).
+    constant (with `value`, negative pads crop), reflect, replicate and circular."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           "dimension but got padding length " + str(len(pad)) + " and input of "
+                           f"dimension {input.ndim}")
+    out = input
+    for k in range(len(pad) // 2):
+        d = input.ndim - 1 - k
+        before, after = int(pad[2 * k]), int(pad[2 * k + 1])
+        if before == after == 0:
+            continue
+        if mode == "constant":
+            size = out.shape[d]
+            out = out.narrow(d, max(0, -before), size - max(0, -before) - max(0, -after))
+            parts = []
+            for n in (max(0, before), max(0, after)):
+                shape = list(out.shape)
+                shape[d] = n
+                parts.append(engine.full(shape, 0 if value is None else value, dtype=out.dtype,
+                                         device=out.device))
+            out = engine.cat([parts[0], out, parts[1]], dim=d)
+        else:
+            if value is not None and value != 0:
+                raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+            idx = engine.from_numpy(_pad_indices(out.shape[d], before, after, mode))
+            out = out.index_select(d, idx.to(out.device))
+    return out
+
+
+# -- convolutions -----------------------------------------------------------------------------
+
+def _grouped(run, input, weight, bias, groups: int, out_per_group_from_weight: bool):
+    """Run a convolution per channel group and join the outputs along dim 1."""
+    if groups == 1:
+        return run(input, weight, bias)
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Given groups={groups}, expected input channels {c} to be divisible "
+                           f"by groups")
+    ci, wo = c // groups, weight.shape[0] // groups
+    outs = []
+    for g in range(groups):
+        w = weight[g * wo:(g + 1) * wo]
+        per = w.shape[0] if out_per_group_from_weight else w.shape[1]
+        b = None if bias is None else bias[g * per:(g + 1) * per]
+        outs.append(run(input[:, g * ci:(g + 1) * ci], w, b))
+    return engine.cat(outs, dim=1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """F.conv2d with `groups` (one convolution per channel group)."""
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    if groups != 1 and x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but "
+                           f"got {x.shape[1]} channels instead")
+    out = _grouped(lambda i, w, b: _conv2d_one_group(i, w, b, stride, padding, dilation), x, weight, bias,
+                   groups, True)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """1-D cross-correlation of (N, C, L) or (C, L) input with weight (O, C/groups, k)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                           f"input of size: {list(input.shape)}")
+    pad_ = padding if isinstance(padding, str) else (0, _ntuple(padding, 1)[0])
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _ntuple(stride, 1)[0]),
+                 pad_, (1, _ntuple(dilation, 1)[0]), groups)
+    return out.squeeze(-2)
+
+
+def _conv_transpose2d_one(x, weight, bias, stride, padding, output_padding, dilation):
+    n, _, h, w = x.shape
+    kh, kw = weight.shape[2:]
+    size = [(s - 1) * st - 2 * p + d * (k - 1) + op + 1
+            for s, st, p, d, k, op in zip((h, w), stride, padding, dilation, (kh, kw), output_padding)]
+    out = _Conv2dInputGrad.apply(x, weight, (n, weight.shape[1], size[0], size[1]), stride, padding,
+                                 dilation)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    """The gradient of conv2d with respect to its input, as a layer: weight (C_in, C_out/groups,
+    kh, kw); output size (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1."""
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    output_padding = _pair(output_padding)
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise RuntimeError("output padding must be smaller than either stride or dilation, but "
+                               f"got output_padding_height: {output_padding[0]} output_padding_width: "
+                               f"{output_padding[1]} stride_height: {stride[0]} stride_width: "
+                               f"{stride[1]} dilation_height: {dilation[0]} dilation_width: "
+                               f"{dilation[1]}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    out = _grouped(lambda i, w, b: _conv_transpose2d_one(i, w, b, stride, padding, output_padding,
+                                                         dilation),
+                   x, weight, bias, groups, False)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias,
+                           (1, _ntuple(stride, 1)[0]), (0, _ntuple(padding, 1)[0]),
+                           (0, _ntuple(output_padding, 1)[0]), groups, (1, _ntuple(dilation, 1)[0]))
+    return out.squeeze(-2)
+
+
+# -- pooling ----------------------------------------------------------------------------------
+
+def _pool_geometry(size, k, s, p, ceil_mode):
+    if p * 2 > k:
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={p}, kernel_size={k} and dilation=1")
+    span = size + 2 * p - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """Mean over each window (zero padding counted unless count_include_pad=False)."""
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None or stride == [] else _pair(stride)
+    padding = _pair(padding)
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    if x.ndim != 4:
+        raise RuntimeError(f"non-empty 3D or 4D (batch mode) tensor expected for input")
+    size = x.shape[2:]
+    out_hw = [_pool_geometry(n, k, s, p, ceil_mode) for n, k, s, p in zip(size, kernel, stride, padding)]
+    extra = [max(0, (o - 1) * s + k - (n + 2 * p)) for o, s, k, n, p in zip(out_hw, stride, kernel, size, padding)]
+    xp = pad(x, (padding[1], padding[1] + extra[1], padding[0], padding[0] + extra[0]))
+    sums = xp.unfold(2, kernel[0], stride[0]).unfold(3, kernel[1], stride[1]).sum(dim=(-1, -2))
+    if divisor_override:
+        divisor = float(divisor_override)
+    else:
+        counts = []
+        for n, k, s, p, o in zip(size, kernel, stride, padding, out_hw):
+            start = np.arange(o) * s - p
+            lo, hi = (0, n) if not count_include_pad else (-p, n + p)
+            counts.append(np.minimum(start + k, hi) - np.maximum(start, lo))
+        divisor = engine.from_numpy(np.outer(counts[0], counts[1]).astype(x.dtype.np)).to(x.device)
+    out = sums / divisor
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    k = _ntuple(kernel_size, 1)[0]
+    s = k if stride is None or stride == [] else _ntuple(stride, 1)[0]
+    return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _ntuple(padding, 1)[0]), ceil_mode,
+                      count_include_pad).squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    if return_indices:
+        raise NotImplementedError("engine max_pool1d does not return indices")
+    k = _ntuple(kernel_size, 1)[0]
+    s = k if stride is None or stride == [] else _ntuple(stride, 1)[0]
+    return F.max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _ntuple(padding, 1)[0]),
+                        (1, _ntuple(dilation, 1)[0]), ceil_mode).squeeze(-2)
+
+
+def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
+    """(out, n): row i averages input[floor(i*n/out) : ceil((i+1)*n/out)]."""
+    m = np.zeros((out, n), dtype=dtype)
+    for i in range(out):
+        lo, hi = (i * n) // out, -(-((i + 1) * n) // out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def _out_size(value, size, n):
+    value = _ntuple(value, n) if not isinstance(value, (list, tuple)) or len(value) != n else tuple(value)
+    return tuple(size[i] if v is None else int(v) for i, v in enumerate(value))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(input.shape)}")
+    oh, ow = _out_size(output_size, input.shape[-2:], 2)
+    h, w = input.shape[-2:]
+    if (oh, ow) == (1, 1):
+        return input.mean(dim=(-2, -1), keepdim=True)
+    if h % oh == 0 and w % ow == 0:
+        return avg_pool2d(input, (h // oh, w // ow))
+    dt = input.dtype.np
+    ah = engine.from_numpy(_adaptive_matrix(h, oh, dt)).to(input.device)
+    aw = engine.from_numpy(_adaptive_matrix(w, ow, dt).T.copy()).to(input.device)
+    return ah @ input @ aw
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _ntuple(output_size, 1)[0])).squeeze(-2)
+
+
+# -- interpolation ----------------------------------------------------------------------------
+
+def _source_scale(n_in, n_out, scale, align_corners):
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+
+
+def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
+    """(n_out, n_in) weights of PyTorch's linear interpolation along one dim."""
+    opmath = np.float64 if np.dtype(dtype) == np.float64 else np.float32   # PyTorch's opmath_t
+    ratio = opmath(_source_scale(n_in, n_out, scale, align_corners))
+    dst = np.arange(n_out, dtype=opmath)
+    src = ratio * dst if align_corners else np.maximum(ratio * (dst + opmath(0.5)) - opmath(0.5), 0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.where(i0 < n_in - 1, i0 + 1, i0)
+    l1 = (src - i0).astype(opmath)
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    np.add.at(m, (np.arange(n_out), i0), 1 - l1)
+    np.add.at(m, (np.arange(n_out), i1), l1)
+    return m.astype(dtype)
+
+
+def _nearest_index(n_in, n_out, scale):
+    if n_out == n_in:
+        return np.arange(n_out)
+    if n_out == 2 * n_in:
+        return np.arange(n_out) >> 1
+    ratio = np.float32(_source_scale(n_in, n_out, scale, False))
+    return np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * ratio).astype(np.int64), n_in - 1)
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None, antialias: bool = False):
+    """Resize the spatial dims (everything after N, C) by `size` or `scale_factor`, with
+    mode 'nearest', 'linear' (3-D input), 'bilinear' (4-D input) or 'area'."""
+    dims = input.ndim - 2
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    if mode == "linear" and dims != 1 or mode == "bilinear" and dims != 2:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                  f"{3 if mode == 'linear' else 4}D input")
+    if mode not in ("nearest", "linear", "bilinear", "area"):
+        raise NotImplementedError(f"engine interpolate does not support mode '{mode}'")
+    spatial = input.shape[2:]
+    if size is not None:
+        out = _ntuple(size, dims) if not isinstance(size, (list, tuple)) or len(size) != 1 \
+            else (int(size[0]),) * dims
+        scales = (None,) * dims
+    else:
+        factors = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * dims
+        out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, factors))
+        scales = (None,) * dims if recompute_scale_factor else tuple(float(f) for f in factors)
+    if mode == "area":
+        x = input if dims == 2 else input.unsqueeze(-2)
+        res = adaptive_avg_pool2d(x, out if dims == 2 else (1, out[0]))
+        return res if dims == 2 else res.squeeze(-2)
+    x = input
+    for k in range(dims):
+        d = 2 + k
+        if mode == "nearest":
+            idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
+            x = x.index_select(d, idx)
+        else:
+            m = engine.from_numpy(_linear_matrix(spatial[k], out[k], scales[k], bool(align_corners),
+                                                 x.dtype.np)).to(x.device)
+            x = (m @ x.movedim(d, -2)).movedim(-2, d)
+    return x
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+# -- normalization ----------------------------------------------------------------------------
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize each group of num_groups channels (with all their spatial positions) by its own
+    mean and variance, then scale and shift per channel."""
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, -1)
+    out = F.layer_norm(grouped, (grouped.shape[-1],), None, None, eps).reshape(input.shape)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalize each (sample, channel) plane by its own statistics: batch_norm over input
+    reshaped to (1, N*C, ...), as PyTorch computes it; running stats are averaged over N."""
+    n, c = input.shape[0], input.shape[1]
+    folded = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    rm = None if running_mean is None else running_mean.repeat(n)
+    rv = None if running_var is None else running_var.repeat(n)
+    out = F.batch_norm(folded, rm, rv, None, None, use_input_stats, momentum, eps)
+    if running_mean is not None and use_input_stats:
+        with engine.no_grad():
+            running_mean.copy_(rm.reshape(n, c).mean(0))
+            running_var.copy_(rv.reshape(n, c).mean(0))
+    out = out.reshape(input.shape)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# -- attention and small activations ----------------------------------------------------------
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale=None, enable_gqa: bool = False):
+    """softmax(q @ k.T * scale + mask) @ v; a boolean mask marks the positions to keep."""
+    L, S = query.shape[-2], key.shape[-2]
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        keep = engine.ones(L, S, dtype=engine.bool, device=query.device).tril()
+        scores = scores.masked_fill(keep.logical_not(), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype == engine.bool:
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = engine.softmax(scores, dim=-1)
+    if dropout_p > 0:
+        weights = F.dropout(weights, dropout_p)
+    return weights @ value
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    n1 = (x1 * x1).sum(dim).sqrt().clamp_min(eps)
+    n2 = (x2 * x2).sum(dim).sqrt().clamp_min(eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    return engine.norm(x1 - x2 + eps, p=p, dim=-1, keepdim=keepdim)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):
+    return input / engine.norm(input, p=p, dim=dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    return engine.where(input > 0, input, alpha * (engine.exp(input.clamp_max(0)) - 1))
+
+
+def selu(input, inplace: bool = False):
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return scale * elu(input, alpha)
+
+
+def silu(input, inplace: bool = False):
+    return input * engine.sigmoid(input)
+
+
+def mish(input, inplace: bool = False):
+    return input * engine.tanh(F.softplus(input))
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    return input.clamp(min_val, max_val)
+
+
+def relu6(input, inplace: bool = False):
+    return hardtanh(input, 0.0, 6.0)
+
+
+def logsigmoid(input):
+    return -F.softplus(-input)
+
+
+def softsign(input):
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    return input - engine.tanh(input)
+
+
+def glu(input, dim: int = -1):
+    a, b = input.chunk(2, dim)
+    return a * engine.sigmoid(b)

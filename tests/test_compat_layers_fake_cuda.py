@@ -1,0 +1,63 @@
+"""The compat layers on "cuda" through the CuPy stand-in: same values and gradients as on the
+CPU, everything stays on the device, and only the arrays' own namespace is called."""
+import numpy as np
+import pytest
+
+import engine
+from test_engine_fake_cuda import FakeArray, fake_cuda  # noqa: F401  (the fixture)
+
+F = engine.nn.functional
+
+CASES = {
+    "pad": lambda x: F.pad(x, (1, 2, 0, 1)).sum() + F.pad(x, (2, 1), mode="reflect").sum(),
+    "conv-groups": lambda x: F.conv2d(x, x[:2, :2, :3, :3].reshape(4, 1, 3, 3), groups=4),
+    "conv_transpose2d": lambda x: F.conv_transpose2d(x, x[:, :, :2, :2].reshape(4, 2, 2, 2), stride=2),
+    "conv1d": lambda x: F.conv1d(x[0], x[:3, 0, :, :2], padding=1),
+    "pools": lambda x: F.avg_pool2d(x, 2, 1, 1).sum() + F.adaptive_avg_pool2d(x, (2, 4)).sum()
+    + F.max_pool1d(x[0], 2).sum(),
+    "interpolate": lambda x: F.interpolate(x, scale_factor=2, mode="bilinear").sum()
+    + F.interpolate(x, size=(3, 7)).sum(),
+    "norms": lambda x: F.group_norm(x, 2) * x + F.instance_norm(x),
+    "attention": lambda x: F.scaled_dot_product_attention(x, x, x, is_causal=True),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_functional_on_fake_cuda(fake_cuda, monkeypatch, name):  # noqa: F811
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x0 = np.random.default_rng(0).standard_normal((2, 4, 5, 6))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        y = CASES[name](x)
+        w = engine.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)), device=device)
+        (y * w).sum().backward()
+        assert y.device.type == device and x.grad.device.type == device
+        results.append((y.detach().cpu().numpy(), x.grad.cpu().numpy()))
+    for g, c in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda: engine.nn.LSTM(6, 3, num_layers=2, bidirectional=True),
+                                  lambda: engine.nn.GRU(6, 3, batch_first=True),
+                                  lambda: engine.nn.MultiheadAttention(6, 2),
+                                  lambda: engine.nn.BatchNorm1d(5)])
+def test_modules_on_fake_cuda(fake_cuda, monkeypatch, make):  # noqa: F811
+    monkeypatch.setattr(FakeArray, "strict", True)
+    engine.manual_seed(0)
+    cpu = make().double()
+    gpu = make().double()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu = gpu.to("cuda")
+    x0 = np.random.default_rng(0).standard_normal((4, 5, 6))
+    outs = []
+    for m, device in ((gpu, "cuda"), (cpu, "cpu")):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        y = m(x, x, x)[0] if isinstance(m, engine.nn.MultiheadAttention) else m(x)
+        y = y[0] if isinstance(y, tuple) else y
+        y.sum().backward()
+        assert y.device.type == device
+        outs.append([y.detach().cpu().numpy(), x.grad.cpu().numpy()]
+                    + [p.grad.cpu().numpy() for p in m.parameters()])
+    for g, c in zip(*outs):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)

@@ -1,0 +1,286 @@
+"""Random use of the real window: a seeded stream of the actions a person can take (add,
+connect, delete, move, rename, hostile values typed into parameters, cut/copy/paste of good
+and malformed clipboard text, the Expressions box, undo/redo, runs, debugger steps, themes,
+Snap to Grid, examples, the training setup, save and reload), checked after every action:
+
+- no exception escapes (from the action, from a Qt callback, or an undo command's guard);
+- the document is one the loader accepts, and every saved file reopens to an equal document;
+- the canvas draws each node where the document says, with one item per node and edge;
+- undoing everything gives back the document the history started from, redoing gives the
+  latest one again (checked every CHECK_EVERY actions and at the end).
+
+CI runs a few hundred actions with a fixed seed; more with an environment variable:
+
+    GRADSTUDIO_FUZZ_ACTIONS=5000 GRADSTUDIO_FUZZ_SEED=3 pytest -s tests/test_reliability_random_actions.py
+
+The summary line (actions, exceptions, violations) is printed at the end (-s shows it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import traceback
+
+from PySide6.QtGui import QGuiApplication
+
+from gradstudio import EXAMPLES
+from gradstudio.graph import fileio
+from gradstudio.graph.catalog import CATALOG
+from gradstudio.ui.document_editor import CLIPBOARD_FORMAT
+from gradstudio.ui.param_values import parse_value
+from gradstudio.ui.undo_commands import failures
+
+ACTIONS = int(os.environ.get("GRADSTUDIO_FUZZ_ACTIONS", "300"))
+SEED = int(os.environ.get("GRADSTUDIO_FUZZ_SEED", "17"))
+CHECK_EVERY = 50
+
+KINDS = sorted(CATALOG)
+LABELS = ["x", "y", "z", "w", "loss", "data", "a" * 20_000, "", "   ", "1", "x y", "é", "out"]
+TEXTS = ["", "abc", "nan", "inf", "-inf", "1e400", "-1", "0", "3", "0.5", "2, 3", "(1, 2)",
+         "100000, 100000", "1, 1, 1, 1, 1, 1, 1, 1, 1", "[[1, 2], [3]]", "[[1, 2], [3, 4]]",
+         "[" * 12 + "1" + "]" * 12, "x" * 2000, "1" * 400, "None", "on", "off", "true",
+         "[1e308, -1e308]", "__import__('os')", "randn", "zeros", "float64", "0:2", "-2"]
+HOSTILE = [5, None, [], {}, "x", [1e400, 0], ["x", None], [float("inf"), 30], -1, "nan", True,
+           "a" * 2000, [0, 0, 0], {"kind": "scale"}, [[1, 2], [3]], 10 ** 400]
+EXPRESSIONS = ["z = x*y + y**2", "w = torch.zeros(100000, 100000)", "q = torch.randn(2, 3)",
+               "loss = ((w*x + b - y)**2).mean()", "loss.backward()", "u = x @ x", "v = (",
+               "k = torch.tensor([[1, 2], [3]])", "a = b = c", "t = torch.tensor(" + "[" * 9
+               + "1" + "]" * 9 + ")", "s = x.sum(dim=0)", "e = torch.exp(x) / 0"]
+
+
+class RandomUser:
+    def __init__(self, window, qtbot, tmp_path, seed: int) -> None:
+        self.w, self.qtbot, self.tmp = window, qtbot, tmp_path
+        self.rng = random.Random(seed)
+        self.exceptions: list[str] = []
+        self.violations: list[str] = []
+        self.saves = 0
+        self.baseline = fileio.dumps(window.doc)     # where the undo history starts
+        failures.failed.connect(lambda text: self.exceptions.append(f"undo guard: {text}"))
+
+    # ------------------------------------------------------------------ picking
+    def node(self):
+        nodes = list(self.w.doc.nodes.values())
+        return self.rng.choice(nodes) if nodes else None
+
+    def select(self, count: int | None = None) -> list[str]:
+        ids = list(self.w.scene.node_items)
+        chosen = self.rng.sample(ids, min(len(ids), count or self.rng.randint(1, 3)))
+        self.w.scene.clearSelection()
+        for nid in chosen:
+            self.w.scene.node_items[nid].setSelected(True)
+        return chosen
+
+    # ------------------------------------------------------------------ actions
+    def add(self):
+        kind = self.rng.choice(KINDS)
+        pos = (self.rng.uniform(-2000, 2000), self.rng.uniform(-2000, 2000))
+        self.w.editor.add_node(kind, pos)
+
+    def connect(self):
+        a, b = self.node(), self.node()
+        if a is None:
+            return
+        outs, ins = CATALOG[a.kind].outputs, CATALOG[b.kind].inputs
+        if outs and ins:
+            self.w.editor.connect_ports(a.id, self.rng.choice(outs).name, b.id,
+                                        self.rng.choice(ins).name)
+
+    def delete(self):
+        if self.w.doc.nodes:
+            self.select()
+            self.w.act_delete.trigger()
+
+    def delete_edge(self):
+        if self.w.doc.edges:
+            self.w.editor.remove([], [self.rng.choice(list(self.w.doc.edges))])
+
+    def move(self):
+        node = self.node()
+        if node is not None:
+            new = (node.pos[0] + self.rng.uniform(-300, 300), node.pos[1] + self.rng.uniform(-300, 300))
+            self.w.editor.move_nodes({node.id: (node.pos, new)})
+
+    def rename(self):
+        node = self.node()
+        if node is not None:
+            self.w.editor.rename(node.id, self.rng.choice(LABELS))
+
+    def set_param(self):
+        """What the Inspector and the inline editors do with typed text."""
+        node = self.node()
+        if node is None or not CATALOG[node.kind].params:
+            return
+        param = self.rng.choice(CATALOG[node.kind].params)
+        try:
+            value = parse_value(param, self.rng.choice(TEXTS))
+        except ValueError as refused:
+            if len(str(refused)) > 300:
+                self.violations.append(f"refusal of {len(str(refused))} characters")
+            return
+        self.w.editor.set_param(node.id, param.name, value)
+
+    def copy(self):
+        if self.w.doc.nodes:
+            self.select()
+            self.w.act_copy.trigger()
+
+    def cut(self):
+        if self.w.doc.nodes:
+            self.select()
+            self.w.act_cut.trigger()
+
+    def paste(self):
+        self.w.act_paste.trigger()
+
+    def duplicate(self):
+        if self.w.doc.nodes:
+            self.select()
+            self.w.act_duplicate.trigger()
+
+    def paste_malformed(self):
+        nodes = [n.id for n in self.w.doc.nodes.values()][:3]
+        payload = json.loads(self.w.editor.copy_payload(nodes)) if nodes else \
+            {"format": CLIPBOARD_FORMAT, "nodes": [{"id": "a", "kind": "tensor", "label": "p",
+                                                    "pos": [0, 0], "params": {}}], "edges": []}
+        if payload["nodes"]:
+            item = self.rng.choice(payload["nodes"])
+            item[self.rng.choice(["label", "pos", "params", "kind", "hooks", "id"])] = \
+                self.rng.choice(HOSTILE)
+        text = json.dumps(payload, allow_nan=True, default=str) if self.rng.random() < 0.9 \
+            else json.dumps(payload)[: self.rng.randint(0, 80)]
+        QGuiApplication.clipboard().setText(text)
+        self.w.act_paste.trigger()
+
+    def expressions(self):
+        box = self.w.expression_box
+        box.text.setPlainText("\n".join(self.rng.sample(EXPRESSIONS, self.rng.randint(1, 3))))
+        box.add_button.click()
+
+    def undo(self):
+        self.w.act_undo.trigger()
+
+    def redo(self):
+        self.w.act_redo.trigger()
+
+    def run(self):
+        self.rng.choice([self.w.act_forward, self.w.act_backward, self.w.act_zero_grad]).trigger()
+
+    def debug(self):
+        panel = self.w.debugger_panel
+        self.rng.choice([panel.act_restart, panel.act_step, panel.act_step_back, panel.act_run,
+                         panel.act_stop]).trigger()
+
+    def set_root(self):
+        node = self.node()
+        self.w.editor.set_root(node.id if node is not None and self.rng.random() < 0.8 else None)
+
+    def training_setup(self):
+        """What the Training dock stores: labels of the data, loss and frozen nodes."""
+        from gradstudio.ui.undo_commands import SetMeta
+        data = [n for n in self.w.doc.nodes.values() if n.kind in ("dataset", "csv")]
+        others = list(self.w.doc.nodes.values())
+        if data and others:
+            setup = {"data": self.rng.choice(data).label, "loss": self.rng.choice(others).label,
+                     "prediction": self.rng.choice(others).label,
+                     "frozen": [self.rng.choice(others).label]}
+            self.w.undo_stack.push(SetMeta(self.w.doc, "training", setup, "Training setup"))
+
+    def view(self):
+        choice = self.rng.randrange(5)
+        if choice == 0:
+            self.w.act_snap.trigger()
+        elif choice == 1:
+            self.w.set_theme(self.rng.choice(["light", "dark"]))
+        elif choice == 2:
+            self.w.act_layout.trigger()
+        elif choice == 3:
+            self.w.act_frame.trigger()
+        else:
+            self.w.act_select_all.trigger()
+
+    def open_example(self):
+        actions = self.w.examples_menu.actions()
+        self.rng.choice(actions).trigger()
+        self.baseline = fileio.dumps(self.w.doc)
+
+    def new(self):
+        self.w.act_new.trigger()
+        self.baseline = fileio.dumps(self.w.doc)
+
+    def save_and_reload(self):
+        path = self.tmp / f"save{self.saves % 3}.json"
+        self.saves += 1
+        if not self.w.save_to(path):
+            self.violations.append(f"save refused: {self.w.messages.lines()[-1][:200]}")
+            return
+        again = fileio.load(path)
+        if fileio.dumps(again) != fileio.dumps(self.w.doc):
+            self.violations.append("a saved file reopened to a different document")
+
+    WEIGHTS = {"add": 8, "connect": 8, "delete": 3, "delete_edge": 2, "move": 4, "rename": 3,
+               "set_param": 8, "copy": 2, "cut": 1, "paste": 2, "duplicate": 2,
+               "paste_malformed": 3, "expressions": 2, "undo": 6, "redo": 3, "run": 3,
+               "debug": 2, "set_root": 2, "training_setup": 2, "view": 2, "open_example": 1,
+               "new": 0.3, "save_and_reload": 2}
+
+    # ------------------------------------------------------------------ checks
+    def check(self, name: str) -> None:
+        w = self.w
+        if set(w.scene.node_items) != set(w.doc.nodes) or set(w.scene.edge_items) != set(w.doc.edges):
+            self.violations.append(f"{name}: canvas items differ from the document")
+        for nid, item in w.scene.node_items.items():
+            if nid in w.doc.nodes and (item.x(), item.y()) != w.doc.nodes[nid].pos:
+                self.violations.append(f"{name}: {nid} drawn at {(item.x(), item.y())}, "
+                                       f"document says {w.doc.nodes[nid].pos}")
+                break
+        try:
+            fileio.checked_text(w.doc)
+        except Exception as exc:     # noqa: BLE001 (any refusal is the violation)
+            self.violations.append(f"{name}: the loader would refuse the document: {exc}"[:300])
+
+    def undo_all_and_back(self, name: str) -> None:
+        w, stack = self.w, self.w.undo_stack
+        latest, index = fileio.dumps(w.doc), stack.index()
+        stack.setIndex(0)
+        if fileio.dumps(w.doc) != self.baseline:
+            self.violations.append(f"after {name}: undoing everything did not restore the start")
+        stack.setIndex(stack.count())
+        stack.setIndex(index)
+        if fileio.dumps(w.doc) != latest:
+            self.violations.append(f"after {name}: redoing did not give the latest document back")
+        self.check(f"undo-all after {name}")
+
+    def step(self, number: int) -> None:
+        names, weights = zip(*self.WEIGHTS.items())
+        name = self.rng.choices(names, weights)[0]
+        with self.qtbot.captureExceptions() as in_qt:
+            try:
+                getattr(self, name)()
+                self.qtbot.wait(0)            # the coalesced auto-run and repaints happen here
+            except Exception:  # noqa: BLE001 (counted and reported)
+                self.exceptions.append(f"#{number} {name}: {traceback.format_exc(limit=4)}")
+        for _, exc, tb in in_qt:
+            self.exceptions.append(f"#{number} {name} (in a Qt callback): {exc!r}\n"
+                                   f"{''.join(traceback.format_tb(tb, limit=4))}")
+        self.check(f"#{number} {name}")
+        if number % CHECK_EVERY == CHECK_EVERY - 1:
+            self.undo_all_and_back(f"#{number} {name}")
+
+
+def test_random_actions_break_nothing(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a: (str(tmp_path / "save_as.json"), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: ("", ""))
+    window.open_file(EXAMPLES / "basic_grad.json", ask=False)
+    user = RandomUser(window, qtbot, tmp_path, SEED)
+    for number in range(ACTIONS):
+        user.step(number)
+    user.undo_all_and_back("the last action")
+    print(f"\nrandom actions: {ACTIONS} (seed {SEED}), exceptions: {len(user.exceptions)}, "
+          f"violations: {len(user.violations)}, saves: {user.saves}, "
+          f"nodes at the end: {len(window.doc.nodes)}")
+    assert not user.exceptions, "\n".join(user.exceptions[:5])
+    assert not user.violations, "\n".join(sorted(set(user.violations))[:10])
