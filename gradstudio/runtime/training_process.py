@@ -54,6 +54,7 @@ from gradstudio.runtime.training import UNTIL_STOPPED, describe_change
 
 COMMANDS = ("start", "pause", "resume", "step", "stop", "set_max_rate", "until_stopped")
 REPORT_S = 0.05          # the worker reports its state this often (and after every command)
+CLOSING_STOP_S = 1.0     # at close, how long the worker waits for its step to end
 
 
 class TrainingProcess:
@@ -61,7 +62,7 @@ class TrainingProcess:
     the document's later edits. Raises GraphError at once for a bad training setup."""
 
     STOP_GRACE_S = 3.0
-    CLOSE_WAIT_S = 1.0
+    CLOSE_WAIT_S = CLOSING_STOP_S + 1.0
 
     def __init__(self, document: Document, metrics: TrainingMetrics | None = None, *,
                  base_dir: str | None = None, watch: bool = True, histogram_every: int = 25,
@@ -176,6 +177,7 @@ class TrainingProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._take_in()                   # the worker's last words: how it stopped
         self.ring.close()
 
     def fetch_parameters(self, timeout: float = 5.0) -> dict[str, np.ndarray]:
@@ -209,6 +211,19 @@ class TrainingProcess:
         log lines) and notices its death; cheap when nothing came. Returns self."""
         if self._closed:
             return self
+        self._take_in()
+        if not self.died and not self._worker_alive():
+            self._died(self._exit_reason())
+        elif self._stop_sent_at is not None and \
+                time.monotonic() - self._stop_sent_at > self.STOP_GRACE_S:
+            self._process.kill()
+            self._process.wait()
+            self._died(f"the step did not end within {self.STOP_GRACE_S:g} s of Stop, so the "
+                       f"worker was ended", stopped_by_user=True)
+        return self
+
+    def _take_in(self) -> None:
+        """What the worker sent: metrics into `metrics`, its state, warnings, log lines."""
         for kind, data in self._receiver.drain():
             if kind == "state":
                 self.state, self.message = data["state"], data["message"]
@@ -221,18 +236,7 @@ class TrainingProcess:
                 self.warnings.append(data["text"])
             elif kind == "log":
                 self.log.extend(data["lines"])
-        step = self.metrics.step + 1
-        if step > self.steps_done:
-            self.steps_done = step
-        if not self.died and not self._worker_alive():
-            self._died(self._exit_reason())
-        elif self._stop_sent_at is not None and \
-                time.monotonic() - self._stop_sent_at > self.STOP_GRACE_S:
-            self._process.kill()
-            self._process.wait()
-            self._died(f"the step did not end within {self.STOP_GRACE_S:g} s of Stop, so the "
-                       f"worker was ended", stopped_by_user=True)
-        return self
+        self.steps_done = max(self.steps_done, self.metrics.step + 1)
 
     def _exit_reason(self) -> str:
         code = self._process.returncode
@@ -248,12 +252,9 @@ class TrainingProcess:
         return f"the training worker ended unexpectedly (exit code {code})"
 
     def _died(self, reason: str, stopped_by_user: bool = False) -> None:
+        self._take_in()                                  # its last whole frames
         self._running = False
         self._stop_sent_at = None
-        for kind, data in self._receiver.drain():       # its last whole frames
-            if kind == "warning":
-                self.warnings.append(data["text"])
-        self.steps_done = max(self.steps_done, self.metrics.step + 1)
         self.state = "stopped"
         self.message = f"stopped at step {self.steps_done}: {reason}" if stopped_by_user else \
             f"stopped: {reason} at step {self.steps_done}; the metrics so far are kept"
@@ -317,7 +318,10 @@ def worker_main(ring: SharedRing, conn: Any) -> None:
         except (EOFError, OSError):
             command = "close"
         if command == "close":
-            trainer.stop(timeout=0)
+            trainer.stop(timeout=CLOSING_STOP_S)     # a step boundary, if one comes soon
+            out.event("state", state=trainer.state, message=trainer.message,
+                      steps_done=trainer.steps_done, running=trainer.alive, handled=handled,
+                      target_steps=trainer.target_steps, total=trainer.total_steps())
             break
         if command is not None:
             handled += 1

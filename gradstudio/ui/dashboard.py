@@ -491,7 +491,8 @@ class TrainingDashboard(QWidget):
                 self.trainer = TrainingProcess(self.document, base_dir=self.base_dir)
             else:
                 self.trainer = Trainer.for_document(self.document, base_dir=self.base_dir)
-                self.trainer.warnings.extend(self.trainer.session.messages)  # e.g. no cuda
+                for text in self.trainer.session.messages:   # e.g. no cuda: on the cpu
+                    self.message.emit(text, "warning")
                 self.trainer.session.messages.clear()
         except GraphError as exc:
             self.trainer = None
