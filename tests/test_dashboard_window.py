@@ -47,3 +47,24 @@ def test_training_menu_trains_and_live_edits_undo(qtbot, window):
     window.undo_stack.undo()
     assert window.doc.meta["training"]["optimizer"]["lr"] == first_lr
     assert board.lr_box.value() == first_lr             # the control follows the undo
+
+
+def test_the_dark_theme_darkens_plots_made_under_the_light_one(qtbot, window):
+    """View > Theme > Dark after the dashboard was built: its plots follow (pyqtgraph
+    had cached their light background), and back again with Light."""
+    window.set_theme("light")
+    window.open_file(EXAMPLES / "xor.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible(), timeout=3000)
+    plot = window.training_dashboard.loss_plot
+
+    def background_lightness():
+        image = plot.grab().toImage()
+        return image.pixelColor(image.width() // 2, 8).lightness()   # above the title
+
+    assert background_lightness() > 200
+    window.theme_actions["dark"].trigger()
+    qtbot.waitUntil(lambda: background_lightness() < 80, timeout=3000)
+    text = window.palette().color(window.palette().ColorRole.WindowText)
+    assert plot.readout.color == text and plot.legend.opts["labelTextColor"] == text
+    window.theme_actions["light"].trigger()
+    qtbot.waitUntil(lambda: background_lightness() > 200, timeout=3000)

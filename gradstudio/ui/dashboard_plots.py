@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -161,7 +161,24 @@ def settle(widget: QWidget) -> None:
         plot.getPlotItem().vb.prepareForPaint()
 
 
-class StepPlot(pg.PlotWidget):
+class ThemedPlot(pg.PlotWidget):
+    """A plot that follows the application's palette when the theme changes: pyqtgraph
+    caches a view's background, so without this a plot made under the light theme stayed
+    light under the dark one. Subclasses restyle what they coloured from the palette in
+    `apply_palette`."""
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            self.apply_palette()
+            self.resetCachedContent()
+            self.viewport().update()
+
+    def apply_palette(self) -> None:
+        pass
+
+
+class StepPlot(ThemedPlot):
     """Named curves over the step axis, with vertical lines at change markers.
 
     The step axis follows the data in jumps (its length is a round number: 10, 15, 20, 30,
@@ -254,6 +271,18 @@ class StepPlot(pg.PlotWidget):
         if wanted != self.step_range:
             self.step_range = wanted
             view.setXRange(*wanted, padding=0.02)
+
+    def apply_palette(self) -> None:
+        """The readout and the legend in the current palette's colours."""
+        if "readout" not in self.__dict__:        # a change while pyqtgraph builds the view
+            return
+        palette = QApplication.palette()
+        self.readout.setColor(palette.color(QPalette.WindowText))
+        self.readout.fill = pg.mkBrush(self._legend_patch())
+        if self.legend is not None:
+            self.legend.setBrush(pg.mkBrush(self._legend_patch()))
+            self.legend.setPen(pg.mkPen(palette.color(QPalette.Mid)))
+            self.legend.setLabelTextColor(palette.color(QPalette.WindowText))
 
     @staticmethod
     def _legend_patch() -> QColor:
@@ -438,7 +467,7 @@ class NormPlot(StepPlot):
         self.alarm_count = 0
 
 
-class HistogramPlot(pg.PlotWidget):
+class HistogramPlot(ThemedPlot):
     """One parameter's current histogram (step line, filled)."""
 
     def __init__(self, title: str, bottom: str, parent=None) -> None:
@@ -460,7 +489,7 @@ class HistogramPlot(pg.PlotWidget):
         self.plot_item.vb.kept = [None, None]
 
 
-class HeatmapPlot(pg.PlotWidget):
+class HeatmapPlot(ThemedPlot):
     """Histograms over time, TensorBoard's distributions as an image: x is the step, y the
     binned quantity, colour log(1 + count). Rows share fixed bins, so they stack as they are."""
 
@@ -496,7 +525,7 @@ class HeatmapPlot(pg.PlotWidget):
         self.plot_item.vb.kept = [None, None]
 
 
-class BoundaryPlot(pg.PlotWidget):
+class BoundaryPlot(ThemedPlot):
     """A 2-D classifier's decision boundary as an image under the data points, as
     TensorFlow Playground draws it. Two classes: the grid is P(class 1), blue through white
     to orange. More classes: the grid is the predicted class, one pale colour each."""
