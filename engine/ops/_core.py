@@ -63,14 +63,36 @@ def _needs(*xs):
 
 
 def _finish(out, node, inputs, saved=()):
-    """Connect `out` to `node` whose inputs are `inputs`; saved: inputs/scalars kept for backward."""
-    node._next = tuple(_e(x) for x in inputs)
-    node._meta = ((out._a.shape, out._a.dtype),)
+    """THE place an op output joins the graph: `node` becomes out's grad_fn, with one edge per
+    input (`_e`) and `saved` (inputs or scalars) kept for backward with their versions."""
+    k = len(inputs)
+    if k == 2:
+        x, y = inputs
+        node._next = (_e(x), _e(y))
+    elif k == 1:
+        node._next = (_e(inputs[0]),)
+    else:
+        node._next = tuple([_e(x) for x in inputs])
+    a = out._a
+    node._meta = ((a.shape, a.dtype),)
     node._saved = saved
-    node._sver = tuple(s._ver[0] if _isinst(s, Tensor) else None for s in saved) if saved else ()
+    node._sver = _versions(saved) if saved else ()
     out._node = node
     out._rg = True
     return out
+
+
+def _versions(saved):
+    if len(saved) == 2:
+        s, t = saved
+        return (s._ver[0] if _isinst(s, Tensor) else None, t._ver[0] if _isinst(t, Tensor) else None)
+    return tuple([s._ver[0] if _isinst(s, Tensor) else None for s in saved])
+
+
+def _save(node, saved):
+    """Keep `saved` (tensors, scalars or None) for node's backward, each tensor with its version."""
+    node._saved = saved
+    node._sver = _versions(saved) if saved else ()
 
 
 def _save_result(node, out):
