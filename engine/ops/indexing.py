@@ -137,7 +137,7 @@ def _is_adv(k):
     return _isinst(k, (Tensor, list, _ndarray)) or is_cuda_array(k)
 
 
-@op("__getitem__", function=False, method=False)
+@op("__getitem__", function=False)
 def getitem(x, key):
     """x[key]: basic indexing gives views (Select/Slice/Unsqueeze nodes as PyTorch applies them);
     integer-array and boolean indexing give a copy (IndexBackward0)."""
@@ -298,7 +298,7 @@ def _setitem(x, key, value):
     _rebase(x, n)
 
 
-@op("__setitem__", function=False, method=False)
+@op("__setitem__", function=False)
 def setitem(x, key, value):
     """Tensor.__setitem__ (`x[key] = value`): recorded with x as its output."""
     _setitem(x, key, value)

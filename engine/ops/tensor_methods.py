@@ -74,8 +74,6 @@ EXTRA = {
     "cpu": lambda self, memory_format=None: ops.to(self, device="cpu"),
     "cuda": _cuda,
     # Python operators
-    "__getitem__": OPS["__getitem__"].fn,
-    "__setitem__": OPS["__setitem__"].fn,
     "__add__": _operator("add"),
     "__radd__": _operator("add"),
     "__sub__": _operator("sub"),
