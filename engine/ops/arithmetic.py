@@ -4,11 +4,13 @@ beside its backward node.
 import math
 import operator
 
+import numpy as np
+
 from ..autograd.graph import Node, _SavedOutput, _next_seq, new_node
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad, state as _gs
 from .._dtype import get_default_dtype, result_type
-from ._core import _save, _NONE_EDGE, _arith, _e, _fast_inplace, _finish, _float_array, _inplace, _isinst, _mk_inplace, _ndarray, _needs, _new, _ns, _pair, _res, _save_result, _scalar, _wrap
+from ._core import make_inplace, _save, _NONE_EDGE, _arith, _e, _finish, _float_array, _inplace, _isinst, _ndarray, _needs, _new, _ns, _pair, _res, _save_result, _scalar, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -388,41 +390,35 @@ def lerp(input, end, weight):
     return t
 
 
-add_ = _fast_inplace("add", add, False)
+add_ = make_inplace(add, ufunc=np.add)
 add_ = op(add_, "add_", function=False)
 
 
-sub_ = _fast_inplace("sub", sub, False)
+sub_ = make_inplace(sub, ufunc=np.subtract)
 sub_ = op(sub_, "sub_", function=False)
 
 
-mul_ = _fast_inplace("mul", mul, True)
+mul_ = make_inplace(mul, "self", ufunc=np.multiply)
 mul_ = op(mul_, "mul_", function=False)
 
 
-@op(function=False)
-def div_(self, other, *, rounding_mode=None):
-    if rounding_mode is None:
-        return _fast_div_(self, other)
-    return _inplace(self, div, (other,), {"rounding_mode": rounding_mode}, True)
+div_ = make_inplace(div, "self", ufunc=np.true_divide)
+div_ = op(div_, "div_", function=False)
 
 
-_fast_div_ = _fast_inplace("div", div, True)
-
-
-pow_ = _mk_inplace(pow)
+pow_ = make_inplace(pow, "self")
 pow_ = op(pow_, "pow_", function=False)
 
 
-neg_ = _mk_inplace(neg, False)
+neg_ = make_inplace(neg)
 neg_ = op(neg_, "neg_")
 
 
-square_ = _mk_inplace(square)
+square_ = make_inplace(square, "self")
 square_ = op(square_, "square_")
 
 
-lerp_ = _mk_inplace(lerp)
+lerp_ = make_inplace(lerp, "self")
 lerp_ = op(lerp_, "lerp_", function=False)
 
 

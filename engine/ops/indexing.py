@@ -10,7 +10,7 @@ from ..backend import check_same_device, is_cuda_array, xp_of
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from .. import _dtype
-from ._core import _NONE_EDGE, _e, _finish, _isinst, _mk_inplace, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
+from ._core import make_inplace, _NONE_EDGE, _e, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import _check_inplace, _mark_view, _rebase, _regen_view
 from ._registry import op, alias
 from .. import ops
@@ -692,19 +692,19 @@ def index_put(input, indices, values, accumulate=False):
     return t
 
 
-masked_fill_ = _mk_inplace(masked_fill, False)
+masked_fill_ = make_inplace(masked_fill)
 masked_fill_ = op(masked_fill_, "masked_fill_", function=False)
 
 
-scatter_ = _mk_inplace(scatter, False)
+scatter_ = make_inplace(scatter)
 scatter_ = op(scatter_, "scatter_", function=False)
 
 
-scatter_add_ = _mk_inplace(scatter_add, False)
+scatter_add_ = make_inplace(scatter_add)
 scatter_add_ = op(scatter_add_, "scatter_add_", function=False)
 
 
-index_put_ = _mk_inplace(index_put, False)
+index_put_ = make_inplace(index_put)
 index_put_ = op(index_put_, "index_put_")
 
 
@@ -853,23 +853,23 @@ def masked_scatter(input, mask, source):
     return t
 
 
-index_add_ = _mk_inplace(index_add, False)
+index_add_ = make_inplace(index_add)
 index_add_ = op(index_add_, "index_add_", function=False)
 
 
-index_fill_ = _mk_inplace(index_fill, False)
+index_fill_ = make_inplace(index_fill)
 index_fill_ = op(index_fill_, "index_fill_", function=False)
 
 
-masked_scatter_ = _mk_inplace(masked_scatter, False)
+masked_scatter_ = make_inplace(masked_scatter)
 masked_scatter_ = op(masked_scatter_, "masked_scatter_", function=False)
 
 
-tril_ = _mk_inplace(tril, False)
+tril_ = make_inplace(tril)
 tril_ = op(tril_, "tril_", function=False)
 
 
-triu_ = _mk_inplace(triu, False)
+triu_ = make_inplace(triu)
 triu_ = op(triu_, "triu_", function=False)
 
 

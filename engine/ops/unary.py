@@ -9,7 +9,7 @@ from ..autograd.grad_mode import state as _gs
 from ..autograd.graph import Node, _SavedOutput, new_node
 from ..backend import xp_of
 from .._tensor import Tensor
-from ._core import _as_tensor, _e, _finish, _isinst, _mk_inplace, _mk_inplace_saving_result, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
+from ._core import make_inplace, _as_tensor, _e, _finish, _isinst, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -442,7 +442,7 @@ def where(condition, input=None, other=None):
     return t
 
 
-clamp_ = _mk_inplace(clamp)
+clamp_ = make_inplace(clamp, "self")
 clamp_ = op(clamp_, "clamp_")
 
 
@@ -450,61 +450,61 @@ clip_ = clamp_
 alias(clip_, "clip_")
 
 
-clamp_min_ = _mk_inplace(clamp_min)
+clamp_min_ = make_inplace(clamp_min, "self")
 clamp_min_ = op(clamp_min_, "clamp_min_")
 
 
-clamp_max_ = _mk_inplace(clamp_max)
+clamp_max_ = make_inplace(clamp_max, "self")
 clamp_max_ = op(clamp_max_, "clamp_max_")
 
 
-log_ = _mk_inplace(log)
+log_ = make_inplace(log, "self")
 log_ = op(log_, "log_")
 
 
-abs_ = _mk_inplace(abs)
+abs_ = make_inplace(abs, "self")
 abs_ = op(abs_, "abs_")
 
 
-relu_ = _mk_inplace_saving_result(relu)
+relu_ = make_inplace(relu, "result")
 relu_ = op(relu_, "relu_")
 
 
-exp_ = _mk_inplace_saving_result(exp)
+exp_ = make_inplace(exp, "result")
 exp_ = op(exp_, "exp_")
 
 
-sqrt_ = _mk_inplace_saving_result(sqrt)
+sqrt_ = make_inplace(sqrt, "result")
 sqrt_ = op(sqrt_, "sqrt_")
 
 
-sigmoid_ = _mk_inplace_saving_result(sigmoid)
+sigmoid_ = make_inplace(sigmoid, "result")
 sigmoid_ = op(sigmoid_, "sigmoid_")
 
 
-tanh_ = _mk_inplace_saving_result(tanh)
+tanh_ = make_inplace(tanh, "result")
 tanh_ = op(tanh_, "tanh_")
 
 
-reciprocal_ = _mk_inplace_saving_result(reciprocal)
+reciprocal_ = make_inplace(reciprocal, "result")
 reciprocal_ = op(reciprocal_, "reciprocal_")
 
 
-sin_ = _mk_inplace(sin)
+sin_ = make_inplace(sin, "self")
 sin_ = op(sin_, "sin_")
 
 
-cos_ = _mk_inplace(cos)
+cos_ = make_inplace(cos, "self")
 cos_ = op(cos_, "cos_")
 
 
-floor_ = _mk_inplace(floor, False)
+floor_ = make_inplace(floor)
 floor_ = op(floor_, "floor_")
 
 
-ceil_ = _mk_inplace(ceil, False)
+ceil_ = make_inplace(ceil)
 ceil_ = op(ceil_, "ceil_")
 
 
-round_ = _mk_inplace(round, False)
+round_ = make_inplace(round)
 round_ = op(round_, "round_")
