@@ -82,6 +82,20 @@ def _finish(out, node, inputs, saved=()):
     return out
 
 
+def _finish_outputs(outs, node, inputs, saved=()):
+    """_finish for an op with several outputs (output_nr = position). A saved entry that is one of
+    the outputs is kept by array (_SavedOutput), as the engine keeps an op's own outputs."""
+    node._next = tuple([_e(x) for x in inputs])
+    node._meta = tuple([(o._a.shape, o._a.dtype) for o in outs])
+    for i, o in enumerate(outs):
+        o._node, o._nr, o._rg = node, i, True
+    saved = tuple(_SavedOutput(s) if builtins.any(s is o for o in outs) else s for s in saved)
+    node._saved = saved
+    node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] if _isinst(s, Tensor) else None
+                       for s in saved)
+    return node
+
+
 def _versions(saved):
     if len(saved) == 2:
         s, t = saved

@@ -3,7 +3,7 @@ import collections
 import numpy as np
 
 from ..autograd.graph import Node, _SavedOutput, new_node
-from ._core import _e, _needs, _ns, _pair, _res, _wrap
+from ._core import _finish_outputs, _e, _needs, _ns, _pair, _res, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -99,13 +99,7 @@ def _not_pd_error(a):
 def _record(node, outs, inputs, saved=()):
     """Connect outputs `outs` (output_nr = position) to `node`. saved: tensors for backward; an
     output among them is kept by array, as the engine keeps an op's own outputs."""
-    node._next = tuple(_e(x) for x in inputs)
-    node._meta = tuple((o._a.shape, o._a.dtype) for o in outs)
-    for i, o in enumerate(outs):
-        o._node, o._nr, o._rg = node, i, True
-    saved = tuple(_SavedOutput(s) if any(s is o for o in outs) else s for s in saved)
-    node._saved = saved
-    node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] for s in saved)
+    _finish_outputs(outs, node, inputs, saved)
 
 
 def _fill(grads, metas, like):

@@ -11,7 +11,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.grad_mode import state as _gs
 from ..backend import xp_of
-from ._core import _dims, _finish, _float_array, _isinst, _keep_shape, _named_pair, _ndarray, _needs, _ns, _res, _save_result, _sum_all, _type_word, _wdim, _wrap
+from ._core import _finish_outputs, _dims, _finish, _float_array, _isinst, _keep_shape, _named_pair, _ndarray, _needs, _ns, _res, _save_result, _sum_all, _type_word, _wdim, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -837,11 +837,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     if _gs.enabled and input._rg:
         n = new_node(AminmaxBackward0)
         n.dims, n.keepdim = dims, kd
-        _finish(tl, n, (input,))
-        n._meta = ((tl._a.shape, tl._a.dtype), (th._a.shape, th._a.dtype))
-        n._saved = (input, _SavedOutput(tl), _SavedOutput(th))
-        n._sver = (input._ver[0], 0, 0)
-        th._node, th._nr, th._rg = n, 1, True
+        _finish_outputs((tl, th), n, (input,), (input, tl, th))
     return _aminmax_t(tl, th)
 
 

@@ -21,19 +21,9 @@ def _unary(x, fn, cls, save):
     r = fn(a)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and x._rg:
-        n = new_node(cls)
-        n._next = (_e(x),)
-        n._meta = ((r.shape, r.dtype),)
-        if save == 1:
-            n._saved = (x,)
-            n._sver = (x._ver[0],)
-        elif save == 2:
-            n._saved = (_SavedOutput(t),)
-            n._sver = (0,)
-        else:
-            n._saved = ()
-        t._node = n
-        t._rg = True
+        n = _finish(t, new_node(cls), (x,), (x,) if save == 1 else ())._node
+        if save == 2:
+            _save_result(n, t)
     return t
 
 
@@ -433,12 +423,7 @@ def where(condition, input=None, other=None):
     t = _wrap(_res(xp.where(c, xa, ya)))
     if _needs(input, other):
         cond = condition if _isinst(condition, Tensor) else _wrap(c)
-        n = new_node(WhereBackward0)
-        n._next = (_e(input), _e(other))
-        n._meta = ((t._a.shape, t._a.dtype),)
-        n._saved = (cond,)
-        n._sver = (cond._ver[0],)
-        t._node, t._rg = n, True
+        _finish(t, new_node(WhereBackward0), (input, other), (cond,))
     return t
 
 
