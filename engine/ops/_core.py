@@ -431,9 +431,11 @@ def _write_with_ufunc(uf, self, args, kwargs):
     return True
 
 
-def _named_pair(name, fields):
+def return_type(name, fields=("values", "indices")):
+    """PyTorch's torch.return_types.<name>: a namedtuple printed as PyTorch prints it."""
     base = collections.namedtuple(name, fields)
 
     def __repr__(self):
-        return f"torch.return_types.{name}(\n{fields[0]}={self[0]!r},\n{fields[1]}={self[1]!r})"
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
     return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
