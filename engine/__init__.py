@@ -5,13 +5,15 @@ reverse-mode autograd whose backward pass can also be stepped node by node
 (`engine.autograd.backward_steps`). The training stack (`engine.nn`, `engine.optim`,
 `engine.amp`, `engine.utils`) lives beside the core and is imported on first use.
 
-Core layout: `_tensor` (Tensor, Size; raw array in `t._a`), `_ops` (every op: forward and
-backward formula side by side, methods attached to Tensor), `_dtype` (dtypes, promotion),
-`_tensor_str` (PyTorch's printing), `_random` (PyTorch's CPU random streams), `backend`
-(NumPy/CuPy per device), `cuda`, and `autograd` (graph nodes, the traversal generator,
-grad modes, Function, gradcheck, functional, anomaly mode). Code that adds ops on raw
-arrays records them with `_ops._finish(out, autograd.graph.new_node(NodeClass), inputs,
-saved)` guarded by `_ops._needs(*inputs)`, or with `autograd.Function`.
+Core layout: `_tensor` (Tensor, Size; raw array in `t._a`), `ops` (every op, one module per
+family, forward beside backward node; `ops._core._finish` connects outputs to the graph and
+`ops._registry` makes the engine.* functions and Tensor methods: see docs/engine.md), `_dtype`
+(dtypes, promotion), `_tensor_str` (PyTorch's printing), `_random` (PyTorch's CPU random
+streams), `backend` (NumPy/CuPy per device), `cuda`, and `autograd` (graph nodes, the traversal
+generator, views and versions, recording, grad modes, Function, gradcheck, functional, anomaly
+mode). Code that adds ops on raw arrays records them with `ops._core._finish(out,
+autograd.graph.new_node(NodeClass), inputs, saved)` guarded by `ops._core._needs(*inputs)`, or
+with `autograd.Function`.
 """
 import builtins as _builtins
 import gc as _gc

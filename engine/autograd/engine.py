@@ -210,7 +210,8 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 outs = (True,) * len(nxt_edges)
             else:
                 _gs.enabled = create_graph
-                rec = _recording.suspend()      # backward formulas are not recorded ops
+                rec = _recording.active          # backward formulas are not recorded ops
+                _recording.active = None
                 step = BackwardStep(node, tuple(buf), ()) if record else None
                 x = node._x
                 is_acc = type(node) is Acc
@@ -222,7 +223,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         out[i] = g if out[i] is None or g is None else out[i] + g
                 if exec_info is not None and not exec_info.get(node):
                     _gs.enabled = prev_mode
-                    _recording.resume(rec)
+                    _recording.active = rec
                     rec = _NOT_SUSPENDED
                     continue
                 if is_acc:
@@ -294,7 +295,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 yield node
             else:
                 _gs.enabled = prev_mode
-                _recording.resume(rec)
+                _recording.active = rec
                 rec = _NOT_SUSPENDED
                 if record:
                     step.grads_out = tuple(grads_out)
@@ -304,7 +305,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     finally:
         _gs.enabled = prev_mode
         if rec is not _NOT_SUSPENDED:
-            _recording.resume(rec)
+            _recording.active = rec
 
 
 def _sum_grads(old, new, create_graph):

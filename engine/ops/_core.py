@@ -63,14 +63,50 @@ def _needs(*xs):
 
 
 def _finish(out, node, inputs, saved=()):
-    """Connect `out` to `node` whose inputs are `inputs`; saved: inputs/scalars kept for backward."""
-    node._next = tuple(_e(x) for x in inputs)
-    node._meta = ((out._a.shape, out._a.dtype),)
+    """THE place an op output joins the graph: `node` becomes out's grad_fn, with one edge per
+    input (`_e`) and `saved` (inputs or scalars) kept for backward with their versions."""
+    k = len(inputs)
+    if k == 2:
+        x, y = inputs
+        node._next = (_e(x), _e(y))
+    elif k == 1:
+        node._next = (_e(inputs[0]),)
+    else:
+        node._next = tuple([_e(x) for x in inputs])
+    a = out._a
+    node._meta = ((a.shape, a.dtype),)
     node._saved = saved
-    node._sver = tuple(s._ver[0] if _isinst(s, Tensor) else None for s in saved) if saved else ()
+    node._sver = _versions(saved) if saved else ()
     out._node = node
     out._rg = True
     return out
+
+
+def _finish_outputs(outs, node, inputs, saved=()):
+    """_finish for an op with several outputs (output_nr = position). A saved entry that is one of
+    the outputs is kept by array (_SavedOutput), as the engine keeps an op's own outputs."""
+    node._next = tuple([_e(x) for x in inputs])
+    node._meta = tuple([(o._a.shape, o._a.dtype) for o in outs])
+    for i, o in enumerate(outs):
+        o._node, o._nr, o._rg = node, i, True
+    saved = tuple(_SavedOutput(s) if builtins.any(s is o for o in outs) else s for s in saved)
+    node._saved = saved
+    node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] if _isinst(s, Tensor) else None
+                       for s in saved)
+    return node
+
+
+def _versions(saved):
+    if len(saved) == 2:
+        s, t = saved
+        return (s._ver[0] if _isinst(s, Tensor) else None, t._ver[0] if _isinst(t, Tensor) else None)
+    return tuple([s._ver[0] if _isinst(s, Tensor) else None for s in saved])
+
+
+def _save(node, saved):
+    """Keep `saved` (tensors, scalars or None) for node's backward, each tensor with its version."""
+    node._saved = saved
+    node._sver = _versions(saved) if saved else ()
 
 
 def _save_result(node, out):
@@ -264,9 +300,6 @@ def _view_of(x, a, cls, attrs=None):
     return t
 
 
-_IP_UFUNC = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
-
-
 def _inplace(x, fn, args, kwargs=None, saves_self=False):
     """Run fn(x, *args) and write the result into x's buffer; rebase x's history onto the new node."""
     kwargs = kwargs or {}
@@ -318,67 +351,91 @@ def _type_word(x):
             "bool": "Bool", "uint8": "Byte", "int16": "Short", "int8": "Char"}[str(npdt)]
 
 
-def _fast_inplace(name, out_of_place, saves_self):
-    uf = _IP_UFUNC[name]
+def make_inplace(fn, saves=None, *, ufunc=None, node=None):
+    """The in-place variant `fn_` of op `fn`, the one way every `op_` is made: PyTorch's in-place
+    checks, the result written into self's buffer, the version bumped, self's history rebased.
 
-    def op(self, other, *, alpha=1):
-        if not _gs.enabled or not (self._rg or (_isinst(other, Tensor) and other._rg)):
-            a = self._a
-            o = other._a if _isinst(other, Tensor) else other
-            if alpha != 1:
-                o = o * alpha
-            if getattr(a.flags, "writeable", True) and a.dtype.kind == "f" and (not hasattr(o, "dtype") or o.dtype == a.dtype or
-                                                               _isinst(o, (int, float))):
-                if type(o) is not type(a) and not _isinst(o, (int, float)):
-                    if o.ndim == 0 and type(o) is _ndarray:
-                        o = o.item()
-                    else:
-                        check_same_device(a, o)
-                try:
-                    uf(a, o, out=a)
-                except ValueError:
-                    raise RuntimeError(f"output with shape [{', '.join(map(str, a.shape))}] doesn't match the "
-                                       f"broadcast shape [{', '.join(map(str, np.broadcast_shapes(a.shape, np.shape(o))))}]") from None
-                self._ver[0] += 1
-                return self
-        kw = {"alpha": alpha} if alpha != 1 else {}
-        return _inplace(self, out_of_place, (other,), kw, saves_self)
-    op.__name__ = name + "_"
-    return op
-
-
-def _mk_inplace(fn, saves_self=True):
-    def op(self, *args, **kwargs):
-        return _inplace(self, fn, args, kwargs, saves_self)
-    op.__name__ = fn.__name__ + "_"
-    return op
-
-
-def _mk_inplace_saving_result(fn):
-    """In-place fn whose node saves its result (ReluBackward0: result > 0): the saved result
-    becomes self itself, version-checked, so that changing self in place afterwards makes
-    backward raise, as in PyTorch (saving fn's temporary output would hide that change)."""
-    def op(self, *args, **kwargs):
-        made = []
-
+    saves: what fn's node keeps of self - "self" (its value before the op: self is copied
+      first), "result" (the saved result becomes self itself, version-checked, so a later
+      in-place change makes backward raise as in PyTorch), "self and result", or None.
+    ufunc: add_/sub_/mul_/div_ without grad write with the ufunc's out= (benchmark `mixed` and the
+      optimizers' updates), when no promotion or broadcasting of self is needed.
+    node: a node class replacing fn's, for ops PyTorch marks as having no in-place derivative.
+    """
+    run = fn
+    if node is not None:
         def run(x, *a, **k):
-            made.append(fn(x, *a, **k))
-            return made[-1]
-        _inplace(self, run, args, kwargs)
-        n = made[0]._node if made else None
-        if n is not None and n._saved:
-            tmp = made[0]._a
-            ours = [type(s) is _SavedOutput and s.a is tmp for s in n._saved]
-            n._saved = tuple(_SavedOutput(self) if o else s for s, o in zip(n._saved, ours))
-            n._sver = tuple(self._ver[0] if o else v for v, o in zip(n._sver, ours))
-        return self
-    op.__name__ = fn.__name__ + "_"
-    return op
+            t = fn(x, *a, **k)
+            if t._node is not None:
+                t._node.__class__ = node
+                t._node._saved, t._node._sver = (), ()
+            return t
+    if saves in ("result", "self and result"):
+        inner = run
+
+        def inplace(self, *args, **kwargs):
+            made = []
+
+            def once(x, *a, **k):
+                if saves == "self and result" and x is not self:   # the pre-op alias _inplace made
+                    x._a = x._a.copy()
+                made.append(inner(x, *a, **k))
+                return made[-1]
+            _inplace(self, once, args, kwargs)
+            n = made[0]._node if made else None
+            if n is not None and n._saved:
+                tmp = made[0]._a
+                ours = [type(s) is _SavedOutput and s.a is tmp for s in n._saved]
+                n._saved = tuple(_SavedOutput(self) if o else s for s, o in zip(n._saved, ours))
+                n._sver = tuple(self._ver[0] if o else v for v, o in zip(n._sver, ours))
+            return self
+    else:
+        saves_self = saves == "self"
+
+        def inplace(self, *args, **kwargs):
+            if ufunc is not None and _write_with_ufunc(ufunc, self, args, kwargs):
+                return self
+            return _inplace(self, run, args, kwargs, saves_self)
+    inplace.__name__ = inplace.__qualname__ = fn.__name__ + "_"
+    inplace.__doc__ = f"In-place {fn.__name__}: writes the result into self."
+    return inplace
 
 
-def _named_pair(name, fields):
+def _write_with_ufunc(uf, self, args, kwargs):
+    """self op= other straight into self's buffer when nothing needs grad and no promotion is
+    needed (a float self, an other of its dtype or a Python number); False when it does not apply."""
+    other = args[0] if args else kwargs.get("other")
+    alpha = kwargs.get("alpha", 1)
+    if len(args) != 1 or set(kwargs) - ({"alpha"} if uf is np.add or uf is np.subtract else set()):
+        return False
+    if _gs.enabled and (self._rg or (_isinst(other, Tensor) and other._rg)):
+        return False
+    a = self._a
+    o = other._a if _isinst(other, Tensor) else other
+    if alpha != 1:
+        o = o * alpha
+    if not (getattr(a.flags, "writeable", True) and a.dtype.kind == "f" and (
+            not hasattr(o, "dtype") or o.dtype == a.dtype or _isinst(o, (int, float)))):
+        return False
+    if type(o) is not type(a) and not _isinst(o, (int, float)):
+        if o.ndim == 0 and type(o) is _ndarray:
+            o = o.item()
+        else:
+            check_same_device(a, o)
+    try:
+        uf(a, o, out=a)
+    except ValueError:
+        raise RuntimeError(f"output with shape [{', '.join(map(str, a.shape))}] doesn't match the broadcast "
+                           f"shape [{', '.join(map(str, np.broadcast_shapes(a.shape, np.shape(o))))}]") from None
+    self._ver[0] += 1
+    return True
+
+
+def return_type(name, fields=("values", "indices")):
+    """PyTorch's torch.return_types.<name>: a namedtuple printed as PyTorch prints it."""
     base = collections.namedtuple(name, fields)
 
     def __repr__(self):
-        return f"torch.return_types.{name}(\n{fields[0]}={self[0]!r},\n{fields[1]}={self[1]!r})"
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
     return type(name, (base,), {"__slots__": (), "__repr__": __repr__})

@@ -10,7 +10,7 @@ from ..backend import check_same_device, is_cuda_array, xp_of
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from .. import _dtype
-from ._core import _NONE_EDGE, _e, _finish, _isinst, _mk_inplace, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
+from ._core import make_inplace, _NONE_EDGE, _e, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import _check_inplace, _mark_view, _rebase, _regen_view
 from ._registry import op, alias
 from .. import ops
@@ -43,16 +43,6 @@ class IndexBackward0(Node):
         return _index_fill_grad(g, self.shape, self.key, accumulate=True)
 
 
-class IndexPutBackwardGrad(Node):
-    """Backward of the gradient-scatter used by select/slice/index backward (for double backward)."""
-    __slots__ = ("key",)
-    _name = "IndexPutBackward0"
-    formula = "IndexPutBackward0: values: grad[indices]"
-
-    def backward(self, g):
-        return _index_raw(g, self.key)
-
-
 def _index_fill_grad(g, shape, key, accumulate=False):
     """zeros(shape) with g written (or added, for repeated indices) at key; differentiable in g."""
     a = g._a
@@ -68,26 +58,17 @@ def _index_fill_grad(g, shape, key, accumulate=False):
         z[key] = a
     t = _wrap(z)
     if _gs.enabled and g._rg:
-        n = new_node(IndexPutBackwardGrad)
-        n.key = key
+        n = new_node(IndexPutBackward0)
+        n.key, n.vshape, n.accumulate, n.inputs = key, None, accumulate, "values"
         _finish(t, n, (g,))
     return t
-
-
-class _IndexRaw(Node):
-    __slots__ = ("shape", "key")
-    _name = "IndexBackward0"
-    formula = "IndexBackward0: self: zeros(self.shape).index_put_(indices, grad, accumulate=True)"
-
-    def backward(self, g):
-        return _index_fill_grad(g, self.shape, self.key, accumulate=True)
 
 
 def _index_raw(x, key):
     """x[key] with a numpy key as one node (used inside backward formulas)."""
     t = _wrap(_res(x._a[key]))
     if _gs.enabled and x._rg:
-        n = new_node(_IndexRaw)
+        n = new_node(IndexBackward0)
         n.shape, n.key = x._a.shape, key
         _finish(t, n, (x,))
     return t
@@ -137,7 +118,7 @@ def _is_adv(k):
     return _isinst(k, (Tensor, list, _ndarray)) or is_cuda_array(k)
 
 
-@op("__getitem__", function=False, method=False)
+@op("__getitem__", function=False)
 def getitem(x, key):
     """x[key]: basic indexing gives views (Select/Slice/Unsqueeze nodes as PyTorch applies them);
     integer-array and boolean indexing give a copy (IndexBackward0)."""
@@ -239,18 +220,22 @@ class CopySlices(Node):
         return gs, gv
 
 
-class IndexPutBackward0(CopySlices):
-    __slots__ = ()
-    formula = "IndexPutBackward0: self: grad with [indices] = 0, values: grad[indices]"
-
-
-class _MaskedZero(Node):
-    __slots__ = ("key",)
-    _name = "IndexPutBackward0"
-    formula = "IndexPutBackward0: self: grad with [indices] = 0"
+class IndexPutBackward0(Node):
+    """index_put (out of place, x[adv] = v, and the scatter inside index/select backward): one
+    node whose edges are (self, values), (self,) or (values,) as `inputs` says."""
+    __slots__ = ("key", "vshape", "accumulate", "inputs")
+    formula = "IndexPutBackward0: self: grad with [indices] = 0 (unless accumulate), values: grad[indices]"
 
     def backward(self, g):
-        return _masked_zero(g, self.key)
+        both, n = self.inputs == "both", self._next
+        gs = gv = None
+        if self.inputs != "values" and n[0][0] is not None:
+            gs = g if self.accumulate else _masked_zero(g, self.key)
+        if self.inputs != "self" and n[-1][0] is not None:
+            gv = _index_raw(g, self.key)
+            if self.vshape is not None:
+                gv = sum_to(gv, self.vshape)
+        return (gs, gv) if both else gs if self.inputs == "self" else gv
 
 
 def _masked_zero(g, key):
@@ -258,8 +243,8 @@ def _masked_zero(g, key):
     a[key] = 0
     t = _wrap(a)
     if _gs.enabled and g._rg:
-        n = new_node(_MaskedZero)
-        n.key = key
+        n = new_node(IndexPutBackward0)
+        n.key, n.vshape, n.accumulate, n.inputs = key, None, False, "self"
         _finish(t, n, (g,))
     return t
 
@@ -288,8 +273,11 @@ def _setitem(x, key, value):
     old = _e(x)
     x._a[k] = va
     adv = builtins.any(_is_adv(i) for i in k)
-    n = new_node(IndexPutBackward0 if adv and not builtins.any(
-        _isinst(i, (int, slice)) for i in k) else CopySlices)
+    if adv and not builtins.any(_isinst(i, (int, slice)) for i in k):
+        n = new_node(IndexPutBackward0)
+        n.accumulate, n.inputs = False, "both"
+    else:
+        n = new_node(CopySlices)
     n.key = k
     n.vshape = value._a.shape if is_t else ()
     n._next = (old, _e(value) if is_t else _NONE_EDGE)
@@ -298,7 +286,7 @@ def _setitem(x, key, value):
     _rebase(x, n)
 
 
-@op("__setitem__", function=False, method=False)
+@op("__setitem__", function=False)
 def setitem(x, key, value):
     """Tensor.__setitem__ (`x[key] = value`): recorded with x as its output."""
     _setitem(x, key, value)
@@ -657,20 +645,6 @@ def trace(input):
     return t
 
 
-class IndexPutOutBackward(Node):
-    __slots__ = ("key", "vshape", "accumulate")
-    _name = "IndexPutBackward0"
-    formula = "IndexPutBackward0: self: grad with [indices] = 0 (unless accumulate), values: grad[indices]"
-
-    def backward(self, g):
-        n = self._next
-        gs = None
-        if n[0][0] is not None:
-            gs = g if self.accumulate else _masked_zero(g, self.key)
-        gv = sum_to(_index_raw(g, self.key), self.vshape) if n[1][0] is not None else None
-        return gs, gv
-
-
 @op
 def index_put(input, indices, values, accumulate=False):
     key = tuple(_index_array(i) for i in indices)
@@ -686,25 +660,26 @@ def index_put(input, indices, values, accumulate=False):
         r[key] = va
     t = _wrap(r)
     if _needs(input, values):
-        n = new_node(IndexPutOutBackward)
+        n = new_node(IndexPutBackward0)
         n.key, n.vshape, n.accumulate = key, values.shape if _isinst(values, Tensor) else (), accumulate
+        n.inputs = "both"
         _finish(t, n, (input, values if _isinst(values, Tensor) else None))
     return t
 
 
-masked_fill_ = _mk_inplace(masked_fill, False)
+masked_fill_ = make_inplace(masked_fill)
 masked_fill_ = op(masked_fill_, "masked_fill_", function=False)
 
 
-scatter_ = _mk_inplace(scatter, False)
+scatter_ = make_inplace(scatter)
 scatter_ = op(scatter_, "scatter_", function=False)
 
 
-scatter_add_ = _mk_inplace(scatter_add, False)
+scatter_add_ = make_inplace(scatter_add)
 scatter_add_ = op(scatter_add_, "scatter_add_", function=False)
 
 
-index_put_ = _mk_inplace(index_put, False)
+index_put_ = make_inplace(index_put)
 index_put_ = op(index_put_, "index_put_")
 
 
@@ -853,23 +828,23 @@ def masked_scatter(input, mask, source):
     return t
 
 
-index_add_ = _mk_inplace(index_add, False)
+index_add_ = make_inplace(index_add)
 index_add_ = op(index_add_, "index_add_", function=False)
 
 
-index_fill_ = _mk_inplace(index_fill, False)
+index_fill_ = make_inplace(index_fill)
 index_fill_ = op(index_fill_, "index_fill_", function=False)
 
 
-masked_scatter_ = _mk_inplace(masked_scatter, False)
+masked_scatter_ = make_inplace(masked_scatter)
 masked_scatter_ = op(masked_scatter_, "masked_scatter_", function=False)
 
 
-tril_ = _mk_inplace(tril, False)
+tril_ = make_inplace(tril)
 tril_ = op(tril_, "tril_", function=False)
 
 
-triu_ = _mk_inplace(triu, False)
+triu_ = make_inplace(triu)
 triu_ = op(triu_, "triu_", function=False)
 
 

@@ -3,7 +3,7 @@ import collections
 import numpy as np
 
 from ..autograd.graph import Node, _SavedOutput, new_node
-from ._core import _e, _needs, _ns, _pair, _res, _wrap
+from ._core import return_type, _finish_outputs, _e, _needs, _ns, _pair, _res, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -12,28 +12,19 @@ class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: the input has no such factorization (singular, not positive-definite)."""
 
 
-def _return_type(name, fields):
-    base = collections.namedtuple(name, fields)
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"torch.return_types.{name}(\n{body})"
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+_SlogdetLinalg = return_type("linalg_slogdet", ["sign", "logabsdet"])
 
 
-_SlogdetLinalg = _return_type("linalg_slogdet", ["sign", "logabsdet"])
+_Slogdet = return_type("slogdet", ["sign", "logabsdet"])
 
 
-_Slogdet = _return_type("slogdet", ["sign", "logabsdet"])
+_Qr = return_type("linalg_qr", ["Q", "R"])
 
 
-_Qr = _return_type("linalg_qr", ["Q", "R"])
+_Eigh = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
 
 
-_Eigh = _return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
-
-
-_Svd = _return_type("linalg_svd", ["U", "S", "Vh"])
+_Svd = return_type("linalg_svd", ["U", "S", "Vh"])
 
 
 def _la(a):
@@ -99,13 +90,7 @@ def _not_pd_error(a):
 def _record(node, outs, inputs, saved=()):
     """Connect outputs `outs` (output_nr = position) to `node`. saved: tensors for backward; an
     output among them is kept by array, as the engine keeps an op's own outputs."""
-    node._next = tuple(_e(x) for x in inputs)
-    node._meta = tuple((o._a.shape, o._a.dtype) for o in outs)
-    for i, o in enumerate(outs):
-        o._node, o._nr, o._rg = node, i, True
-    saved = tuple(_SavedOutput(s) if any(s is o for o in outs) else s for s in saved)
-    node._saved = saved
-    node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] for s in saved)
+    _finish_outputs(outs, node, inputs, saved)
 
 
 def _fill(grads, metas, like):

@@ -5,7 +5,7 @@ import numpy as np
 from .._tensor import Tensor
 from .. import _dtype
 from ..autograd.graph import Node, _SavedOutput, new_node
-from ._core import _e, _finish, _inplace, _isinst, _mk_inplace, _mk_inplace_saving_result, _needs, _ns, _pair, _res, _type_word, _wrap
+from ._core import make_inplace, _e, _finish, _inplace, _isinst, _needs, _ns, _pair, _res, _type_word, _wrap
 from .unary import _unary_op, expm1, log1p, rsqrt, sign, trunc
 from ._registry import op, alias
 from .. import ops
@@ -47,19 +47,6 @@ def _record(t, cls, inputs, saved=(), result=False):
             n._sver = tuple(n._sver) + (t._ver[0],)
         return n
     return None
-
-
-def _mk_inplace_saving_self_and_result(fn):
-    """In-place fn whose formula needs both self before the op and the result (hypot_,
-    copysign_): self's old value is kept in a copy, and the saved result is self itself."""
-    def op(self, *args, **kwargs):
-        def run(x, *a, **k):
-            if x is not self:           # the pre-op alias of self that _inplace made: give it a copy
-                x._a = x._a.copy()
-            return fn(x, *a, **k)
-        return _mk_inplace_saving_result(run)(self, *args, **kwargs)
-    op.__name__ = fn.__name__ + "_"
-    return op
 
 
 class AddcmulBackward0(Node):
@@ -502,18 +489,6 @@ AcoshBackward1 = _no_derivative_node("AcoshBackward1", "inplace version of acosh
 AtanhBackward1 = _no_derivative_node("AtanhBackward1", "inplace version of atanh")
 
 
-def _mk_inplace_without_derivative(fn, cls):
-    def out_of_place(x):
-        t = fn(x)
-        if t._node is not None:
-            t._node.__class__ = cls
-            t._node._saved, t._node._sver = (), ()
-        return t
-    op = _mk_inplace(out_of_place, False)
-    op.__name__ = fn.__name__ + "_"
-    return op
-
-
 @op(function=False)
 def float_power_(self, exponent):
     if self._a.dtype != np.float64:
@@ -527,98 +502,98 @@ def true_divide_(self, other):
     return ops.div_(self, other)
 
 
-addcmul_ = _mk_inplace(addcmul, False)
+addcmul_ = make_inplace(addcmul)
 addcmul_ = op(addcmul_, "addcmul_", function=False)
 
 
-addcdiv_ = _mk_inplace(addcdiv, False)
+addcdiv_ = make_inplace(addcdiv)
 addcdiv_ = op(addcdiv_, "addcdiv_", function=False)
 
 
-atan2_ = arctan2_ = _mk_inplace(atan2)
+atan2_ = arctan2_ = make_inplace(atan2, "self")
 atan2_ = op(atan2_, "atan2_", function=False)
 arctan2_ = op(arctan2_, "arctan2_", function=False)
 
 
-hypot_ = _mk_inplace_saving_self_and_result(hypot)
+hypot_ = make_inplace(hypot, "self and result")
 hypot_ = op(hypot_, "hypot_", function=False)
 
 
-copysign_ = _mk_inplace_saving_self_and_result(copysign)
+copysign_ = make_inplace(copysign, "self and result")
 copysign_ = op(copysign_, "copysign_", function=False)
 
 
-heaviside_ = _mk_inplace(heaviside, False)
+heaviside_ = make_inplace(heaviside)
 heaviside_ = op(heaviside_, "heaviside_", function=False)
 
 
-xlogy_ = _mk_inplace(xlogy)
+xlogy_ = make_inplace(xlogy, "self")
 xlogy_ = op(xlogy_, "xlogy_")
 
 
-logit_ = _mk_inplace(logit)
+logit_ = make_inplace(logit, "self")
 logit_ = op(logit_, "logit_")
 
 
-frac_ = _mk_inplace(frac, False)
+frac_ = make_inplace(frac)
 frac_ = op(frac_, "frac_")
 
 
-sgn_ = _mk_inplace(sgn, False)
+sgn_ = make_inplace(sgn)
 sgn_ = op(sgn_, "sgn_", function=False)
 
 
-sign_ = _mk_inplace(sign, False)
+sign_ = make_inplace(sign)
 sign_ = op(sign_, "sign_", function=False)
 
 
-trunc_ = fix_ = _mk_inplace(trunc, False)
+trunc_ = fix_ = make_inplace(trunc)
 trunc_ = op(trunc_, "trunc_")
 fix_ = op(fix_, "fix_")
 
 
-exp2_ = _mk_inplace_saving_result(exp2)
+exp2_ = make_inplace(exp2, "result")
 exp2_ = op(exp2_, "exp2_")
 
 
-asinh_ = arcsinh_ = _mk_inplace_without_derivative(asinh, AsinhBackward1)
+asinh_ = arcsinh_ = make_inplace(asinh, node=AsinhBackward1)
 asinh_ = op(asinh_, "asinh_")
 arcsinh_ = op(arcsinh_, "arcsinh_")
 
 
-acosh_ = arccosh_ = _mk_inplace_without_derivative(acosh, AcoshBackward1)
+acosh_ = arccosh_ = make_inplace(acosh, node=AcoshBackward1)
 acosh_ = op(acosh_, "acosh_")
 arccosh_ = op(arccosh_, "arccosh_")
 
 
-atanh_ = arctanh_ = _mk_inplace_without_derivative(atanh, AtanhBackward1)
+atanh_ = arctanh_ = make_inplace(atanh, node=AtanhBackward1)
 atanh_ = op(atanh_, "atanh_")
 arctanh_ = op(arctanh_, "arctanh_")
 
 
-sinc_ = _mk_inplace(sinc)
+sinc_ = make_inplace(sinc, "self")
 sinc_ = op(sinc_, "sinc_")
 
 
-nan_to_num_ = _mk_inplace(nan_to_num)
+nan_to_num_ = make_inplace(nan_to_num, "self")
 nan_to_num_ = op(nan_to_num_, "nan_to_num_")
 
 
-log1p_ = _mk_inplace(log1p)
+log1p_ = make_inplace(log1p, "self")
 log1p_ = op(log1p_, "log1p_")
 
 
-expm1_ = _mk_inplace_saving_result(expm1)
+expm1_ = make_inplace(expm1, "result")
 expm1_ = op(expm1_, "expm1_")
 
 
-rsqrt_ = _mk_inplace_saving_result(rsqrt)
+rsqrt_ = make_inplace(rsqrt, "result")
 rsqrt_ = op(rsqrt_, "rsqrt_")
 
 
-deg2rad_ = _mk_inplace(deg2rad, False)
+deg2rad_ = make_inplace(deg2rad)
 deg2rad_ = op(deg2rad_, "deg2rad_")
 
 
-rad2deg_ = _mk_inplace(rad2deg, False)
+rad2deg_ = make_inplace(rad2deg)
 rad2deg_ = op(rad2deg_, "rad2deg_")

@@ -10,7 +10,7 @@ from ..backend import check_same_device
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from .. import _dtype
-from ._core import _type_word, _finish, _mk_inplace, _needs, _ns, _res, _unsafe_view, _wdim, _wrap
+from ._core import make_inplace, _type_word, _finish, _needs, _ns, _res, _unsafe_view, _wdim, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -483,13 +483,13 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     return _add_product(input, mat, vec, beta, alpha, AddmvBackward0)
 
 
-addmm_ = _mk_inplace(addmm, False)
+addmm_ = make_inplace(addmm)
 addmm_ = op(addmm_, "addmm_", function=False)
 
 
-baddbmm_ = _mk_inplace(baddbmm, False)
+baddbmm_ = make_inplace(baddbmm)
 baddbmm_ = op(baddbmm_, "baddbmm_", function=False)
 
 
-addmv_ = _mk_inplace(addmv, False)
+addmv_ = make_inplace(addmv)
 addmv_ = op(addmv_, "addmv_", function=False)

@@ -11,7 +11,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.grad_mode import state as _gs
 from ..backend import xp_of
-from ._core import _dims, _finish, _float_array, _isinst, _keep_shape, _named_pair, _ndarray, _needs, _ns, _res, _save_result, _sum_all, _type_word, _wdim, _wrap
+from ._core import return_type, _finish_outputs, _dims, _finish, _float_array, _isinst, _keep_shape, _ndarray, _needs, _ns, _res, _save_result, _sum_all, _type_word, _wdim, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -294,15 +294,7 @@ class AminBackward0(AmaxBackward0):
     formula = "AminBackward0: self: grad evenly split among the minima along dim"
 
 
-def _return_type(name):
-    base = collections.namedtuple(name, ["values", "indices"])
-
-    def __repr__(self):
-        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
-
-
-_RETURN_TYPES = {n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "mode", "median")}
+_RETURN_TYPES = {n: return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "mode", "median")}
 
 
 def values_indices(values, indices, name="max"):
@@ -683,13 +675,13 @@ def count_nonzero(input, dim=None):
     return _wrap(_res(np.asarray(np.count_nonzero(a, axis=dim)).astype(np.int64)))
 
 
-_cummax_t = _named_pair("cummax", ["values", "indices"])
+_cummax_t = return_type("cummax", ["values", "indices"])
 
 
-_cummin_t = _named_pair("cummin", ["values", "indices"])
+_cummin_t = return_type("cummin", ["values", "indices"])
 
 
-_aminmax_t = _named_pair("aminmax", ["min", "max"])
+_aminmax_t = return_type("aminmax", ["min", "max"])
 
 
 class LogcumsumexpBackward0(Node):
@@ -837,11 +829,7 @@ def aminmax(input, *, dim=None, keepdim=False):
     if _gs.enabled and input._rg:
         n = new_node(AminmaxBackward0)
         n.dims, n.keepdim = dims, kd
-        _finish(tl, n, (input,))
-        n._meta = ((tl._a.shape, tl._a.dtype), (th._a.shape, th._a.dtype))
-        n._saved = (input, _SavedOutput(tl), _SavedOutput(th))
-        n._sver = (input._ver[0], 0, 0)
-        th._node, th._nr, th._rg = n, 1, True
+        _finish_outputs((tl, th), n, (input,), (input, tl, th))
     return _aminmax_t(tl, th)
 
 

@@ -9,7 +9,7 @@ from .._tensor import Size, Tensor
 from ..autograd.grad_mode import state as _gs
 from .. import _dtype
 from ..backend import device as _device, device_of, to_device, xp_of
-from ._core import _dims, _e, _finish, _isinst, _needs, _ns, _res, _unsafe_view, _view_of, _wdim, _wrap, sum_to
+from ._core import _finish_outputs, _dims, _e, _finish, _isinst, _needs, _ns, _res, _unsafe_view, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import _mark_view
 from ._registry import op, alias
 from .. import ops
@@ -538,11 +538,7 @@ def _multi_view(x, arrays, cls, dim, pieces):
     if _gs.enabled and x._rg:
         n = new_node(cls)
         n.shape, n.dim, n.pieces = x._a.shape, dim, pieces
-        n._next = (_e(x),)
-        n._meta = tuple((o._a.shape, o._a.dtype) for o in outs)
-        n._saved = ()
-        for i, o in enumerate(outs):
-            o._node, o._nr, o._rg = n, i, True
+        _finish_outputs(outs, n, (x,))
     return tuple(outs)
 
 

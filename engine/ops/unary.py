@@ -9,7 +9,7 @@ from ..autograd.grad_mode import state as _gs
 from ..autograd.graph import Node, _SavedOutput, new_node
 from ..backend import xp_of
 from .._tensor import Tensor
-from ._core import _as_tensor, _e, _finish, _isinst, _mk_inplace, _mk_inplace_saving_result, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
+from ._core import make_inplace, _as_tensor, _e, _finish, _isinst, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -21,19 +21,9 @@ def _unary(x, fn, cls, save):
     r = fn(a)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and x._rg:
-        n = new_node(cls)
-        n._next = (_e(x),)
-        n._meta = ((r.shape, r.dtype),)
-        if save == 1:
-            n._saved = (x,)
-            n._sver = (x._ver[0],)
-        elif save == 2:
-            n._saved = (_SavedOutput(t),)
-            n._sver = (0,)
-        else:
-            n._saved = ()
-        t._node = n
-        t._rg = True
+        n = _finish(t, new_node(cls), (x,), (x,) if save == 1 else ())._node
+        if save == 2:
+            _save_result(n, t)
     return t
 
 
@@ -433,16 +423,11 @@ def where(condition, input=None, other=None):
     t = _wrap(_res(xp.where(c, xa, ya)))
     if _needs(input, other):
         cond = condition if _isinst(condition, Tensor) else _wrap(c)
-        n = new_node(WhereBackward0)
-        n._next = (_e(input), _e(other))
-        n._meta = ((t._a.shape, t._a.dtype),)
-        n._saved = (cond,)
-        n._sver = (cond._ver[0],)
-        t._node, t._rg = n, True
+        _finish(t, new_node(WhereBackward0), (input, other), (cond,))
     return t
 
 
-clamp_ = _mk_inplace(clamp)
+clamp_ = make_inplace(clamp, "self")
 clamp_ = op(clamp_, "clamp_")
 
 
@@ -450,61 +435,61 @@ clip_ = clamp_
 alias(clip_, "clip_")
 
 
-clamp_min_ = _mk_inplace(clamp_min)
+clamp_min_ = make_inplace(clamp_min, "self")
 clamp_min_ = op(clamp_min_, "clamp_min_")
 
 
-clamp_max_ = _mk_inplace(clamp_max)
+clamp_max_ = make_inplace(clamp_max, "self")
 clamp_max_ = op(clamp_max_, "clamp_max_")
 
 
-log_ = _mk_inplace(log)
+log_ = make_inplace(log, "self")
 log_ = op(log_, "log_")
 
 
-abs_ = _mk_inplace(abs)
+abs_ = make_inplace(abs, "self")
 abs_ = op(abs_, "abs_")
 
 
-relu_ = _mk_inplace_saving_result(relu)
+relu_ = make_inplace(relu, "result")
 relu_ = op(relu_, "relu_")
 
 
-exp_ = _mk_inplace_saving_result(exp)
+exp_ = make_inplace(exp, "result")
 exp_ = op(exp_, "exp_")
 
 
-sqrt_ = _mk_inplace_saving_result(sqrt)
+sqrt_ = make_inplace(sqrt, "result")
 sqrt_ = op(sqrt_, "sqrt_")
 
 
-sigmoid_ = _mk_inplace_saving_result(sigmoid)
+sigmoid_ = make_inplace(sigmoid, "result")
 sigmoid_ = op(sigmoid_, "sigmoid_")
 
 
-tanh_ = _mk_inplace_saving_result(tanh)
+tanh_ = make_inplace(tanh, "result")
 tanh_ = op(tanh_, "tanh_")
 
 
-reciprocal_ = _mk_inplace_saving_result(reciprocal)
+reciprocal_ = make_inplace(reciprocal, "result")
 reciprocal_ = op(reciprocal_, "reciprocal_")
 
 
-sin_ = _mk_inplace(sin)
+sin_ = make_inplace(sin, "self")
 sin_ = op(sin_, "sin_")
 
 
-cos_ = _mk_inplace(cos)
+cos_ = make_inplace(cos, "self")
 cos_ = op(cos_, "cos_")
 
 
-floor_ = _mk_inplace(floor, False)
+floor_ = make_inplace(floor)
 floor_ = op(floor_, "floor_")
 
 
-ceil_ = _mk_inplace(ceil, False)
+ceil_ = make_inplace(ceil)
 ceil_ = op(ceil_, "ceil_")
 
 
-round_ = _mk_inplace(round, False)
+round_ = make_inplace(round)
 round_ = op(round_, "round_")

@@ -147,10 +147,7 @@ def _copy_of(g):
     if _gs.enabled and g._rg:
         n = new_node(CopyBackwards)
         n.src_dtype, n.src_device = g._a.dtype, device_of(g._a)
-        n._next = (_NONE_EDGE, _e(g))
-        n._meta = ((t._a.shape, t._a.dtype),)
-        n._saved = ()
-        t._node, t._rg = n, True
+        _finish(t, n, (None, g))
     return t
 
 
