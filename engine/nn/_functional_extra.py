@@ -29,7 +29,8 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
-           "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear"]
+           "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
+           "embedding_bag", "embedding_renorm_"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -783,3 +784,78 @@ def upsample_nearest(input, size=None, scale_factor=None):
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# -- embeddings -------------------------------------------------------------------------------
+
+def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
+    """Scale (in place, outside autograd) the rows of `weight` that `input` picks whose
+    norm_type-norm exceeds max_norm down to max_norm, as PyTorch's embedding does first."""
+    with engine.no_grad():
+        rows = engine.unique(input.reshape(-1).to(weight.device))
+        picked = weight.index_select(0, rows)
+        norms = engine.norm(picked, p=norm_type, dim=1)
+        scale = engine.where(norms > max_norm, max_norm / (norms + 1e-7), engine.ones_like(norms))
+        weight[rows] = picked * scale.unsqueeze(1)
+    return weight
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights=None, include_last_offset: bool = False, padding_idx=None):
+    """Sum, mean or max of the embeddings in each bag: rows of a 2-D input, or the pieces of a
+    1-D input that `offsets` starts."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a "
+                             "mini-batch of fixed length sequences. However, found offsets of type "
+                             f"{type(offsets)}")
+        bags, length = input.shape
+        starts = list(range(0, bags * length, length))
+        flat = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        starts = [int(o) for o in offsets.tolist()]
+        if include_last_offset:
+            starts = starts[:-1]
+        flat = input
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    n, bags = flat.shape[0], len(starts)
+    ends = starts[1:] + [n if not include_last_offset or input.ndim == 2 else int(offsets[-1])]
+    ids = flat.tolist()
+    bag_of = np.zeros(n, dtype=np.int64)
+    keep = np.ones(n, dtype=bool)
+    for b, (s, e) in enumerate(zip(starts, ends)):
+        bag_of[s:e] = b
+    if padding_idx is not None:
+        keep = np.array([i != padding_idx for i in ids], dtype=bool)
+    rows = F.embedding(flat, weight)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.unsqueeze(1)
+    dim = weight.shape[1]
+    if mode == "max":
+        parts = []
+        for s, e in zip(starts, ends):
+            members = [i for i in range(s, e) if keep[i]]
+            parts.append(rows[members].amax(0) if members
+                         else engine.zeros(dim, dtype=weight.dtype, device=weight.device))
+        return engine.stack(parts, 0) if parts else engine.zeros(0, dim, dtype=weight.dtype)
+    index = engine.from_numpy(bag_of[keep]).to(weight.device)
+    kept = rows[engine.from_numpy(np.nonzero(keep)[0]).to(weight.device)] if not keep.all() else rows
+    out = engine.zeros(bags, dim, dtype=weight.dtype, device=weight.device).index_add(0, index, kept)
+    if mode == "mean":
+        counts = np.bincount(bag_of[keep], minlength=bags).astype(weight.dtype.np)
+        out = out / engine.from_numpy(np.maximum(counts, 1)).to(weight.device).unsqueeze(1)
+    return out
