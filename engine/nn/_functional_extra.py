@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 import engine
+from engine._warnings import warn
 from engine.nn import functional as F
 from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
 
@@ -565,8 +566,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
            log_target: bool = False):
     """KL(target || exp(input)) pointwise: target * (log target - input) (0 where target is 0)."""
     if reduction == "mean":
-        import warnings
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+        warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.")
