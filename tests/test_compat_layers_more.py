@@ -162,3 +162,19 @@ def _bag_call(mode_input):
 ])
 def test_embeddings_match_torch(make, call):
     _compare(make, [], call=call)
+
+
+@pytest.mark.parametrize("fn,shape", [("dropout2d", (2, 6)), ("dropout2d", (2, 3, 4)),
+                                      ("dropout3d", (3, 2, 2, 2)), ("dropout1d", (3, 5))])
+def test_channel_dropout_shapes_and_warnings_match_torch(fn, shape):
+    import warnings
+    results = []
+    for lib in (engine, torch):
+        lib.manual_seed(4)
+        x = lib.ones(shape, dtype=lib.float64)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = getattr(lib.nn.functional, fn)(x, 0.5)
+        results.append((y.numpy(), [str(w.message) for w in caught]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]

@@ -515,39 +515,64 @@ def hardshrink(input, lambd: float = 0.5):
 
 # -- channel dropout --------------------------------------------------------------------------
 
-def _feature_dropout(input, p, training, dims, name):
+def _feature_dropout(x, p, training):
+    """PyTorch's feature_dropout: one Bernoulli(1 - p) draw per (dim 0, dim 1) pair, shared by
+    the rest of the dims, scaled by 1 / (1 - p)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if input.ndim not in (dims + 1, dims + 2):
-        raise RuntimeError(f"{name}: Expected {dims + 1}D or {dims + 2}D input, but received a "
-                           f"{input.ndim}D input. Note that {name} exists to provide channel-wise "
-                           f"dropout on inputs with {dims} spatial dimension{'s' if dims > 1 else ''}, a channel "
-                           f"dimension, and an optional batch dimension (i.e. {dims + 1}D or "
-                           f"{dims + 2}D inputs).")
     if not training or p == 0.0:
-        return input
-    unbatched = input.ndim == dims + 1
-    x = input.unsqueeze(0) if unbatched else input
+        return x
     if p == 1.0:
-        out = x * 0.0
-    else:
-        with engine.no_grad():      # PyTorch's draw: one Bernoulli per (sample, channel)
-            shape = tuple(x.shape[:2]) + (1,) * dims
-            mask = engine.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - p).div_(1 - p)
-        out = x * mask
-    return out.squeeze(0) if unbatched else out
+        return x * 0.0
+    with engine.no_grad():
+        shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
+        mask = engine.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - p).div_(1 - p)
+    return x * mask
+
+
+def _channel_note(n):
+    return (f"Note that dropout{n}d exists to provide channel-wise dropout on inputs with {n} "
+            f"spatial dimension{'s' if n > 1 else ''}, a channel dimension, and an optional batch "
+            f"dimension (i.e. {n + 1}D or {n + 2}D inputs).")
 
 
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    return _feature_dropout(input, p, training, 1, "dropout1d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. "
+                           + _channel_note(1))
+    if input.ndim == 2:
+        return _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(input, p, training)
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    return _feature_dropout(input, p, training, 2, "dropout2d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+             "will result in an error in a future release. To retain the behavior and silence "
+             "this warning, please use dropout instead. " + _channel_note(2))
+    if input.ndim == 3:
+        warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+             "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is the "
+             "channel dim. This behavior will change in a future release to interpret the input as "
+             "one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+             "dropout behavior, please switch to using dropout1d instead.")
+    return _feature_dropout(input, p, training)
 
 
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    return _feature_dropout(input, p, training, 3, "dropout3d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (4, 5):
+        warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and "
+             "will result in an error in a future release. To retain the behavior and silence "
+             "this warning, please use dropout instead. " + _channel_note(3))
+    if input.ndim != 5:
+        return _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(input, p, training)
 
 
 # -- more losses ------------------------------------------------------------------------------
