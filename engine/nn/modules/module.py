@@ -33,7 +33,15 @@ def register_module_forward_hook(hook: Callable) -> RemovableHandle:
     _global_forward_hooks[handle.id] = hook
     return handle
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """load_state_dict's result; prints `<All keys matched successfully>` when both are empty."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 def _addindent(text: str, spaces: int) -> str:
