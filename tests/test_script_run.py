@@ -212,3 +212,26 @@ def pause_step_and_edit(run):
     run.resume()
     step = until("step")[1]
     assert step["grad_norm_post_clip"] == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_two_backward_calls_in_one_step_keep_both_losses_and_the_last_is_the_root(tmp_path):
+    path = write_script(tmp_path, """
+        import torch
+        w = torch.tensor([1.0, 2.0], requires_grad=True)
+        opt = torch.optim.SGD([w], lr=0.1)
+        for step in range(3):
+            opt.zero_grad()
+            first = (w * 3).sum()
+            first.backward()
+            second = (w ** 2).sum()
+            second.backward()
+            opt.step()
+    """)
+    result = run_script(path, timeout=60)
+    doc = result.document
+    assert doc.meta["script"]["roots"] == ["sum", "sum2"] and doc.meta["root"] == "sum2"
+    session = Session(doc)
+    assert session.run()
+    w = session.value("w")
+    assert w.tolist() == pytest.approx([0.1, 0.74])          # as the third step saw it
+    assert w.grad.tolist() == pytest.approx((2 * w).tolist())   # d(sum2)/dw only: the root

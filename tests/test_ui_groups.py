@@ -128,3 +128,22 @@ def test_deleting_a_grouped_node_and_undo_puts_it_back_in_its_group(window, qtbo
     assert sorted(window.doc.groups[gid].node_ids) == sorted([mul.id, exp.id])
     assert isinstance(window.scene.groups.frames[gid], GroupFrame)
     assert not any(isinstance(i, GroupBox) for i in window.scene.items())
+
+
+def test_the_debugger_steps_a_collapsed_group_as_one_box(window, qtbot, tmp_path):
+    x, w, mul, exp, total, root = build(window)
+    select(window, mul, exp)
+    press(window, Qt.Key_G)
+    gid = next(iter(window.doc.groups))
+    window.scene.groups.set_collapsed(gid, True)
+    box = window.scene.groups.boxes[gid]
+    window.runner.run(backward=False)
+    panel = window.debugger_panel
+    panel.restart()
+    while panel.debugger.current is None or \
+            window.doc.nodes[panel.debugger.current.planned.node_id].label != "exp":
+        panel.step()
+    overlay = panel.overlay
+    rect = overlay._node_rect(exp.id)
+    assert rect.topLeft() == box.pos() and rect.width() == box.rect().width()
+    window.grab().save(str(tmp_path / "debug_collapsed.png"))

@@ -85,11 +85,14 @@ def grouped_positions(doc: Document,
         edges_at.setdefault(common, []).append((item_at(e.src, common), item_at(e.dst, common)))
 
     blocks: dict[str, tuple[float, float, dict[str, tuple[float, float]]]] = {}
+    group_first: dict[str, int] = {}
+    for nid, chain in chains.items():
+        for gid in chain:
+            if rank[nid] < group_first.get(gid, len(rank)):
+                group_first[gid] = rank[nid]
 
     def first_rank(item: str) -> int:
-        if item.startswith("n:"):
-            return rank[item[2:]]
-        return min((rank[n] for n in doc.group_nodes(item[2:])), default=0)
+        return rank[item[2:]] if item.startswith("n:") else group_first.get(item[2:], 0)
 
     def layout(level: str | None) -> tuple[float, float, dict[str, tuple[float, float]]]:
         """(width, height, item -> position relative to the block's top-left)."""

@@ -15,6 +15,7 @@ engine's `_recorded` mark) found under the engine package, never an arbitrary ca
 """
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -60,8 +61,14 @@ def decode_args(text: str) -> tuple[list, dict]:
 def call_ports(params: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The input and output ports a call node uses (what the canvas shows): inputs from the
     {"$in": k} marks in its arguments, outputs from the "outputs" count it was recorded with."""
+    args = params.get("args", "{}")
+    return _ports_of(args if isinstance(args, str) else "{}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _ports_of(args: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     try:
-        data = json.loads(params.get("args", "{}"))
+        data = json.loads(args)
     except (TypeError, ValueError):
         return INPUT_PORTS[:1], OUTPUT_PORTS[:1]
     used: set[int] = set()

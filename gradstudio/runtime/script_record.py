@@ -46,14 +46,24 @@ def _engine_dir() -> str:
     return _ENGINE_DIR
 
 
+_USER_FILES: dict[str, bool] = {}
+
+
 def is_user_file(filename: str) -> bool:
     """A frame of the script (or of the script's own modules), not of the engine, gradstudio
-    or Python's machinery."""
+    or Python's machinery (answered once per file name: it is asked for every op)."""
+    known = _USER_FILES.get(filename)
+    if known is not None:
+        return known
     if not filename or filename.startswith("<"):
-        return False
-    path = os.path.abspath(filename)
-    return not (path.startswith(_engine_dir() + os.sep) or path.startswith(_GRADSTUDIO_DIR + os.sep)
-                or path.startswith(os.path.dirname(os.__file__) + os.sep))
+        answer = False
+    else:
+        path = os.path.abspath(filename)
+        answer = not (path.startswith(_engine_dir() + os.sep)
+                      or path.startswith(_GRADSTUDIO_DIR + os.sep)
+                      or path.startswith(os.path.dirname(os.__file__) + os.sep))
+    _USER_FILES[filename] = answer
+    return answer
 
 
 def user_frame(frame):
@@ -63,7 +73,7 @@ def user_frame(frame):
     return frame
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One engine op call the script made (one or more OpRecords)."""
     name: str
@@ -93,6 +103,8 @@ class Pass:
     leaves: dict[int, Leaf] = field(default_factory=dict)    # id(tensor) -> leaf
     root: Any = None                                          # the tensor backward ran on
     cut: int | None = None          # len(calls) at the last backward (no optimizer yet)
+    produced: set = field(default_factory=set)                # id() of tensors calls made
+    roots: list = field(default_factory=list)    # every tensor backward ran on, in order
 
 
 class ScriptRecorder:
@@ -112,6 +124,7 @@ class ScriptRecorder:
         self.backward_calls = 0
         self.script_globals: dict | None = None     # the script's module namespace
         self._call_code = None
+        self._paths: dict[tuple[int, str], str | None] = {}
 
     # ------------------------------------------------------------------ observers
     def on_op(self, record) -> None:
@@ -133,8 +146,12 @@ class ScriptRecorder:
             inputs = list(locals_.get("inputs", record.inputs))
         else:
             outputs, inputs = list(record.outputs), list(record.inputs)
+        key = (id(fn), name)
+        path = self._paths.get(key, False)
+        if path is False:
+            path = self._paths[key] = self._function_path(fn, name)
         self._add_call(Call(
-            name=str(name), function=self._function_path(fn, name),
+            name=str(name), function=path,
             args=tuple(locals_.get("args", ())), kwargs=dict(locals_.get("kwargs", {})),
             inputs=inputs, outputs=outputs, ops=[record.name],
             source=self._source(call_frame or sys._getframe(1)),
@@ -159,11 +176,13 @@ class ScriptRecorder:
         if out is not None and any(t is out for t in call.inputs) and out.is_leaf \
                 and (not call.grad_enabled or not out.requires_grad):
             return      # an in-place update of a leaf (w -= lr * w.grad, grad.zero_()): not graph
-        produced = {id(t) for c in current.calls for t in c.outputs}
+        produced = current.produced
         for t in call.inputs:
             if id(t) not in produced and id(t) not in current.leaves:
                 current.leaves[id(t)] = Leaf(t, self._leaf_name(t, call_frame), None,
                                              self._source(call_frame) if call_frame else None)
+        for t in call.outputs:
+            produced.add(id(t))
         current.calls.append(call)
 
     def on_module_pre(self, module, args) -> None:
@@ -187,7 +206,9 @@ class ScriptRecorder:
         current = self.current
         if not self.uses_optimizer and current.cut is not None:
             # a second backward with no optimizer step between: the pass ended at the first
-            done = Pass(current.calls[:current.cut], {}, current.root)
+            done = Pass(current.calls[:current.cut], {}, current.root, None,
+                        {id(t) for c in current.calls[:current.cut] for t in c.outputs},
+                        list(current.roots))
             rest = current.calls[current.cut:]
             done.leaves = current.leaves
             self._finish(done)
@@ -197,6 +218,7 @@ class ScriptRecorder:
                 self._add_call(call, None)
             current = self.current
         current.root = tensor
+        current.roots.append(tensor)
         current.cut = len(current.calls)
         self._snapshot(current)
 
@@ -236,14 +258,13 @@ class ScriptRecorder:
     # ------------------------------------------------------------------ stack
     def _call_frame(self):
         """The engine's `_call` frame of the op call being reported (holds fn, args, kwargs)."""
-        if self._call_code is None:
+        code = self._call_code
+        if code is None:
             from engine.autograd import recording
-            self._call_code = recording._call.__code__
+            code = self._call_code = recording._call.__code__
         frame = sys._getframe(2)
         for _ in range(12):
-            if frame is None:
-                return None
-            if frame.f_code is self._call_code:
+            if frame is None or frame.f_code is code:
                 return frame
             frame = frame.f_back
         return None
@@ -299,8 +320,8 @@ class ScriptRecorder:
 
 
 def _grad_enabled() -> bool:
-    import engine
-    return engine.is_grad_enabled()
+    from engine.autograd.grad_mode import is_grad_enabled
+    return is_grad_enabled()
 
 
 def _numpy(tensor) -> np.ndarray:
@@ -322,7 +343,7 @@ def _needed(p: Pass) -> list[Call]:
         for t in call.outputs:
             latest[id(t)] = k
     keep: set[int] = set()
-    stack = [latest[id(p.root)]] if id(p.root) in latest else []
+    stack = [latest[id(r)] for r in (p.roots or [p.root]) if id(r) in latest]
     while stack:
         k = stack.pop()
         if k not in keep:
@@ -343,6 +364,18 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     leaf_nodes: dict[int, str] = {}
     call_nodes: list[tuple[Call, str]] = []
     failed_node = None
+    counts: dict[str, int] = {}
+
+    def fresh(label: str) -> str:
+        """label, label2, label3, ... counted here (the document's unique_label scans)."""
+        n = counts.get(label, 0) + 1
+        counts[label] = n
+        candidate = label if n == 1 else f"{label}{n}"
+        while doc.node_by_label(candidate) is not None:
+            n += 1
+            counts[label] = n
+            candidate = f"{label}{n}"
+        return candidate
 
     def leaf_node(t) -> str:
         if id(t) in leaf_nodes:
@@ -352,15 +385,15 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         name = (leaf.name if leaf else None) or param_names.get(id(t)) or "tensor"
         dtype = str(array.dtype)
         if id(t) in parameters or type(t).__name__ == "Parameter":
-            node = doc.add_node("parameter", label=name, params={
+            node = doc.add_node("parameter", label=fresh(name), params={
                 "init": "value", "value": _value(array.astype(np.float64)),
                 "dtype": dtype if dtype in ("float32", "float64") else "float32"})
         elif dtype in ("float32", "float64"):
-            node = doc.add_node("tensor", label=name, params={
+            node = doc.add_node("tensor", label=fresh(name), params={
                 "value": _value(array.astype(np.float64)), "dtype": dtype,
                 "requires_grad": bool(t.requires_grad)})
         else:   # integer or bool data (class labels, masks): engine.tensor(value, dtype=...)
-            node = doc.add_node("call", label=name, params={
+            node = doc.add_node("call", label=fresh(name), params={
                 "function": "engine.tensor",
                 "args": _json({"args": [_value(array)], "kwargs": {"dtype": {"$dtype": dtype}}})})
         if leaf is not None and leaf.source:
@@ -393,7 +426,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             label = call.name.strip("_") or call.name      # __getitem__ -> getitem
             if not order and call.outputs and param_names.get(id(call.outputs[0])):
                 label = param_names[id(call.outputs[0])]     # a factory: named as its variable
-            node = doc.add_node("call", label=label, params={
+            node = doc.add_node("call", label=fresh(label), params={
                 "function": call.function, "args": args_json})
             for k, t in enumerate(order):
                 src = made.get(id(t))
@@ -425,6 +458,10 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         sources[node.id] = info
         call_nodes.append((call, node.id))
 
+    roots = [doc.nodes[made[id(r)][0]].label for r in p.roots
+             if id(r) in made and made[id(r)][1] == "out"]
+    if len(roots) > 1:      # backward() ran more than once: the last is the root, the others
+        doc.meta.setdefault("script", {})["roots"] = roots   # can be chosen as root instead
     if p.root is not None and id(p.root) in made:
         root_node, port = made[id(p.root)]
         if port == "out":
@@ -433,12 +470,12 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     if no_grad:
         doc.add_region("no_grad", no_grad)
     _add_module_groups(doc, call_nodes, module_calls)
-    doc.meta["script"] = {"sources": sources, "failed": failed_node}
+    doc.meta.setdefault("script", {}).update({"sources": sources, "failed": failed_node})
     if title:
         doc.meta["title"] = title
-    if len(doc.nodes) > COLLAPSE_ABOVE:
+    if len(doc.nodes) > COLLAPSE_ABOVE:    # the module structure shows: outermost groups open
         for group in doc.groups.values():
-            group.collapsed = True
+            group.collapsed = group.parent is not None
     from gradstudio.graph.group_layout import grouped_positions
     for nid, pos in grouped_positions(doc).items():
         doc.nodes[nid].pos = pos

@@ -244,6 +244,9 @@ class DebuggerOverlay(QObject):
         return item
 
     def _node_rect(self, node_id: str) -> QRectF:
+        box = self.scene.groups.box_of(node_id)     # inside a collapsed group: its box
+        if box is not None:
+            return QRectF(box.pos(), box.rect().size())
         item = self.scene.node_items[node_id]
         return QRectF(item.pos(), QSizeF(*item.size()))
 

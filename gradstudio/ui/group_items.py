@@ -55,8 +55,8 @@ def _size_text(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.1f}k" if n >= 1e4 else str(n)
 
 
-def summary_text(doc: Document, group_id: str) -> str:
-    ops, params = doc.group_summary(group_id)
+def summary_text(doc: Document, group_id: str, nodes: list[str] | None = None) -> str:
+    ops, params = doc.group_summary(group_id, nodes)
     return f"{ops} op{'s' if ops != 1 else ''} · {_size_text(params)} parameters"
 
 
@@ -223,7 +223,10 @@ class GroupLayer:
         self.frames: dict[str, GroupFrame] = {}
         self.boxes: dict[str, GroupBox] = {}
         self._summaries: dict[str, str] = {}
+        self._members: dict[str, list[str]] = {}
         self._had_groups = False
+        self._frames_due = False
+        self._shown_as: dict[str, str] = {}       # hidden node -> the box that shows it
 
     # ---------------------------------------------------------------- following the document
     def on_change(self, change) -> None:
@@ -232,8 +235,10 @@ class GroupLayer:
             if self.doc.groups or self._had_groups:
                 self.rebuild()
         elif change.what == "node_changed" and self.frames:
-            if change.key == "pos":
-                self.update_frames()
+            if change.key == "pos":         # a move of many nodes: fitted once, after it
+                if not self._frames_due:
+                    self._frames_due = True
+                    QTimer.singleShot(0, self.update_frames)
             else:
                 self._summaries.clear()
 
@@ -246,6 +251,7 @@ class GroupLayer:
         self.boxes.clear()
         self._summaries.clear()
         self._had_groups = bool(doc.groups)
+        self._members = doc.all_group_nodes()
         # the outermost collapsed group around each group (None: drawn expanded)
         hidden_by: dict[str, str | None] = {}
         for gid in doc.groups:
@@ -262,6 +268,7 @@ class GroupLayer:
                 self.boxes[gid] = GroupBox(self, gid)
         owner = doc.node_groups()
         shown_as = {nid: hidden_by[gid] for nid, gid in owner.items() if hidden_by[gid]}
+        self._shown_as = shown_as
         for nid, item in scene.node_items.items():
             item.setVisible(nid not in shown_as)
         for eid, item in scene.edge_items.items():
@@ -298,7 +305,7 @@ class GroupLayer:
 
     def _members_rect(self, group_id: str) -> QRectF:
         rect = QRectF()
-        for nid in self.doc.group_nodes(group_id):
+        for nid in self._members.get(group_id, ()):
             item = self.scene.node_items.get(nid)
             if item is not None:
                 rect = rect.united(QRectF(item.pos(), item.rect().size()))
@@ -306,8 +313,16 @@ class GroupLayer:
 
     def update_frames(self) -> None:
         """Fits each expanded frame around what it shows, innermost groups first."""
+        self._frames_due = False
+        if not isValid(self.scene):
+            return
         doc = self.doc
-        order = sorted(self.frames, key=lambda g: -len(doc.group_chain(g)))
+        children: dict[str, list[str]] = {}
+        for g in doc.groups.values():
+            if g.parent is not None:
+                children.setdefault(g.parent, []).append(g.id)
+        order = sorted((g for g in self.frames if g in doc.groups),
+                       key=lambda g: -len(doc.group_chain(g)))
         rects: dict[str, QRectF] = {}
         for gid, box in self.boxes.items():
             rects[gid] = box.sceneBoundingRect()
@@ -317,9 +332,9 @@ class GroupLayer:
                 item = self.scene.node_items.get(nid)
                 if item is not None:
                     rect = rect.united(QRectF(item.pos(), item.rect().size()))
-            for child in doc.child_groups(gid):
-                if child.id in rects:
-                    rect = rect.united(rects[child.id])
+            for child in children.get(gid, ()):
+                if child in rects:
+                    rect = rect.united(rects[child])
             if rect.isNull():
                 rect = QRectF(0, 0, NODE_WIDTH, 40)
             rect = rect.adjusted(-FRAME_PAD, -FRAME_PAD - FRAME_HEADER, FRAME_PAD, FRAME_PAD)
@@ -328,10 +343,16 @@ class GroupLayer:
             if frame.rect() != rect:
                 frame.setRect(rect)
 
+    def box_of(self, node_id: str) -> "GroupBox | None":
+        """The collapsed group's box a hidden node is drawn as (None: the node shows)."""
+        gid = self._shown_as.get(node_id)
+        return self.boxes.get(gid) if gid is not None else None
+
     def summary(self, group_id: str) -> str:
         text = self._summaries.get(group_id)
         if text is None:
-            text = self._summaries[group_id] = summary_text(self.doc, group_id)
+            text = self._summaries[group_id] = summary_text(
+                self.doc, group_id, self._members.get(group_id))
         return text
 
     def visible_bounds(self) -> QRectF:
