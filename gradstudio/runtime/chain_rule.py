@@ -142,10 +142,11 @@ class ChainLink:
         if kind == "large":
             return f"∂{self.source}/∂{target}: upstream {upstream} → passes on {product}"
         sign = {"scalar": "×", "vector": "×", "elementwise": "⊙", "matrix": "·J"}[kind]
+        where = f"∂{self.source}/∂{target}"
         if kind == "matrix":
-            text = f"∂{self.source}/∂{target}: upstream {upstream} · J {self.local_text()} = {product}"
+            text = f"{where}: upstream {upstream} · J {self.local_text()} = {product}"
         else:
-            text = f"∂{self.source}/∂{target} = {self.local_text()} {sign} upstream {upstream} = {product}"
+            text = f"{where} = {self.local_text()} {sign} upstream {upstream} = {product}"
         return text if self.consistent else text + "  (a hook changed it)"
 
 
