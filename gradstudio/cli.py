@@ -29,6 +29,9 @@ def _sub_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a graph headless: forward, backward, training")
     run.add_argument("file")
     run.add_argument("--device", default="cpu", help="cpu or cuda")
+    run.add_argument("--cpu-fallback", action="store_true",
+                     help="run on the cpu (with a warning) when cuda is not available, "
+                          "instead of exiting with code 2")
     run.add_argument("--steps", type=int, default=None, help="training steps (default: the document's)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--detect-anomaly", action="store_true",

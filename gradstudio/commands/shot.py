@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
     from gradstudio.ui.app import create_application
 
     create_application()
+    quiet_offscreen_warnings()
     with tempfile.TemporaryDirectory() as folder:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
@@ -77,6 +79,26 @@ def main(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot write {output}")
         settings.sync()
     return 0
+
+
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+
+
+def quiet_offscreen_warnings() -> None:
+    """Qt's offscreen platform warns "This plugin does not support propagateSizeHints()"
+    for windows it draws; nothing is wrong with the picture, so the command does not pass
+    it on. Every other Qt message still goes to stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message: str) -> None:
+        if message == OFFSCREEN_NOISE:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(handler)
 
 
 def settle(app, rounds: int = 3) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer
@@ -265,15 +266,24 @@ class MainWindow(QMainWindow):
         self.device_group = QActionGroup(self)
         self.device_actions = {}
         for name, (available, reason) in self.runner.devices().items():
-            action = QAction(name, self, checkable=True)
+            # why a device is off is said where the person looks: in the item's text, and
+            # whole in the status bar while the item is under the mouse
+            text = name if available else f"{name} (not available: {short_reason(reason)})"
+            action = QAction(text, self, checkable=True)
             action.setEnabled(available)
             action.setChecked(name == self.runner.device)
             action.setToolTip(reason or f"run on {name}")
+            action.setStatusTip(reason or f"run on {name}")
             action.triggered.connect(lambda _=False, n=name: self.set_device(n))
             self.device_group.addAction(action)
             device_menu.addAction(action)
             self.device_actions[name] = action
         device_menu.setToolTipsVisible(True)
+        # a disabled item gets no hover (no status tip): opening the menu says why instead
+        unavailable = [r for _, r in self.runner.devices().values() if r]
+        if unavailable:
+            device_menu.aboutToShow.connect(
+                lambda: self.statusBar().showMessage(" · ".join(unavailable), 15000))
 
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction(self.act_shortcuts)
@@ -295,13 +305,14 @@ class MainWindow(QMainWindow):
         self.device_combo = QComboBox()
         devices = self.runner.devices()
         for row, (name, (available, reason)) in enumerate(devices.items()):
-            self.device_combo.addItem(name)
+            self.device_combo.addItem(name if available else f"{name} (not available)")
             item = self.device_combo.model().item(row)
             item.setEnabled(available)
             item.setToolTip(reason or f"run on {name}")
         self.device_combo.setCurrentText(self.runner.device)
         reasons = [r for _, r in devices.values() if r]
         self.device_combo.setToolTip("\n".join(reasons) or "where tensors live")
+        self.device_combo.setStatusTip(" · ".join(reasons) or "where tensors live")
         self.device_combo.textActivated.connect(self.set_device)
         bar.addWidget(self.device_combo)
 
@@ -684,6 +695,13 @@ def is_example(path: str | os.PathLike) -> bool:
         return Path(path).resolve().parent == EXAMPLES.resolve()
     except OSError:
         return False
+
+
+def short_reason(reason: str | None) -> str:
+    """The gist of why a device is unavailable, for a menu item: its first clause without
+    the details in parentheses ("CuPy is not installed or failed to import")."""
+    text = (reason or "").removeprefix("cuda is not available: ").split(";")[0]
+    return re.sub(r"\s*\([^)]*\)", "", text).strip() or "unknown reason"
 
 
 def example_trains(path: Path) -> bool:
