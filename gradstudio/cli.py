@@ -44,6 +44,12 @@ def _sub_parser() -> argparse.ArgumentParser:
                       help="colour theme (light)")
     shot.add_argument("--select", default=None, metavar="LABEL",
                       help="select this node, so the Inspector shows it")
+    shot.add_argument("--why", default=None, metavar="NAME",
+                      help="ask why NAME's gradient is None or zero: the answer's dock and "
+                           "its path on the canvas")
+    shot.add_argument("--detect-anomaly", action="store_true",
+                      help="run with anomaly mode on: stop at the node that first makes "
+                           "NaN/Inf, the Inspector showing where it came from")
     shown = shot.add_mutually_exclusive_group()
     shown.add_argument("--debug-step", type=int, default=None, metavar="N",
                        help="open the debugger, plan the backward pass and take N steps")

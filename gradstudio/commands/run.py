@@ -13,7 +13,10 @@ data and grad are nested lists (non-finite numbers as "nan", "inf", "-inf", as i
 files); "loss" is present only when training ran: when the document's meta has "training",
 `training.train(session, steps=N or None)` runs and returns the per-step losses, with
 "training": {"steps", "final_loss", "accuracy", "val_loss", "grad_norms",
-"mean_grad_norms"} (per-parameter norms: at the last step and averaged over the steps).
+"mean_grad_norms"} (per-parameter norms: at the last step and averaged over the steps)
+and "health": [{"step", "layers": {LABEL: {"kind", "activation_mean", "activation_std",
+"dead_fraction", "saturated_fraction", "grad_norm", "grad_ratio"}}, "verdicts": [...]}]
+sampled about ten times over the run (runtime.health).
 A bad file, a bad graph or a node that fails raises UsageError: exit code 2 and one line
 on stderr. With --detect-anomaly the run stops at the node whose forward or backward first
 made NaN/Inf (the window's Run > Detect anomalies) and names it that way; training, if any,
@@ -77,6 +80,7 @@ def main(args) -> int:
     result = as_json(session.device, infos, losses)
     if trained is not None:
         result["training"] = fileio.json_safe(trained.summary())
+        result["health"] = fileio.json_safe([h.as_json() for h in trained.health])
     text = json.dumps(result) if args.json else as_table(session.device, infos, losses)
     try:
         print(text, flush=True)
@@ -89,7 +93,7 @@ def _train(session: Session, steps: int | None) -> Any:
     """The TrainingResult when the document defines training, else None."""
     if "training" not in session.document.meta:
         return None
-    return training.train(session, steps=steps)
+    return training.train(session, steps=steps, health_every=-1)
 
 
 def first_failure(session: Session) -> str | None:

@@ -28,6 +28,10 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.health_view import install_health
+from gradstudio.ui.nan_origin_view import install_nan_origin
+from gradstudio.ui.runs_view import install_runs
+from gradstudio.ui.step_view import install_step_view
 from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.undo_commands import failures as undo_failures
@@ -91,7 +95,12 @@ class MainWindow(QMainWindow):
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
         install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
-        for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
+        install_nan_origin(self)        # the Inspector says where a NaN/Inf came from
+        install_health(self)            # "Gradient health" dock beside Training, canvas tags
+        install_step_view(self)         # a click on a training plot opens that step
+        install_runs(self)              # Runs dock (kept runs overlaid), Run > gradient changes
+        for dock in (self.debugger_dock, self.training_dock, self.why_dock,  # every dock, in View
+                     self.health_dock, self.step_dock, self.runs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
