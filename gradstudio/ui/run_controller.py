@@ -285,7 +285,8 @@ class RunController(QObject):
         previous = self.errors
         waiting = self.session.waiting
         self.errors = {n: t for n, t in self.session.errors.items() if n not in waiting}
-        self.waiting = {n: t for n, t in self.session.errors.items() if n in waiting}
+        self.waiting = {n: f"waiting for {waiting[n]}" for n in self.session.errors
+                        if n in waiting}
         ran = set(self.session.last_run)
         previous_results, self.results = self.results, {}
         for node_id, outputs in self.session.outputs.items():
