@@ -286,10 +286,10 @@ class Trainer:
             self.target_steps = UNTIL_STOPPED if on else None
             self._cond.notify_all()
 
-    def poll(self) -> list[tuple[str, dict]]:
-        """Nothing to fetch in this thread's trainer (a TrainingProcess's poll drains its
-        worker's records); here for the dashboard, which calls it every frame."""
-        return []
+    def poll(self) -> "Trainer":
+        """Nothing to take in for a trainer in this process (a TrainingProcess's poll reads
+        its worker's records): here for the dashboard, which polls every frame. Returns self."""
+        return self
 
     def fetch_parameters(self) -> dict[str, np.ndarray]:
         """A copy of every trained parameter's values, by name. Safe while the worker runs:
