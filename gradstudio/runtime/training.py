@@ -58,7 +58,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -74,6 +74,31 @@ BINARY_LOSSES = {"binary_cross_entropy": 0.5, "binary_cross_entropy_with_logits"
 BOUNDARY_GRID = 60                                                  # points per side
 LEAF_PARAMETER_KINDS = ("parameter", "tensor")
 UNTIL_STOPPED = math.inf                    # start(UNTIL_STOPPED) trains until stop()
+
+
+class TrainingRun(Protocol):
+    """What the dashboard drives and reads: a `Trainer` (in a thread of this process) and a
+    `TrainingProcess` (a Trainer in a child process) both are one; so can be anything else
+    that trains and fills a TrainingMetrics (a script's loop)."""
+    metrics: TrainingMetrics
+    state: str                  # "idle", "running", "paused", "finished", "stopped"
+    message: str                # how it ended ("finished: 400 steps", "stopped: ...")
+    steps_done: int
+    warnings: collections.deque  # one-line texts for the person (popped by the reader)
+
+    @property
+    def alive(self) -> bool: ...                     # running or paused
+    def poll(self) -> Any: ...                       # take in news (every frame)
+    def start(self, steps: float | None = None) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def step(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+    def set_max_rate(self, steps_per_sec: float | None) -> None: ...
+    def until_stopped(self, on: bool) -> None: ...
+    def total_steps(self) -> float | None: ...
+    def fetch_parameters(self) -> dict[str, np.ndarray]: ...
 
 
 class TrainingError(RunError):
