@@ -239,3 +239,20 @@ def test_a_small_plot_of_positive_values_stays_close_above_zero(qtbot):
     settle(plot)
     bottom, top = plot.plot_item.vb.viewRange()[1]
     assert -0.03 * (top - bottom) <= bottom <= 0.0 and top >= 1.0
+
+
+def test_boundary_points_are_set_again_only_when_they_change(qtbot, monkeypatch):
+    """A training process sends each boundary with its own copy of the same points."""
+    plot = BoundaryPlot()
+    qtbot.addWidget(plot)
+    calls = []
+    real = plot.points.setData
+    monkeypatch.setattr(plot.points, "setData", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    points, labels = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1])
+    grid = np.zeros((4, 4))
+    for step in range(3):        # equal values, new arrays: the points stay as they are
+        plot.set_boundary(DecisionBoundary(step, (0, 1), (0, 1), grid, points.copy(),
+                                           labels.copy()))
+    assert len(calls) == 1
+    plot.set_boundary(DecisionBoundary(3, (0, 1), (0, 1), grid, points + 1, labels))
+    assert len(calls) == 2

@@ -58,7 +58,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -77,6 +77,31 @@ BOUNDARY_GRID = 60                                                  # points per
 LEAF_PARAMETER_KINDS = ("parameter", "tensor")
 HEALTH_SAMPLES = 10                                                 # per run, with health_every -1
 UNTIL_STOPPED = math.inf                    # start(UNTIL_STOPPED) trains until stop()
+
+
+class TrainingRun(Protocol):
+    """What the dashboard drives and reads: a `Trainer` (in a thread of this process) and a
+    `TrainingProcess` (a Trainer in a child process) both are one; so can be anything else
+    that trains and fills a TrainingMetrics (a script's loop)."""
+    metrics: TrainingMetrics
+    state: str                  # "idle", "running", "paused", "finished", "stopped"
+    message: str                # how it ended ("finished: 400 steps", "stopped: ...")
+    steps_done: int
+    warnings: collections.deque  # one-line texts for the person (popped by the reader)
+
+    @property
+    def alive(self) -> bool: ...                     # running or paused
+    def poll(self) -> Any: ...                       # take in news (every frame)
+    def start(self, steps: float | None = None) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def step(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+    def set_max_rate(self, steps_per_sec: float | None) -> None: ...
+    def until_stopped(self, on: bool) -> None: ...
+    def total_steps(self) -> float | None: ...
+    def fetch_parameters(self) -> dict[str, np.ndarray]: ...
 
 
 class TrainingError(RunError):
@@ -298,10 +323,10 @@ class Trainer:
             self.target_steps = UNTIL_STOPPED if on else None
             self._cond.notify_all()
 
-    def poll(self) -> list[tuple[str, dict]]:
-        """Nothing to fetch in this thread's trainer (a TrainingProcess's poll drains its
-        worker's records); here for the dashboard, which calls it every frame."""
-        return []
+    def poll(self) -> "Trainer":
+        """Nothing to take in for a trainer in this process (a TrainingProcess's poll reads
+        its worker's records): here for the dashboard, which polls every frame. Returns self."""
+        return self
 
     def fetch_parameters(self) -> dict[str, np.ndarray]:
         """A copy of every trained parameter's values, by name. Safe while the worker runs:

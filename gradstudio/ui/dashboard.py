@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBo
 from gradstudio.graph.document import Document, GraphError
 from gradstudio.graph.training_setup import CLIP_MODES, MAX_STEPS, TrainingSetup
 from gradstudio.runtime.metrics import MetricsSnapshot, TrainingMetrics
-from gradstudio.runtime.training import UNTIL_STOPPED, Trainer
+from gradstudio.runtime.training import UNTIL_STOPPED, Trainer, TrainingRun
 from gradstudio.runtime.training_process import TrainingProcess
 from gradstudio.ui.dashboard_export import write_metrics_csv
 from gradstudio.ui.dashboard_plots import (MARKER_COLOR, BoundaryPlot, HistogramPanel, NormPlot,
@@ -111,7 +111,7 @@ class TrainingDashboard(QWidget):
         self.document: Document | None = None
         self.base_dir: str | None = None
         self.edit_meta = edit_meta
-        self.trainer: Trainer | None = None
+        self.trainer: TrainingRun | None = None     # the current run, thread or process
         self.metrics: TrainingMetrics | None = None
         self.snapshot: MetricsSnapshot | None = None
         self.version = -1            # the metrics version last taken

@@ -542,7 +542,7 @@ class BoundaryPlot(ThemedPlot):
         self.plot_item.addItem(self.points)
         self.setMinimumSize(200, 180)
         self.step: int | None = None
-        self._points_id: int | None = None
+        self._points: tuple[np.ndarray, np.ndarray] | None = None     # the points drawn
         self._classes = 0
 
     def set_boundary(self, boundary) -> None:
@@ -555,8 +555,12 @@ class BoundaryPlot(ThemedPlot):
         if classes != self._classes:
             self._classes = classes
             self.image.setColorMap(boundary_colormap(classes))
-        if id(boundary.points) != self._points_id:
-            self._points_id = id(boundary.points)
+        # Compared by value: boundaries that came from a training process through shared
+        # memory bring copies of the same points (setting 300 points costs ~5 ms).
+        if self._points is None or not (
+                np.array_equal(self._points[0], boundary.points)
+                and np.array_equal(self._points[1], boundary.labels)):
+            self._points = (np.asarray(boundary.points), np.asarray(boundary.labels))
             brushes = [pg.mkBrush(color(c)) for c in range(classes)]
             self.points.setData(pos=np.asarray(boundary.points, float),
                                 brush=[brushes[c] for c in labels])
@@ -570,7 +574,7 @@ class BoundaryPlot(ThemedPlot):
     def clear_all(self) -> None:
         self.image.clear()
         self.points.clear()
-        self.step = self._points_id = None
+        self.step = self._points = None
 
 
 def boundary_colormap(classes: int) -> pg.ColorMap:
