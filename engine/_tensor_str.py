@@ -177,7 +177,7 @@ def _add_suffixes(tensor_str, suffixes, indent, force_newline=False):
 
 
 def _str(t, *, tensor_contents=None):
-    plain = type(t).__module__ == "engine._tensor" or type(t).__name__ == "Parameter" or getattr(type(t), "_plain_repr", False)
+    plain = "_wrap_array" in type(t).__dict__ or type(t).__name__ == "Parameter"     # Tensor itself or getattr(type(t), "_plain_repr", False)
     prefix = "tensor(" if plain else f"{type(t).__name__}("
     indent = len(prefix)
     suffixes = []
