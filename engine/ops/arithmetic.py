@@ -6,11 +6,11 @@ import operator
 
 import numpy as np
 
-from ..autograd.graph import Node, _SavedOutput, _next_seq, new_node
+from ..autograd.graph import Node, _SavedOutput, new_node
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad, state as _gs
 from .._dtype import get_default_dtype, result_type
-from ._core import make_inplace, _save, _NONE_EDGE, _arith, _e, _finish, _float_array, _inplace, _isinst, _ndarray, _needs, _new, _ns, _pair, _res, _save_result, _scalar, _wrap
+from ._core import make_inplace, _save, _arith, _finish, _float_array, _isinst, _ndarray, _needs, _ns, _pair, _res, _save_result, _scalar, _wrap
 from ._registry import op, alias
 from .. import ops
 

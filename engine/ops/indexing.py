@@ -12,7 +12,7 @@ from .._tensor import Tensor
 from .. import _dtype
 from ._core import make_inplace, _NONE_EDGE, _e, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import CopySlices, _check_inplace, _mark_view, _rebase, _regen_view
-from ._registry import op, alias
+from ._registry import op
 from .. import ops
 
 
