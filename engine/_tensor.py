@@ -440,11 +440,21 @@ _new = object.__new__
 
 
 def _from_array(a):
-    """Wrap a backend array (no copy) in a fresh leaf Tensor; numpy scalars become 0-d arrays."""
+    """Wrap a backend array (no copy) in a fresh leaf Tensor; numpy scalars become 0-d arrays.
+    The constructor of every op result: sets the slots _init sets, inline (it runs once per op)."""
     if type(a) is not _ndarray and not is_cuda_array(a):
         a = _np_asarray(a)
     t = _new(Tensor)
-    _init(t, a)
+    t._a = a
+    t._node = None
+    t._nr = 0
+    t._rg = False
+    t._grad = None
+    t._ver = [0]
+    t._base = None
+    t._vv = 0
+    t._acc = None
+    t._x = None
     return t
 
 

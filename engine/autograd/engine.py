@@ -171,7 +171,10 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     if len(edges) == 1:
         root, nr = edges[0]
         buf0 = [None] * len(root._meta)
-        buf0[nr] = grads[0] if grads[0] is None else _fit(grads[0], root, nr, root)
+        g0 = grads[0]
+        if g0 is not None and (g0._a.shape != root._meta[nr][0] or g0._a.dtype != root._meta[nr][1]):
+            g0 = _fit(g0, root, nr, root)
+        buf0[nr] = g0
     else:
         root = GraphRoot(edges, grads)
         buf0 = []
@@ -215,7 +218,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 step = BackwardStep(node, tuple(buf), ()) if record else None
                 x = node._x
                 is_acc = type(node) is Acc
-                if x is not None or is_acc:
+                if x is not None or (is_acc and node.variable._x):     # hooks, retain_grad
                     buf = _pre_hooks(node, buf, step)
                 if capture and node in captures:       # grad(): collect instead of accumulating
                     for nr, i in captures[node]:

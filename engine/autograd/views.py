@@ -143,20 +143,28 @@ def _item_offsets(shape, strides, start, isz):
     return out
 
 
-class ViewCopySlices(Node):
-    """CopySlices for an in-place op on a view: wraps the op's node `fn` (as PyTorch does).
+class CopySlices(Node):
+    """The grad_fn of a tensor written in place through an index or a view (PyTorch's CopySlices).
 
-    next_functions = (base's old grad_fn, fn's other inputs...); backward runs fn's formula on
-    grad[view region] and writes its first result back into that region of the base's grad.
+    `x[key] = value` (fn None): next_functions = (x's old grad_fn, value); backward sends grad
+    with the region zeroed to x's history and grad[region], summed to value's shape, to value.
+    An in-place op on a view (fn: that op's node): next_functions = (base's old grad_fn, fn's
+    other inputs...); backward runs fn's formula on grad[view region] and writes its first
+    result back into that region of the base's grad.
     """
     __slots__ = ("key", "fn", "shape", "vshape")
-    _name = "CopySlices"
-    formula = "CopySlices: base: grad with grad[view] = fn'(grad[view]), others: fn's grads on grad[view]"
+    formula = "CopySlices: base: grad with grad[region] = fn'(grad[region]) (or 0), others: grads on grad[region]"
 
     def _apply(self, grads):
+        g = grads[0]
+        indexing = _ops().indexing
+        if self.fn is None:
+            n = self._next
+            gs = indexing._masked_zero(g, self.key) if n[0][0] is not None else None
+            gv = _ops()._core.sum_to(indexing._index_raw(g, self.key), self.vshape) if n[1][0] is not None else None
+            return gs, gv
         if self._saved is None and self.fn._saved:   # the engine freed this node: free fn too
             self.fn._saved = None
-        g = grads[0]
         res = self.fn._apply([_ops().indexing._index_raw(g, self.key)])
         if type(res) is not tuple:
             res = (res,)
@@ -169,7 +177,7 @@ class ViewCopySlices(Node):
         return (gb,) + tuple(res[1:])
 
     def saved_values(self):
-        return self.fn.saved_values()
+        return self.fn.saved_values() if self.fn is not None else {}
 
 
 def _rebase_view(v):
@@ -177,7 +185,7 @@ def _rebase_view(v):
     B = base._a
     key = _view_key(B, v._a)
     fn = v._node
-    n = new_node(ViewCopySlices)
+    n = new_node(CopySlices)
     n.key, n.fn, n.shape, n.vshape = key, fn, B.shape, v._a.shape
     n._next = (_ops()._core._e(base),) + tuple(fn._next[1:])
     n._meta = ((B.shape, B.dtype),)

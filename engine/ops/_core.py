@@ -358,8 +358,9 @@ def make_inplace(fn, saves=None, *, ufunc=None, node=None):
     saves: what fn's node keeps of self - "self" (its value before the op: self is copied
       first), "result" (the saved result becomes self itself, version-checked, so a later
       in-place change makes backward raise as in PyTorch), "self and result", or None.
-    ufunc: add_/sub_/mul_/div_ without grad write with the ufunc's out= (benchmark `mixed` and the
-      optimizers' updates), when no promotion or broadcasting of self is needed.
+    ufunc: add_/sub_/mul_/div_ without grad write with the ufunc's out= when no promotion or
+      broadcasting of self is needed (hand-written updates such as `w -= lr * w.grad` under
+      no_grad; kept from before the split, no bench_engine case measures it yet).
     node: a node class replacing fn's, for ops PyTorch marks as having no in-place derivative.
     """
     run = fn

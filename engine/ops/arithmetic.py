@@ -6,11 +6,11 @@ import operator
 
 import numpy as np
 
-from ..autograd.graph import Node, _SavedOutput, _next_seq, new_node
+from ..autograd.graph import Node, _SavedOutput, new_node
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad, state as _gs
 from .._dtype import get_default_dtype, result_type
-from ._core import make_inplace, _save, _NONE_EDGE, _arith, _e, _finish, _float_array, _inplace, _isinst, _ndarray, _needs, _new, _ns, _pair, _res, _save_result, _scalar, _wrap
+from ._core import make_inplace, _save, _arith, _finish, _float_array, _isinst, _ndarray, _needs, _ns, _pair, _res, _save_result, _scalar, _wrap
 from ._registry import op, alias
 from .. import ops
 
@@ -42,7 +42,11 @@ def _fast_operands(input, other):
 
 @op
 def add(input, other, *, alpha=1, out=None):
-    fast = _fast_operands(input, other) if alpha == 1 else None
+    if alpha == 1 and type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype and (
+            type(input._a) is type(other._a)):      # benchmark case `tiny`: same-dtype tensors, no promotion
+        fast = input._a, other._a
+    else:
+        fast = _fast_operands(input, other) if alpha == 1 else None
     if fast is None:
         xa, ya = _pair(input, other)
         if alpha != 1:
@@ -57,7 +61,7 @@ def add(input, other, *, alpha=1, out=None):
         if not _isinst(input, Tensor):  # scalar + tensor: PyTorch keeps the tensor first
             input, other = other, input
         _finish(t, n, (input, other))
-    return _out(t, out)
+    return t if out is None else _out(t, out)
 
 
 class SubBackward0(Node):
@@ -138,7 +142,11 @@ def mul(input, other, *, out=None):
         if input._rg and _gs.enabled:
             _finish(t, new_node(MulBackward0), (input, other), (None, other))
         return t if out is None else _out(t, out)
-    xa, ya = _fast_operands(input, other) or _pair(input, other)
+    if type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype and (
+            type(input._a) is type(other._a)):      # benchmark case `tiny`: same-dtype tensors, no promotion
+        xa, ya = input._a, other._a
+    else:
+        xa, ya = _fast_operands(input, other) or _pair(input, other)
     r = _arith(operator.mul, xa, ya)
     t = _wrap(r if type(r) is _ndarray else _res(r))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
@@ -147,7 +155,7 @@ def mul(input, other, *, out=None):
         n = _finish(t, new_node(MulBackward0), (input, other))._node
         # save only what the formula needs: other for self's grad, self for other's grad
         _save(n, (input if n._next[1][0] is not None else None, other if n._next[0][0] is not None else None))
-    return _out(t, out)
+    return t if out is None else _out(t, out)
 
 
 multiply = mul

@@ -1,6 +1,6 @@
 """"""
 from .._tensor import Tensor
-from ._registry import op, alias
+from ._registry import op
 from .. import ops
 
 

@@ -11,8 +11,8 @@ from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from .. import _dtype
 from ._core import make_inplace, _NONE_EDGE, _e, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
-from ..autograd.views import _check_inplace, _mark_view, _rebase, _regen_view
-from ._registry import op, alias
+from ..autograd.views import CopySlices, _check_inplace, _mark_view, _rebase, _regen_view
+from ._registry import op
 from .. import ops
 
 
@@ -207,19 +207,6 @@ def getitem(x, key):
     return res
 
 
-class CopySlices(Node):
-    __slots__ = ("key", "vshape")
-    formula = "CopySlices: self: grad with [key] = 0, src: grad[key] summed to src.shape"
-
-    def backward(self, g):
-        n = self._next
-        gs = _masked_zero(g, self.key) if n[0][0] is not None else None
-        gv = None
-        if n[1][0] is not None:
-            gv = sum_to(_index_raw(g, self.key), self.vshape)
-        return gs, gv
-
-
 class IndexPutBackward0(Node):
     """index_put (out of place, x[adv] = v, and the scatter inside index/select backward): one
     node whose edges are (self, values), (self,) or (values,) as `inputs` says."""
@@ -278,6 +265,7 @@ def _setitem(x, key, value):
         n.accumulate, n.inputs = False, "both"
     else:
         n = new_node(CopySlices)
+        n.fn = None
     n.key = k
     n.vshape = value._a.shape if is_t else ()
     n._next = (old, _e(value) if is_t else _NONE_EDGE)

@@ -1,10 +1,9 @@
 """"""
-import collections
 import numpy as np
 
-from ..autograd.graph import Node, _SavedOutput, new_node
-from ._core import return_type, _finish_outputs, _e, _needs, _ns, _pair, _res, _wrap
-from ._registry import op, alias
+from ..autograd.graph import Node, new_node
+from ._core import return_type, _finish_outputs, _needs, _ns, _pair, _res, _wrap
+from ._registry import op
 from .. import ops
 
 

@@ -16,15 +16,28 @@ from .. import ops
 
 
 class MmBackward0(Node):
-    __slots__ = ()
+    """mm(self, mat2); also F.linear without bias (`linear` set: mat2 is the (out, in) weight
+    and the product self @ weight.t(), whose gradient is computed without a TBackward0)."""
+    __slots__ = ("linear",)
     formula = "MmBackward0: self: grad.mm(mat2.t()), mat2: self.t().mm(grad)"
     saved_names = ("self", "mat2")
 
     def backward(self, g):
         a, b = self.saved
         n = self._next
+        if getattr(self, "linear", False):
+            return (_mm32(g, b) if n[0][0] is not None else None,
+                    _mm32(g.t(), a) if n[1][0] is not None else None)
         return (g.mm(b.t()) if n[0][0] is not None else None,
                 a.t().mm(g) if n[1][0] is not None else None)
+
+
+def _mm32(a, b):
+    """a.mm(b), float16 operands multiplied in float32 and rounded back (autocast's float32
+    accumulation; NumPy has no fast float16 matmul)."""
+    if a._a.dtype == np.float16:
+        return a.float().mm(b.float()).half()
+    return a.mm(b)
 
 
 class BmmBackward0(Node):
@@ -226,13 +239,19 @@ def cdist(x1, x2, p=2.0):
 
 
 class AddmmBackward0(Node):
-    __slots__ = ("alpha", "beta")
+    """addmm(self, mat1, mat2); also F.linear with a bias (`linear` set: edges (bias, input,
+    weight), the product input @ weight.t(), alpha = beta = 1)."""
+    __slots__ = ("alpha", "beta", "linear")
     formula = "AddmmBackward0: self: grad * beta, mat1: grad.mm(mat2.t()) * alpha, mat2: mat1.t().mm(grad) * alpha"
     saved_names = ("mat1", "mat2")
 
     def backward(self, g):
         m1, m2 = self.saved
         n = self._next
+        if getattr(self, "linear", False):
+            return (g.sum(0) if n[0][0] is not None else None,
+                    _mm32(g, m2) if n[1][0] is not None else None,
+                    _mm32(g.t(), m1) if n[2][0] is not None else None)
         a, b = self.alpha, self.beta
         gs = (g if b == 1 else g * b) if n[0][0] is not None else None
         g1 = g.mm(m2.t()) if n[1][0] is not None else None

@@ -7,7 +7,7 @@ from .._tensor import Tensor
 from .. import _random
 from ..autograd.views import _check_inplace
 from ._core import _isinst, _ndarray
-from ._registry import op, alias
+from ._registry import op
 from .. import ops
 
 

@@ -2,7 +2,6 @@
 softmax/log_softmax, cummax/cummin, logcumsumexp, aminmax, median, dist, trapezoid, cov.
 """
 import builtins
-import collections
 import math
 import numpy as np
 
@@ -12,7 +11,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import state as _gs
 from ..backend import xp_of
 from ._core import return_type, _finish_outputs, _dims, _finish, _float_array, _isinst, _keep_shape, _ndarray, _needs, _ns, _res, _save_result, _sum_all, _type_word, _wdim, _wrap
-from ._registry import op, alias
+from ._registry import op
 from .. import ops
 
 

@@ -9,7 +9,7 @@ from .._tensor import Size, Tensor
 from ..autograd.grad_mode import state as _gs
 from .. import _dtype
 from ..backend import device as _device, device_of, to_device, xp_of
-from ._core import _finish_outputs, _dims, _e, _finish, _isinst, _needs, _ns, _res, _unsafe_view, _view_of, _wdim, _wrap, sum_to
+from ._core import _finish_outputs, _dims, _finish, _isinst, _needs, _ns, _res, _unsafe_view, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import _mark_view
 from ._registry import op, alias
 from .. import ops

@@ -6,10 +6,10 @@ import numpy as np
 
 from .._dtype import bool_, get_default_dtype
 from ..autograd.grad_mode import state as _gs
-from ..autograd.graph import Node, _SavedOutput, new_node
+from ..autograd.graph import Node, new_node
 from ..backend import xp_of
 from .._tensor import Tensor
-from ._core import make_inplace, _as_tensor, _e, _finish, _isinst, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
+from ._core import make_inplace, _as_tensor, _finish, _isinst, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
 from ._registry import op, alias
 from .. import ops
 

@@ -9,7 +9,7 @@ from .._tensor import Tensor
 from ..backend import device_of, to_device
 from ..autograd.views import _check_inplace, _rebase
 from ._core import _NONE_EDGE, _e, _finish, _inplace, _isinst, _needs, _wrap, _write
-from ._registry import op, alias
+from ._registry import op
 from .. import ops
 
 
