@@ -17,6 +17,9 @@ import numpy as np
 import engine
 from engine._warnings import warn
 from engine.nn import functional as F
+from engine.autograd import Function
+from engine.nn._activation_grads import hardtanh_backward
+from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
 from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
@@ -450,8 +453,29 @@ def mish(input, inplace: bool = False):
     return input * engine.tanh(F.softplus(input))
 
 
+class _Hardtanh(Function):
+    """clamp(x, min_val, max_val) whose gradient is hardtanh_backward (0 at the bounds too)."""
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        a = array_of(x)
+        return tensor_from_array(namespace_of(a).clip(a, min_val, max_val))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return hardtanh_backward(grad, x, *ctx.bounds), None, None
+
+
+name_node(_Hardtanh, "HardtanhBackward0", "self: grad where min_val < self < max_val, else 0")
+
+
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    return input.clamp(min_val, max_val)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _Hardtanh.apply(input, min_val, max_val)
 
 
 def relu6(input, inplace: bool = False):
