@@ -34,7 +34,7 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
            "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
-           "embedding_bag", "embedding_renorm_"]
+           "embedding_bag", "embedding_renorm_", "gumbel_softmax"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -908,3 +908,16 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
         counts = np.bincount(bag_of[keep], minlength=bags).astype(weight.dtype.np)
         out = out / engine.from_numpy(np.maximum(counts, 1)).to(weight.device).unsqueeze(1)
     return out
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1):
+    """softmax((logits + Gumbel noise) / tau); hard=True returns one-hot samples whose gradient
+    is the soft one (straight-through), drawing the noise as PyTorch does."""
+    with engine.no_grad():
+        gumbels = -engine.empty_like(logits).exponential_().log()
+    y_soft = engine.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = engine.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
