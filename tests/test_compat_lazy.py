@@ -41,3 +41,14 @@ def test_uninitialized_parameter_refuses_its_shape():
     assert repr(m.weight) == "<UninitializedParameter>"
     with pytest.raises(RuntimeError, match="Can't access the shape of an uninitialized parameter"):
         m.weight.shape
+
+
+def test_loading_a_state_dict_materializes_lazy_parameters():
+    engine.manual_seed(0)
+    trained = engine.nn.Sequential(engine.nn.LazyLinear(4), engine.nn.LazyLinear(2))
+    trained(engine.ones(1, 3))
+    fresh = engine.nn.Sequential(engine.nn.LazyLinear(4), engine.nn.LazyLinear(2))
+    fresh.load_state_dict(trained.state_dict())
+    assert fresh[0].weight.shape == (4, 3) and type(fresh[0].weight) is engine.nn.Parameter
+    x = engine.randn(5, 3)
+    assert engine.equal(fresh(x), trained(x))
