@@ -68,3 +68,30 @@ def test_modules_on_fake_cuda(fake_cuda, monkeypatch, make):  # noqa: F811
                     + [p.grad.cpu().numpy() for p in m.parameters()])
     for g, c in zip(*outs):
         np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adagrad", {}), ("Adadelta", {}), ("Adamax", {}),
+                                         ("NAdam", {}), ("RAdam", {}), ("Rprop", {}),
+                                         ("LBFGS", dict(history_size=3, max_iter=4))])
+def test_optimizers_on_fake_cuda(fake_cuda, monkeypatch, name, kwargs):  # noqa: F811
+    monkeypatch.setattr(FakeArray, "strict", True)
+    w0 = np.random.default_rng(0).standard_normal((3, 2))
+    results = []
+    for device in ("cuda", "cpu"):
+        w = engine.tensor(w0, device=device, requires_grad=True)
+        opt = getattr(engine.optim, name)([w], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((w * w).sum() - w.sum()).tanh() + (w ** 4).sum() * 0.1
+            loss.backward()
+            return loss
+        for _ in range(3):
+            if name == "LBFGS":
+                opt.step(closure)
+            else:
+                closure()
+                opt.step()
+        assert w.device.type == device
+        results.append(w.detach().cpu().numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
