@@ -95,3 +95,15 @@ def test_optimizers_on_fake_cuda(fake_cuda, monkeypatch, name, kwargs):  # noqa:
         assert w.device.type == device
         results.append(w.detach().cpu().numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
+
+
+def test_save_and_load_cuda_tensors(fake_cuda, tmp_path):  # noqa: F811
+    t = engine.arange(6.0, device="cuda").reshape(2, 3)
+    engine.save({"t": t, "p": engine.nn.Parameter(t * 2)}, tmp_path / "c.pt")
+    back = engine.load(tmp_path / "c.pt")
+    assert back["t"].is_cuda and back["p"].is_cuda and back["p"].requires_grad
+    assert back["t"].cpu().tolist() == t.cpu().tolist()
+    on_cpu = engine.load(tmp_path / "c.pt", map_location="cpu")
+    assert not on_cpu["t"].is_cuda and on_cpu["p"].cpu().tolist() == (t * 2).cpu().tolist()
+    moved = engine.load(tmp_path / "c.pt", map_location={"cuda:0": "cpu"})
+    assert moved["t"].device.type == "cpu"
