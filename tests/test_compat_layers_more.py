@@ -178,3 +178,17 @@ def test_channel_dropout_shapes_and_warnings_match_torch(fn, shape):
         results.append((y.numpy(), [str(w.message) for w in caught]))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     assert results[0][1] == results[1][1]
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax_draws_and_differentiates_as_torch(hard):
+    x = np.random.default_rng(0).standard_normal((3, 5))
+    outs = []
+    for lib in (engine, torch):
+        lib.manual_seed(1)
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.gumbel_softmax(t, tau=0.5, hard=hard)
+        (y * lib.arange(5.0)).sum().backward()
+        outs.append((y.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], atol=1e-12)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], atol=1e-12)

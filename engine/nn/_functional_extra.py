@@ -17,6 +17,9 @@ import numpy as np
 import engine
 from engine._warnings import warn
 from engine.nn import functional as F
+from engine.autograd import Function
+from engine.nn._activation_grads import hardtanh_backward
+from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
 from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
@@ -31,7 +34,7 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
            "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
-           "embedding_bag", "embedding_renorm_"]
+           "embedding_bag", "embedding_renorm_", "gumbel_softmax"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -450,8 +453,29 @@ def mish(input, inplace: bool = False):
     return input * engine.tanh(F.softplus(input))
 
 
+class _Hardtanh(Function):
+    """clamp(x, min_val, max_val) whose gradient is hardtanh_backward (0 at the bounds too)."""
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        a = array_of(x)
+        return tensor_from_array(namespace_of(a).clip(a, min_val, max_val))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return hardtanh_backward(grad, x, *ctx.bounds), None, None
+
+
+name_node(_Hardtanh, "HardtanhBackward0", "self: grad where min_val < self < max_val, else 0")
+
+
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    return input.clamp(min_val, max_val)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _Hardtanh.apply(input, min_val, max_val)
 
 
 def relu6(input, inplace: bool = False):
@@ -884,3 +908,16 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
         counts = np.bincount(bag_of[keep], minlength=bags).astype(weight.dtype.np)
         out = out / engine.from_numpy(np.maximum(counts, 1)).to(weight.device).unsqueeze(1)
     return out
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1):
+    """softmax((logits + Gumbel noise) / tau); hard=True returns one-hot samples whose gradient
+    is the soft one (straight-through), drawing the noise as PyTorch does."""
+    with engine.no_grad():
+        gumbels = -engine.empty_like(logits).exponential_().log()
+    y_soft = engine.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = engine.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

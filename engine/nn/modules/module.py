@@ -10,7 +10,7 @@ import engine
 from engine.autograd.graph import RemovableHandle
 from engine.nn._arrays import zero_grads
 from engine.nn.modules._backward_hooks import attach_non_full_backward_hooks, call_with_backward_hooks
-from engine.nn.parameter import Parameter
+from engine.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
@@ -266,6 +266,8 @@ class Module:
             value = state_dict[key]
             if not isinstance(value, engine.Tensor):
                 value = engine.as_tensor(value)
+            if isinstance(target, (UninitializedParameter, UninitializedBuffer)):
+                target.materialize(value.shape)     # a lazy layer takes the checkpoint's shape
             if tuple(value.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{value.shape} from checkpoint, the shape in current model "
