@@ -235,3 +235,20 @@ def test_two_backward_calls_in_one_step_keep_both_losses_and_the_last_is_the_roo
     w = session.value("w")
     assert w.tolist() == pytest.approx([0.1, 0.74])          # as the third step saw it
     assert w.grad.tolist() == pytest.approx((2 * w).tolist())   # d(sum2)/dw only: the root
+
+
+def test_a_big_graph_opens_with_its_inner_module_groups_collapsed(tmp_path):
+    path = write_script(tmp_path, """
+        import torch
+        from torch import nn
+        model = nn.Sequential(*[layer for _ in range(20) for layer in (nn.Linear(3, 3), nn.Tanh())])
+        model(torch.ones(2, 3)).sum().backward()
+    """)
+    doc = run_script(path, timeout=60).document
+    assert len(doc.nodes) > 60
+    outer = [g for g in doc.groups.values() if g.parent is None]
+    assert [g.label for g in outer] == ["Sequential"] and not outer[0].collapsed
+    inner = [g for g in doc.groups.values() if g.parent is not None]
+    assert len(inner) == 40 and all(g.collapsed for g in inner)
+    ops, params = doc.group_summary(next(g.id for g in inner if g.label == "0"))
+    assert (ops, params) == (1, 12)                       # linear; 3x3 weight and 3 bias

@@ -147,3 +147,22 @@ def test_the_debugger_steps_a_collapsed_group_as_one_box(window, qtbot, tmp_path
     rect = overlay._node_rect(exp.id)
     assert rect.topLeft() == box.pos() and rect.width() == box.rect().width()
     window.grab().save(str(tmp_path / "debug_collapsed.png"))
+
+
+def test_auto_layout_keeps_groups_whole_and_a_collapsed_group_takes_its_boxs_room(window, qtbot):
+    x, w, mul, exp, total, root = build(window)
+    select(window, mul, exp)
+    press(window, Qt.Key_G)
+    gid = next(iter(window.doc.groups))
+    window.act_layout.trigger()
+    frame = window.scene.groups.frames[gid]
+    others = [window.scene.node_items[n.id] for n in (x, w, total, root)]
+    assert not any(frame.rect().intersects(item.sceneBoundingRect()) for item in others)
+    wide = window.doc.nodes[root.id].pos[0]
+    window.scene.groups.set_collapsed(gid, True)
+    window.act_layout.trigger()
+    assert window.doc.nodes[root.id].pos[0] < wide          # the box is narrower than the frame
+    box = window.scene.groups.boxes[gid]
+    assert not any(box.sceneBoundingRect().intersects(item.sceneBoundingRect()) for item in others)
+    window.undo_stack.undo()
+    assert window.doc.nodes[root.id].pos[0] == wide

@@ -3,6 +3,9 @@ training in the dashboard, the recorded graph on the canvas with its source line
 import shutil
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from gradstudio.ui.script_controller import CONSENT_KEY
@@ -44,6 +47,10 @@ def test_opening_a_script_asks_once_then_shows_its_graph_and_training(window, qt
     assert box.line.text().startswith("module_mlp.py:")
     assert box.module.text() == "fc1"
     assert box.code.text() == "return self.fc2(F.relu(self.fc1(x)))"
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    QTest.mouseDClick(box, Qt.LeftButton)
+    assert opened == [str(path.resolve())]
     window.grab().save(str(tmp_path / "script_window.png"))
 
     # a second script opens without asking again
@@ -80,7 +87,14 @@ def test_pause_step_and_stop_from_the_script_menu(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(scripts.metrics.snapshot().loss.values) == steps + 1,
                     timeout=30_000)
     qtbot.waitUntil(lambda: scripts.paused, timeout=30_000)
-    assert scripts.set_lr(0.01)
+    dashboard = window.training_dashboard
+    assert dashboard.lr_box.value() == 0.1                    # shows the script's own lr
+    dashboard.lr_box.setValue(0.05)
+    dashboard.lr_box.editingFinished.emit()                  # the dashboard's control
+    scripts.actions["step"].trigger()
+    qtbot.waitUntil(lambda: any(m.text == "lr 0.05" for m in scripts.metrics.snapshot().markers),
+                    timeout=30_000)
+    qtbot.waitUntil(lambda: scripts.metrics.snapshot().lr.values[-1] == 0.05, timeout=30_000)
     scripts.actions["stop"].trigger()
     assert not scripts.run.running and scripts.run.process.poll() is not None
     assert "stopped" in window.messages.toPlainText()

@@ -4,7 +4,9 @@ At every level (the top, or inside one group) the items are the nodes directly t
 child groups as blocks; an edge between two nodes links the items that hold them at that
 level. Items go in columns by longest path (ties and cycles broken by document order) and
 are stacked in each column; a group's block is its items plus a margin and a header, so
-the frames the canvas draws around expanded groups never overlap.
+the frames the canvas draws around expanded groups never overlap. A collapsed group takes
+the room of its box (its members are laid out inside the same spot, hidden), so a graph
+shown as module boxes is compact; expand one and auto-layout again to make room for it.
 """
 from __future__ import annotations
 
@@ -14,20 +16,49 @@ from gradstudio.graph.document import Document
 
 H_GAP, V_GAP = 60.0, 24.0
 MARGIN, HEADER = 20.0, 30.0
+# a collapsed group's box, as gradstudio.ui.group_items draws it: width, header + summary,
+# one row per boundary port
+BOX_WIDTH, BOX_TOP, BOX_ROW = 200.0, 42.0, 18.0
+
+
+def box_sizes(doc: Document, chains: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
+    """The size of every group's box were it collapsed: one port row per value crossing its
+    boundary (in one pass over the edges; chains: node -> its groups, outermost first)."""
+    inputs: dict[str, set] = {}
+    outputs: dict[str, set] = {}
+    for e in doc.edges.values():
+        src, dst = set(chains[e.src]), set(chains[e.dst])
+        for gid in chains[e.dst]:
+            if gid not in src:
+                inputs.setdefault(gid, set()).add((e.src, e.src_port))
+        for gid in chains[e.src]:
+            if gid not in dst:
+                outputs.setdefault(gid, set()).add((e.src, e.src_port))
+    return {gid: (BOX_WIDTH, BOX_TOP + 6 + 2 * 8 + BOX_ROW * max(
+        len(inputs.get(gid, ())), len(outputs.get(gid, ())), 1)) for gid in doc.groups}
 
 
 def estimated_size(doc: Document, node_id: str) -> tuple[float, float]:
-    """A node's size without a canvas: its port rows and a run's preview lines."""
+    """A node's size on the canvas once it has run, without a canvas (as NodeItem lays it
+    out: header, badges, a row per port and per shown parameter, the run's preview lines)."""
     node = doc.nodes[node_id]
     spec = doc.spec(node)
+    params = node.params
     if node.kind == "call":
         from gradstudio.graph.script_call import call_ports
-        inputs, outputs = call_ports(node.params)
-        rows, params = max(len(inputs), len(outputs), 1), 1
+        inputs, outputs = call_ports(params)
+        rows, shown, lines = max(len(inputs), len(outputs)), 1, 3    # shape, data, grad_fn
     else:
-        rows = max(len(spec.inputs), len(spec.outputs), 1)
-        params = min(len(spec.params), 7)
-    return 200.0, 24 + 18 + 20 * rows + 20 * params + 4 * 16 + 16
+        rows = max(len(spec.inputs), len(spec.outputs))
+        hidden = set()
+        if "init" in params:       # a leaf shows value, or shape and what its init needs
+            hidden = {"shape", "fill_value", "seed"} if params["init"] == "value" else \
+                {"value"} | ({"fill_value"} if params["init"] != "full" else set())
+        shown = min(sum(1 for p in spec.params if p.name not in hidden), 7)
+        grads = node.kind == "parameter" or params.get("requires_grad")
+        lines = 3 if grads or spec.inputs else 2
+    height = 24 + 18 + 20 * rows + (2 + 20 * shown if shown else 0) + 4 + 16 * lines + 8
+    return 200.0, float(height)
 
 
 def _topological(items: list[str], preds: dict[str, set[str]], key) -> list[str]:
@@ -85,6 +116,7 @@ def grouped_positions(doc: Document,
         edges_at.setdefault(common, []).append((item_at(e.src, common), item_at(e.dst, common)))
 
     blocks: dict[str, tuple[float, float, dict[str, tuple[float, float]]]] = {}
+    boxes = box_sizes(doc, chains) if any(g.collapsed for g in doc.groups.values()) else {}
     group_first: dict[str, int] = {}
     for nid, chain in chains.items():
         for gid in chain:
@@ -104,7 +136,8 @@ def grouped_positions(doc: Document,
                 sizes[item] = size_of(item[2:])
             else:
                 w, h, _ = blocks.setdefault(item, layout(item[2:]))
-                sizes[item] = (w, h)
+                group = doc.groups[item[2:]]
+                sizes[item] = boxes[group.id] if group.collapsed else (w, h)
         items.sort(key=first_rank)
         preds: dict[str, set[str]] = {item: set() for item in items}
         for a, b in edges_at.get(level, ()):

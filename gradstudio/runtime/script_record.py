@@ -21,6 +21,7 @@ gradients (randomness inside the graph, such as dropout, draws again).
 """
 from __future__ import annotations
 
+import itertools
 import linecache
 import os
 import sys
@@ -125,38 +126,51 @@ class ScriptRecorder:
         self.script_globals: dict | None = None     # the script's module namespace
         self._call_code = None
         self._paths: dict[tuple[int, str], str | None] = {}
+        self._last_frame = None
+        self._last_call: Call | None = None
 
     # ------------------------------------------------------------------ observers
     def on_op(self, record) -> None:
+        """One record from the engine: a new Call, or another part of the composite op
+        call just seen (the engine reports a composite as the ops it is made of, all from
+        the same `_call` frame). Kept lean: it runs for every op the script makes."""
         call_frame = self._call_frame()
-        if call_frame is not None and self.current.calls and \
-                self.current.calls[-1].ops and getattr(self, "_last_frame", None) is call_frame:
-            self.current.calls[-1].ops.append(record.name)      # another part of a composite
+        if call_frame is None:               # an engine without the frame this reads
+            self._add_call(Call(record.name, None, (), {}, list(record.inputs),
+                                list(record.outputs), [record.name],
+                                self._source(sys._getframe(1)),
+                                self.module_stack[-1] if self.module_stack else None,
+                                _grad_enabled()), None)
+            return
+        if call_frame is self._last_frame:
+            self._last_call.ops.append(record.name)
             return
         self._last_frame = call_frame
-        if self.script_globals is None:
-            frame = user_frame(call_frame or sys._getframe(1))
-            if frame is not None and frame.f_globals.get("__name__") == "__main__":
-                self.script_globals = frame.f_globals
-        locals_ = call_frame.f_locals if call_frame is not None else {}
-        fn = locals_.get("fn")
-        name = locals_.get("name") or record.name
-        if call_frame is not None and "outputs" in locals_:
-            outputs = list(locals_["outputs"])
-            inputs = list(locals_.get("inputs", record.inputs))
-        else:
-            outputs, inputs = list(record.outputs), list(record.inputs)
+        locals_ = call_frame.f_locals
+        fn, name = locals_["fn"], locals_["name"]
         key = (id(fn), name)
         path = self._paths.get(key, False)
         if path is False:
             path = self._paths[key] = self._function_path(fn, name)
-        self._add_call(Call(
-            name=str(name), function=path,
-            args=tuple(locals_.get("args", ())), kwargs=dict(locals_.get("kwargs", {})),
-            inputs=inputs, outputs=outputs, ops=[record.name],
-            source=self._source(call_frame or sys._getframe(1)),
-            module_call=self.module_stack[-1] if self.module_stack else None,
-            grad_enabled=_grad_enabled()), call_frame)
+        frame = call_frame.f_back           # the script's line: the first frame of its files
+        known = _USER_FILES
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            mine = known.get(filename)
+            if mine is None:
+                mine = is_user_file(filename)
+            if mine:
+                break
+            frame = frame.f_back
+        if frame is not None and self.script_globals is None \
+                and frame.f_globals.get("__name__") == "__main__":
+            self.script_globals = frame.f_globals
+        call = self._last_call = Call(
+            name, path, locals_["args"], locals_["kwargs"], list(locals_["inputs"]),
+            list(locals_["outputs"]), [record.name],
+            None if frame is None else (frame.f_code.co_filename, frame.f_lineno),
+            self.module_stack[-1] if self.module_stack else None, _grad_enabled())
+        self._add_call(call, call_frame)
 
     def on_failed_op(self, call_frame, exc: BaseException) -> None:
         """The op call that raised (its `_call` frame from the traceback), kept marked."""
@@ -173,7 +187,7 @@ class ScriptRecorder:
     def _add_call(self, call: Call, call_frame) -> None:
         current = self.current
         out = call.outputs[0] if call.outputs else None
-        if out is not None and any(t is out for t in call.inputs) and out.is_leaf \
+        if out is not None and call.inputs and call.inputs[0] is out and out.is_leaf \
                 and (not call.grad_enabled or not out.requires_grad):
             return      # an in-place update of a leaf (w -= lr * w.grad, grad.zero_()): not graph
         produced = current.produced
@@ -186,12 +200,13 @@ class ScriptRecorder:
         current.calls.append(call)
 
     def on_module_pre(self, module, args) -> None:
-        if not self.module_stack or id(module) not in self.module_paths:
-            if not self.module_stack:
-                for path, sub in module.named_modules():
-                    self.module_paths[id(sub)] = path
-                for pname, p in module.named_parameters():
-                    self.param_names.setdefault(id(p), pname)
+        if not self.module_stack and self.module_paths.get(id(module)) != "":
+            # a root module seen for the first time: its submodules' paths, its parameters'
+            # names (as named_parameters() gives them)
+            for path, sub in module.named_modules():
+                self.module_paths[id(sub)] = path
+            for pname, p in module.named_parameters():
+                self.param_names.setdefault(id(p), pname)
         parent = self.module_stack[-1] if self.module_stack else None
         path = self.module_paths.get(id(module), type(module).__name__)
         self.module_calls.append({"path": path, "type": type(module).__name__, "parent": parent})
@@ -319,9 +334,14 @@ class ScriptRecorder:
                               parameters=set(self.param_names))
 
 
+_is_grad_enabled = None
+
+
 def _grad_enabled() -> bool:
-    from engine.autograd.grad_mode import is_grad_enabled
-    return is_grad_enabled()
+    global _is_grad_enabled
+    if _is_grad_enabled is None:
+        from engine.autograd.grad_mode import is_grad_enabled as _is_grad_enabled
+    return _is_grad_enabled()
 
 
 def _numpy(tensor) -> np.ndarray:
@@ -365,6 +385,10 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     call_nodes: list[tuple[Call, str]] = []
     failed_node = None
     counts: dict[str, int] = {}
+    serial = itertools.count(1)          # ids made here: Document.new_id scans every id
+
+    def next_id(prefix: str) -> str:
+        return f"{prefix}{next(serial)}"
 
     def fresh(label: str) -> str:
         """label, label2, label3, ... counted here (the document's unique_label scans)."""
@@ -385,15 +409,15 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
         name = (leaf.name if leaf else None) or param_names.get(id(t)) or "tensor"
         dtype = str(array.dtype)
         if id(t) in parameters or type(t).__name__ == "Parameter":
-            node = doc.add_node("parameter", label=fresh(name), params={
+            node = doc.add_node("parameter", node_id=next_id("n"), label=fresh(name), params={
                 "init": "value", "value": _value(array.astype(np.float64)),
                 "dtype": dtype if dtype in ("float32", "float64") else "float32"})
         elif dtype in ("float32", "float64"):
-            node = doc.add_node("tensor", label=fresh(name), params={
+            node = doc.add_node("tensor", node_id=next_id("n"), label=fresh(name), params={
                 "value": _value(array.astype(np.float64)), "dtype": dtype,
                 "requires_grad": bool(t.requires_grad)})
         else:   # integer or bool data (class labels, masks): engine.tensor(value, dtype=...)
-            node = doc.add_node("call", label=fresh(name), params={
+            node = doc.add_node("call", node_id=next_id("n"), label=fresh(name), params={
                 "function": "engine.tensor",
                 "args": _json({"args": [_value(array)], "kwargs": {"dtype": {"$dtype": dtype}}})})
         if leaf is not None and leaf.source:
@@ -426,13 +450,13 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             label = call.name.strip("_") or call.name      # __getitem__ -> getitem
             if not order and call.outputs and param_names.get(id(call.outputs[0])):
                 label = param_names[id(call.outputs[0])]     # a factory: named as its variable
-            node = doc.add_node("call", label=fresh(label), params={
+            node = doc.add_node("call", node_id=next_id("n"), label=fresh(label), params={
                 "function": call.function, "args": args_json})
             for k, t in enumerate(order):
                 src = made.get(id(t))
                 if src is None:
                     src = (leaf_node(t), "out")
-                doc.add_edge(src[0], src[1], node.id, f"in{k}")
+                doc.add_edge(src[0], src[1], node.id, f"in{k}", edge_id=next_id("e"))
         else:
             # not replayable (an argument we cannot write down): its values as constants
             node = None
@@ -468,8 +492,8 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             doc.meta["root"] = doc.nodes[root_node].label
     no_grad = [nid for call, nid in call_nodes if not call.grad_enabled]
     if no_grad:
-        doc.add_region("no_grad", no_grad)
-    _add_module_groups(doc, call_nodes, module_calls)
+        doc.add_region("no_grad", no_grad, region_id=next_id("r"))
+    _add_module_groups(doc, call_nodes, module_calls, next_id)
     doc.meta.setdefault("script", {}).update({"sources": sources, "failed": failed_node})
     if title:
         doc.meta["title"] = title
@@ -498,7 +522,7 @@ def _source_info(source, module_call, module_calls) -> dict:
     return info
 
 
-def _add_module_groups(doc: Document, call_nodes, module_calls) -> None:
+def _add_module_groups(doc: Document, call_nodes, module_calls, next_id) -> None:
     """A group per module call that holds ops, nested as the calls nested."""
     members: dict[int, list[str]] = {}
     for call, nid in call_nodes:
@@ -516,7 +540,7 @@ def _add_module_groups(doc: Document, call_nodes, module_calls) -> None:
         while parent is not None and parent not in needed:
             parent = module_calls[parent]["parent"]
         label = info["path"] or info["type"]
-        group_id = doc.new_id("g")
+        group_id = next_id("g")
         from gradstudio.graph.groups import Group
         doc.groups[group_id] = Group(group_id, label, list(members.get(k, [])),
                                      ids.get(parent) if parent is not None else None, False,

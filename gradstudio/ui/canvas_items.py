@@ -190,7 +190,14 @@ class NodeItem(QGraphicsRectItem):
 
     def set_result(self, info: Any, error: str | None, waiting: str | None = None) -> None:
         self.info, self.error, self.waiting = info, error, waiting
-        self.refresh()
+        self.refresh_when_shown()
+
+    def refresh_when_shown(self) -> None:
+        """refresh() now, or (inside a collapsed group) when the group shows it again."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self.stale = True
 
     def size(self) -> tuple[float, float]:
         return self._rect.width(), self._rect.height()
@@ -422,6 +429,8 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         self._shape = None
+        if not self.isVisible():     # inside a collapsed group: drawn when it shows again
+            return
         start = (self.src_box.anchor(self.edge, True) if self.src_box is not None
                  else self.src.port_scene_pos(self.edge.src_port, True))
         end = (self.dst_box.anchor(self.edge, False) if self.dst_box is not None

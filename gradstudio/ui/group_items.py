@@ -270,7 +270,11 @@ class GroupLayer:
         shown_as = {nid: hidden_by[gid] for nid, gid in owner.items() if hidden_by[gid]}
         self._shown_as = shown_as
         for nid, item in scene.node_items.items():
-            item.setVisible(nid not in shown_as)
+            shown = nid not in shown_as
+            item.setVisible(shown)
+            if shown and getattr(item, "stale", False):
+                item.stale = False
+                item.refresh()          # a result that arrived while it was hidden
         for eid, item in scene.edge_items.items():
             edge = item.edge
             s, d = shown_as.get(edge.src), shown_as.get(edge.dst)

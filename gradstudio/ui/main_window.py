@@ -29,6 +29,7 @@ from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
 from gradstudio.ui.script_controller import install_scripts
+from gradstudio.graph.group_layout import grouped_positions
 from gradstudio.ui.health_view import install_health
 from gradstudio.ui.nan_origin_view import install_nan_origin
 from gradstudio.ui.runs_view import install_runs
@@ -610,7 +611,10 @@ class MainWindow(QMainWindow):
     def auto_layout(self) -> None:
         if not self.doc.nodes:
             return
-        positions = layered_positions(self.doc, self._node_size)
+        if self.doc.groups:             # each group as one block (a collapsed one: its box)
+            positions = grouped_positions(self.doc, self._node_size)
+        else:
+            positions = layered_positions(self.doc, self._node_size)
         self.editor.apply_positions(positions, "Auto-layout")
         self.view.frame_all()
 
@@ -651,7 +655,7 @@ class MainWindow(QMainWindow):
         if passes != self.scene.grad_passes:
             self.scene.grad_passes = passes
             for item in self.scene.node_items.values():
-                item.refresh()
+                item.refresh_when_shown()
         self.inspector.grad_passes = passes
         self.scene.set_results(self.runner.results, self.runner.errors, self.runner.waiting)
         self._selection_changed()

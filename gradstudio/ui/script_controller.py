@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (QApplication, QFormLayout, QGroupBox, QInputDialo
 from shiboken6 import isValid
 
 from gradstudio.graph import fileio
-from gradstudio.graph.group_layout import grouped_positions
 from gradstudio.runtime.metrics import TrainingMetrics
 from gradstudio.runtime.script_run import ScriptRun, feed_metrics
 
@@ -259,13 +258,7 @@ class ScriptController(QObject):
         except fileio.FileFormatError as exc:
             w.show_message(f"{self.path.name}: the recorded graph is not valid: {exc}", "error")
             return
-        w.runner.reset()
-        w.doc.replace_with(loaded)
-        w.runner.set_base_dir(str(self.path.parent))
-        w.runner.run(backward=w.runner.has_root())
-        # laid out with the nodes' real sizes now they show their values
-        for node_id, pos in grouped_positions(w.doc, w._node_size).items():
-            w.doc.set_pos(node_id, pos)
+        show_recorded(w, loaded, str(self.path.parent))
         w.undo_stack.clear()
         w.path = None                          # Save asks for a .json: never over the script
         script = loaded.meta.get("script", {})
@@ -287,6 +280,13 @@ class ScriptController(QObject):
         if dashboard is None or (not self.metrics.version and self.run is not None
                                  and not self.run.running):
             return
+        if not getattr(self, "_controls_wired", False):
+            # the dashboard's live controls change a running script's optimizer too
+            self._controls_wired = True
+            dashboard.lr_box.editingFinished.connect(lambda: self._dashboard_edit("lr"))
+            dashboard.clip_mode.activated.connect(lambda _=0: self._dashboard_edit("clip"))
+            dashboard.clip_threshold.editingFinished.connect(
+                lambda: self._dashboard_edit("clip"))
         dashboard.metrics = self.metrics
         dashboard.version = -1
         if self.metrics.version or (self.run is not None and self.run.running):
@@ -303,11 +303,23 @@ class ScriptController(QObject):
             dashboard.metrics, dashboard.version = self.metrics, -1
         dashboard.refresh(plots=None if every_plot else 2)
         snap = dashboard.snapshot
+        if snap is not None and len(snap.lr.values) and not dashboard.lr_box.hasFocus():
+            dashboard.lr_box.setValue(float(snap.lr.values[-1]))   # the script's own lr
         if snap is not None and snap.step >= 0 and self.path is not None:
             state = "paused" if self.paused else ("running" if self.run and self.run.running
                                                   else "finished")
             dashboard.status.setText(f"{self.path.name}: {state} · step {snap.step + 1}\n"
                                      f"loss {snap.loss.values[-1]:.4g}")
+
+    def _dashboard_edit(self, what: str) -> None:
+        dashboard = self.window.training_dashboard
+        if self.run is None or not self.run.running or dashboard.metrics is not self.metrics:
+            return
+        if what == "lr":
+            self.set_lr(dashboard.lr_box.value())
+        else:
+            mode = dashboard.clip_mode.currentText()
+            self.set_clip(None if mode == "none" else mode, dashboard.clip_threshold.value())
 
     # ---------------------------------------------------------------- controls
     def toggle_pause(self) -> None:
@@ -398,6 +410,15 @@ class ScriptController(QObject):
 
     def shutdown(self) -> None:
         self.stop(quiet=True)
+
+
+def show_recorded(window, doc, base_dir: str) -> None:
+    """The window shows a recorded document (laid out by the worker, by module groups) and
+    runs it: forward and backward, so every node shows the iteration's values and grads."""
+    window.runner.reset()
+    window.doc.replace_with(doc, take=True)
+    window.runner.set_base_dir(base_dir)
+    window.runner.run(backward=window.runner.has_root())
 
 
 def install_scripts(window: Any) -> ScriptController:
