@@ -269,7 +269,7 @@ class RandomUser:
         with self.qtbot.captureExceptions() as in_qt:
             try:
                 getattr(self, name)()
-                self.qtbot.wait(0)            # the coalesced auto-run and repaints happen here
+                self.qtbot.wait(1)            # the coalesced auto-run and repaints happen here
             except Exception:  # noqa: BLE001 (counted and reported)
                 self.exceptions.append(f"#{number} {name}: {traceback.format_exc(limit=4)}")
         for _, exc, tb in in_qt:
