@@ -221,6 +221,14 @@ class RandomUser:
         again = fileio.load(path)
         if fileio.dumps(again) != fileio.dumps(self.w.doc):
             self.violations.append("a saved file reopened to a different document")
+        if self.rng.random() < 0.3:              # File > Open of it: the window's document
+            saved = path.read_text()
+            if not self.w.open_file(path):
+                self.violations.append(f"File > Open refused a saved file: "
+                                       f"{self.w.messages.lines()[-1][:200]}")
+            elif fileio.dumps(self.w.doc) != saved:
+                self.violations.append("File > Open of a saved file gave another document")
+            self.baseline = fileio.dumps(self.w.doc)
 
     WEIGHTS = {"add": 8, "connect": 8, "delete": 3, "delete_edge": 2, "move": 4, "rename": 3,
                "set_param": 8, "copy": 2, "cut": 1, "paste": 2, "duplicate": 2,
@@ -261,7 +269,7 @@ class RandomUser:
         with self.qtbot.captureExceptions() as in_qt:
             try:
                 getattr(self, name)()
-                self.qtbot.wait(0)            # the coalesced auto-run and repaints happen here
+                self.qtbot.wait(1)            # the coalesced auto-run and repaints happen here
             except Exception:  # noqa: BLE001 (counted and reported)
                 self.exceptions.append(f"#{number} {name}: {traceback.format_exc(limit=4)}")
         for _, exc, tb in in_qt:
