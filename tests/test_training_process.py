@@ -124,6 +124,15 @@ def test_a_killed_worker_is_reported_its_metrics_kept_and_a_new_run_starts(proce
     assert again.alive and not again.died
 
 
+def test_a_worker_that_crashes_in_native_code_is_reported_as_a_crash(process_of):
+    run = process_of(classifier())
+    run.start()
+    wait_for(run, lambda: run.steps_done >= 3)
+    os.kill(run.pid, signal.SIGSEGV)          # what a fault in a native library does
+    wait_for(run, lambda: not run.alive)
+    assert run.died and "the training worker crashed (SIGSEGV)" in run.message
+
+
 def test_a_step_that_outlasts_the_stop_grace_ends_the_worker(process_of, monkeypatch):
     monkeypatch.setattr(TrainingProcess, "STOP_GRACE_S", 0.0)
     run = process_of(classifier())
