@@ -68,6 +68,11 @@ from ._random import manual_seed, seed, initial_seed, Generator, default_generat
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import cuda, backend
 
+# The public classes print under their public names: <class 'engine.Tensor'>, as torch's do.
+for _cls in (Tensor, Size, dtype, device):
+    _cls.__module__ = "engine"
+del _cls
+
 float = float32
 double = float64
 half = float16
@@ -146,7 +151,7 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization")
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler")
 
 
 def __getattr__(name):

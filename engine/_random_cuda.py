@@ -152,8 +152,8 @@ def normal(g, shape, dtype, mean, std):
     with on:
         half = -(-n // 2)
         u = _unit(g, xp, 2 * half, ct)
-        radius = xp.sqrt(ct(-2.0) * xp.log(ct(1.0) - u[:half]))      # 1 - u is in (0, 1]
-        theta = ct(2.0 * math.pi) * u[half:]
+        radius = xp.sqrt(xp.log1p(-u[:half]) * ct(-2.0))             # log(1 - u), 1 - u in (0, 1]
+        theta = u[half:] * ct(2.0 * math.pi)
         z = xp.concatenate([radius * xp.cos(theta), radius * xp.sin(theta)])[:n]
         if (mean, std) != (0.0, 1.0):
             z = z * ct(std) + ct(mean)

@@ -183,7 +183,7 @@ class GradScaler:
                                "the last update().")
         from engine.nn._arrays import grad_array_of, namespace_of
         inv_scale = 1.0 / self._scale
-        found_inf = False
+        finite = {}             # namespace -> per-gradient "all finite" flags, still on the device
         for group in optimizer.param_groups:
             for p in group["params"]:
                 g = grad_array_of(p)
@@ -192,8 +192,10 @@ class GradScaler:
                 if g.dtype == engine.float16.np:
                     raise ValueError("Attempting to unscale FP16 gradients.")
                 g *= inv_scale
-                if not found_inf and not bool(namespace_of(g).isfinite(g).all()):
-                    found_inf = True
+                xp = namespace_of(g)
+                finite.setdefault(xp, []).append(xp.isfinite(g).all())
+        # one read back from each device (not one per gradient: each read waits for the GPU)
+        found_inf = not all(bool(xp.stack(flags).all()) for xp, flags in finite.items())
         state["unscaled"], state["found_inf"] = True, found_inf
 
     def step(self, optimizer, *args, **kwargs):

@@ -29,6 +29,9 @@ def _sub_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a graph headless: forward, backward, training")
     run.add_argument("file")
     run.add_argument("--device", default="cpu", help="cpu or cuda")
+    run.add_argument("--cpu-fallback", action="store_true",
+                     help="run on the cpu (with a warning) when cuda is not available, "
+                          "instead of exiting with code 2")
     run.add_argument("--steps", type=int, default=None, help="training steps (default: the document's)")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument("--detect-anomaly", action="store_true",
@@ -41,6 +44,12 @@ def _sub_parser() -> argparse.ArgumentParser:
                       help="colour theme (light)")
     shot.add_argument("--select", default=None, metavar="LABEL",
                       help="select this node, so the Inspector shows it")
+    shot.add_argument("--why", default=None, metavar="NAME",
+                      help="ask why NAME's gradient is None or zero: the answer's dock and "
+                           "its path on the canvas")
+    shot.add_argument("--detect-anomaly", action="store_true",
+                      help="run with anomaly mode on: stop at the node that first makes "
+                           "NaN/Inf, the Inspector showing where it came from")
     shown = shot.add_mutually_exclusive_group()
     shown.add_argument("--debug-step", type=int, default=None, metavar="N",
                        help="open the debugger, plan the backward pass and take N steps")

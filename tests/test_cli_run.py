@@ -155,8 +155,8 @@ def test_training_warnings_reach_stderr(monkeypatch, capsys):
 
     real_train = training.train
 
-    def train_with_a_warning(session, steps=None):
-        result = real_train(session, steps=steps)
+    def train_with_a_warning(session, steps=None, **options):
+        result = real_train(session, steps=steps, **options)
         result.warnings.append("step 3: cuda ran out of memory; training on the cpu")
         return result
 

@@ -103,3 +103,65 @@ def test_samplers_and_batch_sampler():
                                 dict(batch_size=None, drop_last=True)])
 def test_argument_errors_match_torch(kw):
     same_error(lambda lib: lib.utils.data.DataLoader(list(range(4)), **kw))
+
+
+class Stream:
+    """An IterableDataset (made from either library) that each worker shards by its id."""
+
+    @staticmethod
+    def make(lib, n=11):
+        class Numbers(lib.utils.data.IterableDataset):
+            def __iter__(self):
+                info = lib.utils.data.get_worker_info()
+                start, step = (0, 1) if info is None else (info.id, info.num_workers)
+                for i in range(start, n, step):
+                    yield lib.tensor([float(i)]) + lib.rand(1)
+
+            def __len__(self):
+                return n
+        return Numbers()
+
+
+@pytest.mark.parametrize("kw", [dict(batch_size=3), dict(batch_size=2, num_workers=2),
+                                dict(batch_size=3, num_workers=2, drop_last=True),
+                                dict(batch_size=None, num_workers=2)])
+def test_iterable_dataset_batches_match_torch(kw):
+    torch = pytest.importorskip("torch")
+    got, want = [], []
+    for lib, out in ((engine, got), (torch, want)):
+        lib.manual_seed(5)
+        loader = lib.utils.data.DataLoader(Stream.make(lib), **kw)
+        out.extend(b.numpy().ravel().tolist() for b in loader)
+        out.append(len(loader))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+def test_samplers_and_concat_dataset_match_torch():
+    torch = pytest.importorskip("torch")
+    orders = []
+    for lib in (engine, torch):
+        data = lib.utils.data
+        lib.manual_seed(11)
+        subset = list(data.SubsetRandomSampler([10, 20, 30, 40, 50]))
+        both = data.ConcatDataset([data.TensorDataset(lib.arange(3)), data.TensorDataset(lib.arange(10, 12))])
+        joined = [int(both[i][0]) for i in range(-len(both), len(both))]
+        orders.append((subset, joined, len(both)))
+    assert orders[0] == orders[1]
+
+
+def test_weighted_sampler_follows_the_weights():
+    engine.manual_seed(0)
+    drawn = list(engine.utils.data.WeightedRandomSampler([0.0, 1.0, 3.0], 4000))
+    counts = np.bincount(drawn, minlength=3)
+    assert counts[0] == 0 and 2.5 < counts[2] / counts[1] < 3.5
+    once = list(engine.utils.data.WeightedRandomSampler([1, 1, 1, 1], 4, replacement=False))
+    assert sorted(once) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="num_samples should be a positive integer value"):
+        engine.utils.data.WeightedRandomSampler([1.0], 0)
+
+
+def test_iterable_dataset_refuses_shuffle_and_samplers():
+    same_error(lambda lib: lib.utils.data.DataLoader(Stream.make(lib), shuffle=True))
+    same_error(lambda lib: lib.utils.data.DataLoader(Stream.make(lib), sampler=[0, 1]))

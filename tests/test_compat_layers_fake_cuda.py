@@ -19,6 +19,13 @@ CASES = {
     + F.interpolate(x, size=(3, 7)).sum(),
     "norms": lambda x: F.group_norm(x, 2) * x + F.instance_norm(x),
     "attention": lambda x: F.scaled_dot_product_attention(x, x, x, is_causal=True),
+    "fold-unfold": lambda x: F.fold(F.unfold(x, 2, padding=1), (5, 6), 2, padding=1),
+    "shuffles": lambda x: F.pixel_shuffle(x, 2).sum() + F.channel_shuffle(x, 2).sum(),
+    "adaptive_max-lrn": lambda x: F.adaptive_max_pool2d(x, (2, 4)).sum()
+    + F.local_response_norm(x, 3).sum(),
+    "prelu-rms": lambda x: F.prelu(x, x[0, :, 0, 0]) * F.rms_norm(x, (6,)),
+    "losses": lambda x: F.kl_div(x, x.abs(), reduction="batchmean")
+    + F.triplet_margin_loss(x[0], x[1], x[1].flip(0)),
 }
 
 

@@ -36,10 +36,13 @@ def _run(lib, name, kwargs, steps=6):
     ("Adamax", {}), ("Adamax", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1)),
     ("NAdam", {}), ("NAdam", dict(lr=0.05, weight_decay=0.1, momentum_decay=0.01)),
     ("NAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", {}), ("RAdam", dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Rprop", {}), ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
 ])
 def test_optimizer_steps_match_torch(name, kwargs):
-    got, opt = _run(engine, name, kwargs)
-    want, topt = _run(torch, name, kwargs)
+    steps = 12 if name == "RAdam" else 6            # RAdam rectifies only after step 5
+    got, opt = _run(engine, name, kwargs, steps)
+    want, topt = _run(torch, name, kwargs, steps)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
     assert repr(opt) == repr(topt)
@@ -121,6 +124,16 @@ S = [
     lambda lib, opt: lib.optim.lr_scheduler.SequentialLR(opt, [
         lib.optim.lr_scheduler.StepLR(opt, 3, 0.5),
         lib.optim.lr_scheduler.MultiStepLR(opt, [2, 4], 0.5)], milestones=[7]),
+    lambda lib, opt: lib.optim.lr_scheduler.MultiplicativeLR(opt, lambda e: 0.9 + 0.01 * e),
+    lambda lib, opt: lib.optim.lr_scheduler.PolynomialLR(opt, total_iters=10, power=2.0),
+    lambda lib, opt: lib.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=4),
+    lambda lib, opt: lib.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=3, step_size_down=5,
+                                                     mode="triangular2"),
+    lambda lib, opt: lib.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=2, mode="exp_range",
+                                                     gamma=0.9),
+    lambda lib, opt: lib.optim.lr_scheduler.SequentialLR(opt, [
+        lib.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=3),
+        lib.optim.lr_scheduler.PolynomialLR(opt, total_iters=8)], milestones=[4]),
 ]
 
 

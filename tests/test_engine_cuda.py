@@ -380,3 +380,26 @@ def test_gradcheck_and_gradgradcheck_take_cuda_inputs(fake_cuda, op):
     assert engine.autograd.gradcheck(lambda *t: op.fn(engine, *t), xs, eps=1e-6, atol=1e-5, rtol=1e-3)
     if op.gradgrad:
         assert engine.autograd.gradgradcheck(lambda *t: op.fn(engine, *t), xs, eps=1e-6, atol=1e-4, rtol=1e-3)
+
+
+def test_grad_scaler_reads_the_gradients_state_back_once_per_step(fake_cuda, monkeypatch):
+    """unscale_ checks every gradient for inf/NaN on the device and reads one flag back (each
+    read waits for the GPU to finish), however many parameters there are."""
+    model = nn.Sequential(*[nn.Linear(4, 4) for _ in range(6)]).to("cuda")
+    opt = engine.optim.SGD(model.parameters(), lr=0.1)
+    scaler = engine.amp.GradScaler("cuda")
+    scaler.scale(model(engine.ones(2, 4, device="cuda")).sum()).backward()
+    reads = []
+    real_bool = FakeArray.__bool__
+    monkeypatch.setattr(FakeArray, "__bool__", lambda a: reads.append(a.shape) or real_bool(a))
+    scaler.unscale_(opt)
+    assert len(reads) == 1
+    scaler.step(opt)
+    scaler.update()
+    assert scaler.get_scale() == 65536.0
+    model[3].weight.grad = None                         # a parameter without a gradient is passed over
+    scaler.scale(model(engine.ones(2, 4, device="cuda")).sum()).backward()
+    model[2].bias.grad.fill_(float("nan"))
+    scaler.step(opt)
+    scaler.update()
+    assert scaler.get_scale() == 32768.0

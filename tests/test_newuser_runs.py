@@ -112,3 +112,21 @@ def test_deleting_a_node_leaves_no_stale_gradient(basic, qtbot):
     qtbot.waitUntil(lambda: grad(w, "y") is None)              # backward could not run
     assert not any(t.startswith("grad  8") for t in preview_lines(w, "y"))
     shot(w, "item7-deleted-x")
+
+
+def test_an_exported_script_calls_backward_once_per_root(basic, qtbot):
+    from gradstudio.runtime.export import export_script
+    w = basic
+    x = w.doc.node_by_label("x")
+    second = w.editor.add_node("backward", (900, 300), "second")
+    times = w.editor.add_node("mul", (600, 300), "times10", {"scalar": 10.0})
+    w.editor.connect_ports(x.id, "out", times.id, "input")
+    w.editor.connect_ports(times.id, "out", second.id, "input")
+    script = export_script(w.doc)
+    assert script.count(".backward(") == 2
+    namespace = {}
+    exec(compile(script.replace("import torch", "import engine as torch"), "<export>", "exec"),
+         namespace)
+    leaves = [v for v in namespace.values() if getattr(v, "is_leaf", False)]
+    grads = [float(v.grad) for v in leaves if v.grad is not None]
+    assert sorted(grads) == [8.0, 13.0]                     # y: 8, x: 3 + 10, as in the window

@@ -233,9 +233,9 @@ def test_a_400_digit_number_in_the_training_setup_is_refused_in_one_line(window,
     assert "training.validation_split" in window.messages.lines()[-1]
 
 
-def test_a_csv_node_refuses_special_huge_and_long_files_before_reading(window, tmp_path):
+def test_a_csv_node_refuses_special_huge_and_long_files_before_reading(window, qtbot, tmp_path):
     """Issue 17.7: path /dev/zero blocked the UI 19 s and took 5.8 GiB before a MemoryError."""
-    from gradstudio.graph import catalog
+    from gradstudio.graph import csv_files as catalog
     huge = tmp_path / "huge.csv"
     with open(huge, "wb") as f:
         f.truncate(catalog.MAX_CSV_BYTES + 1)         # sparse: no disk used
@@ -246,5 +246,39 @@ def test_a_csv_node_refuses_special_huge_and_long_files_before_reading(window, t
                        ("huge.csv", "more than the 64 MiB"), ("long.csv", "more than 1,000,000 rows")):
         node = window.editor.add_node("csv", (0.0, 0.0), params={"path": path})
         window.run_forward()
+        qtbot.waitUntil(lambda: node.id in window.runner.errors, timeout=20_000)
         assert says in window.runner.errors[node.id], window.runner.errors[node.id]
         window.editor.remove([node.id])
+
+
+def test_a_csv_file_is_read_off_the_ui_thread(window, qtbot, tmp_path):
+    """Issue 17.7: the CSV node read its file in the UI thread; now the run waits for a worker
+    thread to read it, and the window keeps handling events meanwhile."""
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b\n" + "".join(f"{i % 7},{i % 2}\n" for i in range(200_000)))
+    window.runner.set_base_dir(str(tmp_path))
+    node = window.editor.add_node("csv", (0.0, 0.0), params={"path": "rows.csv"})
+    window.run_forward()
+    assert window.runner.reading is not None and node.id not in window.runner.results
+    assert "reading rows.csv" in window.messages.lines()[-1]
+    qtbot.waitUntil(lambda: node.id in window.runner.results, timeout=30_000)
+    assert window.runner.results[node.id].shape == (200_000, 1)
+    window.editor.add_node("tensor", (0.0, 300.0))       # a run after an edit: no second read
+    window.run_forward()
+    assert window.runner.reading is None and node.id in window.runner.results
+
+
+def test_every_door_into_the_document_uses_the_same_check(window):
+    """Issue 17.10: one validation for file, paste, expressions and the Inspector; the editor's
+    own add/set/move refuse what a file would refuse, with the same message."""
+    editor = window.editor
+    assert editor.add_node("tensor", (float("nan"), 0.0)) is None
+    assert "is not a position" in window.messages.lines()[-1]
+    assert editor.add_node("tensor", (0.0, 0.0), params={"shape": [10 ** 6, 10 ** 6]}) is None
+    node = editor.add_node("tensor", (0.0, 0.0))
+    assert not editor.set_param(node.id, "value", [[1, 2], [3]])
+    assert "different lengths" in window.messages.lines()[-1]
+    editor.move_nodes({node.id: (node.pos, (float("inf"), 0.0))})
+    assert node.pos == (0.0, 0.0) and window.undo_stack.count() == 1
+    assert not editor.rename(node.id, "a" * 20_000)
+    assert len(window.messages.lines()[-1]) < 250

@@ -284,3 +284,64 @@ def test_random_actions_break_nothing(window, qtbot, tmp_path, monkeypatch):
           f"nodes at the end: {len(window.doc.nodes)}")
     assert not user.exceptions, "\n".join(user.exceptions[:5])
     assert not user.violations, "\n".join(sorted(set(user.violations))[:10])
+
+
+FILES = int(os.environ.get("GRADSTUDIO_FUZZ_FILES", "40"))
+
+
+def mutate(raw, rng: random.Random):
+    """One random change anywhere in a parsed graph file: a value replaced by a hostile one,
+    a key dropped, or a list item duplicated."""
+    containers = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            containers.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            containers.append(value)
+            for item in value:
+                walk(item)
+
+    walk(raw)
+    target = rng.choice(containers)
+    if not target:
+        return raw
+    key = rng.choice(list(target)) if isinstance(target, dict) else rng.randrange(len(target))
+    choice = rng.randrange(3)
+    if choice == 0:
+        target[key] = rng.choice(HOSTILE)
+    elif choice == 1:
+        del target[key]
+    elif isinstance(target, list):
+        target.append(json.loads(json.dumps(target[key])))
+    return raw
+
+
+def test_mutated_files_are_refused_in_one_line_or_run(tmp_path, capsys):
+    """`gradstudio run` on randomly mutated example files: exit 0, or exit 2 with one line on
+    stderr; never a traceback. GRADSTUDIO_FUZZ_FILES sets how many (40 in CI)."""
+    from gradstudio import cli
+    rng = random.Random(SEED)
+    examples = sorted(EXAMPLES.glob("*.json"))
+    outcomes = {0: 0, 2: 0}
+    escaped = []
+    for number in range(FILES):
+        raw = mutate(json.loads(rng.choice(examples).read_text()), rng)
+        path = tmp_path / f"mutated{number % 4}.json"
+        path.write_text(json.dumps(raw, allow_nan=True, default=str))
+        try:
+            code = cli.main(["run", str(path), "--steps", "2"])
+        except BaseException:  # noqa: BLE001 (counted and reported)
+            escaped.append(traceback.format_exc(limit=3))
+            continue
+        err = capsys.readouterr().err
+        outcomes[code] = outcomes.get(code, 0) + 1
+        if code == 2 and err.strip().count("\n") != 0:
+            escaped.append(f"exit 2 with {err.count(chr(10))} lines: {err[:300]}")
+        elif code not in (0, 2):
+            escaped.append(f"exit {code}: {err[:300]}")
+    print(f"\nmutated files: {FILES} (seed {SEED}), ran: {outcomes.get(0, 0)}, refused in one "
+          f"line: {outcomes.get(2, 0)}, tracebacks or other exits: {len(escaped)}")
+    assert not escaped, "\n".join(escaped[:3])

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tools/gpu_check.sh OUTDIR - the engine on a real GPU, in one prepared run of at most ~8 minutes.
+# tools/gpu_check.sh OUTDIR - the engine on a real GPU, in one prepared run of at most 8 minutes
+# (the stages' limits add up to 480 s; a stage cut off says so in the summary).
 #
 # Needs Python with numpy, CuPy (cupy-cuda12x or cupy-cuda13x), pytest and hypothesis; PyTorch
 # with CUDA and numba are used when present. No Qt, no network: it runs from this checkout
@@ -46,7 +47,7 @@ stage() {
     [ $rc -eq 0 ] || STATUS=1
 }
 
-stage env 60 bash -c '
+stage env 30 bash -c '
     date -u
     if command -v nvidia-smi >/dev/null; then
         nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed "s/^/gpu: /"
@@ -82,13 +83,13 @@ EOF
 ' "$PY"
 
 # -p no:randomly / no:cacheprovider: a fixed order, nothing written into the checkout
-stage tests 300 "$PY" -m pytest -q -rfEs -p no:randomly -p no:cacheprovider \
+stage tests 200 "$PY" -m pytest -q -rfEs -p no:randomly -p no:cacheprovider \
     --junitxml="$OUT/tests.xml" tests/test_engine_cuda.py
-stage tests_cuda_cases 150 "$PY" -m pytest -q -rfEs -p no:randomly -p no:cacheprovider -k cuda \
+stage tests_cuda_cases 100 "$PY" -m pytest -q -rfEs -p no:randomly -p no:cacheprovider -k cuda \
     --junitxml="$OUT/tests_cuda_cases.xml" tests/test_engine_ops.py tests/test_engine_autograd.py \
     tests/test_engine_generators.py tests/test_amp.py tests/test_checkpoint.py tests/test_engine_fake_cuda.py
-stage bench_engine 90 "$PY" benchmarks/bench_engine.py --quick
-stage bench_gpu 150 "$PY" benchmarks/bench_gpu.py
+stage bench_engine 50 "$PY" benchmarks/bench_engine.py --quick
+stage bench_gpu 100 "$PY" benchmarks/bench_gpu.py
 
 {
     echo "gpu_check summary ($(date -u '+%Y-%m-%d %H:%M UTC'), checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"

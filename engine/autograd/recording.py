@@ -12,6 +12,7 @@ lines are not recorded here (the runtime gets them from module hooks and the sta
 """
 import contextlib
 import functools
+from time import perf_counter
 from typing import NamedTuple
 
 __all__ = ["OpRecord", "record_ops"]
@@ -22,6 +23,8 @@ class OpRecord(NamedTuple):
     inputs: tuple        # the Tensor arguments in call order (non-tensor arguments left out)
     outputs: tuple       # the output Tensors (for an in-place op: the modified tensor)
     grad_fn: object      # the outputs' grad_fn when connected to the graph, else None
+    started: float = 0.0  # time.perf_counter() when the call began (for the profiler)
+    elapsed: float = 0.0  # seconds the call took
 
 
 active = None      # the active observers (a tuple, innermost last), or None when nobody records
@@ -72,10 +75,12 @@ def _call(name, fn, args, kwargs, opaque=False):
     from .._tensor import Tensor
     frame = []
     _frames.append(frame)
+    started = perf_counter()
     try:
         result = fn(*args, **kwargs)
     finally:
         _frames.pop()
+    elapsed = perf_counter() - started
     if opaque and _frames:
         return result
     outputs = _tensors((result,), Tensor)
@@ -85,7 +90,7 @@ def _call(name, fn, args, kwargs, opaque=False):
     if not opaque and frame and _composed(frame, inputs, outputs):
         records = frame                  # a composition: seen as the ops it is made of
     else:
-        records = [OpRecord(name, inputs, outputs, outputs[0]._node)]
+        records = [OpRecord(name, inputs, outputs, outputs[0]._node, started, elapsed)]
     if _frames:
         _frames[-1].extend(records)
     else:

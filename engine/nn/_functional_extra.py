@@ -23,7 +23,13 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "interpolate", "upsample", "group_norm", "instance_norm",
            "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "normalize",
            "elu", "selu", "silu", "mish", "hardtanh", "relu6", "logsigmoid", "softsign",
-           "tanhshrink", "glu"]
+           "tanhshrink", "glu", "prelu", "hardswish", "hardsigmoid", "softmin", "threshold", "celu",
+           "softshrink", "hardshrink", "dropout1d", "dropout2d", "dropout3d", "kl_div",
+           "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
+           "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+           "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
+           "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -465,3 +471,315 @@ def tanhshrink(input):
 def glu(input, dim: int = -1):
     a, b = input.chunk(2, dim)
     return a * engine.sigmoid(b)
+
+
+# -- more activations -------------------------------------------------------------------------
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x (one weight, or one per channel of dim 1)."""
+    if weight.numel() != 1:
+        weight = weight.reshape((1, -1) + (1,) * max(0, input.ndim - 2))
+    return engine.where(input > 0, input, weight * input)
+
+
+def hardswish(input, inplace: bool = False):
+    return input * (input + 3).clamp(0, 6) / 6
+
+
+def hardsigmoid(input, inplace: bool = False):
+    return (input + 3).clamp(0, 6) / 6
+
+
+def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):
+    return F.softmax(-input, dim=dim, dtype=dtype)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False):
+    return engine.where(input > threshold, input, engine.full_like(input, value))
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False):
+    return engine.where(input > 0, input, alpha * (engine.exp(input.clamp_max(0) / alpha) - 1))
+
+
+def softshrink(input, lambd: float = 0.5):
+    zero = engine.zeros_like(input)
+    return engine.where(input > lambd, input - lambd, engine.where(input < -lambd, input + lambd, zero))
+
+
+def hardshrink(input, lambd: float = 0.5):
+    return engine.where(input.abs() > lambd, input, engine.zeros_like(input))
+
+
+# -- channel dropout --------------------------------------------------------------------------
+
+def _feature_dropout(input, p, training, dims, name):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{name}: Expected {dims + 1}D or {dims + 2}D input, but received a "
+                           f"{input.ndim}D input. Note that {name} exists to provide channel-wise "
+                           f"dropout on inputs with {dims} spatial dimension{'s' if dims > 1 else ''}, a channel "
+                           f"dimension, and an optional batch dimension (i.e. {dims + 1}D or "
+                           f"{dims + 2}D inputs).")
+    if not training or p == 0.0:
+        return input
+    unbatched = input.ndim == dims + 1
+    x = input.unsqueeze(0) if unbatched else input
+    if p == 1.0:
+        out = x * 0.0
+    else:
+        with engine.no_grad():      # PyTorch's draw: one Bernoulli per (sample, channel)
+            shape = tuple(x.shape[:2]) + (1,) * dims
+            mask = engine.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - p).div_(1 - p)
+        out = x * mask
+    return out.squeeze(0) if unbatched else out
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    return _feature_dropout(input, p, training, 1, "dropout1d")
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    return _feature_dropout(input, p, training, 2, "dropout2d")
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    return _feature_dropout(input, p, training, 3, "dropout3d")
+
+
+# -- more losses ------------------------------------------------------------------------------
+
+def _reduce(loss, reduction: str):
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
+    """KL(target || exp(input)) pointwise: target * (log target - input) (0 where target is 0)."""
+    if reduction == "mean":
+        import warnings
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.")
+    if log_target:
+        loss = engine.exp(target) * (target - input)
+    else:
+        loss = engine.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None,
+                        reduce=None, reduction: str = "mean"):
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    zero = engine.zeros_like(input)
+    loss = (engine.where(target != 1, (margin - input).clamp_min(0), zero)
+            + engine.where(target != -1, input, zero))
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    return _reduce(F.softplus(-target * input), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
+                          reduce=None, reduction: str = "mean"):
+    eps = 1e-12
+    dim = input1.ndim - 1
+    prod = (input1 * input2).sum(dim)
+    mag = ((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)
+    cos = prod / mag.sqrt()
+    zero = engine.zeros_like(cos)
+    loss = (engine.where(target == 1, 1 - cos, zero)
+            + engine.where(target == -1, (cos - margin).clamp_min(0), zero))
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean"):
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = engine.minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_ap - d_an).clamp_min(0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean"):
+    if log_input:
+        loss = engine.exp(input) - target * input
+    else:
+        loss = input - target * engine.log(input + eps)
+    if full:
+        stirling = target * engine.log(target) - target + 0.5 * engine.log(2 * math.pi * target)
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean"):
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):            # one variance per sample
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if (var < 0).any():
+        raise ValueError("var has negative entry/entries")
+    var = var.clone()
+    with engine.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (engine.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean"):
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(dim=input.ndim - 1) / input.shape[-1]
+    return _reduce(loss, reduction)
+
+
+# -- layers -----------------------------------------------------------------------------------
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = input1 @ weight[o] @ input2 (+ bias[o])."""
+    out = engine.einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    dims = tuple(range(-len(tuple(normalized_shape)), 0)) if not isinstance(normalized_shape, int) \
+        else (-1,)
+    if eps is None:
+        eps = float(np.finfo(input.dtype.np).eps)
+    out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    n, c = input.shape[0], input.shape[1]
+    sq = (input * input).reshape(n, c, -1)
+    sq = pad(sq.transpose(1, 2), (size // 2, (size - 1) // 2))            # (N, M, C + size - 1)
+    div = sq.unfold(2, size, 1).mean(-1).transpose(1, 2).reshape(input.shape)
+    return input / (div * alpha + k) ** beta
+
+
+def _adaptive_max(x, out, d):
+    """Max over PyTorch's adaptive windows along dim d."""
+    n = x.shape[d]
+    if n % out == 0:
+        return x.unfold(d, n // out, n // out).amax(-1)
+    parts = [x.narrow(d, (i * n) // out, -(-((i + 1) * n) // out) - (i * n) // out).amax(d, keepdim=True)
+             for i in range(out)]
+    return engine.cat(parts, d)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+    if return_indices:
+        raise NotImplementedError("engine adaptive_max_pool2d does not return indices")
+    oh, ow = _out_size(output_size, input.shape[-2:], 2)
+    return _adaptive_max(_adaptive_max(input, oh, input.ndim - 2), ow, input.ndim - 1)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    if return_indices:
+        raise NotImplementedError("engine adaptive_max_pool1d does not return indices")
+    return _adaptive_max(input, _ntuple(output_size, 1)[0], input.ndim - 1)
+
+
+def pixel_shuffle(input, upscale_factor: int):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+    r = upscale_factor
+    *batch, c, h, w = input.shape
+    x = input.reshape(*batch, c // (r * r), r, r, h, w)
+    k = len(batch)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return x.reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor: int):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+    r = downscale_factor
+    *batch, c, h, w = input.shape
+    x = input.reshape(*batch, c, h // r, r, w // r, r)
+    k = len(batch)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return x.reshape(*batch, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups: int):
+    n, c = input.shape[0], input.shape[1]
+    rest = tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape(input.shape)
+
+
+def _patch_geometry(size, kernel, dilation, padding, stride):
+    return [(n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, d, p, s in zip(size, kernel, dilation, padding, stride)]
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: (N, C, H, W) -> (N, C*kh*kw, L), a column per sliding block."""
+    k, d, p, s = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c = x.shape[:2]
+    x = pad(x, (p[1], p[1], p[0], p[0]))
+    spans = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+    x = x.unfold(2, spans[0], s[0]).unfold(3, spans[1], s[1])          # N C OH OW span_h span_w
+    x = x[..., ::d[0], ::d[1]]                                          # N C OH OW kh kw
+    oh, ow = x.shape[2], x.shape[3]
+    out = x.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im: (N, C*kh*kw, L) -> (N, C, H, W), overlapping values added up."""
+    size, k, d, p, s = _pair(output_size), _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
+    unbatched = input.ndim == 2
+    x = input.unsqueeze(0) if unbatched else input
+    n = x.shape[0]
+    c = x.shape[1] // (k[0] * k[1])
+    oh, ow = _patch_geometry(size, k, d, p, s)
+    if oh * ow != x.shape[2]:
+        raise RuntimeError(f"Given output_size={tuple(size)}, kernel_size={k}, dilation={d}, "
+                           f"padding={p}, stride={s}, expected size of input's dimension 2 to match "
+                           f"the calculated number of sliding blocks {oh} * {ow} = {oh * ow}, but "
+                           f"got input.size(2)={x.shape[2]}.")
+    hp, wp = size[0] + 2 * p[0], size[1] + 2 * p[1]
+    i = (np.arange(k[0]) * d[0])[:, None, None, None] + (np.arange(oh) * s[0])[None, None, :, None]
+    j = (np.arange(k[1]) * d[1])[None, :, None, None] + (np.arange(ow) * s[1])[None, None, None, :]
+    flat = engine.from_numpy((i * wp + j).reshape(-1).astype(np.int64)).to(x.device)
+    out = engine.zeros(n, c, hp * wp, dtype=x.dtype, device=x.device)
+    out = out.index_add(2, flat, x.reshape(n, c, -1))
+    out = out.reshape(n, c, hp, wp)[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+    return out.squeeze(0) if unbatched else out
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

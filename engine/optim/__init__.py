@@ -8,7 +8,9 @@ from engine.optim.adadelta import Adadelta
 from engine.optim.adamax import Adamax
 from engine.optim.nadam import NAdam
 from engine.optim.lbfgs import LBFGS
+from engine.optim.radam import RAdam
+from engine.optim.rprop import Rprop
 from engine.optim import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
-           "LBFGS", "lr_scheduler"]
+           "LBFGS", "RAdam", "Rprop", "lr_scheduler"]

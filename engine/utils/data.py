@@ -3,6 +3,8 @@
 behaviour."""
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import numbers
 import random
@@ -11,9 +13,10 @@ import numpy as np
 
 import engine
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "RandomSampler",
-           "SequentialSampler", "BatchSampler", "DataLoader", "default_collate", "get_worker_info",
-           "WorkerInfo"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
+           "random_split", "Sampler", "RandomSampler", "SequentialSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "DataLoader", "default_collate",
+           "get_worker_info", "WorkerInfo"]
 
 
 class Dataset:
@@ -24,6 +27,44 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: `__iter__` yields them (no indexing). With workers, each worker
+    iterates its own copy; `get_worker_info()` inside `__iter__` lets it take its share."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: it cannot be indexed")
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        return self.datasets[which][idx - (self.cumulative_sizes[which - 1] if which else 0)]
 
 
 class TensorDataset(Dataset):
@@ -68,7 +109,54 @@ def _permutation(n: int, generator=None) -> np.ndarray:
     return engine.randperm(n).numpy()
 
 
-class RandomSampler:
+class Sampler:
+    """Base class of index samplers: `__iter__` yields dataset indices."""
+
+    def __init__(self, data_source=None):
+        pass
+
+    def __iter__(self):
+        raise NotImplementedError
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a random order (randperm from `generator` or the global stream)."""
+
+    def __init__(self, indices, generator=None):
+        self.indices, self.generator = indices, generator
+
+    def __iter__(self):
+        for i in engine.randperm(len(self.indices), generator=self.generator).tolist():
+            yield self.indices[i]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices drawn with probabilities proportional to `weights` (multinomial)."""
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights = engine.as_tensor(weights, dtype=engine.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(weights.shape)}")
+        self.weights, self.num_samples = weights, num_samples
+        self.replacement, self.generator = replacement, generator
+
+    def __iter__(self):
+        yield from engine.multinomial(self.weights, self.num_samples, self.replacement,
+                                      generator=self.generator).tolist()
+
+    def __len__(self):
+        return self.num_samples
+
+
+class RandomSampler(Sampler):
     """The indices of `data_source` in a random order, as torch's RandomSampler draws them:
     randperm (or randint with `replacement`) from `generator`; without one, from a fresh
     Generator seeded by a draw from the global stream, so `engine.manual_seed` gives PyTorch's
@@ -152,7 +240,7 @@ def default_collate(samples: list):
     return samples
 
 
-class SequentialSampler:
+class SequentialSampler(Sampler):
     """The indices 0, 1, ..., len(data_source) - 1 in order."""
 
     def __init__(self, data_source):
@@ -165,7 +253,7 @@ class SequentialSampler:
         return len(self.data_source)
 
 
-class BatchSampler:
+class BatchSampler(Sampler):
     """Groups the indices of `sampler` into lists of `batch_size` (the last one shorter unless
     `drop_last`)."""
 
@@ -308,6 +396,18 @@ class DataLoader:
                                  "exclusive with drop_last")
         elif not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle "
+                                 f"option, but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified sampler "
+                                 f"option, but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+            sampler = itertools.repeat(None)
         if sampler is None:
             sampler = (RandomSampler(dataset, generator=generator) if shuffle
                        else SequentialSampler(dataset))
@@ -355,7 +455,41 @@ class DataLoader:
                     for t in self.dataset.tensors]
         return self.collate_fn([self.dataset[i] for i in index])
 
+    def _stream_batches(self, workers):
+        """An IterableDataset: each worker (or the main process) iterates its own copy and
+        makes batches of batch_size samples; the workers' batches come round-robin."""
+        def batches():
+            it = iter(self.dataset)
+            while True:
+                if not self._auto_collation:
+                    try:
+                        yield self.collate_fn(next(it))
+                    except StopIteration:
+                        return
+                    continue
+                chunk = list(itertools.islice(it, self.batch_size))
+                if not chunk or (self.drop_last and len(chunk) < self.batch_size):
+                    return
+                yield self.collate_fn(chunk)
+        if workers is None:
+            yield from batches()
+            return
+        streams = [(w, w.load(batches)) for w in workers]
+        while streams:
+            alive = []
+            for w, stream in streams:
+                try:
+                    batch = w.load(next, stream)
+                except StopIteration:
+                    continue
+                alive.append((w, stream))
+                yield batch
+            streams = alive
+
     def _batches(self, workers):
+        if self._iterable:
+            yield from self._stream_batches(workers)
+            return
         for k, index in enumerate(self._index_sampler):
             if workers is None:
                 yield self._fetch(index)
@@ -363,6 +497,11 @@ class DataLoader:
                 yield workers[k % len(workers)].load(self._fetch, index)
 
     def __len__(self) -> int:
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+            return n
         return len(self._index_sampler)
 
 

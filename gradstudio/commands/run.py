@@ -1,4 +1,6 @@
-"""`gradstudio run FILE [--device cpu|cuda] [--steps N] [--json] [--detect-anomaly]`: run a graph headless.
+"""`gradstudio run FILE [--device cpu|cuda] [--cpu-fallback] [--steps N] [--json] [--detect-anomaly]`:
+run a graph headless. A device that cannot be used is an error (exit 2) unless --cpu-fallback
+is given: then the run goes to the cpu with a warning on stderr.
 
 Loads the file, runs forward and backward (and training when the document defines it),
 then prints each node's data, grad, grad_fn, is_leaf and requires_grad as a table, or as
@@ -11,7 +13,10 @@ data and grad are nested lists (non-finite numbers as "nan", "inf", "-inf", as i
 files); "loss" is present only when training ran: when the document's meta has "training",
 `training.train(session, steps=N or None)` runs and returns the per-step losses, with
 "training": {"steps", "final_loss", "accuracy", "val_loss", "grad_norms",
-"mean_grad_norms"} (per-parameter norms: at the last step and averaged over the steps).
+"mean_grad_norms"} (per-parameter norms: at the last step and averaged over the steps)
+and "health": [{"step", "layers": {LABEL: {"kind", "activation_mean", "activation_std",
+"dead_fraction", "saturated_fraction", "grad_norm", "grad_ratio"}}, "verdicts": [...]}]
+sampled about ten times over the run (runtime.health).
 A bad file, a bad graph or a node that fails raises UsageError: exit code 2 and one line
 on stderr. With --detect-anomaly the run stops at the node whose forward or backward first
 made NaN/Inf (the window's Run > Detect anomalies) and names it that way; training, if any,
@@ -31,7 +36,8 @@ from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
 from gradstudio.runtime import training
 from gradstudio.runtime.anomaly import run_detecting_anomaly
-from gradstudio.runtime.session import NodeInfo, Session
+from gradstudio.runtime.session import (NodeInfo, Session, default_engine, device_problem,
+                                        tensor_info)
 
 
 def main(args) -> int:
@@ -41,6 +47,12 @@ def main(args) -> int:
         doc = fileio.load(args.file)
     except GraphError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
+    problem = device_problem(default_engine(), args.device)
+    if problem and not (args.cpu_fallback and args.device.startswith("cuda")):
+        # a script asked for this device: it must not get another one by surprise
+        hint = "; add --cpu-fallback to run on the cpu instead" \
+            if args.device.startswith("cuda") else ""
+        raise UsageError(f"{problem}{hint}")
     try:
         session = Session(doc, device=args.device, fallback=True,
                           base_dir=os.path.dirname(os.path.abspath(args.file)))
@@ -68,6 +80,7 @@ def main(args) -> int:
     result = as_json(session.device, infos, losses)
     if trained is not None:
         result["training"] = fileio.json_safe(trained.summary())
+        result["health"] = fileio.json_safe([h.as_json() for h in trained.health])
     text = json.dumps(result) if args.json else as_table(session.device, infos, losses)
     try:
         print(text, flush=True)
@@ -80,7 +93,7 @@ def _train(session: Session, steps: int | None) -> Any:
     """The TrainingResult when the document defines training, else None."""
     if "training" not in session.document.meta:
         return None
-    return training.train(session, steps=steps)
+    return training.train(session, steps=steps, health_every=-1)
 
 
 def first_failure(session: Session) -> str | None:
@@ -93,7 +106,9 @@ def first_failure(session: Session) -> str | None:
 
 
 def node_infos(session: Session) -> dict[str, NodeInfo]:
-    """LABEL (first output) or LABEL.PORT (further outputs) -> NodeInfo, in run order."""
+    """LABEL (first output) or LABEL.PORT (further outputs) -> NodeInfo, in run order; a
+    layer's Parameters follow it as LABEL.weight, LABEL.bias, ... (their .grad is what
+    training and the optimizer use)."""
     infos: dict[str, NodeInfo] = {}
     doc = session.document
     for node_id in doc.topological_order():
@@ -102,6 +117,9 @@ def node_infos(session: Session) -> dict[str, NodeInfo]:
             info = session.info(node_id, port.name)
             if info.shape is not None:
                 infos[node.label if k == 0 else f"{node.label}.{port.name}"] = info
+        module = session.modules.get(node_id)
+        for name, parameter in module.named_parameters() if module is not None else ():
+            infos[f"{node.label}.{name}"] = tensor_info(node, name, parameter)
     return infos
 
 

@@ -1,12 +1,15 @@
 """`gradstudio shot FILE -o PNG [--size WxH] [--theme light|dark] [--select LABEL]
-[--debug-step N | --train-steps N]`: the main window with FILE loaded and run (forward and
-backward), framed, rendered headless to a PNG (for docs and tests); a node shown in the
-Inspector, mid-backward in the debugger, or after training in the dashboard."""
+[--why NAME] [--detect-anomaly] [--debug-step N | --train-steps N]`: the main window with
+FILE loaded and run (forward and backward), framed, rendered headless to a PNG (for docs
+and tests); a node shown in the Inspector, the answer to "why is NAME's gradient None or
+zero?", a run stopped by anomaly mode, mid-backward in the debugger, or after training in
+the dashboard."""
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,6 +32,8 @@ def main(args: argparse.Namespace) -> int:
     select = getattr(args, "select", None)
     debug_step = getattr(args, "debug_step", None)
     train_steps = getattr(args, "train_steps", None)
+    why = getattr(args, "why", None)
+    detect_anomaly = getattr(args, "detect_anomaly", False)
     width, height = parse_size(args.size)
     source = Path(args.file)
     output = Path(args.output)
@@ -57,12 +62,14 @@ def main(args: argparse.Namespace) -> int:
     from gradstudio.ui.app import create_application
 
     create_application()
+    quiet_offscreen_warnings()
     with tempfile.TemporaryDirectory() as folder:
         # A private settings file: a screenshot neither reads nor changes the person's own.
         settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.IniFormat)
         settings.setValue("theme", theme)
         window = prepared_window(source, width, height, settings, select=select,
-                                 debug_step=debug_step, train_steps=train_steps)
+                                 debug_step=debug_step, train_steps=train_steps, why=why,
+                                 detect_anomaly=detect_anomaly)
         try:
             image = window.grab()
         finally:
@@ -74,6 +81,26 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints()"
+
+
+def quiet_offscreen_warnings() -> None:
+    """Qt's offscreen platform warns "This plugin does not support propagateSizeHints()"
+    for windows it draws; nothing is wrong with the picture, so the command does not pass
+    it on. Every other Qt message still goes to stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode, context, message: str) -> None:
+        if message == OFFSCREEN_NOISE:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(handler)
+
+
 def settle(app, rounds: int = 3) -> None:
     """Lets queued layout work (dock sizes, single-shot timers, plot ranges) run."""
     for _ in range(rounds):
@@ -81,18 +108,25 @@ def settle(app, rounds: int = 3) -> None:
 
 
 def prepared_window(source: Path, width: int, height: int, settings, select: str | None = None,
-                    debug_step: int | None = None, train_steps: int | None = None):
-    """The window `shot` grabs: `source` loaded and run, the node labelled `select` selected
-    (the Inspector shows it), then `debug_step` steps into the backward pass in the
-    Debugger, or `train_steps` steps trained in the dashboard; framed."""
+                    debug_step: int | None = None, train_steps: int | None = None,
+                    why: str | None = None, detect_anomaly: bool = False):
+    """The window `shot` grabs: `source` loaded and run (again with anomaly mode on when
+    `detect_anomaly`: it stops at the node that made NaN/Inf and selects it), the node
+    labelled `select` selected (the Inspector shows it), "why is `why`'s gradient None or
+    zero?" answered, then `debug_step` steps into the backward pass in the Debugger, or
+    `train_steps` steps trained in the dashboard; framed."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     window = loaded_window(source, width, height, settings)
     try:
         settle(app)             # docks, the inspector and the dashboard finish arranging
+        if detect_anomaly:
+            window.act_detect_anomaly.setChecked(True)
         if select is not None:
             select_node(window, select)
+        if why is not None:
+            ask_why(window, why)
         if debug_step is not None:
             step_debugger(window, debug_step)
         if train_steps is not None:
@@ -116,6 +150,7 @@ def loaded_window(source: Path, width: int, height: int, settings):
     window.show()
     if not window.open_file(source, ask=False):
         raise UsageError(f"cannot open {source}")
+    window.setObjectName(source.name)   # messages name the file (an example opens untitled)
     return window
 
 
@@ -124,9 +159,16 @@ def select_node(window, label: str) -> None:
     node = window.doc.node_by_label(label)
     if node is None:
         labels = ", ".join(sorted(n.label for n in window.doc.nodes.values()))
-        raise UsageError(f"--select {label}: {window.path.name} has no such node ({labels})")
+        raise UsageError(f"--select {label}: {window.objectName()} has no such node ({labels})")
     window.scene.clearSelection()
     window.scene.node_items[node.id].setSelected(True)
+
+
+def ask_why(window, name: str) -> None:
+    """Asks "why is NAME's gradient None or zero?": the dock answers, the canvas shows the
+    path; an unknown NAME is a UsageError."""
+    if window.why_ask(name) is None:
+        raise UsageError(f"--why {name}: {window.why_panel.headline.text()}")
 
 
 def step_debugger(window, steps: int) -> None:
@@ -135,7 +177,7 @@ def step_debugger(window, steps: int) -> None:
     panel = window.debugger_panel
     panel.act_restart.trigger()
     if not panel.debugger.started:
-        raise UsageError(f"cannot debug {window.path.name}: {panel.debugger.error}")
+        raise UsageError(f"cannot debug {window.objectName()}: {panel.debugger.error}")
     planned = len(panel.debugger.plan)
     if steps > planned:
         raise UsageError(f"--debug-step {steps}: the backward pass has {planned} steps")
@@ -150,7 +192,7 @@ def train(window, steps: int) -> None:
     trainer's headless run), every visible plot drawn from the final metrics."""
     dashboard = window.training_dashboard
     if dashboard.setup() is None:
-        raise UsageError(f"{window.path.name} has no training setup (meta 'training')")
+        raise UsageError(f"{window.objectName()} has no training setup (meta 'training')")
     window.training_dock.show()
     window.training_dock.raise_()
     if not dashboard.train_now(steps):

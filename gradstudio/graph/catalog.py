@@ -18,14 +18,13 @@ engine.nn.functional's functions (`mse_loss`, `cross_entropy`, ...).
 from __future__ import annotations
 
 import importlib
-import os
-import stat
 import math
 from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
 
+from gradstudio.graph.csv_files import csv_arrays, csv_target
 from gradstudio.graph.catalog_types import (
     BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
     python_literal)
@@ -178,42 +177,10 @@ def _build_dataset(engine, inputs, params):
     return {"x": x, "y": y}
 
 
-MAX_CSV_BYTES = 64 * 1024 * 1024    # a CSV node reads at most this much
-MAX_CSV_ROWS = 1_000_000
-
-
-def check_csv_file(path: str) -> None:
-    """Refuses, before any parsing, what a CSV node must not read: not a regular file
-    (/dev/zero, a fifo, a folder), more than MAX_CSV_BYTES, or more than MAX_CSV_ROWS lines."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise NodeRunError(f"csv: cannot read {os.path.basename(path)}: "
-                           f"{exc.strerror or exc}") from None
-    name = os.path.basename(path) or path
-    if not stat.S_ISREG(info.st_mode):
-        raise NodeRunError(f"csv: {name} is not a regular file; choose a .csv file")
-    if info.st_size > MAX_CSV_BYTES:
-        raise NodeRunError(f"csv: {name} has {info.st_size / 2**20:.0f} MiB, more than the "
-                           f"{MAX_CSV_BYTES // 2**20} MiB a CSV node reads")
-    rows = 0
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            rows += block.count(b"\n")
-            if rows > MAX_CSV_ROWS:
-                raise NodeRunError(f"csv: {name} has more than {MAX_CSV_ROWS:,} rows, "
-                                   f"the most a CSV node reads")
-
-
 def _build_csv(engine, inputs, params):
-    check_csv_file(params["path"])
-    target = params["target"].strip()
-    if not target:
-        target = -1
-    elif target.lstrip("-").isdigit():
-        target = int(target)
-    x, y = engine_attr(engine, "datasets.load_csv")(params["path"], target=target)
-    return {"x": x, "y": y}
+    x, y = csv_arrays(engine, params["path"], csv_target(params))
+    from_numpy = engine_attr(engine, "from_numpy")      # copies: the cached arrays stay as read
+    return {"x": from_numpy(x.copy()), "y": from_numpy(y.copy())}
 
 
 # --------------------------------------------------------------------------- table helpers

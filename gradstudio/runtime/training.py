@@ -66,6 +66,8 @@ from gradstudio.graph.catalog import engine_attr
 from gradstudio.graph.document import Change, Document
 from gradstudio.graph.training_setup import TrainingSetup, TrainingSetupError
 from gradstudio.runtime.devices import is_out_of_memory
+from gradstudio.runtime.health import Health, layer_health
+from gradstudio.runtime.snapshots import DEFAULT_BUDGET, SnapshotStore, take_snapshot
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.runtime.session import RunError, Session, first_line
 
@@ -73,6 +75,7 @@ CLASS_LOSSES = ("cross_entropy", "nll_loss")                        # targets ar
 BINARY_LOSSES = {"binary_cross_entropy": 0.5, "binary_cross_entropy_with_logits": 0.0}
 BOUNDARY_GRID = 60                                                  # points per side
 LEAF_PARAMETER_KINDS = ("parameter", "tensor")
+HEALTH_SAMPLES = 10                                                 # per run, with health_every -1
 UNTIL_STOPPED = math.inf                    # start(UNTIL_STOPPED) trains until stop()
 
 
@@ -114,6 +117,7 @@ class TrainingResult:
     grad_norms: dict[str, float] = field(default_factory=dict)       # at the last step
     mean_grad_norms: dict[str, float] = field(default_factory=dict)  # over all steps
     warnings: list[str] = field(default_factory=list)   # e.g. a fall back from cuda to cpu
+    health: list[Health] = field(default_factory=list)  # runtime.health, per sampled step
 
     def summary(self) -> dict[str, Any]:
         return {"steps": len(self.losses),
@@ -170,10 +174,12 @@ class StepGate:
                     self._parked = False
 
 
-def train(session: Session, steps: int | None = None) -> TrainingResult:
+def train(session: Session, steps: int | None = None, health_every: int = 25) -> TrainingResult:
     """Trains in this thread (the document's steps, or `steps`), then runs the graph once
-    more on all the data so its nodes show the trained model. TrainingError on failure."""
-    trainer = Trainer(session, keep_losses=True)
+    more on all the data so its nodes show the trained model. TrainingError on failure.
+    health_every: sample runtime.health every that many steps (and at the last; -1: about
+    HEALTH_SAMPLES times over the run)."""
+    trainer = Trainer(session, keep_losses=True, health_every=health_every, snapshot_budget=0)
     trainer.run(steps)
     trainer.run_on_all_data()
     return trainer.result()
@@ -196,12 +202,18 @@ class Trainer:
 
     def __init__(self, session: Session, metrics: TrainingMetrics | None = None, *,
                  watch: Document | None = None, keep_losses: bool = False,
-                 histogram_every: int = 25) -> None:
+                 histogram_every: int = 25, health_every: int = 25,
+                 snapshot_budget: int = DEFAULT_BUDGET) -> None:
         self.session = session
         self.engine = session.engine
         self.setup = TrainingSetup.from_document(session.document)
         self.metrics = metrics if metrics is not None else TrainingMetrics()
         self.histogram_every = histogram_every
+        self.health_every = health_every     # 0: never; -1: about HEALTH_SAMPLES times a run
+        self.health: collections.deque[Health] = collections.deque(maxlen=HEALTH_SAMPLES * 10)
+        # each step's parameters (before its update), gradients and outputs (runtime.snapshots)
+        self.snapshots = SnapshotStore(snapshot_budget) if snapshot_budget > 0 else None
+        self._snapshot: tuple | None = None
         self.losses: list[float] | None = [] if keep_losses else None
         self.log: collections.deque[str] = collections.deque(maxlen=200)   # "log" hook lines
         self.warnings: collections.deque[str] = collections.deque(maxlen=50)  # e.g. out of memory
@@ -405,7 +417,7 @@ class Trainer:
             losses=list(self.losses or []), accuracy=self._last.get("accuracy"),
             val_loss=self._last.get("val_loss"), grad_norms=dict(self._last.get("grad_norms", {})),
             mean_grad_norms={n: s / steps for n, s in self._norm_sums.items()},
-            warnings=list(self.warnings))
+            warnings=list(self.warnings), health=list(self.health))
 
     def total_steps(self) -> float | None:
         """Where this run ends: a step count, UNTIL_STOPPED, or None while a setup counted
@@ -692,6 +704,13 @@ class Trainer:
                 weights={p.name: _host(p.tensor) for p in self._parameters})
         if step % self.setup.eval_every == 0 or last:
             self._on_cpu_if_out_of_memory(lambda: self._evaluate(step))
+        every = self.health_every if self.health_every > 0 else \
+            max(1, self._target() // HEALTH_SAMPLES)
+        if self.health_every and (step % every == 0 or last):
+            self.health.append(layer_health(self.session, step))
+        if self._snapshot is not None:
+            self.snapshots.record(step, loss_value, self._snapshot)
+            self._snapshot = None
         if not math.isfinite(loss_value):
             raise TrainingError(f"node '{self.setup.loss}': the loss became {loss_value} "
                                 f"at step {step}")
@@ -711,6 +730,9 @@ class Trainer:
             self._raise_node_errors()
         loss_value = float(loss.item())
         norms, pre_clip, post_clip, grads = self._clip()
+        if self.snapshots is not None:          # as the step saw them, before the update
+            self._snapshot = take_snapshot(self.session,
+                                           [(p.name, p.tensor) for p in self._parameters])
         return loss_value, norms, pre_clip, post_clip, grads, self._optimizer_step()
 
     def _on_cpu_if_out_of_memory(self, work: Callable[[], Any]) -> Any:

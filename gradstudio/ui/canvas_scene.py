@@ -22,29 +22,46 @@ from gradstudio.graph.document import Change
 from gradstudio.ui.canvas_items import PORT_R, EdgeItem, NodeItem, bezier
 from gradstudio.ui.debugger_commands import DebugToggles
 from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.field_message import BAD_FIELD_STYLE, FieldMessage, field_message
 from gradstudio.ui.grad_toggle_menu import add_edge_toggle, add_node_toggles
 from gradstudio.ui.param_values import format_value, parse_value
 from gradstudio.ui.theme import CanvasStyle
 
 
 class InlineEditor(QLineEdit):
-    """A line edit laid over the canvas; commits once on Enter or focus loss, Esc cancels."""
+    """A line edit laid over the canvas; commits once on Enter or focus loss, Esc cancels.
+    `on_commit` returns False to refuse the text: on Enter the editor then stays open (marked)
+    for the person to correct it; on focus loss it closes anyway."""
+    cancelled = Signal()
 
-    def __init__(self, parent, text: str, on_commit: Callable[[str], None]) -> None:
+    def __init__(self, parent, text: str, on_commit: Callable[[str], bool | None]) -> None:
         super().__init__(text, parent)
         self._on_commit = on_commit
         self._done = False
+        self._busy = False
+        self.refused = False
         self.returnPressed.connect(self.commit)
 
-    def commit(self) -> None:
-        if not self._done:
-            self._done = True
-            text = self.text()
-            self.hide()
-            self.deleteLater()
-            self._on_commit(text)
+    def commit(self, leaving: bool = False) -> None:
+        if self._done or self._busy:
+            return
+        self._busy = True
+        try:
+            accepted = self._on_commit(self.text()) is not False
+        finally:
+            self._busy = False
+        if accepted or leaving:
+            self._close()
+        else:
+            self.refused = True
+            self.setStyleSheet(BAD_FIELD_STYLE)
+            self.selectAll()
 
     def cancel(self) -> None:
+        self.cancelled.emit()
+        self._close()
+
+    def _close(self) -> None:
         if not self._done:
             self._done = True
             self.hide()
@@ -58,7 +75,7 @@ class InlineEditor(QLineEdit):
 
     def focusOutEvent(self, event) -> None:
         super().focusOutEvent(event)
-        self.commit()
+        self.commit(leaving=True)
 
 
 class GraphScene(QGraphicsScene):
@@ -94,6 +111,7 @@ class GraphScene(QGraphicsScene):
         self._drag_marker: QGraphicsEllipseItem | None = None
         self._drag_target: tuple | None = None
         self.inline_editor: InlineEditor | None = None
+        self.field_note: FieldMessage | None = None   # a refused value's message, at its field
         self.setItemIndexMethod(QGraphicsScene.NoIndex)
         self.doc.subscribe(self._on_change)
         self.rebuild()
@@ -388,12 +406,14 @@ class GraphScene(QGraphicsScene):
         editor.show()
         editor.setFocus(Qt.MouseFocusReason)
         editor.destroyed.connect(lambda *_: setattr(self, "inline_editor", None))
+        editor.textEdited.connect(lambda _text: self.hide_field_note())
+        editor.cancelled.connect(self.hide_field_note)
         self.inline_editor = editor
 
     def close_inline_editor(self, commit: bool = True) -> None:
         editor, self.inline_editor = self.inline_editor, None
         if editor is not None:
-            editor.commit() if commit else editor.cancel()
+            editor.commit(leaving=True) if commit else editor.cancel()
 
     def edit_param(self, item: NodeItem, spec: ParamSpec, field: QRectF) -> None:
         node_id = item.node.id
@@ -416,17 +436,37 @@ class GraphScene(QGraphicsScene):
                     view.mapFromScene(item.mapToScene(field.bottomLeft()))))
             return
 
-        def commit(text: str) -> None:
+        def commit(text: str) -> bool:
             if node_id not in self.doc.nodes:
-                return
+                return True
             try:
                 value = parse_value(spec, text)
             except ValueError as exc:
                 self.message.emit(str(exc))
-                return
+                self._show_field_note(item, field, field_message(spec, str(exc)))
+                return False
+            self.hide_field_note()
             self.editor.set_param(node_id, spec.name, value)
+            return True
 
         self._open_editor(item, field, format_value(spec, item.node.params.get(spec.name)), commit)
+
+    def _show_field_note(self, item: NodeItem, field: QRectF, text: str) -> None:
+        """The message under the field (and under the inline editor laid over it)."""
+        view = self._view()
+        if view is None:
+            return
+        if self.field_note is None or self.field_note.parentWidget() is not view.viewport():
+            self.field_note = FieldMessage(view.viewport())
+        box = view.mapFromScene(item.mapToScene(field)).boundingRect()
+        editor = self.inline_editor
+        if editor is not None and editor.isVisible():
+            box = box.united(editor.geometry())
+        self.field_note.show_under(box, text, linger=True)
+
+    def hide_field_note(self) -> None:
+        if self.field_note is not None:
+            self.field_note.hide()
 
     def edit_label(self, item: NodeItem) -> None:
         node_id = item.node.id

@@ -15,8 +15,8 @@ from PySide6.QtGui import QUndoStack
 
 from gradstudio.graph.document import Document, GraphError, Node
 from gradstudio.graph.fileio import json_safe
-from gradstudio.graph.validation import (check_label, check_node_entry, check_param, check_pos,
-                                         follow_references)
+from gradstudio.graph.validation import (check_label, check_node_entry, check_param,
+                                         check_params, check_pos, follow_references)
 from gradstudio.ui import undo_commands as cmd
 
 CLIPBOARD_FORMAT = "gradstudio-nodes"
@@ -39,7 +39,9 @@ class DocumentEditor(QObject):
     def add_node(self, kind: str, pos: tuple[float, float], label: str | None = None,
                  params: dict | None = None) -> Node | None:
         try:
-            self.doc.spec(kind)
+            params = check_params(self.doc.spec(kind), params or {}, "")
+            pos = check_pos(pos, "position")
+            label = None if label is None else check_label(label)
         except GraphError as exc:
             self.refused.emit(str(exc))
             return None
@@ -114,6 +116,11 @@ class DocumentEditor(QObject):
 
     def move_nodes(self, moves: dict[str, tuple[tuple, tuple]], text: str = "Move") -> None:
         moves = {nid: (old, new) for nid, (old, new) in moves.items() if tuple(old) != tuple(new)}
+        try:
+            moves = {nid: (old, check_pos(new, "position")) for nid, (old, new) in moves.items()}
+        except GraphError as exc:
+            self.refused.emit(str(exc))
+            return
         if moves:
             self.stack.push(cmd.MoveNodes(self.doc, moves, text))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
                                QGroupBox, QHBoxLayout, QLabel, QLineEdit, QScrollArea,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 from gradstudio.graph.catalog_types import BOOL, CHOICE, PATH, ParamSpec
 from gradstudio.graph.document import Change
 from gradstudio.ui.document_editor import DocumentEditor
+from gradstudio.ui.field_message import BAD_FIELD_STYLE, FieldMessage, field_message
 from gradstudio.ui.param_values import format_value, parse_value, visible_params
 from gradstudio.ui.tensor_text import field_of, shape_text
 from gradstudio.ui.tensor_view import TensorView
@@ -41,6 +42,7 @@ class Inspector(QScrollArea):
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)
+        self.field_note = FieldMessage(body)     # a refused value's message, at its field
 
         self.placeholder = QLabel("Select a node to inspect it.")
         self.placeholder.setAlignment(Qt.AlignCenter)
@@ -116,6 +118,8 @@ class Inspector(QScrollArea):
         """Shows a node; `tensors` are its run snapshots by name (outputs first, then a
         layer's parameters), `error` its run error, `source` where they come from."""
         changed_node = node_id != self.node_id
+        if changed_node:
+            self.field_note.hide()
         self.source = source
         self.tensor_box.setTitle(f"Tensor ({source})")
         self.node_id = node_id if node_id in self.doc.nodes else None
@@ -195,6 +199,7 @@ class Inspector(QScrollArea):
             return combo
         edit = QLineEdit()
         edit.editingFinished.connect(lambda: self._commit_text(node_id, p, edit))
+        edit.textEdited.connect(lambda _text: self._clear_refusal(edit))
         if p.type != PATH:
             return edit
         row = QWidget()
@@ -231,10 +236,20 @@ class Inspector(QScrollArea):
         try:
             value = parse_value(p, edit.text())
         except ValueError as exc:
+            # Shown at the field, the typed text kept to correct; the node keeps its value.
             self.editor.refused.emit(str(exc))
-            edit.setText(format_value(p, self.doc.nodes[node_id].params.get(p.name)))
+            edit.setStyleSheet(BAD_FIELD_STYLE)
+            body = self.widget()
+            box = QRect(edit.mapTo(body, QPoint(0, 0)), edit.size())
+            self.field_note.show_under(box, field_message(p, str(exc)))
+            self.ensureVisible(box.center().x(), box.bottom() + self.field_note.height(), 0, 8)
             return
+        self._clear_refusal(edit)
         self._set(node_id, p.name, value)
+
+    def _clear_refusal(self, edit: QLineEdit) -> None:
+        edit.setStyleSheet("")
+        self.field_note.hide()
 
     def _browse(self, node_id: str, p: ParamSpec, edit: QLineEdit) -> None:
         path, _ = QFileDialog.getOpenFileName(self, f"Choose {p.name}", edit.text(),

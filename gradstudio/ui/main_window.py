@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt, QTimer
@@ -27,6 +28,10 @@ from gradstudio.ui.message_log import MessageLog
 from gradstudio.ui.debugger_panel import install_debugger
 from gradstudio.ui.dashboard_dock import install_dashboard
 from gradstudio.ui.anomaly_mode import install_anomaly_mode
+from gradstudio.ui.health_view import install_health
+from gradstudio.ui.nan_origin_view import install_nan_origin
+from gradstudio.ui.runs_view import install_runs
+from gradstudio.ui.step_view import install_step_view
 from gradstudio.ui.why_panel import install_why
 from gradstudio.ui.run_controller import RunController
 from gradstudio.ui.undo_commands import failures as undo_failures
@@ -90,7 +95,12 @@ class MainWindow(QMainWindow):
         install_dashboard(self)         # Training dock and menu (live dashboard)
         install_anomaly_mode(self)      # Run > Detect anomalies (NaN/Inf)
         install_why(self)               # "Why no gradient?" dock (canvas menu, Inspector)
-        for dock in (self.debugger_dock, self.training_dock):     # every dock, in View
+        install_nan_origin(self)        # the Inspector says where a NaN/Inf came from
+        install_health(self)            # "Gradient health" dock beside Training, canvas tags
+        install_step_view(self)         # a click on a training plot opens that step
+        install_runs(self)              # Runs dock (kept runs overlaid), Run > gradient changes
+        for dock in (self.debugger_dock, self.training_dock, self.why_dock,  # every dock, in View
+                     self.health_dock, self.step_dock, self.runs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
@@ -256,15 +266,24 @@ class MainWindow(QMainWindow):
         self.device_group = QActionGroup(self)
         self.device_actions = {}
         for name, (available, reason) in self.runner.devices().items():
-            action = QAction(name, self, checkable=True)
+            # why a device is off is said where the person looks: in the item's text, and
+            # whole in the status bar while the item is under the mouse
+            text = name if available else f"{name} (not available: {short_reason(reason)})"
+            action = QAction(text, self, checkable=True)
             action.setEnabled(available)
             action.setChecked(name == self.runner.device)
             action.setToolTip(reason or f"run on {name}")
+            action.setStatusTip(reason or f"run on {name}")
             action.triggered.connect(lambda _=False, n=name: self.set_device(n))
             self.device_group.addAction(action)
             device_menu.addAction(action)
             self.device_actions[name] = action
         device_menu.setToolTipsVisible(True)
+        # a disabled item gets no hover (no status tip): opening the menu says why instead
+        unavailable = [r for _, r in self.runner.devices().values() if r]
+        if unavailable:
+            device_menu.aboutToShow.connect(
+                lambda: self.statusBar().showMessage(" · ".join(unavailable), 15000))
 
         self.help_menu = bar.addMenu("&Help")
         self.help_menu.addAction(self.act_shortcuts)
@@ -286,13 +305,14 @@ class MainWindow(QMainWindow):
         self.device_combo = QComboBox()
         devices = self.runner.devices()
         for row, (name, (available, reason)) in enumerate(devices.items()):
-            self.device_combo.addItem(name)
+            self.device_combo.addItem(name if available else f"{name} (not available)")
             item = self.device_combo.model().item(row)
             item.setEnabled(available)
             item.setToolTip(reason or f"run on {name}")
         self.device_combo.setCurrentText(self.runner.device)
         reasons = [r for _, r in devices.values() if r]
         self.device_combo.setToolTip("\n".join(reasons) or "where tensors live")
+        self.device_combo.setStatusTip(" · ".join(reasons) or "where tensors live")
         self.device_combo.textActivated.connect(self.set_device)
         bar.addWidget(self.device_combo)
 
@@ -675,6 +695,13 @@ def is_example(path: str | os.PathLike) -> bool:
         return Path(path).resolve().parent == EXAMPLES.resolve()
     except OSError:
         return False
+
+
+def short_reason(reason: str | None) -> str:
+    """The gist of why a device is unavailable, for a menu item: its first clause without
+    the details in parentheses ("CuPy is not installed or failed to import")."""
+    text = (reason or "").removeprefix("cuda is not available: ").split(";")[0]
+    return re.sub(r"\s*\([^)]*\)", "", text).strip() or "unknown reason"
 
 
 def example_trains(path: Path) -> bool:

@@ -12,10 +12,13 @@ backward() call, run in order (Session.backward_all).
 """
 from __future__ import annotations
 
+import os
+import threading
 from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from gradstudio.graph.csv_files import CsvFileError, csv_arrays, csv_ready, csv_target
 from gradstudio.graph.document import Change, Document, GraphError
 from gradstudio.runtime import NodeInfo, RunError, Session
 from gradstudio.runtime.anomaly import backward_anomaly, forward_anomaly
@@ -32,6 +35,7 @@ class RunController(QObject):
     message = Signal(str, str)     # text, level
     anomaly = Signal(str, str)     # node id, message: anomaly mode stopped at this node
     device_changed = Signal(str)   # the runs moved to this device on their own (out of memory)
+    _files_read = Signal()         # from the reading thread: CSV files are in, run now
 
     def __init__(self, doc: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +58,10 @@ class RunController(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._auto_run)
+        self.reading: threading.Thread | None = None     # CSV files being read off this thread
+        self._after_reading = (False, False)
+        self._read_inline = False
+        self._files_read.connect(self._on_files_read)
         doc.subscribe(self._on_change)
 
     @property
@@ -138,6 +146,8 @@ class RunController(QObject):
         `keep_grads` is on (fresh_grads: always from None); publishes the results.
         True when all ran."""
         self._timer.stop()
+        if self._read_files_first(backward, fresh_grads):
+            return False
         if backward:
             self.backward_armed = True
             if fresh_grads or not self.keep_grads:
@@ -162,6 +172,59 @@ class RunController(QObject):
         if found is not None:
             self.anomaly.emit(found.node_id, found.message)
         return ok and not self.errors
+
+    # ---------------------------------------------------------------- data files
+    def _read_files_first(self, backward: bool, fresh_grads: bool) -> bool:
+        """True when CSV files the run needs are not read yet: they are read in a worker
+        thread (the window stays responsive) and the run happens when they are in."""
+        if self._read_inline:
+            return False
+        pending = [(path, target) for path, target in self._csv_files()
+                   if not csv_ready(path, target)]
+        if not pending:
+            return False
+        self._after_reading = (backward or self._after_reading[0], fresh_grads)
+        if self.reading is None:
+            engine = self.session.engine
+            self.message.emit("reading " + ", ".join(os.path.basename(p) for p, _ in pending)
+                              + "…", "info")
+
+            def read() -> None:
+                for path, target in pending:
+                    try:
+                        csv_arrays(engine, path, target)
+                    except Exception:     # noqa: BLE001 - the run that follows shows why
+                        pass
+                self._files_read.emit()
+
+            self.reading = threading.Thread(target=read, name="gradstudio-csv", daemon=True)
+            self.reading.start()
+        return True
+
+    def _on_files_read(self) -> None:
+        self.reading = None
+        backward, fresh_grads = self._after_reading
+        self._after_reading = (False, False)
+        self._read_inline = True          # whatever is still unread is read in this run
+        try:
+            self.run(backward, fresh_grads)
+        finally:
+            self._read_inline = False
+
+    def _csv_files(self) -> list[tuple[str, object]]:
+        """(path, target) of each CSV node, relative paths joined to the document's folder."""
+        files = []
+        for node in self.doc.nodes.values():
+            if node.kind != "csv":
+                continue
+            path = node.params.get("path") or ""
+            if path and not os.path.isabs(path) and self.session.base_dir:
+                path = os.path.join(self.session.base_dir, path)
+            try:
+                files.append((path, csv_target(node.params)))
+            except (KeyError, AttributeError, CsvFileError):
+                continue
+        return files
 
     def _backward(self) -> tuple[bool, object]:
         """backward() from each root in order; (all ran, the anomaly found or None)."""

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (QDockWidget, QGraphicsItem, QGraphicsPathItem,
                                QGraphicsSimpleTextItem, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QTextBrowser, QVBoxLayout, QWidget)
 
+from shiboken6 import isValid as _alive
+
 from gradstudio.graph.document import Change
 from gradstudio.runtime.session import RunError
 from gradstudio.runtime.why_grad import HAS_GRAD, UnknownName, WhyAnswer, why_grad
@@ -55,7 +57,7 @@ class WhyOverlay:
 
     def clear(self) -> None:
         for layer in self.layers:
-            if layer.scene() is self.scene:
+            if _alive(self.scene) and _alive(layer) and layer.scene() is self.scene:
                 self.scene.removeItem(layer)
         self.layers = []
         self.marked = []
@@ -243,10 +245,10 @@ def install_why(window: Any) -> QDockWidget:
     window.splitDockWidget(window.inspector_dock, dock, Qt.Vertical)
     dock.hide()
 
-    def ask(name: str) -> None:
+    def ask(name: str) -> WhyAnswer | None:
         dock.show()
         dock.raise_()
-        panel.ask(name)
+        return panel.ask(name)
 
     def ask_node(node_id: str) -> None:
         node = window.doc.nodes.get(node_id)

@@ -1,6 +1,7 @@
 """Activation layers: `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `GELU`, `Softplus`, `Softmax`,
 `LogSoftmax`, `SiLU`, `Mish`, `SELU`, `ReLU6`, `ELU`, `Hardtanh`, `LogSigmoid`, `Softsign`,
-`Tanhshrink`, `GLU`, each a thin module over `engine.nn.functional`."""
+`Tanhshrink`, `GLU`, `PReLU`, `Hardswish`, `Hardsigmoid`, `Softmin`, `Softmax2d`, `Threshold`,
+`CELU`, `Softshrink`, `Hardshrink`, each a thin module over `engine.nn.functional`."""
 from __future__ import annotations
 
 import engine
@@ -8,7 +9,9 @@ from engine.nn import functional as F
 from engine.nn.modules.module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax", "SiLU",
-           "Mish", "SELU", "ReLU6", "ELU", "Hardtanh", "LogSigmoid", "Softsign", "Tanhshrink", "GLU"]
+           "Mish", "SELU", "ReLU6", "ELU", "Hardtanh", "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "PReLU",
+           "Hardswish", "Hardsigmoid", "Softmin", "Softmax2d", "Threshold", "CELU", "Softshrink",
+           "Hardshrink"]
 
 
 class ReLU(Module):
@@ -173,3 +176,89 @@ class GLU(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """max(0, x) + weight * min(0, x) with a learned weight (one, or one per channel)."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        super().__init__()
+        from engine.nn.parameter import Parameter
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(engine.full((num_parameters,), init, device=device, dtype=dtype))
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Hardswish(_Elementwise):
+    _fn = "hardswish"
+
+
+class Hardsigmoid(_Elementwise):
+    _fn = "hardsigmoid"
+
+
+class Softmin(Module):
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) at each position."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+        return F.softmax(input, -3)
+
+
+class Threshold(Module):
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(Module):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class Softshrink(Module):
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)

@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 import engine
 from engine.autograd.graph import RemovableHandle
 from engine.nn._arrays import zero_grads
-from engine.nn.modules._backward_hooks import call_with_backward_hooks
+from engine.nn.modules._backward_hooks import attach_non_full_backward_hooks, call_with_backward_hooks
 from engine.nn.parameter import Parameter
 
 __all__ = ["Module"]
@@ -344,8 +344,29 @@ class Module:
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """hook(module, grad_input, grad_output) -> None or new grad_input; runs in backward
         once the gradients with respect to the module's tensor inputs are known."""
+        if self.__dict__.get("_is_full_backward_hook") is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a "
+                               "single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", True)
         handle = RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
+        return handle
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated (as in PyTorch): hook(module, grad_input, grad_output) on the grad_fn of
+        the module's output only; use register_full_backward_hook. It is attached by a
+        forward hook on every call."""
+        if self.__dict__.get("_is_full_backward_hook") is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a "
+                               "single Module. Please use only one of them.")
+        object.__setattr__(self, "_is_full_backward_hook", False)
+        hooks = self.__dict__.setdefault("_non_full_backward_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if "_attach_non_full" not in self.__dict__:
+            object.__setattr__(self, "_attach_non_full", self.register_forward_hook(
+                lambda module, args, output: attach_non_full_backward_hooks(module, args, output)
+                if module._non_full_backward_hooks and engine.is_grad_enabled() else None))
         return handle
 
     def __call__(self, *args, **kwargs):

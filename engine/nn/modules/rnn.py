@@ -3,13 +3,15 @@ between layers, initial states, unbatched inputs) and their cells, with PyTorch'
 names, shapes, init (U(-1/sqrt(hidden), 1/sqrt(hidden)) in PyTorch's order) and gate order
 (LSTM: input, forget, cell, output; GRU: reset, update, new). Composed of engine ops: the
 input projection of a whole sequence is one matmul, then one small step per time step.
-PackedSequence inputs and LSTM's proj_size are not supported.
+PackedSequence inputs run each sequence for its own length. LSTM's proj_size is not supported.
 """
 from __future__ import annotations
 
 import math
 import numbers
 import warnings
+
+import numpy as np
 
 import engine
 from engine.nn import functional as F, init
@@ -98,59 +100,91 @@ class RNNBase(Module):
         get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
+    def _step(self, x_proj, h, c, w_hh, b_hh):
+        if self.mode == "LSTM":
+            return _lstm_step(x_proj, h, c, w_hh, b_hh)
+        if self.mode == "GRU":
+            return _gru_step(x_proj, h, w_hh, b_hh), None
+        return _rnn_step(x_proj, h, w_hh, b_hh, self.mode == "RNN_RELU"), None
+
+    def _direction(self, x_steps, h, c, w_hh, b_hh, reverse: bool):
+        """Run one direction over the per-step input projections x_steps (step t holds the
+        first batch_sizes[t] sequences); rows past a step's batch keep their state."""
+        outputs = [None] * len(x_steps)
+        for t in (range(len(x_steps) - 1, -1, -1) if reverse else range(len(x_steps))):
+            n = x_steps[t].shape[0]
+            if n == h.shape[0]:
+                h, c = self._step(x_steps[t], h, c, w_hh, b_hh)
+                outputs[t] = h
+            else:
+                h_new, c_new = self._step(x_steps[t], h[:n], None if c is None else c[:n], w_hh, b_hh)
+                outputs[t] = h_new
+                h = engine.cat([h_new, h[n:]], 0)
+                c = None if c is None else engine.cat([c_new, c[n:]], 0)
+        return outputs, h, c
+
     def forward(self, input, hx=None):
-        if not isinstance(input, engine.Tensor):
-            raise TypeError(f"engine {type(self).__name__} takes a Tensor input "
-                            f"(PackedSequence is not supported)")
+        from engine.nn.utils.rnn import PackedSequence
         lstm = self.mode == "LSTM"
-        if input.ndim not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
-                             f"{input.ndim}D tensor instead")
-        unbatched = input.ndim == 2
-        if unbatched:
-            input = input.unsqueeze(1)
-            if hx is not None:
-                hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
-        elif self.batch_first:
-            input = input.transpose(0, 1)
-        if input.shape[-1] != self.input_size:
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            data, batch_sizes = input.data, input.batch_sizes.tolist()
+            sorted_indices, unsorted_indices = input.sorted_indices, input.unsorted_indices
+            batch, unbatched = batch_sizes[0], False
+            if hx is not None and sorted_indices is not None:      # into the packed order
+                order = sorted_indices.to(data.device)
+                hx = tuple(h.index_select(1, order) for h in hx) if lstm else hx.index_select(1, order)
+            features = data
+        else:
+            if input.ndim not in (2, 3):
+                raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                                 f"{input.ndim}D tensor instead")
+            unbatched = input.ndim == 2
+            if unbatched:
+                input = input.unsqueeze(1)
+                if hx is not None:
+                    hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
+            elif self.batch_first:
+                input = input.transpose(0, 1)
+            batch, batch_sizes = input.shape[1], [input.shape[1]] * input.shape[0]
+            features = input
+        if features.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.shape[-1]}")
+                               f"{self.input_size}, got {features.shape[-1]}")
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, input.shape[1], self.hidden_size)
+        state_shape = (self.num_layers * directions, batch, self.hidden_size)
         if hx is None:
-            zeros = engine.zeros(state_shape, dtype=input.dtype, device=input.device)
+            zeros = engine.zeros(state_shape, dtype=features.dtype, device=features.device)
             hx = (zeros, zeros) if lstm else zeros
         for h in (hx if lstm else (hx,)):
             if tuple(h.shape) != state_shape:
                 raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h.shape)}")
         h0, c0 = hx if lstm else (hx, None)
-        steps = input.shape[0]
-        layer_input, h_n, c_n = input, [], []
+        offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).tolist()
+        layer_input, h_n, c_n = features, [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
-                x_proj = F.linear(layer_input, w_ih, b_ih)            # (L, N, gates)
+                x_proj = F.linear(layer_input, w_ih, b_ih)   # (L, B, gates) or (sum of lengths, gates)
+                x_steps = ([x_proj[offsets[t]:offsets[t + 1]] for t in range(len(batch_sizes))]
+                           if packed else list(x_proj.unbind(0)))
                 k = layer * directions + direction
-                h, c = h0[k], (c0[k] if lstm else None)
-                seq = [None] * steps
-                for t in (range(steps - 1, -1, -1) if direction else range(steps)):
-                    if lstm:
-                        h, c = _lstm_step(x_proj[t], h, c, w_hh, b_hh)
-                    elif self.mode == "GRU":
-                        h = _gru_step(x_proj[t], h, w_hh, b_hh)
-                    else:
-                        h = _rnn_step(x_proj[t], h, w_hh, b_hh, self.mode == "RNN_RELU")
-                    seq[t] = h
-                outputs.append(engine.stack(seq, 0))
+                seq, h, c = self._direction(x_steps, h0[k], c0[k] if lstm else None, w_hh, b_hh,
+                                            reverse=direction == 1)
+                outputs.append(engine.cat(seq, 0) if packed else engine.stack(seq, 0))
                 h_n.append(h)
                 c_n.append(c)
-            layer_input = outputs[0] if directions == 1 else engine.cat(outputs, dim=2)
+            layer_input = outputs[0] if directions == 1 else engine.cat(outputs, dim=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout)
         output, h_n = layer_input, engine.stack(h_n, 0)
         state = (h_n, engine.stack(c_n, 0)) if lstm else h_n
+        if packed:
+            if unsorted_indices is not None:                      # back to the caller's order
+                back = unsorted_indices.to(output.device)
+                state = tuple(s.index_select(1, back) for s in state) if lstm else state.index_select(1, back)
+            return PackedSequence(output, input.batch_sizes, sorted_indices, unsorted_indices), state
         if unbatched:
             output = output.squeeze(1)
             state = tuple(s.squeeze(1) for s in state) if lstm else state.squeeze(1)

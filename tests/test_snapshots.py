@@ -1,0 +1,80 @@
+"""Per-step snapshots of a training run: the last steps all kept, older ones thinned, never
+more than the budget; a step no longer held says so; the diff names the layer whose gradient
+jumped and by how much."""
+import numpy as np
+import pytest
+
+from gradstudio import EXAMPLES
+from gradstudio.graph import fileio
+from gradstudio.runtime import Session
+from gradstudio.runtime.snapshots import SnapshotStore, ranges
+from gradstudio.runtime.training import Trainer
+
+
+def parts(step, grad_scale=1.0, size=250):
+    """A fake step: fc.weight (size floats) with its grad, and fc's output."""
+    weight = np.full(size, float(step), np.float32)
+    grad = np.full(size, grad_scale, np.float32)
+    return {"fc.weight": (weight, grad)}, {"fc": np.full(4, float(step), np.float32)}
+
+
+def test_the_budget_is_never_exceeded_and_recent_steps_are_all_kept():
+    one = 250 * 4 * 2 + 16                               # bytes of one fake snapshot
+    store = SnapshotStore(budget_bytes=30 * one, full_last=10)
+    for step in range(200):
+        assert store.record(step, 1.0, parts(step))
+        assert store.bytes_used <= store.budget
+    held = store.steps()
+    assert len(held) == 30 and held[-10:] == list(range(190, 200))
+    older = held[:-10]
+    assert older[0] == 0 and older[-1] < 190             # spread over the run
+    gaps = np.diff(older)
+    assert gaps.max() <= 4 * gaps.min() + 4              # thinned evenly, not only the start
+
+
+def test_shrinking_the_budget_drops_snapshots_at_once():
+    store = SnapshotStore(budget_bytes=10 ** 6, full_last=5)
+    for step in range(50):
+        store.record(step, 1.0, parts(step))
+    store.set_budget(5000)
+    assert store.bytes_used <= 5000 and len(store.steps()) == 2
+
+
+def test_a_snapshot_larger_than_the_budget_is_not_kept():
+    store = SnapshotStore(budget_bytes=100)
+    assert not store.record(0, 1.0, parts(0)) and store.steps() == []
+    assert store.dropped_too_large == 1
+
+
+def test_a_step_no_longer_held_gives_none_and_the_diff_names_the_jump():
+    store = SnapshotStore(budget_bytes=10 ** 6, full_last=5)
+    store.record(6, 0.5, parts(6, grad_scale=0.01))
+    store.record(7, 9.0, parts(7, grad_scale=0.35))
+    assert store.get(3) is None and store.diff(3) is None
+    diff = store.diff(7)
+    assert diff.before == 6 and diff.headline() == "step 7: loss 0.5 → 9 from step 6"
+    fc = diff.nodes[0]
+    assert fc.label == "fc" and fc.grad_factor == pytest.approx(35, rel=1e-3)
+    assert fc.text().startswith("fc: gradient norm jumped ×35 (0.158 → 5.53)")
+    assert "weights moved by 15.8" in fc.text() and "output mean 6 → 7" in fc.text()
+
+
+def test_ranges_reads_well():
+    assert ranges([0, 40, 100, 101, 102]) == "0, 40, 100-102" and ranges([]) == "none"
+
+
+def test_a_trainer_keeps_each_step_before_its_update():
+    session = Session(fileio.load(EXAMPLES / "xor.json"))
+    trainer = Trainer(session)
+    trainer.run(12)
+    store = trainer.snapshots
+    assert store.steps() == list(range(12)) and store.bytes_used <= store.budget
+    first, second = store.get(0), store.get(1)
+    weight0, grad0 = first.parameters["hidden.weight"]
+    lr = trainer.setup.optimizer.lr
+    # SGD's first step (its momentum buffer starts as the gradient): the weight step 1 saw
+    # is step 0's minus lr * step 0's gradient, so step 0 was kept before its update
+    assert trainer.setup.optimizer.kind == "sgd"
+    assert np.allclose(second.parameters["hidden.weight"][0], weight0 - lr * grad0, atol=1e-6)
+    assert set(first.outputs) >= {"hidden", "tanh", "logit", "loss"}
+    assert store.diff(11).before == 10
