@@ -123,7 +123,7 @@ class TrainingProcess:
         self._send("stop")
         if timeout is not None:
             deadline = time.monotonic() + timeout
-            while self.poll() is not None and self.alive and time.monotonic() < deadline:
+            while self.poll().alive and time.monotonic() < deadline:
                 time.sleep(0.005)
 
     def set_max_rate(self, steps_per_sec: float | None) -> None:
@@ -374,8 +374,8 @@ def _handle(trainer: Any, out: MetricsPublisher, conn: Any, command: str, args: 
     elif command in ("fetch_parameters", "snapshots"):
         request, *question = args
         try:
-            if command == "fetch_parameters":
-                answer = trainer.fetch_parameters()
+            if command == "fetch_parameters":       # never blocks the worker's reading long
+                answer = trainer.fetch_parameters(timeout=CLOSING_STOP_S)
             elif trainer.snapshots is None or question[0] not in SNAPSHOT_QUESTIONS:
                 answer = None
             else:

@@ -52,7 +52,7 @@ FRAME_MS = 16            # the timer's shortest period: at most ~60 frames a sec
 SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets
 PROCESS_UI_SHARE = 0.4   # of one core the dashboard may spend drawing a training process
 THREAD_UI_SHARE = 0.05   # ... a training thread (the GIL is shared: training gives it up)
-UI_SHARE = THREAD_UI_SHARE   # the share the pacing tests read (see _pace)
+UI_SHARE = THREAD_UI_SHARE   # without a training process (no run, or a thread): ui_share()
 GATE_WAIT_S = 0.01       # how long a frame waits for a thread worker to reach a step boundary
 
 MEANINGLESS_RATIO = 1e3   # update/weight ratios above this are drawn as gaps (see below)
