@@ -93,8 +93,14 @@ class TrainingProcess:
         self.ring = SharedRing(ring_capacity)
         self._receiver = MetricsReceiver(self.ring, self.metrics)
         self._conn, child_end = Pipe()
-        self._process = _spawn_worker(self.ring.fileno(), child_end.fileno())
-        child_end.close()
+        try:
+            self._process = _spawn_worker(self.ring.fileno(), child_end.fileno())
+        except (OSError, ValueError) as exc:        # ValueError: no pass_fds (Windows)
+            self._conn.close()
+            self.ring.close()
+            raise OSError(f"cannot start the training worker: {exc}") from exc
+        finally:
+            child_end.close()
         self._send("open", fileio.to_json(document), base_dir, histogram_every)
         self._sent = self._acknowledged = 0       # "open" is answered by the first report
         self._watch = document if watch else None

@@ -486,10 +486,16 @@ class TrainingDashboard(QWidget):
             self.message.emit("open a document with a training setup first", "warning")
             return False
         self._end_trainer()
+        worker = worker or self.worker
         try:
-            if (worker or self.worker) == "process":
-                self.trainer = TrainingProcess(self.document, base_dir=self.base_dir)
-            else:
+            if worker == "process":
+                try:
+                    self.trainer = TrainingProcess(self.document, base_dir=self.base_dir)
+                except OSError as exc:     # no process to be had (limits, a sandbox)
+                    self.message.emit(f"training in the window's process: cannot start a "
+                                      f"worker process ({exc})", "warning")
+                    worker = "thread"
+            if worker == "thread":
                 self.trainer = Trainer.for_document(self.document, base_dir=self.base_dir)
                 for text in self.trainer.session.messages:   # e.g. no cuda: on the cpu
                     self.message.emit(text, "warning")
