@@ -286,10 +286,9 @@ def main() -> None:
         headless_free.append(free)
         for name, (worker, board, share) in kinds.items():
             runs[name].append(Run(app, args.example, args.steps, worker, board, False, share))
-        for name, (worker, board, share) in kinds.items():
-            if board:
-                stalls[name].append(Run(app, args.example, args.steps, worker, board, True,
-                                        share).stall)
+        for name, (worker, board, share) in kinds.items():     # "process alone": the
+            stalls[name].append(Run(app, args.example, args.steps, worker, board, True,  # loop
+                                    share).stall)                # with nothing to draw
     print(f"  {'':22} {'free core':>9} {'of headless':>11} {'steps/s':>8} {'of headless':>11} "
           f"{'CPU/step':>8} {'UI core':>7} {'stall':>8} {'frame':>8}  "
           f"frames/s per plot (frames showing one step)")
@@ -304,9 +303,9 @@ def main() -> None:
                 f"{np.median(paired):11.1%} "
                 f"{np.median([r.cpu_per_step for r in kind_runs]) * 1e6:6.0f}us "
                 f"{np.median([r.ui_share for r in kind_runs]):7.0%}")
-        if stalls[name]:
-            line += (f" {min(stalls[name]):5.0f} ms "
-                     f"{np.median([r.frame_cpu for r in kind_runs]):5.0f} ms  ")
+        line += f" {min(stalls[name]):5.0f} ms "
+        if kind_runs[0].fps:
+            line += f"{np.median([r.frame_cpu for r in kind_runs]):5.0f} ms  "
             fps = {k: np.median([r.fps.get(k, 0.0) for r in kind_runs]) for k in kind_runs[0].fps}
             same = sum(r.same_step[0] for r in kind_runs), sum(r.same_step[1] for r in kind_runs)
             line += ", ".join(f"{k} {v:.0f}" for k, v in fps.items())

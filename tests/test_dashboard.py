@@ -445,3 +445,20 @@ def test_a_speed_limit_holds_a_run_back_and_can_be_lifted_mid_run(qtbot, dashboa
     qtbot.mouseClick(dashboard.stop_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not dashboard.trainer.alive, timeout=5000)
     assert dashboard.trainer.state == "stopped"
+
+
+def test_without_a_worker_process_training_runs_in_the_window_with_a_warning(
+        qtbot, dashboard, monkeypatch):
+    from gradstudio.runtime import training_process
+
+    def no_process(*args):
+        raise OSError("Resource temporarily unavailable")
+    monkeypatch.setattr(training_process, "_spawn_worker", no_process)
+    dashboard.set_document(example("xor", steps=20))
+    messages = []
+    dashboard.message.connect(lambda text, level: messages.append((level, text)))
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    assert ("warning", "training in the window's process: cannot start a worker process "
+            "(cannot start the training worker: Resource temporarily unavailable)") in messages
+    qtbot.waitUntil(lambda: not dashboard.trainer.alive, timeout=20_000)
+    assert dashboard.trainer.state == "finished" and dashboard.trainer.steps_done == 20

@@ -1,7 +1,7 @@
 """The main window opens training examples with the Training dock shown and arranged, and
 the dashboard's live changes are undoable edits of the document."""
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from gradstudio import EXAMPLES
 from gradstudio.ui.main_window import MainWindow
@@ -68,3 +68,22 @@ def test_the_dark_theme_darkens_plots_made_under_the_light_one(qtbot, window):
     assert plot.readout.color == text and plot.legend.opts["labelTextColor"] == text
     window.theme_actions["light"].trigger()
     qtbot.waitUntil(lambda: background_lightness() > 200, timeout=3000)
+
+
+def test_a_run_started_in_the_window_feeds_the_health_and_step_docks(qtbot, window):
+    """Training runs in a worker process: its health samples come with its metrics, and a
+    step snapshot is asked of it when the person opens that step."""
+    window.open_file(EXAMPLES / "vanishing_gradients.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible(), timeout=3000)
+    board = window.training_dashboard
+    board.steps_box.setValue(30)
+    board.steps_box.editingFinished.emit()
+    qtbot.mouseClick(board.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: board.trainer.state == "finished", timeout=30_000)
+    assert type(board.trainer).__name__ == "TrainingProcess"
+    window.health_dock.toggleViewAction().trigger()           # View > Gradient health
+    qtbot.waitUntil(lambda: window.health_panel.health is not None, timeout=3000)
+    assert window.health_panel.health.step == 29
+    assert "vanishing" in window.health_panel.verdicts.text()
+    assert window.open_step(29)
+    assert window.step_panel.diff.step == 29

@@ -124,6 +124,15 @@ def test_a_killed_worker_is_reported_its_metrics_kept_and_a_new_run_starts(proce
     assert again.alive and not again.died
 
 
+def test_a_worker_that_crashes_in_native_code_is_reported_as_a_crash(process_of):
+    run = process_of(classifier())
+    run.start()
+    wait_for(run, lambda: run.steps_done >= 3)
+    os.kill(run.pid, signal.SIGSEGV)          # what a fault in a native library does
+    wait_for(run, lambda: not run.alive)
+    assert run.died and "the training worker crashed (SIGSEGV)" in run.message
+
+
 def test_a_step_that_outlasts_the_stop_grace_ends_the_worker(process_of, monkeypatch):
     monkeypatch.setattr(TrainingProcess, "STOP_GRACE_S", 0.0)
     run = process_of(classifier())
@@ -150,3 +159,22 @@ def test_a_worker_that_cannot_build_its_model_says_why(process_of):
     assert run.wait(60)
     assert run.state == "stopped" and run.message.startswith("stopped: node 'out': ")
     assert not run.died                       # the worker reported it; it did not die
+
+
+def test_health_samples_arrive_and_snapshots_are_read_on_demand(process_of):
+    run = process_of(classifier(steps=30))
+    assert run.snapshots.steps() == []        # nothing trained yet
+    run.start()
+    assert run.wait(60) and run.state == "finished"
+    wait_for(run, lambda: len(run.health) >= 2)
+    assert [h.step for h in run.health][:2] == [0, 25]
+    steps = run.snapshots.steps()
+    assert steps and steps[-1] == 29
+    snap = run.snapshots.get(29)
+    assert snap.step == 29 and "fc1.weight" in snap.parameters
+    assert run.snapshots.diff(29).step == 29
+    assert run.snapshots.held_text().startswith("held: ")
+    run.snapshots.set_budget(1)               # too small for any: all dropped
+    assert run.snapshots.steps() == [] and run.snapshots.budget == 1
+    run.close()
+    assert run.snapshots.get(29) is None      # an ended worker reads as empty

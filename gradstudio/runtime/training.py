@@ -328,11 +328,15 @@ class Trainer:
         its worker's records): here for the dashboard, which polls every frame. Returns self."""
         return self
 
-    def fetch_parameters(self) -> dict[str, np.ndarray]:
+    def fetch_parameters(self, timeout: float | None = None) -> dict[str, np.ndarray]:
         """A copy of every trained parameter's values, by name. Safe while the worker runs:
-        taken between two steps."""
-        with self._step_lock:
+        taken between two steps (TimeoutError when a step outlasts `timeout` seconds)."""
+        if not self._step_lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError("a training step is still running")
+        try:
             return {p.name: _host(p.tensor).copy() for p in self._parameters}
+        finally:
+            self._step_lock.release()
 
     @property
     def alive(self) -> bool:

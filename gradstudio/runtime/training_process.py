@@ -7,6 +7,8 @@
     run.metrics.snapshot()         # a TrainingMetrics in this process, as the Trainer's
     run.state, run.message, run.steps_done, run.alive   # as the Trainer has them
     run.fetch_parameters()         # {name: numpy array}, asked of the worker on demand
+    run.snapshots.get(step)        # the worker's step snapshots (runtime.snapshots), on demand
+    run.health                     # its gradient-health samples (runtime.health), as they come
     run.close()
 
 The same controls as the in-thread `Trainer` (the worker runs exactly that Trainer), over two
@@ -50,8 +52,9 @@ from gradstudio.graph.document import Change, Document
 from gradstudio.graph.training_setup import TrainingSetup
 from gradstudio.runtime.metrics import (MetricsPublisher, MetricsReceiver, SharedRing,
                                         TrainingMetrics)
-from gradstudio.runtime.training import UNTIL_STOPPED, describe_change
+from gradstudio.runtime.training import HEALTH_SAMPLES, UNTIL_STOPPED, describe_change
 
+SNAPSHOT_QUESTIONS = ("steps", "get", "diff", "held_text", "set_budget", "budget")
 COMMANDS = ("start", "pause", "resume", "step", "stop", "set_max_rate", "until_stopped")
 REPORT_S = 0.05          # the worker reports its state this often (and after every command)
 CLOSING_STOP_S = 1.0     # at close, how long the worker waits for its step to end
@@ -77,6 +80,8 @@ class TrainingProcess:
         self.max_rate: float | None = None
         self.warnings: collections.deque[str] = collections.deque(maxlen=50)
         self.log: collections.deque[str] = collections.deque(maxlen=200)
+        self.health: collections.deque = collections.deque(maxlen=HEALTH_SAMPLES * 10)
+        self.snapshots = RemoteSnapshots(self)     # the worker's SnapshotStore, on demand
         self.died = False               # the worker ended without being asked to
         self._sent = 0                  # commands sent
         self._acknowledged = 0          # commands the worker has reported handling
@@ -88,8 +93,14 @@ class TrainingProcess:
         self.ring = SharedRing(ring_capacity)
         self._receiver = MetricsReceiver(self.ring, self.metrics)
         self._conn, child_end = Pipe()
-        self._process = _spawn_worker(self.ring.fileno(), child_end.fileno())
-        child_end.close()
+        try:
+            self._process = _spawn_worker(self.ring.fileno(), child_end.fileno())
+        except (OSError, ValueError) as exc:        # ValueError: no pass_fds (Windows)
+            self._conn.close()
+            self.ring.close()
+            raise OSError(f"cannot start the training worker: {exc}") from exc
+        finally:
+            child_end.close()
         self._send("open", fileio.to_json(document), base_dir, histogram_every)
         self._sent = self._acknowledged = 0       # "open" is answered by the first report
         self._watch = document if watch else None
@@ -118,7 +129,7 @@ class TrainingProcess:
         self._send("stop")
         if timeout is not None:
             deadline = time.monotonic() + timeout
-            while self.poll() is not None and self.alive and time.monotonic() < deadline:
+            while self.poll().alive and time.monotonic() < deadline:
                 time.sleep(0.005)
 
     def set_max_rate(self, steps_per_sec: float | None) -> None:
@@ -183,15 +194,25 @@ class TrainingProcess:
     def fetch_parameters(self, timeout: float = 5.0) -> dict[str, np.ndarray]:
         """The trained parameters' values, asked of the worker (it answers between two
         steps). TimeoutError when it does not answer within `timeout` seconds."""
+        return self.ask("fetch_parameters", timeout=timeout)
+
+    def ask(self, question: str, *args: Any, timeout: float = 5.0) -> Any:
+        """The worker's answer to `question` ("fetch_parameters", or "snapshots" with a
+        SnapshotStore method and its arguments); TimeoutError when none comes in time (or
+        the worker is gone), the worker's exception when it raised one."""
         self._request += 1
-        self._send("fetch_parameters", self._request)
+        if self._closed or self.died:
+            raise TimeoutError("the training worker has ended")
+        self._send(question, self._request, *args)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self._worker_alive():
             if self._conn.poll(0.01):
-                request, parameters = self._conn.recv()
+                request, ok, answer = self._conn.recv()
                 if request == self._request:
-                    return parameters
-        raise TimeoutError("the training worker did not send its parameters")
+                    if not ok:
+                        raise answer
+                    return answer
+        raise TimeoutError(f"the training worker did not answer {question}")
 
     def _send(self, command: str, *args: Any, awaited: bool = False) -> None:
         if self._closed or self.died:
@@ -236,6 +257,8 @@ class TrainingProcess:
                 self.warnings.append(data["text"])
             elif kind == "log":
                 self.log.extend(data["lines"])
+            elif kind == "health":
+                self.health.extend(data["samples"])
         self.steps_done = max(self.steps_done, self.metrics.step + 1)
 
     def _exit_reason(self) -> str:
@@ -309,7 +332,7 @@ def worker_main(ring: SharedRing, conn: Any) -> None:
     for text in session.messages:                             # e.g. no cuda: on the cpu
         out.event("warning", text=text)
     session.messages.clear()
-    reported = None
+    reported = last_health = None
     while True:
         command = None
         try:
@@ -331,6 +354,12 @@ def worker_main(ring: SharedRing, conn: Any) -> None:
         if trainer.log:
             out.event("log", lines=list(trainer.log))
             trainer.log.clear()
+        health = list(trainer.health)                 # one C call: safe beside the trainer
+        fresh = health[next((i + 1 for i in range(len(health) - 1, -1, -1)
+                             if health[i] is last_health), 0):]
+        if fresh:
+            out.event("health", samples=fresh)
+            last_health = fresh[-1]
         state = (trainer.state, trainer.message, trainer.steps_done, trainer.alive, handled,
                  trainer.target_steps, trainer.total_steps())
         if state != reported:
@@ -348,8 +377,20 @@ def _handle(trainer: Any, out: MetricsPublisher, conn: Any, command: str, args: 
             trainer.push_edit(fileio.from_json(args[0]), args[1])
         except Exception as exc:                             # noqa: BLE001 - reported
             out.event("warning", text=f"an edit did not reach training: {exc}")
-    elif command == "fetch_parameters":
-        conn.send((args[0], trainer.fetch_parameters()))
+    elif command in ("fetch_parameters", "snapshots"):
+        request, *question = args
+        try:
+            if command == "fetch_parameters":       # never blocks the worker's reading long
+                answer = trainer.fetch_parameters(timeout=CLOSING_STOP_S)
+            elif trainer.snapshots is None or question[0] not in SNAPSHOT_QUESTIONS:
+                answer = None
+            else:
+                method, *arguments = question
+                answer = getattr(trainer.snapshots, method)
+                answer = answer(*arguments) if callable(answer) else answer
+            conn.send((request, True, answer))
+        except Exception as exc:                             # noqa: BLE001 - the asker's
+            conn.send((request, False, exc))
     elif command == "stop":
         trainer.stop(timeout=0)
     elif command in COMMANDS:
@@ -369,3 +410,40 @@ def _refuse_until_closed(conn: Any, out: MetricsPublisher, message: str) -> None
         except (EOFError, OSError):
             return
         handled += 1
+
+
+class RemoteSnapshots:
+    """The worker's `SnapshotStore` (runtime.snapshots), read from the window's process:
+    each call is a question to the worker, answered between two of its steps. A worker that
+    keeps no snapshots, has ended or does not answer within TIMEOUT_S reads as empty."""
+
+    TIMEOUT_S = 2.0
+
+    def __init__(self, run: TrainingProcess) -> None:
+        self._run = run
+
+    def _ask(self, method: str, *args: Any, empty: Any = None) -> Any:
+        try:
+            answer = self._run.ask("snapshots", method, *args, timeout=self.TIMEOUT_S)
+        except TimeoutError:
+            return empty
+        return empty if answer is None else answer
+
+    @property
+    def budget(self) -> int:
+        return self._ask("budget", empty=0)
+
+    def set_budget(self, budget_bytes: int) -> None:
+        self._ask("set_budget", budget_bytes)
+
+    def steps(self) -> list[int]:
+        return self._ask("steps", empty=[])
+
+    def get(self, step: int) -> Any:
+        return self._ask("get", step)
+
+    def diff(self, step: int) -> Any:
+        return self._ask("diff", step)
+
+    def held_text(self) -> str:
+        return self._ask("held_text", empty="held: nothing (the training worker has ended)")

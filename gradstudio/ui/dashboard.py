@@ -52,7 +52,7 @@ FRAME_MS = 16            # the timer's shortest period: at most ~60 frames a sec
 SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets
 PROCESS_UI_SHARE = 0.4   # of one core the dashboard may spend drawing a training process
 THREAD_UI_SHARE = 0.05   # ... a training thread (the GIL is shared: training gives it up)
-UI_SHARE = THREAD_UI_SHARE   # the share the pacing tests read (see _pace)
+UI_SHARE = THREAD_UI_SHARE   # without a training process (no run, or a thread): ui_share()
 GATE_WAIT_S = 0.01       # how long a frame waits for a thread worker to reach a step boundary
 
 MEANINGLESS_RATIO = 1e3   # update/weight ratios above this are drawn as gaps (see below)
@@ -486,10 +486,16 @@ class TrainingDashboard(QWidget):
             self.message.emit("open a document with a training setup first", "warning")
             return False
         self._end_trainer()
+        worker = worker or self.worker
         try:
-            if (worker or self.worker) == "process":
-                self.trainer = TrainingProcess(self.document, base_dir=self.base_dir)
-            else:
+            if worker == "process":
+                try:
+                    self.trainer = TrainingProcess(self.document, base_dir=self.base_dir)
+                except OSError as exc:     # no process to be had (limits, a sandbox)
+                    self.message.emit(f"training in the window's process: cannot start a "
+                                      f"worker process ({exc})", "warning")
+                    worker = "thread"
+            if worker == "thread":
                 self.trainer = Trainer.for_document(self.document, base_dir=self.base_dir)
                 for text in self.trainer.session.messages:   # e.g. no cuda: on the cpu
                     self.message.emit(text, "warning")

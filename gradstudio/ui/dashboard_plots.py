@@ -23,6 +23,7 @@ VANISHING_NORM = 1e-6     # a layer's gradient norm below this is marked as vani
 EXPLODING_NORM = 1e3      # above this, as exploding
 TITLE_SIZE = "9pt"
 _ROUND_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
 _TICK_FONT = QFont()
 _TICK_FONT.setPointSize(8)
 
@@ -161,6 +162,22 @@ def settle(widget: QWidget) -> None:
         plot.getPlotItem().vb.prepareForPaint()
 
 
+class ValueAxis(pg.AxisItem):
+    """A value axis whose log scale labels decades first, then 2 and 5 times them, then the
+    rest, each level only while there is room: pyqtgraph gives a log axis of less than
+    about two decades one level of ticks, so all of 0.03, 0.04 ... 0.9, 1 were labelled,
+    on top of each other in a small plot."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.logMode or len(levels) != 1:
+            return levels
+        values = np.asarray(levels[0][1], dtype=float)
+        mantissa = np.round(10 ** (values - np.floor(values + 1e-9)), 6)
+        split = [mantissa == 1, np.isin(mantissa, (2, 5)), ~np.isin(mantissa, (1, 2, 5))]
+        return [(None, values[part].tolist()) for part in split]
+
+
 class ThemedPlot(pg.PlotWidget):
     """A plot that follows the application's palette when the theme changes: pyqtgraph
     caches a view's background, so without this a plot made under the light theme stayed
@@ -190,11 +207,12 @@ class StepPlot(ThemedPlot):
 
     def __init__(self, title: str, left: str = "", log_y: bool = False, legend: bool = True,
                  parent=None) -> None:
-        super().__init__(parent=parent, viewBox=FollowingViewBox("y"))
+        super().__init__(parent=parent, viewBox=FollowingViewBox("y"),
+                         axisItems={"left": ValueAxis("left")})
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         style_plot(self.plot_item, title, left)
-        self.plot_item.setLogMode(y=log_y)
+        self.set_log_y(log_y)
         self.legend = self._add_legend() if legend else None
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.marker_lines: dict[tuple[int, str], pg.InfiniteLine] = {}
