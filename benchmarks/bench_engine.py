@@ -1,11 +1,12 @@
 """Engine core overhead, side by side in one run: the engine, PyTorch CPU and hand-written NumPy.
 
-Cases (the bars of issue 3):
-  tiny     `c = a*b + a; c.backward()` on one-element tensors          (bar: engine <= torch)
+Cases (bars of issues 3 and 13):
+  tiny     `c = a*b + a; c.backward()` on one-element tensors          (bar: engine <= 0.6x torch)
   1M       `(a*b + a).sum().backward()` on 1,000,000-element float32    (bar: engine <= torch)
   1Mheld   the 1M case keeping a*b, a*b+a and the sum alive until the next step, as a Session does
-  chain    3,000 ops (`y = y*1.0001`) forward + backward on 10 elements (bar: engine <= 1.5x torch)
+  chain    3,000 ops (`y = y*1.0001`) forward + backward on 10 elements (bar: engine <= 0.6x torch)
   mixed    3,000 ops (mul, add, tanh repeated) forward + backward
+  chain100k  100,000 such ops, three runs: time and peak RSS after each (bar: the peak stops growing)
 Each case runs in interleaved rounds (engine, torch, numpy, engine, ...) and keeps the best
 round of each, so load from other processes hurts all three alike. PyTorch runs with its
 default thread count and again with one thread. NumPy's ufuncs are single-threaded; the engine runs
@@ -194,12 +195,25 @@ def mixed_numpy(steps=1000):
 
 
 CASES = [
-    ("tiny", "c = a*b + a; c.backward(), 1-element", tiny, tiny_numpy, 2000, "<= 1.0x torch"),
+    ("tiny", "c = a*b + a; c.backward(), 1-element", tiny, tiny_numpy, 2000, "<= 0.6x torch (issue 13)"),
     ("1M", "(a*b + a).sum().backward(), 1M float32", big, big_numpy, 20, "<= 1.0x torch"),
     ("1Mheld", "the 1M case holding its intermediates", big_held, big_held_numpy, 20, "(no bar)"),
-    ("chain", "3,000 muls fwd+bwd, 10 elements", chain, chain_numpy, 3, "<= 1.5x torch"),
+    ("chain", "3,000 muls fwd+bwd, 10 elements", chain, chain_numpy, 3, "<= 0.6x torch (issue 13)"),
     ("mixed", "1,000 x (mul, add, tanh) fwd+bwd", mixed, mixed_numpy, 3, "(no bar)"),
 ]
+
+
+def long_chain_memory(ops=100_000, runs=3):
+    """A 100,000-op chain forward+backward, run several times: time per run and the process's
+    peak RSS after each (bounded memory: the peak stops growing after the first run)."""
+    import resource
+    run = chain(engine, ops)
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        run()
+        out.append((time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    return out
 
 
 def main(argv=None):
@@ -249,6 +263,13 @@ def main(argv=None):
             state = "in use" if _kernels._kernels() else f"not in use ({_kernels.why_not()})"
             print(f"\n{key} with NumPy only (no Numba kernels): {best['engine_np'] * 1e6:.1f}us{vs}; "
                   f"Numba kernels {state}")
+    try:
+        runs = long_chain_memory()
+    except ImportError:        # the resource module (peak RSS) is Unix-only
+        runs = None
+    if runs:
+        print("\nchain100k (100,000 muls fwd+bwd, 10 elements), engine: " + ", ".join(
+            f"{t:.2f}s peak RSS {m:.0f} MiB" for t, m in runs))
     print("\n" + "\n".join(f"  {key}: {what}" for key, what, *_ in CASES))
 
 

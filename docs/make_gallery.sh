@@ -15,7 +15,7 @@ EX=resources/examples
     --size 1400x900 --debug-step 3 --select w
 # Why is this gradient None or zero? w behind a relu whose units are all inactive.
 "$PYTHON" -m gradstudio shot "$EX/why_no_gradient.json" -o docs/gallery-why.png \
-    --size 1400x900 --why w
+    --size 1600x900 --why w
 # The chain rule with numbers: the same three debugger steps, the merge at w in the details.
 "$PYTHON" -m gradstudio shot "$EX/leaf_and_grad_fn.json" -o docs/gallery-chain-rule.png \
     --size 1400x900 --debug-step 3

@@ -5,13 +5,15 @@ reverse-mode autograd whose backward pass can also be stepped node by node
 (`engine.autograd.backward_steps`). The training stack (`engine.nn`, `engine.optim`,
 `engine.amp`, `engine.utils`) lives beside the core and is imported on first use.
 
-Core layout: `_tensor` (Tensor, Size; raw array in `t._a`), `_ops` (every op: forward and
-backward formula side by side, methods attached to Tensor), `_dtype` (dtypes, promotion),
-`_tensor_str` (PyTorch's printing), `_random` (PyTorch's CPU random streams), `backend`
-(NumPy/CuPy per device), `cuda`, and `autograd` (graph nodes, the traversal generator,
-grad modes, Function, gradcheck, functional, anomaly mode). Code that adds ops on raw
-arrays records them with `_ops._finish(out, autograd.graph.new_node(NodeClass), inputs,
-saved)` guarded by `_ops._needs(*inputs)`, or with `autograd.Function`.
+Core layout: `_tensor` (Tensor, Size; raw array in `t._a`), `ops` (every op, one module per
+family, forward beside backward node; `ops._core._finish` connects outputs to the graph and
+`ops._registry` makes the engine.* functions and Tensor methods: see docs/engine.md), `_dtype`
+(dtypes, promotion), `_tensor_str` (PyTorch's printing), `_random` (PyTorch's CPU random
+streams), `backend` (NumPy/CuPy per device), `cuda`, and `autograd` (graph nodes, the traversal
+generator, views and versions, recording, grad modes, Function, gradcheck, functional, anomaly
+mode). Code that adds ops on raw arrays records them with `ops._core._finish(out,
+autograd.graph.new_node(NodeClass), inputs, saved)` guarded by `ops._core._needs(*inputs)`, or
+with `autograd.Function`.
 """
 import builtins as _builtins
 import gc as _gc
@@ -48,22 +50,18 @@ _keep_freed_arrays_in_heap()
 
 from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, bool_ as bool,
                      get_default_dtype, set_default_dtype, promote_types, result_type)
+from . import autograd      # first: its traversal imports _tensor, which imports autograd.graph and .views
 from ._tensor import Tensor, Size
 from .backend import device
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode,
                                  is_inference_mode_enabled)
-from . import autograd
-from ._ops import *  # noqa: F401,F403  (the op functions; see __all__ below)
-from ._ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, clamp,
-                   maximum, minimum, where, sum, mean, prod, max, min, amax, amin, norm, var, std, logsumexp,
-                   softmax, log_softmax, cumsum, matmul, mm, bmm, reshape, flatten, transpose, permute, squeeze,
-                   unsqueeze, cat, stack, gather, flip, tensor, zeros, ones, full, eye, arange, linspace,
-                   zeros_like, ones_like, from_numpy, round, all, any)
-from ._linalg_ops import det, inverse, slogdet, logdet, pinverse, matrix_exp
-from ._ops_math import *  # noqa: F401,F403  (elementwise math: addcmul, atan2, hypot, xlogy, logit, ...)
-from ._ops_shape import *  # noqa: F401,F403  (structural ops and reductions: roll, diff, cummax, ...)
-from ._factories_random import (rand, randn, randint, normal, randperm, rand_like, randn_like, randint_like,
-                                bernoulli, multinomial, poisson)
+from . import ops
+from .ops import *  # noqa: F401,F403  (every registered op function: engine.ops.__all__)
+from .ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, tanh, sigmoid, relu, clamp,
+                  maximum, minimum, where, sum, mean, prod, max, min, amax, amin, norm, var, std, logsumexp,
+                  softmax, log_softmax, cumsum, matmul, mm, bmm, reshape, flatten, transpose, permute, squeeze,
+                  unsqueeze, cat, stack, gather, flip, tensor, zeros, ones, full, eye, arange, linspace,
+                  zeros_like, ones_like, from_numpy, round, all, any)
 from ._random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import cuda, backend
@@ -151,7 +149,8 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler")
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler",
+         "distributions")
 
 
 def __getattr__(name):

@@ -140,12 +140,12 @@ def _scalar_dtype(x):
 
 def result_type(*operands):
     """PyTorch's `torch.result_type` over tensors and Python scalars."""
-    from ._tensor import Tensor
     dim = zero = wrapped = None
     for x in operands:
-        if isinstance(x, Tensor):
-            d = from_np(x._a.dtype)
-            if x._a.ndim:
+        a = getattr(x, "_a", None)        # a Tensor's array (this module sits below engine._tensor)
+        if a is not None:
+            d = from_np(a.dtype)
+            if a.ndim:
                 dim = d if dim is None else promote_types(dim, d)
             else:
                 zero = d if zero is None else promote_types(zero, d)
@@ -155,3 +155,13 @@ def result_type(*operands):
                 d = _default.dtype
             wrapped = d if wrapped is None else promote_types(wrapped, d)
     return _combine(dim, _combine(zero, wrapped))
+
+
+LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+                "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def legacy_type_name(a):
+    """PyTorch's legacy type name of an array's tensor: 'torch.FloatTensor', 'torch.cuda.LongTensor'."""
+    return ("torch." if type(a) is np.ndarray else "torch.cuda.") + LEGACY_NAMES[str(a.dtype)]

@@ -77,7 +77,7 @@ class Generator:
 
     def get_state(self):
         """PyTorch's CPUGeneratorImplState as a uint8 tensor (5056 bytes)."""
-        from ._ops import _wrap
+        from ._tensor import _from_array as _wrap
         bits = self._bits.state["state"]
         pos = int(bits["pos"])
         st = np.zeros((), _STATE)

@@ -55,7 +55,7 @@ class CudaGenerator(Generator):
 
     def get_state(self):
         """PyTorch's CUDA generator state: the seed and the offset, 16 bytes in a uint8 tensor."""
-        from ._ops import _wrap
+        from ._tensor import _from_array as _wrap
         st = np.array([self._seed, self._offset], np.uint64)
         return _wrap(st.astype("<u8").view(np.uint8).copy())
 

@@ -10,14 +10,15 @@ Internal layout (for engine modules; the training stack may use these for speed)
   `t._base`  the tensor this one is a view of (always a non-view root), or None.
   `t._vv`    (views) the version at which the view's grad_fn was last set. When the base
              or another view of it is modified in place the shared version moves on, and
-             the view's grad_fn is regenerated on its next use (`_ops._regen_view`), as in
+             the view's grad_fn is regenerated on its next use (engine.autograd.views), as in
              PyTorch: AsStridedBackward0 over the base's new grad_fn. Make views with
-             `_ops._mark_view`, which sets `_ver`, `_base` and `_vv` together, and, while the
+             `engine.autograd.views._mark_view`, which sets `_ver`, `_base` and `_vv` together, and, while the
              base does not require grad, notes the view weakly in the base's `_x["views"]` so
              that an in-place op giving the base requires_grad sets `_rg` on its views too.
 `_from_array(a)` wraps an array without copying. The public `.data` returns a detached
 Tensor sharing the array (so `p.data.add_(...)` or `w.data -= lr * g` update `w`), with
-its own version counter, as in PyTorch. Ops and most methods are attached by `_ops`.
+its own version counter, as in PyTorch. Ops, operators and backward() are Tensor methods
+installed from engine.ops' registry (engine/ops/tensor_methods.py).
 """
 import warnings
 import weakref
@@ -28,7 +29,7 @@ from . import _dtype
 from .backend import device_of, to_device, is_cuda_array
 from .autograd.graph import RemovableHandle
 from .autograd.grad_mode import state as _gs
-from .autograd import engine as _autograd_engine
+from .autograd.views import _regen_view, _wake_views
 
 __all__ = ["Tensor", "Size"]
 
@@ -56,14 +57,8 @@ class Size(tuple):
         return Size(r) if isinstance(i, slice) else r
 
 
-_LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-           "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
-           "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
-def _legacy_type_name(a):
-    name = _LEGACY[str(a.dtype)]
-    return ("torch.cuda." if is_cuda_array(a) else "torch.") + name
+_LEGACY = _dtype.LEGACY_NAMES
+_legacy_type_name = _dtype.legacy_type_name
 
 
 _NONLEAF_GRAD_WARNING = (
@@ -76,6 +71,7 @@ _NONLEAF_GRAD_WARNING = (
 
 class Tensor:
     """An n-dimensional array that can record operations for reverse-mode autograd."""
+    _wrap_array = None         # set below: _from_array, for modules below this one (saved outputs)
     __slots__ = ("_a", "_node", "_nr", "_rg", "_grad", "_ver", "_base", "_acc", "_x", "_vv", "__weakref__")
 
     # -- construction ---------------------------------------------------------------------
@@ -217,13 +213,6 @@ class Tensor:
         if x is None:
             x = self._x = {}
         return x
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into every leaf's .grad (see engine.autograd.backward)."""
-        if self._base is not None and self._vv != self._ver[0]:
-            _regen_view(self)
-        _autograd_engine.backward((self,), None if gradient is None else (gradient,), retain_graph,
-                                  create_graph, inputs=inputs)
 
     def detach(self):
         """A tensor sharing the array and version counter, outside the graph."""
@@ -448,17 +437,28 @@ def _init(t, a):
 
 
 _new = object.__new__
-_regen_view = None     # set by engine._ops: regenerates a stale view's grad_fn (see `_vv` above)
-_wake_views = None     # set by engine._ops: sets requires_grad on the views a base remembers
 
 
 def _from_array(a):
-    """Wrap a backend array (no copy) in a fresh leaf Tensor; numpy scalars become 0-d arrays."""
+    """Wrap a backend array (no copy) in a fresh leaf Tensor; numpy scalars become 0-d arrays.
+    The constructor of every op result: sets the slots _init sets, inline (it runs once per op)."""
     if type(a) is not _ndarray and not is_cuda_array(a):
         a = _np_asarray(a)
     t = _new(Tensor)
-    _init(t, a)
+    t._a = a
+    t._node = None
+    t._nr = 0
+    t._rg = False
+    t._grad = None
+    t._ver = [0]
+    t._base = None
+    t._vv = 0
+    t._acc = None
+    t._x = None
     return t
+
+
+Tensor._wrap_array = staticmethod(_from_array)
 
 
 def _check_can_require_grad(t):

@@ -177,8 +177,8 @@ def _add_suffixes(tensor_str, suffixes, indent, force_newline=False):
 
 
 def _str(t, *, tensor_contents=None):
-    from ._tensor import Tensor
-    plain = type(t) is Tensor or type(t).__name__ == "Parameter" or getattr(type(t), "_plain_repr", False)
+    plain = type(t).__module__ in ("engine", "engine._tensor") and type(t).__name__ == "Tensor" \
+        or type(t).__name__ == "Parameter" or getattr(type(t), "_plain_repr", False)
     prefix = "tensor(" if plain else f"{type(t).__name__}("
     indent = len(prefix)
     suffixes = []

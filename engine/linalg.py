@@ -3,12 +3,13 @@
 `vector_norm`, `norm` and `matrix_norm` ("fro", 1, -1, inf, -inf) record
 LinalgVectorNormBackward0 as PyTorch's do; matrix_norm 2, -2 and "nuc" go through svdvals.
 inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv and matrix_exp live in
-engine/_linalg_ops.py (forward and backward formula side by side).
+engine/ops/linalg.py (forward and backward formula side by side); cross in engine/ops/products.py.
 """
-from . import _ops
-from ._linalg_ops import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
-                          svd, svdvals, pinv, matrix_exp)
-from ._ops_shape import _linalg_cross as cross
+from . import ops as _ops
+from .ops._core import _wdim
+from .ops.linalg import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
+                         svd, svdvals, pinv, matrix_exp)
+from .ops.products import _linalg_cross as cross
 
 __all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
            "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "cross"]
@@ -26,7 +27,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     1/-1 (max/min column sum of |A|), inf/-inf (max/min row sum), computed as PyTorch does."""
     if dtype is not None:
         A = A.to(dtype)
-    d0, d1 = (_ops._wdim(d, A.ndim) for d in dim)
+    d0, d1 = (_wdim(d, A.ndim) for d in dim)
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):

@@ -34,6 +34,11 @@ def make_window(qtbot, tmp_path):
     yield make
     for w in made:
         w.training_dashboard.shutdown()
+    # A closed window's Qt wrappers are freed here, on the UI thread: left to a collection that
+    # happens to run in a worker thread of a later test, PySide defers their deletion to this
+    # thread, which was seen to deadlock inside ~QObject.
+    import gc
+    gc.collect()
 
 
 @pytest.fixture

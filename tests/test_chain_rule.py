@@ -148,3 +148,21 @@ def test_local_jacobians_of_a_node_too_large_are_not_computed():
     a = engine.tensor([1.0, 4.0], requires_grad=True)
     jac = local_jacobians((a * a).grad_fn, engine)       # d(a*a)/da from each side: a
     assert [j.tolist() for j in jac] == [[[1.0, 0.0], [0.0, 4.0]]] * 2
+
+
+def test_the_debug_command_prints_the_chain_rule_and_the_merge(capsys):
+    from gradstudio.cli import main
+    assert main(["debug", str(EXAMPLES / "leaf_and_grad_fn.json")]) == 0
+    out = capsys.readouterr().out
+    assert "    -> ∂y/∂a = 2 × upstream 1 = 2" in out
+    assert "    merge w: 3 from b + 2 from a = 5" in out
+
+
+def test_an_infinite_derivative_still_reads_as_elementwise():
+    doc = Document()
+    x = leaf(doc, "x", [0.0, 4.0])
+    r = op(doc, "sqrt", "r", x)
+    op(doc, "backward", "backward", op(doc, "sum", "s", r))
+    debugger = stepped(doc)
+    (link,) = chain_links(debugger, step_of(debugger, "r"))
+    assert link.formula() == "∂r/∂x = [inf, 0.25] ⊙ upstream [1, 1] = [inf, 0.25]"

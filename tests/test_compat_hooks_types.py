@@ -85,3 +85,14 @@ def test_public_classes_print_under_public_names():
     assert str(type(engine.nn.Parameter(t))) == "<class 'engine.nn.parameter.Parameter'>"  # torch.nn.parameter.Parameter
     assert str(type(engine.nn.Linear(1, 1))) == "<class 'engine.nn.modules.linear.Linear'>"
     assert str(type(engine.optim.SGD([engine.nn.Parameter(t)], lr=1))) == "<class 'engine.optim.sgd.SGD'>"
+
+
+def test_load_state_dict_result_prints_as_torchs():
+    torch = pytest.importorskip("torch")
+    for lib in (engine, torch):
+        m = lib.nn.Linear(2, 2)
+        assert repr(m.load_state_dict(m.state_dict())) == "<All keys matched successfully>"
+        partial = {"weight": m.weight.detach().clone()}
+        result = m.load_state_dict(partial, strict=False)
+        assert result.missing_keys == ["bias"] and result.unexpected_keys == []
+        assert repr(result) == "_IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])"

@@ -68,3 +68,42 @@ def test_modules_on_fake_cuda(fake_cuda, monkeypatch, make):  # noqa: F811
                     + [p.grad.cpu().numpy() for p in m.parameters()])
     for g, c in zip(*outs):
         np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adagrad", {}), ("Adadelta", {}), ("Adamax", {}),
+                                         ("NAdam", {}), ("RAdam", {}), ("Rprop", {}),
+                                         ("LBFGS", dict(history_size=3, max_iter=4))])
+def test_optimizers_on_fake_cuda(fake_cuda, monkeypatch, name, kwargs):  # noqa: F811
+    monkeypatch.setattr(FakeArray, "strict", True)
+    w0 = np.random.default_rng(0).standard_normal((3, 2))
+    results = []
+    for device in ("cuda", "cpu"):
+        w = engine.tensor(w0, device=device, requires_grad=True)
+        opt = getattr(engine.optim, name)([w], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((w * w).sum() - w.sum()).tanh() + (w ** 4).sum() * 0.1
+            loss.backward()
+            return loss
+        for _ in range(3):
+            if name == "LBFGS":
+                opt.step(closure)
+            else:
+                closure()
+                opt.step()
+        assert w.device.type == device
+        results.append(w.detach().cpu().numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
+
+
+def test_save_and_load_cuda_tensors(fake_cuda, tmp_path):  # noqa: F811
+    t = engine.arange(6.0, device="cuda").reshape(2, 3)
+    engine.save({"t": t, "p": engine.nn.Parameter(t * 2)}, tmp_path / "c.pt")
+    back = engine.load(tmp_path / "c.pt")
+    assert back["t"].is_cuda and back["p"].is_cuda and back["p"].requires_grad
+    assert back["t"].cpu().tolist() == t.cpu().tolist()
+    on_cpu = engine.load(tmp_path / "c.pt", map_location="cpu")
+    assert not on_cpu["t"].is_cuda and on_cpu["p"].cpu().tolist() == (t * 2).cpu().tolist()
+    moved = engine.load(tmp_path / "c.pt", map_location={"cuda:0": "cpu"})
+    assert moved["t"].device.type == "cpu"

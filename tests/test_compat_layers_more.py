@@ -135,3 +135,60 @@ def test_gradcheck(fn, args):
           for i, s in enumerate(args)]
     assert gradcheck(fn, xs)
     assert gradgradcheck(fn, xs)
+
+
+def _bag_call(mode_input):
+    def call(m, xs):
+        lib = torch if isinstance(m, torch.nn.Module) else engine
+        kind, values, offsets = mode_input
+        ids = lib.tensor(values)
+        if offsets is None:
+            return m(ids)
+        weights = lib.tensor(np.linspace(0.5, 2.0, len(values)), dtype=lib.float64) if kind == "w" else None
+        return m(ids, lib.tensor(offsets), per_sample_weights=weights)
+    return call
+
+
+@pytest.mark.parametrize("make,call", [
+    (lambda nn: nn.nn.Embedding(6, 3, max_norm=1.0), lambda m, xs: m(
+        (torch if isinstance(m, torch.nn.Module) else engine).tensor([[0, 2, 2], [5, 1, 0]]))),
+    (lambda nn: nn.nn.Embedding(5, 2, padding_idx=1, max_norm=0.5, norm_type=1.0), lambda m, xs: m(
+        (torch if isinstance(m, torch.nn.Module) else engine).tensor([1, 3, 4]))),
+    (lambda nn: nn.nn.EmbeddingBag(7, 3), _bag_call(("", [[1, 2, 3], [4, 4, 0]], None))),
+    (lambda nn: nn.nn.EmbeddingBag(7, 3, mode="sum"), _bag_call(("w", [1, 2, 3, 4, 6, 0], [0, 2, 2]))),
+    (lambda nn: nn.nn.EmbeddingBag(7, 3, mode="max"), _bag_call(("", [1, 2, 3, 4, 6, 0], [0, 3]))),
+    (lambda nn: nn.nn.EmbeddingBag(7, 2, mode="mean", padding_idx=2, include_last_offset=True),
+     _bag_call(("", [1, 2, 3, 2, 6, 0], [0, 2, 4, 6]))),
+])
+def test_embeddings_match_torch(make, call):
+    _compare(make, [], call=call)
+
+
+@pytest.mark.parametrize("fn,shape", [("dropout2d", (2, 6)), ("dropout2d", (2, 3, 4)),
+                                      ("dropout3d", (3, 2, 2, 2)), ("dropout1d", (3, 5))])
+def test_channel_dropout_shapes_and_warnings_match_torch(fn, shape):
+    import warnings
+    results = []
+    for lib in (engine, torch):
+        lib.manual_seed(4)
+        x = lib.ones(shape, dtype=lib.float64)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = getattr(lib.nn.functional, fn)(x, 0.5)
+        results.append((y.numpy(), [str(w.message) for w in caught]))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax_draws_and_differentiates_as_torch(hard):
+    x = np.random.default_rng(0).standard_normal((3, 5))
+    outs = []
+    for lib in (engine, torch):
+        lib.manual_seed(1)
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.gumbel_softmax(t, tau=0.5, hard=hard)
+        (y * lib.arange(5.0)).sum().backward()
+        outs.append((y.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], atol=1e-12)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], atol=1e-12)

@@ -170,3 +170,15 @@ def test_scheduler_argument_errors_match_torch():
     same_error(lambda lib: lib.optim.lr_scheduler.ReduceLROnPlateau(opt(lib), factor=1.0))
     same_error(lambda lib: lib.optim.lr_scheduler.OneCycleLR(lib.optim.Adagrad(
         [lib.zeros(1, requires_grad=True)]), max_lr=1.0, total_steps=3))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+                                  "NAdam", "RAdam", "Rprop", "LBFGS"])
+def test_param_groups_hold_torchs_keys_and_defaults(name):
+    groups = []
+    for lib in (engine, torch):
+        p = lib.nn.Parameter(lib.ones(1))
+        opt = getattr(lib.optim, name)([p], lr=0.1) if name != "LBFGS" else lib.optim.LBFGS([p])
+        groups.append(repr({k: v for k, v in opt.param_groups[0].items() if k != "params"}))
+        groups.append(repr(opt))
+    assert groups[0] == groups[2] and groups[1] == groups[3]

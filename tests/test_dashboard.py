@@ -97,8 +97,9 @@ def test_pause_step_resume_and_stop(qtbot, dashboard):
     assert trainer.steps_done == paused_at + 1
     dashboard.toggle_pause()
     qtbot.waitUntil(lambda: trainer.steps_done > paused_at + 5, timeout=5000)
-    dashboard.stop()
-    assert not trainer.alive and trainer.state == "stopped"
+    dashboard.stop()                 # asks the worker; the window does not wait for it
+    qtbot.waitUntil(lambda: not trainer.alive, timeout=5000)
+    assert trainer.state == "stopped"
     assert dashboard.start_button.text() == "Start" and not dashboard.stop_button.isEnabled()
 
 
@@ -329,7 +330,10 @@ def test_update_ratios_over_weights_near_zero_are_left_out(dashboard):
 
 
 def test_a_frame_is_drawn_and_painted_with_the_worker_parked(qtbot, dashboard, monkeypatch):
+    """A trainer in a thread of the window's process waits between two steps while a
+    frame draws and paints."""
     monkeypatch.setattr(dashboard_module, "GATE_WAIT_S", 5.0)   # a slow CI step still parks
+    dashboard.worker = "thread"
     dashboard.set_document(example("spirals", steps=100_000))
     assert dashboard.start()
     trainer = dashboard.trainer
@@ -363,3 +367,98 @@ def test_a_frame_is_drawn_and_painted_with_the_worker_parked(qtbot, dashboard, m
     steps = trainer.steps_done
     qtbot.waitUntil(lambda: trainer.steps_done > steps + 10, timeout=10_000)
     dashboard.stop()
+
+
+# ------------------------------------------------------------------ a run in its own process
+def test_every_visible_plot_shows_the_same_step_in_each_frame(qtbot, dashboard):
+    dashboard.set_document(example("spirals", steps=1_000_000, eval_every=5))
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dashboard.snapshot is not None and dashboard.snapshot.step > 30,
+                    timeout=20_000)
+    for _ in range(3):
+        qtbot.waitUntil(lambda: dashboard.trainer.poll().steps_done > dashboard.snapshot.step + 1,
+                        timeout=5000)
+        dashboard._tick()                    # one frame, as the timer runs it
+        step = dashboard.snapshot.step
+        keys = dashboard.visible_keys()
+        assert keys == ["loss", "accuracy", "decision_boundary", "grad_norms", "grad_histograms"]
+        assert {dashboard.shown_step[k] for k in keys} == {step}
+        assert drawn(dashboard.loss_plot.curves["train (raw)"])[0][-1] == step
+        assert all(drawn(c)[0][-1] == step for c in dashboard.norm_plot.curves.values())
+    dashboard.stop()
+
+
+def test_a_killed_worker_is_reported_with_its_plots_kept_and_start_trains_again(qtbot, dashboard):
+    import os
+    import signal
+    dashboard.set_document(example("spirals", steps=1_000_000))
+    messages = []
+    dashboard.message.connect(lambda text, level: messages.append((level, text)))
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    run = dashboard.trainer
+    qtbot.waitUntil(lambda: run.steps_done > 20, timeout=20_000)
+    os.kill(run.pid, signal.SIGKILL)                     # as the out-of-memory killer does
+    qtbot.waitUntil(lambda: not dashboard.stop_button.isEnabled(), timeout=5000)
+    level, text = messages[-1]
+    assert level == "error" and "killed (SIGKILL" in text and "metrics so far are kept" in text
+    assert "killed" in dashboard.status.text()
+    kept = len(drawn(dashboard.loss_plot.curves["train (raw)"])[0])
+    assert kept >= 20 and dashboard.start_button.text() == "Start"
+    assert dashboard.start_button.isEnabled() and dashboard.step_button.isEnabled()
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    assert dashboard.trainer is not run
+    qtbot.waitUntil(lambda: dashboard.trainer.steps_done > 5, timeout=20_000)
+    assert dashboard.trainer.alive and not run.alive
+    dashboard.stop()
+
+
+def test_until_stopped_trains_past_the_steps_and_the_steps_box_edits_the_setup(qtbot, dashboard):
+    doc = example("xor", steps=20)
+    dashboard.set_document(doc)
+    assert dashboard.steps_box.value() == 20 and dashboard.steps_box.suffix() == " steps"
+    dashboard.until_stopped_box.click()
+    assert not dashboard.steps_box.isEnabled()
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dashboard.trainer.steps_done > 60, timeout=20_000)
+    assert dashboard.trainer.alive and "(until stopped)" in dashboard.status.text()
+    dashboard.until_stopped_box.click()                  # off mid-run: the setup's 20 are done
+    qtbot.waitUntil(lambda: not dashboard.trainer.alive, timeout=5000)
+    assert dashboard.trainer.state == "finished"
+    dashboard.steps_box.setValue(300)
+    dashboard.steps_box.editingFinished.emit()
+    assert doc.meta["training"]["steps"] == 300
+    assert "epochs" not in doc.meta["training"]
+
+
+def test_a_speed_limit_holds_a_run_back_and_can_be_lifted_mid_run(qtbot, dashboard):
+    dashboard.set_document(example("xor", steps=1_000_000))
+    dashboard.rate_box.setValue(0.0)
+    assert dashboard.rate_box.text() == "no limit"        # off by default
+    dashboard.rate_box.setValue(0.5)                     # one step every two seconds
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dashboard.trainer.steps_done == 1, timeout=20_000)
+    qtbot.wait(300)
+    assert dashboard.trainer.steps_done == 1
+    qtbot.waitUntil(lambda: "(limit 0.5)" in dashboard.status.text(), timeout=5000)
+    dashboard.rate_box.setValue(0.0)                     # lifted: full speed at once
+    qtbot.waitUntil(lambda: dashboard.trainer.steps_done > 50, timeout=20_000)
+    qtbot.mouseClick(dashboard.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dashboard.trainer.alive, timeout=5000)
+    assert dashboard.trainer.state == "stopped"
+
+
+def test_without_a_worker_process_training_runs_in_the_window_with_a_warning(
+        qtbot, dashboard, monkeypatch):
+    from gradstudio.runtime import training_process
+
+    def no_process(*args):
+        raise OSError("Resource temporarily unavailable")
+    monkeypatch.setattr(training_process, "_spawn_worker", no_process)
+    dashboard.set_document(example("xor", steps=20))
+    messages = []
+    dashboard.message.connect(lambda text, level: messages.append((level, text)))
+    qtbot.mouseClick(dashboard.start_button, Qt.LeftButton)
+    assert ("warning", "training in the window's process: cannot start a worker process "
+            "(cannot start the training worker: Resource temporarily unavailable)") in messages
+    qtbot.waitUntil(lambda: not dashboard.trainer.alive, timeout=20_000)
+    assert dashboard.trainer.state == "finished" and dashboard.trainer.steps_done == 20

@@ -239,3 +239,32 @@ def test_a_small_plot_of_positive_values_stays_close_above_zero(qtbot):
     settle(plot)
     bottom, top = plot.plot_item.vb.viewRange()[1]
     assert -0.03 * (top - bottom) <= bottom <= 0.0 and top >= 1.0
+
+
+def test_boundary_points_are_set_again_only_when_they_change(qtbot, monkeypatch):
+    """A training process sends each boundary with its own copy of the same points."""
+    plot = BoundaryPlot()
+    qtbot.addWidget(plot)
+    calls = []
+    real = plot.points.setData
+    monkeypatch.setattr(plot.points, "setData", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    points, labels = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1])
+    grid = np.zeros((4, 4))
+    for step in range(3):        # equal values, new arrays: the points stay as they are
+        plot.set_boundary(DecisionBoundary(step, (0, 1), (0, 1), grid, points.copy(),
+                                           labels.copy()))
+    assert len(calls) == 1
+    plot.set_boundary(DecisionBoundary(3, (0, 1), (0, 1), grid, points + 1, labels))
+    assert len(calls) == 2
+
+
+def test_a_log_axis_of_one_decade_labels_round_values_first(qtbot):
+    """pyqtgraph gives a short log axis one level of ticks, every one labelled: ours puts
+    decades first, then 2 and 5 times them, then the rest (drawn only while they fit)."""
+    plot = NormPlot("norms")
+    qtbot.addWidget(plot)
+    axis = plot.plot_item.getAxis("left")
+    levels = axis.tickValues(np.log10(0.03), np.log10(1.2), 200)
+    labels = [[round(10 ** v, 6) for v in values] for _, values in levels]
+    assert labels[0] == [0.1, 1.0] and labels[1] == [0.05, 0.2, 0.5]
+    assert 0.04 in labels[2] and 0.9 in labels[2]

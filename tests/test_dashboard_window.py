@@ -1,7 +1,7 @@
 """The main window opens training examples with the Training dock shown and arranged, and
 the dashboard's live changes are undoable edits of the document."""
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from gradstudio import EXAMPLES
 from gradstudio.ui.main_window import MainWindow
@@ -47,3 +47,43 @@ def test_training_menu_trains_and_live_edits_undo(qtbot, window):
     window.undo_stack.undo()
     assert window.doc.meta["training"]["optimizer"]["lr"] == first_lr
     assert board.lr_box.value() == first_lr             # the control follows the undo
+
+
+def test_the_dark_theme_darkens_plots_made_under_the_light_one(qtbot, window):
+    """View > Theme > Dark after the dashboard was built: its plots follow (pyqtgraph
+    had cached their light background), and back again with Light."""
+    window.set_theme("light")
+    window.open_file(EXAMPLES / "xor.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible(), timeout=3000)
+    plot = window.training_dashboard.loss_plot
+
+    def background_lightness():
+        image = plot.grab().toImage()
+        return image.pixelColor(image.width() // 2, 8).lightness()   # above the title
+
+    assert background_lightness() > 200
+    window.theme_actions["dark"].trigger()
+    qtbot.waitUntil(lambda: background_lightness() < 80, timeout=3000)
+    text = window.palette().color(window.palette().ColorRole.WindowText)
+    assert plot.readout.color == text and plot.legend.opts["labelTextColor"] == text
+    window.theme_actions["light"].trigger()
+    qtbot.waitUntil(lambda: background_lightness() > 200, timeout=3000)
+
+
+def test_a_run_started_in_the_window_feeds_the_health_and_step_docks(qtbot, window):
+    """Training runs in a worker process: its health samples come with its metrics, and a
+    step snapshot is asked of it when the person opens that step."""
+    window.open_file(EXAMPLES / "vanishing_gradients.json", ask=False)
+    qtbot.waitUntil(lambda: window.training_dock.isVisible(), timeout=3000)
+    board = window.training_dashboard
+    board.steps_box.setValue(30)
+    board.steps_box.editingFinished.emit()
+    qtbot.mouseClick(board.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: board.trainer.state == "finished", timeout=30_000)
+    assert type(board.trainer).__name__ == "TrainingProcess"
+    window.health_dock.toggleViewAction().trigger()           # View > Gradient health
+    qtbot.waitUntil(lambda: window.health_panel.health is not None, timeout=3000)
+    assert window.health_panel.health.step == 29
+    assert "vanishing" in window.health_panel.verdicts.text()
+    assert window.open_step(29)
+    assert window.step_panel.diff.step == 29

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine import _kernels, _ops
+from engine import _kernels
+from engine.ops import _core as _ops
 
 N = _kernels.MIN_SIZE * 2 + 17
 UFUNCS = [np.add, np.subtract, np.multiply, np.divide]

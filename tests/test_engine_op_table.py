@@ -333,7 +333,7 @@ OPS += [   # diagonals, reshape's three graphs, out-of-place fill, where with a 
     OpInfo("F_relu_inplace", lambda m, a: m.nn.functional.relu(a * 1, inplace=True), [((3, 4),)]),
 ]
 
-OPS += [   # engine/_ops_shape.py: structural ops and reductions
+OPS += [   # structural ops and reductions (engine/ops/shape.py, reductions.py, products.py, indexing.py)
     OpInfo("diff", lambda m, a: m.diff(a), [((3, 4),)], grad_fn="SubBackward0"),
     OpInfo("diff_n2_dim0", lambda m, a: a.diff(n=2, dim=0), [((4, 3),)]),
     OpInfo("diff_prepend_append", lambda m, a, b, c: m.diff(a, dim=1, prepend=b, append=c),
@@ -417,7 +417,7 @@ def _aminmax_both(m, a):
     return lo * 2 + hi
 
 
-OPS += [   # engine/_ops_math.py: elementwise math (inputs kept inside each op's domain)
+OPS += [   # engine/ops/pointwise.py: elementwise math (inputs kept inside each op's domain)
     OpInfo("addcmul", lambda m, a, b, c: m.addcmul(a, b, c, value=0.7), [((3, 4), (4,), (3, 1)), ((3,), (3,), (3,))],
            grad_fn="AddcmulBackward0"),
     OpInfo("addcmul_default", lambda m, a, b, c: a.addcmul(b, c), [((3, 4), (3, 4), ())]),

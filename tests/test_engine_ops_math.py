@@ -1,4 +1,4 @@
-"""engine/_ops_math.py against PyTorch (skipped without torch): in-place variants, dtypes of
+"""engine/ops/pointwise.py against PyTorch (skipped without torch): in-place variants, dtypes of
 integer and bool inputs, values and gradients at the edges of each op's domain, errors, and
 node names.
 

@@ -1,4 +1,4 @@
-"""engine/_ops_shape.py against PyTorch: return types, indices, in-place variants, views, errors.
+"""Structural ops and reductions (engine/ops/shape.py, reductions.py, products.py, indexing.py) against PyTorch: return types, indices, in-place variants, views, errors.
 
 Gradients and node names of these ops are checked by the op table (test_engine_op_table.py);
 here are the parts a gradient check cannot see.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine import _ops
+from engine.ops import _core as _ops
 
 SIZES = [_ops._SUM_MIN, _ops._SUM_MIN * 3 + 17, 1_000_003, 4096 * _ops._SUM_ROWS * 2 + 5]
 

@@ -83,3 +83,19 @@ def test_a_clean_graph_has_no_origin():
     session.run()
     assert forward_origin(session, doc.node_by_label("r").id) is None
     assert backward_origin(session) is None
+
+
+def test_the_debug_command_says_where_the_nan_came_from(tmp_path, capsys):
+    from gradstudio.cli import main
+    from gradstudio.graph import fileio
+    doc = Document()
+    x = leaf(doc, "x", [0.0, 4.0])
+    op(doc, "backward", "backward", op(doc, "sum", "s", op(doc, "sqrt", "r", x)))
+    path = tmp_path / "sqrt.json"
+    fileio.save(doc, path)
+    assert main(["debug", str(path), "--stop-on-nan"]) == 0
+    out = capsys.readouterr().out.rstrip().splitlines()
+    assert out[-1] == "stopped: Inf gradient from SqrtBackward0  (r)"
+    assert out[-4] == ("where it came from: sqrt 'r' made Inf in the backward: ∂r/∂input at "
+                       "input = 0: upstream 1 → inf (1 of 2 elements)")
+    assert out[-3] == "    input: [0, 4]  <- 1 element(s) at fault"

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolBar
 
 from test_newuser_runs import shot
-from test_ui_build_graph import add_by_search, connect, type_into_field
+from test_ui_build_graph import add_by_search, connect, select_node, type_into_field
 
 
 def test_an_unwired_op_waits_quietly_and_connecting_clears_the_hint(window, qtbot):
@@ -22,6 +22,10 @@ def test_an_unwired_op_waits_quietly_and_connecting_clears_the_hint(window, qtbo
     assert w.runner.errors == {}
     assert not any("error" in line for line in w.messages.lines())
     assert "error" not in w.status_label.text()
+    select_node(w, qtbot, power)                               # the Inspector says it calmly
+    assert w.inspector.error_label.text() == \
+        "Waiting for input 'input': connect it to run this node."
+    assert "Error" not in w.inspector.error_label.text()
     shot(w, "item9-waiting")
     connect(w, x, "out", power, "input")
     connect(w, power, "out", root, "input")

@@ -130,3 +130,16 @@ def test_an_exported_script_calls_backward_once_per_root(basic, qtbot):
     leaves = [v for v in namespace.values() if getattr(v, "is_leaf", False)]
     grads = [float(v.grad) for v in leaves if v.grad is not None]
     assert sorted(grads) == [8.0, 13.0]                     # y: 8, x: 3 + 10, as in the window
+
+
+def test_the_debugger_says_which_of_several_roots_it_steps(basic, qtbot):
+    w = basic
+    x = w.doc.node_by_label("x")
+    second = w.editor.add_node("backward", (900, 300), "second")
+    times = w.editor.add_node("mul", (600, 300), "times10", {"scalar": 10.0})
+    w.editor.connect_ports(x.id, "out", times.id, "input")
+    w.editor.connect_ports(times.id, "out", second.id, "input")
+    w.debugger_dock.show()
+    qtbot.keyClick(w.view, Qt.Key_F10)                         # plans the backward
+    line = w.messages.lines()[-1]
+    assert "first of 2 roots" in line and "'second'" in line

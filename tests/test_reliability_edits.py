@@ -248,6 +248,7 @@ def test_a_csv_node_refuses_special_huge_and_long_files_before_reading(window, q
         window.run_forward()
         qtbot.waitUntil(lambda: node.id in window.runner.errors, timeout=20_000)
         assert says in window.runner.errors[node.id], window.runner.errors[node.id]
+        assert window.runner.errors[node.id].count("csv:") == 1     # one prefix, run after run
         window.editor.remove([node.id])
 
 

@@ -11,7 +11,8 @@ Snap to Grid, examples, the training setup, save and reload), checked after ever
 
 CI runs a few hundred actions with a fixed seed; more with an environment variable:
 
-    GRADSTUDIO_FUZZ_ACTIONS=5000 GRADSTUDIO_FUZZ_SEED=3 pytest -s tests/test_reliability_random_actions.py
+    GRADSTUDIO_FUZZ_ACTIONS=5000 GRADSTUDIO_FUZZ_FILES=300 GRADSTUDIO_FUZZ_SEED=3 \
+        pytest -s tests/test_reliability_random_actions.py
 
 The summary line (actions, exceptions, violations) is printed at the end (-s shows it).
 """
@@ -22,6 +23,7 @@ import os
 import random
 import traceback
 
+import pytest
 from PySide6.QtGui import QGuiApplication
 
 from gradstudio import EXAMPLES
@@ -33,6 +35,7 @@ from gradstudio.ui.undo_commands import failures
 
 ACTIONS = int(os.environ.get("GRADSTUDIO_FUZZ_ACTIONS", "300"))
 SEED = int(os.environ.get("GRADSTUDIO_FUZZ_SEED", "17"))
+FILES = int(os.environ.get("GRADSTUDIO_FUZZ_FILES", "40"))
 CHECK_EVERY = 50
 
 KINDS = sorted(CATALOG)
@@ -218,6 +221,14 @@ class RandomUser:
         again = fileio.load(path)
         if fileio.dumps(again) != fileio.dumps(self.w.doc):
             self.violations.append("a saved file reopened to a different document")
+        if self.rng.random() < 0.3:              # File > Open of it: the window's document
+            saved = path.read_text()
+            if not self.w.open_file(path):
+                self.violations.append(f"File > Open refused a saved file: "
+                                       f"{self.w.messages.lines()[-1][:200]}")
+            elif fileio.dumps(self.w.doc) != saved:
+                self.violations.append("File > Open of a saved file gave another document")
+            self.baseline = fileio.dumps(self.w.doc)
 
     WEIGHTS = {"add": 8, "connect": 8, "delete": 3, "delete_edge": 2, "move": 4, "rename": 3,
                "set_param": 8, "copy": 2, "cut": 1, "paste": 2, "duplicate": 2,
@@ -258,7 +269,7 @@ class RandomUser:
         with self.qtbot.captureExceptions() as in_qt:
             try:
                 getattr(self, name)()
-                self.qtbot.wait(0)            # the coalesced auto-run and repaints happen here
+                self.qtbot.wait(1)            # the coalesced auto-run and repaints happen here
             except Exception:  # noqa: BLE001 (counted and reported)
                 self.exceptions.append(f"#{number} {name}: {traceback.format_exc(limit=4)}")
         for _, exc, tb in in_qt:
@@ -269,6 +280,7 @@ class RandomUser:
             self.undo_all_and_back(f"#{number} {name}")
 
 
+@pytest.mark.timeout(120 + ACTIONS // 5)          # a long run may take its time
 def test_random_actions_break_nothing(window, qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
@@ -284,9 +296,6 @@ def test_random_actions_break_nothing(window, qtbot, tmp_path, monkeypatch):
           f"nodes at the end: {len(window.doc.nodes)}")
     assert not user.exceptions, "\n".join(user.exceptions[:5])
     assert not user.violations, "\n".join(sorted(set(user.violations))[:10])
-
-
-FILES = int(os.environ.get("GRADSTUDIO_FUZZ_FILES", "40"))
 
 
 def mutate(raw, rng: random.Random):
@@ -319,6 +328,7 @@ def mutate(raw, rng: random.Random):
     return raw
 
 
+@pytest.mark.timeout(120 + FILES)
 def test_mutated_files_are_refused_in_one_line_or_run(tmp_path, capsys):
     """`gradstudio run` on randomly mutated example files: exit 0, or exit 2 with one line on
     stderr; never a traceback. GRADSTUDIO_FUZZ_FILES sets how many (40 in CI)."""

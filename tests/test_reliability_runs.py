@@ -64,6 +64,7 @@ def test_an_exception_in_the_training_worker_is_shown_and_the_ui_stays_live(
     assert window.open_file(EXAMPLES / "xor.json", ask=False)
     qtbot.waitUntil(window.training_dock.isVisible, timeout=3000)    # arranged for training
     board = window.training_dashboard
+    board.worker = "thread"            # the broken step is patched into this process
     assert board.start()
     qtbot.waitUntil(lambda: not board.trainer.alive, timeout=5000)
     qtbot.waitUntil(lambda: any("worker went wrong" in line for line in window.messages.lines()),
@@ -91,8 +92,8 @@ CLOSE_WHILE_TRAINING = textwrap.dedent("""
     running = []
 
     def start():                                        # once the dock has the document
+        board.until_stopped_box.setChecked(True)        # would train for hours
         board.start()
-        board.trainer.target_steps = 10 ** 9            # would train for hours
         running.append(board.trainer)
         QTimer.singleShot(0, close_when_running)
 
@@ -132,6 +133,7 @@ def test_training_set_to_cuda_without_one_runs_on_the_cpu_with_a_message(
     training_setup = dict(window.doc.meta["training"], device="cuda")
     window.doc.set_meta("training", training_setup)
     board = window.training_dashboard
+    board.worker = "thread"            # the missing GPU is patched into this process
     assert board.start()
     assert board.trainer.session.device == "cpu"
     assert any(line.endswith("cuda is not available: no GPU here; running on the cpu")

@@ -118,6 +118,7 @@ def test_the_worker_goes_on_on_the_cpu_and_the_dashboard_shows_the_warning(
     failed = run_out_of_memory_once(monkeypatch, at_step=2, where="forward")
     doc = classifier(steps=6, device="cuda")
     dashboard = TrainingDashboard()
+    dashboard.worker = "thread"          # the fake GPU and the failure live in this process
     qtbot.addWidget(dashboard)
     dashboard.set_document(doc)
     shown = []

@@ -43,8 +43,14 @@ def test_clicking_the_loss_curve_opens_that_step_with_its_diff(window, qtbot):
     shown = window.scene.shown_results()[0][hidden]
     snap = window.training_dashboard.trainer.snapshots.get(20)
     assert (shown.data == snap.outputs["hidden"]).all()
+    window.scene.clearSelection()
+    window.scene.node_items[hidden].setSelected(True)        # the Inspector shows step 20
+    qtbot.waitUntil(lambda: window.inspector.source == "step 20 snapshot")
+    assert set(window.inspector.tensors) == {"out", "weight", "bias"}
+    assert (window.inspector.tensors["weight"].grad == snap.parameters["hidden.weight"][1]).all()
     panel.back.click()
     assert panel.tags == {} and window.scene.step_results is None
+    assert window.inspector.source == "after the last run"
 
 
 def test_a_step_no_longer_held_is_said_and_the_budget_can_change(window, qtbot):

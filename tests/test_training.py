@@ -10,7 +10,7 @@ import pytest
 from gradstudio.graph.document import Document
 from gradstudio.runtime.metrics import TrainingMetrics
 from gradstudio.runtime.session import Session
-from gradstudio.runtime.training import StepGate, Trainer, TrainingError, train
+from gradstudio.runtime.training import UNTIL_STOPPED, StepGate, Trainer, TrainingError, train
 
 
 def leaf_model(**training) -> Document:
@@ -457,3 +457,50 @@ def test_evaluation_runs_layers_in_eval_mode_and_training_in_train_mode():
     # 6 training steps; evaluations at steps 0, 2, 4 and 5, each on the data and on the grid
     assert modes.count(True) == 6 and modes.count(False) == 8
     assert session.modules[drop].training
+
+
+# ------------------------------------------------------------------ pacing and length
+def test_until_stopped_trains_past_the_setup_steps_and_stops_when_asked(trainer_of):
+    trainer = trainer_of(classifier(steps=5))
+    trainer.start(UNTIL_STOPPED)
+    wait_for(lambda: trainer.steps_done > 20)
+    assert trainer.alive and trainer.total_steps() == UNTIL_STOPPED
+    trainer.until_stopped(False)               # back to the setup's 5: ends at once
+    assert trainer.wait(10) and trainer.state == "finished"
+
+
+def test_a_steps_per_second_limit_spaces_the_steps():
+    trainer = Trainer(Session(classifier()))
+    assert trainer.pace_wait() == 0.0          # no limit: never waits
+    trainer.set_max_rate(4.0)
+    trainer._step_began = time.perf_counter()
+    assert 0.2 < trainer.pace_wait() <= 0.25    # a quarter second after the last began
+    trainer._step_began -= 1.0
+    assert trainer.pace_wait() < 0
+    trainer.set_max_rate(0)
+    assert trainer.max_rate is None
+
+
+def test_a_limited_run_still_pauses_steps_and_stops_at_once(trainer_of):
+    trainer = trainer_of(classifier())
+    trainer.set_max_rate(0.001)                # one step every 1000 s
+    trainer.start()
+    wait_for(lambda: trainer.steps_done == 1)
+    trainer.pause()
+    wait_for(lambda: trainer.state == "paused")
+    trainer.step()                             # a single step is not held back by the limit
+    wait_for(lambda: trainer.steps_done == 2 and trainer.state == "paused")
+    trainer.resume()
+    trainer.stop(timeout=10)
+    assert not trainer.alive and trainer.state == "stopped" and trainer.steps_done == 2
+
+
+def test_parameters_are_fetched_as_copies_while_training(trainer_of):
+    trainer = trainer_of(classifier())
+    trainer.start()
+    wait_for(lambda: trainer.steps_done > 3)
+    parameters = trainer.fetch_parameters()
+    assert set(parameters) == {"fc1.weight", "fc1.bias", "out.weight", "out.bias"}
+    assert parameters["fc1.weight"].shape == (8, 2)
+    trainer.stop()
+    assert not np.array_equal(parameters["out.bias"], trainer.fetch_parameters()["out.bias"])

@@ -3,7 +3,8 @@ import threading
 
 import numpy as np
 
-from gradstudio.runtime.metrics import (GRAD_LOG10_EDGES, RingBuffer, TrainingMetrics,
+from gradstudio.runtime.metrics import (GRAD_LOG10_EDGES, MetricsPublisher, MetricsReceiver,
+                                        RingBuffer, SharedRing, TrainingMetrics,
                                         histogram_counts)
 
 
@@ -78,3 +79,62 @@ def test_snapshot_copies_a_curve_when_first_read_and_shares_unchanged_ones():
     second = m.snapshot()
     assert second.loss.values.tolist() == [1.0, 0.5, 0.25]
     assert second.val_loss.values is first.val_loss.values   # unchanged: the same arrays
+
+
+# ------------------------------------------------------------------ between processes
+def test_a_shared_ring_hands_frames_over_whole_and_in_order_across_its_end():
+    ring = SharedRing(capacity=64)
+    assert ring.read() == []
+    for round_ in range(10):               # 10 x 2 frames of 4 + 10 bytes pass the end often
+        assert ring.write(b"a%09d" % round_) and ring.write(b"b%09d" % round_)
+        assert ring.read() == [b"a%09d" % round_, b"b%09d" % round_]
+    assert ring.unread == 0
+
+
+def test_a_full_ring_refuses_a_frame_whole_and_takes_it_once_read():
+    ring = SharedRing(capacity=32)
+    assert ring.write(b"x" * 20)
+    assert not ring.write(b"y" * 10)         # 24 + 14 > 32: nothing of it is written
+    assert ring.read() == [b"x" * 20]
+    assert ring.write(b"y" * 10) and ring.read() == [b"y" * 10]
+
+
+def test_the_publisher_replays_the_publishing_api_into_the_readers_metrics():
+    ring, local = SharedRing(), TrainingMetrics()
+    out, receiver = MetricsPublisher(ring), MetricsReceiver(ring, local)
+    for step in range(3):
+        out.record_step(step, loss=1.0 / (step + 1), lr=0.1, grad_norms={"w": float(step)})
+    out.record_validation(2, val_loss=0.5, accuracy=0.75)
+    out.record_histograms(2, grads={"w": np.array([1e-3, 1e-3])}, weights={"w": np.ones(2)})
+    out.add_marker(1, "lr 0.1 -> 0.01")
+    out.event("state", state="finished")
+    assert local.snapshot().step == -1        # nothing travels before a flush
+    assert out.flush()
+    assert receiver.drain() == [("state", {"state": "finished"})]
+    snap = local.snapshot()
+    assert snap.loss.steps.tolist() == [0, 1, 2] and snap.grad_norms["w"].values[-1] == 2.0
+    assert snap.accuracy.values.tolist() == [0.75]
+    assert snap.grad_histograms["w"].latest.sum() == 2 and snap.weighted == ("w",)
+    assert [(m.step, m.text) for m in snap.markers] == [(1, "lr 0.1 -> 0.01")]
+    direct = TrainingMetrics()                # the same counts as binned in one process
+    direct.record_histograms(2, grads={"w": np.array([1e-3, 1e-3])})
+    np.testing.assert_array_equal(direct.snapshot().grad_histograms["w"].latest,
+                                  snap.grad_histograms["w"].latest)
+
+
+def test_records_wait_while_the_ring_is_full_and_overflow_is_counted_in_a_marker(monkeypatch):
+    ring, local = SharedRing(capacity=4096), TrainingMetrics()
+    out, receiver = MetricsPublisher(ring), MetricsReceiver(ring, local)
+    monkeypatch.setattr(MetricsPublisher, "MAX_WAITING", 300)
+    monkeypatch.setattr(MetricsPublisher, "FLUSH_S", 1e9)     # flushes only when asked
+    for step in range(100):
+        out.record_step(step, loss=float(step))
+    assert out.flush()                         # small: it fits
+    for step in range(100, 500):               # the reader is away: 500 > 300 wait at most
+        out.record_step(step, loss=float(step))
+    while not out.flush():
+        receiver.drain()
+    receiver.drain()
+    snap = local.snapshot()
+    assert snap.loss.steps.tolist() == list(range(100)) + list(range(200, 500))
+    assert snap.markers[0].text == "100 metric records dropped: the window did not read them"

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from gradstudio import EXAMPLES
+from gradstudio.graph import fileio
 from gradstudio.graph.catalog import CATALOG
 from gradstudio.graph.document import Document
 from gradstudio.graph.grad_hooks import make_hook
@@ -314,3 +316,54 @@ def test_a_gradient_that_vanished_to_an_underflow_is_called_so():
     answer = why_grad(ran(doc), "x")
     assert answer.status == ZERO and kinds(answer) == ["vanished"]
     assert "'m0' (mul) has already vanished" in answer.causes[0].text
+
+
+def test_a_tensor_changed_in_place_after_it_was_used_is_named():
+    doc = Document()
+    x = leaf(doc, "x", [1.0, 2.0])
+    y = op(doc, "mul", "y", x, x)               # saves x for its backward
+    op(doc, "backward", "backward", op(doc, "sum", "loss", y))
+    session = Session(doc)
+    session.forward()
+    with session.engine.no_grad():
+        session.value("x").mul_(2.0)            # what a script's x *= 2 does
+    answer = why_grad(session, "x")
+    assert kinds(answer) == ["in_place"]
+    assert "changed in place after it was used" in answer.causes[0].text
+
+
+def test_a_leaf_replaced_after_the_graph_was_built_is_named():
+    doc = Document()
+    x = leaf(doc, "x", [1.0, 2.0])
+    op(doc, "backward", "backward", op(doc, "sum", "loss", op(doc, "mul", "y", x, scalar=2.0)))
+    session = Session(doc)
+    session.forward()
+    fresh = session.engine.tensor([1.0, 2.0], requires_grad=True)
+    session.outputs[x]["out"] = fresh           # what a script's x = x.detach()... does
+    answer = why_grad(session, "x")
+    assert kinds(answer) == ["replaced"]
+    assert "was replaced after the graph was built" in answer.causes[0].text
+
+
+def test_every_name_in_every_example_gets_an_answer_with_a_cause():
+    import os
+    for path in sorted(EXAMPLES.glob("*.json")):
+        doc = fileio.load(path)
+        session = Session(doc, base_dir=os.path.dirname(path))
+        session.run()
+        for node in doc.nodes.values():
+            names = [node.label] + [f"{node.label}.{name}" for name, _ in
+                                    getattr(session.modules.get(node.id), "named_parameters",
+                                            lambda: [])()]
+            for name in names:
+                answer = why_grad(session, name)
+                assert answer.status == HAS_GRAD or answer.causes, (path.name, name)
+
+
+def test_the_backward_node_and_a_seed_gradient_say_what_they_are():
+    doc = fileio.load(EXAMPLES / "vector_jacobian.json")
+    session = Session(doc)
+    session.run()
+    assert kinds(why_grad(session, "backward")) == ["no_tensor"]
+    answer = why_grad(session, "ones")
+    assert "only feeds the gradient port of 'backward'" in answer.causes[0].text

@@ -19,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .grad_mode import state as _gs
+from .._tensor import Tensor, _from_array
+from ..backend import xp_of
 from .graph import AccumulateGrad, GraphRoot, grad_accumulator
 from . import recording as _recording
 
@@ -30,13 +32,16 @@ _NOT_SUSPENDED = object()
 # with use_count()). The reference counts below are those of CPython 3.10-3.13; 3.14 starts
 # borrowing references on the stack, so there the engine always copies.
 _REUSE = sys.version_info < (3, 14)
-# set by engine._ops once it is loaded (it imports this module first)
-Tensor = _ops = _from_array = None
 
 
 def _ones(a):
-    xp = _ops.xp_of(a)
-    return xp.ones(a.shape, a.dtype)
+    return xp_of(a).ones(a.shape, a.dtype)
+
+
+def _ops():
+    """The op families (engine.ops sits above this module): sum_to, tensor, zeros_like, _copy_of."""
+    from .. import ops
+    return ops
 
 
 @dataclass
@@ -108,7 +113,7 @@ def _fit(g, node, nr, src):
     a = g._a
     if a.shape != shape:
         try:
-            g = _ops.sum_to(g, shape)
+            g = _ops()._core.sum_to(g, shape)
         except ValueError:
             raise RuntimeError(f"Function {src.name()} returned an invalid gradient - got "
                                f"[{', '.join(map(str, a.shape))}] but expected shape compatible with "
@@ -166,7 +171,10 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     if len(edges) == 1:
         root, nr = edges[0]
         buf0 = [None] * len(root._meta)
-        buf0[nr] = grads[0] if grads[0] is None else _fit(grads[0], root, nr, root)
+        g0 = grads[0]
+        if g0 is not None and (g0._a.shape != root._meta[nr][0] or g0._a.dtype != root._meta[nr][1]):
+            g0 = _fit(g0, root, nr, root)
+        buf0[nr] = g0
     else:
         root = GraphRoot(edges, grads)
         buf0 = []
@@ -205,11 +213,12 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 outs = (True,) * len(nxt_edges)
             else:
                 _gs.enabled = create_graph
-                rec = _recording.suspend()      # backward formulas are not recorded ops
+                rec = _recording.active          # backward formulas are not recorded ops
+                _recording.active = None
                 step = BackwardStep(node, tuple(buf), ()) if record else None
                 x = node._x
                 is_acc = type(node) is Acc
-                if x is not None or is_acc:
+                if x is not None or (is_acc and node.variable._x):     # hooks, retain_grad
                     buf = _pre_hooks(node, buf, step)
                 if capture and node in captures:       # grad(): collect instead of accumulating
                     for nr, i in captures[node]:
@@ -217,7 +226,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         out[i] = g if out[i] is None or g is None else out[i] + g
                 if exec_info is not None and not exec_info.get(node):
                     _gs.enabled = prev_mode
-                    _recording.resume(rec)
+                    _recording.active = rec
                     rec = _NOT_SUSPENDED
                     continue
                 if is_acc:
@@ -289,7 +298,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                 yield node
             else:
                 _gs.enabled = prev_mode
-                _recording.resume(rec)
+                _recording.active = rec
                 rec = _NOT_SUSPENDED
                 if record:
                     step.grads_out = tuple(grads_out)
@@ -299,7 +308,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     finally:
         _gs.enabled = prev_mode
         if rec is not _NOT_SUSPENDED:
-            _recording.resume(rec)
+            _recording.active = rec
 
 
 def _sum_grads(old, new, create_graph):
@@ -376,7 +385,7 @@ def _accumulate(var, g, create_graph, step):
     before = _snapshot(old) if step is not None else None
     if old is None:
         if create_graph:
-            var._grad = _ops._copy_of(g)     # CopyBackwards, as PyTorch's AccumulateGrad makes it
+            var._grad = _ops().writes._copy_of(g)     # CopyBackwards, as PyTorch's AccumulateGrad makes it
         elif _REUSE and _getrefcount(g) <= 3 and _getrefcount(g._a) <= 2 and g._a.base is None and g._node is None:
             var._grad = g          # nobody else holds this fresh gradient: keep it without a copy
         else:
@@ -442,7 +451,7 @@ def _make_grads(outputs, grads, is_grads_batched=False):
             g = _from_array(_ones(a))
         else:
             if not isinstance(g, Tensor):
-                g = _ops.tensor(g, dtype=out.dtype)
+                g = _ops().tensor(g, dtype=out.dtype)
             if g._a.shape != out._a.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
                                    f"output[{i}] has a shape of {out.shape}.")
@@ -520,7 +529,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, g in enumerate(out):
         if g is None:
             if materialize_grads:
-                out[i] = _ops.zeros_like(inputs[i])
+                out[i] = _ops().zeros_like(inputs[i])
             elif not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the "
                                    "graph. Set allow_unused=True if this is the desired behavior.")

@@ -43,7 +43,7 @@ class BackwardCFunction(Node):
         self._materialize = bool(value)
 
     def _apply(self, grads):
-        from .._ops import zeros
+        from ..ops import zeros
         if self._materialize:
             grads = [g if g is not None else zeros(m[0], dtype=None, device=None).to(_np_to_dtype(m[1]))
                      for g, m in zip(grads, self._meta)]
@@ -101,7 +101,8 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def _apply_forward(cls, *args, **kwargs):
         from .._tensor import Tensor
-        from .._ops import _e, _rebase
+        from ..ops._core import _e
+        from .views import _rebase
         ctx = cls._backward_cls.__new__(cls._backward_cls)
         ctx._fn = cls
         ctx._non_diff = ()

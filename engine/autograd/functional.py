@@ -14,7 +14,7 @@ def _prep(inputs, create_graph):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
     """d func(inputs) / d inputs, shaped out.shape + in.shape (tuples nested as PyTorch returns them)."""
-    from .._ops import zeros, zeros_like, stack
+    from ..ops import zeros, zeros_like, stack
     from .grad_mode import enable_grad
     inputs, in_tuple = _tuple(inputs)
     with enable_grad():
@@ -54,7 +54,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
         if out.numel() != 1:
             raise RuntimeError("The function given to hessian should return a single element Tensor")
         gs = _grad((out.reshape(()),), ins, create_graph=True, allow_unused=True)
-        from .._ops import zeros_like
+        from ..ops import zeros_like
         gs = tuple(g if g is not None else zeros_like(t) for g, t in zip(gs, ins))
         return gs if in_tuple else gs[0]
 
@@ -70,7 +70,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         outs, out_tuple = _tuple(out)
         vs = _tuple(v)[0] if v is not None else None
         gs = _grad(outs, ins, vs, create_graph=create_graph, allow_unused=True)
-    from .._ops import zeros_like
+    from ..ops import zeros_like
     gs = tuple((g if create_graph else g.detach()) if g is not None else zeros_like(t) for g, t in zip(gs, ins))
     outd = tuple(o.detach() for o in outs)
     return (outd if out_tuple else outd[0]), (gs if in_tuple else gs[0])
@@ -85,7 +85,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
         gs = _grad((out,), ins, create_graph=True)
         vs = _tuple(v)[0]
         hv = _grad(gs, ins, vs, create_graph=create_graph, allow_unused=True)
-    from .._ops import zeros_like
+    from ..ops import zeros_like
     hv = tuple((h if create_graph else h.detach()) if h is not None else zeros_like(t) for h, t in zip(hv, ins))
     return out.detach(), (hv if in_tuple else hv[0])
 
@@ -96,7 +96,7 @@ hvp = vhp
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """Jacobian-vector product through the double-vjp trick."""
     from .grad_mode import enable_grad
-    from .._ops import zeros_like
+    from ..ops import zeros_like
     inputs_t, in_tuple = _tuple(inputs)
     with enable_grad():
         ins = _prep(inputs_t, True)

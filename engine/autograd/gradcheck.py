@@ -53,7 +53,7 @@ def _numerical_jacobian(fn, inputs, eps):
 
 def _analytical_jacobian(fn, inputs):
     from .._tensor import Tensor
-    from .._ops import zeros_like
+    from ..ops import zeros_like
     from .engine import grad as _grad
     outs = _outputs(fn, inputs)
     diff_inputs = [t for t in inputs if isinstance(t, Tensor) and t._rg]
@@ -100,7 +100,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   raise_exception=True, **_ignored):
     """gradcheck of the first derivative (random grad_outputs): checks double backward."""
     from .._tensor import Tensor
-    from .._ops import tensor
+    from ..ops import tensor
     from .engine import grad as _grad
     inputs = _as_tuple(inputs)
     outs = _outputs(func, inputs)
@@ -118,10 +118,10 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
             o = _outputs(func, ins)
             di = [t for t in ins if isinstance(t, Tensor) and t._rg]
             if not any(x._rg for x in o):
-                from .._ops import zeros_like
+                from ..ops import zeros_like
                 return tuple(zeros_like(t) for t in di)
             gs = _grad(o, di, gos, create_graph=True, allow_unused=True)
-        from .._ops import zeros_like
+        from ..ops import zeros_like
         return tuple(g if g is not None else zeros_like(t) for g, t in zip(gs, di))
 
     return gradcheck(first_derivative, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,

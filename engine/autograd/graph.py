@@ -16,10 +16,10 @@ import itertools
 import weakref
 
 from .grad_mode import state as _gs
+from .._dtype import legacy_type_name
 
 __all__ = ["Node", "AccumulateGrad", "GraphRoot", "RemovableHandle", "grad_accumulator"]
 
-_ops = None            # engine._ops, set once it is loaded
 _seq = itertools.count()
 _next_seq = _seq.__next__
 ACC_SEQ = (1 << 64) - 1
@@ -50,16 +50,15 @@ class RemovableHandle:
 
 
 def _type_str(a):
-    from .._tensor import _legacy_type_name
-    return _legacy_type_name(a)
+    return legacy_type_name(a)
 
 
 class _SavedOutput:
     """An op's own output saved for backward: kept by array (no reference cycle)."""
-    __slots__ = ("a", "ver", "nr")
+    __slots__ = ("a", "ver", "nr", "wrap")
 
     def __init__(self, t):
-        self.a, self.ver, self.nr = t._a, t._ver, t._nr
+        self.a, self.ver, self.nr, self.wrap = t._a, t._ver, t._nr, t._wrap_array
 
 
 class _NodeMeta(type):
@@ -153,7 +152,7 @@ class Node(metaclass=_NodeMeta):
             elif type(item) is _SavedOutput:
                 if item.ver[0] != ver:
                     raise RuntimeError(_modified_msg(item.a, item.ver[0], ver, self, item.nr))
-                t = _ops._wrap(item.a)
+                t = item.wrap(item.a)
                 t._ver = item.ver
                 t._node, t._nr, t._rg = self, item.nr, True
                 out.append(t)

@@ -12,6 +12,7 @@ lines are not recorded here (the runtime gets them from module hooks and the sta
 """
 import contextlib
 import functools
+import inspect
 from time import perf_counter
 from typing import NamedTuple
 
@@ -137,33 +138,68 @@ def call_function(cls, apply, args, kwargs):
     return _call(cls.__name__, apply, args, kwargs, opaque=True)
 
 
-def recorded(fn, name=None):
-    """The op `fn` as the registry exposes it: a call is reported to the active observers."""
-    name = name or fn.__name__
+# PyTorch's argument parser accepts NumPy's names for `dim` and `keepdim` on its C++ ops; these
+# are written in Python in PyTorch and do not.
+_NO_NUMPY_ALIASES = frozenset({"norm", "split", "unique", "unique_consecutive", "stft", "istft"})
 
-    def op(*args, **kwargs):
-        if active is None:
-            return fn(*args, **kwargs)
-        return _call(name, fn, args, kwargs)
+
+def _numpy_aliases(fn, name):
+    """{'axis': 'dim', 'keepdims': 'keepdim'} as far as fn takes dim / keepdim, or None."""
+    if name in _NO_NUMPY_ALIASES:
+        return None
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    aliases = {alias: real for alias, real in (("axis", "dim"), ("keepdims", "keepdim"))
+               if real in params}
+    return aliases or None
+
+
+def _renamed(kwargs, aliases, name):
+    for alias, real in aliases.items():
+        if alias in kwargs:
+            if real in kwargs:
+                raise TypeError(f"{name}() received both '{real}' and its alias '{alias}'")
+            kwargs[real] = kwargs.pop(alias)
+    return kwargs
+
+
+def recorded(fn, name=None):
+    """The op `fn` as the registry exposes it: a call is reported to the active observers.
+    Ops taking `dim`/`keepdim` also accept NumPy's `axis`/`keepdims`, as PyTorch's do."""
+    name = name or fn.__name__
+    aliases = _numpy_aliases(fn, name)
+
+    if aliases is None:
+        def op(*args, **kwargs):
+            if active is None:
+                return fn(*args, **kwargs)
+            return _call(name, fn, args, kwargs)
+    else:
+        def op(*args, **kwargs):
+            if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
+                kwargs = _renamed(kwargs, aliases, name)
+            if active is None:
+                return fn(*args, **kwargs)
+            return _call(name, fn, args, kwargs)
     functools.update_wrapper(op, fn)
     op.__name__ = name
     op._recorded = True
     return op
 
 
-_OP_MODULES = ("engine._ops",)     # where op factories (_unary_op, _cmp, _mk_inplace) are defined
-
-
 def record_namespace(g, skip=()):
     """Wrap with `recorded` every public function defined in module namespace `g` (aliases share
-    one wrapper, named by the first name bound to the function), except the names in `skip`."""
+    one wrapper, named by the first name bound to the function), except the names in `skip`.
+    For modules of functions outside engine.ops (nn.functional, linalg); engine.ops registers
+    each op with engine.ops._registry.op, which calls `recorded`."""
     mod = g["__name__"]
     done = {}
     for key, fn in list(g.items()):
         if key.startswith("_") or key in skip or not callable(fn) or isinstance(fn, type):
             continue
-        home = getattr(fn, "__module__", None) or ""
-        if getattr(fn, "_recorded", False) or not (home == mod or home in _OP_MODULES):
+        if getattr(fn, "_recorded", False) or getattr(fn, "__module__", None) != mod:
             continue
         w = done.get(id(fn))
         if w is None:

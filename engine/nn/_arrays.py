@@ -4,7 +4,7 @@ record a graph node for an op computed on arrays (`record`), name a Function's n
 (`name_node`), reset parameters' gradients (`zero_grads`, for Module and Optimizer)."""
 from __future__ import annotations
 
-from engine._ops import _finish, _needs
+from engine.ops._core import _finish, _needs
 from engine._tensor import _from_array
 from engine.autograd.graph import Node, new_node
 from engine.backend import xp_of as namespace_of

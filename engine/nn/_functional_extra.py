@@ -15,7 +15,11 @@ import numbers
 import numpy as np
 
 import engine
+from engine._warnings import warn
 from engine.nn import functional as F
+from engine.autograd import Function
+from engine.nn._activation_grads import hardtanh_backward
+from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
 from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
@@ -29,7 +33,8 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
-           "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear"]
+           "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
+           "embedding_bag", "embedding_renorm_", "gumbel_softmax"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -448,8 +453,29 @@ def mish(input, inplace: bool = False):
     return input * engine.tanh(F.softplus(input))
 
 
+class _Hardtanh(Function):
+    """clamp(x, min_val, max_val) whose gradient is hardtanh_backward (0 at the bounds too)."""
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        a = array_of(x)
+        return tensor_from_array(namespace_of(a).clip(a, min_val, max_val))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return hardtanh_backward(grad, x, *ctx.bounds), None, None
+
+
+name_node(_Hardtanh, "HardtanhBackward0", "self: grad where min_val < self < max_val, else 0")
+
+
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    return input.clamp(min_val, max_val)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _Hardtanh.apply(input, min_val, max_val)
 
 
 def relu6(input, inplace: bool = False):
@@ -513,39 +539,64 @@ def hardshrink(input, lambd: float = 0.5):
 
 # -- channel dropout --------------------------------------------------------------------------
 
-def _feature_dropout(input, p, training, dims, name):
+def _feature_dropout(x, p, training):
+    """PyTorch's feature_dropout: one Bernoulli(1 - p) draw per (dim 0, dim 1) pair, shared by
+    the rest of the dims, scaled by 1 / (1 - p)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if input.ndim not in (dims + 1, dims + 2):
-        raise RuntimeError(f"{name}: Expected {dims + 1}D or {dims + 2}D input, but received a "
-                           f"{input.ndim}D input. Note that {name} exists to provide channel-wise "
-                           f"dropout on inputs with {dims} spatial dimension{'s' if dims > 1 else ''}, a channel "
-                           f"dimension, and an optional batch dimension (i.e. {dims + 1}D or "
-                           f"{dims + 2}D inputs).")
     if not training or p == 0.0:
-        return input
-    unbatched = input.ndim == dims + 1
-    x = input.unsqueeze(0) if unbatched else input
+        return x
     if p == 1.0:
-        out = x * 0.0
-    else:
-        with engine.no_grad():      # PyTorch's draw: one Bernoulli per (sample, channel)
-            shape = tuple(x.shape[:2]) + (1,) * dims
-            mask = engine.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - p).div_(1 - p)
-        out = x * mask
-    return out.squeeze(0) if unbatched else out
+        return x * 0.0
+    with engine.no_grad():
+        shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2)
+        mask = engine.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - p).div_(1 - p)
+    return x * mask
+
+
+def _channel_note(n):
+    return (f"Note that dropout{n}d exists to provide channel-wise dropout on inputs with {n} "
+            f"spatial dimension{'s' if n > 1 else ''}, a channel dimension, and an optional batch "
+            f"dimension (i.e. {n + 1}D or {n + 2}D inputs).")
 
 
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    return _feature_dropout(input, p, training, 1, "dropout1d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. "
+                           + _channel_note(1))
+    if input.ndim == 2:
+        return _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(input, p, training)
 
 
 def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    return _feature_dropout(input, p, training, 2, "dropout2d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+             "will result in an error in a future release. To retain the behavior and silence "
+             "this warning, please use dropout instead. " + _channel_note(2))
+    if input.ndim == 3:
+        warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+             "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is the "
+             "channel dim. This behavior will change in a future release to interpret the input as "
+             "one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+             "dropout behavior, please switch to using dropout1d instead.")
+    return _feature_dropout(input, p, training)
 
 
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    return _feature_dropout(input, p, training, 3, "dropout3d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (4, 5):
+        warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and "
+             "will result in an error in a future release. To retain the behavior and silence "
+             "this warning, please use dropout instead. " + _channel_note(3))
+    if input.ndim != 5:
+        return _feature_dropout(input.unsqueeze(0), p, training).squeeze(0)
+    return _feature_dropout(input, p, training)
 
 
 # -- more losses ------------------------------------------------------------------------------
@@ -564,8 +615,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
            log_target: bool = False):
     """KL(target || exp(input)) pointwise: target * (log target - input) (0 where target is 0)."""
     if reduction == "mean":
-        import warnings
-        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+        warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.")
@@ -783,3 +833,91 @@ def upsample_nearest(input, size=None, scale_factor=None):
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# -- embeddings -------------------------------------------------------------------------------
+
+def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
+    """Scale (in place, outside autograd) the rows of `weight` that `input` picks whose
+    norm_type-norm exceeds max_norm down to max_norm, as PyTorch's embedding does first."""
+    with engine.no_grad():
+        rows = engine.unique(input.reshape(-1).to(weight.device))
+        picked = weight.index_select(0, rows)
+        norms = engine.norm(picked, p=norm_type, dim=1)
+        scale = engine.where(norms > max_norm, max_norm / (norms + 1e-7), engine.ones_like(norms))
+        weight[rows] = picked * scale.unsqueeze(1)
+    return weight
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights=None, include_last_offset: bool = False, padding_idx=None):
+    """Sum, mean or max of the embeddings in each bag: rows of a 2-D input, or the pieces of a
+    1-D input that `offsets` starts."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a "
+                             "mini-batch of fixed length sequences. However, found offsets of type "
+                             f"{type(offsets)}")
+        bags, length = input.shape
+        starts = list(range(0, bags * length, length))
+        flat = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        starts = [int(o) for o in offsets.tolist()]
+        if include_last_offset:
+            starts = starts[:-1]
+        flat = input
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    n, bags = flat.shape[0], len(starts)
+    ends = starts[1:] + [n if not include_last_offset or input.ndim == 2 else int(offsets[-1])]
+    ids = flat.tolist()
+    bag_of = np.zeros(n, dtype=np.int64)
+    keep = np.ones(n, dtype=bool)
+    for b, (s, e) in enumerate(zip(starts, ends)):
+        bag_of[s:e] = b
+    if padding_idx is not None:
+        keep = np.array([i != padding_idx for i in ids], dtype=bool)
+    rows = F.embedding(flat, weight)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.unsqueeze(1)
+    dim = weight.shape[1]
+    if mode == "max":
+        parts = []
+        for s, e in zip(starts, ends):
+            members = [i for i in range(s, e) if keep[i]]
+            parts.append(rows[members].amax(0) if members
+                         else engine.zeros(dim, dtype=weight.dtype, device=weight.device))
+        return engine.stack(parts, 0) if parts else engine.zeros(0, dim, dtype=weight.dtype)
+    index = engine.from_numpy(bag_of[keep]).to(weight.device)
+    kept = rows[engine.from_numpy(np.nonzero(keep)[0]).to(weight.device)] if not keep.all() else rows
+    out = engine.zeros(bags, dim, dtype=weight.dtype, device=weight.device).index_add(0, index, kept)
+    if mode == "mean":
+        counts = np.bincount(bag_of[keep], minlength=bags).astype(weight.dtype.np)
+        out = out / engine.from_numpy(np.maximum(counts, 1)).to(weight.device).unsqueeze(1)
+    return out
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1):
+    """softmax((logits + Gumbel noise) / tau); hard=True returns one-hot samples whose gradient
+    is the soft one (straight-through), drawing the noise as PyTorch does."""
+    with engine.no_grad():
+        gumbels = -engine.empty_like(logits).exponential_().log()
+    y_soft = engine.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = engine.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

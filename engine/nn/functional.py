@@ -18,9 +18,10 @@ import warnings
 import numpy as np
 
 import engine
+from engine.ops.products import AddmmBackward0, MmBackward0
 from engine import amp as _amp
 from engine.autograd import Function
-from engine._ops import _check_inplace
+from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
 from engine.nn._conv import _ScatterFlat, conv2d, max_pool2d
@@ -40,44 +41,6 @@ __all__ = [
 # ------------------------------------------------------------------------------ layers
 
 
-def _mm(a, b):
-    """a.mm(b), with float16 operands multiplied in float32 and the result rounded to float16
-    (float32 accumulation, as autocast promises; NumPy has no fast float16 matmul)."""
-    if a.dtype == engine.float16:
-        return a.float().mm(b.float()).half()
-    return a.mm(b)
-
-
-class AddmmBackward0(Node):
-    """The node of `linear` on a 2-D input with a bias; its edges go to (bias, input,
-    weight) in PyTorch's order (PyTorch puts a TBackward0 before the weight; here the
-    weight's gradient is computed directly, so it arrives as a fresh array)."""
-    __slots__ = ()
-    formula = ("AddmmBackward0: bias: grad.sum(0), input: grad.mm(weight), "
-               "weight: grad.t().mm(input)")
-    saved_names = ("input", "weight")
-
-    def backward(self, grad):
-        x, w = self.saved
-        nxt = self._next
-        return (grad.sum(0) if nxt[0][0] is not None else None,
-                _mm(grad, w) if nxt[1][0] is not None else None,
-                _mm(grad.t(), x) if nxt[2][0] is not None else None)
-
-
-class MmBackward0(Node):
-    """The node of `linear` on a 2-D input without a bias; edges to (input, weight)."""
-    __slots__ = ()
-    formula = "MmBackward0: input: grad.mm(weight), weight: grad.t().mm(input)"
-    saved_names = ("input", "weight")
-
-    def backward(self, grad):
-        x, w = self.saved
-        nxt = self._next
-        return (_mm(grad, w) if nxt[0][0] is not None else None,
-                _mm(grad.t(), x) if nxt[1][0] is not None else None)
-
-
 def _addmm(x, w, b):
     """x @ w.T + b for a 2-D x as one node."""
     xa, wa = array_of(x), array_of(w)
@@ -93,10 +56,10 @@ def _addmm(x, w, b):
         out = xa @ wa.T
     if b is None:
         out = tensor_from_array(out.astype(xa.dtype, copy=False))
-        return record(MmBackward0, out, (x, w), (x, w))
+        return record(MmBackward0, out, (x, w), (x, w), linear=True)
     out += array_of(b)
     out = tensor_from_array(out.astype(xa.dtype, copy=False))
-    return record(AddmmBackward0, out, (b, x, w), (x, w))
+    return record(AddmmBackward0, out, (b, x, w), (x, w), linear=True, alpha=1, beta=1)
 
 
 def linear(input, weight, bias=None):

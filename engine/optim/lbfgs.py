@@ -154,8 +154,14 @@ class LBFGS(Optimizer):
         return loss, flat
 
     def step(self, closure):
+        """One optimization step (up to max_iter iterations), run without grad recording as
+        PyTorch's step is; the closure runs with grad enabled."""
         if closure is None:
             raise RuntimeError("LBFGS requires a closure")
+        with engine.no_grad():
+            return self._step(closure)
+
+    def _step(self, closure):
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]

@@ -5,9 +5,11 @@ gradient is None or zero (runtime.why_grad), or the gradient it has; an unknown 
 UsageError.
 
 Prints the planned schedule (the engine's order), then for each executed node its
-grad_fn, formula, the gradients it received and passed on, saved tensors, hooks that
-fired and .grad accumulations. With a breakpoint condition it stops at the first step
-that meets it and says why. A bad file or a graph without a backward root raises
+grad_fn, formula, the gradients it received, the chain rule with numbers for each
+gradient it passed on (runtime.chain_rule: local derivative × upstream = product, merges
+as contributions and their sum), saved tensors, hooks that fired and .grad accumulations. With a breakpoint condition it stops at the first step
+that meets it and says why; stopped at a NaN/Inf, it also says where it came from
+(runtime.nan_origin: the op's inputs and the values at fault). A bad file or a graph without a backward root raises
 UsageError: exit code 2 and one line on stderr.
 """
 from __future__ import annotations
@@ -17,7 +19,9 @@ import os
 from gradstudio.cli import UsageError
 from gradstudio.graph import fileio
 from gradstudio.graph.document import GraphError
+from gradstudio.runtime.chain_rule import chain_links, merge_text
 from gradstudio.runtime.debugger import BackwardDebugger, Breakpoints, TraceStep, grad_text
+from gradstudio.runtime.nan_origin import step_origin
 from gradstudio.runtime.session import Session
 from gradstudio.runtime.why_grad import UnknownName, why_grad
 
@@ -55,6 +59,9 @@ def main(args) -> int:
     for message in session.messages:
         print(f"  log: {message}")
     if reason:
+        origin = step_origin(session, debugger) if "NaN" in reason or "Inf" in reason else None
+        if origin is not None:
+            print("where it came from: " + "\n  ".join(origin.text().splitlines()))
         print(f"stopped: {reason}")
     elif debugger.error:
         print(debugger.error)
@@ -80,10 +87,19 @@ def step_text(debugger: BackwardDebugger, step: TraceStep) -> str:
     if step.formula:
         lines.append(f"    {step.formula}")
     lines.append(f"    received {', '.join(grad_text(g) for g in step.grads_in) or '-'}")
+    for link in chain_links(debugger, step):
+        lines.append(f"    -> {link.formula()}")
     for flow in step.flows:
-        target = doc.nodes[flow.target_node_id].label if flow.target_node_id in doc.nodes \
-            else "(needs no grad)"
-        lines.append(f"    -> {target}: {grad_text(flow.grad)}")
+        if flow.target is None and flow.grad is None:
+            lines.append("    -> (an input that needs no grad)")
+    merged = set()
+    for flow in step.flows:
+        key = None if flow.target is None else \
+            debugger.output_key(debugger.engine_node(flow.target), flow.input_nr)
+        text = merge_text(debugger, key, step.index + 1) if key and key not in merged else None
+        if text:
+            merged.add(key)
+            lines.append(f"    merge {text}")
     if step.saved:
         lines.append("    saved " + ", ".join(f"{name} = {text}" for name, text in step.saved))
     for hook in step.hooks:

@@ -136,6 +136,7 @@ def prepared_window(source: Path, width: int, height: int, settings, select: str
             step_debugger(window, debug_step)
         if train_steps is not None:
             train(window, train_steps)
+        settle(app)             # a dock opened above (Why, Debugger) has its size first
         window.view.frame_all()
         settle(app)
     except BaseException:

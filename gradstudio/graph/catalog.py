@@ -26,8 +26,8 @@ import numpy as np
 
 from gradstudio.graph.csv_files import csv_arrays, csv_target
 from gradstudio.graph.catalog_types import (
-    BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec, PortSpec,
-    python_literal)
+    BOOL, CHOICE, DATASET, FLOAT, INT, PATH, SHAPE, STR, TENSOR_VALUE, NodeSpec, ParamSpec,
+    PortSpec, python_literal)
 
 # Limits a file or a parameter may not exceed (checked when a file loads and at run time).
 MAX_ELEMENTS = 10_000_000      # elements of one tensor made from a shape

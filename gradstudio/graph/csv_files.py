@@ -12,6 +12,7 @@ blocking. Thread-safe.
 """
 from __future__ import annotations
 
+import copy
 import os
 import stat
 import threading
@@ -56,7 +57,7 @@ def csv_arrays(engine: Any, path: str, target: int | str = -1) -> tuple[Any, Any
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
     if isinstance(found, Exception):
-        raise found
+        raise copy.copy(found) from None      # a fresh one each time: no traceback piles up
     return found
 
 
@@ -76,11 +77,11 @@ def _key(path: str, target: int | str) -> tuple:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise CsvFileError(f"csv: cannot read {name}: {exc.strerror or exc}") from None
+        raise CsvFileError(f"cannot read {name}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise CsvFileError(f"csv: {name} is not a regular file; choose a .csv file")
+        raise CsvFileError(f"{name} is not a regular file; choose a .csv file")
     if info.st_size > MAX_CSV_BYTES:
-        raise CsvFileError(f"csv: {name} has {info.st_size / 2**20:.0f} MiB, more than the "
+        raise CsvFileError(f"{name} has {info.st_size / 2**20:.0f} MiB, more than the "
                            f"{MAX_CSV_BYTES // 2**20} MiB a CSV node reads")
     return (os.path.realpath(path), info.st_size, info.st_mtime_ns, target)
 
@@ -91,5 +92,5 @@ def _count_rows(path: str) -> None:
         for block in iter(lambda: f.read(1 << 20), b""):
             rows += block.count(b"\n")
             if rows > MAX_CSV_ROWS:
-                raise CsvFileError(f"csv: {os.path.basename(path)} has more than "
+                raise CsvFileError(f"{os.path.basename(path)} has more than "
                                    f"{MAX_CSV_ROWS:,} rows, the most a CSV node reads")

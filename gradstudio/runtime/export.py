@@ -334,7 +334,8 @@ class _ScriptWriter:
         return [""] + lines if lines else []
 
     def _show_lines(self) -> list[str]:
-        """The same tensors `gradstudio run` lists: LABEL, or LABEL.PORT past the first."""
+        """The same tensors `gradstudio run` lists: LABEL, or LABEL.PORT past the first, and
+        a layer's Parameters after it as LABEL.weight, LABEL.bias, ..."""
         lines = []
         for node_id in self.doc.topological_order():
             node = self.doc.nodes[node_id]
@@ -343,6 +344,11 @@ class _ScriptWriter:
                     continue
                 shown = node.label if k == 0 else f"{node.label}.{port.name}"
                 lines.append(f"show({json.dumps(shown)}, {self.names[(node_id, port.name)]})")
+            module = self.session.modules.get(node_id)
+            if module is not None and node_id in self.modules:
+                for name, _ in module.named_parameters():
+                    lines.append(f"show({json.dumps(f'{node.label}.{name}')}, "
+                                 f"{self.modules[node_id]}.{name})")
         return lines
 
 

@@ -1,7 +1,7 @@
 """What an edit did to the gradients: each node's gradient in this run against the run before.
 
     changes = grad_changes(previous, current)     # NodeInfo snapshots by node id (two runs)
-    changes["n3"].text()                          # "∇ 3 → None", "∇ [1, 2] → [0, 0]", "‖∇‖ 4.1 → 0.2"
+    changes["n3"].text()          # "∇ 3 → None", "∇ [1, 2] → [0, 0]", "‖∇‖ 4.1 → 0.2"
 
 Compared: the `.grad` each node's shown tensor holds after each run (leaves, retained
 tensors). A node whose gradient is the same (to float tolerance) is left out; a node that

@@ -19,6 +19,19 @@ every write, so a reader can skip work:
     snap = metrics.snapshot_if_newer(last_version)     # None when nothing changed
     steps, losses = snap.loss                           # two arrays of the same length
 
+From another process (the training worker process, a script's loop run out of the UI's
+process) the same publishing API is `MetricsPublisher`: it sends the calls through a
+`SharedRing` (a bounded byte ring in shared memory, never blocking the producer), and the
+reader's `MetricsReceiver.drain()` replays them into its own TrainingMetrics:
+
+    ring = SharedRing()                          # made by the reader; the child attaches
+    # producer process:
+    metrics = MetricsPublisher(ring)             # record_step, record_validation, ... as above
+    metrics.event("state", state="running")      # anything else the reader should hear
+    metrics.flush()                              # (also done every FLUSH_S by the calls)
+    # reader, at its frame rate:
+    events = MetricsReceiver(ring, local_metrics).drain()   # metrics replayed, events returned
+
 Histograms use fixed bins so that rows stack into a heatmap over time (TensorBoard's
 distributions): gradients are binned by log10 of their magnitude (`GRAD_LOG10_EDGES`, the
 view in which vanishing and exploding gradients separate), weights by value
@@ -27,7 +40,12 @@ in gradients are counted in the first bin.
 """
 from __future__ import annotations
 
+import mmap
+import os
+import pickle
+import tempfile
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple
@@ -170,6 +188,15 @@ def histogram_counts(values: np.ndarray, edges: np.ndarray, log10_magnitude: boo
     return counts.astype(np.float64)
 
 
+def bin_histograms(grads: Mapping[str, np.ndarray] | None, weights: Mapping[str, np.ndarray] | None,
+                   grad_edges: np.ndarray = GRAD_LOG10_EDGES, weight_edges: np.ndarray = WEIGHT_EDGES
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Histogram rows per parameter: gradients by log10 magnitude, weights by value."""
+    return ({name: histogram_counts(a, grad_edges, log10_magnitude=True)
+             for name, a in (grads or {}).items()},
+            {name: histogram_counts(a, weight_edges) for name, a in (weights or {}).items()})
+
+
 @dataclass(frozen=True)
 class DecisionBoundary:
     """For 2-D inputs: the model's output on a grid over the data, and the data points.
@@ -282,6 +309,11 @@ class TrainingMetrics:
     def version(self) -> int:
         return self._version
 
+    @property
+    def step(self) -> int:
+        """The last step recorded (-1 before the first)."""
+        return self._step
+
     def record_step(self, step: int, *, loss: float, lr: float | None = None,
                     grad_norm_pre_clip: float | None = None, grad_norm_post_clip: float | None = None,
                     grad_norms: Mapping[str, float] | None = None,
@@ -316,9 +348,12 @@ class TrainingMetrics:
     def record_histograms(self, step: int, *, grads: Mapping[str, np.ndarray] | None = None,
                           weights: Mapping[str, np.ndarray] | None = None) -> None:
         """Bins each array (outside the lock) and appends one histogram row per parameter."""
-        grad_rows = {name: histogram_counts(a, self.grad_edges, log10_magnitude=True)
-                     for name, a in (grads or {}).items()}
-        weight_rows = {name: histogram_counts(a, self.weight_edges) for name, a in (weights or {}).items()}
+        self.add_histogram_rows(step, *bin_histograms(grads, weights, self.grad_edges,
+                                                      self.weight_edges))
+
+    def add_histogram_rows(self, step: int, grad_rows: Mapping[str, np.ndarray],
+                           weight_rows: Mapping[str, np.ndarray]) -> None:
+        """Appends rows already binned with this metrics' edges (see `bin_histograms`)."""
         with self._lock:
             for table, rows, edges in ((self.grad_histograms, grad_rows, self.grad_edges),
                                        (self.weight_histograms, weight_rows, self.weight_edges)):
@@ -379,3 +414,192 @@ class TrainingMetrics:
     def latest_loss(self) -> float | None:
         with self._lock:
             return self.loss.values.latest()
+
+
+# ====================================================================== between processes
+class SharedRing:
+    """A one-way byte ring in shared memory, from one writer process to one reader.
+
+    Frames (a length, then the bytes) go in whole or not at all: `write` returns False
+    when the frame does not fit in what the reader has not read yet, and never waits. Two
+    64-bit counters stand before the bytes: bytes ever written (moved only by the writer,
+    after the frame's bytes) and bytes ever read (only by the reader); neither side takes
+    a lock, so a writer killed at any moment leaves the reader nothing worse than its last
+    whole frame. The memory is an anonymous shared file: the reader makes the ring, and the
+    writer's process, given `fileno()` (e.g. subprocess's pass_fds), attaches with
+    `SharedRing.attach(fd)`."""
+
+    LENGTH = 4      # bytes of a frame's length prefix
+    HEADER = 16     # the two counters
+
+    def __init__(self, capacity: int = 8 << 20, *, _fd: int | None = None) -> None:
+        if _fd is None:
+            _fd = os.memfd_create("gradstudio-metrics") if hasattr(os, "memfd_create") \
+                else os.dup(tempfile.TemporaryFile().fileno())
+            os.ftruncate(_fd, self.HEADER + int(capacity))
+        self._fd = _fd
+        self._map = mmap.mmap(_fd, 0)           # shared, the whole file
+        self.capacity = len(self._map) - self.HEADER
+        self._counters = np.frombuffer(self._map, dtype=np.uint64, count=2)
+        self._bytes = np.frombuffer(self._map, dtype=np.uint8, offset=self.HEADER)
+
+    @classmethod
+    def attach(cls, fd: int) -> "SharedRing":
+        """The ring whose file `fd` (inherited from its maker) is."""
+        return cls(_fd=fd)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        """Frees this side's mapping; the memory goes when both sides closed theirs."""
+        self._counters = self._bytes = None
+        try:
+            self._map.close()
+        except BufferError:          # a caller still holds a view: the mapping outlives it
+            pass
+        os.close(self._fd)
+
+    @property
+    def unread(self) -> int:
+        return int(self._counters[0]) - int(self._counters[1])
+
+    def write(self, payload: bytes) -> bool:
+        """Appends one frame; False (nothing written) when the unread bytes leave no room."""
+        frame = len(payload).to_bytes(self.LENGTH, "little") + payload
+        written = int(self._counters[0])
+        if len(frame) > self.capacity - (written - int(self._counters[1])):
+            return False
+        self._put(written, np.frombuffer(frame, dtype=np.uint8))
+        self._counters[0] = written + len(frame)      # published after the bytes
+        return True
+
+    def read(self) -> list[bytes]:
+        """Every whole frame written since the last read, oldest first."""
+        read, written = int(self._counters[1]), int(self._counters[0])
+        frames = []
+        while written - read >= self.LENGTH:
+            size = int.from_bytes(self._get(read, self.LENGTH), "little")
+            frames.append(self._get(read + self.LENGTH, size))
+            read += self.LENGTH + size
+        self._counters[1] = read
+        return frames
+
+    def _put(self, position: int, data: np.ndarray) -> None:
+        start = position % self.capacity
+        first = min(len(data), self.capacity - start)
+        self._bytes[start:start + first] = data[:first]
+        self._bytes[:len(data) - first] = data[first:]
+
+    def _get(self, position: int, size: int) -> bytes:
+        start = position % self.capacity
+        first = min(size, self.capacity - start)
+        return self._bytes[start:start + first].tobytes() + self._bytes[:size - first].tobytes()
+
+
+# The TrainingMetrics methods a MetricsPublisher's records may call on the reader's side.
+PUBLISHED = ("record_step", "record_validation", "add_histogram_rows", "add_marker",
+             "set_decision_boundary", "clear")
+
+
+class MetricsPublisher:
+    """TrainingMetrics' publishing API (record_step, record_validation, record_histograms,
+    add_marker, set_decision_boundary, clear) for a producer in another process.
+
+    Each call is kept as a record and the records go through `ring` as one pickled frame
+    every FLUSH_S (checked at each call) and at `flush()`: a few microseconds per call, so
+    the producer's speed does not depend on the reader's. Histograms are binned here, so
+    only their counts travel. When the reader falls so far behind that the ring is full,
+    records wait here, at most MAX_WAITING of them; older ones are dropped and a marker
+    says how many once the ring has room again. `event(kind, **data)` sends anything else
+    (state changes, warnings) in order with the metrics."""
+
+    FLUSH_S = 0.02
+    MAX_WAITING = 50_000
+
+    def __init__(self, ring: SharedRing, grad_edges: np.ndarray = GRAD_LOG10_EDGES,
+                 weight_edges: np.ndarray = WEIGHT_EDGES) -> None:
+        self.ring = ring
+        self.grad_edges, self.weight_edges = grad_edges, weight_edges
+        self._lock = threading.Lock()      # the producer's threads may share one publisher
+        self._records: deque = deque()
+        self._dropped = 0
+        self._last_step = -1
+        self._flushed_at = time.perf_counter()
+
+    def record_step(self, step: int, **values: Any) -> None:
+        self._last_step = step
+        self._put(("record_step", (step,), values))
+
+    def record_validation(self, step: int, **values: Any) -> None:
+        self._put(("record_validation", (step,), values))
+
+    def record_histograms(self, step: int, *, grads: Mapping[str, np.ndarray] | None = None,
+                          weights: Mapping[str, np.ndarray] | None = None) -> None:
+        rows = bin_histograms(grads, weights, self.grad_edges, self.weight_edges)
+        self._put(("add_histogram_rows", (step, *rows), {}))
+
+    def add_marker(self, step: int, text: str) -> None:
+        self._put(("add_marker", (step, text), {}))
+
+    def set_decision_boundary(self, boundary: DecisionBoundary) -> None:
+        self._put(("set_decision_boundary", (boundary,), {}))
+
+    def clear(self) -> None:
+        self._put(("clear", (), {}))
+
+    def event(self, kind: str, **data: Any) -> None:
+        """A record for the reader itself (MetricsReceiver.drain returns it)."""
+        self._put((kind, (), data))
+
+    def _put(self, record: tuple) -> None:
+        with self._lock:
+            self._records.append(record)
+            if len(self._records) > self.MAX_WAITING:
+                self._records.popleft()
+                self._dropped += 1
+            if time.perf_counter() - self._flushed_at >= self.FLUSH_S:
+                self._flush()
+
+    def flush(self) -> bool:
+        """Sends what waits; False when the ring had no room (it stays for the next try)."""
+        with self._lock:
+            return self._flush()
+
+    def _flush(self) -> bool:
+        self._flushed_at = time.perf_counter()
+        while self._records or self._dropped:
+            records = list(self._records)
+            if self._dropped:
+                records.insert(0, ("add_marker", (self._last_step, (
+                    f"{self._dropped} metric records dropped: the window did not read them")), {}))
+            n = len(records)
+            payload = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+            while len(payload) > self.ring.capacity // 4 and n > 1:   # a frame always fits
+                n //= 2
+                payload = pickle.dumps(records[:n], protocol=pickle.HIGHEST_PROTOCOL)
+            if not self.ring.write(payload):
+                return False
+            for _ in range(n - (1 if self._dropped else 0)):
+                self._records.popleft()
+            self._dropped = 0
+        return True
+
+
+class MetricsReceiver:
+    """The reader's end of a `SharedRing` fed by a MetricsPublisher: `drain()` replays the
+    metrics records into `metrics` and returns the other records as (kind, data) events."""
+
+    def __init__(self, ring: SharedRing, metrics: TrainingMetrics) -> None:
+        self.ring = ring
+        self.metrics = metrics
+
+    def drain(self) -> list[tuple[str, dict]]:
+        events = []
+        for frame in self.ring.read():
+            for kind, args, kwargs in pickle.loads(frame):
+                if kind in PUBLISHED:
+                    getattr(self.metrics, kind)(*args, **kwargs)
+                else:
+                    events.append((kind, kwargs))
+        return events

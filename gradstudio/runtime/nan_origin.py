@@ -58,7 +58,7 @@ class NanOrigin:
             mark = self.marks.get(name)
             bad = "" if mark is None or not mark.any() else \
                 f"  <- {int(mark.sum())} element(s) at fault"
-            lines.append(f"  input {name}: {_short(values)}{bad}")
+            lines.append(f"  {name}: {_short(values)}{bad}")
         if self.upstream is not None:
             lines.append(f"  upstream gradient: {_short(self.upstream)}")
         return "\n".join(lines)
@@ -137,8 +137,15 @@ def backward_origin(session: Session, root: str | None = None) -> NanOrigin | No
         finally:
             debugger.close()
             session.errors.update(marked)
+    if debugger.stop_reason is None:
+        return None
+    return step_origin(session, debugger)
+
+
+def step_origin(session: Session, debugger: Any) -> NanOrigin | None:
+    """The origin read from the step a debugger shows (one that made NaN/Inf gradients)."""
     step = debugger.current
-    if step is None or debugger.stop_reason is None:
+    if step is None:
         return None
     planned = step.planned
     node_id = planned.node_id

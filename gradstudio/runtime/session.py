@@ -91,8 +91,9 @@ class Session:
         self.outputs: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, str] = {}
         # nodes whose error is only that an input is not connected (directly or upstream):
-        # work in progress rather than a failure, for a window to show quietly
-        self.waiting: set[str] = set()
+        # work in progress rather than a failure, for a window to show quietly; node id ->
+        # what it waits for ("input 'other'", or "'xy'" upstream)
+        self.waiting: dict[str, str] = {}
         self.modules: dict[str, Any] = {}
         self.last_run: list[str] = []       # node ids the last forward ran, in order
         self.run_counts: dict[str, int] = {}
@@ -171,7 +172,7 @@ class Session:
                 if self.outputs.get(node_id) is not fed:    # fed since the last forward
                     self.outputs[node_id] = fed
                     self.errors.pop(node_id, None)
-                    self.waiting.discard(node_id)
+                    self.waiting.pop(node_id, None)
                     ran.add(node_id)
                     self.last_run.append(node_id)
                 continue
@@ -233,7 +234,7 @@ class Session:
         node, spec, node_id = step.node, step.spec, step.node.id
         self.outputs.pop(node_id, None)
         self.errors.pop(node_id, None)
-        self.waiting.discard(node_id)
+        self.waiting.pop(node_id, None)
         self._graph_nodes.discard(node_id)
         inputs: dict[str, Any] = {}
         try:
@@ -262,7 +263,7 @@ class Session:
         except Exception as exc:                        # noqa: BLE001 - shown on the node
             self.errors[node_id] = _describe(spec, exc, inputs)
             if isinstance(exc, _InputNotConnected):
-                self.waiting.add(node_id)
+                self.waiting[node_id] = exc.waiting_for
 
     def _register_hooks(self, node: Node, results: dict[str, Any]) -> None:
         """The node's gradient hooks (data, see grad_hooks) on its outputs that require grad;
@@ -281,15 +282,17 @@ class Session:
             if edge is None:
                 if port.optional:
                     continue
-                raise _InputNotConnected(f"input '{port.name}' is not connected")
+                raise _InputNotConnected(f"input '{port.name}' is not connected",
+                                         f"input '{port.name}'")
             source = self.outputs.get(edge.src, {})
             if edge.src_port not in source:
                 src = self.document.nodes[edge.src]
                 why = "has an error" if edge.src in self.errors else \
                     f"produced no '{edge.src_port}'"
-                unavailable = _InputNotConnected if edge.src in self.waiting \
-                    else _InputUnavailable
-                raise unavailable(f"input unavailable: '{src.label}' {why}")
+                text = f"input unavailable: '{src.label}' {why}"
+                if edge.src in self.waiting:
+                    raise _InputNotConnected(text, f"'{src.label}'")
+                raise _InputUnavailable(text)
             value = source[edge.src_port]
             inputs[port.name] = value.detach() if edge.detach and hasattr(value, "detach") \
                 else value
@@ -334,7 +337,8 @@ class Session:
                 del store[node_id]
         self._spent &= self.document.nodes.keys()
         self._graph_nodes &= self.document.nodes.keys()
-        self.waiting &= self.document.nodes.keys()
+        for node_id in [n for n in self.waiting if n not in self.document.nodes]:
+            del self.waiting[node_id]
 
     # ------------------------------------------------------------------ backward
     def backward_arguments(self, root: str | None = None) -> tuple[str, Any, Any, bool]:
@@ -503,6 +507,10 @@ class _InputUnavailable(NodeRunError):
 
 class _InputNotConnected(_InputUnavailable):
     """An input is missing because it (or an input upstream) is not connected yet."""
+
+    def __init__(self, text: str, waiting_for: str) -> None:
+        super().__init__(text)
+        self.waiting_for = waiting_for      # "input 'other'", or "'xy'" for a node upstream
 
 
 def _numpy(tensor: Any) -> np.ndarray:

@@ -2,8 +2,11 @@
 
     trainer = Trainer.for_document(doc)       # its own copy of the document, and its Session
     trainer.start()                            # a worker thread; the caller never waits
+    trainer.start(UNTIL_STOPPED)               # or: train until stop() (`steps` more otherwise)
     trainer.pause(); trainer.resume(); trainer.step(); trainer.stop()
+    trainer.set_max_rate(5.0)                  # at most 5 steps a second (None: as fast as it can)
     trainer.state, trainer.message             # "running" / "paused" / "finished" / "stopped"
+    trainer.fetch_parameters()                 # {name: numpy copy} of the trained parameters
     trainer.metrics.snapshot_if_newer(version) # what the dashboard draws (runtime.metrics)
 
     result = train(session, steps=200)         # headless, in this thread (`gradstudio run`)
@@ -55,7 +58,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -73,6 +76,32 @@ BINARY_LOSSES = {"binary_cross_entropy": 0.5, "binary_cross_entropy_with_logits"
 BOUNDARY_GRID = 60                                                  # points per side
 LEAF_PARAMETER_KINDS = ("parameter", "tensor")
 HEALTH_SAMPLES = 10                                                 # per run, with health_every -1
+UNTIL_STOPPED = math.inf                    # start(UNTIL_STOPPED) trains until stop()
+
+
+class TrainingRun(Protocol):
+    """What the dashboard drives and reads: a `Trainer` (in a thread of this process) and a
+    `TrainingProcess` (a Trainer in a child process) both are one; so can be anything else
+    that trains and fills a TrainingMetrics (a script's loop)."""
+    metrics: TrainingMetrics
+    state: str                  # "idle", "running", "paused", "finished", "stopped"
+    message: str                # how it ended ("finished: 400 steps", "stopped: ...")
+    steps_done: int
+    warnings: collections.deque  # one-line texts for the person (popped by the reader)
+
+    @property
+    def alive(self) -> bool: ...                     # running or paused
+    def poll(self) -> Any: ...                       # take in news (every frame)
+    def start(self, steps: float | None = None) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def step(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+    def set_max_rate(self, steps_per_sec: float | None) -> None: ...
+    def until_stopped(self, on: bool) -> None: ...
+    def total_steps(self) -> float | None: ...
+    def fetch_parameters(self) -> dict[str, np.ndarray]: ...
 
 
 class TrainingError(RunError):
@@ -207,6 +236,9 @@ class Trainer:
         self._paused = False
         self._stop_requested = False
         self._granted = 0           # single steps asked for while paused
+        self.max_rate: float | None = None      # steps a second at most (None: no limit)
+        self._step_began = -math.inf            # perf_counter() when the last step began
+        self._step_lock = threading.Lock()      # held by the worker during a step
         self.gate = StepGate()      # the dashboard parks the worker while it draws a frame
         # live edits from the watched document
         self._watch = watch
@@ -233,9 +265,10 @@ class Trainer:
             self._watch = None
 
     # ================================================================== control
-    def start(self, steps: int | None = None) -> None:
-        """Trains in a worker thread up to the setup's steps (or `steps` more); after
-        finishing or stopping it continues from the current weights."""
+    def start(self, steps: float | None = None) -> None:
+        """Trains in a worker thread up to the setup's steps (or `steps` more, or until
+        stopped with UNTIL_STOPPED); after finishing or stopping it continues from the
+        current weights."""
         with self._cond:
             self._paused = False
             self._cond.notify_all()
@@ -247,6 +280,7 @@ class Trainer:
         """Pauses at the next step boundary (state becomes "paused")."""
         with self._cond:
             self._paused = True
+            self._cond.notify_all()        # a worker waiting out a steps/s limit pauses now
 
     def resume(self) -> None:
         with self._cond:
@@ -277,6 +311,33 @@ class Trainer:
             return not thread.is_alive()
         return True
 
+    def set_max_rate(self, steps_per_sec: float | None) -> None:
+        """At most this many steps a second from now on (None or 0: as fast as it can)."""
+        with self._cond:
+            self.max_rate = steps_per_sec or None
+            self._cond.notify_all()
+
+    def until_stopped(self, on: bool) -> None:
+        """From now on, train until stopped (on) or up to the setup's steps (off)."""
+        with self._cond:
+            self.target_steps = UNTIL_STOPPED if on else None
+            self._cond.notify_all()
+
+    def poll(self) -> "Trainer":
+        """Nothing to take in for a trainer in this process (a TrainingProcess's poll reads
+        its worker's records): here for the dashboard, which polls every frame. Returns self."""
+        return self
+
+    def fetch_parameters(self, timeout: float | None = None) -> dict[str, np.ndarray]:
+        """A copy of every trained parameter's values, by name. Safe while the worker runs:
+        taken between two steps (TimeoutError when a step outlasts `timeout` seconds)."""
+        if not self._step_lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError("a training step is still running")
+        try:
+            return {p.name: _host(p.tensor).copy() for p in self._parameters}
+        finally:
+            self._step_lock.release()
+
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -303,23 +364,36 @@ class Trainer:
                     if self._stop_requested:
                         self.state, self.message = "stopped", f"stopped at step {self.steps_done}"
                         return
+                    if self.steps_done >= self._target():
+                        self.state, self.message = "finished", f"finished: {self.steps_done} steps"
+                        return
+                    wait = self.pace_wait()
+                    if wait > 0 and not self._granted:
+                        self.state = "running"
+                        self._cond.wait(wait)       # woken early by pause, stop, a new rate
+                        continue
                     if self._granted:
                         self._granted -= 1
                     else:
                         self.state = "running"
-                if self.steps_done >= self._target():
-                    self.state, self.message = "finished", f"finished: {self.steps_done} steps"
-                    return
-                # No sleep(0) here: a thread waiting for the GIL gets it within the
-                # interpreter's switch interval (5 ms), and yielding every step cost a fifth
-                # of the steps on a busy machine.
+                    # No sleep(0) here: a thread waiting for the GIL gets it within the
+                    # interpreter's switch interval (5 ms), and yielding every step cost a
+                    # fifth of the steps on a busy machine.
+                    self._step_began = time.perf_counter()
                 self.gate.boundary()
-                self._one_step()
+                with self._step_lock:        # fetch_parameters waits for the step's end
+                    self._one_step()
         except Exception as exc:                      # noqa: BLE001 - reported, never raised
             text = str(exc) if isinstance(exc, RunError) else \
                 f"step {self.steps_done}: {type(exc).__name__}: {first_line(exc)}"
             self.state, self.message = "stopped", f"stopped: {text}"
             self.metrics.add_marker(self.steps_done, self.message)
+
+    def pace_wait(self) -> float:
+        """Seconds to wait before the next step to keep within max_rate (0: none)."""
+        if not self.max_rate:
+            return 0.0
+        return self._step_began + 1.0 / self.max_rate - time.perf_counter()
 
     # ================================================================== headless
     def run(self, steps: int | None = None) -> None:
@@ -348,6 +422,13 @@ class Trainer:
             val_loss=self._last.get("val_loss"), grad_norms=dict(self._last.get("grad_norms", {})),
             mean_grad_norms={n: s / steps for n, s in self._norm_sums.items()},
             warnings=list(self.warnings), health=list(self.health))
+
+    def total_steps(self) -> float | None:
+        """Where this run ends: a step count, UNTIL_STOPPED, or None while a setup counted
+        in epochs has not loaded its data."""
+        if self.target_steps is not None or self._prepared:
+            return self._target()
+        return self.setup.steps if self.setup.epochs is None else None
 
     def _target(self) -> int:
         if self.target_steps is not None:
@@ -529,8 +610,11 @@ class Trainer:
         """Runs in the thread that edits the watched document (the UI's): copies it."""
         if change.what == "node_changed" and change.key == "pos":
             return
-        text = _describe_change(self._watch, change)
-        snapshot = self._watch.copy()
+        self.push_edit(self._watch.copy(), describe_change(self._watch, change))
+
+    def push_edit(self, snapshot: Document, text: str | None) -> None:
+        """An edited copy of the document (and its marker text) to take over at the next
+        step boundary; from any thread. Later copies replace earlier ones not yet taken."""
         with self._pending_lock:
             self._pending_doc = snapshot
             if text:
@@ -814,7 +898,7 @@ def _norm(array: np.ndarray) -> float:
     return float(np.sqrt(np.dot(flat, flat)))
 
 
-def _describe_change(doc: Document, change: Change) -> str | None:
+def describe_change(doc: Document, change: Change) -> str | None:
     """A change marker's text for one edit of the watched document (None: the setup's own
     changes are described by comparing setups)."""
     item = change.item

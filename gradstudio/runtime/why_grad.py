@@ -39,7 +39,7 @@ class UnknownName(RunError):
 @dataclass(frozen=True)
 class Cause:
     """One reason, located: the node (or edge) where it happens."""
-    kind: str     # no_root, failed, not_on_path, detach, no_grad, source, integer,
+    kind: str     # no_root, failed, no_tensor, not_on_path, detach, no_grad, source, integer,
     #               not_differentiable, new_leaf, inactive, hook, zero_factor, zero_seed,
     #               vanished, cancel, in_place, replaced, non_leaf, not_run, cleared
     text: str
@@ -103,6 +103,19 @@ def why_grad(session: Session, name: str) -> WhyAnswer:
     if node_id in session.errors:
         answer.causes.append(Cause("failed", f"'{_label(doc, node_id)}' failed: "
                                    f"{session.errors[node_id]}", node_id))
+        return answer
+    node = doc.nodes[node_id]
+    if node.kind == BACKWARD:
+        answer.causes.append(Cause("no_tensor", f"'{node.label}' is a Backward node: it runs "
+                                   "backward from its input and holds no tensor of its own "
+                                   "(ask about its input)", node_id))
+        return answer
+    seeds = [e for e in doc.edges_out_of(node_id) if _is_seed_edge(doc, e)]
+    if node_id not in path and seeds:
+        answer.causes.append(Cause(
+            "not_on_path", f"'{node.label}' only feeds the gradient port of "
+            f"'{_label(doc, seeds[0].dst)}': the seed of the backward pass is not itself "
+            "differentiated", node_id, seeds[0].id))
         return answer
     if node_id not in path:
         root = doc.nodes[root_id]
@@ -339,15 +352,20 @@ def _probe(session: Session, answer: WhyAnswer, node_id: str, port: str, is_para
                               arrived, seed, order)
         if answer.status == NONE and tensor.is_leaf:
             causes.append(_not_written(session, label, node_id))
+        elif answer.status == NONE and not tensor.retains_grad:
+            causes.append(_non_leaf(label, tensor, node_id))
         return causes
     if not tensor.is_leaf and not tensor.retains_grad:
-        return [Cause("non_leaf", f"'{label}' is not a leaf (grad_fn {_fn_name(tensor)}): "
-                      "backward keeps .grad only for leaves; switch on retain_grad to keep it",
-                      node_id)]
+        return [_non_leaf(label, tensor, node_id)]
     if answer.status == NONE:
         return [_not_written(session, label, node_id)]
     return [Cause("cleared", f"'{label}'.grad was set to zeros after the backward "
                   "(zero_grad without set_to_none)", node_id)]
+
+
+def _non_leaf(label: str, tensor: Any, node_id: str) -> Cause:
+    return Cause("non_leaf", f"'{label}' is not a leaf (grad_fn {_fn_name(tensor)}): backward "
+                 "keeps .grad only for leaves; switch on retain_grad to keep it", node_id)
 
 
 def _not_written(session: Session, label: str, node_id: str) -> Cause:

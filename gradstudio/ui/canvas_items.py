@@ -167,7 +167,7 @@ class NodeItem(QGraphicsRectItem):
         if self.error:
             lines += [(line, "error") for line in wrap_text(fm_small, self.error, w - 2 * PAD, 3)]
         elif self.waiting:
-            lines += [(line, "dim") for line in wrap_text(fm_small, waiting_text(self.waiting),
+            lines += [(line, "dim") for line in wrap_text(fm_small, self.waiting,
                                                           w - 2 * PAD, 2)]
         if lines:
             y += 4
@@ -180,8 +180,7 @@ class NodeItem(QGraphicsRectItem):
         height = y + PAD
         self._rect = QRectF(0, 0, w, height)
         self.setRect(self._rect)
-        self.setToolTip(self.error or (self.waiting and waiting_text(self.waiting))
-                        or self.spec.doc or self.spec.title)
+        self.setToolTip(self.error or self.waiting or self.spec.doc or self.spec.title)
         self.update()
 
     def grad_passes(self) -> int:
@@ -456,13 +455,3 @@ class EdgeItem(QGraphicsPathItem):
             event.accept()
             return
         super().mousePressEvent(event)
-
-
-def waiting_text(reason: str) -> str:
-    """What a node still being wired says: "waiting for input 'other' (connect it)"."""
-    if reason.startswith("input '") and reason.endswith(" is not connected"):
-        return f"waiting for input {reason[6:-len(' is not connected')]}"
-    if reason.startswith("input unavailable: "):
-        return "waiting for " + reason[len("input unavailable: "):].split(" has an error")[0] \
-            .split(" produced no")[0]
-    return "waiting: " + reason

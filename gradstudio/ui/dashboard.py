@@ -1,12 +1,19 @@
 """The live training dashboard: run controls, live changes and plots of a training run.
 
-Start / Pause-Resume / Step / Stop drive the runtime's `Trainer`, which trains in its own
-worker thread and writes into `TrainingMetrics` ring buffers. A QTimer (at most 60 Hz) takes
-a snapshot only when the metrics' version moved and redraws one plot of the visible tab per
-tick, the one waiting longest; its period adapts so that the UI thread spends about UI_SHARE
-of a core, since the GIL it shares with the trainer makes drawing time training time. While
-a frame draws and paints, the trainer waits between two steps (`StepGate`): otherwise the
-GIL changes hands at nearly every call into Qt, and those handoffs cost more than drawing.
+Start / Pause-Resume / Step / Stop drive a training run: by default a `TrainingProcess`
+(the runtime's Trainer in a child process, its metrics coming back through shared memory),
+or with `worker = "thread"` the Trainer in a thread of this process. A QTimer (at most
+1000 / FRAME_MS Hz) polls the run, takes a snapshot when the metrics moved, and redraws
+every visible plot from that one snapshot, so all plots show the same step. Its period
+adapts so that the UI thread spends about UI_SHARE of a core (PROCESS_UI_SHARE with a
+training process, which drawing cannot slow down; THREAD_UI_SHARE with a thread, which
+shares the GIL: there a frame draws with the trainer parked between two steps by
+`StepGate`, since otherwise the GIL changes hands at nearly every call into Qt).
+
+The Run box sets how long (the setup's steps or epochs, an undoable edit, or "until
+stopped") and how fast (a steps-per-second limit, off by default) a run trains, both live.
+A run that dies (its process killed, out of memory) is reported with its reason; its plots
+stay, and Start begins a new one.
 
 Live changes (clipping, learning rate, frozen layers) are edits of the document's
 meta["training"], made through `edit_meta` (the window passes its undoable one); the
@@ -29,22 +36,24 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QPushButton, QSlider, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from gradstudio.graph.document import Document, GraphError
-from gradstudio.graph.training_setup import CLIP_MODES, TrainingSetup
+from gradstudio.graph.training_setup import CLIP_MODES, MAX_STEPS, TrainingSetup
 from gradstudio.runtime.metrics import MetricsSnapshot, TrainingMetrics
-from gradstudio.runtime.training import Trainer
+from gradstudio.runtime.training import UNTIL_STOPPED, Trainer, TrainingRun
+from gradstudio.runtime.training_process import TrainingProcess
 from gradstudio.ui.dashboard_export import write_metrics_csv
 from gradstudio.ui.dashboard_plots import (MARKER_COLOR, BoundaryPlot, HistogramPanel, NormPlot,
                                            SmoothedPlot, StepPlot, settle)
 
-FRAME_MS = 16            # the timer's shortest period: at most ~60 redraws a second
-SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets (a plot of four waits 1 s)
-UI_SHARE = 0.05          # of one core the dashboard may spend while training (the GIL is
-                         # shared with the trainer, so this is what training gives up)
-GATE_WAIT_S = 0.01       # how long a frame waits for the worker to reach a step boundary
+FRAME_MS = 16            # the timer's shortest period: at most ~60 frames a second
+SLOWEST_FRAME_MS = 250   # its longest, however slow drawing gets
+PROCESS_UI_SHARE = 0.4   # of one core the dashboard may spend drawing a training process
+THREAD_UI_SHARE = 0.05   # ... a training thread (the GIL is shared: training gives it up)
+UI_SHARE = THREAD_UI_SHARE   # without a training process (no run, or a thread): ui_share()
+GATE_WAIT_S = 0.01       # how long a frame waits for a thread worker to reach a step boundary
 
 MEANINGLESS_RATIO = 1e3   # update/weight ratios above this are drawn as gaps (see below)
 
@@ -94,6 +103,7 @@ class TrainingDashboard(QWidget):
     the document's meta (default: `document.set_meta`, not undoable)."""
 
     message = Signal(str, str)
+    worker = "process"           # how Start and Step train: "process" or "thread"
 
     def __init__(self, parent: QWidget | None = None,
                  edit_meta: Callable[[str, Any, str], None] | None = None) -> None:
@@ -101,11 +111,14 @@ class TrainingDashboard(QWidget):
         self.document: Document | None = None
         self.base_dir: str | None = None
         self.edit_meta = edit_meta
-        self.trainer: Trainer | None = None
+        self.trainer: TrainingRun | None = None     # the current run, thread or process
         self.metrics: TrainingMetrics | None = None
         self.snapshot: MetricsSnapshot | None = None
         self.version = -1            # the metrics version last taken
         self.drawn: dict[str, int] = {}      # plot key -> metrics version it shows
+        self.shown_step: dict[str, int] = {}     # plot key -> the step of the snapshot it shows
+        self.frames: dict[str, int] = {}     # plot key -> times drawn (the benchmark counts)
+        self.max_rate = 0.0          # steps a second at most for the next runs (0: no limit)
         self._was_alive = False
         self.paused = False          # asked the trainer to pause (or to step, which pauses)
         self._pace_mark: tuple[float, float] | None = None    # (thread CPU time, wall time)
@@ -157,6 +170,7 @@ class TrainingDashboard(QWidget):
                                     self.stop_button)):
             buttons.addWidget(button, i // 2, i % 2)
         column.addLayout(buttons)
+        column.addWidget(self._build_run_box())
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -230,6 +244,35 @@ class TrainingDashboard(QWidget):
         view_form.addRow(export_row)
         column.addWidget(view)
         return panel
+
+    def _build_run_box(self) -> QGroupBox:
+        """How long and how fast a run trains: steps (or epochs) of the setup, "until
+        stopped", and a steps-per-second limit; all take effect in a running run."""
+        box = QGroupBox("Run")
+        form = QFormLayout(box)
+        form.setContentsMargins(6, 6, 6, 6)
+        self.steps_box = QSpinBox()
+        self.steps_box.setRange(1, MAX_STEPS)
+        self.steps_box.setSuffix(" steps")
+        self.steps_box.setToolTip("How long the document's training runs: its steps (or "
+                                  "epochs); an undoable edit of the training setup")
+        self.steps_box.editingFinished.connect(self.apply_steps)
+        self.until_stopped_box = QCheckBox("until stopped")
+        self.until_stopped_box.setToolTip("Train until Stop is pressed, whatever the steps")
+        self.until_stopped_box.toggled.connect(self.set_until_stopped)
+        form.addRow("length", self.steps_box)
+        form.addRow("", self.until_stopped_box)
+        self.rate_box = QDoubleSpinBox()
+        self.rate_box.setDecimals(1)
+        self.rate_box.setRange(0.0, 100_000.0)
+        self.rate_box.setSingleStep(1.0)
+        self.rate_box.setSpecialValueText("no limit")
+        self.rate_box.setSuffix(" steps/s")
+        self.rate_box.setToolTip("Slow training down to watch it: at most this many steps a "
+                                 "second (0: no limit, as fast as it can)")
+        self.rate_box.valueChanged.connect(self.set_max_rate)
+        form.addRow("speed", self.rate_box)
+        return box
 
     def _build_plots(self) -> None:
         self.loss_plot = SmoothedPlot("loss", "loss")
@@ -358,7 +401,8 @@ class TrainingDashboard(QWidget):
     def _show_setup(self) -> None:
         """Puts the document's clipping, learning rate and frozen layers in the controls."""
         setup = self.setup()
-        for widget in (self.clip_mode, self.clip_threshold, self.lr_box, self.parameter_list):
+        for widget in (self.clip_mode, self.clip_threshold, self.lr_box, self.parameter_list,
+                       self.steps_box):
             widget.blockSignals(True)
         if setup is not None:
             self.clip_mode.setCurrentText(setup.clipping.mode)
@@ -366,8 +410,12 @@ class TrainingDashboard(QWidget):
                                          if setup.clipping.mode == "value"
                                          else setup.clipping.max_norm)
             self.lr_box.setValue(setup.optimizer.lr)
+            by_epochs = setup.epochs is not None
+            self.steps_box.setSuffix(" epochs" if by_epochs else " steps")
+            self.steps_box.setValue(setup.epochs if by_epochs else max(1, setup.steps or 0))
         self._fill_parameter_list(setup)
-        for widget in (self.clip_mode, self.clip_threshold, self.lr_box, self.parameter_list):
+        for widget in (self.clip_mode, self.clip_threshold, self.lr_box, self.parameter_list,
+                       self.steps_box):
             widget.blockSignals(False)
         clipping_by_norm = setup is not None and setup.clipping.mode == "norm"
         self.max_norm_line.setVisible(clipping_by_norm)
@@ -426,28 +474,40 @@ class TrainingDashboard(QWidget):
         if not self._new_run():
             return False
         self.paused = False
-        self.trainer.start()
+        self.trainer.start(UNTIL_STOPPED if self.until_stopped_box.isChecked() else None)
         self._running()
         self.message.emit("training started", "info")
         return True
 
-    def _new_run(self) -> bool:
-        """A new Trainer on the document (not started) with empty plots."""
+    def _new_run(self, worker: str | None = None) -> bool:
+        """A new run of the document (not started; `worker`: "process" or "thread", by
+        default self.worker) with empty plots."""
         if self.document is None:
             self.message.emit("open a document with a training setup first", "warning")
             return False
         self._end_trainer()
+        worker = worker or self.worker
         try:
-            self.trainer = Trainer.for_document(self.document, base_dir=self.base_dir)
+            if worker == "process":
+                try:
+                    self.trainer = TrainingProcess(self.document, base_dir=self.base_dir)
+                except OSError as exc:     # no process to be had (limits, a sandbox)
+                    self.message.emit(f"training in the window's process: cannot start a "
+                                      f"worker process ({exc})", "warning")
+                    worker = "thread"
+            if worker == "thread":
+                self.trainer = Trainer.for_document(self.document, base_dir=self.base_dir)
+                for text in self.trainer.session.messages:   # e.g. no cuda: on the cpu
+                    self.message.emit(text, "warning")
+                self.trainer.session.messages.clear()
         except GraphError as exc:
             self.trainer = None
             self.message.emit(f"cannot train: {exc}", "error")
             self._update_buttons()
             return False
         self.metrics = self.trainer.metrics
-        for text in self.trainer.session.messages:     # e.g. cuda missing: runs on the cpu
-            self.message.emit(text, "warning")
-        self.trainer.session.messages.clear()
+        if self.max_rate:
+            self.trainer.set_max_rate(self.max_rate)
         self._clear_plots()
         return True
 
@@ -455,7 +515,7 @@ class TrainingDashboard(QWidget):
         """A fresh run of `steps` steps in the calling thread (the trainer's headless `run`,
         no worker), then every visible plot drawn: for screenshots and scripts. False, with
         a message, when it cannot train or a step fails."""
-        if not self._new_run():
+        if not self._new_run("thread"):
             return False
         try:
             self.trainer.run(steps)
@@ -490,10 +550,13 @@ class TrainingDashboard(QWidget):
         self._running()
 
     def stop(self) -> None:
-        """Ends the worker at its next step boundary and waits for it."""
+        """Ends the run at its next step boundary. A training process is asked and not
+        waited for (the timer sees it end; one whose step outlasts its grace is ended); a
+        thread is waited for."""
         if self.trainer is not None:
             self.trainer.stop()
         self.refresh()
+        self._update_buttons()
 
     def is_paused(self) -> bool:
         return self.paused and self.trainer is not None and self.trainer.alive
@@ -545,6 +608,30 @@ class TrainingDashboard(QWidget):
         self._edit_training(change, "Clipping: " + (mode if mode == "none"
                                                     else f"{mode} {threshold:g}"))
 
+    def apply_steps(self) -> None:
+        """The steps box into the setup's steps (or epochs, when it counts epochs)."""
+        value = self.steps_box.value()
+        key = "epochs" if self.steps_box.suffix() == " epochs" else "steps"
+
+        def change(training: dict) -> None:
+            training.pop("epochs" if key == "steps" else "steps", None)
+            training[key] = value
+        self._edit_training(change, f"Train {value} {key}")
+
+    def set_until_stopped(self, on: bool) -> None:
+        """Trains until Stop (on) or for the setup's steps (off): this run from now, and
+        the next runs."""
+        self.steps_box.setEnabled(not on)
+        if self.trainer is not None and self.trainer.alive:
+            self.trainer.until_stopped(on)
+        self._update_status()
+
+    def set_max_rate(self, steps_per_sec: float) -> None:
+        """At most this many steps a second (0: no limit): this run from now, and the next."""
+        self.max_rate = steps_per_sec
+        if self.trainer is not None and self.trainer.alive:
+            self.trainer.set_max_rate(steps_per_sec or None)
+
     def apply_lr(self) -> None:
         lr = self.lr_box.value()
 
@@ -569,16 +656,20 @@ class TrainingDashboard(QWidget):
             self._update_buttons()
 
     # ---------------------------------------------------------------- drawing
+    def ui_share(self) -> float:
+        """Of one core, what the dashboard may spend drawing the current run."""
+        return PROCESS_UI_SHARE if isinstance(self.trainer, TrainingProcess) else UI_SHARE
+
     def _pace(self) -> None:
         """Sets the timer's period so that the UI thread's CPU time (drawing, painting and
-        whatever else it did) stays near UI_SHARE of the wall time while training: the CPU
+        whatever else it did) stays near `ui_share()` of the wall time while training: the CPU
         time used since the last tick, divided by UI_SHARE, is the wait until the next one.
         (Each frame pays for itself at once: an average over frames let the first, costly
         frames of a run, drawn 16 ms apart, take a third of a core.) A wait longer than
         SLOWEST_FRAME_MS is owed, up to 4 such waits, and added to the next ones."""
         cpu, now = time.thread_time(), time.perf_counter()
         if self._pace_mark is not None and now > self._pace_mark[1]:
-            wanted = 1e3 * (cpu - self._pace_mark[0]) / UI_SHARE + self._owed_ms
+            wanted = 1e3 * (cpu - self._pace_mark[0]) / self.ui_share() + self._owed_ms
             interval = min(max(wanted, FRAME_MS), SLOWEST_FRAME_MS)
             self._owed_ms = min(wanted - interval, 4 * SLOWEST_FRAME_MS) if wanted > interval \
                 else 0.0
@@ -586,25 +677,26 @@ class TrainingDashboard(QWidget):
         self._pace_mark = (cpu, now)
 
     def _tick(self) -> None:
-        """One frame: with the worker parked between two steps (see StepGate) when it runs,
-        a snapshot, one plot redrawn, and its painting done now rather than later."""
+        """One frame: a snapshot and every visible plot redrawn from it, and painted now
+        rather than later; a thread worker is parked between two steps meanwhile."""
         self._pace()
         trainer = self.trainer
-        held = trainer is not None and trainer.state == "running" and \
+        held = isinstance(trainer, Trainer) and trainer.state == "running" and \
             trainer.gate.hold(GATE_WAIT_S)
         try:
-            self.refresh(plots=1)
-            if held:    # paint now: scene changes become update requests, then paints
-                QApplication.sendPostedEvents()
-                QApplication.sendPostedEvents()
+            self.refresh()
+            if held or not isinstance(trainer, Trainer):   # paint now: scene changes
+                QApplication.sendPostedEvents()               # become update requests,
+                QApplication.sendPostedEvents()               # then paints
         finally:
             if held:
                 trainer.gate.release()
 
     def refresh(self, plots: int | None = None) -> None:
-        """Takes a snapshot when the metrics moved and redraws the visible plots that do not
-        show it yet: at most `plots` of them (the timer's ticks draw one, the longest
-        waiting, so that no frame holds the event loop for long), all with None."""
+        """Polls the run, takes a snapshot when the metrics moved and redraws the visible
+        plots that do not show it yet (at most `plots` of them, the longest waiting)."""
+        if self.trainer is not None:
+            self.trainer.poll()
         if self.metrics is not None:
             snapshot = self.metrics.snapshot_if_newer(self.version)
             if snapshot is not None:
@@ -643,6 +735,8 @@ class TrainingDashboard(QWidget):
         stale = self.visible_keys() if force else self.stale_plots()
         for key in stale[:limit]:
             self.drawn[key] = snap.version
+            self.shown_step[key] = snap.step
+            self.frames[key] = self.frames.get(key, 0) + 1
             getattr(self, f"_draw_{key}")(snap)
             settle(self.plots[key])
 
@@ -736,14 +830,23 @@ class TrainingDashboard(QWidget):
                 text = "ready: press Start"
             self.status.setText(text)
             return
-        snap, state = self.snapshot, self.trainer.state
+        snap, trainer = self.snapshot, self.trainer
+        state = trainer.state
+        if state == "idle" and trainer.alive:
+            state = "starting"
         lines = [state]
         if snap is not None and snap.step >= 0:
-            lines = [f"{state} · step {snap.step + 1}", f"loss {snap.loss.values[-1]:.4g}"]
+            target = trainer.total_steps()
+            of = "" if target is None else \
+                " (until stopped)" if target == UNTIL_STOPPED else f" of {int(target):,}"
+            lines = [f"{state} · step {snap.step + 1:,}{of}", f"loss {snap.loss.values[-1]:.4g}"]
             if len(snap.accuracy.values):
                 lines[-1] += f" · accuracy {snap.accuracy.values[-1]:.1%}"
             if len(snap.steps_per_sec.values):
-                lines.append(f"{snap.steps_per_sec.values[-1]:,.0f} steps/s")
+                rate = f"{snap.steps_per_sec.values[-1]:,.0f} steps/s"
+                if self.max_rate:
+                    rate += f" (limit {self.max_rate:g})"
+                lines.append(rate)
         if not self.trainer.alive and self.trainer.message:
             lines.append(self.trainer.message)
         self.status.setText("\n".join(lines))

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -23,6 +23,7 @@ VANISHING_NORM = 1e-6     # a layer's gradient norm below this is marked as vani
 EXPLODING_NORM = 1e3      # above this, as exploding
 TITLE_SIZE = "9pt"
 _ROUND_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
 _TICK_FONT = QFont()
 _TICK_FONT.setPointSize(8)
 
@@ -161,7 +162,40 @@ def settle(widget: QWidget) -> None:
         plot.getPlotItem().vb.prepareForPaint()
 
 
-class StepPlot(pg.PlotWidget):
+class ValueAxis(pg.AxisItem):
+    """A value axis whose log scale labels decades first, then 2 and 5 times them, then the
+    rest, each level only while there is room: pyqtgraph gives a log axis of less than
+    about two decades one level of ticks, so all of 0.03, 0.04 ... 0.9, 1 were labelled,
+    on top of each other in a small plot."""
+
+    def tickValues(self, minVal, maxVal, size):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.logMode or len(levels) != 1:
+            return levels
+        values = np.asarray(levels[0][1], dtype=float)
+        mantissa = np.round(10 ** (values - np.floor(values + 1e-9)), 6)
+        split = [mantissa == 1, np.isin(mantissa, (2, 5)), ~np.isin(mantissa, (1, 2, 5))]
+        return [(None, values[part].tolist()) for part in split]
+
+
+class ThemedPlot(pg.PlotWidget):
+    """A plot that follows the application's palette when the theme changes: pyqtgraph
+    caches a view's background, so without this a plot made under the light theme stayed
+    light under the dark one. Subclasses restyle what they coloured from the palette in
+    `apply_palette`."""
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange):
+            self.apply_palette()
+            self.resetCachedContent()
+            self.viewport().update()
+
+    def apply_palette(self) -> None:
+        pass
+
+
+class StepPlot(ThemedPlot):
     """Named curves over the step axis, with vertical lines at change markers.
 
     The step axis follows the data in jumps (its length is a round number: 10, 15, 20, 30,
@@ -173,11 +207,12 @@ class StepPlot(pg.PlotWidget):
 
     def __init__(self, title: str, left: str = "", log_y: bool = False, legend: bool = True,
                  parent=None) -> None:
-        super().__init__(parent=parent, viewBox=FollowingViewBox("y"))
+        super().__init__(parent=parent, viewBox=FollowingViewBox("y"),
+                         axisItems={"left": ValueAxis("left")})
         self.setBackground(None)
         self.plot_item = self.getPlotItem()
         style_plot(self.plot_item, title, left)
-        self.plot_item.setLogMode(y=log_y)
+        self.set_log_y(log_y)
         self.legend = self._add_legend() if legend else None
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.marker_lines: dict[tuple[int, str], pg.InfiniteLine] = {}
@@ -254,6 +289,18 @@ class StepPlot(pg.PlotWidget):
         if wanted != self.step_range:
             self.step_range = wanted
             view.setXRange(*wanted, padding=0.02)
+
+    def apply_palette(self) -> None:
+        """The readout and the legend in the current palette's colours."""
+        if "readout" not in self.__dict__:        # a change while pyqtgraph builds the view
+            return
+        palette = QApplication.palette()
+        self.readout.setColor(palette.color(QPalette.WindowText))
+        self.readout.fill = pg.mkBrush(self._legend_patch())
+        if self.legend is not None:
+            self.legend.setBrush(pg.mkBrush(self._legend_patch()))
+            self.legend.setPen(pg.mkPen(palette.color(QPalette.Mid)))
+            self.legend.setLabelTextColor(palette.color(QPalette.WindowText))
 
     @staticmethod
     def _legend_patch() -> QColor:
@@ -438,7 +485,7 @@ class NormPlot(StepPlot):
         self.alarm_count = 0
 
 
-class HistogramPlot(pg.PlotWidget):
+class HistogramPlot(ThemedPlot):
     """One parameter's current histogram (step line, filled)."""
 
     def __init__(self, title: str, bottom: str, parent=None) -> None:
@@ -460,7 +507,7 @@ class HistogramPlot(pg.PlotWidget):
         self.plot_item.vb.kept = [None, None]
 
 
-class HeatmapPlot(pg.PlotWidget):
+class HeatmapPlot(ThemedPlot):
     """Histograms over time, TensorBoard's distributions as an image: x is the step, y the
     binned quantity, colour log(1 + count). Rows share fixed bins, so they stack as they are."""
 
@@ -496,7 +543,7 @@ class HeatmapPlot(pg.PlotWidget):
         self.plot_item.vb.kept = [None, None]
 
 
-class BoundaryPlot(pg.PlotWidget):
+class BoundaryPlot(ThemedPlot):
     """A 2-D classifier's decision boundary as an image under the data points, as
     TensorFlow Playground draws it. Two classes: the grid is P(class 1), blue through white
     to orange. More classes: the grid is the predicted class, one pale colour each."""
@@ -513,7 +560,7 @@ class BoundaryPlot(pg.PlotWidget):
         self.plot_item.addItem(self.points)
         self.setMinimumSize(200, 180)
         self.step: int | None = None
-        self._points_id: int | None = None
+        self._points: tuple[np.ndarray, np.ndarray] | None = None     # the points drawn
         self._classes = 0
 
     def set_boundary(self, boundary) -> None:
@@ -526,8 +573,12 @@ class BoundaryPlot(pg.PlotWidget):
         if classes != self._classes:
             self._classes = classes
             self.image.setColorMap(boundary_colormap(classes))
-        if id(boundary.points) != self._points_id:
-            self._points_id = id(boundary.points)
+        # Compared by value: boundaries that came from a training process through shared
+        # memory bring copies of the same points (setting 300 points costs ~5 ms).
+        if self._points is None or not (
+                np.array_equal(self._points[0], boundary.points)
+                and np.array_equal(self._points[1], boundary.labels)):
+            self._points = (np.asarray(boundary.points), np.asarray(boundary.labels))
             brushes = [pg.mkBrush(color(c)) for c in range(classes)]
             self.points.setData(pos=np.asarray(boundary.points, float),
                                 brush=[brushes[c] for c in labels])
@@ -541,7 +592,7 @@ class BoundaryPlot(pg.PlotWidget):
     def clear_all(self) -> None:
         self.image.clear()
         self.points.clear()
-        self.step = self._points_id = None
+        self.step = self._points = None
 
 
 def boundary_colormap(classes: int) -> pg.ColorMap:

@@ -227,10 +227,26 @@ class DebuggerPanel(QWidget):
             ok = self.debugger.start()
             if not ok:
                 self._say(self.debugger.error, "warning")
+            else:
+                self._say_which_root()
         self._drain_messages()
         self._take_snapshots()
         self.refresh(replan=True)
         return ok
+
+    def _say_which_root(self) -> None:
+        """With several Backward nodes the debugger steps the first one's backward() call;
+        saying so keeps the others from looking ignored (Backward, F6, runs them all)."""
+        try:
+            roots = self.session.root_ids()
+        except RunError:
+            return
+        if len(roots) > 1 and self.debugger.root_node_id in roots:
+            label = self.doc.nodes[self.debugger.root_node_id].label
+            others = ", ".join(f"'{self.doc.nodes[r].label}'" for r in roots
+                               if r != self.debugger.root_node_id)
+            self._say(f"debugging the backward from '{label}', the first of {len(roots)} "
+                      f"roots; Backward (F6) then runs {others} too", "info")
 
     def stop(self) -> None:
         """Leaves debugging: overlay gone, the canvas and inspector show the last run again."""

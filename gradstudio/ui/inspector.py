@@ -38,6 +38,7 @@ class Inspector(QScrollArea):
         self.info: Any = None
         self.error: str | None = None
         self.grad_passes = 1       # backward() calls the .grad shown sums (the window sets it)
+        self.waiting: str | None = None   # the node is still being wired: what it waits for
         self.setWidgetResizable(True)
         body = QWidget()
         self.setWidget(body)
@@ -268,10 +269,15 @@ class Inspector(QScrollArea):
     def _show_info(self) -> None:
         info = self.info
         dark = self.palette().color(QPalette.Window).lightness() < 128
-        self.error_label.setStyleSheet(      # a red that reads on either theme
-            f"color: {'#ff7b72' if dark else '#cf222e'}; font-weight: bold;")
-        self.error_label.setVisible(bool(self.error))
-        self.error_label.setText(f"Error: {self.error}" if self.error else "")
+        if self.error:
+            self.error_label.setStyleSheet(      # a red that reads on either theme
+                f"color: {'#ff7b72' if dark else '#cf222e'}; font-weight: bold;")
+            self.error_label.setText(f"Error: {self.error}")
+        elif self.waiting:                       # work in progress: said, not alarmed
+            self.error_label.setStyleSheet("")
+            self.error_label.setText(f"{self.waiting[0].upper()}{self.waiting[1:]}: "
+                                     "connect it to run this node.")
+        self.error_label.setVisible(bool(self.error or self.waiting))
         self.tensor_box.setVisible(info is not None)
         self.tabs.setVisible(info is not None)
         if info is None:

@@ -670,10 +670,12 @@ class MainWindow(QMainWindow):
             panel = self.debugger_panel
             if panel.showing_step:
                 self.inspector.grad_passes = 1
+                self.inspector.waiting = None
                 self.inspector.show_node(nid, panel.tensors_of(nid), panel.session.errors.get(nid),
                                          source=f"debugger, {panel.position_text()}")
             else:
                 self.inspector.grad_passes = self.runner.backward_passes
+                self.inspector.waiting = self.runner.waiting.get(nid)
                 self.inspector.show_node(nid, self.runner.tensors_of(nid),
                                          self.runner.errors.get(nid))
         elif not nodes:

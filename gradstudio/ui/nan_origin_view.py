@@ -56,8 +56,8 @@ class NanOriginView(QGroupBox):
 
     def _add(self, caption: str, values: np.ndarray, mark: np.ndarray | None) -> None:
         count = 0 if mark is None else int(mark.sum())
-        label = QLabel(f"{caption} {tuple(values.shape)}"
-                       + (f" — {count} element{'s' if count != 1 else ''} at fault" if count else ""))
+        fault = f" — {count} element{'s' if count != 1 else ''} at fault" if count else ""
+        label = QLabel(f"{caption} {tuple(values.shape)}{fault}")
         self._layout.addWidget(label)
         table = _table(values, mark)
         self._layout.addWidget(table)
@@ -67,9 +67,10 @@ class NanOriginView(QGroupBox):
     def bad_cells(self, caption: str) -> list[str]:
         """The texts of the cells drawn as at fault in one table (for tests)."""
         table = self.tables[caption]
-        return [table.item(r, c).text() for r in range(table.rowCount())
-                for c in range(table.columnCount())
-                if table.item(r, c) is not None and table.item(r, c).background().color() == AT_FAULT]
+        items = [table.item(r, c) for r in range(table.rowCount())
+                 for c in range(table.columnCount())]
+        return [item.text() for item in items
+                if item is not None and item.background().color() == AT_FAULT]
 
 
 def _table(values: np.ndarray, mark: np.ndarray | None) -> QTableWidget:

@@ -12,6 +12,7 @@ backward() call, run in order (Session.backward_all).
 """
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from typing import Callable
@@ -35,7 +36,6 @@ class RunController(QObject):
     message = Signal(str, str)     # text, level
     anomaly = Signal(str, str)     # node id, message: anomaly mode stopped at this node
     device_changed = Signal(str)   # the runs moved to this device on their own (out of memory)
-    _files_read = Signal()         # from the reading thread: CSV files are in, run now
 
     def __init__(self, doc: Document, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,7 +61,11 @@ class RunController(QObject):
         self.reading: threading.Thread | None = None     # CSV files being read off this thread
         self._after_reading = (False, False)
         self._read_inline = False
-        self._files_read.connect(self._on_files_read)
+        # The reading thread never calls Qt (a Qt call from a Python thread can deadlock with
+        # PySide deleting, on this thread, a wrapper that thread's GC freed): it is polled.
+        self._reading_poll = QTimer(self)
+        self._reading_poll.setInterval(20)
+        self._reading_poll.timeout.connect(self._poll_reading)
         doc.subscribe(self._on_change)
 
     @property
@@ -190,16 +194,29 @@ class RunController(QObject):
                               + "…", "info")
 
             def read() -> None:
-                for path, target in pending:
-                    try:
-                        csv_arrays(engine, path, target)
-                    except Exception:     # noqa: BLE001 - the run that follows shows why
-                        pass
-                self._files_read.emit()
+                try:
+                    for path, target in pending:
+                        try:
+                            csv_arrays(engine, path, target)
+                        except Exception:     # noqa: BLE001 - the run that follows shows why
+                            pass
+                finally:
+                    gc.enable()
 
+            # Garbage is collected here, on the UI thread, and not while the reader runs: a
+            # collection in the reader would free Qt wrappers there, and PySide's deferred
+            # deletion of those on this thread was seen to deadlock inside ~QObject.
+            gc.collect()
+            gc.disable()
             self.reading = threading.Thread(target=read, name="gradstudio-csv", daemon=True)
             self.reading.start()
+            self._reading_poll.start()
         return True
+
+    def _poll_reading(self) -> None:
+        if self.reading is not None and not self.reading.is_alive():
+            self._reading_poll.stop()
+            self._on_files_read()
 
     def _on_files_read(self) -> None:
         self.reading = None
@@ -285,7 +302,8 @@ class RunController(QObject):
         previous = self.errors
         waiting = self.session.waiting
         self.errors = {n: t for n, t in self.session.errors.items() if n not in waiting}
-        self.waiting = {n: t for n, t in self.session.errors.items() if n in waiting}
+        self.waiting = {n: f"waiting for {waiting[n]}" for n in self.session.errors
+                        if n in waiting}
         ran = set(self.session.last_run)
         previous_results, self.results = self.results, {}
         for node_id, outputs in self.session.outputs.items():

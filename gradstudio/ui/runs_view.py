@@ -8,6 +8,7 @@ run with a backward, a tag over every node whose gradient differs from the previ
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
@@ -32,7 +33,7 @@ class RunsPanel(QWidget):
         self.history = RunHistory(RUNS_KEPT)
         self._trainer: Any = None            # the dashboard's run being watched
         self._start_state: RunState | None = None
-        self._kept_trainer: Any = None
+        self._kept = lambda: None            # weak: a finished run's snapshots are let go
         layout = QHBoxLayout(self)
         self.list = QListWidget()
         self.list.setToolTip("the kept runs, named by what changed from the run before; "
@@ -50,16 +51,16 @@ class RunsPanel(QWidget):
         """Keeps the dashboard's run when it ends; notes what a new run starts from."""
         trainer = getattr(self.window.training_dashboard, "trainer", None)
         if trainer is not self._trainer:
-            if self._trainer is not None and self._kept_trainer is not self._trainer:
+            if self._trainer is not None and self._kept() is not self._trainer:
                 self._keep(self._trainer)         # replaced before it finished
             self._trainer = trainer
             self._start_state = None if trainer is None else RunState.of(self.window.doc)
-        if trainer is not None and self._kept_trainer is not trainer and \
+        if trainer is not None and self._kept() is not trainer and \
                 getattr(trainer, "state", "") in ("finished", "stopped"):
             self._keep(trainer)
 
     def _keep(self, trainer: Any) -> None:
-        self._kept_trainer = trainer
+        self._kept = weakref.ref(trainer)
         run = self.history.keep(self.window.doc, trainer.metrics.snapshot(), self._start_state)
         if run is None:
             return

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QDockWidget, QGraphicsRectItem, QGraphicsSimpleTextItem,
                                QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget,
@@ -60,6 +59,7 @@ class StepPanel(QWidget):
         self.budget.setToolTip("memory for step snapshots: the last steps are all kept, older "
                                "ones thinned to fit")
         self.budget.editingFinished.connect(self.apply_budget)
+        self.scene.selectionChanged.connect(self._selection_changed)
         self.back = QPushButton("Back to the live graph")
         self.back.clicked.connect(self.close_step)
         row.addWidget(self.held, 1)
@@ -123,6 +123,34 @@ class StepPanel(QWidget):
         self._show_on_canvas(snap)
         return True
 
+    def _selection_changed(self) -> None:
+        # after the window's own handler, which shows the live run in the Inspector
+        if self.step is not None:
+            QTimer.singleShot(0, self.inspect_selected)
+
+    def inspect_selected(self) -> None:
+        """The Inspector shows the one selected node as it was at the open step: its output
+        on that batch, and a layer's parameters with their gradients."""
+        if self.step is None or not _alive(self.scene):
+            return
+        store = self.store()
+        snap = None if store is None else store.get(self.step)
+        ids = self.scene.selected_node_ids()
+        if snap is None or len(ids) != 1:
+            return
+        node = self.scene.doc.nodes[ids[0]]
+        tensors = {}
+        out = snap.outputs.get(node.label)
+        value, grad = snap.parameters.get(node.label, (None, None))
+        if out is not None:
+            tensors["out"] = _info(node, "out", out, grad)
+        for name, (value, grad) in snap.parameters.items():
+            if name.startswith(f"{node.label}."):
+                tensors[name[len(node.label) + 1:]] = _info(node, name, value, grad)
+        if tensors:
+            self.window.inspector.show_node(node.id, tensors, None,
+                                            source=f"step {self.step} snapshot")
+
     def close_step(self) -> None:
         self._clear_canvas()
         self.step, self.diff = None, None
@@ -131,6 +159,9 @@ class StepPanel(QWidget):
             panel.refresh()
         else:
             self.scene.set_step_results(None)
+        refresh = getattr(self.window, "_selection_changed", None)
+        if refresh is not None:
+            refresh()                        # the Inspector shows the live run again
 
     def _show_on_canvas(self, snap: Snapshot) -> None:
         doc = self.scene.doc
@@ -179,6 +210,11 @@ class StepPanel(QWidget):
         self._layer, self.tags = None, {}
         if not keep_results and self.step is not None and _alive(self.scene):
             self.scene.set_step_results(None)
+
+
+def _info(node: Any, port: str, data: np.ndarray, grad: np.ndarray | None) -> NodeInfo:
+    return NodeInfo(node.id, node.label, node.kind, port, shape=tuple(data.shape),
+                    dtype=str(data.dtype), data=data, grad=grad)
 
 
 def _big(factor: float | None) -> bool:

@@ -10,7 +10,7 @@ import engine
 from engine.autograd.graph import RemovableHandle
 from engine.nn._arrays import zero_grads
 from engine.nn.modules._backward_hooks import attach_non_full_backward_hooks, call_with_backward_hooks
-from engine.nn.parameter import Parameter
+from engine.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
@@ -33,7 +33,15 @@ def register_module_forward_hook(hook: Callable) -> RemovableHandle:
     _global_forward_hooks[handle.id] = hook
     return handle
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """load_state_dict's result; prints `<All keys matched successfully>` when both are empty."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -258,6 +266,8 @@ class Module:
             value = state_dict[key]
             if not isinstance(value, engine.Tensor):
                 value = engine.as_tensor(value)
+            if isinstance(target, (UninitializedParameter, UninitializedBuffer)):
+                target.materialize(value.shape)     # a lazy layer takes the checkpoint's shape
             if tuple(value.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{value.shape} from checkpoint, the shape in current model "

@@ -1,32 +1,16 @@
-"""Elementwise math ops beyond engine._ops: addcmul/addcdiv, atan2, hypot, logaddexp, xlogy,
-logit, frac, sgn, exp2, inverse hyperbolics, sinc, copysign, heaviside, nan_to_num, deg2rad.
-
-As in engine._ops, each op's forward (on raw arrays, through the array's own namespace so
-CuPy serves cuda tensors) stands beside its node, named as PyTorch names it, whose backward
-is written with engine ops (PyTorch's tools/autograd/derivatives.yaml formulas), so
-create_graph=True gives higher derivatives. Functions are exported as engine.<name>; the
-Tensor methods and in-place variants are attached at the bottom.
-"""
+""""""
 import math
-
 import numpy as np
 
-from . import _dtype
-from ._tensor import Tensor
-from .autograd.recording import record_namespace
-from ._ops import (_wrap, _res, _pair, _finish, _needs, _e, _ns, _isinst, _unary, _unary_op, _inplace, _mk_inplace,
-                   _mk_inplace_saving_result, _type_word, new_node, Node, _SavedOutput, zeros_like, where, eq, lt,
-                   gt, le, logical_and, logical_or, isfinite, sign, trunc, log1p, expm1, rsqrt, div_, float_power,
-                   pow, exp, sin, cos)
-
-__all__ = ["addcmul", "addcdiv", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "xlogy_",
-           "logit", "logit_", "frac", "frac_", "sgn", "trunc_", "fix", "fix_", "exp2", "exp2_", "asinh", "asinh_",
-           "arcsinh", "arcsinh_", "acosh", "acosh_", "arccosh", "arccosh_", "atanh", "atanh_", "arctanh",
-           "arctanh_", "sinc", "sinc_", "copysign", "heaviside", "nan_to_num", "nan_to_num_", "log1p_", "expm1_",
-           "rsqrt_", "deg2rad", "deg2rad_", "rad2deg", "rad2deg_"]
+from .._tensor import Tensor
+from .. import _dtype
+from ..autograd.graph import Node, _SavedOutput, new_node
+from ._core import make_inplace, _e, _finish, _inplace, _isinst, _needs, _ns, _pair, _res, _type_word, _wrap
+from .unary import _unary_op, expm1, log1p, rsqrt, sign, trunc
+from ._registry import op, alias
+from .. import ops
 
 
-# ============================================================================ helpers
 def _need_tensor(fn, x, arg, pos):
     if not _isinst(x, Tensor):
         raise TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
@@ -65,20 +49,6 @@ def _record(t, cls, inputs, saved=(), result=False):
     return None
 
 
-def _mk_inplace_saving_self_and_result(fn):
-    """In-place fn whose formula needs both self before the op and the result (hypot_,
-    copysign_): self's old value is kept in a copy, and the saved result is self itself."""
-    def op(self, *args, **kwargs):
-        def run(x, *a, **k):
-            if x is not self:           # the pre-op alias of self that _inplace made: give it a copy
-                x._a = x._a.copy()
-            return fn(x, *a, **k)
-        return _mk_inplace_saving_result(run)(self, *args, **kwargs)
-    op.__name__ = fn.__name__ + "_"
-    return op
-
-
-# ============================================================================ addcmul, addcdiv
 class AddcmulBackward0(Node):
     __slots__ = ("value",)
     formula = "AddcmulBackward0: self: grad, tensor1: grad * tensor2 * value, tensor2: grad * tensor1 * value"
@@ -115,6 +85,7 @@ def _addc(name, input, tensor1, tensor2, value):
     return arrays, (value if dt.is_floating_point else int(value))
 
 
+@op
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2, elementwise with broadcasting."""
     (a, b, c), v = _addc("addcmul", input, tensor1, tensor2, value)
@@ -125,6 +96,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     return t
 
 
+@op
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2, elementwise with broadcasting (true division)."""
     if tensor1._a.dtype.kind in "iub" and tensor2._a.dtype.kind in "iub":
@@ -142,7 +114,6 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     return t
 
 
-# ============================================================================ binary float ops
 class Atan2Backward0(Node):
     __slots__ = ()
     formula = ("Atan2Backward0: self: grad * other / (self ** 2 + other ** 2), "
@@ -152,7 +123,7 @@ class Atan2Backward0(Node):
     def backward(self, g):
         x, y = self.saved
         d = x * x + y * y
-        r = 1 / where(eq(d, 0), 1.0, d)          # both inputs 0: gradient 0, as PyTorch gives
+        r = 1 / ops.where(ops.eq(d, 0), 1.0, d)          # both inputs 0: gradient 0, as PyTorch gives
         return g * (y * r), g * (-x * r)
 
 
@@ -173,7 +144,7 @@ class LogaddexpBackward0(Node):
 
     def backward(self, g):
         x, y = self.saved
-        return g / (exp(y - x) + 1), g / (exp(x - y) + 1)
+        return g / (ops.exp(y - x) + 1), g / (ops.exp(x - y) + 1)
 
 
 class Logaddexp2Backward0(Node):
@@ -183,7 +154,7 @@ class Logaddexp2Backward0(Node):
 
     def backward(self, g):
         x, y = self.saved
-        return g / (pow(2.0, y - x) + 1), g / (pow(2.0, x - y) + 1)
+        return g / (ops.pow(2.0, y - x) + 1), g / (ops.pow(2.0, x - y) + 1)
 
 
 def _binary(name, cls, input, other, fn, ints=True, result=False):
@@ -195,21 +166,25 @@ def _binary(name, cls, input, other, fn, ints=True, result=False):
     return t
 
 
+@op
 def atan2(input, other):
     """The angle of the point (other, input), in (-pi, pi]."""
     return _binary("atan2", Atan2Backward0, input, other, lambda xp, a, b: xp.arctan2(a, b))
 
 
+@op
 def hypot(input, other):
     """sqrt(input ** 2 + other ** 2) without overflow."""
     return _binary("hypot", HypotBackward0, input, other, lambda xp, a, b: xp.hypot(a, b), ints=False, result=True)
 
 
+@op
 def logaddexp(input, other):
     """log(exp(input) + exp(other)) without overflow."""
     return _binary("logaddexp", LogaddexpBackward0, input, other, lambda xp, a, b: xp.logaddexp(a, b), ints=False)
 
 
+@op
 def logaddexp2(input, other):
     """log2(2 ** input + 2 ** other) without overflow."""
     return _binary("logaddexp2", Logaddexp2Backward0, input, other, lambda xp, a, b: xp.logaddexp2(a, b),
@@ -217,9 +192,9 @@ def logaddexp2(input, other):
 
 
 arctan2 = atan2
+alias(arctan2, "arctan2")
 
 
-# ============================================================================ xlogy
 class XlogyBackward0(Node):
     __slots__ = ()
     formula = ("XlogyBackward0: self: xlogy(grad, other), 0 where self == 0 and other <= 0, "
@@ -229,7 +204,7 @@ class XlogyBackward0(Node):
     def backward(self, g):
         x, y = self.saved
         n = self._next
-        return (where(logical_and(eq(x, 0), le(y, 0)), 0.0, xlogy(g, y)) if n[0][0] is not None else None,
+        return (ops.where(ops.logical_and(ops.eq(x, 0), ops.le(y, 0)), 0.0, xlogy(g, y)) if n[0][0] is not None else None,
                 g * x / y if n[1][0] is not None else None)
 
 
@@ -251,9 +226,10 @@ class XlogyBackward2(Node):
     def backward(self, g):
         x, y = self.saved
         r = xlogy(g, y)
-        return r if y > 0 else where(eq(x, 0), 0.0, r)
+        return r if y > 0 else ops.where(ops.eq(x, 0), 0.0, r)
 
 
+@op
 def xlogy(input, other):
     """input * log(other), and 0 where input is 0 (unless other is NaN)."""
     if not _isinst(input, Tensor) and not _isinst(other, Tensor):
@@ -275,10 +251,9 @@ def xlogy(input, other):
     return t
 
 
-# ============================================================================ copysign, heaviside
 def _copysign_ratio(x, r):
     """result / self, and 0 where self == 0 (there result is +-0, so dividing it by 1 gives that)."""
-    return r / where(eq(x, 0), 1.0, x)
+    return r / ops.where(ops.eq(x, 0), 1.0, x)
 
 
 class CopysignBackward0(Node):
@@ -290,7 +265,7 @@ class CopysignBackward0(Node):
         x, y, r = self.saved
         n = self._next
         return (g * _copysign_ratio(x, r) if n[0][0] is not None else None,
-                zeros_like(y) if n[1][0] is not None else None)
+                ops.zeros_like(y) if n[1][0] is not None else None)
 
 
 class CopysignBackward1(Node):
@@ -303,6 +278,7 @@ class CopysignBackward1(Node):
         return g * _copysign_ratio(x, r)
 
 
+@op
 def copysign(input, other):
     """|input| with the sign of other, elementwise."""
     if not _isinst(input, Tensor):
@@ -332,6 +308,7 @@ class _HeavisideNotImplemented(Node):
         raise RuntimeError("derivative for aten::heaviside is not implemented")
 
 
+@op
 def heaviside(input, values):
     """0 where input < 0, values where input == 0, 1 where input > 0 (input and values of one dtype)."""
     _need_tensor("heaviside", input, "input", 1)
@@ -345,7 +322,6 @@ def heaviside(input, values):
     return t
 
 
-# ============================================================================ unary ops
 def _float_only(name, input):
     a = input._a
     if a.dtype.kind != "f":
@@ -356,6 +332,7 @@ FracBackward0, _frac = _unary_op("FracBackward0", lambda a: a - _ns(a).trunc(a),
                                  lambda g: g, 0, "input - trunc(input).")
 
 
+@op
 def frac(input):
     """The fractional part: input - trunc(input), sign kept."""
     _float_only("frac", input)
@@ -364,17 +341,38 @@ def frac(input):
 
 Exp2Backward0, exp2 = _unary_op("Exp2Backward0", np.exp2, "self: grad * result * log(2)",
                                 lambda g, r: g * (r * math.log(2.0)), 2, "2 ** input, elementwise.")
+exp2 = op(exp2, "exp2")
+
+
 AsinhBackward0, asinh = _unary_op("AsinhBackward0", np.arcsinh, "self: grad * (self ** 2 + 1).rsqrt()",
-                                  lambda g, x: g * rsqrt(x * x + 1), 1, "Inverse hyperbolic sine.")
+                                  lambda g, x: g * ops.rsqrt(x * x + 1), 1, "Inverse hyperbolic sine.")
+asinh = op(asinh, "asinh")
+
+
 AcoshBackward0, acosh = _unary_op("AcoshBackward0", np.arccosh, "self: grad * (self ** 2 - 1).rsqrt()",
-                                  lambda g, x: g * rsqrt(x * x - 1), 1, "Inverse hyperbolic cosine.")
+                                  lambda g, x: g * ops.rsqrt(x * x - 1), 1, "Inverse hyperbolic cosine.")
+acosh = op(acosh, "acosh")
+
+
 AtanhBackward0, atanh = _unary_op("AtanhBackward0", np.arctanh, "self: grad / (1 - self ** 2)",
                                   lambda g, x: g / (1 - x * x), 1, "Inverse hyperbolic tangent.")
+atanh = op(atanh, "atanh")
+
+
 Deg2RadBackward0, deg2rad = _unary_op("Deg2RadBackward0", lambda a: a * (math.pi / 180), "self: grad * pi / 180",
                                       lambda g: g * (math.pi / 180), 0, "Degrees to radians.")
+deg2rad = op(deg2rad, "deg2rad")
+
+
 Rad2DegBackward0, rad2deg = _unary_op("Rad2DegBackward0", lambda a: a * (180 / math.pi), "self: grad * 180 / pi",
                                       lambda g: g * (180 / math.pi), 0, "Radians to degrees.")
+rad2deg = op(rad2deg, "rad2deg")
+
+
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
+alias(arcsinh, "arcsinh")
+alias(arccosh, "arccosh")
+alias(arctanh, "arctanh")
 
 
 def _sinc_np(a):
@@ -389,13 +387,14 @@ def _sinc_grad(g, x):
     # (pi x cos(pi x) - sin(pi x)) / (pi x^2), and 0 at x == 0 (there the numerator is 0 too,
     # so dividing by 1 instead of 0 gives it without a 0/0)
     px = x * math.pi
-    safe = where(eq(x, 0), 1.0, x)
-    return g * ((px * cos(px) - sin(px)) / (safe * safe * math.pi))
+    safe = ops.where(ops.eq(x, 0), 1.0, x)
+    return g * ((px * ops.cos(px) - ops.sin(px)) / (safe * safe * math.pi))
 
 
 SincBackward0, sinc = _unary_op("SincBackward0", _sinc_np,
                                 "self: grad * (pi self cos(pi self) - sin(pi self)) / (pi self ** 2), 0 at self == 0",
                                 _sinc_grad, 1, "sin(pi input) / (pi input), and 1 at 0.")
+sinc = op(sinc, "sinc")
 
 
 class LogitBackward0(Node):
@@ -410,8 +409,8 @@ class LogitBackward0(Node):
         eps = self.eps
         d = g / (x * (1 - x) + 0.0)       # + 0.0: x = -0.0 gives +inf, as PyTorch's grad * inf at 0
         if eps is None or eps < 0:
-            return where(logical_or(lt(x, 0.0), gt(x, 1.0)), math.nan, d)
-        return where(logical_or(lt(x, eps), gt(x, 1.0 - eps)), 0.0, d)    # NaN stays NaN
+            return ops.where(ops.logical_or(ops.lt(x, 0.0), ops.gt(x, 1.0)), math.nan, d)
+        return ops.where(ops.logical_or(ops.lt(x, eps), ops.gt(x, 1.0 - eps)), 0.0, d)    # NaN stays NaN
 
 
 def _logit_np(a, eps):
@@ -422,9 +421,10 @@ def _logit_np(a, eps):
         return xp.log(a / (1 - a))
 
 
+@op
 def logit(input, eps=None):
     """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
-    t = _unary(input, lambda a: _logit_np(a, eps), LogitBackward0, 1)
+    t = ops.unary._unary(input, lambda a: _logit_np(a, eps), LogitBackward0, 1)
     if t._node is not None:
         t._node.eps = eps
     return t
@@ -435,9 +435,10 @@ class SgnBackward0(Node):
     formula = "SgnBackward0: self: zeros_like(grad)  (real input)"
 
     def backward(self, g):
-        return zeros_like(g)
+        return ops.zeros_like(g)
 
 
+@op
 def sgn(input):
     """sign(input) for real tensors (bool stays bool)."""
     a = input._a
@@ -454,22 +455,23 @@ class NanToNumBackward0(Node):
 
     def backward(self, g):
         x, = self.saved
-        return g * isfinite(x)
+        return g * ops.isfinite(x)
 
 
+@op
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN -> nan, +inf -> posinf, -inf -> neginf (the dtype's largest/lowest when None)."""
     a = input._a
     if a.dtype.kind != "f":
         return _wrap(a.copy())
-    return _unary(input, lambda a: _ns(a).nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf),
+    return ops.unary._unary(input, lambda a: _ns(a).nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf),
                   NanToNumBackward0, 1)
 
 
 fix = trunc
+alias(fix, "fix")
 
 
-# ============================================================================ in-place variants
 def _no_derivative_node(name, what):
     """A node PyTorch records without a formula (asinh_ ...): its backward raises."""
     def backward(self, g):
@@ -479,70 +481,119 @@ def _no_derivative_node(name, what):
 
 
 AsinhBackward1 = _no_derivative_node("AsinhBackward1", "inplace version of asinh")
+
+
 AcoshBackward1 = _no_derivative_node("AcoshBackward1", "inplace version of acosh")
+
+
 AtanhBackward1 = _no_derivative_node("AtanhBackward1", "inplace version of atanh")
 
 
-def _mk_inplace_without_derivative(fn, cls):
-    def out_of_place(x):
-        t = fn(x)
-        if t._node is not None:
-            t._node.__class__ = cls
-            t._node._saved, t._node._sver = (), ()
-        return t
-    op = _mk_inplace(out_of_place, False)
-    op.__name__ = fn.__name__ + "_"
-    return op
-
-
+@op(function=False)
 def float_power_(self, exponent):
     if self._a.dtype != np.float64:
         raise RuntimeError(f"the base given to float_power_ has dtype {_type_word(self._a.dtype)} but the "
                            "operation's result requires dtype Double")
-    return _inplace(self, float_power, (exponent,), saves_self=True)
+    return _inplace(self, ops.float_power, (exponent,), saves_self=True)
 
 
+@op(function=False)
 def true_divide_(self, other):
-    return div_(self, other)
+    return ops.div_(self, other)
 
 
-addcmul_ = _mk_inplace(addcmul, False)
-addcdiv_ = _mk_inplace(addcdiv, False)
-atan2_ = arctan2_ = _mk_inplace(atan2)
-hypot_ = _mk_inplace_saving_self_and_result(hypot)
-copysign_ = _mk_inplace_saving_self_and_result(copysign)
-heaviside_ = _mk_inplace(heaviside, False)
-xlogy_ = _mk_inplace(xlogy)
-logit_ = _mk_inplace(logit)
-frac_ = _mk_inplace(frac, False)
-sgn_ = _mk_inplace(sgn, False)
-sign_ = _mk_inplace(sign, False)
-trunc_ = fix_ = _mk_inplace(trunc, False)
-exp2_ = _mk_inplace_saving_result(exp2)
-asinh_ = arcsinh_ = _mk_inplace_without_derivative(asinh, AsinhBackward1)
-acosh_ = arccosh_ = _mk_inplace_without_derivative(acosh, AcoshBackward1)
-atanh_ = arctanh_ = _mk_inplace_without_derivative(atanh, AtanhBackward1)
-sinc_ = _mk_inplace(sinc)
-nan_to_num_ = _mk_inplace(nan_to_num)
-log1p_ = _mk_inplace(log1p)
-expm1_ = _mk_inplace_saving_result(expm1)
-rsqrt_ = _mk_inplace_saving_result(rsqrt)
-deg2rad_ = _mk_inplace(deg2rad, False)
-rad2deg_ = _mk_inplace(rad2deg, False)
+addcmul_ = make_inplace(addcmul)
+addcmul_ = op(addcmul_, "addcmul_", function=False)
 
 
-# ============================================================================ Tensor methods
-def _attach():
-    g = globals()
-    record_namespace(globals())
-    for name in ("addcmul", "addcdiv", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "xlogy", "logit",
-                 "frac", "sgn", "fix", "exp2", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "sinc",
-                 "copysign", "heaviside", "nan_to_num", "deg2rad", "rad2deg",
-                 "addcmul_", "addcdiv_", "atan2_", "arctan2_", "hypot_", "copysign_", "heaviside_", "xlogy_",
-                 "logit_", "frac_", "sgn_", "sign_", "trunc_", "fix_", "exp2_", "asinh_", "arcsinh_", "acosh_",
-                 "arccosh_", "atanh_", "arctanh_", "sinc_", "nan_to_num_", "log1p_", "expm1_", "rsqrt_",
-                 "deg2rad_", "rad2deg_", "true_divide_", "float_power_"):
-        setattr(Tensor, name, g[name])
+addcdiv_ = make_inplace(addcdiv)
+addcdiv_ = op(addcdiv_, "addcdiv_", function=False)
 
 
-_attach()
+atan2_ = arctan2_ = make_inplace(atan2, "self")
+atan2_ = op(atan2_, "atan2_", function=False)
+arctan2_ = op(arctan2_, "arctan2_", function=False)
+
+
+hypot_ = make_inplace(hypot, "self and result")
+hypot_ = op(hypot_, "hypot_", function=False)
+
+
+copysign_ = make_inplace(copysign, "self and result")
+copysign_ = op(copysign_, "copysign_", function=False)
+
+
+heaviside_ = make_inplace(heaviside)
+heaviside_ = op(heaviside_, "heaviside_", function=False)
+
+
+xlogy_ = make_inplace(xlogy, "self")
+xlogy_ = op(xlogy_, "xlogy_")
+
+
+logit_ = make_inplace(logit, "self")
+logit_ = op(logit_, "logit_")
+
+
+frac_ = make_inplace(frac)
+frac_ = op(frac_, "frac_")
+
+
+sgn_ = make_inplace(sgn)
+sgn_ = op(sgn_, "sgn_", function=False)
+
+
+sign_ = make_inplace(sign)
+sign_ = op(sign_, "sign_", function=False)
+
+
+trunc_ = fix_ = make_inplace(trunc)
+trunc_ = op(trunc_, "trunc_")
+fix_ = op(fix_, "fix_")
+
+
+exp2_ = make_inplace(exp2, "result")
+exp2_ = op(exp2_, "exp2_")
+
+
+asinh_ = arcsinh_ = make_inplace(asinh, node=AsinhBackward1)
+asinh_ = op(asinh_, "asinh_")
+arcsinh_ = op(arcsinh_, "arcsinh_")
+
+
+acosh_ = arccosh_ = make_inplace(acosh, node=AcoshBackward1)
+acosh_ = op(acosh_, "acosh_")
+arccosh_ = op(arccosh_, "arccosh_")
+
+
+atanh_ = arctanh_ = make_inplace(atanh, node=AtanhBackward1)
+atanh_ = op(atanh_, "atanh_")
+arctanh_ = op(arctanh_, "arctanh_")
+
+
+sinc_ = make_inplace(sinc, "self")
+sinc_ = op(sinc_, "sinc_")
+
+
+nan_to_num_ = make_inplace(nan_to_num, "self")
+nan_to_num_ = op(nan_to_num_, "nan_to_num_")
+
+
+log1p_ = make_inplace(log1p, "self")
+log1p_ = op(log1p_, "log1p_")
+
+
+expm1_ = make_inplace(expm1, "result")
+expm1_ = op(expm1_, "expm1_")
+
+
+rsqrt_ = make_inplace(rsqrt, "result")
+rsqrt_ = op(rsqrt_, "rsqrt_")
+
+
+deg2rad_ = make_inplace(deg2rad)
+deg2rad_ = op(deg2rad_, "deg2rad_")
+
+
+rad2deg_ = make_inplace(rad2deg)
+rad2deg_ = op(rad2deg_, "rad2deg_")

@@ -1,29 +1,15 @@
-"""einsum computed as PyTorch computes it, out of engine ops, so its graph is PyTorch's graph.
+""""""
+from .._tensor import Tensor
+from ._registry import op
+from .. import ops
 
-PyTorch has no einsum node: at::einsum (aten/src/ATen/native/Linear.cpp) takes a diagonal
-for a label repeated in one operand (DiagonalBackward0, then movedim: PermuteBackward0),
-unsqueezes the labels an operand lacks (UnsqueezeBackward0), permutes every operand to one
-label order - output labels first, then the summed ones (PermuteBackward0) - and then
-contracts the operands left to right: labels no later operand has are summed away
-(SumBackward1), and each pair is multiplied (MulBackward0) or, when labels are summed,
-multiplied with bmm (sumproduct_pair: PermuteBackward0, ViewBackward0, BmmBackward0,
-ViewBackward0, PermuteBackward0). A last view drops the summed dims (ViewBackward0), or
-with one operand a sum does (SumBackward1). This module follows those steps one for one, so
-`grad_fn` and `next_functions` name the same nodes as PyTorch's (2.x, without opt_einsum)
-and the gradient, double backward included, comes from those ops' own formulas.
-The repeated-label diagonal is engine.diagonal (DiagonalBackward0).
-"""
-from . import _ops
-from ._tensor import Tensor
-
-__all__ = ["einsum"]
 
 _ELLIPSIS = "..."
 
 
 def _diagonal(x, dim1, dim2):
     """x's main diagonal over dims dim1 < dim2, moved to the last dim (a view, as in PyTorch)."""
-    return _ops.diagonal(x, 0, dim1, dim2)
+    return ops.diagonal(x, 0, dim1, dim2)
 
 
 def _sumproduct_pair(left, right, sum_dims):
@@ -63,7 +49,7 @@ def _sumproduct_pair(left, right, sum_dims):
         operm[d] = i
     left = left.permute(lperm).reshape(lro_size, lo_size, sum_size)
     right = right.permute(rperm).reshape(lro_size, sum_size, ro_size)
-    return _ops.bmm(left, right).view(out_size).permute(operm)
+    return ops.bmm(left, right).view(out_size).permute(operm)
 
 
 def _label_list(spec, k):
@@ -104,13 +90,13 @@ def _sublist_equation(args):
             else:
                 raise ValueError(f"einsum(): subscript in subscript list is not within the valid range [0, 52)")
         return "".join(out)
-    ops, specs = list(args[0::2]), [letters(s) for s in args[1::2]]
+    aligned, specs = list(args[0::2]), [letters(s) for s in args[1::2]]
     if len(args) % 2:
         eq = ",".join(specs) + "->" + letters(args[-1])
-        ops = ops[:-1]
+        aligned = aligned[:-1]
     else:
         eq = ",".join(specs)
-    return eq, ops
+    return eq, aligned
 
 
 def _order(label):
@@ -118,6 +104,7 @@ def _order(label):
     return ord(label) - ord("A") if label.isupper() else ord(label) - ord("a") + 26
 
 
+@op(method=False)
 def einsum(*args):
     """Sum of products over the labelled dims of the operands, as torch.einsum."""
     if not args:
@@ -188,7 +175,7 @@ def einsum(*args):
             perm_index += 1
 
     # diagonals for repeated labels, unsqueeze missing ones, permute to the aligned order
-    label_size, ell_sizes, dim_counts, ops = {}, [1] * ell_num_dim, [0] * perm_index, []
+    label_size, ell_sizes, dim_counts, aligned = {}, [1] * ell_num_dim, [0] * perm_index, []
     for k, (x, labels) in enumerate(zip(operands, op_labels)):
         op, permutation, dim = x, [-1] * perm_index, 0
         for c in labels:
@@ -227,11 +214,11 @@ def einsum(*args):
                 op = op.unsqueeze(dim)
                 permutation[i] = dim
                 dim += 1
-        ops.append(op.permute(permutation))
+        aligned.append(op.permute(permutation))
 
     # contract left to right
-    while len(ops) > 1:
-        a, b = ops.pop(0), ops.pop(0)
+    while len(aligned) > 1:
+        a, b = aligned.pop(0), aligned.pop(0)
         sum_dims, a_sum, b_sum = [], [], []
         for d in range(out_num_dim, perm_index):
             if a.shape[d] != 1 and b.shape[d] != 1:
@@ -250,16 +237,11 @@ def einsum(*args):
             a = a.sum(a_sum, True)
         if b_sum:
             b = b.sum(b_sum, True)
-        ops.insert(0, _sumproduct_pair(a, b, sum_dims))
+        aligned.insert(0, _sumproduct_pair(a, b, sum_dims))
 
-    result = ops[0]
+    result = aligned[0]
     if perm_index > out_num_dim:
         if len(operands) > 1:
             return result.view(result.shape[:out_num_dim])
         return result.sum(list(range(out_num_dim, perm_index)))
     return result
-
-
-from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
-
-_record_namespace(globals())

@@ -1,59 +1,41 @@
-"""Linear-algebra ops with their backward formulas: inverse, determinants, solve, factorizations.
-
-Each op computes its forward with the array namespace's `linalg` (NumPy on the CPU, CuPy on
-cuda), batched over leading dims, and records one node named as PyTorch names it
-(LinalgInvExBackward0, LinalgSvdBackward0, ...). The backward formulas are PyTorch's
-(tools/autograd/derivatives.yaml, FunctionsManual.cpp) for real inputs, written with engine
-ops, so create_graph=True gives second derivatives. engine.linalg exposes them under
-torch.linalg's names; det/inverse/slogdet/logdet are also engine functions and Tensor
-methods, as in torch. Gradients assume what PyTorch's do: invertible matrices for
-inv/det/slogdet/solve, distinct eigenvalues for eigh and distinct nonzero singular values
-for the singular vectors of svd.
-"""
-import collections
-
+""""""
 import numpy as np
 
-from . import _ops
-from ._tensor import Tensor
-from .autograd.recording import record_namespace
-from .autograd.graph import Node, new_node, _SavedOutput
-
-__all__ = ["LinAlgError", "inv", "det", "linalg_slogdet", "slogdet", "logdet", "solve", "cholesky", "qr", "eigh",
-           "eigvalsh", "svd", "svdvals", "pinv", "inverse", "pinverse", "matrix_exp"]
+from ..autograd.graph import Node, new_node
+from ._core import return_type, _finish_outputs, _needs, _ns, _pair, _res, _wrap
+from ._registry import op
+from .. import ops
 
 
 class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: the input has no such factorization (singular, not positive-definite)."""
 
 
-def _return_type(name, fields):
-    base = collections.namedtuple(name, fields)
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"torch.return_types.{name}(\n{body})"
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+_SlogdetLinalg = return_type("linalg_slogdet", ["sign", "logabsdet"])
 
 
-_SlogdetLinalg = _return_type("linalg_slogdet", ["sign", "logabsdet"])
-_Slogdet = _return_type("slogdet", ["sign", "logabsdet"])
-_Qr = _return_type("linalg_qr", ["Q", "R"])
-_Eigh = _return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
-_Svd = _return_type("linalg_svd", ["U", "S", "Vh"])
+_Slogdet = return_type("slogdet", ["sign", "logabsdet"])
 
 
-# ============================================================================ helpers
+_Qr = return_type("linalg_qr", ["Q", "R"])
+
+
+_Eigh = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+
+
+_Svd = return_type("linalg_svd", ["U", "S", "Vh"])
+
+
 def _la(a):
     """The linalg namespace of array a's device."""
-    return _ops._ns(a).linalg
+    return _ns(a).linalg
 
 
 def _check_matrix(A, name, square=True):
     if A.ndim < 2:
         raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
     if A._a.dtype.kind != "f":
-        from ._tensor import _LEGACY       # int64 -> "LongTensor": PyTorch names the type "Long"
+        from .._tensor import _LEGACY       # int64 -> "LongTensor": PyTorch names the type "Long"
         raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
                            f"{_LEGACY[str(A._a.dtype)][:-len('Tensor')]}")
     if square and A.shape[-1] != A.shape[-2]:
@@ -107,23 +89,17 @@ def _not_pd_error(a):
 def _record(node, outs, inputs, saved=()):
     """Connect outputs `outs` (output_nr = position) to `node`. saved: tensors for backward; an
     output among them is kept by array, as the engine keeps an op's own outputs."""
-    node._next = tuple(_ops._e(x) for x in inputs)
-    node._meta = tuple((o._a.shape, o._a.dtype) for o in outs)
-    for i, o in enumerate(outs):
-        o._node, o._nr, o._rg = node, i, True
-    saved = tuple(_SavedOutput(s) if any(s is o for o in outs) else s for s in saved)
-    node._saved = saved
-    node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] for s in saved)
+    _finish_outputs(outs, node, inputs, saved)
 
 
 def _fill(grads, metas, like):
     """Missing output gradients as zeros (a multi-output node gets None for unused outputs)."""
-    return [g if g is not None else _ops.zeros(m[0], dtype=like.dtype, device=like.device)
+    return [g if g is not None else ops.zeros(m[0], dtype=like.dtype, device=like.device)
             for g, m in zip(grads, metas)]
 
 
 def _eye_like(n, t):
-    return _ops.eye(n, dtype=t.dtype, device=t.device)
+    return ops.eye(n, dtype=t.dtype, device=t.device)
 
 
 def _diag_embed(v):
@@ -131,7 +107,6 @@ def _diag_embed(v):
     return v.unsqueeze(-1) * _eye_like(v.shape[-1], v)
 
 
-# ============================================================================ inverse
 class LinalgInvExBackward0(Node):
     __slots__ = ()
     formula = "LinalgInvExBackward0: A: -inverse.mH() @ grad @ inverse.mH()"
@@ -143,6 +118,7 @@ class LinalgInvExBackward0(Node):
         return -(Xh @ (g @ Xh))
 
 
+@op(function=False, method=False)
 def inv(A, *, out=None):
     """The inverse of each square matrix in A (..., n, n)."""
     _check_matrix(A, "inv")
@@ -151,19 +127,19 @@ def inv(A, *, out=None):
         r = _la(a).inv(a)
     except np.linalg.LinAlgError:
         raise _singular_error(a, "inv") from None
-    t = _ops._wrap(r)
-    if _ops._needs(A):
+    t = _wrap(r)
+    if _needs(A):
         n = new_node(LinalgInvExBackward0)
         _record(n, (t,), (A,), (t,))
     return t
 
 
+@op
 def inverse(input, *, out=None):
     """torch.inverse: linalg.inv."""
     return inv(input)
 
 
-# ============================================================================ determinants
 class LinalgDetBackward0(Node):
     __slots__ = ()
     formula = "LinalgDetBackward0: A: (grad * det).unsqueeze(-1).unsqueeze(-1) * inv(A).mH()"
@@ -174,12 +150,13 @@ class LinalgDetBackward0(Node):
         return (g * d).unsqueeze(-1).unsqueeze(-1) * inv(A).mT
 
 
+@op
 def det(A):
     """The determinant of each square matrix in A (..., n, n)."""
     _check_matrix(A, "det")
     a = A._a
-    t = _ops._wrap(_ops._res(_la(a).det(a)))
-    if _ops._needs(A):
+    t = _wrap(_res(_la(a).det(a)))
+    if _needs(A):
         n = new_node(LinalgDetBackward0)
         _record(n, (t,), (A,), (A, t))
     return t
@@ -202,30 +179,32 @@ def _slogdet(A, name, rtype):
     _check_matrix(A, name)
     a = A._a
     sign, logabs = _la(a).slogdet(a)
-    s, l = _ops._wrap(_ops._res(sign)), _ops._wrap(_ops._res(logabs))
-    if _ops._needs(A):
+    s, l = _wrap(_res(sign)), _wrap(_res(logabs))
+    if _needs(A):
         n = new_node(LinalgSlogdetBackward0)
         _record(n, (s, l), (A,), (A,))
     return rtype(s, l)
 
 
+@op(function=False, method=False)
 def linalg_slogdet(A, *, out=None):
     """(sign, log|det|) of each square matrix in A, as torch.linalg.slogdet."""
     return _slogdet(A, "slogdet", _SlogdetLinalg)
 
 
+@op
 def slogdet(input):
     """torch.slogdet: linalg.slogdet under the name torch.return_types.slogdet."""
     return _slogdet(input, "slogdet", _Slogdet)
 
 
+@op
 def logdet(input):
     """log det(A): nan where det < 0 (torch.logdet)."""
     s, l = _slogdet(input, "slogdet", _Slogdet)
-    return _ops.where(s < 0, _ops.full_like(l, float("nan")), l)
+    return ops.where(s < 0, ops.full_like(l, float("nan")), l)
 
 
-# ============================================================================ solve
 class LinalgSolveExBackward0(Node):
     __slots__ = ("left", "vector")
     formula = ("LinalgSolveExBackward0: B: gB = linalg.solve(A.mH(), grad, left=left), "
@@ -245,11 +224,12 @@ class LinalgSolveExBackward0(Node):
         return gA, (gB.squeeze(d) if self.vector else gB)
 
 
+@op(function=False, method=False)
 def solve(A, B, *, left=True, out=None):
     """X with A X = B (left=True) or X A = B; B may be a (batch of) vector(s)."""
     _check_matrix(A, "solve")
     vector = B.ndim == 1 or (A.ndim - 1 == B.ndim and tuple(B.shape) == tuple(A.shape[:-1]))
-    a, b = _ops._pair(A, B)
+    a, b = _pair(A, B)
     if vector:
         b = b[..., None] if left else b[..., None, :]
     n = a.shape[-1]
@@ -266,15 +246,14 @@ def solve(A, B, *, left=True, out=None):
         raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
     if vector:
         r = r[..., 0] if left else r[..., 0, :]
-    t = _ops._wrap(_ops._res(r))
-    if _ops._needs(A, B):
+    t = _wrap(_res(r))
+    if _needs(A, B):
         nd = new_node(LinalgSolveExBackward0)
         nd.left, nd.vector = left, vector
         _record(nd, (t,), (A, B), (A, t))
     return t
 
 
-# ============================================================================ cholesky
 class LinalgCholeskyExBackward0(Node):
     __slots__ = ("upper",)
     formula = ("LinalgCholeskyExBackward0: A: phi = tril(L.mH() @ gL); phi = (phi + tril(phi, -1).mH()) / 2; "
@@ -291,6 +270,7 @@ class LinalgCholeskyExBackward0(Node):
         return solve(L, solve(L.mT, phi), left=False)
 
 
+@op(function=False, method=False)
 def cholesky(A, *, upper=False, out=None):
     """The Cholesky factor L (A = L L^H) of each symmetric positive-definite matrix in A."""
     _check_matrix(A, "cholesky")
@@ -301,15 +281,14 @@ def cholesky(A, *, upper=False, out=None):
         raise _not_pd_error(a) from None
     if upper:
         r = r.swapaxes(-1, -2).copy()
-    t = _ops._wrap(r)
-    if _ops._needs(A):
+    t = _wrap(r)
+    if _needs(A):
         n = new_node(LinalgCholeskyExBackward0)
         n.upper = upper
         _record(n, (t,), (A,), (t,))
     return t
 
 
-# ============================================================================ qr
 def _copyltu(M):
     """The symmetric matrix whose lower triangle is M's."""
     return M.tril() + M.tril(-1).mT
@@ -344,9 +323,10 @@ class LinalgQrBackward0(Node):
         gU, gV = gR[..., :m], gR[..., m:]
         Y = A[..., m:]
         gX = _qr_square_or_tall(gQ + Y @ gV.mT, gU, Q, U)
-        return (_ops.cat([gX, Q @ gV], -1),)
+        return (ops.cat([gX, Q @ gV], -1),)
 
 
+@op(function=False, method=False)
 def qr(A, mode="reduced", *, out=None):
     """A = Q R with orthonormal Q and upper-triangular R; mode 'reduced', 'complete' or 'r'."""
     if mode not in ("reduced", "complete", "r"):
@@ -356,17 +336,16 @@ def qr(A, mode="reduced", *, out=None):
     a = A._a
     la = _la(a)
     q, r = la.qr(a, mode="complete" if mode == "complete" else "reduced")
-    Q, R = _ops._wrap(_ops._res(q)), _ops._wrap(_ops._res(r))
+    Q, R = _wrap(_res(q)), _wrap(_res(r))
     if mode == "r":
-        Q = _ops._wrap(_ops._ns(a).zeros((0,), a.dtype))
-    if _ops._needs(A):
+        Q = _wrap(_ns(a).zeros((0,), a.dtype))
+    if _needs(A):
         n = new_node(LinalgQrBackward0)
         n.mode = mode
         _record(n, (Q, R), (A,), (A, Q, R))
     return _Qr(Q, R)
 
 
-# ============================================================================ eigh
 class LinalgEighBackward0(Node):
     __slots__ = ()
     formula = ("LinalgEighBackward0: A: V (diag(gL) + skew(V^H gV) / (L_j - L_i)) V^H, "
@@ -393,24 +372,25 @@ def _eigh(A, UPLO, name):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     a = A._a
     w, v = _la(a).eigh(a, UPLO=UPLO)
-    L, V = _ops._wrap(_ops._res(w)), _ops._wrap(_ops._res(v))
-    if _ops._needs(A):
+    L, V = _wrap(_res(w)), _wrap(_res(v))
+    if _needs(A):
         n = new_node(LinalgEighBackward0)
         _record(n, (L, V), (A,), (L, V))
     return L, V
 
 
+@op(function=False, method=False)
 def eigh(A, UPLO="L", *, out=None):
     """Eigenvalues (ascending) and orthonormal eigenvectors of each symmetric matrix in A."""
     return _Eigh(*_eigh(A, UPLO, "eigh"))
 
 
+@op(function=False, method=False)
 def eigvalsh(A, UPLO="L", *, out=None):
     """The eigenvalues (ascending) of each symmetric matrix in A."""
     return _eigh(A, UPLO, "eigvalsh")[0]
 
 
-# ============================================================================ svd
 class LinalgSvdBackward0(Node):
     __slots__ = ("full_matrices",)
     formula = ("LinalgSvdBackward0: A: U [(skew(U^H gU) S + S skew(V^H gV)) / (S_j^2 - S_i^2) + diag(gS)] V^H "
@@ -458,25 +438,26 @@ def _svd(A, full_matrices, name):
     _check_matrix(A, name, square=False)
     a = A._a
     u, s, vh = _la(a).svd(a, full_matrices=full_matrices)
-    U, S, Vh = (_ops._wrap(_ops._res(x)) for x in (u, s, vh))
-    if _ops._needs(A):
+    U, S, Vh = (_wrap(_res(x)) for x in (u, s, vh))
+    if _needs(A):
         n = new_node(LinalgSvdBackward0)
         n.full_matrices = full_matrices
         _record(n, (U, S, Vh), (A,), (U, S, Vh))
     return U, S, Vh
 
 
+@op(function=False, method=False)
 def svd(A, full_matrices=True, *, driver=None, out=None):
     """A = U diag(S) Vh, singular values descending (reduced with full_matrices=False)."""
     return _Svd(*_svd(A, full_matrices, "svd"))
 
 
+@op(function=False, method=False)
 def svdvals(A, *, driver=None, out=None):
     """The singular values of each matrix in A, descending."""
     return _svd(A, False, "svd")[1]
 
 
-# ============================================================================ pinv
 class LinalgPinvBackward0(Node):
     __slots__ = ()
     formula = "LinalgPinvBackward0: A: pinv_backward(grad, result, A)"
@@ -495,11 +476,12 @@ class LinalgPinvBackward0(Node):
         return -(K @ P).mT + ((gh - A @ K) @ P) @ Ph + PhK - (PhK @ P) @ A
 
 
+@op(function=False, method=False)
 def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     """The Moore-Penrose pseudoinverse: singular values at most max(atol, rtol * largest) count as zero."""
     _check_matrix(A, "pinv", square=False)
     a = A._a
-    xp = _ops._ns(a)
+    xp = _ns(a)
     u, s, vh = _la(a).svd(a, full_matrices=False)
     smax = s[..., :1] if s.shape[-1] else s
     if rtol is None:
@@ -507,22 +489,22 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     tol = xp.maximum(atol or 0.0, rtol * smax)
     sinv = xp.where(s > tol, 1.0 / xp.where(s > tol, s, 1.0), 0.0).astype(a.dtype)
     r = vh.swapaxes(-1, -2) @ (sinv[..., :, None] * u.swapaxes(-1, -2))
-    t = _ops._wrap(_ops._res(r))
-    if _ops._needs(A):
+    t = _wrap(_res(r))
+    if _needs(A):
         n = new_node(LinalgPinvBackward0)
         _record(n, (t,), (A,), (A, t))
     return t
 
 
+@op
 def pinverse(input, rcond=1e-15):
     """torch.pinverse: linalg.pinv with rtol=rcond."""
     return pinv(input, rtol=rcond)
 
 
-# ============================================================================ matrix_exp
 def _expm(a):
     """exp of each square matrix in a: scaling and squaring around a degree-18 Taylor polynomial."""
-    xp = _ops._ns(a)
+    xp = _ns(a)
     norm = float(xp.abs(a).sum(-2).max()) if a.size else 0.0
     s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
     x = a / (2.0 ** s)
@@ -545,25 +527,16 @@ class LinalgMatrixExpBackward0(Node):
         A, = self.saved
         n = A.shape[-1]
         At = A.mT
-        block = _ops.cat([_ops.cat([At, g], -1), _ops.cat([_ops.zeros_like(At), At], -1)], -2)
+        block = ops.cat([ops.cat([At, g], -1), ops.cat([ops.zeros_like(At), At], -1)], -2)
         return matrix_exp(block)[..., :n, n:]
 
 
+@op
 def matrix_exp(A):
     """The matrix exponential of each square matrix in A."""
     _check_matrix(A, "matrix_exp")
-    t = _ops._wrap(_expm(A._a))
-    if _ops._needs(A):
+    t = _wrap(_expm(A._a))
+    if _needs(A):
         n = new_node(LinalgMatrixExpBackward0)
         _record(n, (t,), (A,), (A,))
     return t
-
-
-# ============================================================================ Tensor methods
-record_namespace(globals())
-Tensor.det = det
-Tensor.inverse = inverse
-Tensor.slogdet = slogdet
-Tensor.logdet = logdet
-Tensor.pinverse = pinverse
-Tensor.matrix_exp = matrix_exp

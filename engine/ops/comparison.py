@@ -1,0 +1,198 @@
+"""Comparison, logic and sorting: eq/ne/lt/..., logical_*, bitwise_*, isnan/isinf, isclose,
+sort/argsort/topk, unique, bincount (none differentiable except sort/topk values).
+"""
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.graph import Node, new_node
+from ..backend import xp_of
+from ..autograd.grad_mode import state as _gs
+from ._core import _finish, _isinst, _namespaced, _ndarray, _ns, _pair, _res, _wdim, _wrap
+from ._registry import op, alias
+from .. import ops
+
+
+def _cmp(fn):
+    fn = _namespaced(fn)
+
+    def op(input, other):
+        xa, ya = _pair(input, other)
+        return _wrap(_res(fn(xa, ya)))
+    return op
+
+
+eq = _cmp(np.equal)
+eq = op(eq, "eq")
+
+
+ne = _cmp(np.not_equal)
+ne = op(ne, "ne")
+
+
+lt = _cmp(np.less)
+lt = op(lt, "lt")
+
+
+le = _cmp(np.less_equal)
+le = op(le, "le")
+
+
+gt = _cmp(np.greater)
+gt = op(gt, "gt")
+
+
+ge = _cmp(np.greater_equal)
+ge = op(ge, "ge")
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+alias(greater, "greater")
+alias(greater_equal, "greater_equal")
+alias(less, "less")
+alias(less_equal, "less_equal")
+alias(not_equal, "not_equal")
+
+
+logical_and = _cmp(np.logical_and)
+logical_and = op(logical_and, "logical_and")
+
+
+logical_or = _cmp(np.logical_or)
+logical_or = op(logical_or, "logical_or")
+
+
+logical_xor = _cmp(np.logical_xor)
+logical_xor = op(logical_xor, "logical_xor")
+
+
+bitwise_and = _cmp(np.bitwise_and)
+bitwise_and = op(bitwise_and, "bitwise_and", method=False)
+
+
+bitwise_or = _cmp(np.bitwise_or)
+bitwise_or = op(bitwise_or, "bitwise_or", method=False)
+
+
+bitwise_xor = _cmp(np.bitwise_xor)
+bitwise_xor = op(bitwise_xor, "bitwise_xor", method=False)
+
+
+@op
+def logical_not(input):
+    return _wrap(_res(_ns(input._a).logical_not(input._a)))
+
+
+@op
+def bitwise_not(input):
+    a = input._a
+    xp = _ns(a)
+    return _wrap(_res(xp.logical_not(a) if a.dtype.kind == "b" else xp.invert(a)))
+
+
+@op
+def isnan(input):
+    return _wrap(_res(_ns(input._a).isnan(input._a)))
+
+
+@op
+def isinf(input):
+    return _wrap(_res(_ns(input._a).isinf(input._a)))
+
+
+@op
+def isfinite(input):
+    return _wrap(_res(_ns(input._a).isfinite(input._a)))
+
+
+@op
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _wrap(_res(_ns(input._a).isclose(input._a, other._a if _isinst(other, Tensor) else other, rtol, atol, equal_nan)))
+
+
+@op
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(_ns(input._a).allclose(input._a, other._a if _isinst(other, Tensor) else other, rtol, atol, equal_nan))
+
+
+@op
+def equal(input, other):
+    return input.shape == other.shape and bool((input._a == other._a).all())
+
+
+class SortBackward0(Node):
+    __slots__ = ("shape", "dim")
+    formula = "SortBackward0: self: zeros(self.shape).scatter(dim, indices, grad)"
+    saved_names = ("indices",)
+    saved_attrs = ("dim",)
+
+    def backward(self, g):
+        idx, = self.saved
+        return ops.zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
+
+
+class TopkBackward0(SortBackward0):
+    __slots__ = ()
+    formula = "TopkBackward0: self: zeros(self.shape).scatter(dim, indices, grad)"
+
+
+def _select_by_indices(input, d, idx, cls, name):
+    it = _wrap(_res(idx.astype(np.int64)))
+    a = input._a
+    t = _wrap(_res(np.take_along_axis(a, idx, d) if type(a) is _ndarray else xp_of(a).take_along_axis(a, idx, d)))
+    if _gs.enabled and input._rg:
+        n = new_node(cls)
+        n.shape, n.dim = a.shape, d
+        _finish(t, n, (input,), (it,))
+    return ops.reductions.values_indices(t, it, name)
+
+
+def _argsort_stable(a, d):
+    """Indices that sort `a` along d, equal elements in their order (CuPy's sort is stable)."""
+    return np.argsort(a, axis=d, kind="stable") if type(a) is _ndarray else xp_of(a).argsort(a, axis=d)
+
+
+@op
+def sort(input, dim=-1, descending=False, stable=False):
+    d = _wdim(dim, input.ndim)
+    a = input._a
+    if a.ndim == 0:
+        return ops.reductions.values_indices(ops.clone(input), _wrap(np.zeros((), np.int64)), "sort")
+    if descending:   # stable on the negated key keeps equal elements in their original order
+        key = -a if a.dtype.kind in "fi" else (~a if a.dtype.kind == "b" else a.max() - a)
+        idx = _argsort_stable(key, d)
+    else:
+        idx = _argsort_stable(a, d)
+    return _select_by_indices(input, d, idx, SortBackward0, "sort")
+
+
+@op
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+@op
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    d = _wdim(dim, input.ndim)
+    a = input._a
+    key = (-a if a.dtype.kind in "fi" else a.max() - a) if largest else a
+    idx = _argsort_stable(key, d).take(_ns(a).arange(k), axis=d)
+    return _select_by_indices(input, d, idx, TopkBackward0, "topk")
+
+
+@op
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    r = _ns(input._a).unique(input._a, return_inverse=return_inverse, return_counts=return_counts)
+    if not (return_inverse or return_counts):
+        return _wrap(r)
+    out = [_wrap(r[0])]
+    if return_inverse:
+        out.append(_wrap(r[1].reshape(input.shape).astype(np.int64)))
+    if return_counts:
+        out.append(_wrap(r[-1].astype(np.int64)))
+    return tuple(out)
+
+
+@op
+def bincount(input, weights=None, minlength=0):
+    return _wrap(_ns(input._a).bincount(input._a, None if weights is None else weights._a, minlength).astype(
+        np.int64 if weights is None else weights._a.dtype))

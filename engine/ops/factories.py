@@ -1,0 +1,231 @@
+"""Factories: tensor, as_tensor, from_numpy, zeros/ones/empty/full(_like), eye, arange,
+linspace, logspace, scalar_tensor, meshgrid.
+"""
+import builtins
+import math
+import numpy as np
+
+from .._dtype import get_default_dtype
+from .. import _dtype
+from ..backend import device as _device, device_of, is_cuda_array, to_device, xp as _xp, xp_of
+from .._tensor import Size, Tensor, _check_can_require_grad
+from ._core import _isinst, _ndarray, _scalar, _wrap
+from ._registry import op, alias
+
+
+def _factory_dtype(dtype, default=None):
+    if dtype is None:
+        return default if default is not None else get_default_dtype().np
+    return _dtype.to_np(dtype)
+
+
+def _place(a, device, requires_grad):
+    if device is not None:
+        d = _device(device)
+        if d.type != "cpu":
+            a = to_device(a, d)
+    t = _wrap(a)
+    if requires_grad:
+        _check_can_require_grad(t)
+        t._rg = True
+    return t
+
+
+def _infer_np(data):
+    """NumPy array from nested Python data, with PyTorch's dtype inference."""
+    if _isinst(data, Tensor):
+        return data._a
+    if _isinst(data, (_ndarray, np.generic)):
+        return np.asarray(data)
+    if is_cuda_array(data):
+        return data
+    if _isinst(data, (list, tuple)):
+        flat = list(_flatten(data))
+        if flat and builtins.any(_isinst(v, Tensor) for v in flat):
+            data = _detensor(data)
+            flat = list(_flatten(data))
+        if builtins.all(_isinst(v, (bool, np.bool_)) for v in flat) and flat:
+            return np.array(data, dtype=np.bool_)
+        if builtins.all(_isinst(v, (int, np.integer, bool, np.bool_)) for v in flat):
+            return np.array(data, dtype=np.int64)
+        return np.array(data, dtype=get_default_dtype().np)
+    if _isinst(data, bool):
+        return np.array(data, dtype=np.bool_)
+    if _isinst(data, int):
+        return np.array(data, dtype=np.int64)
+    if _isinst(data, float):
+        return np.array(data, dtype=get_default_dtype().np)
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _flatten(x):
+    for v in x:
+        if _isinst(v, (list, tuple)):
+            yield from _flatten(v)
+        elif _isinst(v, _ndarray):
+            yield from v.reshape(-1).tolist() if v.size else []
+        else:
+            yield v
+
+
+def _detensor(x):
+    if _isinst(x, Tensor):
+        return x._a.item() if x._a.ndim == 0 else _detensor(x._a.tolist())
+    if _isinst(x, (list, tuple)):
+        return [_detensor(v) for v in x]
+    return x
+
+
+@op(method=False)
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new leaf tensor copying `data` (nested lists, numbers, numpy arrays or tensors)."""
+    if _isinst(data, Tensor):
+        import warnings
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+    a = _infer_np(data)
+    if dtype is not None:
+        a = a.astype(_dtype.to_np(dtype), copy=True)
+    else:
+        a = a.copy()
+    return _place(a, device if device is not None else (device_of(a) if is_cuda_array(a) else None), requires_grad)
+
+
+@op(method=False)
+def as_tensor(data, dtype=None, device=None):
+    if _isinst(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    if _isinst(data, _ndarray) and (dtype is None or _dtype.to_np(dtype) == data.dtype) and device in (None, "cpu"):
+        return _wrap(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+alias(asarray, "asarray", method=False)
+
+
+@op(method=False)
+def from_numpy(ndarray):
+    """A tensor sharing memory with a NumPy array."""
+    if not _isinst(ndarray, _ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    _dtype.from_np(ndarray.dtype)
+    return _wrap(ndarray)
+
+
+def _size_args(size):
+    if len(size) == 1 and _isinst(size[0], (tuple, list, Size)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+@op(method=False)
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _place(np.zeros(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+
+
+@op(method=False)
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _place(np.ones(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+
+
+@op(method=False)
+def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
+    return _place(np.zeros(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+
+
+@op(method=False)
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        npdt = _infer_np(fill_value).dtype
+    else:
+        npdt = _dtype.to_np(dtype)
+    return _place(np.full(tuple(size), fill_value, npdt), device, requires_grad)
+
+
+def _like(input, dtype, device):
+    return (_dtype.to_np(dtype) if dtype is not None else input._a.dtype,
+            device if device is not None else input.device)
+
+
+@op(method=False)
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    dt, dev = _like(input, dtype, device)
+    xp = xp_of(input._a) if device is None else _xp(dev)
+    return _place(xp.zeros(input._a.shape, dt), None, requires_grad)
+
+
+@op(method=False)
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    dt, dev = _like(input, dtype, device)
+    xp = xp_of(input._a) if device is None else _xp(dev)
+    return _place(xp.ones(input._a.shape, dt), None, requires_grad)
+
+
+empty_like = zeros_like
+alias(empty_like, "empty_like", method=False)
+
+
+@op(method=False)
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    xp = xp_of(input._a) if device is None else _xp(dev)
+    return _place(xp.full(input._a.shape, fill_value, dt), None, requires_grad)
+
+
+@op(method=False)
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    return _place(np.eye(n, m, dtype=_factory_dtype(dtype)), device, requires_grad)
+
+
+@op(method=False)
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    vals = [_scalar(v) if not _isinst(v, Tensor) else v.item() for v in (start, end, step)]
+    if dtype is None:
+        npdt = np.int64 if builtins.all(_isinst(v, int) for v in vals) else get_default_dtype().np
+    else:
+        npdt = _dtype.to_np(dtype)
+    s, e, st = vals
+    n = builtins.max(int(math.ceil((e - s) / st)), 0)
+    a = (s + np.arange(n, dtype=np.float64) * st).astype(npdt) if np.dtype(npdt).kind == "f" else \
+        np.arange(s, e, st, dtype=npdt)
+    return _place(a, device, requires_grad)
+
+
+@op(method=False)
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    a = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
+    # PyTorch computes from both ends symmetrically; float64 then cast matches it to float32 precision
+    return _place(a.astype(_factory_dtype(dtype)), device, requires_grad)
+
+
+@op(method=False)
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    a = base ** np.linspace(float(start), float(end), int(steps))
+    return _place(a.astype(_factory_dtype(dtype)), device, requires_grad)
+
+
+@op(method=False)
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    return tensor(float(s), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+@op(method=False)
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and _isinst(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = tuple(t.numel() for t in tensors)
+    if indexing == "xy" and len(tensors) >= 2:
+        shape = (shape[1], shape[0]) + shape[2:]
+    outs = []
+    for i, t in enumerate(tensors):
+        j = i
+        if indexing == "xy" and len(tensors) >= 2 and i < 2:
+            j = 1 - i
+        s = [1] * len(shape)
+        s[j] = t.numel()
+        outs.append(t.reshape(s).expand(shape))
+    return tuple(outs)
