@@ -259,7 +259,7 @@ class profile:
     def _start(self) -> None:
         self._raw, self._t0 = [], perf_counter()
         self._stack = contextlib.ExitStack()
-        self._stack.enter_context(recording.record_ops(self._on_op))
+        self._stack.enter_context(recording.record_ops(self._on_op, timed=True))
         _active.append(self)
 
     def _stop(self) -> None:
