@@ -173,7 +173,10 @@ def _tensor_value(param: ParamSpec, value: Any, where: str) -> Any:
             if depth >= MAX_RANK:
                 raise InvalidValue(f"{_at(where)}nested deeper than {MAX_RANK} levels; a tensor "
                                    f"value has at most {MAX_RANK} dimensions, such as [[1, 2]]")
-            if all(type(v) is float or type(v) is int for v in item):    # a row of numbers
+            for v in item:
+                if type(v) is not float and type(v) is not int:
+                    break
+            else:                                     # a row of plain numbers: as they are
                 counted[0] += len(item)
                 if counted[0] > MAX_VALUE_ELEMENTS:
                     raise InvalidValue(f"{_at(where)}more than {MAX_VALUE_ELEMENTS:,} numbers "

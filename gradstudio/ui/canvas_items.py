@@ -49,6 +49,10 @@ def shown_ports(spec: NodeSpec, params: dict) -> tuple[tuple, tuple]:
             tuple(p for p in spec.outputs if p.name in outputs))
 
 
+_POSITION_CHANGE = QGraphicsItem.ItemPositionChange
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+
+
 class NodeItem(QGraphicsRectItem):
     """A QGraphicsRectItem so Qt answers `boundingRect` natively: with a thousand items it is
     asked for every item on every frame, and a Python override cost more than the paint."""
@@ -317,14 +321,17 @@ class NodeItem(QGraphicsRectItem):
     def itemChange(self, change, value):
         # Only a drag snaps; an item made or moved for the document sits where the document
         # says (a paste, an undo of a delete), so the canvas never differs from the file.
-        if change == QGraphicsItem.ItemPositionChange and self.canvas.snap_to_grid \
-                and not self.canvas.syncing and self.canvas.mouseGrabberItem() is not None:
-            grid = self.canvas.grid_size
-            return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
-        if change == QGraphicsItem.ItemPositionHasChanged:
+        # (Asked for every change of every item, thousands while a big graph is built: the
+        # others return `value` as QGraphicsItem's own itemChange does.)
+        if change == _POSITION_CHANGE:
+            if self.canvas.snap_to_grid and not self.canvas.syncing \
+                    and self.canvas.mouseGrabberItem() is not None:
+                grid = self.canvas.grid_size
+                return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
+        elif change == _POSITION_CHANGED:
             for edge in self.edges:
                 edge.update_path()
-        return super().itemChange(change, value)
+        return value
 
     def hoverMoveEvent(self, event) -> None:
         """The cursor says what a press would do: connect, edit a field, or move the node."""

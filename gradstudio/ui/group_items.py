@@ -20,6 +20,8 @@ from shiboken6 import isValid
 from gradstudio.graph.document import Document, GraphError
 from gradstudio.ui.canvas_items import NODE_WIDTH, PAD, PORT_R, NodeItem
 
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+
 if TYPE_CHECKING:
     from gradstudio.ui.canvas_scene import GraphScene
 
@@ -192,10 +194,10 @@ class GroupBox(QGraphicsRectItem):
                                     PORT_R, PORT_R)
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.ItemPositionHasChanged:
+        if change == _POSITION_CHANGED:
             for edge in self.edges:
                 edge.update_path()
-        return super().itemChange(change, value)
+        return value             # as QGraphicsItem's own itemChange does
 
     def mousePressEvent(self, event) -> None:
         self._press_pos = self.pos()
