@@ -31,7 +31,7 @@ class OpRecord(NamedTuple):
 active = None      # the active observers (a tuple, innermost last), or None when nobody records
 _timed = False     # whether an active observer asked for each call's start time and duration
 _frames = []       # per op call in progress while recording: the records its inner ops made
-Tensor = None      # engine.Tensor, bound when the first observer starts (a circular import)
+_Tensor = None     # engine.Tensor, bound when the first observer starts (a circular import)
 
 
 @contextlib.contextmanager
@@ -40,9 +40,9 @@ def record_ops(observer, *, timed=False):
     exist. Observers nest: each active one is called. An exception from the observer propagates
     to the op's caller. timed: fill each record's `started` and `elapsed` (a profiler asks for
     them; other observers leave them 0.0 and the op call is not timed)."""
-    global active, _timed, Tensor
-    if Tensor is None:
-        from .._tensor import Tensor
+    global active, _timed, _Tensor
+    if _Tensor is None:
+        from .._tensor import Tensor as _Tensor
     prev, prev_timed = active, _timed
     active = (prev or ()) + (observer,)
     _timed = prev_timed or bool(timed)
@@ -69,10 +69,10 @@ def resume(token):
 def _tensors(values):
     out = []
     for v in values:
-        if isinstance(v, Tensor):
+        if isinstance(v, _Tensor):
             out.append(v)
         elif isinstance(v, (tuple, list)):
-            out.extend(x for x in v if isinstance(x, Tensor))
+            out.extend(x for x in v if isinstance(x, _Tensor))
     return tuple(out)
 
 
@@ -102,7 +102,7 @@ def _call(name, fn, args, kwargs, opaque=False):
             frames.pop()
     if opaque and frames:
         return result
-    if isinstance(result, Tensor):
+    if isinstance(result, _Tensor):
         outputs = (result,)
     else:
         outputs = _tensors((result,))
