@@ -411,7 +411,10 @@ class EdgeItem(QGraphicsPathItem):
     _stroker = QPainterPathStroker()
     _stroker.setWidth(10)
 
-    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene") -> None:
+    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene",
+                 path: bool = True) -> None:
+        """path=False: the caller lays out the path later (the scene's rebuild: the group
+        layer draws every edge it shows once it knows which hide inside collapsed groups)."""
         super().__init__()
         self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
         self.selected = False
@@ -423,7 +426,8 @@ class EdgeItem(QGraphicsPathItem):
         src.edges.append(self)
         dst.edges.append(self)
         self.apply_style()
-        self.update_path()
+        if path:
+            self.update_path()
 
     def apply_style(self) -> None:
         style = self.canvas.style
