@@ -7,6 +7,7 @@ Philox streams), and on the real GPU (skipped with the reason when CUDA is unava
 Tests marked `real_cuda` run only on a real GPU; tools/gpu_check.sh runs them all there.
 """
 import gc
+import threading
 
 import numpy as np
 import pytest
@@ -249,6 +250,18 @@ def test_linalg_errors_on_cuda_are_pytorchs(cuda_kind):
         engine.linalg.cholesky(engine.tensor([[1.0, 2.0], [2.0, 1.0]], device="cuda"))
     with pytest.raises(engine.linalg.LinAlgError, match="singular"):
         engine.linalg.solve(singular, engine.ones(2, 1, device="cuda"))
+    assert engine.linalg.det(singular).item() == 0.0      # a determinant of 0 is an answer, not an error
+    errors = []                                           # the setting is per thread: a worker thread too
+
+    def worker():
+        try:
+            engine.linalg.inv(singular)
+        except engine.linalg.LinAlgError as e:
+            errors.append(e)
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert len(errors) == 1 and "singular" in str(errors[0])
 
 
 @real_cuda

@@ -9,7 +9,9 @@ In strict mode the stand-in also refuses `np.f(a)` on its arrays (anything but t
 that Python operators and ndarray methods call): engine code must write `xp.f(a)` with the
 array's own namespace.
 """
+import contextlib
 import math
+import threading
 import types
 
 import numpy as np
@@ -143,7 +145,14 @@ def _make_fake_cupy():
 
     def on_host(f):     # cupy.linalg.f: NumPy's f, results (tuples of arrays too) on the fake device
         def call(*a, **k):
-            r = f(*_unwrap(a), **_unwrap(k))
+            try:
+                r = f(*_unwrap(a), **_unwrap(k))
+            except np.linalg.LinAlgError:
+                if getattr(_errstate, "linalg", "ignore") == "raise":
+                    raise
+                # as CuPy without cupyx.errstate(linalg="raise"): the solver's status is not read
+                # back, and the result is whatever the failed factorization left (NaN here)
+                r = np.full(a[-1].shape, np.nan, a[-1].dtype)
             return tuple(_wrap(x) for x in r) if isinstance(r, tuple) else _wrap(r)
         return call
     cp.linalg = types.SimpleNamespace(**{n: on_host(getattr(np.linalg, n)) for n in (
@@ -172,10 +181,26 @@ def _make_fake_cupy():
     return cp
 
 
+_errstate = threading.local()       # cupyx's per-thread error settings
+_errstate.linalg = "ignore"
+
+
+@contextlib.contextmanager
+def _fake_errstate(*, linalg=None, **kw):
+    old = getattr(_errstate, "linalg", "ignore")
+    if linalg is not None:
+        _errstate.linalg = linalg
+    try:
+        yield
+    finally:
+        _errstate.linalg = old
+
+
 @pytest.fixture
 def fake_cuda(monkeypatch):
     import sys
     cupyx = types.ModuleType("cupyx")
+    cupyx.errstate = _fake_errstate
     cupyx.scatter_add = lambda a, key, v: np.add.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
     cupyx.__path__ = []
     special = types.ModuleType("cupyx.scipy.special")
