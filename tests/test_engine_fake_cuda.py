@@ -97,6 +97,12 @@ class FakeArray(np.ndarray):
             raise TypeError(f"np.{func.__name__} called on a cuda array")
         return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
 
+    def argmax(self, *a, **k):      # CuPy gives a 0-dim device array where NumPy gives a scalar
+        return _wrap(np.ndarray.argmax(self.view(np.ndarray), *a, **k))
+
+    def argmin(self, *a, **k):
+        return _wrap(np.ndarray.argmin(self.view(np.ndarray), *a, **k))
+
     def __getitem__(self, key):
         return _wrap(np.ndarray.__getitem__(self.view(np.ndarray), _unwrap(key)))
 
@@ -196,9 +202,21 @@ def _fake_errstate(*, linalg=None, **kw):
         _errstate.linalg = old
 
 
+def _refusing_host_copy(f):
+    """np.asarray / np.array that refuse a stand-in array, as CuPy refuses an implicit copy to the host."""
+    def call(a, *args, **kw):
+        if isinstance(a, FakeArray):
+            raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
+                            "construct a NumPy array explicitly.")
+        return f(a, *args, **kw)
+    return call
+
+
 @pytest.fixture
 def fake_cuda(monkeypatch):
     import sys
+    monkeypatch.setattr(np, "asarray", _refusing_host_copy(np.asarray))
+    monkeypatch.setattr(np, "array", _refusing_host_copy(np.array))
     cupyx = types.ModuleType("cupyx")
     cupyx.errstate = _fake_errstate
     cupyx.scatter_add = lambda a, key, v: np.add.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
@@ -308,3 +326,12 @@ def test_nn_functional_uses_the_arrays_namespace_on_fake_cuda(fake_cuda, monkeyp
         results.append([t.detach().cpu().numpy() for t in (loss, x.grad, w.grad)])
     for g, c in zip(*results):
         np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+def test_counts_and_arg_reductions_stay_on_the_device(fake_cuda, monkeypatch):
+    """count_nonzero once called np.asarray on the CuPy array (a TypeError on a real GPU)."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x = engine.tensor([[0.0, 1.0, 3.0], [2.0, 0.0, 0.0]], device="cuda")
+    for r, want in ((engine.count_nonzero(x), 3), (x.count_nonzero(dim=0), [1, 1, 1]),
+                    (x.count_nonzero(dim=(0, 1)), 3), (x.argmax(), 2), (x.argmin(dim=1), [0, 1])):
+        assert r.is_cuda and r.dtype == engine.int64 and r.tolist() == want
