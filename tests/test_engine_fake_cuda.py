@@ -147,7 +147,13 @@ def _make_fake_cupy():
         f = getattr(np, name)
         return (lambda *a, **k: _wrap(f(*_unwrap(a), **_unwrap(k)))) if callable(f) else f
     cp.__getattr__ = __getattr__
-    cp.asarray = lambda a, dtype=None: _wrap(np.array(_unwrap(a), dtype=dtype))
+    cp.host_copies = 0              # host->device copies of a host array (cp.asarray of an ndarray)
+
+    def asarray(a, dtype=None):
+        if isinstance(a, np.ndarray) and not isinstance(a, FakeArray):
+            cp.host_copies += 1
+        return _wrap(np.array(_unwrap(a), dtype=dtype))
+    cp.asarray = asarray
 
     def on_host(f):     # cupy.linalg.f: NumPy's f, results (tuples of arrays too) on the fake device
         def call(*a, **k):
@@ -335,3 +341,27 @@ def test_counts_and_arg_reductions_stay_on_the_device(fake_cuda, monkeypatch):
     for r, want in ((engine.count_nonzero(x), 3), (x.count_nonzero(dim=0), [1, 1, 1]),
                     (x.count_nonzero(dim=(0, 1)), 3), (x.argmax(), 2), (x.argmin(dim=1), [0, 1])):
         assert r.is_cuda and r.dtype == engine.int64 and r.tolist() == want
+
+
+FACTORIES = {
+    "zeros": lambda d: engine.zeros(2, 3, device=d), "ones": lambda d: engine.ones((2, 3), dtype=engine.int64, device=d),
+    "empty": lambda d: engine.empty(2, device=d).zero_(), "full": lambda d: engine.full((2, 2), 7.5, device=d),
+    "full-int": lambda d: engine.full((3,), 4, device=d), "eye": lambda d: engine.eye(3, 2, device=d),
+    "arange": lambda d: engine.arange(5, device=d), "arange-float": lambda d: engine.arange(0, 1, 0.25, device=d),
+    "linspace": lambda d: engine.linspace(0, 1, 5, device=d), "logspace": lambda d: engine.logspace(0, 2, 3, device=d),
+    "zeros_like": lambda d: engine.zeros_like(engine.eye(2, device=d)),
+    "ones_like-to": lambda d: engine.ones_like(engine.eye(2), device=d),
+    "full_like": lambda d: engine.full_like(engine.eye(2, device=d), 3.0, dtype=engine.float64),
+}
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_factories_build_on_the_device(fake_cuda, monkeypatch, name):
+    """device='cuda' allocates and fills with CuPy, with no host array copied over, and gives
+    the CPU's values and dtype."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    cp = backend._cupy
+    t = FACTORIES[name]("cuda")
+    assert cp.host_copies == 0 and t.is_cuda
+    c = FACTORIES[name]("cpu")
+    assert t.dtype == c.dtype and t.tolist() == c.tolist()
