@@ -72,6 +72,7 @@ class FakeArray(np.ndarray):
     strict = False              # refuse NumPy functions called on these arrays
 
     def get(self):
+        FakeArray.host_reads += 1
         return self.view(np.ndarray).copy()
 
     @property
@@ -96,6 +97,17 @@ class FakeArray(np.ndarray):
         if FakeArray.strict:
             raise TypeError(f"np.{func.__name__} called on a cuda array")
         return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
+
+    # reads of a device value by the host (each a synchronisation on a real GPU), counted
+    host_reads = 0
+
+    def _read(name):
+        def read(self, *a, **k):
+            FakeArray.host_reads += 1
+            return getattr(np.ndarray, name)(self.view(np.ndarray), *a, **k)
+        return read
+    __bool__, __float__, __int__ = _read("__bool__"), _read("__float__"), _read("__int__")
+    __index__, item, tolist = _read("__index__"), _read("item"), _read("tolist")
 
     def argmax(self, *a, **k):      # CuPy gives a 0-dim device array where NumPy gives a scalar
         return _wrap(np.ndarray.argmax(self.view(np.ndarray), *a, **k))
@@ -365,3 +377,62 @@ def test_factories_build_on_the_device(fake_cuda, monkeypatch, name):
     assert cp.host_copies == 0 and t.is_cuda
     c = FACTORIES[name]("cpu")
     assert t.dtype == c.dtype and t.tolist() == c.tolist()
+
+
+F = engine.nn.functional
+STEPS = {   # one training-step piece each; none needs to read a device value on the host
+    "cross_entropy": lambda x, t: F.cross_entropy(x, t),
+    "cross_entropy-smoothing": lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1, ignore_index=1),
+    "cross_entropy-smoothing-weight": lambda x, t: F.cross_entropy(
+        x, t, weight=engine.ones(4, device=x.device) * 2, label_smoothing=0.2),
+    "nll_loss": lambda x, t: F.nll_loss(F.log_softmax(x, 1), t, ignore_index=0),
+    "binary_cross_entropy": lambda x, t: F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid() * 0.5),
+    "max_pool2d": lambda x, t: F.max_pool2d(x.reshape(1, 1, 3, 4), 2).sum(),
+    "max_pool2d-padding": lambda x, t: F.max_pool2d(x.reshape(1, 1, 3, 4), 3, 2, padding=1).sum(),
+}
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_losses_and_pooling_read_nothing_back_on_cuda(fake_cuda, monkeypatch, name):
+    """Forward, backward and clip_grad_norm_ on cuda: no device value read by the host (each
+    such read is a synchronisation on a real GPU) and no host array copied over; same numbers
+    as the CPU."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x0 = np.random.default_rng(0).standard_normal((3, 4))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        t = engine.tensor([3, 1, 2], device=device)
+        FakeArray.host_reads = backend._cupy.host_copies = 0
+        loss = STEPS[name](x, t)
+        loss.backward()
+        norm = engine.nn.utils.clip_grad_norm_([x], 0.01)
+        if device == "cuda":
+            assert (FakeArray.host_reads, backend._cupy.host_copies) == (0, 0)
+        results.append([host(v) for v in (loss, x.grad, norm)])
+    for g, c in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+def host(t):
+    return t.detach().cpu().numpy()
+
+
+def test_bad_targets_raise_on_the_cpu_and_give_nan_on_cuda(fake_cuda):
+    """PyTorch checks class indices and probabilities on cuda with a device-side assert; the
+    engine reads nothing back there: the loss and its gradient are NaN instead."""
+    for device in ("cpu", "cuda"):
+        x = engine.zeros(2, 3, device=device, requires_grad=True)
+        bad_target = engine.tensor([0, 3], device=device)
+        p = engine.tensor([0.5, 1.5], device=device)
+        if device == "cpu":
+            with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+                F.cross_entropy(x, bad_target)
+            with pytest.raises(RuntimeError, match="between 0 and 1"):
+                F.binary_cross_entropy(p, engine.zeros(2))
+        else:
+            loss = F.cross_entropy(x, bad_target)
+            loss.backward()
+            assert math.isnan(loss.item()) and np.isnan(host(x.grad)[1]).all()
+            assert not np.isnan(host(x.grad)[0]).any()
+            assert math.isnan(F.binary_cross_entropy(p, engine.zeros(2, device="cuda")).item())
