@@ -11,6 +11,7 @@ array's own namespace.
 """
 import contextlib
 import math
+import re
 import threading
 import types
 
@@ -436,3 +437,23 @@ def test_bad_targets_raise_on_the_cpu_and_give_nan_on_cuda(fake_cuda):
             assert math.isnan(loss.item()) and np.isnan(host(x.grad)[1]).all()
             assert not np.isnan(host(x.grad)[0]).any()
             assert math.isnan(F.binary_cross_entropy(p, engine.zeros(2, device="cuda")).item())
+
+
+@pytest.mark.parametrize("shape,options", [
+    ((5000,), {}), ((100, 100), {}), ((20, 30, 40), {}), ((7, 2000), {}), ((12, 13), {"threshold": 10, "edgeitems": 2}),
+    ((50, 3), {"threshold": 10, "edgeitems": 0}), ((4, 5), {})])
+def test_printing_a_cuda_tensor_copies_only_what_it_shows(fake_cuda, monkeypatch, shape, options):
+    """A summarized print of a cuda tensor copies its edges to the host, not the whole tensor,
+    and prints what the CPU prints."""
+    copied = []
+    get = FakeArray.get
+    monkeypatch.setattr(FakeArray, "get", lambda self: copied.append(self.size) or get(self))
+    values = (np.random.default_rng(0).standard_normal(shape) * 10).astype(np.float32)
+    with engine.printoptions(**options):
+        on_cuda = repr(engine.tensor(values, device="cuda"))
+        on_cpu = repr(engine.tensor(values))
+        e, threshold = engine._tensor_str.PRINT_OPTS.edgeitems, engine._tensor_str.PRINT_OPTS.threshold
+    assert "device='cuda:0'" in on_cuda
+    assert re.sub(r",\s+device='cuda:0'", "", on_cuda) == on_cpu
+    shown = math.prod(min(n, 2 * e) for n in shape) if values.size > threshold else values.size
+    assert copied == [shown]
