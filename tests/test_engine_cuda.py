@@ -416,3 +416,12 @@ def test_grad_scaler_reads_the_gradients_state_back_once_per_step(fake_cuda, mon
     scaler.step(opt)
     scaler.update()
     assert scaler.get_scale() == 32768.0
+
+
+def test_integer_powers_on_cuda_follow_pytorch(cuda_kind):
+    """Integers to negative tensor powers: 1, +-1 for bases 1 and -1, else 0 (as on the CPU)."""
+    b = engine.tensor([2, 1, -1, -1, 0, 3], device="cuda")
+    e = engine.tensor([-1, -3, -3, -2, -1, 2], device="cuda")
+    r = b ** e
+    assert r.is_cuda and r.dtype == engine.int64 and r.tolist() == [0, 1, -1, 1, 0, 9]
+    assert (2 ** engine.tensor([-1, 0, 2], device="cuda")).tolist() == [0, 1, 4]
