@@ -464,6 +464,8 @@ def test_bad_targets_give_nan_on_a_real_gpu():
         assert np.isnan(loss.item())
     p = engine.tensor([0.5, 1.5], device="cuda")
     assert np.isnan(engine.nn.functional.binary_cross_entropy(p, engine.zeros(2, device="cuda")).item())
+    rows = engine.nn.functional.embedding(engine.tensor([0, 3, -1], device="cuda"), engine.ones(3, 2, device="cuda"))
+    assert np.isnan(host(rows)[1:]).all() and not np.isnan(host(rows)[0]).any()
 
 
 @real_cuda

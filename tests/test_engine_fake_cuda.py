@@ -388,6 +388,7 @@ STEPS = {   # one training-step piece each; none needs to read a device value on
         x, t, weight=engine.ones(4, device=x.device) * 2, label_smoothing=0.2),
     "nll_loss": lambda x, t: F.nll_loss(F.log_softmax(x, 1), t, ignore_index=0),
     "binary_cross_entropy": lambda x, t: F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid() * 0.5),
+    "embedding": lambda x, t: F.embedding(t - 1, x, padding_idx=1).sum(),
     "max_pool2d": lambda x, t: F.max_pool2d(x.reshape(1, 1, 3, 4), 2).sum(),
     "max_pool2d-padding": lambda x, t: F.max_pool2d(x.reshape(1, 1, 3, 4), 3, 2, padding=1).sum(),
 }
@@ -431,12 +432,19 @@ def test_bad_targets_raise_on_the_cpu_and_give_nan_on_cuda(fake_cuda):
                 F.cross_entropy(x, bad_target)
             with pytest.raises(RuntimeError, match="between 0 and 1"):
                 F.binary_cross_entropy(p, engine.zeros(2))
+            with pytest.raises(IndexError, match="index 3 is out of range for 3"):
+                F.embedding(engine.tensor([0, 3]), engine.ones(3, 2))
         else:
             loss = F.cross_entropy(x, bad_target)
             loss.backward()
             assert math.isnan(loss.item()) and np.isnan(host(x.grad)[1]).all()
             assert not np.isnan(host(x.grad)[0]).any()
             assert math.isnan(F.binary_cross_entropy(p, engine.zeros(2, device="cuda")).item())
+            w = engine.ones(3, 2, device="cuda", requires_grad=True)
+            rows = F.embedding(engine.tensor([[0, 3], [1, 2]], device="cuda"), w)
+            rows.sum().backward()
+            assert np.isnan(host(rows)[0, 1]).all() and not np.isnan(host(rows)[1]).any()
+            assert np.isnan(host(w.grad)[0]).all()
 
 
 @pytest.mark.parametrize("shape,options", [

@@ -102,9 +102,17 @@ class _Embedding(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
-        idx = array_of(indices)
+        idx, w = array_of(indices), array_of(weight)
+        ctx.bad = None
+        if type(idx) is not np.ndarray:     # cuda: PyTorch's device-side assert becomes NaN rows (no host read)
+            xp = namespace_of(idx)
+            ctx.bad = (idx < 0) | (idx >= weight.shape[0])
+            idx = xp.where(ctx.bad, 0, idx)
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
-        return tensor_from_array(array_of(weight)[idx])
+        out = w[idx]
+        if ctx.bad is not None and w.dtype.kind == "f":
+            out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
+        return tensor_from_array(out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -115,6 +123,9 @@ class _Embedding(Function):
         if ctx.padding_idx is not None:
             keep = (rows != ctx.padding_idx)[:, None].astype(array_of(grad).dtype)
             grad_rows = grad_rows * tensor_from_array(keep)
+        if ctx.bad is not None:
+            poison = xp.where(ctx.bad.reshape(-1, 1), np.nan, 1.0).astype(array_of(grad).dtype)
+            grad_rows = grad_rows * tensor_from_array(poison)
         targets = rows[:, None] * dim + xp.arange(dim)
         return _ScatterFlat.apply(grad_rows, targets, (ctx.rows, dim)), None, None
 
@@ -127,7 +138,9 @@ def embedding(input, weight, padding_idx: int | None = None):
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
     a = array_of(input)
-    if a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
+    # the CPU checks the indices at once (two reads of min and max); cuda reads nothing back: an
+    # index out of range gives a NaN row and NaN gradient (PyTorch's cuda kernel asserts on the device)
+    if type(a) is np.ndarray and a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
                          "embeddings")
