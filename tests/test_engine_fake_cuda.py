@@ -224,7 +224,7 @@ def _fake_errstate(*, linalg=None, **kw):
 def _refusing_host_copy(f):
     """np.asarray / np.array that refuse a stand-in array, as CuPy refuses an implicit copy to the host."""
     def call(a, *args, **kw):
-        if isinstance(a, FakeArray):
+        if isinstance(a, FakeArray) or (isinstance(a, (list, tuple)) and any(isinstance(v, FakeArray) for v in a)):
             raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
                             "construct a NumPy array explicitly.")
         return f(a, *args, **kw)
@@ -465,3 +465,12 @@ def test_printing_a_cuda_tensor_copies_only_what_it_shows(fake_cuda, monkeypatch
     assert re.sub(r",\s+device='cuda:0'", "", on_cuda) == on_cpu
     shown = math.prod(min(n, 2 * e) for n in shape) if values.size > threshold else values.size
     assert copied == [shown]
+
+
+def test_a_list_of_cuda_tensors_indexes_on_the_device(fake_cuda, monkeypatch):
+    """x[[i, j]] with cuda tensors i, j: np.array of CuPy arrays is a TypeError on a real GPU."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x = engine.arange(6.0, device="cuda", requires_grad=True)
+    y = x[[engine.tensor(4, device="cuda"), 1]]
+    y.sum().backward()
+    assert y.is_cuda and y.tolist() == [4.0, 1.0] and x.grad.tolist() == [0, 1, 0, 0, 1, 0]
