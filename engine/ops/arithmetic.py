@@ -309,6 +309,8 @@ def _power(xp, a, b):
 
 
 def _int_power(xp, a, b):
+    if not hasattr(a, "dtype"):         # a Python number: made on b's device, in b's dtype (no host copy)
+        a = xp.full((), a, dtype=b.dtype)
     neg = b < 0
     r = xp.power(a, xp.where(neg, 0, b))
     at_neg = xp.where(a == 1, 1, xp.where(a == -1, 1 - 2 * (b % 2), 0))
