@@ -197,6 +197,9 @@ class AccumulateGrad(Node):
     def name(self):
         return "torch::autograd::AccumulateGrad"
 
+    def __repr__(self):                 # PyTorch prints the short name here
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
     def __init__(self, variable):
         self.variable = variable
         self._next = ()

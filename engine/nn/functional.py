@@ -21,6 +21,7 @@ import engine
 from engine.ops.products import AddmmBackward0, MmBackward0
 from engine import amp as _amp
 from engine.autograd import Function
+from engine.nn._activation_grads import leaky_relu_backward
 from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
@@ -311,7 +312,7 @@ class _LeakyRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return engine.where(x > 0, grad, grad * ctx.slope), None
+        return leaky_relu_backward(grad, x, ctx.slope), None
 
 
 class _LeakyReluInplace(Function):
@@ -335,7 +336,7 @@ class _LeakyReluInplace(Function):
                 "call out-of-place version instead. File an issue at https://github.com/pytorch/pytorch if you "
                 "do require supporting in-place leakRelu backward calculation with negative slope")
         (result,) = ctx.saved_tensors
-        return engine.where(result > 0, grad, grad * ctx.slope), None
+        return leaky_relu_backward(grad, result, ctx.slope), None
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):

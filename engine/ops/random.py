@@ -96,17 +96,23 @@ def _gen(generator, fn, device=None):
 
 
 @op(method=False)
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1)."""
+    device = ops.factories._on(device)
     g = _gen(generator, "rand", device)
-    return ops.factories._place(_random.uniform(ops.factories._size_args(size), ops.factories._factory_dtype(dtype), g=g), device, requires_grad)
+    shape = ops.factories._size_args(sizes, size, "rand")
+    return ops.factories._place(_random.uniform(shape, ops.factories._factory_dtype(dtype), g=g),
+                                device, requires_grad)
 
 
 @op(method=False)
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal."""
+    device = ops.factories._on(device)
     g = _gen(generator, "randn", device)
-    return ops.factories._place(_random.normal(ops.factories._size_args(size), ops.factories._factory_dtype(dtype), g=g), device, requires_grad)
+    shape = ops.factories._size_args(sizes, size, "randn")
+    return ops.factories._place(_random.normal(shape, ops.factories._factory_dtype(dtype), g=g),
+                                device, requires_grad)
 
 
 @op(method=False)
@@ -115,6 +121,7 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    device = ops.factories._on(device)
     g = _gen(generator, "randint", device)
     return ops.factories._place(_random.randint(low, high, tuple(size), ops.factories._factory_dtype(dtype, np.int64), g=g), device,
                   requires_grad)
