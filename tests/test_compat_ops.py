@@ -116,3 +116,80 @@ def test_default_device_and_device_context():
         assert engine.randn(2).device.type == "cpu"
     finally:
         engine.set_default_device(None)
+def test_saved_tensors_hooks_pack_and_unpack_every_saved_tensor():
+    packed, unpacked = [], []
+
+    def pack(t):
+        packed.append(tuple(t.shape))
+        return t.detach() * 1
+
+    def unpack(t):
+        unpacked.append(tuple(t.shape))
+        return t
+
+    x = engine.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with engine.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = (x * x).exp().sum()
+    assert packed                                   # mul saved x twice, exp its result
+    y.backward()
+    assert len(unpacked) >= len(packed)
+    np.testing.assert_allclose(x.grad.numpy(), (2 * x * (x * x).exp()).detach().numpy(), rtol=1e-6)
+
+
+def test_save_on_cpu_gives_the_same_gradients():
+    x = engine.tensor([0.5, -1.0], requires_grad=True)
+    with engine.autograd.graph.save_on_cpu():
+        y = (x.tanh() * x).sum()
+    y.backward()
+    expected = (x.tanh() + x * (1 - x.tanh() ** 2)).detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-6)
+
+
+def test_saved_tensors_hooks_match_torch_in_what_they_see():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (engine, torch):
+        shapes = []
+        x = lib.ones(2, 3, requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: shapes.append(tuple(t.shape)) or t,
+                                                    lambda t: t):
+            (x * x).sum().backward()
+        seen.append(sorted(shapes))
+    assert seen[0] == seen[1]
+
+
+def test_saved_tensors_hooks_cover_functions_inplace_checks_and_double_backward():
+    torch = pytest.importorskip("torch")
+
+    class Square(engine.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x * g
+
+    packed = []
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    with engine.autograd.graph.saved_tensors_hooks(lambda t: packed.append(1) or t, lambda t: t):
+        y = Square.apply(x).sum()
+        z = x.exp()
+    y.backward()
+    assert packed and x.grad.tolist() == [2.0, 4.0]
+    g, = engine.autograd.grad(z.sum(), x, create_graph=True)
+    g2, = engine.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(g2.numpy(), np.exp([1.0, 2.0]), rtol=1e-6)
+    w = engine.tensor([1.0, 2.0], requires_grad=True) * 1
+    with engine.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        loss = (w * w).sum()
+    w.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    for lib in (engine, torch):
+        with pytest.raises(RuntimeError, match="no hooks here"):
+            with lib.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+                with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+                    pass
