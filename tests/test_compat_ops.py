@@ -193,3 +193,19 @@ def test_saved_tensors_hooks_cover_functions_inplace_checks_and_double_backward(
             with lib.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
                 with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
                     pass
+
+
+@pytest.mark.parametrize("n,replacement", [(1, False), (3, False), (1, True), (7, True)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_multinomial_draws_torchs_indices(n, replacement, dtype):
+    torch = pytest.importorskip("torch")
+    probs = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.1, 0.3], [0.0, 0.0, 2.0, 1.0]]
+    draws = []
+    for lib in (engine, torch):
+        lib.manual_seed(11)
+        t = lib.tensor(probs, dtype=getattr(lib, dtype))
+        draws.append((lib.multinomial(t, n, replacement).tolist(),
+                       lib.multinomial(t[0], n, replacement).tolist()))
+    assert draws[0] == draws[1]
+    same_error(lambda lib: lib.multinomial(lib.tensor([0.5, 0.5]), 3))
+    same_error(lambda lib: lib.multinomial(lib.tensor([0.0, 0.0]), 1))
