@@ -26,6 +26,7 @@ import weakref
 import numpy as np
 
 from . import _dtype
+from ._warnings import warn as _warn
 from .backend import device_of, to_device, is_cuda_array
 from .autograd.graph import RemovableHandle
 from .autograd.grad_mode import state as _gs
@@ -151,7 +152,7 @@ class Tensor:
     @property
     def grad(self):
         if self._node is not None and not self.retains_grad:
-            warnings.warn(_NONLEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+            _warn(_NONLEAF_GRAD_WARNING)
         return self._grad
 
     @grad.setter
@@ -347,8 +348,8 @@ class Tensor:
 
     def __float__(self):
         if self._rg and _gs.enabled:
-            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                          "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=2)
+            _warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                          "behavior.\nConsider using tensor.detach() first.")
         return float(self.item())
 
     def __int__(self):

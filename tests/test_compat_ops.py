@@ -209,3 +209,22 @@ def test_multinomial_draws_torchs_indices(n, replacement, dtype):
     assert draws[0] == draws[1]
     same_error(lambda lib: lib.multinomial(lib.tensor([0.5, 0.5]), 3))
     same_error(lambda lib: lib.multinomial(lib.tensor([0.0, 0.0]), 1))
+
+
+def test_warnings_point_at_the_callers_line():
+    with pytest.warns(UserWarning) as caught:
+        engine.nn.functional.softmax(engine.ones(2, 2))                 # this line
+        engine.tensor(engine.ones(1))
+    assert {w.filename for w in caught} == {__file__}
+
+
+def test_functional_embedding_max_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    w0 = np.random.default_rng(0).standard_normal((5, 3)) * 3
+    outs = []
+    for lib in (engine, torch):
+        weight = lib.tensor(w0)
+        y = lib.nn.functional.embedding(lib.tensor([0, 2, 2]), weight, max_norm=1.5)
+        outs.append((y.numpy(), weight.numpy()))
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

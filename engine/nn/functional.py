@@ -120,9 +120,15 @@ class _Embedding(Function):
         return _ScatterFlat.apply(grad_rows, targets, (ctx.rows, dim)), None, None
 
 
-def embedding(input, weight, padding_idx: int | None = None):
+def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
-    gradient."""
+    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does)."""
+    if scale_grad_by_freq:
+        raise NotImplementedError("engine embedding does not support scale_grad_by_freq")
+    if max_norm is not None:
+        from engine.nn._functional_extra import embedding_renorm_
+        embedding_renorm_(weight, input, max_norm, norm_type)
     if input.dtype not in (engine.int64, engine.int32):
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     if padding_idx is not None and padding_idx < 0:
@@ -419,8 +425,9 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 
 
 def _warn_implicit_dim(name: str) -> None:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-                  "include dim=X as an argument.", UserWarning, stacklevel=3)
+    from engine._warnings import warn      # at the caller's line, past the engine's wrappers
+    warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+         "include dim=X as an argument.")
 
 
 def softmax(input, dim: int | None = None, dtype=None):

@@ -5,6 +5,8 @@ import builtins
 import math
 import numpy as np
 
+from .._warnings import warn as _warn
+
 from .._dtype import get_default_dtype
 from .. import _dtype
 from ..backend import (_default_devices, device as _device, device_of, is_cuda_array, to_device,
@@ -90,10 +92,9 @@ def _detensor(x):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf tensor copying `data` (nested lists, numbers, numpy arrays or tensors)."""
     if _isinst(data, Tensor):
-        import warnings
-        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
-                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
-                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+        _warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+              "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+              "torch.tensor(sourceTensor).")
     a = _infer_np(data)
     if dtype is not None:
         a = a.astype(_dtype.to_np(dtype), copy=True)
