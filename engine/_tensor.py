@@ -20,7 +20,6 @@ Tensor sharing the array (so `p.data.add_(...)` or `w.data -= lr * g` update `w`
 its own version counter, as in PyTorch. Ops, operators and backward() are Tensor methods
 installed from engine.ops' registry (engine/ops/tensor_methods.py).
 """
-import warnings
 import weakref
 
 import numpy as np
