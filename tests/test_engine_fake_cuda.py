@@ -361,7 +361,7 @@ FACTORIES = {
     "empty": lambda d: engine.empty(2, device=d).zero_(), "full": lambda d: engine.full((2, 2), 7.5, device=d),
     "full-int": lambda d: engine.full((3,), 4, device=d), "eye": lambda d: engine.eye(3, 2, device=d),
     "arange": lambda d: engine.arange(5, device=d), "arange-float": lambda d: engine.arange(0, 1, 0.25, device=d),
-    "linspace": lambda d: engine.linspace(0, 1, 5, device=d), "logspace": lambda d: engine.logspace(0, 2, 3, device=d),
+"logspace": lambda d: engine.logspace(0, 2, 3, device=d),
     "zeros_like": lambda d: engine.zeros_like(engine.eye(2, device=d)),
     "ones_like-to": lambda d: engine.ones_like(engine.eye(2), device=d),
     "full_like": lambda d: engine.full_like(engine.eye(2, device=d), 3.0, dtype=engine.float64),
