@@ -474,3 +474,12 @@ def test_a_list_of_cuda_tensors_indexes_on_the_device(fake_cuda, monkeypatch):
     y = x[[engine.tensor(4, device="cuda"), 1]]
     y.sum().backward()
     assert y.is_cuda and y.tolist() == [4.0, 1.0] and x.grad.tolist() == [0, 1, 0, 0, 1, 0]
+
+
+def test_factories_under_a_default_cuda_device_build_there(fake_cuda):
+    cp = backend._cupy
+    with engine.device("cuda"):
+        cp.host_copies = 0
+        ts = [engine.zeros(2), engine.ones(2, 2), engine.full((2,), 3.0), engine.eye(2), engine.arange(3)]
+    assert cp.host_copies == 0 and all(t.is_cuda for t in ts)
+    assert not engine.zeros(2).is_cuda
