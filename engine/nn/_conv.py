@@ -213,9 +213,22 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     return out.squeeze(0) if unbatched else out
 
 
-class _GatherFlat(Function):
-    """out = x.flatten()[index] (index: int array); backward scatters back with _ScatterFlat.
-    `unique` says no index repeats, so the scatter can assign instead of adding up."""
+def scatter_flat(ga, index, shape, unique=False):
+    """An array of `shape`, zero but for ga's elements added at the flat `index` (an int
+    array shaped like ga); `unique` says no index repeats, so they can be assigned."""
+    xp = namespace_of(ga)
+    size = math.prod(shape)
+    if unique:
+        out = xp.zeros(size, dtype=ga.dtype)
+        out[index.reshape(-1)] = ga.reshape(-1)
+    else:
+        out = xp.bincount(index.reshape(-1), weights=ga.reshape(-1), minlength=size)
+    return out.astype(ga.dtype, copy=False).reshape(shape)
+
+
+class _MaxPool2d(Function):
+    """max_pool2d's node: out = x.flatten()[index], index the argmax of each window (flat in
+    x); backward scatters the gradient back (`unique`: windows do not overlap)."""
 
     @staticmethod
     def forward(ctx, x, index, unique=False):
@@ -224,37 +237,27 @@ class _GatherFlat(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _ScatterFlat.apply(grad, ctx.index, ctx.shape, ctx.unique), None, None
+        return _MaxPool2dBackward.apply(grad, ctx.index, ctx.shape, ctx.unique), None, None
 
 
-class _ScatterFlat(Function):
-    """out = zeros(shape) with out.flatten()[index] += g (repeated indices add up)."""
-
-    @staticmethod
-    def forward(ctx, g, index, shape, unique=False):
-        ga = array_of(g)
-        xp = namespace_of(ga)
-        size = math.prod(shape)
-        if unique:
-            out = xp.zeros(size, dtype=ga.dtype)
-            out[index.reshape(-1)] = ga.reshape(-1)
-        else:
-            out = xp.bincount(index.reshape(-1), weights=ga.reshape(-1), minlength=size)
-        ctx.index, ctx.unique = index, unique
-        return tensor_from_array(out.astype(ga.dtype, copy=False).reshape(shape))
+class _MaxPool2dBackward(Function):
+    """max_pool2d's backward as a node (seen with create_graph=True): the gradient added at
+    the argmax of each window. Its own backward is PyTorch's max_pool_double_backward, a
+    gather at the same indices."""
 
     @staticmethod
-    def backward(ctx, grad):
-        return _GatherFlat.apply(grad, ctx.index, ctx.unique), None, None, None
+    def forward(ctx, grad, index, shape, unique=False):
+        ctx.index = index
+        return tensor_from_array(scatter_flat(array_of(grad), index, shape, unique))
 
-
-class _MaxPool2d(_GatherFlat):
-    """max_pool2d's node: the input elements at the argmax of each window."""
+    @staticmethod
+    def backward(ctx, gg):
+        index = tensor_from_array(ctx.index.reshape(-1))
+        return gg.reshape(-1).gather(0, index).view(ctx.index.shape), None, None, None
 
 
 name_node(_MaxPool2d, "MaxPool2DWithIndicesBackward0", "self: grad scattered to the argmax")
-name_node(_GatherFlat, "IndexBackward0", "self: grad scattered back to the indices")
-name_node(_ScatterFlat, "IndexPutBackward0", "values: grad gathered at the indices")
+name_node(_MaxPool2dBackward, "MaxPool2DWithIndicesBackwardBackward0", "grad_output: grad gathered at the argmax")
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):

@@ -24,7 +24,7 @@ from engine.autograd import Function
 from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
-from engine.nn._conv import _ScatterFlat, conv2d, max_pool2d
+from engine.nn._conv import conv2d, max_pool2d, scatter_flat
 from engine.nn._losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
                                smooth_l1_loss)
@@ -108,15 +108,33 @@ class _Embedding(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = namespace_of(ctx.indices)
-        dim = grad.shape[-1]
-        rows = ctx.indices.reshape(-1)
-        grad_rows = grad.reshape(-1, dim)
+        return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx), None, None
+
+
+class _EmbeddingBackward(Function):
+    """embedding's backward as a node (PyTorch's embedding_dense_backward, seen with
+    create_graph=True): gradient rows added into the rows they came from, none into the
+    padding row. Its own backward is PyTorch's embedding_dense_double_backward."""
+
+    @staticmethod
+    def forward(ctx, grad, indices, rows, padding_idx):
+        ctx.indices, ctx.padding_idx = indices, padding_idx
+        g = array_of(grad)
+        xp = namespace_of(g)
+        dim = g.shape[-1]
+        flat = indices.reshape(-1)
+        g = g.reshape(-1, dim)
+        if padding_idx is not None:
+            g = g * (flat != padding_idx)[:, None].astype(g.dtype)
+        return tensor_from_array(scatter_flat(g, flat[:, None] * dim + xp.arange(dim), (rows, dim)))
+
+    @staticmethod
+    def backward(ctx, gg):
+        flat = tensor_from_array(ctx.indices.reshape(-1))
+        rows = gg.index_select(0, flat)
         if ctx.padding_idx is not None:
-            keep = (rows != ctx.padding_idx)[:, None].astype(array_of(grad).dtype)
-            grad_rows = grad_rows * tensor_from_array(keep)
-        targets = rows[:, None] * dim + xp.arange(dim)
-        return _ScatterFlat.apply(grad_rows, targets, (ctx.rows, dim)), None, None
+            rows = rows.masked_fill((flat == ctx.padding_idx).reshape(-1, 1), 0)
+        return rows.view(*ctx.indices.shape, -1), None, None, None
 
 
 def embedding(input, weight, padding_idx: int | None = None):
@@ -136,6 +154,8 @@ def embedding(input, weight, padding_idx: int | None = None):
 
 name_node(_Embedding, "EmbeddingBackward0",
            "weight: grad rows added into the rows they were taken from (none to padding_idx)")
+name_node(_EmbeddingBackward, "EmbeddingDenseBackwardBackward0",
+          "grad_output: grad.index_select(0, indices) (padding_idx rows 0), viewed as indices' shape + (-1,)")
 
 
 def one_hot(tensor, num_classes: int = -1):
