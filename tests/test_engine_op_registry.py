@@ -113,3 +113,23 @@ def test_no_engine_file_is_over_1200_lines():
     root = pathlib.Path(engine.__file__).parent
     long = {str(p.relative_to(root)): n for p in root.rglob("*.py") if (n := p.read_text().count("\n")) > 1200}
     assert long == {}
+
+
+def test_submodule_ops_are_registered_beside_their_definition_and_exported_by_their_module():
+    """engine.linalg's and engine.nn.functional's ops come from the same registry (namespace=...),
+    are the functions those modules export, and are neither engine.* functions nor Tensor methods."""
+    import engine.linalg
+    import engine.nn.functional as F
+    from engine.ops._registry import NAMESPACES
+    modules = {"linalg": engine.linalg, "nn.functional": F}
+    assert {"conv2d", "max_pool2d", "linear", "layer_norm", "batch_norm", "embedding", "mse_loss",
+            "cross_entropy", "relu"} <= set(NAMESPACES["nn.functional"])
+    assert {"vector_norm", "matrix_norm", "norm", "linalg_cross"} <= set(NAMESPACES["linalg"])
+    for space, table in NAMESPACES.items():
+        for name, o in table.items():
+            public = "cross" if name == "linalg_cross" else name
+            if not (space == "nn.functional" and name == "conv2d"):     # _functional_extra's conv2d adds groups
+                assert getattr(modules[space], public) is o.fn, f"{space}.{name}"
+            assert not o.function and not o.method
+            assert getattr(engine.Tensor, name, None) is not o.fn
+    assert engine.ops.nn.conv2d is NAMESPACES["nn.functional"]["conv2d"].fn

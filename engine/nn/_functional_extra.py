@@ -20,7 +20,7 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
+from engine.ops.nn import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

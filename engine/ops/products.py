@@ -348,6 +348,7 @@ def cross(input, other, dim=None):
     return _cross(input, other, dim, "linalg.cross")
 
 
+@op("linalg_cross", namespace="linalg")           # engine.linalg.cross
 def _linalg_cross(input, other, *, dim=-1):
     return _cross(input, other, dim, "linalg.cross")
 

@@ -1,20 +1,88 @@
-"""conv2d and max_pool2d for engine.nn.functional: raw-array kernels (im2col + one GEMM per
-sample, window maxima over contiguous offset planes) as graph nodes whose backward is
-written with engine ops, so second derivatives work too."""
+"""nn kernels that are ops (engine.nn.functional's linear, conv2d, max_pool2d, embedding,
+layer_norm, batch_norm): each forward on raw arrays beside its graph node, registered as
+`engine.nn.functional.<name>` (engine.nn.functional re-exports them).
+
+Each records the node PyTorch records, under PyTorch's name (AddmmBackward0,
+ConvolutionBackward0, MaxPool2DWithIndicesBackward0, EmbeddingBackward0,
+NativeLayerNormBackward0, NativeBatchNormBackward0). Most nodes are `autograd.Function`s whose
+backward is written with engine ops, so create_graph=True gives second derivatives; linear
+on 2-D inputs (the hottest layer) records its node directly. Convolution is im2col + one GEMM
+per sample; pooling takes window maxima over contiguous offset planes. Under
+`engine.autocast`, linear and conv2d run in the autocast dtype (see engine.amp).
+"""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-import engine
-from engine import amp as _amp
-from engine.autograd import Function
-from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
+from .. import _dtype, amp as _amp
+from .. import ops
+from .._tensor import _from_array as tensor_from_array
+from ..autograd.function import Function, name_node
+from ..autograd.graph import new_node
+from ..backend import xp_of as namespace_of
+from ._core import _finish, _needs
+from ._registry import op
+from .products import AddmmBackward0, MmBackward0
 
-__all__ = ["conv2d", "max_pool2d"]
+
+def array_of(t):
+    return t._a
 
 
+def _record(node_cls, out, inputs, saved, **attributes):
+    """out's node: a new node_cls with edges to inputs (when one of them requires grad)."""
+    if _needs(*inputs):
+        node = new_node(node_cls)
+        for name, value in attributes.items():
+            setattr(node, name, value)
+        _finish(out, node, inputs, saved)
+    return out
+
+
+# ------------------------------------------------------------------------------ linear
+def _addmm(x, w, b):
+    """x @ w.T + b for a 2-D x as one node."""
+    xa, wa = array_of(x), array_of(w)
+    if xa.dtype != wa.dtype or (b is not None and array_of(b).dtype != xa.dtype):
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {x.dtype} and "
+                           f"{w.dtype}")
+    if xa.shape[1] != wa.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({xa.shape[0]}x"
+                           f"{xa.shape[1]} and {wa.shape[1]}x{wa.shape[0]})")
+    if xa.dtype == np.float16:
+        out = xa.astype(np.float32) @ wa.astype(np.float32).T
+    else:
+        out = xa @ wa.T
+    if b is None:
+        out = tensor_from_array(out.astype(xa.dtype, copy=False))
+        return _record(MmBackward0, out, (x, w), (x, w), linear=True)
+    out += array_of(b)
+    out = tensor_from_array(out.astype(xa.dtype, copy=False))
+    return _record(AddmmBackward0, out, (b, x, w), (x, w), linear=True, alpha=1, beta=1)
+
+
+@op(namespace="nn.functional")
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias (weight: (out_features, in_features)); inputs with more than
+    two dims are flattened to 2-D around one matrix product, as PyTorch does."""
+    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
+    if weight.ndim != 2 or (bias is not None and bias.ndim != 1) or input.ndim == 0:
+        out = input.matmul(weight.t())
+        return out if bias is None else out + bias
+    if input.ndim == 2:
+        return _addmm(input, weight, bias)
+    if input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ("
+                           f"{input.numel() // max(input.shape[-1], 1)}x{input.shape[-1]} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+    lead = tuple(input.shape[:-1])
+    return _addmm(input.reshape(-1, input.shape[-1]), weight, bias).reshape(
+        *lead, weight.shape[0])
+
+
+# ------------------------------------------------------------------- conv2d, max_pool2d
 def _pair(v) -> tuple[int, int]:
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
@@ -193,6 +261,7 @@ def _string_padding(padding: str, kernel, stride, dilation) -> tuple[int, int]:
     return (spans[0] // 2, spans[1] // 2)
 
 
+@op(namespace="nn.functional")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kh, kw)."""
     if groups != 1:
@@ -260,6 +329,7 @@ name_node(_MaxPool2d, "MaxPool2DWithIndicesBackward0", "self: grad scattered to 
 name_node(_MaxPool2dBackward, "MaxPool2DWithIndicesBackwardBackward0", "grad_output: grad gathered at the argmax")
 
 
+@op(namespace="nn.functional")
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Maximum over each window; the gradient goes to the (first) maximal element."""
     kernel = _pair(kernel_size)
@@ -315,11 +385,207 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
     out = _MaxPool2d.apply(source, flat_index, disjoint and all_inside)
     if not all_inside:
-        out = engine.where(tensor_from_array(inside), out,
+        out = ops.where(tensor_from_array(inside), out,
                            tensor_from_array(xp.full(inside.shape, fill, a.dtype)))
     return out.squeeze(0) if unbatched else out
 
 
-from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
+# ------------------------------------------------------------------------------ embedding
+class _Embedding(Function):
+    """weight[indices]; backward adds each gradient row into the row it was taken from."""
 
-_record_namespace(globals())
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        idx = array_of(indices)
+        ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
+        return tensor_from_array(array_of(weight)[idx])
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx), None, None
+
+
+class _EmbeddingBackward(Function):
+    """embedding's backward as a node (PyTorch's embedding_dense_backward, seen with
+    create_graph=True): gradient rows added into the rows they came from, none into the
+    padding row. Its own backward is PyTorch's embedding_dense_double_backward."""
+
+    @staticmethod
+    def forward(ctx, grad, indices, rows, padding_idx):
+        ctx.indices, ctx.padding_idx = indices, padding_idx
+        g = array_of(grad)
+        xp = namespace_of(g)
+        dim = g.shape[-1]
+        flat = indices.reshape(-1)
+        g = g.reshape(-1, dim)
+        if padding_idx is not None:
+            g = g * (flat != padding_idx)[:, None].astype(g.dtype)
+        return tensor_from_array(scatter_flat(g, flat[:, None] * dim + xp.arange(dim), (rows, dim)))
+
+    @staticmethod
+    def backward(ctx, gg):
+        flat = tensor_from_array(ctx.indices.reshape(-1))
+        rows = gg.index_select(0, flat)
+        if ctx.padding_idx is not None:
+            rows = rows.masked_fill((flat == ctx.padding_idx).reshape(-1, 1), 0)
+        return rows.view(*ctx.indices.shape, -1), None, None, None
+
+
+@op(namespace="nn.functional")
+def embedding(input, weight, padding_idx: int | None = None):
+    """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
+    gradient."""
+    if input.dtype not in (_dtype.int64, _dtype.int32):
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    a = array_of(input)
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
+        bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
+        raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
+                         "embeddings")
+    return _Embedding.apply(weight, input, padding_idx)
+
+
+name_node(_Embedding, "EmbeddingBackward0",
+           "weight: grad rows added into the rows they were taken from (none to padding_idx)")
+name_node(_EmbeddingBackward, "EmbeddingDenseBackwardBackward0",
+          "grad_output: grad.index_select(0, indices) (padding_idx rows 0), viewed as indices' shape + (-1,)")
+
+
+# ------------------------------------------------------------------------------ norms
+def _normalized(x, dims, eps):
+    """(x - mean) / sqrt(var + eps) over `dims` and 1 / sqrt(var + eps), with engine ops."""
+    centred = x - x.mean(dim=dims, keepdim=True)
+    rstd = ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return centred * rstd, rstd
+
+
+def _normalization_input_grad(scaled_grad, xhat, rstd, dims):
+    """d/dx of normalizing x over `dims` with its own statistics, given grad * weight."""
+    return rstd * (scaled_grad - scaled_grad.mean(dim=dims, keepdim=True)
+                   - xhat * (scaled_grad * xhat).mean(dim=dims, keepdim=True))
+
+
+class _LayerNorm(Function):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last dims, in one node."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dims, eps):
+        a = array_of(x)
+        xp = namespace_of(a)
+        centred = a - a.mean(axis=dims, keepdims=True)
+        out = centred / xp.sqrt((centred * centred).mean(axis=dims, keepdims=True) + eps)
+        if weight is not None:
+            out *= array_of(weight)
+        if bias is not None:
+            out += array_of(bias)
+        ctx.save_for_backward(x, weight)
+        ctx.dims, ctx.eps = dims, eps
+        return tensor_from_array(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        dims = ctx.dims
+        xhat, rstd = _normalized(x, dims, ctx.eps)
+        batch_dims = tuple(range(x.ndim - len(dims)))
+        needs = ctx.needs_input_grad
+        gx = _normalization_input_grad(grad if weight is None else grad * weight, xhat, rstd,
+                                       dims) if needs[0] else None
+        gw = (grad * xhat).sum(dim=batch_dims) if needs[1] else None
+        gb = grad.sum(dim=batch_dims) if needs[2] else None
+        return gx, gw, gb, None, None
+
+
+class _BatchNorm(Function):
+    """Per-channel normalization over every dim but 1, with batch statistics (training) or
+    the running ones (eval), scaled and shifted, in one node."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        a = array_of(x)
+        xp = namespace_of(a)
+        dims = (0,) + tuple(range(2, a.ndim))
+        shape = (1, a.shape[1]) + (1,) * (a.ndim - 2)
+        if training:
+            mean = a.mean(axis=dims, keepdims=True)
+            var = ((a - mean) ** 2).mean(axis=dims, keepdims=True)
+            if running_mean is not None:
+                count = a.size // a.shape[1]
+                rm, rv = array_of(running_mean), array_of(running_var)
+                rm *= 1 - momentum
+                rm += momentum * mean.reshape(-1)
+                rv *= 1 - momentum
+                rv += momentum * var.reshape(-1) * (count / (count - 1))
+                running_mean._ver[0] += 1
+                running_var._ver[0] += 1
+        else:
+            mean = array_of(running_mean).reshape(shape)
+            var = array_of(running_var).reshape(shape)
+        rstd = 1 / xp.sqrt(var + eps)
+        out = (a - mean) * rstd
+        if weight is not None:
+            out *= array_of(weight).reshape(shape)
+        if bias is not None:
+            out += array_of(bias).reshape(shape)
+        ctx.save_for_backward(x, weight)
+        ctx.dims, ctx.shape, ctx.eps, ctx.training = dims, shape, eps, training
+        if not training:       # the running statistics are constants of this node
+            ctx.mean, ctx.rstd = tensor_from_array(mean.copy()), tensor_from_array(rstd)
+        return tensor_from_array(out.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        dims, shape = ctx.dims, ctx.shape
+        if ctx.training:
+            xhat, rstd = _normalized(x, dims, ctx.eps)
+        else:
+            rstd = ctx.rstd
+            xhat = (x - ctx.mean) * rstd
+        needs = ctx.needs_input_grad
+        gx = None
+        if needs[0]:
+            scaled = grad if weight is None else grad * weight.reshape(shape)
+            gx = _normalization_input_grad(scaled, xhat, rstd, dims) if ctx.training \
+                else scaled * rstd
+        gw = (grad * xhat).sum(dim=dims) if needs[1] else None
+        gb = grad.sum(dim=dims) if needs[2] else None
+        return gx, gw, gb, None, None, None, None, None
+
+
+@op(namespace="nn.functional")
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalize over every dim but the channel dim 1, with batch statistics when training
+    (updating the running ones in place) and the running statistics otherwise."""
+    if training and input.numel() // input.shape[1] <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm: running_mean and running_var are needed when not "
+                           "training")
+    return _BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum,
+                            eps)
+
+
+@op(namespace="nn.functional")
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the last len(normalized_shape) dims, then scale and shift."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(normalized_shape):]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
+                           f"input of size{input.shape}")
+    dims = tuple(range(input.ndim - len(normalized_shape), input.ndim))
+    return _LayerNorm.apply(input, weight, bias, dims, eps)
+
+
+name_node(_LayerNorm, "NativeLayerNormBackward0",
+           "input: rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = grad * weight, "
+           "weight: sum(grad * xhat), bias: sum(grad)")
+name_node(_BatchNorm, "NativeBatchNormBackward0",
+           "input: rstd * (g - mean(g) - xhat * mean(g * xhat)) (training) or g * rstd (eval) "
+           "with g = grad * weight, weight: sum(grad * xhat), bias: sum(grad)")
