@@ -10,7 +10,7 @@ from ..backend import check_same_device, is_cuda_array, xp_of
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from .. import _dtype
-from ._core import make_inplace, _NONE_EDGE, _e, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
+from ._core import make_inplace, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import CopySlices, _check_inplace, _mark_view, _rebase, _regen_view
 from ._registry import op
 from .. import ops
@@ -257,8 +257,6 @@ def _setitem(x, key, value):
         x._a[k] = va
         x._ver[0] += 1
         return
-    old = _e(x)
-    x._a[k] = va
     adv = builtins.any(_is_adv(i) for i in k)
     if adv and not builtins.any(_isinst(i, (int, slice)) for i in k):
         n = new_node(IndexPutBackward0)
@@ -268,9 +266,10 @@ def _setitem(x, key, value):
         n.fn = None
     n.key = k
     n.vshape = value._a.shape if is_t else ()
-    n._next = (old, _e(value) if is_t else _NONE_EDGE)
-    n._meta = ((x._a.shape, x._a.dtype),)
-    n._saved = ()
+    # connected as any op (edges to x's history before the write and to value), with a fresh
+    # tensor standing for the written result; then x itself is rebased onto the node
+    _finish(_wrap(x._a), n, (x, value if is_t else None))
+    x._a[k] = va
     _rebase(x, n)
 
 
