@@ -478,3 +478,40 @@ OPS += [   # engine/ops/pointwise.py: elementwise math (inputs kept inside each 
     OpInfo("trunc_", lambda m, a: (a * 1).trunc_(), [((3,),)], grad_fn="TruncBackward0"),
     OpInfo("sign_", lambda m, a: (a * 1).sign_(), [((3,),)], grad_fn="SignBackward0"),
 ]
+
+
+def _both(pair):
+    """Two outputs of one op combined into one result, so both get a gradient."""
+    x, y = pair
+    return x * 2 + y
+
+
+OPS += [   # compositions and views that had no row; those whose graph still differs from PyTorch's are
+           # listed with the difference in tests/test_engine_op_registry.py's NO_ROW_YET
+    OpInfo("broadcast_tensors", lambda m, a, b: _both(m.broadcast_tensors(a, b)), [((3, 1), (4,))]),
+    OpInfo("broadcast_to", lambda m, a: m.broadcast_to(a, (2, 3, 4)), [((3, 1),)], grad_fn="ExpandBackward0"),
+    OpInfo("expand_as", lambda m, a, b: a.expand_as(b) * b, [((3, 1), (3, 4))]),
+    OpInfo("fliplr", lambda m, a: m.fliplr(a), [((3, 4),)], grad_fn="FlipBackward0"),
+    OpInfo("flipud", lambda m, a: a.flipud(), [((3, 4),)], grad_fn="FlipBackward0"),
+    OpInfo("fmod", lambda m, a: m.fmod(a, 1.5), [((3, 4),)], grad_fn="FmodBackward0"),
+    OpInfo("fmod_tensor", lambda m, a, b: a.fmod(b), [((3, 4), (4,))], domain="positive", grad_fn="FmodBackward1"),
+    OpInfo("remainder", lambda m, a: m.remainder(a, 1.5), [((3, 4),)], grad_fn="RemainderBackward0"),
+    OpInfo("remainder_tensor", lambda m, a, b: a.remainder(b), [((3, 4), (3, 4))], domain="positive",
+           grad_fn="RemainderBackward1"),
+    OpInfo("hstack", lambda m, a, b: m.hstack([a, b]), [((3, 2), (3, 4)), ((2,), (3,))], grad_fn="CatBackward0"),
+    OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
+    OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
+    # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an
+    # expand: not yet in the table)
+    OpInfo("repeat_interleave_tensor", lambda m, a: m.repeat_interleave(a, m.tensor([1, 2, 0], device=a.device), dim=0),
+           [((3, 4),)]),
+    OpInfo("reshape_as", lambda m, a, b: a.reshape_as(b) * b, [((3, 4), (4, 3))]),
+    OpInfo("view_as", lambda m, a, b: a.view_as(b) + b, [((3, 4), (12,))], grad_fn="AddBackward0"),
+    OpInfo("select", lambda m, a: a.select(1, 2), [((3, 4),)], grad_fn="SelectBackward0"),
+    OpInfo("select_neg", lambda m, a: m.select(a, 0, -1), [((3, 4),), ((2, 3, 4),)]),
+    OpInfo("slogdet", lambda m, a: m.slogdet(a)[1], [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("take_along_dim", lambda m, a: m.take_along_dim(a, m.tensor(IDX, device=a.device), 1), [((3, 4),)]),
+    OpInfo("take_along_dim_flat", lambda m, a: m.take_along_dim(a, m.tensor([0, 5, 5], device=a.device)), [((3, 4),)]),
+    OpInfo("tile", lambda m, a: m.tile(a, (2, 1, 2)), [((3, 4),)]),
+    OpInfo("tile_short", lambda m, a: a.tile((2,)), [((2, 3),)]),
+]

@@ -404,8 +404,17 @@ def index_select(input, dim, index):
 
 
 @op
-def take_along_dim(input, indices, dim):
-    return gather(input, dim, indices)
+def take_along_dim(input, indices, dim=None):
+    """input's values at `indices` along dim (dim None: both flattened), as gather takes them."""
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    dim = _wdim(dim, input.ndim)
+    sizes = list(input.shape)
+    sizes[dim] = indices.shape[dim]
+    shape = list(np.broadcast_shapes(tuple(sizes), tuple(indices.shape)))   # as PyTorch: both broadcast
+    index_shape = shape[:dim] + [indices.shape[dim]] + shape[dim + 1:]        # but along dim
+    shape[dim] = input.shape[dim]
+    return gather(input.broadcast_to(shape), dim, indices.broadcast_to(index_shape))
 
 
 class MaskedFillBackward0(Node):
