@@ -32,7 +32,6 @@ NO_ROW_YET = {           # differentiable ops without a row yet: their graph dif
     "std_mean": "two nodes (StdBackward0, MeanBackward1); PyTorch records one StdMeanBackward0 with two outputs",
     "var_mean": "two nodes (VarBackward0, MeanBackward1); PyTorch records one VarMeanBackward0 with two outputs",
     "tensor_split": "recorded as SplitWithSizesBackward0; PyTorch records SliceBackward0 per piece",
-    "vstack": "a 1-D input is made 2-D by ViewBackward0; PyTorch's atleast_2d records UnsqueezeBackward0",
 }
 
 

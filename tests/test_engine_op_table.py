@@ -498,7 +498,9 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("remainder", lambda m, a: m.remainder(a, 1.5), [((3, 4),)], grad_fn="RemainderBackward0"),
     OpInfo("remainder_tensor", lambda m, a, b: a.remainder(b), [((3, 4), (3, 4))], domain="positive",
            grad_fn="RemainderBackward1"),
-    OpInfo("hstack", lambda m, a, b: m.hstack([a, b]), [((3, 2), (3, 4)), ((2,), (3,))], grad_fn="CatBackward0"),
+    OpInfo("hstack", lambda m, a, b: m.hstack([a, b]), [((3, 2), (3, 4)), ((2,), (3,)), ((), (3,))], grad_fn="CatBackward0"),
+    OpInfo("vstack", lambda m, a, b: m.vstack([a, b]), [((2, 4), (4,)), ((), ())], grad_fn="CatBackward0"),
+    OpInfo("vstack_1d", lambda m, a, b: m.vstack((a, b)), [((3,), (3,))]),
     OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
     OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
     # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an

@@ -480,12 +480,15 @@ def stack(tensors, dim=0, *, out=None):
 
 @op(method=False)
 def hstack(tensors):
+    """cat of atleast_1d(tensors) along dim 0 for 1-D tensors, else dim 1 (PyTorch's definition)."""
+    tensors = [_atleast_1d(t) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 @op(method=False)
 def vstack(tensors):
-    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+    """cat of atleast_2d(tensors) along dim 0 (PyTorch's definition)."""
+    return cat([_atleast_2d(t) for t in tensors], 0)
 
 
 class _MultiOut(Node):
