@@ -501,6 +501,9 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("hstack", lambda m, a, b: m.hstack([a, b]), [((3, 2), (3, 4)), ((2,), (3,)), ((), (3,))], grad_fn="CatBackward0"),
     OpInfo("vstack", lambda m, a, b: m.vstack([a, b]), [((2, 4), (4,)), ((), ())], grad_fn="CatBackward0"),
     OpInfo("vstack_1d", lambda m, a, b: m.vstack((a, b)), [((3,), (3,))]),
+    OpInfo("nansum", lambda m, a: m.nansum(a), [((3, 4),), ((),)], grad_fn="NansumBackward0"),
+    OpInfo("nansum_dim", lambda m, a: a.nansum(1, keepdim=True), [((3, 4),)]),
+    OpInfo("nansum_dims", lambda m, a: m.nansum(a, (0, 2)), [((2, 3, 4),)]),
     OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
     OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
     # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an

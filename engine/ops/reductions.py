@@ -65,9 +65,30 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return t
 
 
+class NansumBackward0(Node):
+    __slots__ = ("shape", "dims", "keepdim")
+    formula = "NansumBackward0: self: grad (unsqueezed at dim unless keepdim).expand(self.shape) * self.isnan().logical_not()"
+    saved_names = ("self",)
+    saved_attrs = ("dims", "keepdim")
+
+    def backward(self, g):
+        x, = self.saved
+        if not self.keepdim:
+            g = g.reshape(_keep_shape(self.shape, self.dims))
+        return g.expand(self.shape) * ops.logical_not(ops.isnan(x))
+
+
 @op
 def nansum(input, dim=None, keepdim=False):
-    return sum(ops.where(ops.isnan(input), ops.zeros_like(input), input), dim, keepdim)
+    """The sum with NaNs counted as zero."""
+    a = input._a
+    dims = tuple(range(a.ndim)) if dim is None else _dims(dim, a.ndim)
+    t = _wrap(_res(_ns(a).nansum(a, axis=dims, keepdims=keepdim)))
+    if _needs(input):
+        n = new_node(NansumBackward0)
+        n.shape, n.dims, n.keepdim = a.shape, dims, keepdim
+        _finish(t, n, (input,), (input,))
+    return t
 
 
 class MeanBackward0(Node):
