@@ -512,7 +512,7 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
            [((3, 4),)]),
     OpInfo("reshape_as", lambda m, a, b: a.reshape_as(b) * b, [((3, 4), (4, 3))]),
     OpInfo("view_as", lambda m, a, b: a.view_as(b) + b, [((3, 4), (12,))], grad_fn="AddBackward0"),
-    OpInfo("select", lambda m, a: a.select(1, 2), [((3, 4),)], grad_fn="SelectBackward0"),
+    OpInfo("select_dim", lambda m, a: a.select(1, 2), [((3, 4),)], grad_fn="SelectBackward0"),
     OpInfo("select_neg", lambda m, a: m.select(a, 0, -1), [((3, 4),), ((2, 3, 4),)]),
     OpInfo("slogdet", lambda m, a: m.slogdet(a)[1], [((3, 3),), ((2, 3, 3),)]),
     OpInfo("take_along_dim", lambda m, a: m.take_along_dim(a, m.tensor(IDX, device=a.device), 1), [((3, 4),)]),
