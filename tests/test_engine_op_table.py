@@ -504,6 +504,10 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("nansum", lambda m, a: m.nansum(a), [((3, 4),), ((),)], grad_fn="NansumBackward0"),
     OpInfo("nansum_dim", lambda m, a: a.nansum(1, keepdim=True), [((3, 4),)]),
     OpInfo("nansum_dims", lambda m, a: m.nansum(a, (0, 2)), [((2, 3, 4),)]),
+    OpInfo("masked_select", lambda m, a: m.masked_select(a, a > 0), [((3, 4),)], grad_fn="MaskedSelectBackward0"),
+    OpInfo("masked_select_broadcast", lambda m, a, b: a.masked_select(b > 0), [((3, 4), (4,)), ((4,), (3, 4))]),
+    OpInfo("tensor_split", lambda m, a: m.tensor_split(a, 3, dim=1)[1], [((3, 4),)], grad_fn="SliceBackward0"),
+    OpInfo("tensor_split_indices", lambda m, a: _both(a.tensor_split([1, 3])[1:]), [((4, 2),), ((5, 2),)]),
     OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
     OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
     # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an

@@ -446,10 +446,26 @@ def masked_fill(input, mask, value):
     return t
 
 
+class MaskedSelectBackward0(Node):
+    __slots__ = ("shape", "key")
+    formula = "MaskedSelectBackward0: self: zeros(broadcast shape) with grad at mask, summed to self's shape"
+
+    def backward(self, g):
+        return _index_fill_grad(g, self.shape, self.key)
+
+
 @op
 def masked_select(input, mask):
-    return getitem(input.expand(np.broadcast_shapes(input.shape, mask.shape)) if input.shape != mask.shape else input,
-                   mask.expand(np.broadcast_shapes(input.shape, mask.shape)) if input.shape != mask.shape else mask)
+    """The elements of input (broadcast with mask) where mask is True, as a 1-D tensor."""
+    shape = np.broadcast_shapes(input.shape, mask.shape)
+    xp = xp_of(input._a)
+    key = xp.broadcast_to(mask._a, shape)
+    t = _wrap(xp.broadcast_to(input._a, shape)[key])
+    if _needs(input):
+        n = new_node(MaskedSelectBackward0)
+        n.shape, n.key = shape, key
+        _finish(t, n, (input,))
+    return t
 
 
 @op

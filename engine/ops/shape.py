@@ -578,15 +578,19 @@ def chunk(input, chunks, dim=0):
 
 @op
 def tensor_split(input, sections, dim=0):
+    """Pieces of input along dim, each a slice of it (SliceBackward0), as PyTorch makes them:
+    `sections` pieces of near-equal size, or the pieces between the given indices."""
     d = _wdim(dim, input.ndim)
     n = input.shape[d]
     if _isinst(sections, int):
         q, r = divmod(n, sections)
         sizes = [q + 1] * r + [q] * (sections - r)
+        ends = [builtins.sum(sizes[:i + 1]) for i in range(sections)]
+        starts = [0] + ends[:-1]
     else:
-        b = [0] + list(sections) + [n]
-        sizes = [b[i + 1] - b[i] for i in range(len(b) - 1)]
-    return split(input, sizes, d)
+        starts, ends = [0] + list(sections), list(sections) + [n]
+    lead = (slice(None),) * d
+    return tuple(input[lead + (slice(s, builtins.max(s, e)),)] for s, e in zip(starts, ends))
 
 
 @op
