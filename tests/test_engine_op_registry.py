@@ -27,8 +27,6 @@ RANDOM = {               # draws; tested against PyTorch's streams in test_engin
 }
 NO_ROW_YET = {           # differentiable ops without a row yet: their graph differs from PyTorch's (a bug each)
     "cdist": "a composition (LinalgVectorNormBackward0 ...); PyTorch records one CdistBackward0",
-    "std_mean": "two nodes (StdBackward0, MeanBackward1); PyTorch records one StdMeanBackward0 with two outputs",
-    "var_mean": "two nodes (VarBackward0, MeanBackward1); PyTorch records one VarMeanBackward0 with two outputs",
 }
 
 

@@ -508,6 +508,11 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("masked_select_broadcast", lambda m, a, b: a.masked_select(b > 0), [((3, 4), (4,)), ((4,), (3, 4))]),
     OpInfo("tensor_split", lambda m, a: m.tensor_split(a, 3, dim=1)[1], [((3, 4),)], grad_fn="SliceBackward0"),
     OpInfo("tensor_split_indices", lambda m, a: _both(a.tensor_split([1, 3])[1:]), [((4, 2),), ((5, 2),)]),
+    OpInfo("std_mean", lambda m, a: _both(m.std_mean(a, 1)), [((3, 4),)]),
+    OpInfo("std_mean_all", lambda m, a: _both(m.std_mean(a)), [((3, 4),)]),
+    OpInfo("std_mean_std", lambda m, a: m.std_mean(a, (0, 1), keepdim=True)[0], [((2, 3, 2),)]),
+    OpInfo("var_mean", lambda m, a: _both(m.var_mean(a, 0, correction=0)), [((3, 4),)]),
+    OpInfo("var_mean_mean", lambda m, a: m.var_mean(a, 1, keepdim=True)[1], [((3, 4),)]),
     OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
     OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
     # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an
