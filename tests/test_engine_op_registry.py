@@ -26,7 +26,6 @@ RANDOM = {               # draws; tested against PyTorch's streams in test_engin
     "randint", "randint_like", "randn", "randn_like", "random_", "randperm", "uniform_",
 }
 NO_ROW_YET = {           # differentiable ops without a row yet: their graph differs from PyTorch's (a bug each)
-    "cdist": "a composition (LinalgVectorNormBackward0 ...); PyTorch records one CdistBackward0",
 }
 
 

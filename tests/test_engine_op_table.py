@@ -513,6 +513,11 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("std_mean_std", lambda m, a: m.std_mean(a, (0, 1), keepdim=True)[0], [((2, 3, 2),)]),
     OpInfo("var_mean", lambda m, a: _both(m.var_mean(a, 0, correction=0)), [((3, 4),)]),
     OpInfo("var_mean_mean", lambda m, a: m.var_mean(a, 1, keepdim=True)[1], [((3, 4),)]),
+    OpInfo("cdist", lambda m, a, b: m.cdist(a, b), [((3, 2), (4, 2)), ((2, 3, 2), (2, 4, 2)), ((2, 3, 2), (4, 2))],
+           domain="distinct", grad_fn="CdistBackward0"),
+    OpInfo("cdist_p1", lambda m, a, b: m.cdist(a, b, p=1), [((3, 2), (4, 2))], domain="distinct"),
+    OpInfo("cdist_p3", lambda m, a, b: m.cdist(a, b, p=3), [((3, 2), (4, 2))], domain="distinct"),
+    OpInfo("cdist_inf", lambda m, a, b: m.cdist(a, b, p=float("inf")), [((3, 2), (4, 2))]),   # no ties in |diff|
     OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
     OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
     # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an
