@@ -520,8 +520,9 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("cdist_inf", lambda m, a, b: m.cdist(a, b, p=float("inf")), [((3, 2), (4, 2))]),   # no ties in |diff|
     OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
     OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
-    # (an int `repeats` is recorded as IndexSelectBackward0 where PyTorch records ViewBackward0 over an
-    # expand: not yet in the table)
+    OpInfo("repeat_interleave", lambda m, a: a.repeat_interleave(2, dim=0), [((3, 4),)], grad_fn="ViewBackward0"),
+    OpInfo("repeat_interleave_flat", lambda m, a: m.repeat_interleave(a, 3), [((2, 2),), ((),)]),
+    OpInfo("repeat_interleave_last", lambda m, a: a.repeat_interleave(2, -1), [((2, 3),)]),
     OpInfo("repeat_interleave_tensor", lambda m, a: m.repeat_interleave(a, m.tensor([1, 2, 0], device=a.device), dim=0),
            [((3, 4),)]),
     OpInfo("reshape_as", lambda m, a, b: a.reshape_as(b) * b, [((3, 4), (4, 3))]),

@@ -670,9 +670,16 @@ def tile(input, dims):
 @op
 def repeat_interleave(input, repeats, dim=None):
     if dim is None:
-        input, dim = input.reshape(-1), 0
+        input, dim = input.flatten(), 0
     d = _wdim(dim, input.ndim)
-    idx = np.repeat(np.arange(input.shape[d]), repeats._a if _isinst(repeats, Tensor) else repeats)
+    if not _isinst(repeats, Tensor):        # PyTorch's int overload: unsqueeze, expand, clone, flatten
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        x = input.unsqueeze(d + 1)
+        shape = list(x.shape)
+        shape[d + 1] = repeats
+        return x.expand(shape).clone().flatten(d, d + 1)
+    idx = np.repeat(np.arange(input.shape[d]), repeats._a)
     return ops.index_select(input, d, _wrap(idx.astype(np.int64)))
 
 
