@@ -55,9 +55,29 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """`with engine.device("cuda"):` factories without a device= make tensors there."""
+        _default_devices.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _default_devices.pop()
+        return False
+
 
 _devices = {}
 CPU = device("cpu")
+_default_devices = [CPU]     # set_default_device sets the bottom; `with device(...)` pushes
+
+
+def get_default_device() -> device:
+    """The device factories use when given none (PyTorch's torch.get_default_device)."""
+    return _default_devices[-1]
+
+
+def set_default_device(d) -> None:
+    """Factories without device= make tensors on `d` from now on (None: back to the CPU)."""
+    _default_devices[0] = CPU if d is None else device(d)
 
 _cupy = None
 _status = None

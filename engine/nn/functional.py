@@ -21,6 +21,7 @@ import numpy as np
 import engine
 from engine import amp as _amp
 from engine.autograd import Function
+from engine.nn._activation_grads import leaky_relu_backward
 from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
@@ -104,7 +105,7 @@ class _LeakyRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return engine.where(x > 0, grad, grad * ctx.slope), None
+        return leaky_relu_backward(grad, x, ctx.slope), None
 
 
 class _LeakyReluInplace(Function):
@@ -128,7 +129,7 @@ class _LeakyReluInplace(Function):
                 "call out-of-place version instead. File an issue at https://github.com/pytorch/pytorch if you "
                 "do require supporting in-place leakRelu backward calculation with negative slope")
         (result,) = ctx.saved_tensors
-        return engine.where(result > 0, grad, grad * ctx.slope), None
+        return leaky_relu_backward(grad, result, ctx.slope), None
 
 
 @op(namespace="nn.functional")
@@ -215,8 +216,9 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 
 
 def _warn_implicit_dim(name: str) -> None:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-                  "include dim=X as an argument.", UserWarning, stacklevel=3)
+    from engine._warnings import warn      # at the caller's line, past the engine's wrappers
+    warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+         "include dim=X as an argument.")
 
 
 @op(namespace="nn.functional")

@@ -20,6 +20,7 @@ from .. import _dtype, amp as _amp
 from .. import ops
 from .._tensor import _from_array as tensor_from_array
 from ..autograd.function import Function, name_node
+from ..autograd.grad_mode import no_grad
 from ..autograd.graph import new_node
 from ..backend import xp_of as namespace_of
 from ._core import _finish, _needs
@@ -431,10 +432,27 @@ class _EmbeddingBackward(Function):
         return rows.view(*ctx.indices.shape, -1), None, None, None
 
 
+def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
+    """Scale (in place, outside autograd) the rows of `weight` that `input` picks whose
+    norm_type-norm exceeds max_norm down to max_norm, as PyTorch's embedding does first."""
+    with no_grad():
+        rows = ops.unique(input.reshape(-1).to(weight.device))
+        picked = weight.index_select(0, rows)
+        norms = ops.norm(picked, p=norm_type, dim=1)
+        scale = ops.where(norms > max_norm, max_norm / (norms + 1e-7), ops.ones_like(norms))
+        weight[rows] = picked * scale.unsqueeze(1)
+    return weight
+
+
 @op(namespace="nn.functional")
-def embedding(input, weight, padding_idx: int | None = None):
+def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
-    gradient."""
+    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does)."""
+    if scale_grad_by_freq:
+        raise NotImplementedError("engine embedding does not support scale_grad_by_freq")
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
     if input.dtype not in (_dtype.int64, _dtype.int32):
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     if padding_idx is not None and padding_idx < 0:
