@@ -186,14 +186,35 @@ def to_device(a, dev):
             return a
         return a.get()
     cp = cupy()
+    with cuda_device(dev) as idx:
+        if isinstance(a, cp.ndarray) and a.device.id == idx:
+            return a
+        return cp.asarray(a)
+
+
+def cuda_device(dev):
+    """cupy.cuda.Device(i) for cuda device `dev` (arrays made inside it live there); PyTorch's
+    error for an index past the last GPU. Entering it gives the index."""
+    cp = cupy()
     idx = 0 if dev.index is None else dev.index
     if idx >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"CUDA error: invalid device ordinal (asked for cuda:{idx}, "
                            f"{cp.cuda.runtime.getDeviceCount()} device(s) present)")
-    with cp.cuda.Device(idx):
-        if isinstance(a, cp.ndarray) and a.device.id == idx:
-            return a
-        return cp.asarray(a)
+    return _DeviceIndex(cp.cuda.Device(idx), idx)
+
+
+class _DeviceIndex:
+    __slots__ = ("_d", "_i")
+
+    def __init__(self, d, i):
+        self._d, self._i = d, i
+
+    def __enter__(self):
+        self._d.__enter__()
+        return self._i
+
+    def __exit__(self, *exc):
+        return self._d.__exit__(*exc)
 
 
 def check_same_device(a, b):

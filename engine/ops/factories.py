@@ -9,8 +9,7 @@ from .._warnings import warn as _warn
 
 from .._dtype import get_default_dtype
 from .. import _dtype
-from ..backend import (_default_devices, device as _device, device_of, is_cuda_array, to_device,
-                       xp as _xp, xp_of)
+from ..backend import _default_devices, cuda_device, cupy, device as _device, device_of, is_cuda_array, to_device
 from .._tensor import Size, Tensor, _check_can_require_grad
 from ._core import _isinst, _ndarray, _scalar, _wrap
 from ._registry import op, alias
@@ -41,6 +40,16 @@ def _place(a, device, requires_grad):
         _check_can_require_grad(t)
         t._rg = True
     return t
+
+
+def _create(device, build):
+    """build(xp) with the array namespace of `device` (None: the CPU): on cuda with CuPy and that
+    GPU current, so a factory allocates and fills on the device instead of copying a host array over."""
+    d = None if device is None else _device(device)
+    if d is None or d.type == "cpu":
+        return build(np)
+    with cuda_device(d):
+        return build(cupy())
 
 
 def _infer_np(data):
@@ -139,21 +148,21 @@ def _size_args(sizes, size=None, name=None):
 
 @op(method=False)
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _place(np.zeros(_size_args(sizes, size, "zeros"), _factory_dtype(dtype)), _on(device),
-                  requires_grad)
+    shape, dt = _size_args(sizes, size, "zeros"), _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.zeros(shape, dt)), None, requires_grad)
 
 
 @op(method=False)
 def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _place(np.ones(_size_args(sizes, size, "ones"), _factory_dtype(dtype)), _on(device),
-                  requires_grad)
+    shape, dt = _size_args(sizes, size, "ones"), _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.ones(shape, dt)), None, requires_grad)
 
 
 @op(method=False)
 def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None,
           memory_format=None):
-    return _place(np.zeros(_size_args(sizes, size, "empty"), _factory_dtype(dtype)), _on(device),
-                  requires_grad)
+    shape, dt = _size_args(sizes, size, "empty"), _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.zeros(shape, dt)), None, requires_grad)
 
 
 @op(method=False)
@@ -162,7 +171,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
         npdt = _infer_np(fill_value).dtype
     else:
         npdt = _dtype.to_np(dtype)
-    return _place(np.full(tuple(size), fill_value, npdt), _on(device), requires_grad)
+    return _place(_create(_on(device), lambda xp: xp.full(tuple(size), fill_value, npdt)), None, requires_grad)
 
 
 def _like(input, dtype, device):
@@ -173,15 +182,13 @@ def _like(input, dtype, device):
 @op(method=False)
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
     dt, dev = _like(input, dtype, device)
-    xp = xp_of(input._a) if device is None else _xp(dev)
-    return _place(xp.zeros(input._a.shape, dt), None, requires_grad)
+    return _place(_create(dev, lambda xp: xp.zeros(input._a.shape, dt)), None, requires_grad)
 
 
 @op(method=False)
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
     dt, dev = _like(input, dtype, device)
-    xp = xp_of(input._a) if device is None else _xp(dev)
-    return _place(xp.ones(input._a.shape, dt), None, requires_grad)
+    return _place(_create(dev, lambda xp: xp.ones(input._a.shape, dt)), None, requires_grad)
 
 
 empty_like = zeros_like
@@ -191,13 +198,13 @@ alias(empty_like, "empty_like", method=False)
 @op(method=False)
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     dt, dev = _like(input, dtype, device)
-    xp = xp_of(input._a) if device is None else _xp(dev)
-    return _place(xp.full(input._a.shape, fill_value, dt), None, requires_grad)
+    return _place(_create(dev, lambda xp: xp.full(input._a.shape, fill_value, dt)), None, requires_grad)
 
 
 @op(method=False)
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    return _place(np.eye(n, m, dtype=_factory_dtype(dtype)), _on(device), requires_grad)
+    dt = _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.eye(n, m, dtype=dt)), None, requires_grad)
 
 
 @op(method=False)
@@ -211,9 +218,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         npdt = _dtype.to_np(dtype)
     s, e, st = vals
     n = builtins.max(int(math.ceil((e - s) / st)), 0)
-    a = (s + np.arange(n, dtype=np.float64) * st).astype(npdt) if np.dtype(npdt).kind == "f" else \
-        np.arange(s, e, st, dtype=npdt)
-    return _place(a, _on(device), requires_grad)
+    if np.dtype(npdt).kind == "f":
+        a = _create(_on(device), lambda xp: (s + xp.arange(n, dtype=np.float64) * st).astype(npdt))
+    else:
+        a = _create(_on(device), lambda xp: xp.arange(s, e, st, dtype=npdt))
+    return _place(a, None, requires_grad)
 
 
 def _linspace_array(start, end, steps, npdt):
@@ -249,14 +258,16 @@ def _linspace_array(start, end, steps, npdt):
 
 @op(method=False)
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    # built on the host (PyTorch's rounding needs long double; steps numbers are few) and copied over
     a = _linspace_array(float(start), float(end), int(steps), _factory_dtype(dtype))
     return _place(a, _on(device), requires_grad)
 
 
 @op(method=False)
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    a = base ** np.linspace(float(start), float(end), int(steps))
-    return _place(a.astype(_factory_dtype(dtype)), _on(device), requires_grad)
+    dt = _factory_dtype(dtype)
+    a = _create(_on(device), lambda xp: (base ** xp.linspace(float(start), float(end), int(steps))).astype(dt))
+    return _place(a, None, requires_grad)
 
 
 @op(method=False)

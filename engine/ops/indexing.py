@@ -100,8 +100,13 @@ def _index_array(i):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return a
     if _isinst(i, (list, tuple, range)):
-        a = np.array([_index_array(v) if _isinst(v, Tensor) else v for v in i],
-                     dtype=None if len(i) else np.int64)
+        items = [_index_array(v) if _isinst(v, Tensor) else v for v in i]
+        on_device = [v for v in items if is_cuda_array(v)]
+        if on_device:                   # a list holding cuda tensors: stacked on their device
+            xp = _ns(on_device[0])
+            a = xp.stack([xp.asarray(v) for v in items])
+        else:
+            a = np.array(items, dtype=None if len(i) else np.int64)
         if a.dtype.kind not in "iub":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return a

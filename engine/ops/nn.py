@@ -362,7 +362,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     planes = xp.ascontiguousarray(win.transpose(4, 5, 0, 1, 2, 3))
     planes = planes.reshape(kernel[0] * kernel[1], -1)                # (kh*kw, N*C*OH*OW)
     best = planes.max(axis=0)
-    nan_wins = a.dtype.kind == "f" and bool(xp.isnan(best).any())   # NaN propagates, as in PyTorch
+    # NaN propagates, as in PyTorch: the first NaN of a window wins. On the CPU one host read skips
+    # that test when there is no NaN; on cuda the test always runs (no host read)
+    nan_wins = a.dtype.kind == "f" and (xp is not np or bool(xp.isnan(best).any()))
     offset = xp.zeros(best.shape, dtype=np.int32)
     found = xp.zeros(best.shape, dtype=bool)
     for k in range(planes.shape[0]):
@@ -382,7 +384,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
     plane_start = xp.arange(n * c).reshape(n, c, 1, 1) * (h * w)
     flat_index = plane_start + xp.where(inside, rows * w + cols, 0)
-    all_inside = bool(inside.all())
+    # without padding every window lies inside; with it the CPU reads `inside` back once (to skip the
+    # mask), cuda takes the masked path, right either way, with no host read
+    if padding == (0, 0) and extra == [0, 0]:
+        all_inside = True
+    else:
+        all_inside = xp is np and bool(inside.all())
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
     out = _MaxPool2d.apply(source, flat_index, disjoint and all_inside)
     if not all_inside:
@@ -397,12 +404,23 @@ class _Embedding(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
-        idx = array_of(indices)
+        idx, w = array_of(indices), array_of(weight)
+        ctx.bad = None
+        if type(idx) is not np.ndarray:     # cuda: PyTorch's device-side assert becomes NaN rows (no host read)
+            xp = namespace_of(idx)
+            ctx.bad = (idx < 0) | (idx >= weight.shape[0])
+            idx = xp.where(ctx.bad, 0, idx)
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
-        return tensor_from_array(array_of(weight)[idx])
+        out = w[idx]
+        if ctx.bad is not None and w.dtype.kind == "f":
+            out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
+        return tensor_from_array(out)
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.bad is not None:             # cuda: an index out of range gives a NaN gradient
+            poison = namespace_of(ctx.bad).where(ctx.bad[..., None], np.nan, 1.0).astype(array_of(grad).dtype)
+            grad = grad * tensor_from_array(poison)
         return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx), None, None
 
 
@@ -458,7 +476,9 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
     a = array_of(input)
-    if a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
+    # the CPU checks the indices at once (two reads of min and max); cuda reads nothing back: an
+    # index out of range gives a NaN row and NaN gradient (PyTorch's cuda kernel asserts on the device)
+    if type(a) is np.ndarray and a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
                          "embeddings")
