@@ -12,7 +12,8 @@ float32 `randn` included (its AVX2 math is reproduced; float64 takes the C libra
 built with MKL draws bernoulli(p) through MKL on Intel CPUs instead); multinomial and poisson
 use the same stream but not PyTorch's algorithms; `exponential_` is PyTorch's default kernel
 (MKL's on Intel CPUs differs as for bernoulli).
-CUDA tensors draw on their device from cuda generators (`_random_cuda`: Philox streams);
+CUDA tensors draw on their device from cuda generators (`CudaGenerator` below: Philox streams,
+drawn by `_random_cuda`);
 `manual_seed` seeds those too, as torch.manual_seed does.
 Each `Generator` is its own stream (`generator=` on every draw); `default_generator` is the
 global one behind `manual_seed`, `get_rng_state` and draws without a generator.
@@ -20,6 +21,8 @@ global one behind `manual_seed`, `get_rng_state` and draws without a generator.
 import math
 
 import numpy as np
+
+from . import _random_cuda, backend
 
 DEFAULT_SEED = 67280421310721          # PyTorch's default CPU seed
 _U64 = np.uint64
@@ -38,7 +41,6 @@ class Generator:
 
     def __new__(cls, device="cpu"):
         if cls is Generator and _is_cuda(device):
-            from ._random_cuda import CudaGenerator
             return object.__new__(CudaGenerator)
         return object.__new__(cls)
 
@@ -128,8 +130,98 @@ class Generator:
 
 
 def _is_cuda(device):
-    from .backend import device as _device
-    return _device(device).type == "cuda"
+    return backend.device(device).type == "cuda"
+
+
+# ----------------------------------------------------------------------------- cuda generators
+_STATE_BYTES = 16                                      # a cuda generator's state: seed (uint64), offset (int64)
+
+
+class CudaGenerator(Generator):
+    """torch.Generator(device="cuda"): a Philox stream drawn on its device. `Generator(device=
+    "cuda")` makes one; `engine.cuda.default_generators` holds one per device."""
+
+    def __init__(self, device="cuda"):
+        backend.require_cuda()
+        d = backend.device(device)
+        self.device = backend.device("cuda", backend.cupy().cuda.runtime.getDevice() if d.index is None else d.index)
+        self._reseed(DEFAULT_SEED)
+
+    def _reseed(self, seed):
+        self._seed = seed
+        self._offset = 0                    # Philox blocks (four words each) used since seeding
+
+    def get_state(self):
+        """PyTorch's CUDA generator state: the seed and the offset, 16 bytes in a uint8 tensor."""
+        from ._tensor import _from_array as _wrap
+        st = np.array([self._seed, self._offset], np.uint64)
+        return _wrap(st.astype("<u8").view(np.uint8).copy())
+
+    def set_state(self, new_state):
+        from ._tensor import Tensor
+        a = new_state._a if isinstance(new_state, Tensor) else None
+        if type(a) is not np.ndarray or a.dtype != np.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        if a.size != _STATE_BYTES:
+            raise RuntimeError(f"RNG state is wrong size: expected {_STATE_BYTES} bytes, got {a.size}")
+        self._seed, self._offset = (int(v) for v in np.ascontiguousarray(a).reshape(-1).view("<u8"))
+        return self
+
+    def _words(self, xp, n):
+        """The stream's next n 32-bit words as a uint64 array of namespace xp."""
+        blocks = -(-n // 4)
+        idx = xp.arange(blocks, dtype=_U64) + _U64(self._offset)
+        zero = xp.zeros(blocks, dtype=_U64)
+        out = _random_cuda.philox4x32_10(xp, (idx & _U64(0xFFFFFFFF), idx >> _U64(32), zero, zero),
+                                         (self._seed & 0xFFFFFFFF, (self._seed >> 32) & 0xFFFFFFFF))
+        self._offset += blocks
+        return xp.stack(out, axis=1).reshape(-1)[:n]
+
+    def _raw32(self, n):        # host words: seeds for the draws that run on the host
+        return self._words(np, n)
+
+    def _raw64(self, n):
+        r = self._words(np, 2 * n)
+        return (r[0::2] << _U64(32)) | r[1::2]
+
+
+_cuda_defaults = {}             # device index -> that device's default cuda generator
+_cuda_seed_all = [None]         # the last engine.manual_seed / cuda.manual_seed_all, for new defaults
+
+
+def cuda_default_generator(index=None):
+    """The default generator of cuda device `index` (the current device when None)."""
+    backend.require_cuda()
+    if index is None:
+        index = backend.cupy().cuda.runtime.getDevice()
+    g = _cuda_defaults.get(index)
+    if g is None:
+        g = _cuda_defaults[index] = CudaGenerator(backend.device("cuda", index))
+        if _cuda_seed_all[0] is not None:
+            g.manual_seed(_cuda_seed_all[0])
+    return g
+
+
+def cuda_manual_seed_all(seed):
+    """Seed every cuda device's default generator, those not made yet included."""
+    _cuda_seed_all[0] = seed
+    for g in _cuda_defaults.values():
+        g.manual_seed(seed)
+
+
+def cuda_default_states(tensors=()):
+    """{device index: state} of the default cuda generators: every one made so far and those
+    of the cuda devices `tensors` live on (made now). What `checkpoint` saves so that a
+    recomputation draws the forward's numbers again, as PyTorch forks its CUDA states."""
+    for t in tensors:
+        if t.device.type == "cuda":
+            cuda_default_generator(t.device.index or 0)
+    return {i: g.get_state() for i, g in _cuda_defaults.items()}
+
+
+def set_cuda_default_states(states):
+    for i, state in states.items():
+        _cuda_defaults[i].set_state(state)
 
 
 default_generator = Generator()
@@ -140,8 +232,7 @@ def resolve(generator, fn, device=None):
     default one; a draw for a tensor on `device` needs a generator of that device type."""
     if generator is None:
         if device is not None and device.type == "cuda":
-            from . import _random_cuda
-            return _random_cuda.default_generator(device.index)
+            return cuda_default_generator(device.index)
         return default_generator
     if not isinstance(generator, Generator):
         raise TypeError(f"{fn}(): argument 'generator' must be torch.Generator, not {type(generator).__name__}")
@@ -156,8 +247,7 @@ def manual_seed(seed):
     returns `default_generator`."""
     seed = int(seed)
     default_generator.manual_seed(seed)
-    from . import _random_cuda
-    _random_cuda.manual_seed_all(default_generator.initial_seed())
+    cuda_manual_seed_all(default_generator.initial_seed())
     return default_generator
 
 
@@ -398,7 +488,6 @@ def randperm(n, g=None):
 
 def _on_device():
     """The module of the cuda generators' draws (which run on the device)."""
-    from . import _random_cuda
     return _random_cuda
 
 

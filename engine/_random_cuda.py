@@ -1,4 +1,6 @@
-"""CUDA random generators: each draws on its own device from a Philox4x32-10 counter stream.
+"""The draws of CUDA random generators: each runs on the generator's device from a Philox4x32-10
+counter stream. (The generator objects, `_random.CudaGenerator`, and the per-device defaults are
+in `_random`, beside the CPU generator they subclass; this module needs only `g._words`.)
 
 A cuda `Generator` is a seed and an offset, as PyTorch's CUDA generator is (its state is
 those two numbers, 16 bytes). A draw of n 32-bit words evaluates Philox4x32-10 (Random123's
@@ -15,14 +17,12 @@ import math
 import numpy as np
 
 from . import backend
-from ._random import DEFAULT_SEED, Generator
 
 _U64 = np.uint64
 _MASK32 = _U64(0xFFFFFFFF)
 _SHIFT32 = _U64(32)
 _M0, _M1 = _U64(0xD2511F53), _U64(0xCD9E8D57)          # Philox4x32's multipliers
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85                      # and its key increments (Weyl)
-_STATE_BYTES = 16                                      # seed (uint64), offset (int64)
 
 
 def philox4x32_10(xp, counter, key):
@@ -37,78 +37,6 @@ def philox4x32_10(xp, counter, key):
         c0, c1, c2, c3 = ((p1 >> _SHIFT32) ^ c1 ^ _U64(k0), p1 & _MASK32,
                           (p0 >> _SHIFT32) ^ c3 ^ _U64(k1), p0 & _MASK32)
     return c0, c1, c2, c3
-
-
-class CudaGenerator(Generator):
-    """torch.Generator(device="cuda"): a Philox stream drawn on its device. `Generator(device=
-    "cuda")` makes one; `engine.cuda.default_generators` holds one per device."""
-
-    def __init__(self, device="cuda"):
-        backend.require_cuda()
-        d = backend.device(device)
-        self.device = backend.device("cuda", backend.cupy().cuda.runtime.getDevice() if d.index is None else d.index)
-        self._reseed(DEFAULT_SEED)
-
-    def _reseed(self, seed):
-        self._seed = seed
-        self._offset = 0                    # Philox blocks (four words each) used since seeding
-
-    def get_state(self):
-        """PyTorch's CUDA generator state: the seed and the offset, 16 bytes in a uint8 tensor."""
-        from ._tensor import _from_array as _wrap
-        st = np.array([self._seed, self._offset], np.uint64)
-        return _wrap(st.astype("<u8").view(np.uint8).copy())
-
-    def set_state(self, new_state):
-        from ._tensor import Tensor
-        a = new_state._a if isinstance(new_state, Tensor) else None
-        if type(a) is not np.ndarray or a.dtype != np.uint8:
-            raise TypeError("RNG state must be a torch.ByteTensor")
-        if a.size != _STATE_BYTES:
-            raise RuntimeError(f"RNG state is wrong size: expected {_STATE_BYTES} bytes, got {a.size}")
-        self._seed, self._offset = (int(v) for v in np.ascontiguousarray(a).reshape(-1).view("<u8"))
-        return self
-
-    def _words(self, xp, n):
-        """The stream's next n 32-bit words as a uint64 array of namespace xp."""
-        blocks = -(-n // 4)
-        idx = xp.arange(blocks, dtype=_U64) + _U64(self._offset)
-        zero = xp.zeros(blocks, dtype=_U64)
-        out = philox4x32_10(xp, (idx & _MASK32, idx >> _SHIFT32, zero, zero),
-                            (self._seed & 0xFFFFFFFF, (self._seed >> 32) & 0xFFFFFFFF))
-        self._offset += blocks
-        return xp.stack(out, axis=1).reshape(-1)[:n]
-
-    def _raw32(self, n):        # host words: seeds for the draws that run on the host
-        return self._words(np, n)
-
-    def _raw64(self, n):
-        r = self._words(np, 2 * n)
-        return (r[0::2] << _SHIFT32) | r[1::2]
-
-
-_defaults = {}                  # device index -> that device's default cuda generator
-_seed_all = [None]              # the last engine.manual_seed / cuda.manual_seed_all, for new defaults
-
-
-def default_generator(index=None):
-    """The default generator of cuda device `index` (the current device when None)."""
-    backend.require_cuda()
-    if index is None:
-        index = backend.cupy().cuda.runtime.getDevice()
-    g = _defaults.get(index)
-    if g is None:
-        g = _defaults[index] = CudaGenerator(backend.device("cuda", index))
-        if _seed_all[0] is not None:
-            g.manual_seed(_seed_all[0])
-    return g
-
-
-def manual_seed_all(seed):
-    """Seed every cuda device's default generator, those not made yet included."""
-    _seed_all[0] = seed
-    for g in _defaults.values():
-        g.manual_seed(seed)
 
 
 # ----------------------------------------------------------------------------- draws
@@ -215,18 +143,3 @@ def randperm(g, n):
     xp, on = _namespace(g)
     with on:
         return xp.argsort(_words64(g, xp, n)).astype(np.int64, copy=False)
-
-
-def default_states(tensors=()):
-    """{device index: state} of the default cuda generators: every one made so far and those
-    of the cuda devices `tensors` live on (made now). What `checkpoint` saves so that a
-    recomputation draws the forward's numbers again, as PyTorch forks its CUDA states."""
-    for t in tensors:
-        if t.device.type == "cuda":
-            default_generator(t.device.index or 0)
-    return {i: g.get_state() for i, g in _defaults.items()}
-
-
-def set_default_states(states):
-    for i, state in states.items():
-        _defaults[i].set_state(state)

@@ -104,27 +104,27 @@ def empty_cache():
 
 
 # ----------------------------------------------------------------------------- random
-# Each device has a default cuda generator (engine._random_cuda: draws run on the device);
+# Each device has a default cuda generator (engine._random.CudaGenerator: draws run on the device);
 # engine.manual_seed seeds them all, as torch.manual_seed does. Seeding without CUDA does
 # nothing (PyTorch's is lazy the same way); reading a generator needs CUDA.
 def manual_seed(seed):
     """Seed the current device's default generator."""
     if is_available():
-        from . import _random_cuda
-        _random_cuda.default_generator(current_device()).manual_seed(int(seed))
+        from . import _random
+        _random.cuda_default_generator(current_device()).manual_seed(int(seed))
 
 
 def manual_seed_all(seed):
     """Seed every device's default generator."""
-    from . import _random_cuda
-    _random_cuda.manual_seed_all(int(seed) & 0xFFFFFFFFFFFFFFFF)
+    from . import _random
+    _random.cuda_manual_seed_all(int(seed) & 0xFFFFFFFFFFFFFFFF)
 
 
 def seed():
     """Seed the current device's default generator from the system's entropy."""
     if is_available():
-        from . import _random_cuda
-        _random_cuda.default_generator(current_device()).seed()
+        from . import _random
+        _random.cuda_default_generator(current_device()).seed()
 
 
 def seed_all():
@@ -133,27 +133,27 @@ def seed_all():
 
 
 def initial_seed():
-    from . import _random_cuda
-    return _random_cuda.default_generator(current_device()).initial_seed()
+    from . import _random
+    return _random.cuda_default_generator(current_device()).initial_seed()
 
 
 def get_rng_state(device="cuda"):
     """The default generator's state of `device` (16 bytes: seed and offset) as a uint8 tensor."""
-    from . import _random_cuda
-    return _random_cuda.default_generator(_index(device)).get_state()
+    from . import _random
+    return _random.cuda_default_generator(_index(device)).get_state()
 
 
 def set_rng_state(new_state, device="cuda"):
-    from . import _random_cuda
-    _random_cuda.default_generator(_index(device)).set_state(new_state)
+    from . import _random
+    _random.cuda_default_generator(_index(device)).set_state(new_state)
 
 
 def __getattr__(name):
     if name == "default_generators":    # torch.cuda.default_generators: one per device
         if not is_available():
             return ()
-        from . import _random_cuda
-        return tuple(_random_cuda.default_generator(i) for i in range(device_count()))
+        from . import _random
+        return tuple(_random.cuda_default_generator(i) for i in range(device_count()))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -10,11 +10,13 @@ from .ops._core import _wdim
 from .ops.linalg import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
                          svd, svdvals, pinv, matrix_exp)
 from .ops.products import _linalg_cross as cross
+from .ops._registry import op
 
 __all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
            "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "cross"]
 
 
+@op(namespace="linalg")
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The ord-norm of x's elements (all of them, or along dim)."""
     if dtype is not None:
@@ -22,6 +24,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return _ops.norm(x, ord, dim, keepdim)
 
 
+@op(namespace="linalg")
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """Matrix norm over dims `dim`: "fro", "nuc", 2/-2 (largest/smallest singular value),
     1/-1 (max/min column sum of |A|), inf/-inf (max/min row sum), computed as PyTorch does."""
@@ -47,6 +50,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
+@op(namespace="linalg")
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """Vector norm for 1-D input or an int dim; Frobenius norm of a matrix when ord is None/'fro'."""
     if ord is None or ord == "fro":
@@ -54,9 +58,3 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 2 or (dim is None and A.ndim == 2):
         return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
-
-
-from .autograd.recording import record_namespace as _record_namespace, recorded as _recorded  # noqa: E402
-
-cross = _recorded(cross, "linalg_cross")
-_record_namespace(globals())

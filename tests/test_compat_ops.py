@@ -228,3 +228,11 @@ def test_functional_embedding_max_norm_matches_torch():
         outs.append((y.numpy(), weight.numpy()))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_an_unpack_hook_that_returns_no_tensor_is_refused_as_pytorch_refuses_it():
+    x = engine.tensor([1.0, 2.0], requires_grad=True)
+    with engine.autograd.graph.saved_tensors_hooks(lambda t: t, lambda packed: 3.0):
+        y = x * x
+    with pytest.raises(TypeError, match="unpack_hook expected to be a Tensor but got result of type float"):
+        y.sum().backward()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine import _random_cuda, backend, nn
+from engine import _random, _random_cuda, backend, nn
 from engine.utils.checkpoint import checkpoint
 
 from test_engine_fake_cuda import FACTORIES, STEPS, FakeArray, fake_cuda  # noqa: F401  (the fixture)
@@ -36,7 +36,7 @@ def no_cuda(monkeypatch):
     """CUDA unavailable, as on a machine without CuPy or a GPU (even where there is one)."""
     monkeypatch.setattr(backend, "_cupy", None)
     monkeypatch.setattr(backend, "_status", (False, "no GPU in this test"))
-    monkeypatch.setattr(_random_cuda, "_defaults", {})
+    monkeypatch.setattr(_random, "_cuda_defaults", {})
 
 
 def host(t):

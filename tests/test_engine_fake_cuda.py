@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine import _random_cuda, backend
+from engine import _random, backend
 
 from test_engine_op_table import OPS, make_inputs
 
@@ -250,7 +250,7 @@ def fake_cuda(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", special)
     monkeypatch.setattr(backend, "_cupy", _make_fake_cupy())
     monkeypatch.setattr(backend, "_status", (True, None))
-    monkeypatch.setattr(_random_cuda, "_defaults", {})      # the fake device's default generators
+    monkeypatch.setattr(_random, "_cuda_defaults", {})      # the fake device's default generators
     yield
 
 

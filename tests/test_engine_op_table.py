@@ -478,3 +478,60 @@ OPS += [   # engine/ops/pointwise.py: elementwise math (inputs kept inside each 
     OpInfo("trunc_", lambda m, a: (a * 1).trunc_(), [((3,),)], grad_fn="TruncBackward0"),
     OpInfo("sign_", lambda m, a: (a * 1).sign_(), [((3,),)], grad_fn="SignBackward0"),
 ]
+
+
+def _both(pair):
+    """Two outputs of one op combined into one result, so both get a gradient."""
+    x, y = pair
+    return x * 2 + y
+
+
+OPS += [   # compositions and views that had no row; those whose graph still differs from PyTorch's are
+           # listed with the difference in tests/test_engine_op_registry.py's NO_ROW_YET
+    OpInfo("broadcast_tensors", lambda m, a, b: _both(m.broadcast_tensors(a, b)), [((3, 1), (4,))]),
+    OpInfo("broadcast_to", lambda m, a: m.broadcast_to(a, (2, 3, 4)), [((3, 1),)], grad_fn="ExpandBackward0"),
+    OpInfo("expand_as", lambda m, a, b: a.expand_as(b) * b, [((3, 1), (3, 4))]),
+    OpInfo("fliplr", lambda m, a: m.fliplr(a), [((3, 4),)], grad_fn="FlipBackward0"),
+    OpInfo("flipud", lambda m, a: a.flipud(), [((3, 4),)], grad_fn="FlipBackward0"),
+    OpInfo("fmod", lambda m, a: m.fmod(a, 1.5), [((3, 4),)], grad_fn="FmodBackward0"),
+    OpInfo("fmod_tensor", lambda m, a, b: a.fmod(b), [((3, 4), (4,))], domain="positive", grad_fn="FmodBackward1"),
+    OpInfo("remainder", lambda m, a: m.remainder(a, 1.5), [((3, 4),)], grad_fn="RemainderBackward0"),
+    OpInfo("remainder_tensor", lambda m, a, b: a.remainder(b), [((3, 4), (3, 4))], domain="positive",
+           grad_fn="RemainderBackward1"),
+    OpInfo("hstack", lambda m, a, b: m.hstack([a, b]), [((3, 2), (3, 4)), ((2,), (3,)), ((), (3,))], grad_fn="CatBackward0"),
+    OpInfo("vstack", lambda m, a, b: m.vstack([a, b]), [((2, 4), (4,)), ((), ())], grad_fn="CatBackward0"),
+    OpInfo("vstack_1d", lambda m, a, b: m.vstack((a, b)), [((3,), (3,))]),
+    OpInfo("nansum", lambda m, a: m.nansum(a), [((3, 4),), ((),)], grad_fn="NansumBackward0"),
+    OpInfo("nansum_dim", lambda m, a: a.nansum(1, keepdim=True), [((3, 4),)]),
+    OpInfo("nansum_dims", lambda m, a: m.nansum(a, (0, 2)), [((2, 3, 4),)]),
+    OpInfo("masked_select", lambda m, a: m.masked_select(a, a > 0), [((3, 4),)], grad_fn="MaskedSelectBackward0"),
+    OpInfo("masked_select_broadcast", lambda m, a, b: a.masked_select(b > 0), [((3, 4), (4,)), ((4,), (3, 4))]),
+    OpInfo("tensor_split", lambda m, a: m.tensor_split(a, 3, dim=1)[1], [((3, 4),)], grad_fn="SliceBackward0"),
+    OpInfo("tensor_split_indices", lambda m, a: _both(a.tensor_split([1, 3])[1:]), [((4, 2),), ((5, 2),)]),
+    OpInfo("std_mean", lambda m, a: _both(m.std_mean(a, 1)), [((3, 4),)]),
+    OpInfo("std_mean_all", lambda m, a: _both(m.std_mean(a)), [((3, 4),)]),
+    OpInfo("std_mean_std", lambda m, a: m.std_mean(a, (0, 1), keepdim=True)[0], [((2, 3, 2),)]),
+    OpInfo("var_mean", lambda m, a: _both(m.var_mean(a, 0, correction=0)), [((3, 4),)]),
+    OpInfo("var_mean_mean", lambda m, a: m.var_mean(a, 1, keepdim=True)[1], [((3, 4),)]),
+    OpInfo("cdist", lambda m, a, b: m.cdist(a, b), [((3, 2), (4, 2)), ((2, 3, 2), (2, 4, 2)), ((2, 3, 2), (4, 2))],
+           domain="distinct", grad_fn="CdistBackward0"),
+    OpInfo("cdist_p1", lambda m, a, b: m.cdist(a, b, p=1), [((3, 2), (4, 2))], domain="distinct"),
+    OpInfo("cdist_p3", lambda m, a, b: m.cdist(a, b, p=3), [((3, 2), (4, 2))], domain="distinct"),
+    OpInfo("cdist_inf", lambda m, a, b: m.cdist(a, b, p=float("inf")), [((3, 2), (4, 2))]),   # no ties in |diff|
+    OpInfo("ravel", lambda m, a: m.ravel(a), [((3, 4),)]),
+    OpInfo("ravel_copy", lambda m, a: (a * 1).t().ravel(), [((3, 4),)]),
+    OpInfo("repeat_interleave", lambda m, a: a.repeat_interleave(2, dim=0), [((3, 4),)], grad_fn="ViewBackward0"),
+    OpInfo("repeat_interleave_flat", lambda m, a: m.repeat_interleave(a, 3), [((2, 2),), ((),)]),
+    OpInfo("repeat_interleave_last", lambda m, a: a.repeat_interleave(2, -1), [((2, 3),)]),
+    OpInfo("repeat_interleave_tensor", lambda m, a: m.repeat_interleave(a, m.tensor([1, 2, 0], device=a.device), dim=0),
+           [((3, 4),)]),
+    OpInfo("reshape_as", lambda m, a, b: a.reshape_as(b) * b, [((3, 4), (4, 3))]),
+    OpInfo("view_as", lambda m, a, b: a.view_as(b) + b, [((3, 4), (12,))], grad_fn="AddBackward0"),
+    OpInfo("select_dim", lambda m, a: a.select(1, 2), [((3, 4),)], grad_fn="SelectBackward0"),
+    OpInfo("select_neg", lambda m, a: m.select(a, 0, -1), [((3, 4),), ((2, 3, 4),)]),
+    OpInfo("slogdet", lambda m, a: m.slogdet(a)[1], [((3, 3),), ((2, 3, 3),)]),
+    OpInfo("take_along_dim", lambda m, a: m.take_along_dim(a, m.tensor(IDX, device=a.device), 1), [((3, 4),)]),
+    OpInfo("take_along_dim_flat", lambda m, a: m.take_along_dim(a, m.tensor([0, 5, 5], device=a.device)), [((3, 4),)]),
+    OpInfo("tile", lambda m, a: m.tile(a, (2, 1, 2)), [((3, 4),)]),
+    OpInfo("tile_short", lambda m, a: a.tile((2,)), [((2, 3),)]),
+]

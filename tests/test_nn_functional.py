@@ -169,3 +169,28 @@ def test_relu_inplace_changes_its_input_like_pytorch(use_module):
         results.append((y is x, x.detach().tolist(), y.grad_fn.name(), a.grad.tolist()))
     assert results[0] == results[1]
     assert results[0][0] is True
+
+
+@pytest.mark.parametrize("case", ["max_pool2d", "embedding"])
+def test_first_order_backward_nodes_carry_pytorchs_names_and_differentiate_like_pytorch(case):
+    """With create_graph=True the gradient of max_pool2d and embedding is a node of its own,
+    named as PyTorch names it (one class per name), and its derivative is PyTorch's."""
+    torch = pytest.importorskip("torch")
+    if case == "max_pool2d":
+        a = R.standard_normal((2, 3, 6, 6))
+        run = lambda m, f, x: f.max_pool2d(x, 3, stride=1, padding=1)     # noqa: E731  overlapping windows
+        name = "MaxPool2DWithIndicesBackwardBackward0"
+    else:
+        a = R.standard_normal((5, 4))
+        idx = np.array([[0, 2, 2], [4, 1, 0]])
+        run = lambda m, f, w: f.embedding(m.tensor(idx), w, padding_idx=2)  # noqa: E731
+        name = "EmbeddingDenseBackwardBackward0"
+    results = []
+    for m, f in ((engine, F), (torch, torch.nn.functional)):
+        x = m.tensor(a, dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad((run(m, f, x) ** 2).sum(), x, create_graph=True)
+        assert g.grad_fn.name() == name
+        h, = m.autograd.grad((g * g).sum(), x)
+        results.append((g.detach().numpy(), h.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)

@@ -78,6 +78,13 @@ class _FunctionMeta(type):
         cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"__slots__": ()})
 
 
+def name_node(function, name: str, formula: str) -> None:
+    """Give a Function's graph node PyTorch's name and a one-line formula, for
+    `grad_fn.name()` and the debugger."""
+    function._backward_cls._name = name
+    function._backward_cls.formula = f"{name}: {formula}"
+
+
 class Function(metaclass=_FunctionMeta):
     """Subclass with static `forward(ctx, ...)` and `backward(ctx, *grads)`; call `.apply(...)`."""
 

@@ -206,21 +206,3 @@ def recorded(fn, name=None):
     op.__name__ = name
     op._recorded = True
     return op
-
-
-def record_namespace(g, skip=()):
-    """Wrap with `recorded` every public function defined in module namespace `g` (aliases share
-    one wrapper, named by the first name bound to the function), except the names in `skip`.
-    For modules of functions outside engine.ops (nn.functional, linalg); engine.ops registers
-    each op with engine.ops._registry.op, which calls `recorded`."""
-    mod = g["__name__"]
-    done = {}
-    for key, fn in list(g.items()):
-        if key.startswith("_") or key in skip or not callable(fn) or isinstance(fn, type):
-            continue
-        if getattr(fn, "_recorded", False) or getattr(fn, "__module__", None) != mod:
-            continue
-        w = done.get(id(fn))
-        if w is None:
-            w = done[id(fn)] = recorded(fn, fn.__name__ if g.get(fn.__name__) is fn else key)
-        g[key] = w

@@ -84,9 +84,8 @@ class _Packed:
         self.packed = pack_hook(tensor)
 
     def unpack(self, node):
-        from .._tensor import Tensor
         t = self.unpack_hook(self.packed)
-        if not isinstance(t, Tensor):
+        if not (hasattr(t, "_a") and hasattr(t, "_ver")):   # a Tensor (this layer is below _tensor)
             raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got "
                             f"result of type {type(t).__name__}")
         if self.is_output and t._node is None and not t._rg:     # an op's own result: relink

@@ -253,7 +253,6 @@ def _regen_view(v):
     B = base._a
     n = new_node(AsStridedBackward0)
     n.shape, n.key = B.shape, _view_key(B, v._a)
-    n._next = (_ops()._core._e(base),)
-    n._meta = ((v._a.shape, v._a.dtype),)
-    n._saved = ()
+    core = _ops()._core                 # connected as any op: an edge to the base's history
+    core._finish(core._wrap(v._a), n, (base,))
     _rebase(v, n, 0, bump=False, view=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from engine.ops._core import _finish, _needs
 from engine._tensor import _from_array
 from engine.autograd.graph import Node, new_node
+from engine.autograd.function import name_node
 from engine.backend import xp_of as namespace_of
 
 __all__ = ["array_of", "grad_array_of", "tensor_from_array", "mark_modified", "namespace_of",
@@ -59,10 +60,3 @@ def record(node_cls, out, inputs: tuple, saved: tuple = (), **attributes):
             setattr(node, name, value)
         _finish(out, node, inputs, saved)
     return out
-
-
-def name_node(function, name: str, formula: str) -> None:
-    """Give an `autograd.Function`'s graph node PyTorch's name and a one-line formula, for
-    `grad_fn.name()` and the debugger."""
-    function._backward_cls._name = name
-    function._backward_cls.formula = f"{name}: {formula}"

@@ -20,7 +20,7 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.nn._conv import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group
+from engine.ops.nn import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group, embedding_renorm_
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -836,18 +836,6 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 # -- embeddings -------------------------------------------------------------------------------
-
-def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
-    """Scale (in place, outside autograd) the rows of `weight` that `input` picks whose
-    norm_type-norm exceeds max_norm down to max_norm, as PyTorch's embedding does first."""
-    with engine.no_grad():
-        rows = engine.unique(input.reshape(-1).to(weight.device))
-        picked = weight.index_select(0, rows)
-        norms = engine.norm(picked, p=norm_type, dim=1)
-        scale = engine.where(norms > max_norm, max_norm / (norms + 1e-7), engine.ones_like(norms))
-        weight[rows] = picked * scale.unsqueeze(1)
-    return weight
-
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float = 2,
                   scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,

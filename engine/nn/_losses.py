@@ -9,6 +9,7 @@ import numpy as np
 
 import engine
 from engine.autograd import Function
+from engine.ops._registry import op
 from engine.nn._arrays import (Node, array_of, name_node, namespace_of, record,
                                tensor_from_array)
 
@@ -104,11 +105,13 @@ def _difference_loss_call(loss, input, target, reduction, param=None):
     return loss.apply(input, target, reduction, param)
 
 
+@op(namespace="nn.functional")
 def mse_loss(input, target, reduction: str = "mean"):
     """Mean (or sum) of the squared differences."""
     return _difference_loss_call(_MseLoss, input, target, reduction)
 
 
+@op(namespace="nn.functional")
 def l1_loss(input, target, reduction: str = "mean"):
     """Mean (or sum) of the absolute differences (composed of sub, abs and the reduction, as
     PyTorch's graph shows it)."""
@@ -117,11 +120,13 @@ def l1_loss(input, target, reduction: str = "mean"):
     return _reduce((input - target).abs(), reduction)
 
 
+@op(namespace="nn.functional")
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
     return _difference_loss_call(_HuberLoss, input, target, reduction, delta)
 
 
+@op(namespace="nn.functional")
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta is 0)."""
     if beta == 0.0:
@@ -169,6 +174,7 @@ name_node(_BinaryCrossEntropy, "BinaryCrossEntropyBackward0",
            "(log(1 - self) - log(self))")
 
 
+@op(namespace="nn.functional")
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     """-(t log p + (1-t) log(1-p)) with each log clamped at -100, as PyTorch does."""
     _check_same_shape(input, target, "binary_cross_entropy")
@@ -232,6 +238,7 @@ name_node(_BCEWithLogits, "BinaryCrossEntropyWithLogitsBackward0",
            "((p - 1) softplus(-self) - self)")
 
 
+@op(namespace="nn.functional")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
                                      pos_weight=None):
     """binary_cross_entropy(sigmoid(input), target), without overflow for large logits."""
@@ -301,6 +308,7 @@ def _classes_last(input, target):
             (input.shape[0],) + spatial)
 
 
+@op(namespace="nn.functional")
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
     """Negative log-likelihood of class indices `target` under log-probabilities `input`."""
     _check_reduction(reduction)
@@ -317,6 +325,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     return loss
 
 
+@op(namespace="nn.functional")
 def cross_entropy(input, target, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0):
     """log_softmax over dim 1 then the negative log-likelihood; `target` holds class indices
@@ -358,8 +367,3 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
         denom = v.sum() if weight is None else (array_of(weight)[namespace_of(t).where(v, t, 0)] * v).sum()
         smooth = smooth.sum() / tensor_from_array(denom.astype(array_of(smooth).dtype))
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
-
-
-from engine.autograd.recording import record_namespace as _record_namespace  # noqa: E402
-
-_record_namespace(globals())

@@ -215,16 +215,6 @@ def floor_divide(input, other):
     return div(input, other, rounding_mode="floor")
 
 
-@op
-def remainder(input, other):
-    xa, ya = _pair(input, other)
-    return _wrap(_res(_ns(xa).remainder(xa, ya)))
-
-
-fmod = remainder
-alias(fmod, "fmod")
-
-
 class NegBackward0(Node):
     __slots__ = ()
     formula = "NegBackward0: self: -grad"

@@ -10,7 +10,7 @@ from ..backend import check_same_device, is_cuda_array, xp_of
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from .. import _dtype
-from ._core import make_inplace, _NONE_EDGE, _e, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
+from ._core import make_inplace, _finish, _isinst, _ndarray, _needs, _ns, _res, _type_word, _view_of, _wdim, _wrap, sum_to
 from ..autograd.views import CopySlices, _check_inplace, _mark_view, _rebase, _regen_view
 from ._registry import op
 from .. import ops
@@ -263,8 +263,6 @@ def _setitem(x, key, value):
         x._a[k] = va
         x._ver[0] += 1
         return
-    old = _e(x)
-    x._a[k] = va
     adv = builtins.any(_is_adv(i) for i in k)
     if adv and not builtins.any(_isinst(i, (int, slice)) for i in k):
         n = new_node(IndexPutBackward0)
@@ -274,9 +272,10 @@ def _setitem(x, key, value):
         n.fn = None
     n.key = k
     n.vshape = value._a.shape if is_t else ()
-    n._next = (old, _e(value) if is_t else _NONE_EDGE)
-    n._meta = ((x._a.shape, x._a.dtype),)
-    n._saved = ()
+    # connected as any op (edges to x's history before the write and to value), with a fresh
+    # tensor standing for the written result; then x itself is rebased onto the node
+    _finish(_wrap(x._a), n, (x, value if is_t else None))
+    x._a[k] = va
     _rebase(x, n)
 
 
@@ -411,8 +410,17 @@ def index_select(input, dim, index):
 
 
 @op
-def take_along_dim(input, indices, dim):
-    return gather(input, dim, indices)
+def take_along_dim(input, indices, dim=None):
+    """input's values at `indices` along dim (dim None: both flattened), as gather takes them."""
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    dim = _wdim(dim, input.ndim)
+    sizes = list(input.shape)
+    sizes[dim] = indices.shape[dim]
+    shape = list(np.broadcast_shapes(tuple(sizes), tuple(indices.shape)))   # as PyTorch: both broadcast
+    index_shape = shape[:dim] + [indices.shape[dim]] + shape[dim + 1:]        # but along dim
+    shape[dim] = input.shape[dim]
+    return gather(input.broadcast_to(shape), dim, indices.broadcast_to(index_shape))
 
 
 class MaskedFillBackward0(Node):
@@ -444,10 +452,26 @@ def masked_fill(input, mask, value):
     return t
 
 
+class MaskedSelectBackward0(Node):
+    __slots__ = ("shape", "key")
+    formula = "MaskedSelectBackward0: self: zeros(broadcast shape) with grad at mask, summed to self's shape"
+
+    def backward(self, g):
+        return _index_fill_grad(g, self.shape, self.key)
+
+
 @op
 def masked_select(input, mask):
-    return getitem(input.expand(np.broadcast_shapes(input.shape, mask.shape)) if input.shape != mask.shape else input,
-                   mask.expand(np.broadcast_shapes(input.shape, mask.shape)) if input.shape != mask.shape else mask)
+    """The elements of input (broadcast with mask) where mask is True, as a 1-D tensor."""
+    shape = np.broadcast_shapes(input.shape, mask.shape)
+    xp = xp_of(input._a)
+    key = xp.broadcast_to(mask._a, shape)
+    t = _wrap(xp.broadcast_to(input._a, shape)[key])
+    if _needs(input):
+        n = new_node(MaskedSelectBackward0)
+        n.shape, n.key = shape, key
+        _finish(t, n, (input,))
+    return t
 
 
 @op

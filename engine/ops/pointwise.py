@@ -295,6 +295,68 @@ def copysign(input, other):
     return t
 
 
+class RemainderBackward0(Node):
+    __slots__ = ()
+    formula = "RemainderBackward0: self: grad  (other a number)"
+
+    def backward(self, g):
+        return g
+
+
+class RemainderBackward1(Node):
+    __slots__ = ()
+    formula = "RemainderBackward1: self: grad, other: -grad * self.div(other, rounding_mode='floor')"
+    saved_names = ("self", "other")
+
+    def backward(self, g):
+        x, y = self.saved
+        n = self._next
+        return (g if n[0][0] is not None else None,
+                -g * ops.div(x, y, rounding_mode="floor") if n[1][0] is not None else None)
+
+
+class FmodBackward0(Node):
+    __slots__ = ()
+    formula = "FmodBackward0: self: grad  (other a number)"
+
+    def backward(self, g):
+        return g
+
+
+class FmodBackward1(Node):
+    __slots__ = ()
+    formula = "FmodBackward1: self: grad, other: -grad * self.div(other, rounding_mode='trunc')"
+    saved_names = ("self", "other")
+
+    def backward(self, g):
+        x, y = self.saved
+        n = self._next
+        return (g if n[0][0] is not None else None,
+                -g * ops.div(x, y, rounding_mode="trunc") if n[1][0] is not None else None)
+
+
+def _modulo(input, other, ufunc, by_number, by_tensor):
+    xa, ya = _pair(input, other)
+    t = _wrap(_res(getattr(_ns(xa), ufunc)(xa, ya)))
+    if _isinst(other, Tensor):
+        _record(t, by_tensor, (input, other), (input, other))
+    elif _isinst(input, Tensor):
+        _record(t, by_number, (input,))
+    return t
+
+
+@op
+def remainder(input, other):
+    """Python's modulus: input - floor(input / other) * other (the sign of other)."""
+    return _modulo(input, other, "remainder", RemainderBackward0, RemainderBackward1)
+
+
+@op
+def fmod(input, other):
+    """C's fmod: input - trunc(input / other) * other (the sign of input)."""
+    return _modulo(input, other, "fmod", FmodBackward0, FmodBackward1)
+
+
 class _HeavisideNotImplemented(Node):
     """PyTorch's `torch::autograd::NotImplemented` node: heaviside has no derivative."""
     __slots__ = ()

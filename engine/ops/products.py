@@ -7,7 +7,7 @@ import numpy as np
 
 from .._warnings import warn as _warn
 
-from ..autograd.graph import Node, new_node
+from ..autograd.graph import Node, _SavedOutput, new_node
 from ..backend import check_same_device
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
@@ -234,10 +234,64 @@ def _matmul_shape_error(a, b):
                        f"{a.shape[-1]} and {b.shape[-2] if b.ndim > 1 else b.shape[0]}x{b.shape[-1] if b.ndim > 1 else 1})")
 
 
+class CdistBackward0(Node):
+    __slots__ = ("p",)
+    formula = ("CdistBackward0: x1: sum_j grad_ij * sign(x1_i - x2_j) |x1_i - x2_j|^(p-1) / result_ij^(p-1) "
+               "(0 where result is 0; p=inf: sign where |diff| == result), x2: minus the same summed over i")
+    saved_names = ("x1", "x2", "result")
+    saved_attrs = ("p",)
+
+    def backward(self, g):
+        x1, x2, r = self.saved
+        p = self.p
+        diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)              # (..., P, R, M)
+        d = r.unsqueeze(-1)
+        if p == 0:
+            w = ops.zeros_like(diff)
+        elif p == 1:
+            w = diff.sign()
+        elif p == math.inf:
+            w = diff.sign() * ops.eq(diff.abs(), d)
+        else:
+            safe = ops.where(ops.eq(d, 0), ops.ones_like(d), d)
+            w = diff if p == 2 else diff.sign() * diff.abs() ** (p - 1)
+            w = ops.where(ops.eq(d, 0), ops.zeros_like(w), w / (safe if p == 2 else safe ** (p - 1)))
+        w = g.unsqueeze(-1) * w
+        n = self._next
+        return (w.sum(-2) if n[0][0] is not None else None,
+                -w.sum(-3) if n[1][0] is not None else None)
+
+
 @op(method=False)
-def cdist(x1, x2, p=2.0):
-    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return ops.norm(diff, p, dim=-1)
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    a, b = x1._a, x2._a
+    xp = _ns(a)
+    diff = xp.abs(a[..., :, None, :] - b[..., None, :, :])
+    if p == 0:
+        r = (diff != 0).sum(-1).astype(a.dtype)
+    elif p == math.inf:
+        r = diff.max(-1) if diff.shape[-1] else xp.zeros(diff.shape[:-1], a.dtype)
+    elif p == 1:
+        r = diff.sum(-1)
+    elif p == 2:
+        r = xp.sqrt((diff * diff).sum(-1))
+    else:
+        r = (diff ** p).sum(-1) ** (1.0 / p)
+    t = _wrap(_res(r.astype(a.dtype, copy=False)))
+    if _needs(x1, x2):
+        n = new_node(CdistBackward0)
+        n.p = float(p)
+        _finish(t, n, (x1, x2), (x1, x2))
+        n._saved = (x1, x2, _SavedOutput(t))
+        n._sver = (x1._ver[0], x2._ver[0], t._ver[0])
+    return t
 
 
 class AddmmBackward0(Node):
@@ -349,6 +403,7 @@ def cross(input, other, dim=None):
     return _cross(input, other, dim, "linalg.cross")
 
 
+@op("linalg_cross", namespace="linalg")           # engine.linalg.cross
 def _linalg_cross(input, other, *, dim=-1):
     return _cross(input, other, dim, "linalg.cross")
 

@@ -65,9 +65,30 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return t
 
 
+class NansumBackward0(Node):
+    __slots__ = ("shape", "dims", "keepdim")
+    formula = "NansumBackward0: self: grad (unsqueezed at dim unless keepdim).expand(self.shape) * self.isnan().logical_not()"
+    saved_names = ("self",)
+    saved_attrs = ("dims", "keepdim")
+
+    def backward(self, g):
+        x, = self.saved
+        if not self.keepdim:
+            g = g.reshape(_keep_shape(self.shape, self.dims))
+        return g.expand(self.shape) * ops.logical_not(ops.isnan(x))
+
+
 @op
 def nansum(input, dim=None, keepdim=False):
-    return sum(ops.where(ops.isnan(input), ops.zeros_like(input), input), dim, keepdim)
+    """The sum with NaNs counted as zero."""
+    a = input._a
+    dims = tuple(range(a.ndim)) if dim is None else _dims(dim, a.ndim)
+    t = _wrap(_res(_ns(a).nansum(a, axis=dims, keepdims=keepdim)))
+    if _needs(input):
+        n = new_node(NansumBackward0)
+        n.shape, n.dims, n.keepdim = a.shape, dims, keepdim
+        _finish(t, n, (input,), (input,))
+    return t
 
 
 class MeanBackward0(Node):
@@ -416,12 +437,17 @@ class VarBackward0(Node):
 
     def backward(self, g):
         x, = self.saved
-        if not self.keepdim:
-            g = g.reshape(_keep_shape(x.shape, self.dims))
-        dof = self.count - self.correction     # PyTorch's var_backward: no clamp, and over all
-        if dof <= 0 and len(self.dims) == x.ndim:   # dims inf (nan where x equals the mean)
-            return g * ops.where(ops.eq(x, x.mean()), ops.full_like(x, math.nan), ops.full_like(x, math.inf))
-        return g * (2.0 / dof if dof else math.inf) * (x - x.mean(self.dims, keepdim=True))
+        return _var_grad(self, x, g)
+
+
+def _var_grad(n, x, g):
+    """var's gradient for node n (dims, correction, keepdim, count) at input x, grad g."""
+    if not n.keepdim:
+        g = g.reshape(_keep_shape(x.shape, n.dims))
+    dof = n.count - n.correction        # PyTorch's var_backward: no clamp, and over all
+    if dof <= 0 and len(n.dims) == x.ndim:   # dims inf (nan where x equals the mean)
+        return g * ops.where(ops.eq(x, x.mean()), ops.full_like(x, math.nan), ops.full_like(x, math.inf))
+    return g * (2.0 / dof if dof else math.inf) * (x - x.mean(n.dims, keepdim=True))
 
 
 class StdBackward0(Node):
@@ -432,11 +458,22 @@ class StdBackward0(Node):
 
     def backward(self, g):
         x, r = self.saved
-        if not self.keepdim:
-            shape = _keep_shape(x.shape, self.dims)
-            g, r = g.reshape(shape), r.reshape(shape)
-        scaled = ops.where(ops.eq(r, 0), ops.zeros_like(r), g / (r * builtins.max(self.count - self.correction, 0)))
-        return scaled * (x - x.mean(self.dims, keepdim=True))
+        return _std_grad(self, x, r, g)
+
+
+def _std_grad(n, x, r, g):
+    """std's gradient for node n (dims, correction, keepdim, count) at input x, result r, grad g."""
+    if not n.keepdim:
+        shape = _keep_shape(x.shape, n.dims)
+        g, r = g.reshape(shape), r.reshape(shape)
+    scaled = ops.where(ops.eq(r, 0), ops.zeros_like(r), g / (r * builtins.max(n.count - n.correction, 0)))
+    return scaled * (x - x.mean(n.dims, keepdim=True))
+
+
+def _mean_grad(n, x, g):
+    if not n.keepdim:
+        g = g.reshape(_keep_shape(x.shape, n.dims))
+    return g.expand(x.shape) / n.count
 
 
 def _var_args(dim, unbiased, correction):
@@ -483,14 +520,60 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return t
 
 
+class VarMeanBackward0(Node):
+    __slots__ = ("dims", "correction", "keepdim", "count")
+    formula = "VarMeanBackward0: self: var's gradient (grads[0]) + grads[1].expand(self.shape) / N"
+    saved_names = ("self",)
+    saved_attrs = ("dims", "correction", "keepdim")
+
+    def _apply(self, grads):
+        x, = self.saved
+        gv, gm = grads
+        parts = ([_var_grad(self, x, gv)] if gv is not None else []) + ([_mean_grad(self, x, gm)] if gm is not None else [])
+        return (parts[0] if len(parts) == 1 else parts[0] + parts[1],) if parts else (None,)
+
+
+class StdMeanBackward0(Node):
+    __slots__ = ("dims", "correction", "keepdim", "count")
+    formula = "StdMeanBackward0: self: std's gradient (grads[0]) + grads[1].expand(self.shape) / N"
+    saved_names = ("self", "result0")
+    saved_attrs = ("dims", "correction", "keepdim")
+
+    def _apply(self, grads):
+        x, r = self.saved
+        gs, gm = grads
+        parts = ([_std_grad(self, x, r, gs)] if gs is not None else []) + ([_mean_grad(self, x, gm)] if gm is not None else [])
+        return (parts[0] if len(parts) == 1 else parts[0] + parts[1],) if parts else (None,)
+
+
+def _moment_and_mean(input, dim, unbiased, keepdim, correction, moment, node_cls):
+    """(moment, mean) computed without recording, then both connected to one node_cls node."""
+    prev = _gs.enabled
+    _gs.enabled = False
+    try:
+        r = moment(input, dim, unbiased, keepdim, correction=correction)
+        m = mean(input, _var_args(dim, unbiased, correction)[0], keepdim)
+    finally:
+        _gs.enabled = prev
+    if _needs(input):
+        dims = _dims(_var_args(dim, unbiased, correction)[0], input.ndim)
+        n = new_node(node_cls)
+        n.dims, n.correction, n.keepdim = dims, _var_args(dim, unbiased, correction)[1], keepdim
+        n.count = int(np.prod([input.shape[d] for d in dims])) if dims else 1
+        _finish_outputs((r, m), n, (input,), (input, r) if node_cls is StdMeanBackward0 else (input,))
+    return r, m
+
+
 @op
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    """(var, mean) over dim, one node for both as in PyTorch."""
+    return _moment_and_mean(input, dim, unbiased, keepdim, correction, var, VarMeanBackward0)
 
 
 @op
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+    """(std, mean) over dim, one node for both as in PyTorch."""
+    return _moment_and_mean(input, dim, unbiased, keepdim, correction, std, StdMeanBackward0)
 
 
 class LinalgVectorNormBackward0(Node):

@@ -484,12 +484,15 @@ def stack(tensors, dim=0, *, out=None):
 
 @op(method=False)
 def hstack(tensors):
+    """cat of atleast_1d(tensors) along dim 0 for 1-D tensors, else dim 1 (PyTorch's definition)."""
+    tensors = [_atleast_1d(t) for t in tensors]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 @op(method=False)
 def vstack(tensors):
-    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+    """cat of atleast_2d(tensors) along dim 0 (PyTorch's definition)."""
+    return cat([_atleast_2d(t) for t in tensors], 0)
 
 
 class _MultiOut(Node):
@@ -579,15 +582,19 @@ def chunk(input, chunks, dim=0):
 
 @op
 def tensor_split(input, sections, dim=0):
+    """Pieces of input along dim, each a slice of it (SliceBackward0), as PyTorch makes them:
+    `sections` pieces of near-equal size, or the pieces between the given indices."""
     d = _wdim(dim, input.ndim)
     n = input.shape[d]
     if _isinst(sections, int):
         q, r = divmod(n, sections)
         sizes = [q + 1] * r + [q] * (sections - r)
+        ends = [builtins.sum(sizes[:i + 1]) for i in range(sections)]
+        starts = [0] + ends[:-1]
     else:
-        b = [0] + list(sections) + [n]
-        sizes = [b[i + 1] - b[i] for i in range(len(b) - 1)]
-    return split(input, sizes, d)
+        starts, ends = [0] + list(sections), list(sections) + [n]
+    lead = (slice(None),) * d
+    return tuple(input[lead + (slice(s, builtins.max(s, e)),)] for s, e in zip(starts, ends))
 
 
 @op
@@ -667,9 +674,16 @@ def tile(input, dims):
 @op
 def repeat_interleave(input, repeats, dim=None):
     if dim is None:
-        input, dim = input.reshape(-1), 0
+        input, dim = input.flatten(), 0
     d = _wdim(dim, input.ndim)
-    idx = np.repeat(np.arange(input.shape[d]), repeats._a if _isinst(repeats, Tensor) else repeats)
+    if not _isinst(repeats, Tensor):        # PyTorch's int overload: unsqueeze, expand, clone, flatten
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        x = input.unsqueeze(d + 1)
+        shape = list(x.shape)
+        shape[d + 1] = repeats
+        return x.expand(shape).clone().flatten(d, d + 1)
+    idx = np.repeat(np.arange(input.shape[d]), repeats._a)
     return ops.index_select(input, d, _wrap(idx.astype(np.int64)))
 
 

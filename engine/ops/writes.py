@@ -8,7 +8,7 @@ from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
 from ..backend import device_of, to_device
 from ..autograd.views import _check_inplace, _rebase
-from ._core import _NONE_EDGE, _e, _finish, _inplace, _isinst, _needs, _wrap, _write
+from ._core import _finish, _inplace, _isinst, _needs, _wrap, _write
 from ._registry import op
 from .. import ops
 
@@ -127,14 +127,12 @@ def copy_(self, src, non_blocking=False):
     if device_of(s) != device_of(self._a):
         s = to_device(s, self.device)
     rec = _gs.enabled and (self._rg or (_isinst(src, Tensor) and src._rg))
-    old = _e(self) if rec else _NONE_EDGE
+    if rec:     # connected as any op (edges to self's history before the write and to src); then
+        n = new_node(CopyBackwards)         # self itself is rebased onto the node
+        n.src_dtype, n.src_device = s.dtype, device_of(src._a)
+        _finish(_wrap(self._a), n, (self, src))
     _write(self, s.astype(self._a.dtype) if s.dtype != self._a.dtype else s)
     if rec:
-        n = new_node(CopyBackwards)
-        n.src_dtype, n.src_device = s.dtype, device_of(src._a)
-        n._next = (old, _e(src))
-        n._meta = ((self._a.shape, self._a.dtype),)
-        n._saved = ()
         _rebase(self, n)
     else:
         self._ver[0] += 1

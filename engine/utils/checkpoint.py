@@ -15,7 +15,7 @@ import functools
 
 import engine
 from engine.amp import active_autocasts
-from engine import _random_cuda
+from engine import _random
 from engine.autograd import Function
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -75,12 +75,12 @@ def _graph_leaves(outputs) -> list:
 
 def _rng_state(tensors=()):
     """The CPU generator's state and the cuda generators' (those of `tensors`' devices among them)."""
-    return engine.get_rng_state(), _random_cuda.default_states(tensors)
+    return engine.get_rng_state(), _random.cuda_default_states(tensors)
 
 
 def _set_rng_state(state):
     engine.set_rng_state(state[0])
-    _random_cuda.set_default_states(state[1])
+    _random.set_cuda_default_states(state[1])
 
 
 class CheckpointFunction(Function):
