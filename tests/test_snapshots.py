@@ -78,3 +78,36 @@ def test_a_trainer_keeps_each_step_before_its_update():
     assert np.allclose(second.parameters["hidden.weight"][0], weight0 - lr * grad0, atol=1e-6)
     assert set(first.outputs) >= {"hidden", "tanh", "logit", "loss"}
     assert store.diff(11).before == 10
+
+
+def reference_thinning(steps, sizes, budget, full_last):
+    """The thinning rule in its plain form: while over budget, of the steps older than the
+    last full_last (when more than two), the one (not the oldest) whose neighbours are closest
+    goes, the oldest of a tie; otherwise the oldest step."""
+    held, used = {}, 0
+    for step, size in zip(steps, sizes):
+        used += size - held.pop(step, 0)
+        held[step] = size
+        while used > budget and held:
+            order = sorted(held)
+            older = len(order) - full_last
+            if older > 2:
+                victim = min((order[i + 1] - order[i - 1], order[i]) for i in range(1, older))[1]
+            else:
+                victim = order[0]
+            used -= held.pop(victim)
+    return sorted(held)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_thinning_keeps_what_the_plain_rule_keeps(seed):
+    rng = np.random.default_rng(seed)
+    steps = list(range(300))
+    if seed % 2:                      # some steps recorded again, some out of order
+        steps += [int(s) for s in rng.integers(0, 300, 40)] + list(range(300, 400))
+    sizes = [int(s) for s in rng.integers(1, 4, len(steps)) * 8]
+    store = SnapshotStore(budget_bytes=8 * 60, full_last=7)
+    for step, size in zip(steps, sizes):
+        store.record(step, 0.0, ({}, {"x": np.zeros(size // 8, np.float64)}))
+        assert store.bytes_used <= store.budget
+    assert store.steps() == reference_thinning(steps, sizes, 8 * 60, 7)
