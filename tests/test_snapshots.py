@@ -111,3 +111,34 @@ def test_thinning_keeps_what_the_plain_rule_keeps(seed):
         store.record(step, 0.0, ({}, {"x": np.zeros(size // 8, np.float64)}))
         assert store.bytes_used <= store.budget
     assert store.steps() == reference_thinning(steps, sizes, 8 * 60, 7)
+
+
+def test_a_snapshot_gives_back_the_arrays_it_copied_whatever_their_dtypes():
+    """One buffer per step holds float32 of odd sizes, float64, int64, bool and a missing
+    grad; each comes back equal, with its shape and dtype, and later changes to the
+    originals do not reach it."""
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((3, 5)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    parameters = {"fc.weight": (weight, weight * 2), "fc.bias": (bias, None),
+                  "w": (np.arange(7, dtype=np.float64)[::2], np.ones(4))}
+    outputs = {"fc": rng.standard_normal((2, 3)).astype(np.float32),
+               "argmax": np.array([2, 0], np.int64), "mask": np.array([True, False, True]),
+               "loss": np.float32(0.25) * np.ones((), np.float32)}
+    store = SnapshotStore()
+    store.record(3, 0.5, (parameters, outputs))
+    original = weight.copy()
+    weight += 100
+    snap = store.get(3)
+    for name, (value, grad) in parameters.items():
+        kept_value, kept_grad = snap.parameters[name]
+        expected = original if name == "fc.weight" else value
+        assert kept_value.dtype == value.dtype and np.array_equal(kept_value, expected)
+        assert (kept_grad is None) == (grad is None)
+        if grad is not None:
+            assert kept_grad.dtype == grad.dtype and np.array_equal(kept_grad, grad)
+    for label, value in outputs.items():
+        assert snap.outputs[label].dtype == value.dtype and snap.outputs[label].shape == value.shape
+        assert np.array_equal(snap.outputs[label], value)
+    assert store.bytes_used == snap.nbytes and snap.nbytes >= sum(
+        a.nbytes for v, g in parameters.values() for a in (v, g) if a is not None)

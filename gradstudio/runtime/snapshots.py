@@ -90,6 +90,19 @@ class _Layout:
             offset += dtype.itemsize * math.prod(shape)
         self.nbytes = -(-offset // ALIGN) * ALIGN
         self.names, self.labels = names, labels
+        # arrays of one dtype that lie end to end are copied with one concatenate:
+        # (dtype, first byte, end byte, their indices)
+        self.runs: list[tuple[np.dtype, int, int, list[int]]] = []
+        for i, slot in enumerate(self.slots):
+            if slot is None:
+                continue
+            offset, dtype, shape = slot
+            end = offset + dtype.itemsize * math.prod(shape)
+            last = self.runs[-1] if self.runs else None
+            if last is not None and last[0] == dtype and last[2] == offset:
+                self.runs[-1] = (dtype, last[1], end, last[3] + [i])
+            else:
+                self.runs.append((dtype, offset, end, [i]))
 
 
 ALIGN = 8         # bytes: every dtype NumPy has is aligned on its slot
@@ -129,14 +142,15 @@ def pack(names: list[str], labels: list[str], arrays: list[np.ndarray | None]) -
     """Copies `arrays` (each parameter's value and grad in `names` order, then each output
     in `labels` order; a missing grad is None) into one new buffer."""
     key = (tuple(names), tuple(labels),
-           tuple(None if a is None else (a.shape, a.dtype.str) for a in arrays))
+           tuple(None if a is None else (a.shape, a.dtype) for a in arrays))
     layout = _layout(key)
     buffer = np.empty(layout.nbytes, np.uint8)
-    for array, slot in zip(arrays, layout.slots):
-        if slot is not None:
-            offset, dtype, shape = slot
-            size = dtype.itemsize * array.size
-            np.copyto(buffer[offset:offset + size].view(dtype).reshape(shape), array)
+    for dtype, start, end, indices in layout.runs:
+        target = buffer[start:end].view(dtype)
+        if len(indices) == 1:
+            np.copyto(target, arrays[indices[0]].reshape(-1))
+        else:
+            np.concatenate([arrays[i].reshape(-1) for i in indices], out=target)
     return Packed(layout, buffer)
 
 
