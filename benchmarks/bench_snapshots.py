@@ -7,8 +7,8 @@ after about 640 steps), so its steady state is measured too. Prints; never asser
     .venv/bin/python benchmarks/bench_snapshots.py [--example spirals.json] [--steps 1000]
         [--repeat 4] [--profile]      # --profile: cProfile one run with both, top functions
 
-Figures: CPU microseconds per step of this process (less disturbed by other processes than
-wall time), steps/s on the wall clock, the ratio to "off" measured in the same round (median
+Figures: CPU microseconds per step of the training thread (time.thread_time, as
+bench_dashboard's headless figure; less disturbed by other processes than wall time), steps/s on the wall clock, the ratio to "off" measured in the same round (median
 over rounds), and the machine's 1-minute load average when each round ended.
 """
 from __future__ import annotations
@@ -45,9 +45,9 @@ def trainer(example: str, options: dict) -> Trainer:
 def timed(example: str, steps: int, options: dict) -> tuple[float, float, Trainer]:
     """(CPU seconds, wall seconds) for `steps` steps, and the trainer."""
     made = trainer(example, options)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), time.thread_time()
     made.run(steps)
-    return time.process_time() - cpu, time.perf_counter() - wall, made
+    return time.thread_time() - cpu, time.perf_counter() - wall, made
 
 
 def inside_the_features(example: str, steps: int) -> tuple[dict[str, float], int]:

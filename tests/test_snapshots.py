@@ -142,3 +142,21 @@ def test_a_snapshot_gives_back_the_arrays_it_copied_whatever_their_dtypes():
         assert np.array_equal(snap.outputs[label], value)
     assert store.bytes_used == snap.nbytes and snap.nbytes >= sum(
         a.nbytes for v, g in parameters.values() for a in (v, g) if a is not None)
+
+
+def test_a_dropped_snapshots_buffer_is_reused_only_when_nobody_holds_it():
+    store = SnapshotStore(budget_bytes=3 * 2016, full_last=10)    # the oldest goes
+    for step in range(3):
+        store.record(step, 1.0, parts(step))
+    held = store.get(0)                         # someone (the Step dock) holds step 0
+    store.record(3, 1.0, parts(3))              # step 0 goes: its buffer is not reused
+    assert store.steps() == [1, 2, 3] and store.spare_buffer(2016) is None
+    assert held.parameters["fc.weight"][0][0] == 0
+    address = store._snaps[1]._packed.buffer.ctypes.data      # (an int: holds nothing)
+    store.record(4, 1.0, parts(4))              # step 1 goes, held by nobody: kept aside
+    store.record(5, 1.0, parts(5))              # and step 5 is copied into it
+    assert store._snaps[5]._packed.buffer.ctypes.data == address
+    kept = store.get(4).parameters["fc.weight"][0]
+    for step in range(6, 12):                   # later copies never write into what is read
+        store.record(step, 1.0, parts(step))
+    assert (kept == 4).all() and (held.parameters["fc.weight"][0] == 0).all()

@@ -13,7 +13,10 @@ the store is over its budget, the older snapshot whose neighbours are closest to
 goes (the oldest of a tie), so what stays is spread over the run, denser near its end. If
 only recent steps remain and it is still over budget, the oldest of those goes. The store
 never holds more than its budget: a snapshot larger than the whole budget is not kept.
-Thinning costs O(log n) a step (a heap of candidates), not a pass over every held step.
+Thinning costs O(log n) a step (a heap of candidates), not a pass over every held step,
+and the buffer of the snapshot it drops (when nobody else holds it) takes the next step's
+copy: in a long run a step's snapshot allocates nothing. That one spare buffer is the only
+memory kept beyond the budget.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import bisect
 import functools
 import heapq
 import math
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -105,6 +109,7 @@ class _Layout:
                 self.runs.append((dtype, offset, end, [i]))
 
 
+SPARE_BUFFERS = 1  # a dropped snapshot's buffer kept for the next step's copy
 ALIGN = 8         # bytes: every dtype NumPy has is aligned on its slot
 
 
@@ -138,13 +143,17 @@ class Packed:
         return parameters, outputs
 
 
-def pack(names: list[str], labels: list[str], arrays: list[np.ndarray | None]) -> Packed:
+def pack(names: list[str], labels: list[str], arrays: list[np.ndarray | None],
+         store: "SnapshotStore | None" = None) -> Packed:
     """Copies `arrays` (each parameter's value and grad in `names` order, then each output
-    in `labels` order; a missing grad is None) into one new buffer."""
+    in `labels` order; a missing grad is None) into one buffer: a new one, or one that
+    `store` dropped and nobody holds."""
     key = (tuple(names), tuple(labels),
            tuple(None if a is None else (a.shape, a.dtype) for a in arrays))
     layout = _layout(key)
-    buffer = np.empty(layout.nbytes, np.uint8)
+    buffer = None if store is None else store.spare_buffer(layout.nbytes)
+    if buffer is None:
+        buffer = np.empty(layout.nbytes, np.uint8)
     for dtype, start, end, indices in layout.runs:
         target = buffer[start:end].view(dtype)
         if len(indices) == 1:
@@ -215,6 +224,7 @@ class SnapshotStore:
         self._lock = threading.Lock()      # recorded in the worker, read in the UI thread
         self.bytes_used = 0
         self.dropped_too_large = 0
+        self._spare: list[np.ndarray] = []   # buffers of dropped snapshots, for reuse
 
     # ---------------------------------------------------------------- writing
     def record(self, step: int, loss: float, parts: "Packed | tuple[dict, dict]") -> bool:
@@ -224,7 +234,8 @@ class SnapshotStore:
         if not isinstance(parts, Packed):
             parameters, outputs = parts
             arrays = [a for value, grad in parameters.values() for a in (value, grad)]
-            parts = pack(list(parameters), list(outputs), arrays + list(outputs.values()))
+            parts = pack(list(parameters), list(outputs), arrays + list(outputs.values()),
+                         self)
         if parts.buffer.nbytes > self.budget:
             self.dropped_too_large += 1
             return False
@@ -250,6 +261,7 @@ class SnapshotStore:
             self._snaps.clear()
             self._order.clear()
             self._candidates.clear()
+            self._spare.clear()
             self.bytes_used = 0
 
     def _insert(self, step: int) -> None:
@@ -279,8 +291,9 @@ class SnapshotStore:
             at = 0
             if len(order) - self.full_last > 2:
                 at = self._best_candidate()
-            victim = order.pop(at)
-            self.bytes_used -= self._snaps.pop(victim).nbytes
+            victim = self._snaps.pop(order.pop(at))
+            self.bytes_used -= victim.nbytes
+            self._keep_buffer(victim)
             if at:
                 self._candidate(at - 1)
                 self._candidate(at)
@@ -288,6 +301,25 @@ class SnapshotStore:
             self._candidates = []
             for i in range(1, len(order) - self.full_last):
                 self._candidate(i)
+
+    def _keep_buffer(self, snap: Snapshot) -> None:
+        """Keeps a dropped snapshot's buffer for the next step's copy (no new allocation nor
+        fresh pages), unless anyone else still holds the snapshot or an array of it."""
+        packed = snap._packed
+        # references: the caller's name and this argument (and getrefcount's own)
+        if snap._views is None and sys.getrefcount(snap) == 3 \
+                and sys.getrefcount(packed) == 3 and sys.getrefcount(packed.buffer) == 2 \
+                and len(self._spare) < SPARE_BUFFERS:
+            self._spare.append(packed.buffer)
+            packed.buffer = None
+
+    def spare_buffer(self, nbytes: int) -> np.ndarray | None:
+        """A dropped snapshot's buffer of `nbytes` bytes to copy the next one into, if any."""
+        with self._lock:
+            for i, buffer in enumerate(self._spare):
+                if buffer.nbytes == nbytes:
+                    return self._spare.pop(i)
+        return None
 
     def _best_candidate(self) -> int:
         """The index in _order of the valid candidate with the smallest (gap, step)."""
@@ -348,10 +380,12 @@ class SnapshotStore:
 
 
 def take_snapshot(session: Any, parameters: Iterable[tuple[str, Any]],
-                  outputs: Iterable[str] | None = None) -> Packed:
+                  outputs: Iterable[str] | None = None,
+                  store: "SnapshotStore | None" = None) -> Packed:
     """The snapshot of a session after a step, copied into one buffer (for
     `SnapshotStore.record`): `parameters` as (name, tensor) pairs with their .grad, and
-    every node's "out" (or only the nodes `outputs` names)."""
+    every node's "out" (or only the nodes `outputs` names). With `store`, into a buffer it
+    dropped when there is one."""
     names, arrays = [], []
     for name, tensor in parameters:
         grad = tensor.grad
@@ -368,7 +402,7 @@ def take_snapshot(session: Any, parameters: Iterable[tuple[str, Any]],
             continue
         labels.append(node.label)
         outs.append(_array(value))
-    return pack(names, labels, arrays + outs)
+    return pack(names, labels, arrays + outs, store)
 
 
 def ranges(steps: list[int]) -> str:

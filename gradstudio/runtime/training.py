@@ -737,7 +737,8 @@ class Trainer:
         norms, pre_clip, post_clip, grads = self._clip()
         if self.snapshots is not None:          # as the step saw them, before the update
             self._snapshot = take_snapshot(self.session,
-                                           [(p.name, p.tensor) for p in self._parameters])
+                                           [(p.name, p.tensor) for p in self._parameters],
+                                           store=self.snapshots)
         return loss_value, norms, pre_clip, post_clip, grads, self._optimizer_step()
 
     def _on_cpu_if_out_of_memory(self, work: Callable[[], Any]) -> Any:
