@@ -5,11 +5,13 @@ Long enough by default for the snapshot store to fill its budget and start thinn
 after about 640 steps), so its steady state is measured too. Prints; never asserts.
 
     .venv/bin/python benchmarks/bench_snapshots.py [--example spirals.json] [--steps 1000]
-        [--repeat 4] [--profile]      # --profile: cProfile one run with both, top functions
+        [--repeat 4] [--block 50] [--blocks 40]
+        [--profile]                   # --profile: cProfile one run with both, top functions
 
 Figures: CPU microseconds per step of the training thread (time.thread_time, as
 bench_dashboard's headless figure; less disturbed by other processes than wall time), steps/s on the wall clock, the ratio to "off" measured in the same round (median
-over rounds), and the machine's 1-minute load average when each round ended.
+over rounds), and the machine's 1-minute load average when each round ended. Then the same
+variants in paired blocks (see `paired_blocks`): on a loaded machine the steadiest figure.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import platform
 import pstats
 import statistics
 import time
+
+import numpy as np
 
 from gradstudio import EXAMPLES
 from gradstudio.graph import fileio
@@ -77,6 +81,23 @@ def inside_the_features(example: str, steps: int) -> tuple[dict[str, float], int
     return spent, steps
 
 
+def paired_blocks(example: str, warm: int, block: int, blocks: int) -> dict[str, np.ndarray]:
+    """CPU seconds per step of each variant in alternating blocks of `block` steps, after
+    `warm` steps each (past the snapshot budget filling): the variants take turns every few
+    milliseconds, so a busy moment of the machine falls on all of them alike."""
+    made = {name: trainer(example, options) for name, options in VARIANTS.items()}
+    for run in made.values():
+        run.run(warm)
+    times = {name: [] for name in VARIANTS}
+    names = list(made)
+    for turn in range(blocks):
+        for name in names[turn % len(names):] + names[:turn % len(names)]:   # each goes first
+            start = time.thread_time()
+            made[name].run(block)
+            times[name].append((time.thread_time() - start) / block)
+    return {name: np.array(values) for name, values in times.items()}
+
+
 def load() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
@@ -86,6 +107,8 @@ def main() -> None:
     parser.add_argument("--example", default="spirals.json")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--block", type=int, default=50, help="steps per paired block")
+    parser.add_argument("--blocks", type=int, default=40, help="paired turns")
     parser.add_argument("--profile", action="store_true")
     args, _ = parser.parse_known_args()
     print(f"snapshots + health while training: {args.example}, {args.steps} steps per run, "
@@ -104,6 +127,7 @@ def main() -> None:
             ratios[name].append(c / (cpu["off"][-1] * args.steps))
             row.append(f"{name} {c / args.steps * 1e6:.0f} us")
         print(f"  round {round_ + 1}: " + ", ".join(row) + f"   (load {load():.1f})")
+    print(f"  whole runs, medians over the rounds:")
     print(f"  {'':16s} {'CPU us/step':>11s} {'steps/s':>8s} {'x off (CPU)':>11s}")
     for name in VARIANTS:
         print(f"  {name:16s} {statistics.median(cpu[name]) * 1e6:11.0f} "
@@ -116,6 +140,14 @@ def main() -> None:
           + ", ".join(f"{name} {seconds / steps * 1e6:.0f} us/step" for name, seconds in spent.items())
           + f" (of {statistics.median(cpu['off']) * 1e6:.0f} us/step without them)")
     print(f"  load average at the end {load():.1f} (figures are only comparable side by side)")
+    times = paired_blocks(args.example, 700, args.block, args.blocks)
+    print(f"  paired blocks: {args.blocks} turns of {args.block} steps each, after 700 steps "
+          f"(load {load():.1f}); the fastest and the median block:")
+    off = times["off"]
+    for name, values in times.items():
+        print(f"  {name:16s} min {values.min() * 1e6:5.0f} us/step ({values.min() / off.min():.3f}x off)"
+              f"   median {np.median(values) * 1e6:5.0f} us/step "
+              f"({np.median(values / off):.3f}x off, median of the turns' ratios)")
     if args.profile:
         run = trainer(args.example, {})
         profile = cProfile.Profile()
