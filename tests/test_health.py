@@ -97,3 +97,17 @@ def test_run_json_has_a_health_object_per_sampled_step(capsys):
     assert set(fc1) == {"kind", "activation_mean", "activation_std", "grad_norm", "grad_ratio"}
     assert set(health[-1]["layers"]["sigmoid1"]) >= {"saturated_fraction"}
     assert any("vanishing" in v for v in health[-1]["verdicts"])
+
+
+def test_health_is_sampled_on_the_training_batch_even_at_an_evaluation_step():
+    """Step 0 is evaluated too (validation rows, the decision-boundary grid): the health sample
+    still reads the batch the step trained on, the one its snapshot kept."""
+    trainer = training.Trainer(Session(fileio.load(EXAMPLES / "spirals.json")), health_every=5)
+    trainer.run(6)
+    assert trainer.setup.eval_every > 0 and [h.step for h in trainer.health] == [0, 5]
+    for sample in trainer.health:
+        outputs = trainer.snapshots.get(sample.step).outputs
+        for label in ("fc1", "relu1"):
+            batch = outputs[label].astype(np.float64)
+            assert np.isclose(sample.layers[label].activation_mean, batch.mean())
+            assert np.isclose(sample.layers[label].activation_std, batch.std())

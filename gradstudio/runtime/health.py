@@ -67,8 +67,11 @@ def layer_health(session: Session, step: int | None = None) -> Health:
         if out is not None and hasattr(out, "detach"):
             values = _numpy(out).astype(np.float64)
             if values.size:
-                entry.activation_mean = float(values.mean())
-                entry.activation_std = float(values.std())
+                flat = values.reshape(-1)
+                mean = flat.sum() / flat.size
+                centred = flat - mean                   # np.std's two passes, dot for the sum
+                entry.activation_mean = float(mean)
+                entry.activation_std = float(np.sqrt(np.dot(centred, centred) / flat.size))
                 if node.kind in RELU_KINDS:
                     entry.dead_fraction = dead_fraction(values)
                 elif node.kind in SATURATING:
@@ -142,9 +145,10 @@ def _parameter_grads(session: Session, node_id: str) -> float | None:
     total = 0.0
     for tensor in tensors:
         if tensor.grad is not None:
-            total += float(np.sum(_numpy(tensor.grad).astype(np.float64) ** 2))
+            flat = _numpy(tensor.grad).reshape(-1).astype(np.float64)
+            total += float(np.dot(flat, flat))
     return float(np.sqrt(total))
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.asarray(tensor.detach().cpu().numpy())
+    return np.asarray(tensor.numpy(force=True))

@@ -6,16 +6,25 @@
     store.diff(57)                  # per node: what changed from the step before it
     store.bytes_used, store.steps(), store.set_budget(32 << 20)
 
-A snapshot holds, copied, each parameter's value and gradient and each node's output on
-that step's batch. The last `full_last` steps are all kept; older ones are thinned: while
+A snapshot holds, copied into one NumPy buffer (one allocation and one copy per array a
+step, no per-array Python objects until it is read), each parameter's value and gradient
+and each node's output on that step's batch. The last `full_last` steps are all kept; older ones are thinned: while
 the store is over its budget, the older snapshot whose neighbours are closest together
 goes (the oldest of a tie), so what stays is spread over the run, denser near its end. If
 only recent steps remain and it is still over budget, the oldest of those goes. The store
 never holds more than its budget: a snapshot larger than the whole budget is not kept.
+Thinning costs O(log n) a step (a heap of candidates), not a pass over every held step,
+and the buffer of the snapshot it drops (when nobody else holds it) takes the next step's
+copy: in a long run a step's snapshot allocates nothing. That one spare buffer is the only
+memory kept beyond the budget.
 """
 from __future__ import annotations
 
+import bisect
+import functools
+import heapq
 import math
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -26,13 +35,31 @@ DEFAULT_BUDGET = 64_000_000       # bytes: well under the 500 MB the issue allow
 FULL_LAST = 20
 
 
-@dataclass
 class Snapshot:
-    step: int
-    loss: float
-    parameters: dict[str, tuple[np.ndarray, np.ndarray | None]]   # "fc1.weight": (value, grad)
-    outputs: dict[str, np.ndarray]                                 # node label: its output
-    nbytes: int = 0
+    """One step's copies: `parameters` {"fc1.weight": (value, grad or None)} and `outputs`
+    {node label: its output}, NumPy arrays that are views on one buffer of `nbytes` bytes."""
+
+    def __init__(self, step: int, loss: float, packed: "Packed") -> None:
+        self.step, self.loss = step, loss
+        self._packed = packed
+        self._views: tuple[dict, dict] | None = None
+        self.nbytes = packed.buffer.nbytes
+
+    @property
+    def parameters(self) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        return self._unpacked()[0]
+
+    @property
+    def outputs(self) -> dict[str, np.ndarray]:
+        return self._unpacked()[1]
+
+    def _unpacked(self) -> tuple[dict, dict]:
+        if self._views is None:
+            self._views = self._packed.unpack()
+        return self._views
+
+    def __getstate__(self) -> dict:            # sent to the window's process: no views
+        return {**self.__dict__, "_views": None}
 
     def node_grad_norm(self, label: str) -> float | None:
         """The norm over all of a node's parameters' gradients ("fc1" covers fc1.weight and
@@ -45,6 +72,95 @@ class Snapshot:
 
     def node_values(self, label: str) -> list[np.ndarray]:
         return [v for name, (v, _) in self.parameters.items() if _node_of(name) == label]
+
+
+class _Layout:
+    """Where each array of a snapshot lies in its buffer: the same for every step of a run
+    (made once per shape of the model, see `_layout`)."""
+
+    def __init__(self, key: tuple) -> None:
+        names, labels, specs = key
+        self.key = key
+        self.slots: list[tuple[int, np.dtype, tuple] | None] = []    # per array, in order
+        offset = 0
+        for spec in specs:
+            if spec is None:
+                self.slots.append(None)
+                continue
+            shape, dtype = spec
+            dtype = np.dtype(dtype)
+            offset = -(-offset // ALIGN) * ALIGN
+            self.slots.append((offset, dtype, shape))
+            offset += dtype.itemsize * math.prod(shape)
+        self.nbytes = -(-offset // ALIGN) * ALIGN
+        self.names, self.labels = names, labels
+        # arrays of one dtype that lie end to end are copied with one concatenate:
+        # (dtype, first byte, end byte, their indices)
+        self.runs: list[tuple[np.dtype, int, int, list[int]]] = []
+        for i, slot in enumerate(self.slots):
+            if slot is None:
+                continue
+            offset, dtype, shape = slot
+            end = offset + dtype.itemsize * math.prod(shape)
+            last = self.runs[-1] if self.runs else None
+            if last is not None and last[0] == dtype and last[2] == offset:
+                self.runs[-1] = (dtype, last[1], end, last[3] + [i])
+            else:
+                self.runs.append((dtype, offset, end, [i]))
+
+
+SPARE_BUFFERS = 1  # a dropped snapshot's buffer kept for the next step's copy
+ALIGN = 8         # bytes: every dtype NumPy has is aligned on its slot
+
+
+@functools.lru_cache(maxsize=16)
+def _layout(key: tuple) -> _Layout:
+    return _Layout(key)
+
+
+class Packed:
+    """A snapshot's arrays copied into one buffer (see `pack`); `unpack` gives the dicts."""
+
+    __slots__ = ("layout", "buffer")
+
+    def __init__(self, layout: _Layout, buffer: np.ndarray) -> None:
+        self.layout, self.buffer = layout, buffer
+
+    def _array(self, i: int) -> np.ndarray | None:
+        slot = self.layout.slots[i]
+        if slot is None:
+            return None
+        offset, dtype, shape = slot
+        size = dtype.itemsize * math.prod(shape)
+        return self.buffer[offset:offset + size].view(dtype).reshape(shape)
+
+    def unpack(self) -> tuple[dict, dict]:
+        names, labels = self.layout.names, self.layout.labels
+        parameters = {name: (self._array(2 * i), self._array(2 * i + 1))
+                      for i, name in enumerate(names)}
+        start = 2 * len(names)
+        outputs = {label: self._array(start + i) for i, label in enumerate(labels)}
+        return parameters, outputs
+
+
+def pack(names: list[str], labels: list[str], arrays: list[np.ndarray | None],
+         store: "SnapshotStore | None" = None) -> Packed:
+    """Copies `arrays` (each parameter's value and grad in `names` order, then each output
+    in `labels` order; a missing grad is None) into one buffer: a new one, or one that
+    `store` dropped and nobody holds."""
+    key = (tuple(names), tuple(labels),
+           tuple(None if a is None else (a.shape, a.dtype) for a in arrays))
+    layout = _layout(key)
+    buffer = None if store is None else store.spare_buffer(layout.nbytes)
+    if buffer is None:
+        buffer = np.empty(layout.nbytes, np.uint8)
+    for dtype, start, end, indices in layout.runs:
+        target = buffer[start:end].view(dtype)
+        if len(indices) == 1:
+            np.copyto(target, arrays[indices[0]].reshape(-1))
+        else:
+            np.concatenate([arrays[i].reshape(-1) for i in indices], out=target)
+    return Packed(layout, buffer)
 
 
 @dataclass
@@ -101,26 +217,37 @@ class SnapshotStore:
         self.budget = int(budget_bytes)
         self.full_last = int(full_last)
         self._snaps: dict[int, Snapshot] = {}
+        self._order: list[int] = []        # the held steps, sorted
+        # thinning candidates: (gap between its neighbours, step, before, after), checked
+        # when popped (an entry whose step or neighbours changed since is skipped)
+        self._candidates: list[tuple[int, int, int, int]] = []
         self._lock = threading.Lock()      # recorded in the worker, read in the UI thread
         self.bytes_used = 0
         self.dropped_too_large = 0
+        self._spare: list[np.ndarray] = []   # buffers of dropped snapshots, for reuse
 
     # ---------------------------------------------------------------- writing
-    def record(self, step: int, loss: float, parts: tuple[dict, dict]) -> bool:
-        """Keeps the snapshot of `step` (parameters, outputs); False when it alone is larger
-        than the budget."""
-        parameters, outputs = parts
-        nbytes = sum(v.nbytes + (0 if g is None else g.nbytes) for v, g in parameters.values())
-        nbytes += sum(a.nbytes for a in outputs.values())
-        if nbytes > self.budget:
+    def record(self, step: int, loss: float, parts: "Packed | tuple[dict, dict]") -> bool:
+        """Keeps the snapshot of `step`: a `take_snapshot` (already copied) or a tuple
+        (parameters, outputs) of arrays, copied here; False when it alone is larger than
+        the budget."""
+        if not isinstance(parts, Packed):
+            parameters, outputs = parts
+            arrays = [a for value, grad in parameters.values() for a in (value, grad)]
+            parts = pack(list(parameters), list(outputs), arrays + list(outputs.values()),
+                         self)
+        if parts.buffer.nbytes > self.budget:
             self.dropped_too_large += 1
             return False
+        snap = Snapshot(step, float(loss), parts)
         with self._lock:
             old = self._snaps.pop(step, None)
             if old is not None:
                 self.bytes_used -= old.nbytes
-            self._snaps[step] = Snapshot(step, float(loss), parameters, outputs, nbytes)
-            self.bytes_used += nbytes
+            else:
+                self._insert(step)
+            self._snaps[step] = snap
+            self.bytes_used += snap.nbytes
             self._shrink()
         return True
 
@@ -132,24 +259,85 @@ class SnapshotStore:
     def clear(self) -> None:
         with self._lock:
             self._snaps.clear()
+            self._order.clear()
+            self._candidates.clear()
+            self._spare.clear()
             self.bytes_used = 0
 
+    def _insert(self, step: int) -> None:
+        order = self._order
+        if not order or step > order[-1]:
+            order.append(step)
+            at = len(order) - 1
+        else:
+            at = bisect.bisect_left(order, step)
+            order.insert(at, step)
+        # the step that has just become older than the last full_last, and any whose
+        # neighbours changed, are candidates with their new gaps
+        for i in {len(order) - 1 - self.full_last, at - 1, at, at + 1}:
+            self._candidate(i)
+
+    def _candidate(self, i: int) -> None:
+        order = self._order
+        if 0 < i < len(order) - self.full_last:
+            heapq.heappush(self._candidates,
+                           (order[i + 1] - order[i - 1], order[i], order[i - 1], order[i + 1]))
+
     def _shrink(self) -> None:
-        while self.bytes_used > self.budget and self._snaps:
-            steps = sorted(self._snaps)
-            older = steps[:-self.full_last] if len(steps) > self.full_last else []
-            if len(older) > 2:
-                # the interior older step whose neighbours are closest (the oldest of a tie)
-                gaps = [(steps[i + 1] - steps[i - 1], steps[i]) for i in range(1, len(older))]
-                victim = min(gaps)[1]
-            else:
-                victim = steps[0]
-            self.bytes_used -= self._snaps.pop(victim).nbytes
+        """While over budget: the older step (not the oldest) whose neighbours are closest
+        goes (the oldest of a tie); with two older steps or fewer, the oldest step goes."""
+        order = self._order
+        while self.bytes_used > self.budget and order:
+            at = 0
+            if len(order) - self.full_last > 2:
+                at = self._best_candidate()
+            victim = self._snaps.pop(order.pop(at))
+            self.bytes_used -= victim.nbytes
+            self._keep_buffer(victim)
+            if at:
+                self._candidate(at - 1)
+                self._candidate(at)
+        if len(self._candidates) > 4 * len(order) + 64:        # stale entries piled up
+            self._candidates = []
+            for i in range(1, len(order) - self.full_last):
+                self._candidate(i)
+
+    def _keep_buffer(self, snap: Snapshot) -> None:
+        """Keeps a dropped snapshot's buffer for the next step's copy (no new allocation nor
+        fresh pages), unless anyone else still holds the snapshot or an array of it."""
+        packed = snap._packed
+        # references: the caller's name and this argument (and getrefcount's own)
+        if snap._views is None and sys.getrefcount(snap) == 3 \
+                and sys.getrefcount(packed) == 3 and sys.getrefcount(packed.buffer) == 2 \
+                and len(self._spare) < SPARE_BUFFERS:
+            self._spare.append(packed.buffer)
+            packed.buffer = None
+
+    def spare_buffer(self, nbytes: int) -> np.ndarray | None:
+        """A dropped snapshot's buffer of `nbytes` bytes to copy the next one into, if any."""
+        with self._lock:
+            for i, buffer in enumerate(self._spare):
+                if buffer.nbytes == nbytes:
+                    return self._spare.pop(i)
+        return None
+
+    def _best_candidate(self) -> int:
+        """The index in _order of the valid candidate with the smallest (gap, step)."""
+        order, heap = self._order, self._candidates
+        while heap:
+            _, step, before, after = heapq.heappop(heap)
+            i = bisect.bisect_left(order, step)
+            if 0 < i < len(order) - self.full_last and order[i] == step \
+                    and order[i - 1] == before and order[i + 1] == after:
+                return i
+        # (not reached: every older step's current neighbours were pushed) - the slow way
+        older = len(order) - self.full_last
+        return min(range(1, older), key=lambda i: (order[i + 1] - order[i - 1], order[i]))
 
     # ---------------------------------------------------------------- reading
     def steps(self) -> list[int]:
         with self._lock:
-            return sorted(self._snaps)
+            return list(self._order)
 
     def get(self, step: int) -> Snapshot | None:
         with self._lock:
@@ -192,23 +380,29 @@ class SnapshotStore:
 
 
 def take_snapshot(session: Any, parameters: Iterable[tuple[str, Any]],
-                  outputs: Iterable[str] | None = None) -> tuple[dict, dict]:
-    """(parameters, outputs) copied from a session after a step: `parameters` as (name,
-    tensor) pairs, and every node's "out" (or only the nodes `outputs` names)."""
-    params = {}
+                  outputs: Iterable[str] | None = None,
+                  store: "SnapshotStore | None" = None) -> Packed:
+    """The snapshot of a session after a step, copied into one buffer (for
+    `SnapshotStore.record`): `parameters` as (name, tensor) pairs with their .grad, and
+    every node's "out" (or only the nodes `outputs` names). With `store`, into a buffer it
+    dropped when there is one."""
+    names, arrays = [], []
     for name, tensor in parameters:
         grad = tensor.grad
-        params[name] = (_copy(tensor), None if grad is None else _copy(grad))
-    doc = session.document
+        names.append(name)
+        arrays.append(_array(tensor))
+        arrays.append(None if grad is None else _array(grad))
+    nodes = session.document.nodes
     wanted = None if outputs is None else set(outputs)
-    outs = {}
+    labels, outs = [], []
     for node_id, results in session.outputs.items():
-        node = doc.nodes.get(node_id)
+        node = nodes.get(node_id)
         value = results.get("out") if results else None
         if node is None or not hasattr(value, "detach") or (wanted and node.label not in wanted):
             continue
-        outs[node.label] = _copy(value)
-    return params, outs
+        labels.append(node.label)
+        outs.append(_array(value))
+    return pack(names, labels, arrays + outs, store)
 
 
 def ranges(steps: list[int]) -> str:
@@ -241,5 +435,6 @@ def _mean(array: np.ndarray) -> float:
     return float(np.mean(array.astype(np.float64))) if array.size else float("nan")
 
 
-def _copy(tensor: Any) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+def _array(tensor: Any) -> np.ndarray:
+    """A tensor's values without a copy where it is on the cpu (`pack` copies them)."""
+    return np.asarray(tensor.numpy(force=True))

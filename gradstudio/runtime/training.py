@@ -213,7 +213,7 @@ class Trainer:
         self.health: collections.deque[Health] = collections.deque(maxlen=HEALTH_SAMPLES * 10)
         # each step's parameters (before its update), gradients and outputs (runtime.snapshots)
         self.snapshots = SnapshotStore(snapshot_budget) if snapshot_budget > 0 else None
-        self._snapshot: tuple | None = None
+        self._snapshot: Any = None          # this step's, kept once the step is done
         self.losses: list[float] | None = [] if keep_losses else None
         self.log: collections.deque[str] = collections.deque(maxlen=200)   # "log" hook lines
         self.warnings: collections.deque[str] = collections.deque(maxlen=50)  # e.g. out of memory
@@ -706,12 +706,13 @@ class Trainer:
             self.metrics.record_histograms(
                 step, grads=grads,
                 weights={p.name: _host(p.tensor) for p in self._parameters})
+        if self.health_every:       # on the training batch: before evaluation runs others
+            every = self.health_every if self.health_every > 0 else \
+                max(1, self._target() // HEALTH_SAMPLES)
+            if step % every == 0 or last:
+                self.health.append(layer_health(self.session, step))
         if step % self.setup.eval_every == 0 or last:
             self._on_cpu_if_out_of_memory(lambda: self._evaluate(step))
-        every = self.health_every if self.health_every > 0 else \
-            max(1, self._target() // HEALTH_SAMPLES)
-        if self.health_every and (step % every == 0 or last):
-            self.health.append(layer_health(self.session, step))
         if self._snapshot is not None:
             self.snapshots.record(step, loss_value, self._snapshot)
             self._snapshot = None
@@ -736,7 +737,8 @@ class Trainer:
         norms, pre_clip, post_clip, grads = self._clip()
         if self.snapshots is not None:          # as the step saw them, before the update
             self._snapshot = take_snapshot(self.session,
-                                           [(p.name, p.tensor) for p in self._parameters])
+                                           [(p.name, p.tensor) for p in self._parameters],
+                                           store=self.snapshots)
         return loss_value, norms, pre_clip, post_clip, grads, self._optimizer_step()
 
     def _on_cpu_if_out_of_memory(self, work: Callable[[], Any]) -> Any:
@@ -890,7 +892,7 @@ class Trainer:
 # ====================================================================== helpers
 def _host(tensor: Any) -> np.ndarray:
     """A tensor's values as a NumPy array (a view on the CPU, a copy from a GPU)."""
-    return np.asarray(tensor.detach().cpu().numpy())
+    return np.asarray(tensor.numpy(force=True))
 
 
 def _norm(array: np.ndarray) -> float:
