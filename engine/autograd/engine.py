@@ -18,6 +18,8 @@ import warnings
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as _np
+
 from .grad_mode import state as _gs
 from .._tensor import Tensor, _from_array
 from ..backend import xp_of
@@ -35,7 +37,13 @@ _REUSE = sys.version_info < (3, 14)
 
 
 def _ones(a):
-    return xp_of(a).ones(a.shape, a.dtype)
+    """Ones shaped like array a (empty + fill: half of np.ones' time for the one-element roots
+    of benchmark case `tiny`)."""
+    if type(a) is not _np.ndarray:
+        return xp_of(a).ones(a.shape, a.dtype)
+    r = _np.empty(a.shape, a.dtype)
+    r.fill(1)
+    return r
 
 
 def _ops():
@@ -124,16 +132,18 @@ def _fit(g, node, nr, src):
 
 
 def _dependencies(root):
+    """node -> how many edges lead into it from the graph below root (PyTorch's dependencies)."""
     deps = {}
-    seen = {root}
     stack = [root]
+    pop, push = stack.pop, stack.append
     while stack:
-        for nxt, _ in stack.pop()._next:
+        for nxt, _ in pop()._next:
             if nxt is not None:
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                    push(nxt)
     return deps
 
 
@@ -160,6 +170,23 @@ def _snapshot(g):
     return None if g is None else g.detach().clone()
 
 
+def _start(roots, grads):
+    """The node backward starts from and its input buffer: the root's grad_fn, or a GraphRoot
+    over several roots."""
+    if len(roots) == 1:
+        root, nr = _edge(roots[0])
+        buf0 = [None] * len(root._meta)
+        g0 = grads[0]
+        if g0 is not None:
+            a = g0._a
+            m = root._meta[nr]
+            if a.shape != m[0] or a.dtype != m[1]:
+                g0 = _fit(g0, root, nr, root)
+        buf0[nr] = g0
+        return root, buf0
+    return GraphRoot([_edge(t) for t in roots], grads), []
+
+
 def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False,
               record=False, dry=False, out=None):
     """THE traversal. Yields a BackwardStep (record=True), the node (dry=True) or None per node.
@@ -167,17 +194,7 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
     inputs: tensors to restrict to (backward(inputs=)) or to capture (capture=True, grad()).
     out: list receiving captured gradients, aligned with inputs.
     """
-    edges = [_edge(t) for t in roots]
-    if len(edges) == 1:
-        root, nr = edges[0]
-        buf0 = [None] * len(root._meta)
-        g0 = grads[0]
-        if g0 is not None and (g0._a.shape != root._meta[nr][0] or g0._a.dtype != root._meta[nr][1]):
-            g0 = _fit(g0, root, nr, root)
-        buf0[nr] = g0
-    else:
-        root = GraphRoot(edges, grads)
-        buf0 = []
+    root, buf0 = _start(roots, grads)
     deps = _dependencies(root)
 
     exec_info = None
@@ -311,6 +328,91 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
             _recording.active = rec
 
 
+def _run(roots, grads, keep_graph, create_graph):
+    """backward() without inputs=: `_traverse`'s loop with nothing to yield, restrict or record
+    (benchmark cases `tiny`, `chain` and `mixed` and every training step run here). The same
+    order, buffers, hooks and in-place reuse; grad mode and recording are switched once for the
+    whole pass instead of around each node, since no caller code runs between nodes."""
+    root, buf0 = _start(roots, grads)
+    deps = _dependencies(root)
+    buffers = {root: buf0}
+    heap = [root]
+    prev_mode, rec = _gs.enabled, _recording.active
+    anomaly = _gs.anomaly and _gs.anomaly_check_nan
+    Acc = AccumulateGrad
+    _gs.enabled = create_graph
+    _recording.active = None              # backward formulas are not recorded ops
+    try:
+        while heap:
+            # _heap_pop, inline for one or two entries (the root of a heap of two is its first)
+            node = heap.pop(0) if len(heap) < 3 else _heap_pop(heap)
+            buf = buffers.pop(node)
+            if type(node) is Acc:
+                if node._x is not None or node.variable._x:      # hooks, retain_grad
+                    buf = _pre_hooks(node, buf, None)
+                g = buf[0]
+                del buf
+                if g is not None:
+                    _accumulate(node.variable, g, create_graph, None)
+                    g = None
+                continue
+            x = node._x
+            if x is not None:
+                buf = _pre_hooks(node, buf, None)
+            nxt_edges = node._next
+            if (buf[0] is not None) if len(buf) == 1 else (not buf or any(g is not None for g in buf)):
+                outs = node.backward(buf[0]) if node._single else node._apply(buf)
+                if type(outs) is not tuple:
+                    outs = (outs,) if not isinstance(outs, list) else tuple(outs)
+                if len(outs) != len(nxt_edges):
+                    raise RuntimeError(f"function {node.name()} returned an incorrect number of "
+                                       f"gradients (expected {len(nxt_edges)}, got {len(outs)})")
+            else:
+                outs = (None,) * len(nxt_edges)
+            if x is not None and "hooks" in x:
+                for h in list(x["hooks"].values()):
+                    r = h(outs, tuple(buf))
+                    if r is not None:
+                        outs = tuple(r)
+            if not keep_graph and node._saved:
+                node._saved = None
+            if anomaly:
+                _check_anomaly(node, outs)
+            i = -1
+            for nxt, nr in nxt_edges:       # (not zip: its reused tuple would hold one more reference to g)
+                i += 1
+                if nxt is None:
+                    continue
+                g = outs[i]
+                if g is not None:
+                    m = nxt._meta[nr]
+                    if g._a.shape != m[0] or g._a.dtype != m[1]:
+                        g = _fit(g, nxt, nr, node)
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                b = buffers.get(nxt)
+                if b is None:
+                    if len(nxt._meta) == 1:
+                        buffers[nxt] = [g]
+                    else:
+                        b = buffers[nxt] = [None] * len(nxt._meta)
+                        b[nr] = g
+                elif b[nr] is None:
+                    b[nr] = g
+                elif g is not None:
+                    b[nr] = _sum_grads(b[nr], g, create_graph)
+                if d == 0:
+                    # _heap_push, inline while the heap stays in order by appending
+                    if not heap or (len(heap) == 1 and heap[0]._seq >= nxt._seq):
+                        heap.append(nxt)
+                    else:
+                        _heap_push(heap, nxt)
+            outs = g = b = buf = None    # drop references: a later node may reuse these in place
+    finally:
+        _gs.enabled = prev_mode
+        _recording.active = rec
+
+
 def _sum_grads(old, new, create_graph):
     """old + new for an input buffer, written in place into whichever of the two gradients
     nothing but the engine holds (PyTorch's InputBuffer does the same); else out of place.
@@ -319,14 +421,18 @@ def _sum_grads(old, new, create_graph):
     if _REUSE and not create_graph:
         oa, na = old._a, new._a
         if oa.shape == na.shape and oa.dtype == na.dtype:
-            if (_getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None
-                    and getattr(oa.flags, "writeable", True)):
-                oa += na
-                return old
-            if (_getrefcount(new) <= 4 and _getrefcount(na) <= 3 and na.base is None and new._node is None
-                    and getattr(na.flags, "writeable", True)):
-                na += oa
-                return new
+            if _getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None:
+                try:
+                    oa += na
+                    return old
+                except ValueError:        # a read-only array
+                    pass
+            if _getrefcount(new) <= 4 and _getrefcount(na) <= 3 and na.base is None and new._node is None:
+                try:
+                    na += oa
+                    return new
+                except ValueError:
+                    pass
     return old + new
 
 
@@ -394,11 +500,14 @@ def _accumulate(var, g, create_graph, step):
         var._grad = old + g
     else:
         a = old._a
-        if a.shape == g._a.shape and getattr(a.flags, "writeable", True):
+        try:
+            if a.shape != g._a.shape:
+                raise ValueError
             a += g._a
-            old._ver[0] += 1
-        else:
+        except ValueError:          # another shape, or a read-only array: a new .grad
             var._grad = old + g
+        else:
+            old._ver[0] += 1
     if step is not None:
         step.accumulations.append((var, before, _snapshot(var._grad)))
     vx = var._x
@@ -505,7 +614,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                       "function, make sure to reset the .grad fields of your parameters to None after use "
                       "to break the cycle and avoid the leak.", UserWarning, stacklevel=3)
     tensors, grads, keep, inputs = _prepare(tensors, grad_tensors, retain_graph, create_graph, inputs)
-    deque(_traverse(tensors, grads, keep, create_graph, inputs), maxlen=0)
+    if inputs is None:
+        _run(tensors, grads, keep, create_graph)
+    else:
+        deque(_traverse(tensors, grads, keep, create_graph, inputs), maxlen=0)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,

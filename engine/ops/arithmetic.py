@@ -129,8 +129,24 @@ class MulBackward0(Node):
             s = self.saved
         a, b = s
         n = self._next
-        return (g * b if n[0][0] is not None else None,
-                g * a if n[1][0] is not None else None)
+        return (_grad_times(g, b) if n[0][0] is not None else None,
+                _grad_times(g, a) if n[1][0] is not None else None)
+
+
+def _grad_times(g, y):
+    """g * y in a backward formula. Benchmark cases `tiny` and `chain`: with create_graph off,
+    a same-dtype Tensor or a Python number multiplies the arrays directly (what mul would
+    do, minus its dispatch); anything else, or create_graph=True, runs the op."""
+    if not _gs.enabled and type(g) is Tensor:
+        ga = g._a
+        ty = type(y)
+        if ty is Tensor:
+            ya = y._a
+            if ya.dtype is ga.dtype and type(ya) is type(ga):
+                return _wrap(_arith(operator.mul, ga, ya))
+        elif ty is float or ty is int:
+            return _wrap(_arith(operator.mul, ga, y))
+    return g * y
 
 
 @op
