@@ -333,7 +333,17 @@ def _run(roots, grads, keep_graph, create_graph):
     (benchmark cases `tiny`, `chain` and `mixed` and every training step run here). The same
     order, buffers, hooks and in-place reuse; grad mode and recording are switched once for the
     whole pass instead of around each node, since no caller code runs between nodes."""
-    root, buf0 = _start(roots, grads)
+    t = roots[0] if len(roots) == 1 else None
+    if t is not None and t._node is not None and t._base is None and grads[0] is not None:
+        root = t._node                   # _start, inline for a non-view root (bench cases tiny, chain)
+        g0 = grads[0]
+        m = root._meta[t._nr]
+        if g0._a.shape != m[0] or g0._a.dtype != m[1]:
+            g0 = _fit(g0, root, t._nr, root)
+        buf0 = [g0] if len(root._meta) == 1 else [g0 if i == t._nr else None for i in range(len(root._meta))]
+    else:
+        root, buf0 = _start(roots, grads)
+    t = None
     deps = _dependencies(root)
     buffers = {root: buf0}
     heap = [root]
@@ -418,9 +428,13 @@ def _sum_grads(old, new, create_graph):
     nothing but the engine holds (PyTorch's InputBuffer does the same); else out of place.
     The reference counts are those of the engine's own variables: the buffer slot for `old`,
     the node's output tuple and the loop variable for `new`."""
-    if _REUSE and not create_graph:
+    if not create_graph:
         oa, na = old._a, new._a
         if oa.shape == na.shape and oa.dtype == na.dtype:
+            if oa.size == 1:
+                return _from_array(oa + na)     # bench case `tiny`: in place costs ~3x a new sum on one element
+            if not _REUSE:
+                return old + new
             if _getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None:
                 try:
                     oa += na
@@ -499,11 +513,14 @@ def _accumulate(var, g, create_graph, step):
     elif create_graph or old._rg:
         var._grad = old + g
     else:
-        a = old._a
+        a, ga = old._a, g._a
         try:
-            if a.shape != g._a.shape:
+            if a.shape != ga.shape:
                 raise ValueError
-            a += g._a
+            if a.size == 1:
+                a[...] = a + ga     # bench case `tiny`: NumPy's in-place add costs ~3x a new sum on one element
+            else:
+                a += ga
         except ValueError:          # another shape, or a read-only array: a new .grad
             var._grad = old + g
         else:
@@ -613,6 +630,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                       "autograd.grad when creating the graph to avoid this. If you have to use this "
                       "function, make sure to reset the .grad fields of your parameters to None after use "
                       "to break the cycle and avoid the leak.", UserWarning, stacklevel=3)
+    if inputs is None and grad_tensors is None and type(tensors) is tuple and len(tensors) == 1:
+        a = tensors[0]._a
+        if tensors[0]._rg and a.size == 1 and a.dtype.kind == "f":
+            # `t.backward()` on a scalar (bench cases tiny, chain): _prepare's work, for one implicit gradient
+            _run(tensors, (_from_array(_ones(a)),), create_graph if retain_graph is None else retain_graph,
+                 create_graph)
+            return
     tensors, grads, keep, inputs = _prepare(tensors, grad_tensors, retain_graph, create_graph, inputs)
     if inputs is None:
         _run(tensors, grads, keep, create_graph)
