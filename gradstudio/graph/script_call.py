@@ -1,7 +1,7 @@
 """The `call` node kind: one recorded call of an engine op, replayable from data.
 
 A script's recording becomes a document of ordinary nodes; an op call becomes a `call` node
-that names the engine op (`engine._ops.matmul`, `engine.nn.functional.linear`, ...) and
+that names the engine op (`engine.matmul`, `engine.nn.functional.linear`, ...) and
 holds its non-tensor arguments as JSON, with each tensor argument marked by the input port
 it arrives on:
 
@@ -33,7 +33,7 @@ class CallError(ValueError):
 
 def _check_function(text: Any) -> str | None:
     if not isinstance(text, str) or not text.startswith("engine."):
-        return "expected the dotted name of an engine op, such as engine._ops.matmul"
+        return "expected the dotted name of an engine op, such as engine.matmul"
     if any(not part or not part.replace("_", "a").isalnum() for part in text.split(".")):
         return f"'{text}' is not a dotted name"
     return None
@@ -195,7 +195,7 @@ CALL_SPEC = NodeSpec(
     "call", "Op call", "Script",
     inputs=tuple(PortSpec(port, optional=True) for port in INPUT_PORTS),
     outputs=tuple(PortSpec(port) for port in OUTPUT_PORTS),
-    params=(ParamSpec("function", STR, "engine._ops.add", validate=_check_function,
+    params=(ParamSpec("function", STR, "engine.add", validate=_check_function,
                       doc="the engine op called"),
             ParamSpec("args", STR, '{"args": [{"$in": 0}, {"$in": 1}], "kwargs": {}}',
                       validate=_check_args,
