@@ -11,7 +11,10 @@ and cast to its dtype here, in one place (`_fit`), so no op's formula handles br
 `backward_steps(...)` yields a `BackwardStep` after each executed node and is lazy: a
 debugger calls next() to advance one node. `backward_plan(...)` lists the nodes in the
 order the generator will run them (the same loop, without executing anything).
-`backward()` and `grad()` exhaust the same generator with recording off.
+`grad()` and `backward(inputs=...)` exhaust the same generator with recording off.
+`backward()` without inputs= (every training step) runs `_run`: the same traversal as a
+plain loop, with nothing to yield or restrict; tests/test_engine_backward_paths.py checks
+that both give the same gradients, hook calls and order.
 """
 import sys
 import warnings
@@ -189,7 +192,8 @@ def _start(roots, grads):
 
 def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False,
               record=False, dry=False, out=None):
-    """THE traversal. Yields a BackwardStep (record=True), the node (dry=True) or None per node.
+    """The stepwise traversal (debugger, grad(), backward(inputs=)); `_run` is its plain-loop twin.
+    Yields a BackwardStep (record=True), the node (dry=True) or None per node.
 
     inputs: tensors to restrict to (backward(inputs=)) or to capture (capture=True, grad()).
     out: list receiving captured gradients, aligned with inputs.
