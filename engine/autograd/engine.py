@@ -146,7 +146,8 @@ def _dependencies(root):
                     deps[nxt] += 1
                 else:
                     deps[nxt] = 1
-                    push(nxt)
+                    if nxt._next:         # leaves' AccumulateGrads lead nowhere
+                        push(nxt)
     return deps
 
 
