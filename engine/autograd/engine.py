@@ -278,6 +278,8 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         node._saved = None
                     if anomaly:
                         _check_anomaly(node, outs)
+                    if _getrefcount(outs) > 2:    # a hook or the formula kept the tuple: its
+                        outs = tuple([*outs])     # gradients are not the engine's to reuse in place
             grads_out = [] if record else None
             i = 0
             for nxt, nr in nxt_edges:
@@ -393,6 +395,8 @@ def _run(roots, grads, keep_graph, create_graph):
                 node._saved = None
             if anomaly:
                 _check_anomaly(node, outs)
+            if _getrefcount(outs) > 2:    # a hook or the formula kept the tuple: its gradients
+                outs = tuple([*outs])     # are not the engine's to reuse in place (_sum_grads)
             i = -1
             for nxt, nr in nxt_edges:       # (not zip: its reused tuple would hold one more reference to g)
                 i += 1
