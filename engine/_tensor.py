@@ -20,12 +20,12 @@ Tensor sharing the array (so `p.data.add_(...)` or `w.data -= lr * g` update `w`
 its own version counter, as in PyTorch. Ops, operators and backward() are Tensor methods
 installed from engine.ops' registry (engine/ops/tensor_methods.py).
 """
-import warnings
 import weakref
 
 import numpy as np
 
 from . import _dtype
+from ._warnings import warn as _warn
 from .backend import device_of, to_device, is_cuda_array
 from .autograd.graph import RemovableHandle
 from .autograd.grad_mode import state as _gs
@@ -151,7 +151,7 @@ class Tensor:
     @property
     def grad(self):
         if self._node is not None and not self.retains_grad:
-            warnings.warn(_NONLEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+            _warn(_NONLEAF_GRAD_WARNING)
         return self._grad
 
     @grad.setter
@@ -346,9 +346,9 @@ class Tensor:
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __float__(self):
-        if self._rg:
-            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                          "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=2)
+        if self._rg and _gs.enabled:
+            _warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                          "behavior.\nConsider using tensor.detach() first.")
         return float(self.item())
 
     def __int__(self):

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import _dtype
-from .backend import is_cuda_array
+from .backend import is_cuda_array, xp_of
 
 
 @dataclasses.dataclass
@@ -108,13 +108,13 @@ def _int_str(v):
     return str(v)
 
 
-def _vector_str(a, indent, summarize, fmt):
+def _vector_str(a, indent, summarize, fmt, shape):
     element_length = fmt.width() + 2
     per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
     e = PRINT_OPTS.edgeitems
     if summarize and not e:
         data = ["..."]
-    elif summarize and a.shape[0] > 2 * e:
+    elif summarize and shape[0] > 2 * e:
         data = [fmt.format(v) for v in a[:e].tolist()] + [" ..."] + [fmt.format(v) for v in a[-e:].tolist()]
     else:
         data = [fmt.format(v) for v in a.tolist()]
@@ -122,18 +122,22 @@ def _vector_str(a, indent, summarize, fmt):
     return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
 
 
-def _str_with_formatter(a, indent, summarize, fmt):
+def _str_with_formatter(a, indent, summarize, fmt, shape):
+    """a: the values (all of them, or only the edges a summary shows); shape: the full shape,
+    which decides where a summary puts its `...`."""
     dim = a.ndim
     if dim == 0:
         return fmt.format(a.item())
     if dim == 1:
-        return _vector_str(a, indent, summarize, fmt)
+        return _vector_str(a, indent, summarize, fmt, shape)
     e = PRINT_OPTS.edgeitems
-    if summarize and a.shape[0] > 2 * e:
-        slices = ([_str_with_formatter(a[i], indent + 1, summarize, fmt) for i in range(e)] + ["..."] +
-                  [_str_with_formatter(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0] - e, a.shape[0])])
+    sub = shape[1:]
+    if summarize and shape[0] > 2 * e:
+        slices = ([_str_with_formatter(a[i], indent + 1, summarize, fmt, sub) for i in range(e)] + ["..."] +
+                  [_str_with_formatter(a[i], indent + 1, summarize, fmt, sub)
+                   for i in range(a.shape[0] - e, a.shape[0])])
     else:
-        slices = [_str_with_formatter(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0])]
+        slices = [_str_with_formatter(a[i], indent + 1, summarize, fmt, sub) for i in range(a.shape[0])]
     return "[" + ("," + "\n" * (dim - 1) + " " * (indent + 1)).join(slices) + "]"
 
 
@@ -150,14 +154,27 @@ def _summarized(a):
     return np.stack([_summarized(x) for x in a])
 
 
-def _tensor_str(a, indent):
-    if a.size == 0:
+def _edges(a):
+    """The part of a summarized array that its print shows: the first and last edgeitems entries
+    along every dim longer than 2 * edgeitems (a cuda tensor copies only these to the host)."""
+    e, xp = PRINT_OPTS.edgeitems, xp_of(a)
+    for d, n in enumerate(a.shape):
+        if n > 2 * e:
+            head = (slice(None),) * d
+            a = xp.concatenate((a[head + (slice(0, e),)], a[head + (slice(n - e, n),)]), axis=d)
+    return a
+
+
+def _tensor_str(a, indent, shape):
+    """a: the values on the host (only the edges when `shape`, the full shape, is summarized)."""
+    size = math.prod(shape)
+    if size == 0:
         return "[]"
-    summarize = a.size > PRINT_OPTS.threshold
+    summarize = size > PRINT_OPTS.threshold
     if a.dtype == np.float16:
         a = a.astype(np.float32)
     fmt = _Formatter(_summarized(a) if summarize else a)
-    return _str_with_formatter(a, indent, summarize, fmt)
+    return _str_with_formatter(a, indent, summarize, fmt, shape)
 
 
 def _add_suffixes(tensor_str, suffixes, indent, force_newline=False):
@@ -183,27 +200,33 @@ def _str(t, *, tensor_contents=None):
     indent = len(prefix)
     suffixes = []
     a = t._a
+    shape, size = tuple(a.shape), a.size
     if is_cuda_array(a):
         suffixes.append(f"device='cuda:{a.device.id}'")
-        a = a.get()
+        if tensor_contents is not None:
+            pass                                # nothing of the values is printed
+        elif size > PRINT_OPTS.threshold:
+            a = _edges(a).get()                 # copy only what the summary shows
+        else:
+            a = a.get()
     d = _dtype.from_np(a.dtype)
     has_default_dtype = d in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_)
     if tensor_contents is not None:
         tensor_str = tensor_contents
-    if a.size == 0:
-        if a.ndim != 1:
-            suffixes.append("size=" + str(tuple(a.shape)))
+    if size == 0:
+        if len(shape) != 1:
+            suffixes.append("size=" + str(shape))
         if d is not _dtype.get_default_dtype():
             suffixes.append("dtype=" + repr(d))
         if tensor_contents is None:
             tensor_str = "[]"
     else:
         if not PRINT_OPTS.edgeitems:
-            suffixes.append("size=" + str(tuple(a.shape)))
+            suffixes.append("size=" + str(shape))
         if not has_default_dtype:
             suffixes.append("dtype=" + repr(d))
         if tensor_contents is None:
-            tensor_str = _tensor_str(a, indent)
+            tensor_str = _tensor_str(a, indent, shape)
     node = t._node
     if node is not None:
         suffixes.append(f"grad_fn=<{type(node).__name__ if node._name is None else node._name}>")

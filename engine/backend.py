@@ -55,9 +55,29 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """`with engine.device("cuda"):` factories without a device= make tensors there."""
+        _default_devices.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _default_devices.pop()
+        return False
+
 
 _devices = {}
 CPU = device("cpu")
+_default_devices = [CPU]     # set_default_device sets the bottom; `with device(...)` pushes
+
+
+def get_default_device() -> device:
+    """The device factories use when given none (PyTorch's torch.get_default_device)."""
+    return _default_devices[-1]
+
+
+def set_default_device(d) -> None:
+    """Factories without device= make tensors on `d` from now on (None: back to the CPU)."""
+    _default_devices[0] = CPU if d is None else device(d)
 
 _cupy = None
 _status = None
@@ -166,14 +186,35 @@ def to_device(a, dev):
             return a
         return a.get()
     cp = cupy()
+    with cuda_device(dev) as idx:
+        if isinstance(a, cp.ndarray) and a.device.id == idx:
+            return a
+        return cp.asarray(a)
+
+
+def cuda_device(dev):
+    """cupy.cuda.Device(i) for cuda device `dev` (arrays made inside it live there); PyTorch's
+    error for an index past the last GPU. Entering it gives the index."""
+    cp = cupy()
     idx = 0 if dev.index is None else dev.index
     if idx >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"CUDA error: invalid device ordinal (asked for cuda:{idx}, "
                            f"{cp.cuda.runtime.getDeviceCount()} device(s) present)")
-    with cp.cuda.Device(idx):
-        if isinstance(a, cp.ndarray) and a.device.id == idx:
-            return a
-        return cp.asarray(a)
+    return _DeviceIndex(cp.cuda.Device(idx), idx)
+
+
+class _DeviceIndex:
+    __slots__ = ("_d", "_i")
+
+    def __init__(self, d, i):
+        self._d, self._i = d, i
+
+    def __enter__(self):
+        self._d.__enter__()
+        return self._i
+
+    def __exit__(self, *exc):
+        return self._d.__exit__(*exc)
 
 
 def check_same_device(a, b):

@@ -151,6 +151,16 @@ def test_samplers_and_concat_dataset_match_torch():
     assert orders[0] == orders[1]
 
 
+def test_weighted_sampler_draws_as_torch():
+    torch = pytest.importorskip("torch")
+    drawn = []
+    for lib in (engine, torch):
+        lib.manual_seed(11)
+        drawn.append((list(lib.utils.data.WeightedRandomSampler([0.1, 0.5, 2.0, 1.0], 12)),
+                      list(lib.utils.data.WeightedRandomSampler([1, 2, 3, 4, 5], 4, replacement=False))))
+    assert drawn[0] == drawn[1]
+
+
 def test_weighted_sampler_follows_the_weights():
     engine.manual_seed(0)
     drawn = list(engine.utils.data.WeightedRandomSampler([0.0, 1.0, 3.0], 4000))

@@ -37,7 +37,8 @@ def test_log_prob_entropy_and_moments_match_torch(name, value):
     assert got.batch_shape == want.batch_shape
 
 
-@pytest.mark.parametrize("name", ["normal", "uniform", "bernoulli"])
+@pytest.mark.parametrize("name", ["normal", "uniform", "bernoulli", "categorical",
+                                  "categorical-logits"])
 def test_samples_match_torch_under_a_seed(name):
     draws = []
     for lib in (engine, torch):

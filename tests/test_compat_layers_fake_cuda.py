@@ -107,3 +107,20 @@ def test_save_and_load_cuda_tensors(fake_cuda, tmp_path):  # noqa: F811
     assert not on_cpu["t"].is_cuda and on_cpu["p"].cpu().tolist() == (t * 2).cpu().tolist()
     moved = engine.load(tmp_path / "c.pt", map_location={"cuda:0": "cpu"})
     assert moved["t"].device.type == "cpu"
+
+
+def test_default_device_puts_factories_and_layers_on_cuda(fake_cuda):  # noqa: F811
+    with engine.device("cuda"):
+        layer = engine.nn.Linear(3, 2)
+        made = [engine.zeros(2), engine.ones(size=(2,)), engine.randn(3), engine.rand(1),
+                engine.randint(0, 5, (2,)), engine.tensor([1.0]), engine.arange(3),
+                engine.linspace(0, 1, 4), engine.full((2,), 3.0), engine.eye(2)]
+        assert engine.get_default_device() == engine.device("cuda")
+    assert layer.weight.is_cuda and all(t.is_cuda for t in made)
+    assert not engine.zeros(2).is_cuda
+    engine.set_default_device("cuda")
+    try:
+        assert engine.empty(2, 2).is_cuda and layer(engine.randn(4, 3)).is_cuda
+    finally:
+        engine.set_default_device(None)
+    assert engine.get_default_device() == engine.device("cpu")

@@ -106,3 +106,15 @@ def test_profile_memory_counts_the_new_arrays_each_op_returns():
     assert table.splitlines()[1].split()[-8:] == ["CPU", "Mem", "Self", "CPU", "Mem", "#", "of",
                                                    "Calls"]
     assert "3.91 Kb" in table
+
+
+def test_backward_nodes_are_timed_events():
+    x = engine.randn(4, 3, requires_grad=True)
+    with profile() as prof:
+        (x.exp() * 2).sum().backward()
+    names = [e.name for e in prof.function_events]
+    assert names[:3] == ["aten::exp", "aten::mul", "aten::sum"]
+    assert names[3:] == ["autograd::engine::evaluate_function: SumBackward0",
+                         "autograd::engine::evaluate_function: MulBackward0",
+                         "autograd::engine::evaluate_function: ExpBackward0"]
+    assert all(e.cpu_time_total >= 0 for e in prof.function_events)

@@ -7,6 +7,7 @@ Philox streams), and on the real GPU (skipped with the reason when CUDA is unava
 Tests marked `real_cuda` run only on a real GPU; tools/gpu_check.sh runs them all there.
 """
 import gc
+import threading
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import engine
 from engine import _random_cuda, backend, nn
 from engine.utils.checkpoint import checkpoint
 
-from test_engine_fake_cuda import FakeArray, fake_cuda  # noqa: F401  (the fixture)
+from test_engine_fake_cuda import FACTORIES, STEPS, FakeArray, fake_cuda  # noqa: F401  (the fixture)
 from test_engine_op_table import OPS, make_inputs
 
 REAL = engine.cuda.is_available()
@@ -249,6 +250,18 @@ def test_linalg_errors_on_cuda_are_pytorchs(cuda_kind):
         engine.linalg.cholesky(engine.tensor([[1.0, 2.0], [2.0, 1.0]], device="cuda"))
     with pytest.raises(engine.linalg.LinAlgError, match="singular"):
         engine.linalg.solve(singular, engine.ones(2, 1, device="cuda"))
+    assert engine.linalg.det(singular).item() == 0.0      # a determinant of 0 is an answer, not an error
+    errors = []                                           # the setting is per thread: a worker thread too
+
+    def worker():
+        try:
+            engine.linalg.inv(singular)
+        except engine.linalg.LinAlgError as e:
+            errors.append(e)
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    assert len(errors) == 1 and "singular" in str(errors[0])
 
 
 @real_cuda
@@ -403,3 +416,61 @@ def test_grad_scaler_reads_the_gradients_state_back_once_per_step(fake_cuda, mon
     scaler.step(opt)
     scaler.update()
     assert scaler.get_scale() == 32768.0
+
+
+def test_integer_powers_on_cuda_follow_pytorch(cuda_kind):
+    """Integers to negative tensor powers: 1, +-1 for bases 1 and -1, else 0 (as on the CPU)."""
+    b = engine.tensor([2, 1, -1, -1, 0, 3], device="cuda")
+    e = engine.tensor([-1, -3, -3, -2, -1, 2], device="cuda")
+    r = b ** e
+    assert r.is_cuda and r.dtype == engine.int64 and r.tolist() == [0, 1, -1, 1, 0, 9]
+    assert (2 ** engine.tensor([-1, 0, 2], device="cuda")).tolist() == [0, 1, 4]
+
+
+# ----------------------------------------------------------------------------- issue 20's fixes on a real GPU
+@real_cuda
+def test_counts_and_factories_on_a_real_gpu():
+    """count_nonzero counts on the device; every factory builds a CuPy array there."""
+    cp = backend.cupy()
+    x = engine.tensor([[0.0, 1.0, 3.0], [2.0, 0.0, 0.0]], device="cuda")
+    assert isinstance(engine.count_nonzero(x)._a, cp.ndarray) and engine.count_nonzero(x).item() == 3
+    assert x.count_nonzero(dim=0).tolist() == [1, 1, 1] and x.argmax().item() == 2
+    for name, make in FACTORIES.items():
+        t, c = make("cuda"), make("cpu")
+        assert isinstance(t._a, cp.ndarray), name
+        assert t.dtype == c.dtype and t.tolist() == c.tolist(), name
+
+
+@real_cuda
+@pytest.mark.parametrize("name", STEPS)
+def test_losses_and_pooling_on_a_real_gpu_match_the_cpu(name):
+    x0 = np.random.default_rng(0).standard_normal((3, 4))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        loss = STEPS[name](x, engine.tensor([3, 1, 2], device=device))
+        loss.backward()
+        norm = engine.nn.utils.clip_grad_norm_([x], 0.01)
+        results.append([host(v) for v in (loss, x.grad, norm)])
+    for g, c in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-10, atol=1e-12)
+
+
+@real_cuda
+def test_bad_targets_give_nan_on_a_real_gpu():
+    x = engine.zeros(2, 3, device="cuda", requires_grad=True)
+    for bad in ([0, 3], [0, -2]):
+        loss = engine.nn.functional.cross_entropy(x, engine.tensor(bad, device="cuda"))
+        assert np.isnan(loss.item())
+    p = engine.tensor([0.5, 1.5], device="cuda")
+    assert np.isnan(engine.nn.functional.binary_cross_entropy(p, engine.zeros(2, device="cuda")).item())
+    rows = engine.nn.functional.embedding(engine.tensor([0, 3, -1], device="cuda"), engine.ones(3, 2, device="cuda"))
+    assert np.isnan(host(rows)[1:]).all() and not np.isnan(host(rows)[0]).any()
+
+
+@real_cuda
+def test_printing_on_a_real_gpu_matches_the_cpu():
+    import re
+    values = (np.random.default_rng(0).standard_normal((300, 400)) * 10).astype(np.float32)
+    on_cuda, on_cpu = repr(engine.tensor(values, device="cuda")), repr(engine.tensor(values))
+    assert re.sub(r",\s+device='cuda:0'", "", on_cuda) == on_cpu

@@ -9,7 +9,10 @@ In strict mode the stand-in also refuses `np.f(a)` on its arrays (anything but t
 that Python operators and ndarray methods call): engine code must write `xp.f(a)` with the
 array's own namespace.
 """
+import contextlib
 import math
+import re
+import threading
 import types
 
 import numpy as np
@@ -70,6 +73,7 @@ class FakeArray(np.ndarray):
     strict = False              # refuse NumPy functions called on these arrays
 
     def get(self):
+        FakeArray.host_reads += 1
         return self.view(np.ndarray).copy()
 
     @property
@@ -94,6 +98,23 @@ class FakeArray(np.ndarray):
         if FakeArray.strict:
             raise TypeError(f"np.{func.__name__} called on a cuda array")
         return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
+
+    # reads of a device value by the host (each a synchronisation on a real GPU), counted
+    host_reads = 0
+
+    def _read(name):
+        def read(self, *a, **k):
+            FakeArray.host_reads += 1
+            return getattr(np.ndarray, name)(self.view(np.ndarray), *a, **k)
+        return read
+    __bool__, __float__, __int__ = _read("__bool__"), _read("__float__"), _read("__int__")
+    __index__, item, tolist = _read("__index__"), _read("item"), _read("tolist")
+
+    def argmax(self, *a, **k):      # CuPy gives a 0-dim device array where NumPy gives a scalar
+        return _wrap(np.ndarray.argmax(self.view(np.ndarray), *a, **k))
+
+    def argmin(self, *a, **k):
+        return _wrap(np.ndarray.argmin(self.view(np.ndarray), *a, **k))
 
     def __getitem__(self, key):
         return _wrap(np.ndarray.__getitem__(self.view(np.ndarray), _unwrap(key)))
@@ -139,11 +160,24 @@ def _make_fake_cupy():
         f = getattr(np, name)
         return (lambda *a, **k: _wrap(f(*_unwrap(a), **_unwrap(k)))) if callable(f) else f
     cp.__getattr__ = __getattr__
-    cp.asarray = lambda a, dtype=None: _wrap(np.array(_unwrap(a), dtype=dtype))
+    cp.host_copies = 0              # host->device copies of a host array (cp.asarray of an ndarray)
+
+    def asarray(a, dtype=None):
+        if isinstance(a, np.ndarray) and not isinstance(a, FakeArray):
+            cp.host_copies += 1
+        return _wrap(np.array(_unwrap(a), dtype=dtype))
+    cp.asarray = asarray
 
     def on_host(f):     # cupy.linalg.f: NumPy's f, results (tuples of arrays too) on the fake device
         def call(*a, **k):
-            r = f(*_unwrap(a), **_unwrap(k))
+            try:
+                r = f(*_unwrap(a), **_unwrap(k))
+            except np.linalg.LinAlgError:
+                if getattr(_errstate, "linalg", "ignore") == "raise":
+                    raise
+                # as CuPy without cupyx.errstate(linalg="raise"): the solver's status is not read
+                # back, and the result is whatever the failed factorization left (NaN here)
+                r = np.full(a[-1].shape, np.nan, a[-1].dtype)
             return tuple(_wrap(x) for x in r) if isinstance(r, tuple) else _wrap(r)
         return call
     cp.linalg = types.SimpleNamespace(**{n: on_host(getattr(np.linalg, n)) for n in (
@@ -172,10 +206,38 @@ def _make_fake_cupy():
     return cp
 
 
+_errstate = threading.local()       # cupyx's per-thread error settings
+_errstate.linalg = "ignore"
+
+
+@contextlib.contextmanager
+def _fake_errstate(*, linalg=None, **kw):
+    old = getattr(_errstate, "linalg", "ignore")
+    if linalg is not None:
+        _errstate.linalg = linalg
+    try:
+        yield
+    finally:
+        _errstate.linalg = old
+
+
+def _refusing_host_copy(f):
+    """np.asarray / np.array that refuse a stand-in array, as CuPy refuses an implicit copy to the host."""
+    def call(a, *args, **kw):
+        if isinstance(a, FakeArray) or (isinstance(a, (list, tuple)) and any(isinstance(v, FakeArray) for v in a)):
+            raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
+                            "construct a NumPy array explicitly.")
+        return f(a, *args, **kw)
+    return call
+
+
 @pytest.fixture
 def fake_cuda(monkeypatch):
     import sys
+    monkeypatch.setattr(np, "asarray", _refusing_host_copy(np.asarray))
+    monkeypatch.setattr(np, "array", _refusing_host_copy(np.array))
     cupyx = types.ModuleType("cupyx")
+    cupyx.errstate = _fake_errstate
     cupyx.scatter_add = lambda a, key, v: np.add.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
     cupyx.__path__ = []
     special = types.ModuleType("cupyx.scipy.special")
@@ -283,3 +345,141 @@ def test_nn_functional_uses_the_arrays_namespace_on_fake_cuda(fake_cuda, monkeyp
         results.append([t.detach().cpu().numpy() for t in (loss, x.grad, w.grad)])
     for g, c in zip(*results):
         np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+def test_counts_and_arg_reductions_stay_on_the_device(fake_cuda, monkeypatch):
+    """count_nonzero once called np.asarray on the CuPy array (a TypeError on a real GPU)."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x = engine.tensor([[0.0, 1.0, 3.0], [2.0, 0.0, 0.0]], device="cuda")
+    for r, want in ((engine.count_nonzero(x), 3), (x.count_nonzero(dim=0), [1, 1, 1]),
+                    (x.count_nonzero(dim=(0, 1)), 3), (x.argmax(), 2), (x.argmin(dim=1), [0, 1])):
+        assert r.is_cuda and r.dtype == engine.int64 and r.tolist() == want
+
+
+FACTORIES = {
+    "zeros": lambda d: engine.zeros(2, 3, device=d), "ones": lambda d: engine.ones((2, 3), dtype=engine.int64, device=d),
+    "empty": lambda d: engine.empty(2, device=d).zero_(), "full": lambda d: engine.full((2, 2), 7.5, device=d),
+    "full-int": lambda d: engine.full((3,), 4, device=d), "eye": lambda d: engine.eye(3, 2, device=d),
+    "arange": lambda d: engine.arange(5, device=d), "arange-float": lambda d: engine.arange(0, 1, 0.25, device=d),
+"logspace": lambda d: engine.logspace(0, 2, 3, device=d),
+    "zeros_like": lambda d: engine.zeros_like(engine.eye(2, device=d)),
+    "ones_like-to": lambda d: engine.ones_like(engine.eye(2), device=d),
+    "full_like": lambda d: engine.full_like(engine.eye(2, device=d), 3.0, dtype=engine.float64),
+}
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_factories_build_on_the_device(fake_cuda, monkeypatch, name):
+    """device='cuda' allocates and fills with CuPy, with no host array copied over, and gives
+    the CPU's values and dtype."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    cp = backend._cupy
+    t = FACTORIES[name]("cuda")
+    assert cp.host_copies == 0 and t.is_cuda
+    c = FACTORIES[name]("cpu")
+    assert t.dtype == c.dtype and t.tolist() == c.tolist()
+
+
+F = engine.nn.functional
+STEPS = {   # one training-step piece each; none needs to read a device value on the host
+    "cross_entropy": lambda x, t: F.cross_entropy(x, t),
+    "cross_entropy-smoothing": lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1, ignore_index=1),
+    "cross_entropy-smoothing-weight": lambda x, t: F.cross_entropy(
+        x, t, weight=engine.ones(4, device=x.device) * 2, label_smoothing=0.2),
+    "nll_loss": lambda x, t: F.nll_loss(F.log_softmax(x, 1), t, ignore_index=0),
+    "binary_cross_entropy": lambda x, t: F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid() * 0.5),
+    "embedding": lambda x, t: F.embedding(t - 1, x, padding_idx=1).sum(),
+    "max_pool2d": lambda x, t: F.max_pool2d(x.reshape(1, 1, 3, 4), 2).sum(),
+    "max_pool2d-padding": lambda x, t: F.max_pool2d(x.reshape(1, 1, 3, 4), 3, 2, padding=1).sum(),
+}
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_losses_and_pooling_read_nothing_back_on_cuda(fake_cuda, monkeypatch, name):
+    """Forward, backward and clip_grad_norm_ on cuda: no device value read by the host (each
+    such read is a synchronisation on a real GPU) and no host array copied over; same numbers
+    as the CPU."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x0 = np.random.default_rng(0).standard_normal((3, 4))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        t = engine.tensor([3, 1, 2], device=device)
+        FakeArray.host_reads = backend._cupy.host_copies = 0
+        loss = STEPS[name](x, t)
+        loss.backward()
+        norm = engine.nn.utils.clip_grad_norm_([x], 0.01)
+        if device == "cuda":
+            assert (FakeArray.host_reads, backend._cupy.host_copies) == (0, 0)
+        results.append([host(v) for v in (loss, x.grad, norm)])
+    for g, c in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+def host(t):
+    return t.detach().cpu().numpy()
+
+
+def test_bad_targets_raise_on_the_cpu_and_give_nan_on_cuda(fake_cuda):
+    """PyTorch checks class indices and probabilities on cuda with a device-side assert; the
+    engine reads nothing back there: the loss and its gradient are NaN instead."""
+    for device in ("cpu", "cuda"):
+        x = engine.zeros(2, 3, device=device, requires_grad=True)
+        bad_target = engine.tensor([0, 3], device=device)
+        p = engine.tensor([0.5, 1.5], device=device)
+        if device == "cpu":
+            with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+                F.cross_entropy(x, bad_target)
+            with pytest.raises(RuntimeError, match="between 0 and 1"):
+                F.binary_cross_entropy(p, engine.zeros(2))
+            with pytest.raises(IndexError, match="index 3 is out of range for 3"):
+                F.embedding(engine.tensor([0, 3]), engine.ones(3, 2))
+        else:
+            loss = F.cross_entropy(x, bad_target)
+            loss.backward()
+            assert math.isnan(loss.item()) and np.isnan(host(x.grad)[1]).all()
+            assert not np.isnan(host(x.grad)[0]).any()
+            assert math.isnan(F.binary_cross_entropy(p, engine.zeros(2, device="cuda")).item())
+            w = engine.ones(3, 2, device="cuda", requires_grad=True)
+            rows = F.embedding(engine.tensor([[0, 3], [1, 2]], device="cuda"), w)
+            rows.sum().backward()
+            assert np.isnan(host(rows)[0, 1]).all() and not np.isnan(host(rows)[1]).any()
+            assert np.isnan(host(w.grad)[0]).all()
+
+
+@pytest.mark.parametrize("shape,options", [
+    ((5000,), {}), ((100, 100), {}), ((20, 30, 40), {}), ((7, 2000), {}), ((12, 13), {"threshold": 10, "edgeitems": 2}),
+    ((50, 3), {"threshold": 10, "edgeitems": 0}), ((4, 5), {})])
+def test_printing_a_cuda_tensor_copies_only_what_it_shows(fake_cuda, monkeypatch, shape, options):
+    """A summarized print of a cuda tensor copies its edges to the host, not the whole tensor,
+    and prints what the CPU prints."""
+    copied = []
+    get = FakeArray.get
+    monkeypatch.setattr(FakeArray, "get", lambda self: copied.append(self.size) or get(self))
+    values = (np.random.default_rng(0).standard_normal(shape) * 10).astype(np.float32)
+    with engine.printoptions(**options):
+        on_cuda = repr(engine.tensor(values, device="cuda"))
+        on_cpu = repr(engine.tensor(values))
+        e, threshold = engine._tensor_str.PRINT_OPTS.edgeitems, engine._tensor_str.PRINT_OPTS.threshold
+    assert "device='cuda:0'" in on_cuda
+    assert re.sub(r",\s+device='cuda:0'", "", on_cuda) == on_cpu
+    shown = math.prod(min(n, 2 * e) for n in shape) if values.size > threshold else values.size
+    assert copied == [shown]
+
+
+def test_a_list_of_cuda_tensors_indexes_on_the_device(fake_cuda, monkeypatch):
+    """x[[i, j]] with cuda tensors i, j: np.array of CuPy arrays is a TypeError on a real GPU."""
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x = engine.arange(6.0, device="cuda", requires_grad=True)
+    y = x[[engine.tensor(4, device="cuda"), 1]]
+    y.sum().backward()
+    assert y.is_cuda and y.tolist() == [4.0, 1.0] and x.grad.tolist() == [0, 1, 0, 0, 1, 0]
+
+
+def test_factories_under_a_default_cuda_device_build_there(fake_cuda):
+    cp = backend._cupy
+    with engine.device("cuda"):
+        cp.host_copies = 0
+        ts = [engine.zeros(2), engine.ones(2, 2), engine.full((2,), 3.0), engine.eye(2), engine.arange(3)]
+    assert cp.host_copies == 0 and all(t.is_cuda for t in ts)
+    assert not engine.zeros(2).is_cuda

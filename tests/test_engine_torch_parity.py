@@ -342,3 +342,21 @@ def test_sign_of_bool_and_integer_tensors_as_torch():
         assert ours.dtype.name == str(theirs.dtype).split(".")[1] and ours.tolist() == theirs.tolist()
     b = engine.tensor([True, False])
     assert b.sign_() is b and b.tolist() == [True, False]
+
+
+INT_POWERS = [
+    (lambda m: 2 ** m.tensor([-1, 0, 2])),
+    (lambda m: (-1) ** m.tensor([-1, -2, 3, 0])),
+    (lambda m: m.tensor([2, 1, -1, -1, 0, 3]) ** m.tensor([-1, -3, -3, -2, -1, -2])),
+    (lambda m: m.pow(m.tensor([5, -4], dtype=m.int32), m.tensor([-2, 3], dtype=m.int32))),
+    (lambda m: m.tensor([True, False]) ** m.tensor([-1, 2])),
+]
+
+
+@pytest.mark.parametrize("expr", INT_POWERS)
+def test_integers_to_negative_tensor_powers_follow_pytorch(expr):
+    """NumPy refuses integers to negative integer powers; PyTorch gives 1 ** b = 1, (-1) ** b = +-1
+    and 0 for any other base."""
+    torch = _torch()
+    e, t = expr(engine), expr(torch)
+    assert e.dtype.name == str(t.dtype).split(".")[1] and e.tolist() == t.tolist()

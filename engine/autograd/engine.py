@@ -19,6 +19,7 @@ that both give the same gradients, hook calls and order.
 import sys
 import warnings
 from collections import deque
+from time import perf_counter
 from dataclasses import dataclass, field
 
 import numpy as _np
@@ -28,6 +29,8 @@ from .._tensor import Tensor, _from_array
 from ..backend import xp_of
 from .graph import AccumulateGrad, GraphRoot, grad_accumulator
 from . import recording as _recording
+from . import profiler as _profiler
+from .profiler import _active as _profiling
 
 __all__ = ["BackwardStep", "backward_steps", "backward_plan", "backward", "grad"]
 
@@ -259,7 +262,10 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                     outs = ()
                 else:
                     if (buf[0] is not None) if len(buf) == 1 else (not buf or any(g is not None for g in buf)):
+                        timed = _profiling and perf_counter()          # a profile is recording
                         outs = node.backward(buf[0]) if node._single else node._apply(buf)
+                        if timed:
+                            _profiler._backward_node(node, timed)
                         if type(outs) is not tuple:
                             outs = (outs,) if not isinstance(outs, list) else tuple(outs)
                         if len(outs) != len(nxt_edges):
@@ -378,7 +384,12 @@ def _run(roots, grads, keep_graph, create_graph):
                 buf = _pre_hooks(node, buf, None)
             nxt_edges = node._next
             if (buf[0] is not None) if len(buf) == 1 else (not buf or any(g is not None for g in buf)):
-                outs = node.backward(buf[0]) if node._single else node._apply(buf)
+                if _profiling:                   # a profile is recording
+                    timed = perf_counter()
+                    outs = node.backward(buf[0]) if node._single else node._apply(buf)
+                    _profiler._backward_node(node, timed)
+                else:
+                    outs = node.backward(buf[0]) if node._single else node._apply(buf)
                 if type(outs) is not tuple:
                     outs = (outs,) if not isinstance(outs, list) else tuple(outs)
                 if len(outs) != len(nxt_edges):

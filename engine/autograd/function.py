@@ -11,6 +11,7 @@ the raw array and `engine._tensor._from_array(arr)` wraps a result without copyi
 """
 from .grad_mode import state as _gs
 from .graph import Node, new_node, _SavedOutput
+from .saved_hooks import _stack as _saved_hooks, _Packed
 from . import recording
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -174,6 +175,10 @@ class Function(metaclass=_FunctionMeta):
             else:
                 saved.append(s)
                 vers.append(s._ver[0])
+        if _saved_hooks:                  # saved_tensors_hooks: keep what pack_hook returns
+            saved = [_Packed(next(o for o in wrapped if isinstance(o, Tensor) and o._a is s.a), True)
+                     if type(s) is _SavedOutput else _Packed(s, False) if isinstance(s, Tensor) else s
+                     for s in saved]
         ctx._saved = tuple(saved)
         ctx._sver = tuple(vers)
         ctx._to_save = ctx._dirty = ()

@@ -16,9 +16,12 @@ import itertools
 import weakref
 
 from .grad_mode import state as _gs
+from .saved_hooks import (_Packed, disable_saved_tensors_hooks, save_on_cpu,  # noqa: F401
+                          saved_tensors_hooks)
 from .._dtype import legacy_type_name
 
-__all__ = ["Node", "AccumulateGrad", "GraphRoot", "RemovableHandle", "grad_accumulator"]
+__all__ = ["Node", "AccumulateGrad", "GraphRoot", "RemovableHandle", "grad_accumulator",
+           "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
 _seq = itertools.count()
 _new_node = object.__new__
@@ -150,6 +153,11 @@ class Node(metaclass=_NodeMeta):
         for item, ver in zip(s, self._sver):
             if ver is None:
                 out.append(item)
+            elif type(item) is _Packed:          # kept by saved_tensors_hooks' pack_hook
+                if item.ver[0] != ver:
+                    src = self if item.is_output else item.source
+                    raise RuntimeError(_modified_msg(item.shape_like, item.ver[0], ver, src, item.nr))
+                out.append(item.unpack(self))
             elif type(item) is _SavedOutput:
                 if item.ver[0] != ver:
                     raise RuntimeError(_modified_msg(item.a, item.ver[0], ver, self, item.nr))
@@ -197,6 +205,9 @@ class AccumulateGrad(Node):
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):                 # PyTorch prints the short name here
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
     def __init__(self, variable):
         self.variable = variable

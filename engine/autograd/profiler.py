@@ -6,9 +6,10 @@ which times every op call while an observer is active, so it sees every op the p
 under its public name (`aten::mm`, `aten::relu`, ... as PyTorch names them; a custom
 `autograd.Function` under its class name) with its input shapes. `record_function(name)`
 ranges enclose the ops run inside them: their "CPU total" includes those ops and their
-"Self CPU" is the rest. Ops run by backward formulas are not recorded (the recording point
-is off during backward), so a backward pass shows as one range at most. Times are wall-clock
-seconds of this process (there is no separate device timing). With profile_memory, an op's
+"Self CPU" is the rest. Ops run by backward formulas are not recorded one by one (the
+recording point is off during backward); the backward pass shows one
+"autograd::engine::evaluate_function: <Node>" event per node the autograd engine ran.
+Times are wall-clock seconds of this process (there is no separate device timing). With profile_memory, an op's
 "CPU Mem" is the bytes of the new arrays it returned (views count nothing; frees are not seen).
 """
 from __future__ import annotations
@@ -259,7 +260,7 @@ class profile:
     def _start(self) -> None:
         self._raw, self._t0 = [], perf_counter()
         self._stack = contextlib.ExitStack()
-        self._stack.enter_context(recording.record_ops(self._on_op))
+        self._stack.enter_context(recording.record_ops(self._on_op, timed=True))
         _active.append(self)
 
     def _stop(self) -> None:
@@ -330,6 +331,14 @@ class profile:
         return self.table()
 
     __repr__ = __str__
+
+
+def _backward_node(node, started: float) -> None:
+    """A backward node the autograd engine ran while profiling (PyTorch's name for the event)."""
+    ended = perf_counter()
+    for prof in _active:
+        prof._raw.append((f"autograd::engine::evaluate_function: {node.name()}",
+                          prof._us(started), prof._us(ended), [], False, 0))
 
 
 class record_function(contextlib.ContextDecorator):

@@ -29,21 +29,27 @@ class OpRecord(NamedTuple):
 
 
 active = None      # the active observers (a tuple, innermost last), or None when nobody records
+_timed = False     # whether an active observer asked for each call's start time and duration
 _frames = []       # per op call in progress while recording: the records its inner ops made
+_Tensor = None     # engine.Tensor, bound when the first observer starts (a circular import)
 
 
 @contextlib.contextmanager
-def record_ops(observer):
+def record_ops(observer, *, timed=False):
     """While active, observer(record: OpRecord) is called once per op call, after its outputs
     exist. Observers nest: each active one is called. An exception from the observer propagates
-    to the op's caller."""
-    global active
-    prev = active
+    to the op's caller. timed: fill each record's `started` and `elapsed` (a profiler asks for
+    them; other observers leave them 0.0 and the op call is not timed)."""
+    global active, _timed, _Tensor
+    if _Tensor is None:
+        from .._tensor import Tensor as _Tensor
+    prev, prev_timed = active, _timed
     active = (prev or ()) + (observer,)
+    _timed = prev_timed or bool(timed)
     try:
         yield
     finally:
-        active = prev
+        active, _timed = prev, prev_timed
 
 
 def suspend():
@@ -60,42 +66,67 @@ def resume(token):
     active = token
 
 
-def _tensors(values, Tensor):
+def _tensors(values):
     out = []
     for v in values:
-        if isinstance(v, Tensor):
+        if isinstance(v, _Tensor):
             out.append(v)
         elif isinstance(v, (tuple, list)):
-            out.extend(x for x in v if isinstance(x, Tensor))
+            out.extend(x for x in v if isinstance(x, _Tensor))
     return tuple(out)
+
+
+_new_record = tuple.__new__
 
 
 def _call(name, fn, args, kwargs, opaque=False):
     """Run one op call while recording. opaque: a custom autograd.Function, one record whatever
-    it runs inside, and none of its own when it runs inside another op (that op is the record)."""
-    from .._tensor import Tensor
+    it runs inside, and none of its own when it runs inside another op (that op is the record).
+    Kept lean: it runs for every op while an observer is active."""
+    global active
+    frames = _frames
     frame = []
-    _frames.append(frame)
-    started = perf_counter()
-    try:
-        result = fn(*args, **kwargs)
-    finally:
-        _frames.pop()
-    elapsed = perf_counter() - started
-    if opaque and _frames:
+    frames.append(frame)
+    if _timed:
+        started = perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            frames.pop()
+        elapsed = perf_counter() - started
+    else:
+        started = elapsed = 0.0
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            frames.pop()
+    if opaque and frames:
         return result
-    outputs = _tensors((result,), Tensor)
-    if not outputs:                      # a Python value (equal, allclose, ...): nothing to record
-        return result
-    inputs = _tensors(args, Tensor) + _tensors(kwargs.values(), Tensor)
+    if isinstance(result, _Tensor):
+        outputs = (result,)
+    else:
+        outputs = _tensors((result,))
+        if not outputs:                  # a Python value (equal, allclose, ...): nothing to record
+            return result
+    inputs = _tensors(args)
+    if kwargs:
+        inputs += _tensors(kwargs.values())
     if not opaque and frame and _composed(frame, inputs, outputs):
         records = frame                  # a composition: seen as the ops it is made of
     else:
-        records = [OpRecord(name, inputs, outputs, outputs[0]._node, started, elapsed)]
-    if _frames:
-        _frames[-1].extend(records)
-    else:
-        _emit(records)
+        records = (_new_record(OpRecord, (name, inputs, outputs, outputs[0]._node, started,
+                                          elapsed)),)
+    if frames:
+        frames[-1].extend(records)
+        return result
+    observers = active
+    active = None                        # ops an observer runs are not recorded
+    try:
+        for r in records:
+            for observer in observers:
+                observer(r)
+    finally:
+        active = observers
     return result
 
 
@@ -119,18 +150,6 @@ def _composed(frame, inputs, outputs):
         if r is not None and r.outputs[0] is o and r.grad_fn is not o._node:
             return False
     return any(id(o) in maker for o in outputs)
-
-
-def _emit(records):
-    global active
-    observers = active
-    active = None                        # ops an observer runs are not recorded
-    try:
-        for r in records:
-            for observer in observers:
-                observer(r)
-    finally:
-        active = observers
 
 
 def call_function(cls, apply, args, kwargs):

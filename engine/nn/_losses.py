@@ -138,7 +138,7 @@ class _BinaryCrossEntropy(Function):
     def forward(ctx, p, t, w, reduction):
         pa, ta = array_of(p), array_of(t)
         xp = namespace_of(pa)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):    # cuda: p outside [0, 1] gives NaN
             loss = -(ta * xp.maximum(xp.log(pa), -100.0)
                      + (1 - ta) * xp.maximum(xp.log1p(-pa), -100.0))
         if w is not None:
@@ -174,7 +174,10 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     _check_same_shape(input, target, "binary_cross_entropy")
     _check_reduction(reduction)
     a = array_of(input)
-    if a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
+    # the range check reads min and max back to the host: on the CPU only. On cuda PyTorch checks
+    # with a device-side assert (no host read); here an input outside [0, 1] gives a NaN loss
+    # (log of a negative number), with no host read either
+    if type(a) is np.ndarray and a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
         raise RuntimeError("all elements of input should be between 0 and 1")
     return _BinaryCrossEntropy.apply(input, target, weight, reduction)
 
@@ -262,15 +265,22 @@ def _nll(logp, target, weight, ignore_index, reduction):
     valid = t != ignore_index
     safe_t = xp.where(valid, t, 0)
     rows = xp.arange(n)
-    try:
-        if t.size and int(safe_t.min()) < 0:
-            raise IndexError
-        picked = lp[rows, safe_t]
-    except IndexError:
-        bad = [int(v) for v in safe_t.tolist() if not 0 <= v < c][0]
-        raise IndexError(f"Target {bad} is out of bounds for {c} classes") from None
+    out_of_range = None
+    if xp is np:        # the CPU checks the targets at once (one read of their minimum), as PyTorch's CPU kernel
+        try:
+            if t.size and int(safe_t.min()) < 0:
+                raise IndexError
+            picked = lp[rows, safe_t]
+        except IndexError:
+            bad = [int(v) for v in safe_t.tolist() if not 0 <= v < c][0]
+            raise IndexError(f"Target {bad} is out of bounds for {c} classes") from None
+    else:               # cuda: no host read. PyTorch checks with a device-side assert; here a target
+        # outside [0, C) (other than ignore_index) makes its loss and gradient NaN (CuPy would wrap it)
+        out_of_range = (safe_t < 0) | (safe_t >= c)
+        safe_t = xp.where(out_of_range, 0, safe_t)
+        picked = xp.where(out_of_range, xp.nan, lp[rows, safe_t])
     w = valid.astype(lp.dtype) if weight is None else array_of(weight)[safe_t] * valid
-    coeff = -w
+    coeff = -w if out_of_range is None else xp.where(out_of_range, xp.nan, -w)
     if reduction == "mean":
         coeff = coeff / w.sum()
     losses = coeff * picked
@@ -344,9 +354,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     else:
         t = array_of(flat_target)
         v = array_of(valid)
-        denom = float(v.sum()) if weight is None else \
-            float(array_of(weight)[namespace_of(t).where(v, t, 0)][v].sum())
-        smooth = smooth.sum() / denom
+        # the denominator stays a 0-dim array on the tensors' device (no host read)
+        denom = v.sum() if weight is None else (array_of(weight)[namespace_of(t).where(v, t, 0)] * v).sum()
+        smooth = smooth.sum() / tensor_from_array(denom.astype(array_of(smooth).dtype))
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
 
 

@@ -21,6 +21,7 @@ import engine
 from engine.ops.products import AddmmBackward0, MmBackward0
 from engine import amp as _amp
 from engine.autograd import Function
+from engine.nn._activation_grads import leaky_relu_backward
 from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
@@ -102,9 +103,17 @@ class _Embedding(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
-        idx = array_of(indices)
+        idx, w = array_of(indices), array_of(weight)
+        ctx.bad = None
+        if type(idx) is not np.ndarray:     # cuda: PyTorch's device-side assert becomes NaN rows (no host read)
+            xp = namespace_of(idx)
+            ctx.bad = (idx < 0) | (idx >= weight.shape[0])
+            idx = xp.where(ctx.bad, 0, idx)
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
-        return tensor_from_array(array_of(weight)[idx])
+        out = w[idx]
+        if ctx.bad is not None and w.dtype.kind == "f":
+            out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
+        return tensor_from_array(out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -115,19 +124,30 @@ class _Embedding(Function):
         if ctx.padding_idx is not None:
             keep = (rows != ctx.padding_idx)[:, None].astype(array_of(grad).dtype)
             grad_rows = grad_rows * tensor_from_array(keep)
+        if ctx.bad is not None:
+            poison = xp.where(ctx.bad.reshape(-1, 1), np.nan, 1.0).astype(array_of(grad).dtype)
+            grad_rows = grad_rows * tensor_from_array(poison)
         targets = rows[:, None] * dim + xp.arange(dim)
         return _ScatterFlat.apply(grad_rows, targets, (ctx.rows, dim)), None, None
 
 
-def embedding(input, weight, padding_idx: int | None = None):
+def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
-    gradient."""
+    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does)."""
+    if scale_grad_by_freq:
+        raise NotImplementedError("engine embedding does not support scale_grad_by_freq")
+    if max_norm is not None:
+        from engine.nn._functional_extra import embedding_renorm_
+        embedding_renorm_(weight, input, max_norm, norm_type)
     if input.dtype not in (engine.int64, engine.int32):
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
     a = array_of(input)
-    if a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
+    # the CPU checks the indices at once (two reads of min and max); cuda reads nothing back: an
+    # index out of range gives a NaN row and NaN gradient (PyTorch's cuda kernel asserts on the device)
+    if type(a) is np.ndarray and a.size and (int(a.min()) < 0 or int(a.max()) >= weight.shape[0]):
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
                          "embeddings")
@@ -311,7 +331,7 @@ class _LeakyRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return engine.where(x > 0, grad, grad * ctx.slope), None
+        return leaky_relu_backward(grad, x, ctx.slope), None
 
 
 class _LeakyReluInplace(Function):
@@ -335,7 +355,7 @@ class _LeakyReluInplace(Function):
                 "call out-of-place version instead. File an issue at https://github.com/pytorch/pytorch if you "
                 "do require supporting in-place leakRelu backward calculation with negative slope")
         (result,) = ctx.saved_tensors
-        return engine.where(result > 0, grad, grad * ctx.slope), None
+        return leaky_relu_backward(grad, result, ctx.slope), None
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
@@ -418,8 +438,9 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 
 
 def _warn_implicit_dim(name: str) -> None:
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-                  "include dim=X as an argument.", UserWarning, stacklevel=3)
+    from engine._warnings import warn      # at the caller's line, past the engine's wrappers
+    warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+         "include dim=X as an argument.")
 
 
 def softmax(input, dim: int | None = None, dtype=None):

@@ -12,6 +12,7 @@ import operator
 
 from .._tensor import Tensor, _from_array
 from ..autograd.graph import Node, _SavedOutput, grad_accumulator, new_node
+from ..autograd.saved_hooks import _stack as _saved_hooks, _Packed, pack_saved as _pack_saved
 from ..autograd.grad_mode import state as _gs
 from .._dtype import get_default_dtype, result_type
 from ..backend import check_same_device, xp_of
@@ -75,12 +76,12 @@ def _finish(out, node, inputs, saved=()):
         node._next = tuple([_e(x) for x in inputs])
     a = out._a
     node._meta = ((a.shape, a.dtype),)
-    node._saved = saved
     if len(saved) == 2:        # _versions, inline for the common pair (bench cases `tiny`, `chain`)
         s, t = saved
         node._sver = (s._ver[0] if _isinst(s, Tensor) else None, t._ver[0] if _isinst(t, Tensor) else None)
     else:
         node._sver = _versions(saved) if saved else ()
+    node._saved = _pack_saved(saved, Tensor) if saved and _saved_hooks else saved
     out._node = node
     out._rg = True
     return out
@@ -97,6 +98,8 @@ def _finish_outputs(outs, node, inputs, saved=()):
     node._saved = saved
     node._sver = tuple(s.ver[0] if type(s) is _SavedOutput else s._ver[0] if _isinst(s, Tensor) else None
                        for s in saved)
+    if saved and _saved_hooks:
+        node._saved = _pack_outputs(saved, outs)
     return node
 
 
@@ -109,13 +112,27 @@ def _versions(saved):
 
 def _save(node, saved):
     """Keep `saved` (tensors, scalars or None) for node's backward, each tensor with its version."""
-    node._saved = saved
     node._sver = _versions(saved) if saved else ()
+    node._saved = _pack_saved(saved, Tensor) if saved and _saved_hooks else saved
 
 
 def _save_result(node, out):
-    node._saved = (_SavedOutput(out),)
+    node._saved = (_Packed(out, True) if _saved_hooks else _SavedOutput(out),)
     node._sver = (out._ver[0],)
+
+
+def _pack_outputs(saved, outs):
+    """An op's saved tuple with saved_tensors_hooks active: its outputs (kept as _SavedOutput)
+    and inputs both packed."""
+    packed = []
+    for s in saved:
+        if type(s) is _SavedOutput:
+            packed.append(_Packed(next(o for o in outs if o._a is s.a), True))
+        elif _isinst(s, Tensor):
+            packed.append(_Packed(s, False))
+        else:
+            packed.append(s)
+    return tuple(packed)
 
 
 def _as_tensor(x, like=None):

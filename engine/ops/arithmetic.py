@@ -170,12 +170,8 @@ def mul(input, other, *, out=None):
             input, other = other, input
         n = _finish(t, new_node(MulBackward0), (input, other))._node
         # save only what the formula needs: other for self's grad, self for other's grad
-        # (_save, inline: bench case `tiny`)
         e = n._next
-        sa = input if e[1][0] is not None else None
-        sb = other if e[0][0] is not None else None
-        n._saved = (sa, sb)
-        n._sver = (None if sa is None else sa._ver[0], sb._ver[0] if _isinst(sb, Tensor) else None)
+        _save(n, (input if e[1][0] is not None else None, other if e[0][0] is not None else None))
     return t if out is None else _out(t, out)
 
 
@@ -315,6 +311,29 @@ class PowBackward2(Node):
         return g * (r * math.log(b))
 
 
+def _power(xp, a, b):
+    """a ** b for a tensor exponent b; integers to negative integer powers follow PyTorch's rule
+    (NumPy refuses them, and CuPy's answer is not specified): 1 ** b = 1, (-1) ** b = +-1 by
+    b's parity, any other base gives 0."""
+    if xp is np:
+        try:
+            return np.power(a, b)
+        except ValueError:          # "Integers to negative integer powers are not allowed."
+            return _int_power(np, a, b)
+    if b.dtype.kind in "iu" and (_isinst(a, int) or a.dtype.kind in "iub"):
+        return _int_power(xp, a, b)
+    return xp.power(a, b)
+
+
+def _int_power(xp, a, b):
+    if not hasattr(a, "dtype"):         # a Python number: made on b's device, in b's dtype (no host copy)
+        a = xp.full((), a, dtype=b.dtype)
+    neg = b < 0
+    r = xp.power(a, xp.where(neg, 0, b))
+    at_neg = xp.where(a == 1, 1, xp.where(a == -1, 1 - 2 * (b % 2), 0))
+    return xp.where(neg, at_neg, r).astype(r.dtype, copy=False)
+
+
 @op
 def pow(input, exponent, *, out=None):
     if not _isinst(input, Tensor):
@@ -322,7 +341,7 @@ def pow(input, exponent, *, out=None):
         base = _scalar(input)
         e = exponent
         ea = _float_array(e._a) if _isinst(base, float) or e._a.dtype.kind == "b" else e._a
-        t = _wrap(_res(_ns(ea).power(base, ea)))
+        t = _wrap(_res(_power(_ns(ea), base, ea)))
         if _gs.enabled and e._rg:
             n = new_node(PowBackward2)
             n.base = base
@@ -331,7 +350,7 @@ def pow(input, exponent, *, out=None):
         return t
     if _isinst(exponent, Tensor):
         xa, ya = _pair(input, exponent)
-        t = _wrap(_res(_ns(xa).power(xa, ya)))
+        t = _wrap(_res(_power(_ns(xa), xa, ya)))
         if _gs.enabled and (input._rg or exponent._rg):
             n = new_node(PowBackward1)
             _finish(t, n, (input, exponent))

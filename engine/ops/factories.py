@@ -5,9 +5,11 @@ import builtins
 import math
 import numpy as np
 
+from .._warnings import warn as _warn
+
 from .._dtype import get_default_dtype
 from .. import _dtype
-from ..backend import device as _device, device_of, is_cuda_array, to_device, xp as _xp, xp_of
+from ..backend import _default_devices, cuda_device, cupy, device as _device, device_of, is_cuda_array, to_device
 from .._tensor import Size, Tensor, _check_can_require_grad
 from ._core import _isinst, _ndarray, _scalar, _wrap
 from ._registry import op, alias
@@ -17,6 +19,15 @@ def _factory_dtype(dtype, default=None):
     if dtype is None:
         return default if default is not None else get_default_dtype().np
     return _dtype.to_np(dtype)
+
+
+def _on(device):
+    """A factory's device: the given one, else the default (engine.set_default_device or a
+    `with engine.device(...)` block); None means the CPU."""
+    if device is not None:
+        return device
+    default = _default_devices[-1]
+    return None if default.type == "cpu" else default
 
 
 def _place(a, device, requires_grad):
@@ -29,6 +40,16 @@ def _place(a, device, requires_grad):
         _check_can_require_grad(t)
         t._rg = True
     return t
+
+
+def _create(device, build):
+    """build(xp) with the array namespace of `device` (None: the CPU): on cuda with CuPy and that
+    GPU current, so a factory allocates and fills on the device instead of copying a host array over."""
+    d = None if device is None else _device(device)
+    if d is None or d.type == "cpu":
+        return build(np)
+    with cuda_device(d):
+        return build(cupy())
 
 
 def _infer_np(data):
@@ -80,16 +101,16 @@ def _detensor(x):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf tensor copying `data` (nested lists, numbers, numpy arrays or tensors)."""
     if _isinst(data, Tensor):
-        import warnings
-        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
-                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
-                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+        _warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+              "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+              "torch.tensor(sourceTensor).")
     a = _infer_np(data)
     if dtype is not None:
         a = a.astype(_dtype.to_np(dtype), copy=True)
     else:
         a = a.copy()
-    return _place(a, device if device is not None else (device_of(a) if is_cuda_array(a) else None), requires_grad)
+    return _place(a, device if device is not None else (device_of(a) if is_cuda_array(a) else _on(None)),
+                  requires_grad)
 
 
 @op(method=False)
@@ -114,25 +135,34 @@ def from_numpy(ndarray):
     return _wrap(ndarray)
 
 
-def _size_args(size):
-    if len(size) == 1 and _isinst(size[0], (tuple, list, Size)):
-        return tuple(size[0])
-    return tuple(size)
+def _size_args(sizes, size=None, name=None):
+    """The shape from `f(2, 3)`, `f((2, 3))` or `f(size=(2, 3))` (not both)."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        sizes = (size,)
+    if len(sizes) == 1 and _isinst(sizes[0], (tuple, list, Size)):
+        return tuple(sizes[0])
+    return tuple(sizes)
 
 
 @op(method=False)
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _place(np.zeros(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    shape, dt = _size_args(sizes, size, "zeros"), _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.zeros(shape, dt)), None, requires_grad)
 
 
 @op(method=False)
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _place(np.ones(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    shape, dt = _size_args(sizes, size, "ones"), _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.ones(shape, dt)), None, requires_grad)
 
 
 @op(method=False)
-def empty(*size, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
-    return _place(np.zeros(_size_args(size), _factory_dtype(dtype)), device, requires_grad)
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False, layout=None,
+          memory_format=None):
+    shape, dt = _size_args(sizes, size, "empty"), _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.zeros(shape, dt)), None, requires_grad)
 
 
 @op(method=False)
@@ -141,7 +171,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
         npdt = _infer_np(fill_value).dtype
     else:
         npdt = _dtype.to_np(dtype)
-    return _place(np.full(tuple(size), fill_value, npdt), device, requires_grad)
+    return _place(_create(_on(device), lambda xp: xp.full(tuple(size), fill_value, npdt)), None, requires_grad)
 
 
 def _like(input, dtype, device):
@@ -152,15 +182,13 @@ def _like(input, dtype, device):
 @op(method=False)
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
     dt, dev = _like(input, dtype, device)
-    xp = xp_of(input._a) if device is None else _xp(dev)
-    return _place(xp.zeros(input._a.shape, dt), None, requires_grad)
+    return _place(_create(dev, lambda xp: xp.zeros(input._a.shape, dt)), None, requires_grad)
 
 
 @op(method=False)
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
     dt, dev = _like(input, dtype, device)
-    xp = xp_of(input._a) if device is None else _xp(dev)
-    return _place(xp.ones(input._a.shape, dt), None, requires_grad)
+    return _place(_create(dev, lambda xp: xp.ones(input._a.shape, dt)), None, requires_grad)
 
 
 empty_like = zeros_like
@@ -170,13 +198,13 @@ alias(empty_like, "empty_like", method=False)
 @op(method=False)
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     dt, dev = _like(input, dtype, device)
-    xp = xp_of(input._a) if device is None else _xp(dev)
-    return _place(xp.full(input._a.shape, fill_value, dt), None, requires_grad)
+    return _place(_create(dev, lambda xp: xp.full(input._a.shape, fill_value, dt)), None, requires_grad)
 
 
 @op(method=False)
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    return _place(np.eye(n, m, dtype=_factory_dtype(dtype)), device, requires_grad)
+    dt = _factory_dtype(dtype)
+    return _place(_create(_on(device), lambda xp: xp.eye(n, m, dtype=dt)), None, requires_grad)
 
 
 @op(method=False)
@@ -190,22 +218,56 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         npdt = _dtype.to_np(dtype)
     s, e, st = vals
     n = builtins.max(int(math.ceil((e - s) / st)), 0)
-    a = (s + np.arange(n, dtype=np.float64) * st).astype(npdt) if np.dtype(npdt).kind == "f" else \
-        np.arange(s, e, st, dtype=npdt)
-    return _place(a, device, requires_grad)
+    if np.dtype(npdt).kind == "f":
+        a = _create(_on(device), lambda xp: (s + xp.arange(n, dtype=np.float64) * st).astype(npdt))
+    else:
+        a = _create(_on(device), lambda xp: xp.arange(s, e, st, dtype=npdt))
+    return _place(a, None, requires_grad)
+
+
+def _linspace_array(start, end, steps, npdt):
+    """PyTorch's CPU linspace: step = (end - start) / (steps - 1) in the output dtype (double
+    for integer outputs); the first half counts up from start (start + step * i), the second
+    half down from end (end - step * (steps - 1 - i)), each value rounded once as the fused
+    multiply-add of PyTorch's compiled kernel rounds it (half precision rounds every step)."""
+    npdt = np.dtype(npdt)
+    if steps < 0:
+        raise RuntimeError("linspace(): number of steps must be non-negative")
+    if steps == 0:
+        return np.empty(0, npdt)
+    i = np.arange(steps)
+    back = steps - 1 - i
+    if npdt.kind == "f":
+        s, e = npdt.type(start), npdt.type(end)
+        if steps == 1:
+            return np.full(1, s, npdt)
+        step = (e - s) / npdt.type(steps - 1)
+        if npdt.itemsize == 2:
+            up, down = s + step * i.astype(npdt), e - step * back.astype(npdt)
+        else:
+            wide = np.float64 if npdt.itemsize == 4 else np.longdouble
+            up = wide(s) + wide(step) * i.astype(wide)
+            down = wide(e) - wide(step) * back.astype(wide)
+        return np.where(i < steps // 2, up, down).astype(npdt)
+    s, e = float(int(start)), float(int(end))
+    if steps == 1:
+        return np.full(1, s, npdt)
+    step = (e - s) / (steps - 1)
+    return np.trunc(np.where(i < steps // 2, s + step * i, e - step * back)).astype(npdt)
 
 
 @op(method=False)
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    a = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
-    # PyTorch computes from both ends symmetrically; float64 then cast matches it to float32 precision
-    return _place(a.astype(_factory_dtype(dtype)), device, requires_grad)
+    # built on the host (PyTorch's rounding needs long double; steps numbers are few) and copied over
+    a = _linspace_array(float(start), float(end), int(steps), _factory_dtype(dtype))
+    return _place(a, _on(device), requires_grad)
 
 
 @op(method=False)
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    a = base ** np.linspace(float(start), float(end), int(steps))
-    return _place(a.astype(_factory_dtype(dtype)), device, requires_grad)
+    dt = _factory_dtype(dtype)
+    a = _create(_on(device), lambda xp: (base ** xp.linspace(float(start), float(end), int(steps))).astype(dt))
+    return _place(a, None, requires_grad)
 
 
 @op(method=False)

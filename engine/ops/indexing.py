@@ -99,8 +99,14 @@ def _index_array(i):
         if a.dtype.kind not in "iub":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return a
-    if _isinst(i, (list, tuple)):
-        a = np.array([_index_array(v) if _isinst(v, Tensor) else v for v in i])
+    if _isinst(i, (list, tuple, range)):
+        items = [_index_array(v) if _isinst(v, Tensor) else v for v in i]
+        on_device = [v for v in items if is_cuda_array(v)]
+        if on_device:                   # a list holding cuda tensors: stacked on their device
+            xp = _ns(on_device[0])
+            a = xp.stack([xp.asarray(v) for v in items])
+        else:
+            a = np.array(items, dtype=None if len(i) else np.int64)
         if a.dtype.kind not in "iub":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return a
@@ -115,7 +121,7 @@ def _np_key(key):
 
 
 def _is_adv(k):
-    return _isinst(k, (Tensor, list, _ndarray)) or is_cuda_array(k)
+    return _isinst(k, (Tensor, list, range, _ndarray)) or is_cuda_array(k)
 
 
 @op("__getitem__", function=False)

@@ -1,4 +1,6 @@
-""""""
+"""torch.linalg's inverses, determinants, solvers and factorizations: forward and backward side by side."""
+import contextlib
+
 import numpy as np
 
 from ..autograd.graph import Node, new_node
@@ -29,6 +31,27 @@ _Svd = return_type("linalg_svd", ["U", "S", "Vh"])
 def _la(a):
     """The linalg namespace of array a's device."""
     return _ns(a).linalg
+
+
+_NO_CHECKS = contextlib.nullcontext()
+
+
+def _raising(a):
+    """Make CuPy's solvers raise numpy.linalg.LinAlgError on a singular / not positive-definite /
+    non-converging input, as NumPy's do. CuPy skips that check (a device->host read of the solver's
+    status) unless asked with cupyx.errstate(linalg="raise"); the setting is per thread (training
+    may run in a worker thread), so it is asked for around each call. PyTorch's non-`_ex` linalg
+    functions read the status back too, so this costs what PyTorch's calls cost. det and slogdet
+    are not wrapped: a singular matrix's determinant is 0, an answer rather than an error."""
+    if type(a) is np.ndarray:
+        return _NO_CHECKS
+    import cupyx
+    return cupyx.errstate(linalg="raise")
+
+
+def _no_convergence(name, what):
+    return LinAlgError(f"linalg.{name}: The algorithm failed to converge because the input matrix is "
+                       f"ill-conditioned or has too many repeated {what}.")
 
 
 def _check_matrix(A, name, square=True):
@@ -124,7 +147,8 @@ def inv(A, *, out=None):
     _check_matrix(A, "inv")
     a = A._a
     try:
-        r = _la(a).inv(a)
+        with _raising(a):
+            r = _la(a).inv(a)
     except np.linalg.LinAlgError:
         raise _singular_error(a, "inv") from None
     t = _wrap(r)
@@ -238,10 +262,11 @@ def solve(A, B, *, left=True, out=None):
                            f"{'AX = B' if left else 'XA = B'} ({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
     la = _la(a)
     try:
-        if left:
-            r = la.solve(a, b)
-        else:
-            r = la.solve(a.swapaxes(-1, -2), b.swapaxes(-1, -2)).swapaxes(-1, -2)
+        with _raising(a):
+            if left:
+                r = la.solve(a, b)
+            else:
+                r = la.solve(a.swapaxes(-1, -2), b.swapaxes(-1, -2)).swapaxes(-1, -2)
     except np.linalg.LinAlgError:
         raise LinAlgError("torch.linalg.solve: The solver failed because the input matrix is singular.") from None
     if vector:
@@ -276,7 +301,8 @@ def cholesky(A, *, upper=False, out=None):
     _check_matrix(A, "cholesky")
     a = A._a
     try:
-        r = _la(a).cholesky(a)
+        with _raising(a):
+            r = _la(a).cholesky(a)
     except np.linalg.LinAlgError:
         raise _not_pd_error(a) from None
     if upper:
@@ -371,7 +397,11 @@ def _eigh(A, UPLO, name):
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     a = A._a
-    w, v = _la(a).eigh(a, UPLO=UPLO)
+    try:
+        with _raising(a):
+            w, v = _la(a).eigh(a, UPLO=UPLO)
+    except np.linalg.LinAlgError:
+        raise _no_convergence(name, "eigenvalues") from None
     L, V = _wrap(_res(w)), _wrap(_res(v))
     if _needs(A):
         n = new_node(LinalgEighBackward0)
@@ -437,7 +467,11 @@ class LinalgSvdBackward0(Node):
 def _svd(A, full_matrices, name):
     _check_matrix(A, name, square=False)
     a = A._a
-    u, s, vh = _la(a).svd(a, full_matrices=full_matrices)
+    try:
+        with _raising(a):
+            u, s, vh = _la(a).svd(a, full_matrices=full_matrices)
+    except np.linalg.LinAlgError:
+        raise _no_convergence(name, "singular values") from None
     U, S, Vh = (_wrap(_res(x)) for x in (u, s, vh))
     if _needs(A):
         n = new_node(LinalgSvdBackward0)
@@ -482,7 +516,11 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):
     _check_matrix(A, "pinv", square=False)
     a = A._a
     xp = _ns(a)
-    u, s, vh = _la(a).svd(a, full_matrices=False)
+    try:
+        with _raising(a):
+            u, s, vh = _la(a).svd(a, full_matrices=False)
+    except np.linalg.LinAlgError:
+        raise _no_convergence("pinv", "singular values") from None
     smax = s[..., :1] if s.shape[-1] else s
     if rtol is None:
         rtol = 0.0 if atol is not None and atol > 0 else max(a.shape[-2:]) * float(np.finfo(a.dtype).eps)
@@ -505,6 +543,7 @@ def pinverse(input, rcond=1e-15):
 def _expm(a):
     """exp of each square matrix in a: scaling and squaring around a degree-18 Taylor polynomial."""
     xp = _ns(a)
+    # one host read of the 1-norm picks the number of squarings (PyTorch's matrix_exp reads its norm too)
     norm = float(xp.abs(a).sum(-2).max()) if a.size else 0.0
     s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
     x = a / (2.0 ** s)

@@ -5,6 +5,8 @@ import builtins
 import math
 import numpy as np
 
+from .._warnings import warn as _warn
+
 from ..autograd.graph import Node, new_node
 from ..backend import check_same_device
 from ..autograd.grad_mode import state as _gs
@@ -339,10 +341,9 @@ class LinalgCrossBackward0(Node):
 def cross(input, other, dim=None):
     """Cross product of 3-vectors along dim (broadcasting; dim=None: the first size-3 dim)."""
     if dim is None:
-        import warnings
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
-                      "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
-                      "with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
+        _warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim "
+              "explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to agree "
+              "with that of linalg.cross in a future release.")
         shape = np.broadcast_shapes(input.shape, other.shape)
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
     return _cross(input, other, dim, "linalg.cross")

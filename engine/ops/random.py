@@ -96,17 +96,23 @@ def _gen(generator, fn, device=None):
 
 
 @op(method=False)
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*sizes, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform on [0, 1)."""
+    device = ops.factories._on(device)
     g = _gen(generator, "rand", device)
-    return ops.factories._place(_random.uniform(ops.factories._size_args(size), ops.factories._factory_dtype(dtype), g=g), device, requires_grad)
+    shape = ops.factories._size_args(sizes, size, "rand")
+    return ops.factories._place(_random.uniform(shape, ops.factories._factory_dtype(dtype), g=g),
+                                device, requires_grad)
 
 
 @op(method=False)
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*sizes, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal."""
+    device = ops.factories._on(device)
     g = _gen(generator, "randn", device)
-    return ops.factories._place(_random.normal(ops.factories._size_args(size), ops.factories._factory_dtype(dtype), g=g), device, requires_grad)
+    shape = ops.factories._size_args(sizes, size, "randn")
+    return ops.factories._place(_random.normal(shape, ops.factories._factory_dtype(dtype), g=g),
+                                device, requires_grad)
 
 
 @op(method=False)
@@ -115,6 +121,7 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    device = ops.factories._on(device)
     g = _gen(generator, "randint", device)
     return ops.factories._place(_random.randint(low, high, tuple(size), ops.factories._factory_dtype(dtype, np.int64), g=g), device,
                   requires_grad)
@@ -188,13 +195,48 @@ def _back_on(out, input):
 
 @op(method=False)
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Drawn on the host for cuda tensors too (their probabilities are copied over and the
-    indices copied back), from the tensor's device's generator."""
-    p = np.asarray(_host(input._a), dtype=np.float64)
-    rng = _random.rng(_gen(generator, "multinomial", input.device))
-    rows = p.reshape(-1, p.shape[-1])
-    out = np.stack([rng.choice(r.size, num_samples, replace=replacement, p=r / r.sum()) for r in rows])
-    return _back_on(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), input)
+    """Indices drawn from the (unnormalized) probabilities in input's last dim, as PyTorch's CPU
+    kernel draws them: without replacement, or for one sample, the top of p / q with q ~ Exp(1)
+    (the Gumbel trick); with replacement, one double uniform per sample searched in the row's
+    float cumulative distribution. Drawn on the host for cuda tensors too."""
+    if input.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input.is_floating_point():
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{str(input.dtype).replace('torch.', '').capitalize()}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n_categories = input.shape[-1]
+    if not replacement and num_samples > n_categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    p = _host(input._a)
+    rows = p.reshape(-1, n_categories)
+    if not replacement or num_samples == 1:
+        if not np.isfinite(rows).all() or (rows < 0).any():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (rows.sum(-1) == 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        g = _gen(generator, "multinomial", input.device)
+        q = p / _random.exponential(p.shape, p.dtype, 1.0, g)
+        out = (q.argmax(-1)[..., None] if num_samples == 1 else
+               np.argsort(-q, axis=-1, kind="stable")[..., :num_samples])
+        return _back_on(out.astype(np.int64), input)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):
+        if (row < 0).any():
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if not np.isfinite(row).all():
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry "
+                               "= infinity or NaN)")
+        cum = np.cumsum(row, dtype=row.dtype)
+        if not cum[-1] > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        cum = (cum / cum[-1]).astype(row.dtype)
+        cum[-1] = 1
+        g = _gen(generator, "multinomial", input.device)
+        u = _random.uniform((num_samples,), np.float64, g=g)
+        out[i] = np.searchsorted(cum.astype(np.float64), _host(u), side="left")
+    return _back_on(out.reshape(p.shape[:-1] + (num_samples,)), input)
 
 
 @op(method=False)

@@ -671,7 +671,8 @@ def any(input, dim=None, keepdim=False):
 @op
 def count_nonzero(input, dim=None):
     a = input._a
-    return _wrap(_res(np.asarray(np.count_nonzero(a, axis=dim)).astype(np.int64)))
+    xp = _ns(a)         # NumPy's count gives a Python int for dim=None, CuPy's a 0-dim device array
+    return _wrap(_res(xp.asarray(xp.count_nonzero(a, axis=dim)).astype(np.int64)))
 
 
 _cummax_t = return_type("cummax", ["values", "indices"])

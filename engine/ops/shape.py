@@ -413,6 +413,9 @@ def cat(tensors, dim=0, *, out=None):
     tensors = [t for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     nonempty = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)]
     ref = nonempty[0] if nonempty else tensors[0]
     d = _wdim(dim, ref.ndim)
@@ -421,13 +424,14 @@ def cat(tensors, dim=0, *, out=None):
         dt = _dtype.promote_types(dt, t.dtype)
     arrs = [t._a if t._a.dtype == dt.np else t._a.astype(dt.np) for t in nonempty] or [tensors[0]._a]
     for t in nonempty[1:]:
+        position = next(i for i, u in enumerate(tensors) if u is t)
         if t.ndim != ref.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
         for i in range(ref.ndim):
             if i != d and t.shape[i] != ref.shape[i]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref.shape[i]} but got size {t.shape[i]} for tensor number "
-                                   f"{tensors.index(t)} in the list.")
+                                   f"{position} in the list.")
     xp = xp_of(arrs[0])
     r = xp.concatenate(arrs, axis=d)
     res = _wrap(_res(r))

@@ -185,12 +185,15 @@ alias(absolute, "absolute")
 
 class ReluBackward0(Node):
     __slots__ = ()
-    formula = "ReluBackward0: self: grad * (result > 0)"
+    formula = "ReluBackward0: self: threshold_backward(grad, result, 0)"
     saved_names = ("result",)
 
     def backward(self, g):
+        # an op of (grad, result), so a create_graph first gradient is linked to the graph
+        # (ThresholdBackwardBackward0) and a second derivative is zeros, as in PyTorch
+        from ..nn._activation_grads import threshold_backward
         r, = self.saved
-        return g * ops.gt(r, 0).to(g.dtype)
+        return threshold_backward(g, r, 0)
 
 
 @op

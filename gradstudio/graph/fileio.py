@@ -321,7 +321,11 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def dumps(doc: Document) -> str:
+def dumps(doc: Document, pretty: bool = True) -> str:
+    """The file's text; pretty=False writes it on one line (the same content, quicker to
+    write: a document handed from one process to another rather than saved for people)."""
+    if not pretty:
+        return json.dumps(to_json(doc), separators=(",", ":"), allow_nan=False) + "\n"
     return _pretty(to_json(doc), 0) + "\n"
 
 

@@ -173,6 +173,16 @@ def _tensor_value(param: ParamSpec, value: Any, where: str) -> Any:
             if depth >= MAX_RANK:
                 raise InvalidValue(f"{_at(where)}nested deeper than {MAX_RANK} levels; a tensor "
                                    f"value has at most {MAX_RANK} dimensions, such as [[1, 2]]")
+            for v in item:
+                if type(v) is not float and type(v) is not int:
+                    break
+            else:                                     # a row of plain numbers: as they are
+                counted[0] += len(item)
+                if counted[0] > MAX_VALUE_ELEMENTS:
+                    raise InvalidValue(f"{_at(where)}more than {MAX_VALUE_ELEMENTS:,} numbers "
+                                       f"written out; for a large tensor choose an init such as "
+                                       f"randn and a shape")
+                return list(item), (len(item),)
             converted = [walk(v, depth + 1) for v in item]
             shapes = {shape for _, shape in converted}
             if len(shapes) > 1:

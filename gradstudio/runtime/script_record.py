@@ -81,8 +81,8 @@ class Call:
     function: str | None            # dotted path of the engine op, None when not replayable
     args: tuple
     kwargs: dict
-    inputs: list                    # tensors read, in call order
-    outputs: list                   # tensors made (in-place: the tensor changed)
+    inputs: tuple                   # tensors read, in call order
+    outputs: tuple                  # tensors made (in-place: the tensor changed)
     ops: list[str]                  # the engine's records (more than one for a composite op)
     source: tuple[str, int] | None  # the script's (file, line)
     module_call: int | None         # the innermost module call it ran inside
@@ -124,7 +124,10 @@ class ScriptRecorder:
         self.uses_optimizer = False
         self.backward_calls = 0
         self.script_globals: dict | None = None     # the script's module namespace
-        self._call_code = None
+        from engine.autograd import recording
+        from engine.autograd.grad_mode import is_grad_enabled
+        self._call_code = recording._call.__code__
+        self._grad_on = is_grad_enabled
         self._paths: dict[tuple[int, str], str | None] = {}
         self._last_frame = None
         self._last_call: Call | None = None
@@ -133,15 +136,19 @@ class ScriptRecorder:
     def on_op(self, record) -> None:
         """One record from the engine: a new Call, or another part of the composite op
         call just seen (the engine reports a composite as the ops it is made of, all from
-        the same `_call` frame). Kept lean: it runs for every op the script makes."""
-        call_frame = self._call_frame()
-        if call_frame is None:               # an engine without the frame this reads
-            self._add_call(Call(record.name, None, (), {}, list(record.inputs),
-                                list(record.outputs), [record.name],
-                                self._source(sys._getframe(1)),
-                                self.module_stack[-1] if self.module_stack else None,
-                                _grad_enabled()), None)
-            return
+        the same `_call` frame). Kept lean: it runs for every op the script makes; it keeps
+        references (the call's own args, inputs and outputs) and the script's file:line, and
+        leaves names, values and JSON to `document()`."""
+        call_frame = sys._getframe(1)
+        if call_frame.f_code is not self._call_code:
+            call_frame = self._call_frame()
+            if call_frame is None:               # an engine without the frame this reads
+                self._add_call(Call(record.name, None, (), {}, record.inputs,
+                                    record.outputs, [record.name],
+                                    self._source(sys._getframe(1)),
+                                    self.module_stack[-1] if self.module_stack else None,
+                                    _grad_enabled()), None)
+                return
         if call_frame is self._last_frame:
             self._last_call.ops.append(record.name)
             return
@@ -155,22 +162,36 @@ class ScriptRecorder:
         frame = call_frame.f_back           # the script's line: the first frame of its files
         known = _USER_FILES
         while frame is not None:
-            filename = frame.f_code.co_filename
-            mine = known.get(filename)
+            code = frame.f_code
+            mine = known.get(code.co_filename)
             if mine is None:
-                mine = is_user_file(filename)
+                mine = is_user_file(code.co_filename)
             if mine:
                 break
             frame = frame.f_back
-        if frame is not None and self.script_globals is None \
-                and frame.f_globals.get("__name__") == "__main__":
-            self.script_globals = frame.f_globals
+        if frame is None:
+            source = None
+        else:
+            source = (frame.f_code.co_filename, frame.f_lineno)
+            if self.script_globals is None and frame.f_globals.get("__name__") == "__main__":
+                self.script_globals = frame.f_globals
+        module_stack = self.module_stack
+        inputs, outputs = locals_["inputs"], locals_["outputs"]
         call = self._last_call = Call(
-            name, path, locals_["args"], locals_["kwargs"], list(locals_["inputs"]),
-            list(locals_["outputs"]), [record.name],
-            None if frame is None else (frame.f_code.co_filename, frame.f_lineno),
-            self.module_stack[-1] if self.module_stack else None, _grad_enabled())
-        self._add_call(call, call_frame)
+            name, path, locals_["args"], locals_["kwargs"], inputs, outputs, [record.name],
+            source, module_stack[-1] if module_stack else None, self._grad_on())
+        if inputs and inputs[0] is outputs[0]:
+            self._add_call(call, call_frame)     # in-place: maybe a weight update, not graph
+            return
+        current = self.current                   # _add_call's work, inline (every op)
+        produced, leaves = current.produced, current.leaves
+        for t in inputs:
+            if id(t) not in produced and id(t) not in leaves:
+                leaves[id(t)] = Leaf(t, self._leaf_name(t, call_frame), None,
+                                     self._source(call_frame))
+        for t in outputs:
+            produced.add(id(t))
+        current.calls.append(call)
 
     def on_failed_op(self, call_frame, exc: BaseException) -> None:
         """The op call that raised (its `_call` frame from the traceback), kept marked."""
@@ -178,8 +199,8 @@ class ScriptRecorder:
         fn, name = locals_.get("fn"), locals_.get("name", "op")
         args, kwargs = tuple(locals_.get("args", ())), dict(locals_.get("kwargs", {}))
         from engine import Tensor
-        inputs = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
-        self._add_call(Call(str(name), self._function_path(fn, name), args, kwargs, inputs, [],
+        inputs = tuple(a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor))
+        self._add_call(Call(str(name), self._function_path(fn, name), args, kwargs, inputs, (),
                             [str(name)], self._source(call_frame),
                             self.module_stack[-1] if self.module_stack else None,
                             _grad_enabled(), failed=f"{type(exc).__name__}: {exc}"), None)
@@ -221,9 +242,8 @@ class ScriptRecorder:
         current = self.current
         if not self.uses_optimizer and current.cut is not None:
             # a second backward with no optimizer step between: the pass ended at the first
-            done = Pass(current.calls[:current.cut], {}, current.root, None,
-                        {id(t) for c in current.calls[:current.cut] for t in c.outputs},
-                        list(current.roots))
+            done = Pass(current.calls[:current.cut], {}, current.root, None, set(),
+                        list(current.roots))        # done: nothing is added to it
             rest = current.calls[current.cut:]
             done.leaves = current.leaves
             self._finish(done)
@@ -274,9 +294,6 @@ class ScriptRecorder:
     def _call_frame(self):
         """The engine's `_call` frame of the op call being reported (holds fn, args, kwargs)."""
         code = self._call_code
-        if code is None:
-            from engine.autograd import recording
-            code = self._call_code = recording._call.__code__
         frame = sys._getframe(2)
         for _ in range(12):
             if frame is None or frame.f_code is code:

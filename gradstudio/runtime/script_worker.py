@@ -207,7 +207,7 @@ class ScriptWorker:
                                        "iteration": recorder.kept_index,
                                        "iterations": recorder.passes,
                                        "steps": self.step})
-            text = fileio.dumps(doc)
+            text = fileio.dumps(doc, pretty=False)     # for the window, not a file
         except Exception as exc:             # noqa: BLE001 - a recording we cannot write
             self.send(("error", "exception", f"gradstudio could not turn the recording into "
                        f"a graph: {type(exc).__name__}: {exc}", traceback.format_exc()))

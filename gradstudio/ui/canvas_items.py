@@ -49,6 +49,10 @@ def shown_ports(spec: NodeSpec, params: dict) -> tuple[tuple, tuple]:
             tuple(p for p in spec.outputs if p.name in outputs))
 
 
+_POSITION_CHANGE = QGraphicsItem.ItemPositionChange
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+
+
 class NodeItem(QGraphicsRectItem):
     """A QGraphicsRectItem so Qt answers `boundingRect` natively: with a thousand items it is
     asked for every item on every frame, and a Python override cost more than the paint."""
@@ -60,11 +64,11 @@ class NodeItem(QGraphicsRectItem):
         self.info: Any = None      # the runtime's snapshot for this node after a run
         self.error: str | None = None
         self.waiting: str | None = None    # why it cannot run yet (an input not connected)
+        self.setPos(*node.pos)       # before it sends geometry changes: no edges to move yet
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self.setAcceptHoverEvents(True)
-        self.setPos(*node.pos)
         self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
         # The pen is never drawn; its width makes the native bounding rect cover the ports.
         self.setPen(QPen(Qt.NoBrush, 2 * (PORT_R + 3)))
@@ -78,10 +82,10 @@ class NodeItem(QGraphicsRectItem):
         w = NODE_WIDTH
         self._header_brush = style.header_brush(self.spec.category)
         is_root = self.canvas.doc.meta.get("root") == self.node.label
-        kind_text = fm_small.elidedText(self.spec.title, Qt.ElideRight, w * 0.4)
+        kind_text = style.elided(fm_small, self.spec.title, w * 0.4)
         self._kind_text = kind_text
-        kind_w = fm_small.horizontalAdvance(kind_text)
-        self._title = fm_bold.elidedText(self.node.label, Qt.ElideRight, w - 2 * PAD - kind_w - 6)
+        kind_w = style.advance(fm_small, kind_text)
+        self._title = style.elided(fm_bold, self.node.label, w - 2 * PAD - kind_w - 6)
 
         badges = []
         params = self.node.params
@@ -104,7 +108,7 @@ class NodeItem(QGraphicsRectItem):
         self._badges = []
         x = PAD
         for text, key in badges:
-            bw = fm_small.horizontalAdvance(text) + 10
+            bw = style.advance(fm_small, text) + 10
             self._badges.append((QRectF(x, HEADER_H + 3, bw, BADGE_H - 5), text, key))
             x += bw + 4
 
@@ -119,13 +123,13 @@ class NodeItem(QGraphicsRectItem):
             cy = y + i * ROW_H + ROW_H / 2
             self._inputs[port.name] = QPointF(0, cy)
             self._port_labels.append((QRectF(PAD + 2, cy - ROW_H / 2, half, ROW_H),
-                                      fm.elidedText(port.name, Qt.ElideRight, half),
+                                      style.elided(fm, port.name, half),
                                       int(Qt.AlignLeft | Qt.AlignVCenter)))
         for i, port in enumerate(self._out_specs):
             cy = y + i * ROW_H + ROW_H / 2
             self._outputs[port.name] = QPointF(w, cy)
             self._port_labels.append((QRectF(w / 2, cy - ROW_H / 2, half + 2, ROW_H),
-                                      fm.elidedText(port.name, Qt.ElideRight, half),
+                                      style.elided(fm, port.name, half),
                                       int(Qt.AlignRight | Qt.AlignVCenter)))
         y += rows * ROW_H
 
@@ -143,7 +147,7 @@ class NodeItem(QGraphicsRectItem):
             text = "" if p.type == BOOL else fm.elidedText(
                 format_value(p, params.get(p.name)), Qt.ElideRight, field.width() - 8)
             self._params.append((p, name_rect, field,
-                                 fm_small.elidedText(p.name, Qt.ElideRight, name_rect.width()), text))
+                                 style.elided(fm_small, p.name, name_rect.width()), text))
             y += ROW_H
 
         self._preview: list[tuple[QRectF, str, QPen]] = []
@@ -317,14 +321,17 @@ class NodeItem(QGraphicsRectItem):
     def itemChange(self, change, value):
         # Only a drag snaps; an item made or moved for the document sits where the document
         # says (a paste, an undo of a delete), so the canvas never differs from the file.
-        if change == QGraphicsItem.ItemPositionChange and self.canvas.snap_to_grid \
-                and not self.canvas.syncing and self.canvas.mouseGrabberItem() is not None:
-            grid = self.canvas.grid_size
-            return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
-        if change == QGraphicsItem.ItemPositionHasChanged:
+        # (Asked for every change of every item, thousands while a big graph is built: the
+        # others return `value` as QGraphicsItem's own itemChange does.)
+        if change == _POSITION_CHANGE:
+            if self.canvas.snap_to_grid and not self.canvas.syncing \
+                    and self.canvas.mouseGrabberItem() is not None:
+                grid = self.canvas.grid_size
+                return QPointF(round(value.x() / grid) * grid, round(value.y() / grid) * grid)
+        elif change == _POSITION_CHANGED:
             for edge in self.edges:
                 edge.update_path()
-        return super().itemChange(change, value)
+        return value
 
     def hoverMoveEvent(self, event) -> None:
         """The cursor says what a press would do: connect, edit a field, or move the node."""
@@ -404,7 +411,10 @@ class EdgeItem(QGraphicsPathItem):
     _stroker = QPainterPathStroker()
     _stroker.setWidth(10)
 
-    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene") -> None:
+    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene",
+                 path: bool = True) -> None:
+        """path=False: the caller lays out the path later (the scene's rebuild: the group
+        layer draws every edge it shows once it knows which hide inside collapsed groups)."""
         super().__init__()
         self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
         self.selected = False
@@ -416,7 +426,8 @@ class EdgeItem(QGraphicsPathItem):
         src.edges.append(self)
         dst.edges.append(self)
         self.apply_style()
-        self.update_path()
+        if path:
+            self.update_path()
 
     def apply_style(self) -> None:
         style = self.canvas.style

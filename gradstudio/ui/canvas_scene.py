@@ -149,7 +149,8 @@ class GraphScene(QGraphicsScene):
         self.addItem(item)
 
     def _add_edge_item(self, edge, refresh: bool = True) -> None:
-        item = EdgeItem(edge, self.node_items[edge.src], self.node_items[edge.dst], self)
+        item = EdgeItem(edge, self.node_items[edge.src], self.node_items[edge.dst], self,
+                        path=refresh)     # a rebuild: the group layer's rebuild draws it
         self.edge_items[edge.id] = item
         self.addItem(item)
         if refresh:

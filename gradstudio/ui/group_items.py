@@ -20,6 +20,8 @@ from shiboken6 import isValid
 from gradstudio.graph.document import Document, GraphError
 from gradstudio.ui.canvas_items import NODE_WIDTH, PAD, PORT_R, NodeItem
 
+_POSITION_CHANGED = QGraphicsItem.ItemPositionHasChanged
+
 if TYPE_CHECKING:
     from gradstudio.ui.canvas_scene import GraphScene
 
@@ -98,7 +100,7 @@ class GroupFrame(QGraphicsRectItem):
         toggle = self.toggle_rect()
         painter.drawText(toggle, int(Qt.AlignCenter), "▾")
         header = self.header_rect().adjusted(FRAME_HEADER, 0, -PAD, 0)
-        title = style.metrics_bold.elidedText(group.label, Qt.ElideRight, header.width() * 0.6)
+        title = style.elided(style.metrics_bold, group.label, header.width() * 0.6)
         painter.drawText(header, int(Qt.AlignLeft | Qt.AlignVCenter), title)
         painter.setFont(style.font_small)
         painter.setPen(style.text_dim)
@@ -170,8 +172,7 @@ class GroupBox(QGraphicsRectItem):
         painter.setFont(style.font_bold)
         text_rect = QRectF(PAD, 0, NODE_WIDTH - 2 * PAD, BOX_HEADER)
         painter.drawText(text_rect, int(Qt.AlignLeft | Qt.AlignVCenter),
-                         "▸ " + style.metrics_bold.elidedText(group.label, Qt.ElideRight,
-                                                              NODE_WIDTH * 0.55))
+                         "▸ " + style.elided(style.metrics_bold, group.label, NODE_WIDTH * 0.55))
         painter.setFont(style.font_small)
         painter.setPen(style.text_dim)
         kind = group.info.get("type", "group")
@@ -186,17 +187,17 @@ class GroupBox(QGraphicsRectItem):
                 align = Qt.AlignRight if is_output else Qt.AlignLeft
                 painter.drawText(QRectF(PAD, y, NODE_WIDTH - 2 * PAD, BOX_ROW),
                                  int(align | Qt.AlignVCenter),
-                                 style.metrics.elidedText(label, Qt.ElideRight, NODE_WIDTH / 2 - PAD))
+                                 style.elided(style.metrics, label, NODE_WIDTH / 2 - PAD))
                 painter.setPen(style.port_border)
                 painter.setBrush(style.port_linked)
                 painter.drawEllipse(QPointF(NODE_WIDTH if is_output else 0.0, y + BOX_ROW / 2),
                                     PORT_R, PORT_R)
 
     def itemChange(self, change, value):
-        if change == QGraphicsItem.ItemPositionHasChanged:
+        if change == _POSITION_CHANGED:
             for edge in self.edges:
                 edge.update_path()
-        return super().itemChange(change, value)
+        return value             # as QGraphicsItem's own itemChange does
 
     def mousePressEvent(self, event) -> None:
         self._press_pos = self.pos()

@@ -60,6 +60,29 @@ class CanvasStyle:
         self.metrics_small = QFontMetricsF(self.font_small)
         self.metrics_bold = QFontMetricsF(self.font_bold)
         self._headers: dict[str, QBrush] = {}
+        self._elided: dict[tuple, str] = {}
+        self._advance: dict[tuple, float] = {}
+
+    def elided(self, metrics: QFontMetricsF, text: str, width: float) -> str:
+        """metrics.elidedText(text, Qt.ElideRight, width), remembered: a big graph asks for
+        the same port names and kind titles thousands of times (metrics: one of this style's)."""
+        key = (id(metrics), text, width)
+        found = self._elided.get(key)
+        if found is None:
+            if len(self._elided) > 50_000:
+                self._elided.clear()
+            found = self._elided[key] = metrics.elidedText(text, Qt.ElideRight, width)
+        return found
+
+    def advance(self, metrics: QFontMetricsF, text: str) -> float:
+        """metrics.horizontalAdvance(text), remembered (metrics: one of this style's)."""
+        key = (id(metrics), text)
+        found = self._advance.get(key)
+        if found is None:
+            if len(self._advance) > 50_000:
+                self._advance.clear()
+            found = self._advance[key] = metrics.horizontalAdvance(text)
+        return found
 
     def header_brush(self, category: str) -> QBrush:
         brush = self._headers.get(category)

@@ -39,7 +39,7 @@ def _total_norm_array(arrays, norm_type: float, error_if_nonfinite: bool):
     xp = namespace_of(arrays[0])
     norms = xp.stack([_norm(a, norm_type, xp).astype(arrays[0].dtype) for a in arrays])
     total = _norm(norms, norm_type, xp)
-    if error_if_nonfinite and not bool(xp.isfinite(total)):
+    if error_if_nonfinite and not bool(xp.isfinite(total)):     # a host read, as in PyTorch (only when asked)
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
                            "is non-finite, so it cannot be clipped. To disable this error and "
                            "scale the gradients by the non-finite norm anyway, set "
@@ -63,7 +63,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if total is None:
         return engine.tensor(0.0)
     xp = namespace_of(total)
-    coef = xp.minimum(xp.asarray(max_norm, total.dtype) / (total + 1e-6), 1.0).astype(total.dtype)
+    # max_norm stays a Python number (a kernel argument): no host->device copy per call
+    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0).astype(total.dtype)
     with np.errstate(invalid="ignore"):         # an infinite norm gives NaNs, as in PyTorch
         for g in grads:
             g *= coef.astype(g.dtype)
