@@ -11,13 +11,18 @@ and cast to its dtype here, in one place (`_fit`), so no op's formula handles br
 `backward_steps(...)` yields a `BackwardStep` after each executed node and is lazy: a
 debugger calls next() to advance one node. `backward_plan(...)` lists the nodes in the
 order the generator will run them (the same loop, without executing anything).
-`backward()` and `grad()` exhaust the same generator with recording off.
+`grad()` and `backward(inputs=...)` exhaust the same generator with recording off.
+`backward()` without inputs= (every training step) runs `_run`: the same traversal as a
+plain loop, with nothing to yield or restrict; tests/test_engine_backward_paths.py checks
+that both give the same gradients, hook calls and order.
 """
 import sys
 import warnings
 from collections import deque
 from time import perf_counter
 from dataclasses import dataclass, field
+
+import numpy as _np
 
 from .grad_mode import state as _gs
 from .._tensor import Tensor, _from_array
@@ -38,7 +43,13 @@ _REUSE = sys.version_info < (3, 14)
 
 
 def _ones(a):
-    return xp_of(a).ones(a.shape, a.dtype)
+    """Ones shaped like array a (empty + fill: half of np.ones' time for the one-element roots
+    of benchmark case `tiny`)."""
+    if type(a) is not _np.ndarray:
+        return xp_of(a).ones(a.shape, a.dtype)
+    r = _np.empty(a.shape, a.dtype)
+    r.fill(1)
+    return r
 
 
 def _ops():
@@ -127,16 +138,19 @@ def _fit(g, node, nr, src):
 
 
 def _dependencies(root):
+    """node -> how many edges lead into it from the graph below root (PyTorch's dependencies)."""
     deps = {}
-    seen = {root}
     stack = [root]
+    pop, push = stack.pop, stack.append
     while stack:
-        for nxt, _ in stack.pop()._next:
+        for nxt, _ in pop()._next:
             if nxt is not None:
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                    if nxt._next:         # leaves' AccumulateGrads lead nowhere
+                        push(nxt)
     return deps
 
 
@@ -163,24 +177,32 @@ def _snapshot(g):
     return None if g is None else g.detach().clone()
 
 
+def _start(roots, grads):
+    """The node backward starts from and its input buffer: the root's grad_fn, or a GraphRoot
+    over several roots."""
+    if len(roots) == 1:
+        root, nr = _edge(roots[0])
+        buf0 = [None] * len(root._meta)
+        g0 = grads[0]
+        if g0 is not None:
+            a = g0._a
+            m = root._meta[nr]
+            if a.shape != m[0] or a.dtype != m[1]:
+                g0 = _fit(g0, root, nr, root)
+        buf0[nr] = g0
+        return root, buf0
+    return GraphRoot([_edge(t) for t in roots], grads), []
+
+
 def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False,
               record=False, dry=False, out=None):
-    """THE traversal. Yields a BackwardStep (record=True), the node (dry=True) or None per node.
+    """The stepwise traversal (debugger, grad(), backward(inputs=)); `_run` is its plain-loop twin.
+    Yields a BackwardStep (record=True), the node (dry=True) or None per node.
 
     inputs: tensors to restrict to (backward(inputs=)) or to capture (capture=True, grad()).
     out: list receiving captured gradients, aligned with inputs.
     """
-    edges = [_edge(t) for t in roots]
-    if len(edges) == 1:
-        root, nr = edges[0]
-        buf0 = [None] * len(root._meta)
-        g0 = grads[0]
-        if g0 is not None and (g0._a.shape != root._meta[nr][0] or g0._a.dtype != root._meta[nr][1]):
-            g0 = _fit(g0, root, nr, root)
-        buf0[nr] = g0
-    else:
-        root = GraphRoot(edges, grads)
-        buf0 = []
+    root, buf0 = _start(roots, grads)
     deps = _dependencies(root)
 
     exec_info = None
@@ -262,6 +284,8 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
                         node._saved = None
                     if anomaly:
                         _check_anomaly(node, outs)
+                    if _getrefcount(outs) > 2:    # a hook or the formula kept the tuple: its
+                        outs = tuple([*outs])     # gradients are not the engine's to reuse in place
             grads_out = [] if record else None
             i = 0
             for nxt, nr in nxt_edges:
@@ -317,22 +341,132 @@ def _traverse(roots, grads, keep_graph, create_graph, inputs=None, capture=False
             _recording.active = rec
 
 
+def _run(roots, grads, keep_graph, create_graph):
+    """backward() without inputs=: `_traverse`'s loop with nothing to yield, restrict or record
+    (benchmark cases `tiny`, `chain` and `mixed` and every training step run here). The same
+    order, buffers, hooks and in-place reuse; grad mode and recording are switched once for the
+    whole pass instead of around each node, since no caller code runs between nodes."""
+    t = roots[0] if len(roots) == 1 else None
+    if t is not None and t._node is not None and t._base is None and grads[0] is not None:
+        root = t._node                   # _start, inline for a non-view root (bench cases tiny, chain)
+        g0 = grads[0]
+        m = root._meta[t._nr]
+        if g0._a.shape != m[0] or g0._a.dtype != m[1]:
+            g0 = _fit(g0, root, t._nr, root)
+        buf0 = [g0] if len(root._meta) == 1 else [g0 if i == t._nr else None for i in range(len(root._meta))]
+    else:
+        root, buf0 = _start(roots, grads)
+    t = None
+    deps = _dependencies(root)
+    buffers = {root: buf0}
+    heap = [root]
+    prev_mode, rec = _gs.enabled, _recording.active
+    anomaly = _gs.anomaly and _gs.anomaly_check_nan
+    Acc = AccumulateGrad
+    _gs.enabled = create_graph
+    _recording.active = None              # backward formulas are not recorded ops
+    try:
+        while heap:
+            # _heap_pop, inline for one or two entries (the root of a heap of two is its first)
+            node = heap.pop(0) if len(heap) < 3 else _heap_pop(heap)
+            buf = buffers.pop(node)
+            if type(node) is Acc:
+                if node._x is not None or node.variable._x:      # hooks, retain_grad
+                    buf = _pre_hooks(node, buf, None)
+                g = buf[0]
+                del buf
+                if g is not None:
+                    _accumulate(node.variable, g, create_graph, None)
+                    g = None
+                continue
+            x = node._x
+            if x is not None:
+                buf = _pre_hooks(node, buf, None)
+            nxt_edges = node._next
+            if (buf[0] is not None) if len(buf) == 1 else (not buf or any(g is not None for g in buf)):
+                if _profiling:                   # a profile is recording
+                    timed = perf_counter()
+                    outs = node.backward(buf[0]) if node._single else node._apply(buf)
+                    _profiler._backward_node(node, timed)
+                else:
+                    outs = node.backward(buf[0]) if node._single else node._apply(buf)
+                if type(outs) is not tuple:
+                    outs = (outs,) if not isinstance(outs, list) else tuple(outs)
+                if len(outs) != len(nxt_edges):
+                    raise RuntimeError(f"function {node.name()} returned an incorrect number of "
+                                       f"gradients (expected {len(nxt_edges)}, got {len(outs)})")
+            else:
+                outs = (None,) * len(nxt_edges)
+            if x is not None and "hooks" in x:
+                for h in list(x["hooks"].values()):
+                    r = h(outs, tuple(buf))
+                    if r is not None:
+                        outs = tuple(r)
+            if not keep_graph and node._saved:
+                node._saved = None
+            if anomaly:
+                _check_anomaly(node, outs)
+            if _getrefcount(outs) > 2:    # a hook or the formula kept the tuple: its gradients
+                outs = tuple([*outs])     # are not the engine's to reuse in place (_sum_grads)
+            i = -1
+            for nxt, nr in nxt_edges:       # (not zip: its reused tuple would hold one more reference to g)
+                i += 1
+                if nxt is None:
+                    continue
+                g = outs[i]
+                if g is not None:
+                    m = nxt._meta[nr]
+                    if g._a.shape != m[0] or g._a.dtype != m[1]:
+                        g = _fit(g, nxt, nr, node)
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                b = buffers.get(nxt)
+                if b is None:
+                    if len(nxt._meta) == 1:
+                        buffers[nxt] = [g]
+                    else:
+                        b = buffers[nxt] = [None] * len(nxt._meta)
+                        b[nr] = g
+                elif b[nr] is None:
+                    b[nr] = g
+                elif g is not None:
+                    b[nr] = _sum_grads(b[nr], g, create_graph)
+                if d == 0:
+                    # _heap_push, inline while the heap stays in order by appending
+                    if not heap or (len(heap) == 1 and heap[0]._seq >= nxt._seq):
+                        heap.append(nxt)
+                    else:
+                        _heap_push(heap, nxt)
+            outs = g = b = buf = None    # drop references: a later node may reuse these in place
+    finally:
+        _gs.enabled = prev_mode
+        _recording.active = rec
+
+
 def _sum_grads(old, new, create_graph):
     """old + new for an input buffer, written in place into whichever of the two gradients
     nothing but the engine holds (PyTorch's InputBuffer does the same); else out of place.
     The reference counts are those of the engine's own variables: the buffer slot for `old`,
     the node's output tuple and the loop variable for `new`."""
-    if _REUSE and not create_graph:
+    if not create_graph:
         oa, na = old._a, new._a
         if oa.shape == na.shape and oa.dtype == na.dtype:
-            if (_getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None
-                    and getattr(oa.flags, "writeable", True)):
-                oa += na
-                return old
-            if (_getrefcount(new) <= 4 and _getrefcount(na) <= 3 and na.base is None and new._node is None
-                    and getattr(na.flags, "writeable", True)):
-                na += oa
-                return new
+            if oa.size == 1:
+                return _from_array(oa + na)     # bench case `tiny`: in place costs ~3x a new sum on one element
+            if not _REUSE:
+                return old + new
+            if _getrefcount(old) <= 3 and _getrefcount(oa) <= 3 and oa.base is None and old._node is None:
+                try:
+                    oa += na
+                    return old
+                except ValueError:        # a read-only array
+                    pass
+            if _getrefcount(new) <= 4 and _getrefcount(na) <= 3 and na.base is None and new._node is None:
+                try:
+                    na += oa
+                    return new
+                except ValueError:
+                    pass
     return old + new
 
 
@@ -399,12 +533,18 @@ def _accumulate(var, g, create_graph, step):
     elif create_graph or old._rg:
         var._grad = old + g
     else:
-        a = old._a
-        if a.shape == g._a.shape and getattr(a.flags, "writeable", True):
-            a += g._a
-            old._ver[0] += 1
-        else:
+        a, ga = old._a, g._a
+        try:
+            if a.shape != ga.shape:
+                raise ValueError
+            if a.size == 1:
+                a[...] = a + ga     # bench case `tiny`: NumPy's in-place add costs ~3x a new sum on one element
+            else:
+                a += ga
+        except ValueError:          # another shape, or a read-only array: a new .grad
             var._grad = old + g
+        else:
+            old._ver[0] += 1
     if step is not None:
         step.accumulations.append((var, before, _snapshot(var._grad)))
     vx = var._x
@@ -510,8 +650,18 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                       "autograd.grad when creating the graph to avoid this. If you have to use this "
                       "function, make sure to reset the .grad fields of your parameters to None after use "
                       "to break the cycle and avoid the leak.", UserWarning, stacklevel=3)
+    if inputs is None and grad_tensors is None and type(tensors) is tuple and len(tensors) == 1:
+        a = tensors[0]._a
+        if tensors[0]._rg and a.size == 1 and a.dtype.kind == "f":
+            # `t.backward()` on a scalar (bench cases tiny, chain): _prepare's work, for one implicit gradient
+            _run(tensors, (_from_array(_ones(a)),), create_graph if retain_graph is None else retain_graph,
+                 create_graph)
+            return
     tensors, grads, keep, inputs = _prepare(tensors, grad_tensors, retain_graph, create_graph, inputs)
-    deque(_traverse(tensors, grads, keep, create_graph, inputs), maxlen=0)
+    if inputs is None:
+        _run(tensors, grads, keep, create_graph)
+    else:
+        deque(_traverse(tensors, grads, keep, create_graph, inputs), maxlen=0)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,

@@ -24,6 +24,7 @@ __all__ = ["Node", "AccumulateGrad", "GraphRoot", "RemovableHandle", "grad_accum
            "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
 _seq = itertools.count()
+_new_node = object.__new__
 _next_seq = _seq.__next__
 ACC_SEQ = (1 << 64) - 1
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors "
@@ -243,7 +244,14 @@ def grad_accumulator(t):
         node = ref()
         if node is not None:
             return node
-    node = AccumulateGrad(t)
+    node = _new_node(AccumulateGrad)         # AccumulateGrad.__init__, inline (runs per leaf per step)
+    node.variable = t
+    node._next = ()
+    node._seq = ACC_SEQ
+    a = t._a
+    node._meta = ((a.shape, a.dtype),)
+    node._saved = ()
+    node._x = None
     t._acc = weakref.ref(node)
     return node
 

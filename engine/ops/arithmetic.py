@@ -13,6 +13,7 @@ from .._dtype import get_default_dtype, result_type
 from ._core import make_inplace, _save, _arith, _finish, _float_array, _isinst, _ndarray, _needs, _ns, _pair, _res, _save_result, _scalar, _wrap
 from ._registry import op, alias
 from .. import ops
+from .._kernels import MIN_SIZE as _MIN_KERNEL     # below it _arith is the plain operator
 
 
 class AddBackward0(Node):
@@ -53,8 +54,7 @@ def add(input, other, *, alpha=1, out=None):
             ya = ya * alpha
     else:
         xa, ya = fast
-    r = _arith(operator.add, xa, ya)
-    t = _wrap(r if type(r) is _ndarray else _res(r))
+    t = _wrap(xa + ya if type(xa) is _ndarray and xa.size < _MIN_KERNEL else _arith(operator.add, xa, ya))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         n = new_node(AddBackward0)
         n.alpha = alpha
@@ -129,16 +129,32 @@ class MulBackward0(Node):
             s = self.saved
         a, b = s
         n = self._next
-        return (g * b if n[0][0] is not None else None,
-                g * a if n[1][0] is not None else None)
+        return (_grad_times(g, b) if n[0][0] is not None else None,
+                _grad_times(g, a) if n[1][0] is not None else None)
+
+
+def _grad_times(g, y):
+    """g * y in a backward formula. Benchmark cases `tiny` and `chain`: with create_graph off,
+    a same-dtype Tensor or a Python number multiplies the arrays directly (what mul would
+    do, minus its dispatch); anything else, or create_graph=True, runs the op."""
+    if not _gs.enabled and type(g) is Tensor:
+        ga = g._a
+        ty = type(y)
+        if ty is Tensor:
+            ya = y._a
+            if ya.dtype is ga.dtype and type(ya) is type(ga):
+                return _wrap(ga * ya if ga.size < _MIN_KERNEL else _arith(operator.mul, ga, ya))
+        elif ty is float or ty is int:
+            return _wrap(ga * y if ga.size < _MIN_KERNEL else _arith(operator.mul, ga, y))
+    return g * y
 
 
 @op
 def mul(input, other, *, out=None):
     # benchmark case `chain` (y * 1.0001): a floating Tensor times a Python number needs no promotion
     if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
-        r = _arith(operator.mul, input._a, other)
-        t = _wrap(r if type(r) is _ndarray else _res(r))
+        xa = input._a
+        t = _wrap(xa * other if type(xa) is _ndarray and xa.size < _MIN_KERNEL else _arith(operator.mul, xa, other))
         if input._rg and _gs.enabled:
             _finish(t, new_node(MulBackward0), (input, other), (None, other))
         return t if out is None else _out(t, out)
@@ -147,14 +163,15 @@ def mul(input, other, *, out=None):
         xa, ya = input._a, other._a
     else:
         xa, ya = _fast_operands(input, other) or _pair(input, other)
-    r = _arith(operator.mul, xa, ya)
-    t = _wrap(r if type(r) is _ndarray else _res(r))
+    # (small CPU arrays skip _arith's call: it would run the plain operator; bench case `tiny`)
+    t = _wrap(xa * ya if type(xa) is _ndarray and xa.size < _MIN_KERNEL else _arith(operator.mul, xa, ya))
     if _gs.enabled and ((_isinst(input, Tensor) and input._rg) or (_isinst(other, Tensor) and other._rg)):
         if not _isinst(input, Tensor):
             input, other = other, input
         n = _finish(t, new_node(MulBackward0), (input, other))._node
         # save only what the formula needs: other for self's grad, self for other's grad
-        _save(n, (input if n._next[1][0] is not None else None, other if n._next[0][0] is not None else None))
+        e = n._next
+        _save(n, (input if e[1][0] is not None else None, other if e[0][0] is not None else None))
     return t if out is None else _out(t, out)
 
 
