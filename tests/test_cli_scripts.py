@@ -53,6 +53,9 @@ def test_import_writes_a_graph_that_run_reproduces(mlp, tmp_path, capsys):
         assert from_graph[label]["grad"] == info["grad"], label
     saved = json.loads(graph.read_text())
     assert saved["version"] == 2 and {g["label"] for g in saved["groups"]} == {"MLP", "fc1", "fc2"}
+    # ops are saved under PyTorch's public spelling, not the engine module that defines them
+    functions = {n["params"]["function"] for n in saved["nodes"] if n["kind"] == "call"}
+    assert {"engine.nn.functional.linear", "engine.nn.functional.relu"} <= functions
 
 
 def test_import_of_another_iteration(mlp, tmp_path, capsys):

@@ -36,6 +36,7 @@ from gradstudio.graph.script_call import (MAX_CALL_INPUTS, MAX_CALL_OUTPUTS, OUT
 
 _ENGINE_DIR = None
 _GRADSTUDIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PUBLIC_OP_MODULES = ("engine", "engine.nn.functional", "engine.linalg", "engine.special", "engine.fft")
 COLLAPSE_ABOVE = 60          # groups start collapsed in documents with more nodes than this
 
 
@@ -311,15 +312,20 @@ class ScriptRecorder:
         """The dotted name under which the engine exposes the recorded op `fn`."""
         if fn is None:
             return None
-        module_name = getattr(fn, "__module__", "") or ""
-        module = sys.modules.get(module_name)
-        if module is None or not module_name.startswith("engine"):
+        home = getattr(fn, "__module__", "") or ""
+        if not home.startswith("engine"):
             return None
-        for attr in dict.fromkeys((getattr(fn, "__name__", ""), str(name), str(name).strip("_"))):
-            candidate = getattr(module, attr, None)
-            if candidate is not None and getattr(candidate, "__wrapped__", None) is fn \
-                    and getattr(candidate, "_recorded", False):
-                return f"{module_name}.{attr}"
+        # PyTorch's public spelling first (engine.matmul, engine.nn.functional.relu): a saved
+        # import then survives an op moving between the engine's private modules.
+        for module_name in dict.fromkeys(PUBLIC_OP_MODULES + (home,)):
+            module = sys.modules.get(module_name)
+            if module is None:
+                continue
+            for attr in dict.fromkeys((getattr(fn, "__name__", ""), str(name), str(name).strip("_"))):
+                candidate = getattr(module, attr, None)
+                if candidate is not None and getattr(candidate, "__wrapped__", None) is fn \
+                        and getattr(candidate, "_recorded", False):
+                    return f"{module_name}.{attr}"
         return None
 
     def _leaf_name(self, tensor, call_frame) -> str | None:
