@@ -379,32 +379,29 @@ def min(input, dim=None, keepdim=False, *, other=None):
     return _minmax(input, dim, keepdim, other, False)
 
 
-@op
-def amax(input, dim=(), keepdim=False):
+def _extreme(input, dim, keepdim, reduce, cls):
+    """amax/amin: `reduce` is the array method ("max"/"min"); the gradient is split evenly
+    among the elements equal to the result."""
     a = input._a
     dims = _dims(dim if dim != () else None, a.ndim)
-    t = _wrap(_res(a.max(axis=dims, keepdims=keepdim)))
+    t = _wrap(_res(getattr(a, reduce)(axis=dims, keepdims=keepdim)))
     if _gs.enabled and input._rg:
-        n = new_node(AmaxBackward0)
+        n = new_node(cls)
         n.dims, n.keepdim = dims, keepdim
         _finish(t, n, (input,))
         n._saved = (input, _SavedOutput(t))
         n._sver = (input._ver[0], 0)
     return t
+
+
+@op
+def amax(input, dim=(), keepdim=False):
+    return _extreme(input, dim, keepdim, "max", AmaxBackward0)
 
 
 @op
 def amin(input, dim=(), keepdim=False):
-    a = input._a
-    dims = _dims(dim if dim != () else None, a.ndim)
-    t = _wrap(_res(a.min(axis=dims, keepdims=keepdim)))
-    if _gs.enabled and input._rg:
-        n = new_node(AminBackward0)
-        n.dims, n.keepdim = dims, keepdim
-        _finish(t, n, (input,))
-        n._saved = (input, _SavedOutput(t))
-        n._sver = (input._ver[0], 0)
-    return t
+    return _extreme(input, dim, keepdim, "min", AminBackward0)
 
 
 @op
