@@ -16,11 +16,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_project_metadata_reads_without_deprecation_warnings():
-    # setuptools is in the venv `make test` makes on Python <= 3.11, not on 3.12+
-    read_configuration = pytest.importorskip("setuptools.config.pyprojecttoml").read_configuration
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")          # SetuptoolsDeprecationWarning included
+    # setuptools is in the venv `make test` makes on Python <= 3.11, not on 3.12+; pip builds
+    # with the newer one pyproject's build-system asks for (77+: a license string), so an older
+    # one in the venv cannot read the file and says nothing about what an install prints
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip(f"setuptools {setuptools.__version__} in this venv; the build uses 77+")
+    from setuptools.config.pyprojecttoml import read_configuration
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         config = read_configuration(ROOT / "pyproject.toml")
+    # deprecations only: older setuptools (a fresh Python 3.11 venv's) also warns that
+    # [tool.setuptools] support is "beta", which says nothing about this file
+    deprecated = [str(w.message) for w in caught if "deprecat" in
+                  f"{w.category.__name__} {w.message}".lower()]
+    assert deprecated == []
     assert config["project"]["license"] == "MIT"
 
 
