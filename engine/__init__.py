@@ -150,7 +150,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler",
-         "distributions")
+         "distributions", "accelerator", "backends", "onnx")
 
 
 def __getattr__(name):

@@ -288,6 +288,13 @@ class Tensor:
     is_quantized = False
     is_meta = False
     is_mkldnn = False
+    # devices and layouts the engine does not have (programs test them beside is_cuda)
+    is_mps = is_xpu = is_xla = is_ipu = is_maia = is_mtia = is_vulkan = False
+    is_nested = is_sparse_csr = False
+
+    @property
+    def is_cpu(self):
+        return not self.is_cuda
     is_complex = staticmethod(lambda: False)
 
     def is_floating_point(self):

@@ -26,6 +26,10 @@ from engine.nn.modules.rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell,
 from engine.nn.modules.transformer import (MultiheadAttention, TransformerEncoderLayer,
                                            TransformerEncoder, TransformerDecoderLayer,
                                            TransformerDecoder, Transformer)
+from engine.nn.modules import activation as _activation, linear as _linear, transformer as _transformer
+# where torch's module paths name these classes (pickles and safe_globals lists spell them so)
+_activation.MultiheadAttention = MultiheadAttention
+_linear.NonDynamicallyQuantizableLinear = _transformer.NonDynamicallyQuantizableLinear
 from engine.nn.modules.parallel import DataParallel
 from engine.nn.modules.lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyBatchNorm1d,
                                     LazyBatchNorm2d)
