@@ -65,6 +65,8 @@ from .ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, t
 from ._random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import cuda, backend
+from ._warnings import silence_numpy_floating_point_warnings_in_engine as _quiet_fp
+_quiet_fp()
 
 # The public classes print under their public names: <class 'engine.Tensor'>, as torch's do.
 for _cls in (Tensor, Size, dtype, device):

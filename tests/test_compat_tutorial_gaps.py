@@ -2,6 +2,7 @@
 them with `import engine as torch` (their code is not here: these are our own small cases).
 Each case compares with PyTorch where it is installed."""
 import io
+import os
 import warnings
 
 import numpy as np
@@ -144,3 +145,80 @@ def test_sets_in_a_file_load_by_default_as_in_torch():
     buf.seek(0)
     got = engine.load(buf)
     assert got["names"] == {"a", "b"} and got["w"].tolist() == [0.0, 1.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- silent nan / inf
+# one source for both the in-process torch comparison and the fresh interpreter below
+_INVALID_SOURCE = """{
+    "log(0), log(-1)": lambda M, x: M.log(x - 1.0) + M.log(-x),
+    "sqrt(-1)": lambda M, x: M.sqrt(-x),
+    "x / 0, 0 / 0": lambda M, x: x / (x * 0) + (x * 0) / (x * 0),
+    "pow(-x, 0.5), 0 ** -1": lambda M, x: M.pow(-x, 0.5) + M.pow(x * 0, -1.0),
+    "exp overflow": lambda M, x: M.exp(x * 1000),
+    "inf - inf, 0 * inf": lambda M, x: x * float("inf") - x * float("inf") + (x * 0) * float("inf"),
+    "prod, cumprod overflow": lambda M, x: (x * 1e30).prod() + M.cumprod(x * 1e30, 0),
+    "softmax of inf": lambda M, x: M.softmax(x * float("inf"), 0),
+    "logsumexp of -inf": lambda M, x: M.logsumexp(-x * float("inf"), 0),
+    "nan to long": lambda M, x: x + (x * float("nan")).long().float(),
+    "fmod by 0": lambda M, x: M.fmod(x, 0.0),
+    "sqrt(0) backward, norm(0) backward": lambda M, x: M.sqrt(x * 0) + (x * 0).norm(),
+}"""
+_INVALID = eval(_INVALID_SOURCE)
+
+
+def _run_fresh(code):
+    """Run `code` in a new interpreter (engine imported at its top, as a program does; pytest
+    imports test modules inside its own catch_warnings, which drops filters added meanwhile)."""
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_invalid_values_give_nan_inf_without_numpy_warnings():
+    result = _run_fresh(
+        "import warnings\n"
+        "import numpy as np\n"
+        "import engine\n"
+        "warnings.filterwarnings('error', category=RuntimeWarning, append=True)\n"  # unsilenced: raises
+        "before = np.geterr()\n"
+        f"CASES = {_INVALID_SOURCE}\n"
+        "for name, fn in CASES.items():\n"
+        "    x = engine.tensor([1.0, 2.0, 3.0], requires_grad=True)\n"
+        "    fn(engine, x).sum().backward()\n"
+        "assert np.geterr() == before\n"
+        "try:\n"
+        "    np.log(np.zeros(2))\n"                                   # the user's own NumPy call
+        "except RuntimeWarning as w:\n"
+        "    print('user warning:', w)\n"
+        "print('done')\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["user warning: divide by zero encountered in log", "done"]
+
+
+@pytest.mark.parametrize("case", sorted(_INVALID))
+def test_invalid_values_match_torch(case):
+    if torch is None:
+        pytest.skip("PyTorch is not installed")
+    fn = _INVALID[case]
+    values = []
+    for M in (engine, torch):
+        x = M.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)      # pytest's own filters are in force here
+            y = fn(M, x)
+            y.sum().backward()
+        values.append((y.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_array_equal(values[0][0], values[1][0])
+    np.testing.assert_array_equal(values[0][1], values[1][1])
+
+
+def test_prod_and_cumprod_values_unchanged():
+    x = engine.tensor([[1.5, -2.0, 3.0], [0.5, 4.0, -1.0]], dtype=engine.float64, requires_grad=True)
+    assert engine.allclose(x.prod(), engine.tensor(18.0, dtype=engine.float64))
+    assert x.prod(1, keepdim=True).shape == (2, 1)
+    assert x.cumprod(1).tolist() == [[1.5, -3.0, -9.0], [0.5, 2.0, -2.0]]
+    assert engine.tensor(3.0).cumprod(0).item() == 3.0
+    assert engine.tensor([2, 3], dtype=engine.int32).prod().dtype == engine.int64
+    assert gradcheck(lambda t: t.prod(1), (x,))
+    assert gradcheck(lambda t: t.cumprod(0), (x,))

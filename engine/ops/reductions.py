@@ -175,12 +175,20 @@ def _prod_others(x, dim):
     return left * right
 
 
+def _multiply_reduce(a, axis, keepdims, dtype):
+    """a.prod(...), calling NumPy's ufunc from here so that an overflow's RuntimeWarning comes
+    from engine code, which engine._warnings silences (PyTorch gives inf silently)."""
+    if type(a) is np.ndarray:
+        return np.multiply.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return a.prod(axis=axis, keepdims=keepdims, dtype=dtype)
+
+
 @op
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     a = input._a
     adt = _acc_dtype(a, dtype)
     if dim is None:
-        t = _wrap(_res(a.prod(dtype=adt)))
+        t = _wrap(_res(_multiply_reduce(a, None, False, adt)))
         if _gs.enabled and input._rg:
             n = new_node(ProdBackward0)
             n.shape = a.shape
@@ -189,7 +197,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
             n._sver = (input._ver[0], 0)
         return t
     d = _wdim(dim, a.ndim)
-    t = _wrap(_res(a.prod(axis=d, keepdims=keepdim, dtype=adt)))
+    t = _wrap(_res(_multiply_reduce(a, d, keepdim, adt)))
     if _gs.enabled and input._rg:
         n = new_node(ProdBackward1)
         n.shape, n.dim, n.keepdim = a.shape, d, keepdim
@@ -245,7 +253,11 @@ class CumprodBackward0(Node):
 def cumprod(input, dim, *, dtype=None):
     a = input._a
     d = _wdim(dim, a.ndim)
-    r = _ns(a).cumprod(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
+    if type(a) is np.ndarray:   # the ufunc called here: an overflow is engine's (silenced), not numpy's
+        r = np.multiply.accumulate(a.reshape(-1) if a.ndim == 0 else a, axis=d, dtype=_acc_dtype(a, dtype))
+        r = r.reshape(a.shape)
+    else:
+        r = _ns(a).cumprod(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(CumprodBackward0)
