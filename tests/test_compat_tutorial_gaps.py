@@ -222,3 +222,93 @@ def test_prod_and_cumprod_values_unchanged():
     assert engine.tensor([2, 3], dtype=engine.int32).prod().dtype == engine.int64
     assert gradcheck(lambda t: t.prod(1), (x,))
     assert gradcheck(lambda t: t.cumprod(0), (x,))
+
+
+# ----------------------------------------------------------------------------- size_average / reduce
+def _loss_inputs(M, name):
+    g = np.random.default_rng(3)
+    x = g.standard_normal((4, 3))
+    p = 1 / (1 + np.exp(-x))
+    t01 = (g.random((4, 3)) > 0.5).astype(np.float64)
+    cls = g.integers(0, 3, 4)
+    pm1 = np.where(t01 > 0, 1.0, -1.0)
+    f = lambda a: M.tensor(a, dtype=M.float64)     # noqa: E731
+    return {
+        "l1_loss": (f(x), f(x[::-1].copy())), "mse_loss": (f(x), f(x[::-1].copy())),
+        "smooth_l1_loss": (f(x), f(2 * x[::-1])), "binary_cross_entropy": (f(p), f(t01)),
+        "binary_cross_entropy_with_logits": (f(x), f(t01)),
+        "cross_entropy": (f(x), M.tensor(cls)), "nll_loss": (f(np.log(p)), M.tensor(cls)),
+        "kl_div": (f(np.log(p)), f(p[::-1].copy())), "soft_margin_loss": (f(x), f(pm1)),
+        "hinge_embedding_loss": (f(x), f(pm1)), "multilabel_soft_margin_loss": (f(x), f(t01)),
+        "margin_ranking_loss": (f(x), f(x[::-1].copy()), f(pm1)),
+        "cosine_embedding_loss": (f(x), f(x[::-1].copy()), f(pm1[:, 0])),
+        "triplet_margin_loss": (f(x), f(x[::-1].copy()), f(2 * x)),
+        "poisson_nll_loss": (f(x), f(np.abs(x))),
+    }[name]
+
+
+_LEGACY_LOSSES = ["l1_loss", "mse_loss", "smooth_l1_loss", "binary_cross_entropy",
+                  "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
+                  "soft_margin_loss", "hinge_embedding_loss", "multilabel_soft_margin_loss",
+                  "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss",
+                  "poisson_nll_loss"]
+
+
+@pytest.mark.parametrize("name", _LEGACY_LOSSES)
+@pytest.mark.parametrize("size_average,reduce", [(False, None), (None, False), (True, True), (False, True)])
+def test_deprecated_size_average_and_reduce_choose_the_reduction(name, size_average, reduce):
+    expected = "mean" if (size_average is not False and reduce is not False) else "sum" if reduce is not False else "none"
+    args = _loss_inputs(engine, name)
+    fn = getattr(engine.nn.functional, name)
+    with pytest.warns(UserWarning, match=f"size_average and reduce args will be deprecated, please use "
+                                         f"reduction='{expected}' instead."):
+        got = fn(*args, size_average=size_average, reduce=reduce)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = fn(*args, reduction=expected)
+    assert engine.equal(got, want)
+    if torch is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = getattr(torch.nn.functional, name)(*_loss_inputs(torch, name), size_average=size_average,
+                                                         reduce=reduce)
+        np.testing.assert_allclose(got.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@needs_torch
+def test_loss_positional_arguments_follow_torchs_order():
+    # torch's signatures put size_average (and reduce) before ignore_index/reduction
+    x, c = _loss_inputs(engine, "cross_entropy")
+    tx, tc = _loss_inputs(torch, "cross_entropy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = engine.nn.functional.cross_entropy(x, c, None, None, -100, None, "sum")
+        want = torch.nn.functional.cross_entropy(tx, tc, None, None, -100, None, "sum")
+        assert got.item() == pytest.approx(want.item(), rel=1e-12)
+        got = engine.nn.functional.mse_loss(x, x * 2, None, None, "sum")
+        want = torch.nn.functional.mse_loss(tx, tx * 2, None, None, "sum")
+        assert got.item() == pytest.approx(want.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", ["L1Loss", "MSELoss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss",
+                                 "CrossEntropyLoss", "NLLLoss", "KLDivLoss", "SoftMarginLoss",
+                                 "MultiLabelSoftMarginLoss", "HingeEmbeddingLoss", "MarginRankingLoss",
+                                 "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss"])
+def test_loss_modules_take_size_average_and_reduce(cls):
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        layer = getattr(engine.nn, cls)(size_average=False)
+    assert layer.reduction == "sum"
+    with pytest.warns(UserWarning, match="reduction='none'"):
+        assert getattr(engine.nn, cls)(reduce=False).reduction == "none"
+    if torch is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert getattr(torch.nn, cls)(size_average=False).reduction == "sum"
+    assert getattr(engine.nn, cls)().reduction == "mean"
+
+
+def test_kl_div_loss_keeps_batchmean():
+    layer = engine.nn.KLDivLoss(reduction="batchmean")
+    logp, q = _loss_inputs(engine, "kl_div")
+    assert layer.reduction == "batchmean"
+    assert engine.allclose(layer(logp, q), engine.nn.functional.kl_div(logp, q, reduction="sum") / 4)
