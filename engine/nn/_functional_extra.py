@@ -20,7 +20,8 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.ops.nn import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group, embedding_renorm_
+from engine.ops.nn import (_NO_SPARSE, _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group,
+                           embedding_renorm_)
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -844,6 +845,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
     1-D input that `offsets` starts."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max")
+    if sparse:
+        raise NotImplementedError(_NO_SPARSE.format("embedding_bag"))
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
                                   f"per_sample_weights is only supported for mode='sum' (got "

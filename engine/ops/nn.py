@@ -403,7 +403,7 @@ class _Embedding(Function):
     """weight[indices]; backward adds each gradient row into the row it was taken from."""
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx):
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq=False):
         idx, w = array_of(indices), array_of(weight)
         ctx.bad = None
         if type(idx) is not np.ndarray:     # cuda: PyTorch's device-side assert becomes NaN rows (no host read)
@@ -411,6 +411,7 @@ class _Embedding(Function):
             ctx.bad = (idx < 0) | (idx >= weight.shape[0])
             idx = xp.where(ctx.bad, 0, idx)
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         out = w[idx]
         if ctx.bad is not None and w.dtype.kind == "f":
             out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
@@ -421,22 +422,29 @@ class _Embedding(Function):
         if ctx.bad is not None:             # cuda: an index out of range gives a NaN gradient
             poison = namespace_of(ctx.bad).where(ctx.bad[..., None], np.nan, 1.0).astype(array_of(grad).dtype)
             grad = grad * tensor_from_array(poison)
-        return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx), None, None
+        return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx,
+                                        ctx.scale_grad_by_freq), None, None, None
 
 
 class _EmbeddingBackward(Function):
     """embedding's backward as a node (PyTorch's embedding_dense_backward, seen with
     create_graph=True): gradient rows added into the rows they came from, none into the
-    padding row. Its own backward is PyTorch's embedding_dense_double_backward."""
+    padding row; with scale_grad_by_freq each gradient row is first divided by the number of
+    times its index occurs in `indices`. Its own backward is PyTorch's
+    embedding_dense_double_backward (the same division: PyTorch's leaves it out, so its second
+    derivative with scale_grad_by_freq fails gradgradcheck; this one passes)."""
 
     @staticmethod
-    def forward(ctx, grad, indices, rows, padding_idx):
-        ctx.indices, ctx.padding_idx = indices, padding_idx
+    def forward(ctx, grad, indices, rows, padding_idx, scale_grad_by_freq=False):
         g = array_of(grad)
         xp = namespace_of(g)
         dim = g.shape[-1]
         flat = indices.reshape(-1)
+        ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, None
         g = g.reshape(-1, dim)
+        if scale_grad_by_freq:
+            ctx.scale = (1.0 / xp.bincount(flat, minlength=rows)[flat]).astype(g.dtype)[:, None]
+            g = g * ctx.scale
         if padding_idx is not None:
             g = g * (flat != padding_idx)[:, None].astype(g.dtype)
         return tensor_from_array(scatter_flat(g, flat[:, None] * dim + xp.arange(dim), (rows, dim)))
@@ -445,9 +453,11 @@ class _EmbeddingBackward(Function):
     def backward(ctx, gg):
         flat = tensor_from_array(ctx.indices.reshape(-1))
         rows = gg.index_select(0, flat)
+        if ctx.scale is not None:
+            rows = rows * tensor_from_array(ctx.scale)
         if ctx.padding_idx is not None:
             rows = rows.masked_fill((flat == ctx.padding_idx).reshape(-1, 1), 0)
-        return rows.view(*ctx.indices.shape, -1), None, None, None
+        return rows.view(*ctx.indices.shape, -1), None, None, None, None
 
 
 def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
@@ -466,9 +476,12 @@ def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
 def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
-    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does)."""
-    if scale_grad_by_freq:
-        raise NotImplementedError("engine embedding does not support scale_grad_by_freq")
+    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does);
+    with scale_grad_by_freq each row's gradient is divided by how often its index occurs in
+    `input`. sparse=True (a sparse weight.grad) is not supported: the engine has no sparse
+    tensors."""
+    if sparse:
+        raise NotImplementedError(_NO_SPARSE.format("embedding"))
     if max_norm is not None:
         embedding_renorm_(weight, input, max_norm, norm_type)
     if input.dtype not in (_dtype.int64, _dtype.int32):
@@ -482,7 +495,12 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
                          "embeddings")
-    return _Embedding.apply(weight, input, padding_idx)
+    return _Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
+
+
+_NO_SPARSE = ("engine {} does not support sparse=True: the engine has no sparse tensors, so "
+              "weight.grad cannot be a sparse gradient; use sparse=False (a dense weight.grad, "
+              "the same values)")
 
 
 name_node(_Embedding, "EmbeddingBackward0",
