@@ -152,3 +152,188 @@ def test_embedding_sparse_is_refused_by_name():
         engine.nn.EmbeddingBag(4, 2, sparse=True)
     with pytest.raises(ValueError, match="max mode does not support scaling"):
         F.embedding_bag(engine.tensor([[1, 2]]), engine.ones(4, 2), mode="max", scale_grad_by_freq=True)
+
+
+# -- max pooling's return_indices, adaptive max pooling, MaxUnpool ------------------------------
+
+POOL_CASES = [dict(kernel_size=2), dict(kernel_size=3, stride=1), dict(kernel_size=3, stride=2, padding=1),
+              dict(kernel_size=(2, 3), stride=(1, 2), ceil_mode=True), dict(kernel_size=2, dilation=2, padding=1)]
+
+
+def _input(lib, shape, seed=0, ties=False):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    if ties:                                   # many equal maxima: the first one takes the gradient
+        a = np.maximum(np.round(a), 0.0)
+    return lib.tensor(a, requires_grad=True)
+
+
+def _run_both(fn, shape, ties=False):
+    """fn(lib, x) on engine and torch from the same float64 input; outputs, indices and the
+    input's gradient (under a fixed non-uniform output gradient) of each."""
+    torch = _torch()
+    results = []
+    for lib in (engine, torch):
+        x = _input(lib, shape, ties=ties)
+        out, indices = fn(lib, x)
+        weights = lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(tuple(out.shape)) % 7)
+        (out * weights).sum().backward()
+        results.append((out, indices, x.grad))
+    return results
+
+
+@pytest.mark.parametrize("kwargs", POOL_CASES)
+@pytest.mark.parametrize("shape", [(2, 3, 7, 8), (3, 6, 7)])
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool2d_return_indices_matches_torch(kwargs, shape, ties):
+    mine, theirs = _run_both(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kwargs),
+                             shape, ties)
+    for a, b in zip(mine, theirs):
+        _close(a, b)
+    assert mine[1].dtype == engine.int64
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+                                    dict(kernel_size=2, stride=3, ceil_mode=True), dict(kernel_size=2, dilation=2)])
+@pytest.mark.parametrize("shape", [(2, 3, 9), (4, 9)])
+def test_max_pool1d_return_indices_matches_torch(kwargs, shape):
+    mine, theirs = _run_both(lambda lib, x: lib.nn.functional.max_pool1d(x, return_indices=True, **kwargs),
+                             shape, ties=True)
+    for a, b in zip(mine, theirs):
+        _close(a, b)
+    assert mine[0].grad_fn.name() == "SqueezeBackward1"
+
+
+@pytest.mark.parametrize("size", [(3, 4), 2, (None, 5), (7, 8)])
+@pytest.mark.parametrize("ties", [False, True])
+def test_adaptive_max_pool2d_indices_and_gradient_match_torch(size, ties):
+    mine, theirs = _run_both(lambda lib, x: lib.nn.functional.adaptive_max_pool2d(x, size, return_indices=True),
+                             (2, 3, 7, 8), ties)
+    for a, b in zip(mine, theirs):
+        _close(a, b)
+    assert mine[0].grad_fn.name() == "AdaptiveMaxPool2DBackward0"
+
+
+@pytest.mark.parametrize("size", [4, 3, 9])
+def test_adaptive_max_pool1d_indices_and_gradient_match_torch(size):
+    mine, theirs = _run_both(lambda lib, x: lib.nn.functional.adaptive_max_pool1d(x, size, return_indices=True),
+                             (2, 3, 9), ties=True)
+    for a, b in zip(mine, theirs):
+        _close(a, b)
+
+
+def test_adaptive_max_pool_without_indices_sends_a_tie_to_the_first_maximum_only():
+    x = engine.tensor([[[1.0, 1.0, 0.0, 2.0]]], requires_grad=True)
+    F.adaptive_max_pool1d(x, 2).sum().backward()
+    assert x.grad.tolist() == [[[1.0, 0.0, 0.0, 1.0]]]
+
+
+def test_pooling_modules_return_indices_and_print_as_torch():
+    torch = _torch()
+    for make in (lambda m: m.nn.MaxPool2d(2, return_indices=True), lambda m: m.nn.MaxPool1d(3, return_indices=True),
+                 lambda m: m.nn.AdaptiveMaxPool2d((2, 3), return_indices=True),
+                 lambda m: m.nn.AdaptiveMaxPool1d(2, return_indices=True),
+                 lambda m: m.nn.MaxUnpool2d(2), lambda m: m.nn.MaxUnpool2d((2, 3), stride=1, padding=(0, 1)),
+                 lambda m: m.nn.MaxUnpool1d(3, stride=2)):
+        assert repr(make(engine)) == repr(make(torch))
+    x = engine.randn(2, 3, 6, 6).abs() + 0.1          # positive: the maxima survive unpooling
+    out, indices = engine.nn.MaxPool2d(2, return_indices=True)(x)
+    assert tuple(out.shape) == tuple(indices.shape) == (2, 3, 3, 3) and indices.dtype == engine.int64
+    back = engine.nn.MaxUnpool2d(2)(out, indices)
+    assert engine.equal(engine.nn.functional.max_pool2d(back, 2), out)
+    out1, indices1 = engine.nn.MaxPool1d(2, return_indices=True)(x[0])
+    assert tuple(engine.nn.MaxUnpool1d(2)(out1, indices1, output_size=[7]).shape) == (3, 6, 7)
+
+
+UNPOOL_CASES = [((2, 3, 7, 8), dict(kernel_size=2), None), ((2, 3, 7, 9), dict(kernel_size=2), (7, 9)),
+                ((3, 7, 8), dict(kernel_size=3, stride=1), None),
+                ((2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1), (2, 3, 7, 8))]
+
+
+@pytest.mark.parametrize("shape, kwargs, output_size", UNPOOL_CASES)
+def test_max_unpool2d_matches_torch(shape, kwargs, output_size):
+    def fn(lib, x):
+        out, indices = lib.nn.functional.max_pool2d(x, return_indices=True, **kwargs)
+        back = lib.nn.functional.max_unpool2d(out * 2, indices, output_size=output_size, **kwargs)
+        return back, indices
+    mine, theirs = _run_both(fn, shape)
+    for a, b in zip(mine, theirs):
+        _close(a, b)
+    assert mine[0].grad_fn.name() == "MaxUnpool2DBackward0"
+
+
+@pytest.mark.parametrize("output_size", [None, [10], (2, 3, 9)])
+def test_max_unpool1d_matches_torch(output_size):
+    def fn(lib, x):
+        out, indices = lib.nn.functional.max_pool1d(x, 3, return_indices=True)
+        return lib.nn.functional.max_unpool1d(out, indices, 3, output_size=output_size), indices
+    mine, theirs = _run_both(fn, (2, 3, 10))
+    for a, b in zip(mine, theirs):
+        _close(a, b)
+
+
+def test_max_unpool2d_gradchecks_to_second_order():
+    x = _input(engine, (2, 2, 4, 6))
+    _, indices = F.max_pool2d(x, 2, return_indices=True)
+    v = _input(engine, tuple(indices.shape), seed=3)
+    assert gradcheck(lambda v: F.max_unpool2d(v, indices, 2), (v,))
+    assert engine.autograd.gradgradcheck(lambda v: F.max_unpool2d(v, indices, 2), (v,))
+    assert gradcheck(lambda x: F.adaptive_max_pool2d(x, (3, 4)), (x,))
+    assert engine.autograd.gradgradcheck(lambda x: F.adaptive_max_pool2d(x, (3, 4)), (x,))
+    assert gradcheck(lambda x: F.max_pool1d(x[0], 3, 2, return_indices=True)[0], (x,))
+
+
+def test_max_unpool_errors_are_torchs():
+    torch = _torch()
+
+    def message(lib, call):
+        with pytest.raises((RuntimeError, ValueError)) as info:
+            call(lib, lib.nn.functional)
+        return type(info.value), str(info.value)
+
+    def pooled(lib):
+        return lib.nn.functional.max_pool2d(lib.ones(2, 3, 4, 6), 2, return_indices=True)
+
+    calls = [
+        lambda lib, F: F.max_unpool2d(pooled(lib)[0][0, 0], pooled(lib)[1][0, 0], 2),
+        lambda lib, F: F.max_unpool2d(pooled(lib)[0], pooled(lib)[1][0], 2),
+        lambda lib, F: F.max_unpool2d(pooled(lib)[0], pooled(lib)[1].int(), 2),
+        lambda lib, F: F.max_unpool2d(pooled(lib)[0], pooled(lib)[1] + 100, 2),
+        lambda lib, F: F.max_unpool2d(*pooled(lib), 2, output_size=(7, 9)),
+        lambda lib, F: F.max_unpool2d(*pooled(lib), 2, output_size=(1, 4, 6)),
+        lambda lib, F: F.max_unpool1d(lib.ones(2, 3), lib.zeros(2, 3, dtype=lib.int64), 2, output_size=[3, 5]),
+    ]
+    for call in calls:
+        assert message(engine, call) == message(torch, call)
+
+
+# -- the same on "cuda" (the CuPy stand-in): values, gradients, no host reads -------------------
+
+from test_engine_fake_cuda import FakeArray, fake_cuda  # noqa: E402,F401  (the fixture)
+
+FAKE_CUDA_CASES = {
+    "max_pool2d-indices": lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True),
+    "max_pool1d-indices": lambda x: F.max_pool1d(x[0], 2, return_indices=True),
+    "adaptive_max_pool2d": lambda x: F.adaptive_max_pool2d(x, (2, 4), return_indices=True),
+    "adaptive_max_pool1d": lambda x: F.adaptive_max_pool1d(x[0], 4, return_indices=True),
+    "max_unpool2d": lambda x: (F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2, output_size=(5, 6)), None),
+    "max_unpool1d": lambda x: (F.max_unpool1d(*F.max_pool1d(x[0], 2, return_indices=True), 2), None),
+    "embedding-freq": lambda x: (F.embedding(engine.tensor(IDS, device=x.device), x.reshape(-1, 6)[:5],
+                                             padding_idx=4, scale_grad_by_freq=True), None),
+}
+
+
+@pytest.mark.parametrize("name", FAKE_CUDA_CASES)
+def test_new_options_on_fake_cuda(fake_cuda, monkeypatch, name):  # noqa: F811
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x0 = np.random.default_rng(0).standard_normal((2, 4, 5, 6))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        y, indices = FAKE_CUDA_CASES[name](x)
+        w = engine.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)), device=device)
+        (y * w).sum().backward()
+        assert y.device.type == x.grad.device.type == device
+        results.append([y.detach().cpu().numpy(), x.grad.cpu().numpy()]
+                       + ([] if indices is None else [indices.cpu().numpy()]))
+    for g, c in zip(*results):
+        np.testing.assert_array_equal(g, c)

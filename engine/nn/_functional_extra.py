@@ -20,8 +20,9 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.ops.nn import (_NO_SPARSE, _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group,
-                           embedding_renorm_)
+from engine.ops.nn import (_NO_SPARSE, _Conv2dInputGrad, _pair, adaptive_max_pool2d,
+                           conv2d as _conv2d_one_group, embedding_renorm_, max_unpool2d,
+                           unpool_output_size)
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -35,7 +36,9 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
            "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
-           "embedding_bag", "embedding_renorm_", "gumbel_softmax"]
+           "embedding_bag", "embedding_renorm_", "gumbel_softmax",
+           "max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -239,12 +242,15 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    if return_indices:
-        raise NotImplementedError("engine max_pool1d does not return indices")
+    """max_pool2d over (1, kernel_size) windows; with return_indices also the int64 position
+    of each maximum along L."""
     k = _ntuple(kernel_size, 1)[0]
     s = k if stride is None or stride == [] else _ntuple(stride, 1)[0]
-    return F.max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _ntuple(padding, 1)[0]),
-                        (1, _ntuple(dilation, 1)[0]), ceil_mode).squeeze(-2)
+    out = F.max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _ntuple(padding, 1)[0]),
+                       (1, _ntuple(dilation, 1)[0]), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
 
 
 def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
@@ -736,27 +742,14 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     return input / (div * alpha + k) ** beta
 
 
-def _adaptive_max(x, out, d):
-    """Max over PyTorch's adaptive windows along dim d."""
-    n = x.shape[d]
-    if n % out == 0:
-        return x.unfold(d, n // out, n // out).amax(-1)
-    parts = [x.narrow(d, (i * n) // out, -(-((i + 1) * n) // out) - (i * n) // out).amax(d, keepdim=True)
-             for i in range(out)]
-    return engine.cat(parts, d)
-
-
-def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
-    if return_indices:
-        raise NotImplementedError("engine adaptive_max_pool2d does not return indices")
-    oh, ow = _out_size(output_size, input.shape[-2:], 2)
-    return _adaptive_max(_adaptive_max(input, oh, input.ndim - 2), ow, input.ndim - 1)
-
-
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_max_pool1d() argument 'input' (position 1) must be a 2D "
+                           f"or 3D tensor, but got {list(input.shape)}")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, _ntuple(output_size, 1)[0]), return_indices)
     if return_indices:
-        raise NotImplementedError("engine adaptive_max_pool1d does not return indices")
-    return _adaptive_max(input, _ntuple(output_size, 1)[0], input.ndim - 1)
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
 
 
 def pixel_shuffle(input, upscale_factor: int):
@@ -914,3 +907,32 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     index = y_soft.max(dim, keepdim=True)[1]
     y_hard = engine.zeros_like(logits).scatter(dim, index, 1.0)
     return y_hard - y_soft.detach() + y_soft
+
+
+# -- max pooling with indices, unpooling (1-D and 2-D) -------------------------------------------
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices: bool = False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices: bool = False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: max_unpool2d on (L, 1) planes, as PyTorch computes it."""
+    kernel = _ntuple(kernel_size, 1)
+    stride = kernel if stride is None else _ntuple(stride, 1)
+    size = unpool_output_size(input, kernel, stride, _ntuple(padding, 1), output_size)
+    return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (kernel[0], 1),
+                        (stride[0], 1), (_ntuple(padding, 1)[0], 0), [size[0], 1]).squeeze(-1)

@@ -22,7 +22,7 @@ from .._tensor import _from_array as tensor_from_array
 from ..autograd.function import Function, name_node
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import new_node
-from ..backend import xp_of as namespace_of
+from ..backend import to_device, xp_of as namespace_of
 from ._core import _finish, _needs
 from ._registry import op
 from .products import AddmmBackward0, MmBackward0
@@ -331,8 +331,11 @@ name_node(_MaxPool2dBackward, "MaxPool2DWithIndicesBackwardBackward0", "grad_out
 
 
 @op(namespace="nn.functional")
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Maximum over each window; the gradient goes to the (first) maximal element."""
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over each window; the gradient goes to the (first) maximal element. With
+    return_indices, also where each maximum was: int64, flat within its (H, W) plane, as
+    PyTorch's (what F.max_unpool2d takes)."""
     kernel = _pair(kernel_size)
     stride = kernel if stride is None or stride == [] else _pair(stride)
     padding, dilation = _pair(padding), _pair(dilation)
@@ -391,11 +394,160 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     else:
         all_inside = xp is np and bool(inside.all())
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
-    out = _MaxPool2d.apply(source, flat_index, disjoint and all_inside)
+    if unbatched:            # one node on the 3-D input itself (its flat layout is the same)
+        flat_index, inside, plane_start = flat_index[0], inside[0], plane_start[0]
+    out = _MaxPool2d.apply(input, flat_index, disjoint and all_inside)
     if not all_inside:
         out = ops.where(tensor_from_array(inside), out,
                            tensor_from_array(xp.full(inside.shape, fill, a.dtype)))
-    return out.squeeze(0) if unbatched else out
+    if not return_indices:
+        return out
+    return out, tensor_from_array((flat_index - plane_start).astype(np.int64, copy=False))
+
+
+# ------------------------------------------------------------------------------ adaptive_max_pool2d
+def _adaptive_windows(n: int, out: int) -> np.ndarray:
+    """(out, k) input positions of PyTorch's adaptive windows [floor(i*n/out),
+    ceil((i+1)*n/out)) along one dim, k the widest window; a narrower window repeats its last
+    position (a repeat never wins a tie: the first maximum does)."""
+    start = np.arange(out) * n // out
+    end = -(-(np.arange(1, out + 1) * n) // out)
+    k = int((end - start).max())
+    return np.minimum(start[:, None] + np.arange(k), end[:, None] - 1)
+
+
+class _AdaptiveMaxPool2d(_MaxPool2d):
+    """adaptive_max_pool2d's node: max_pool2d's, a gather at the argmax (windows may overlap)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _AdaptiveMaxPool2dBackward.apply(grad, ctx.index, ctx.shape, False), None, None
+
+
+class _AdaptiveMaxPool2dBackward(_MaxPool2dBackward):
+    """Its backward as a node: the gradient added at the argmax; its own backward a gather."""
+
+
+name_node(_AdaptiveMaxPool2d, "AdaptiveMaxPool2DBackward0", "self: grad scattered to the argmax")
+name_node(_AdaptiveMaxPool2dBackward, "AdaptiveMaxPool2DBackwardBackward0",
+          "grad_output: grad gathered at the argmax")
+
+
+@op(namespace="nn.functional")
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH)) (and the same
+    along W); the gradient goes to the first maximal element of each window, and return_indices
+    gives its int64 position, flat within its (H, W) plane. Every window's candidates are
+    gathered into one array (planes, OH*OW, widest window), then one argmax."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: "
+                           f"{list(input.shape)}")
+    h, w = input.shape[-2:]
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    oh, ow = (n if o is None else int(o) for o, n in zip(sizes, (h, w)))
+    rows, cols = _adaptive_windows(h, oh), _adaptive_windows(w, ow)
+    candidates = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(oh * ow, -1)
+    a = array_of(input)
+    xp = namespace_of(a)
+    planes = a.reshape(-1, h * w)
+    cand = to_device(candidates, input.device)
+    best = xp.argmax(planes[:, cand], axis=-1)                         # (planes, OH*OW)
+    index = cand[xp.arange(oh * ow), best]                             # flat in each plane
+    shape = tuple(input.shape[:-2]) + (oh, ow)
+    flat = index + (xp.arange(planes.shape[0]) * (h * w))[:, None]
+    out = _AdaptiveMaxPool2d.apply(input, flat.reshape(shape), False)
+    if not return_indices:
+        return out
+    return out, tensor_from_array(index.reshape(shape).astype(np.int64, copy=False))
+
+
+# ------------------------------------------------------------------------------ max_unpool2d
+_SCALAR_TYPE_NAMES = {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                      "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                      "float64": "Double"}
+
+
+def unpool_output_size(input, kernel, stride, padding, output_size) -> list:
+    """F.max_unpool's output size (any number of spatial dims): (n - 1) * stride + kernel -
+    2 * padding, or `output_size` (the spatial sizes, or the full shape) checked to lie within
+    one stride of that, with PyTorch's messages."""
+    dims = len(kernel)
+    default = [(input.shape[input.ndim - dims + d] - 1) * stride[d] + kernel[d] - 2 * padding[d]
+               for d in range(dims)]
+    if output_size is None:
+        size = default
+    else:
+        if len(output_size) == dims + 2:
+            output_size = output_size[2:]
+        if len(output_size) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} "
+                             f"elements, but it has a length of '{len(output_size)}'")
+        for d in range(dims):
+            low, high = default[d] - stride[d], default[d] + stride[d]
+            if not low < output_size[d] < high:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                                 f'{low} and {high})')
+        size = list(output_size)
+    for d in range(dims):
+        if size[d] < 0:
+            raise ValueError("max_unpooling: output_size must contain non-negative spatial "
+                             f"dimensions, but got output_size[{d}]={size[d]}")
+    return size
+
+
+class _MaxUnpool2d(Function):
+    """out (N, C, OH, OW) zero but for out.flatten(2)[..., idx] = input (idx: the indices' array,
+    no graph input); backward gathers the gradient at the same indices (PyTorch's
+    max_pool_double_backward), written with engine ops."""
+
+    @staticmethod
+    def forward(ctx, x, idx, out_hw):
+        a = array_of(x)
+        xp = namespace_of(a)
+        planes, size = math.prod(a.shape[:-2]), out_hw[0] * out_hw[1]
+        flat = idx.reshape(planes, -1)
+        if type(idx) is np.ndarray:           # the CPU checks at once (one read of min and max)
+            if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= size):
+                bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
+                raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of "
+                                   f"size {out_hw[0]}x{out_hw[1]})")
+        else:                                 # cuda, no host read: an index out of range writes
+            flat = xp.where((flat < 0) | (flat >= size), size, flat)   # into a spare column
+        out = xp.zeros((planes, size + 1), dtype=a.dtype)
+        out[xp.arange(planes)[:, None], flat] = a.reshape(planes, -1)
+        ctx.indices = idx
+        return tensor_from_array(out[:, :size].reshape(*a.shape[:-2], *out_hw))
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx = tensor_from_array(ctx.indices)
+        rows = grad.reshape(-1, grad.shape[-2] * grad.shape[-1])
+        taken = rows.gather(1, idx.reshape(rows.shape[0], -1))
+        return taken.view(idx.shape), None, None
+
+
+name_node(_MaxUnpool2d, "MaxUnpool2DBackward0", "self: grad.flatten(-2) gathered at indices")
+
+
+@op(namespace="nn.functional")
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value put back where `indices` (flat in each
+    (H, W) plane, as max_pool2d(return_indices=True) gives them) says, zeros elsewhere."""
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None else _pair(stride)
+    size = unpool_output_size(input, kernel, stride, _pair(padding), output_size)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a "
+                           f"tensor with {input.ndim} dimensions.")
+    if indices.dtype != _dtype.int64:
+        name = str(indices.dtype).rsplit(".", 1)[-1]
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{_SCALAR_TYPE_NAMES.get(name, name)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    return _MaxUnpool2d.apply(input, array_of(indices), (int(size[0]), int(size[1])))
 
 
 # ------------------------------------------------------------------------------ embedding
