@@ -317,9 +317,16 @@ FAKE_CUDA_CASES = {
     "adaptive_max_pool1d": lambda x: F.adaptive_max_pool1d(x[0], 4, return_indices=True),
     "max_unpool2d": lambda x: (F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2, output_size=(5, 6)), None),
     "max_unpool1d": lambda x: (F.max_unpool1d(*F.max_pool1d(x[0], 2, return_indices=True), 2), None),
+    "lstm-proj": lambda x: (_seeded(lambda: engine.nn.LSTM(6, 4, num_layers=2, bidirectional=True, proj_size=3),
+                                    x.device)(x[0])[0], None),
     "embedding-freq": lambda x: (F.embedding(engine.tensor(IDS, device=x.device), x.reshape(-1, 6)[:5],
                                              padding_idx=4, scale_grad_by_freq=True), None),
 }
+
+
+def _seeded(make, device):
+    engine.manual_seed(0)
+    return make().double().to(device)
 
 
 @pytest.mark.parametrize("name", FAKE_CUDA_CASES)
@@ -337,3 +344,111 @@ def test_new_options_on_fake_cuda(fake_cuda, monkeypatch, name):  # noqa: F811
                        + ([] if indices is None else [indices.cpu().numpy()]))
     for g, c in zip(*results):
         np.testing.assert_array_equal(g, c)
+
+
+# -- LSTM(proj_size=...) -------------------------------------------------------------------------
+
+LSTM_CASES = [dict(), dict(num_layers=2), dict(bidirectional=True), dict(num_layers=2, bidirectional=True),
+              dict(batch_first=True, num_layers=2), dict(bias=False, bidirectional=True)]
+
+
+def _lstm_pair(torch, **kwargs):
+    mine = engine.nn.LSTM(3, 5, proj_size=2, **kwargs).double()
+    theirs = torch.nn.LSTM(3, 5, proj_size=2, **kwargs).double()
+    _copy_params(mine, theirs, torch)
+    return mine, theirs
+
+
+def _lstm_run(lib, module, x0, states, packed_lengths=None):
+    """Output, (h_n, c_n) and the gradients of input, initial states and every parameter under
+    a fixed weighting of the output and the final states."""
+    x = lib.tensor(x0, requires_grad=True)
+    hx = None if states is None else tuple(lib.tensor(s, requires_grad=True) for s in states)
+    source = x
+    if packed_lengths is not None:
+        source = lib.nn.utils.rnn.pack_padded_sequence(x, lib.tensor(packed_lengths), enforce_sorted=False,
+                                                       batch_first=module.batch_first)
+    out, (h, c) = module(source, hx)
+    if packed_lengths is not None:
+        out = lib.nn.utils.rnn.pad_packed_sequence(out, batch_first=module.batch_first)[0]
+    weight = lambda t: lib.tensor(np.cos(np.arange(t.numel())).reshape(tuple(t.shape)))  # noqa: E731
+    ((out * weight(out)).sum() + (h * weight(h)).sum() + (c * weight(c)).sum() * 0.5).backward()
+    grads = [x.grad] + ([] if hx is None else [s.grad for s in hx]) + [p.grad for p in module.parameters()]
+    return [out, h, c], grads
+
+
+@pytest.mark.parametrize("kwargs", LSTM_CASES)
+@pytest.mark.parametrize("with_states", [False, True])
+def test_lstm_proj_size_matches_torch(kwargs, with_states):
+    torch = _torch()
+    mine, theirs = _lstm_pair(torch, **kwargs)
+    assert [n for n, _ in mine.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [tuple(p.shape) for p in mine.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert repr(mine) == repr(theirs)
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((3, 4, 3) if mine.batch_first else (4, 3, 3))      # batch 3, 4 steps
+    layers = mine.num_layers * (2 if mine.bidirectional else 1)
+    states = (rng.standard_normal((layers, 3, 2)), rng.standard_normal((layers, 3, 5))) if with_states else None
+    (my_out, my_grads), (their_out, their_grads) = (_lstm_run(engine, mine, x0, states),
+                                                    _lstm_run(torch, theirs, x0, states))
+    for a, b in zip(my_out + my_grads, their_out + their_grads):
+        _close(a, b)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_proj_size_on_packed_sequences_matches_torch(batch_first):
+    torch = _torch()
+    mine, theirs = _lstm_pair(torch, num_layers=2, bidirectional=True, batch_first=batch_first)
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal((3, 5, 3) if batch_first else (5, 3, 3))
+    states = (rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 5)))
+    (my_out, my_grads), (their_out, their_grads) = (_lstm_run(engine, mine, x0, states, [2, 5, 3]),
+                                                    _lstm_run(torch, theirs, x0, states, [2, 5, 3]))
+    for a, b in zip(my_out + my_grads, their_out + their_grads):
+        _close(a, b)
+
+
+def test_lstm_proj_size_state_dicts_load_both_ways_and_unbatched_inputs_run():
+    torch = _torch()
+    theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=3)
+    mine = engine.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=3)
+    mine.load_state_dict({k: engine.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in mine.state_dict().items()})
+    assert len(mine.all_weights) == 4 and [tuple(w.shape) for w in mine.all_weights[2]] == \
+        [tuple(w.shape) for w in theirs.all_weights[2]]
+    x0 = np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32)
+    out, (h, c) = mine(engine.tensor(x0))
+    tout, (th, tc) = theirs(torch.tensor(x0))
+    assert tuple(out.shape) == (5, 6) and tuple(h.shape) == (4, 3) and tuple(c.shape) == (4, 4)
+    for a, b in ((out, tout), (h, th), (c, tc)):
+        _close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_proj_size_errors_are_torchs():
+    torch = _torch()
+
+    def message(call):
+        out = []
+        for lib in (engine, torch):
+            with pytest.raises((ValueError, RuntimeError)) as info:
+                call(lib)
+            out.append((type(info.value), str(info.value)))
+        return out
+
+    for call in (lambda lib: lib.nn.LSTM(3, 4, proj_size=4), lambda lib: lib.nn.LSTM(3, 4, proj_size=-1),
+                 lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.zeros(5, 2, 3), (lib.zeros(1, 2, 4), lib.zeros(1, 2, 4))),
+                 lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.zeros(5, 2, 3), (lib.zeros(1, 2, 2), lib.zeros(1, 2, 2)))):
+        mine, theirs = message(call)
+        assert mine == theirs
+
+
+def test_lstm_proj_size_gradchecks():
+    engine.manual_seed(0)
+    m = engine.nn.LSTM(2, 3, proj_size=2, num_layers=2, bidirectional=True).double()
+    x = engine.tensor(np.random.default_rng(3).standard_normal((3, 2, 2)), requires_grad=True)
+    h0 = engine.tensor(np.random.default_rng(4).standard_normal((4, 2, 2)), requires_grad=True)
+    c0 = engine.tensor(np.random.default_rng(5).standard_normal((4, 2, 3)), requires_grad=True)
+    # gradcheck perturbs its inputs in place, so the module's own parameters can be inputs
+    params = [m.weight_hr_l0, m.weight_hr_l1_reverse, m.weight_hh_l1]
+    assert gradcheck(lambda x, h0, c0, *ps: (lambda out, s: (out, *s))(*m(x, (h0, c0))), (x, h0, c0, *params))
