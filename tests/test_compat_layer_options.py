@@ -319,6 +319,10 @@ FAKE_CUDA_CASES = {
     "max_unpool1d": lambda x: (F.max_unpool1d(*F.max_pool1d(x[0], 2, return_indices=True), 2), None),
     "lstm-proj": lambda x: (_seeded(lambda: engine.nn.LSTM(6, 4, num_layers=2, bidirectional=True, proj_size=3),
                                     x.device)(x[0])[0], None),
+    "mha-options": lambda x: _seeded(lambda: engine.nn.MultiheadAttention(6, 2, add_bias_kv=True, add_zero_attn=True,
+                                                                       kdim=5, vdim=4, batch_first=True), x.device)(
+        x[0], x[1, :, :, :5], x[1, :, :, 2:], key_padding_mask=engine.tensor([[False] * 4 + [True]] * 4, device=x.device),
+        average_attn_weights=False),
     "embedding-freq": lambda x: (F.embedding(engine.tensor(IDS, device=x.device), x.reshape(-1, 6)[:5],
                                              padding_idx=4, scale_grad_by_freq=True), None),
 }
@@ -341,7 +345,7 @@ def test_new_options_on_fake_cuda(fake_cuda, monkeypatch, name):  # noqa: F811
         (y * w).sum().backward()
         assert y.device.type == x.grad.device.type == device
         results.append([y.detach().cpu().numpy(), x.grad.cpu().numpy()]
-                       + ([] if indices is None else [indices.cpu().numpy()]))
+                       + ([] if indices is None else [indices.detach().cpu().numpy()]))
     for g, c in zip(*results):
         np.testing.assert_array_equal(g, c)
 
@@ -452,3 +456,166 @@ def test_lstm_proj_size_gradchecks():
     # gradcheck perturbs its inputs in place, so the module's own parameters can be inputs
     params = [m.weight_hr_l0, m.weight_hr_l1_reverse, m.weight_hh_l1]
     assert gradcheck(lambda x, h0, c0, *ps: (lambda out, s: (out, *s))(*m(x, (h0, c0))), (x, h0, c0, *params))
+
+
+# -- MultiheadAttention: add_bias_kv, add_zero_attn, kdim/vdim, masks, need_weights --------------
+
+E, HEADS, L, S, N = 6, 2, 3, 4, 2
+
+
+def _mha_pair(torch, **kwargs):
+    mine = engine.nn.MultiheadAttention(E, HEADS, **kwargs).double()
+    theirs = torch.nn.MultiheadAttention(E, HEADS, **kwargs).double()
+    _copy_params(mine, theirs, torch)
+    return mine, theirs
+
+
+def _masks(lib, kind, batched=True, src=S):
+    """key_padding_mask and attn_mask of one kind: bool (True = not attended), float (added)."""
+    rng = np.random.default_rng(7)
+    pad = np.zeros((N, src), dtype=bool)
+    pad[0, -1] = pad[1, 0] = True
+    attn = rng.random((L, src)) < 0.3
+    attn[:, 1] = False                          # no row wholly masked
+    if kind == "bool":
+        masks = pad, attn
+    elif kind == "float":
+        masks = np.where(pad, -1e9, 0.0), rng.standard_normal((L, src))
+    elif kind == "3d":
+        masks = None, rng.standard_normal((N * HEADS if batched else HEADS, L, src))
+    else:
+        return None, None
+    if not batched and masks[0] is not None:
+        masks = masks[0][0], masks[1]
+    return tuple(None if m is None else lib.tensor(m) for m in masks)
+
+
+def _mha_run(lib, module, kind, batched=True, self_attention=False, **call):
+    rng = np.random.default_rng(3)
+    kdim, vdim = module.kdim, module.vdim
+    lead = (N,) if batched else ()
+    order = (lambda n, d: lead + (n, d)) if module.batch_first or not batched else \
+        (lambda n, d: (n,) + lead + (d,))
+    q = lib.tensor(rng.standard_normal(order(L, E)), requires_grad=True)
+    if self_attention:
+        k = v = q
+    else:
+        k = lib.tensor(rng.standard_normal(order(S, kdim)), requires_grad=True)
+        v = lib.tensor(rng.standard_normal(order(S, vdim)), requires_grad=True)
+    key_padding_mask, attn_mask = _masks(lib, kind, batched, L if self_attention else S)
+    out, weights = module(q, k, v, key_padding_mask=key_padding_mask, attn_mask=attn_mask, **call)
+    loss = (out * lib.tensor(np.sin(np.arange(out.numel())).reshape(tuple(out.shape)))).sum()
+    if weights is not None:
+        loss = loss + (weights * lib.tensor(np.cos(np.arange(weights.numel())).reshape(tuple(weights.shape)))).sum()
+    loss.backward()
+    inputs = [q] if self_attention else [q, k, v]
+    return [out] + ([] if weights is None else [weights]), [t.grad for t in inputs] + \
+        [p.grad for p in module.parameters()]
+
+
+MHA_OPTIONS = [dict(add_bias_kv=True), dict(add_zero_attn=True), dict(add_bias_kv=True, add_zero_attn=True),
+               dict(kdim=4, vdim=5), dict(kdim=4, vdim=5, add_bias_kv=True, add_zero_attn=True, batch_first=True),
+               dict(bias=False, add_bias_kv=True), dict(batch_first=True, add_zero_attn=True)]
+
+
+@pytest.mark.parametrize("options", MHA_OPTIONS)
+@pytest.mark.parametrize("kind", [None, "bool", "float", "3d"])
+@pytest.mark.parametrize("call", [dict(), dict(need_weights=False), dict(average_attn_weights=False)])
+def test_multihead_attention_options_match_torch(options, kind, call):
+    torch = _torch()
+    mine, theirs = _mha_pair(torch, **options)
+    assert [n for n, _ in mine.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [tuple(p.shape) for p in mine.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    (my_out, my_grads), (their_out, their_grads) = (_mha_run(engine, mine, kind, **call),
+                                                    _mha_run(torch, theirs, kind, **call))
+    assert len(my_out) == len(their_out)
+    for a, b in zip(my_out + my_grads, their_out + their_grads):
+        _close(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(add_bias_kv=True, add_zero_attn=True), dict(batch_first=True)])
+@pytest.mark.parametrize("kind", [None, "bool", "3d"])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_self_and_unbatched_match_torch(options, kind, need_weights):
+    torch = _torch()
+    mine, theirs = _mha_pair(torch, **options)
+    for batched, self_attention in ((True, True), (False, False), (False, True)):
+        (my_out, my_grads), (their_out, their_grads) = (
+            _mha_run(engine, mine, kind, batched, self_attention, need_weights=need_weights),
+            _mha_run(torch, theirs, kind, batched, self_attention, need_weights=need_weights))
+        for a, b in zip(my_out + my_grads, their_out + their_grads):
+            _close(a, b, rtol=1e-9, atol=1e-11)
+        for p in list(mine.parameters()) + list(theirs.parameters()):
+            p.grad = None
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("with_padding", [False, True])
+def test_multihead_attention_is_causal_matches_torch(need_weights, with_padding):
+    torch = _torch()
+    mine, theirs = _mha_pair(torch, add_zero_attn=True)
+    results = []
+    for lib, module in ((engine, mine), (torch, theirs)):
+        x = lib.tensor(np.random.default_rng(5).standard_normal((L, N, E)), requires_grad=True)
+        causal = lib.nn.Transformer.generate_square_subsequent_mask(L, dtype=lib.float64)
+        padding = lib.tensor([[0.0, 0.0, -np.inf], [0.0, 0.0, 0.0]], dtype=lib.float64) if with_padding else None
+        out, weights = module(x, x, x, attn_mask=causal, key_padding_mask=padding, is_causal=True,
+                              need_weights=need_weights)
+        out.pow(2).sum().backward()
+        results.append([out, x.grad] + ([] if weights is None else [weights]))
+    for a, b in zip(*results):
+        _close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_multihead_attention_seeded_init_and_repr_match_torch():
+    torch = _torch()
+    engine.manual_seed(0)
+    torch.manual_seed(0)
+    mine = engine.nn.MultiheadAttention(E, HEADS, add_bias_kv=True, kdim=4, vdim=5)
+    theirs = torch.nn.MultiheadAttention(E, HEADS, add_bias_kv=True, kdim=4, vdim=5)
+    assert repr(mine) == repr(theirs)
+    for (name, a), (_, b) in zip(mine.state_dict().items(), theirs.state_dict().items()):
+        _close(a, b, rtol=1e-6, atol=1e-7)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in mine.state_dict().items()})
+
+
+def test_multihead_attention_gradchecks_with_every_option():
+    engine.manual_seed(0)
+    m = engine.nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, kdim=3, vdim=2).double()
+    rng = np.random.default_rng(0)
+    q = engine.tensor(rng.standard_normal((2, 1, 4)), requires_grad=True)
+    k = engine.tensor(rng.standard_normal((3, 1, 3)), requires_grad=True)
+    v = engine.tensor(rng.standard_normal((3, 1, 2)), requires_grad=True)
+    padding = engine.tensor([[False, True, False]])
+    # gradcheck perturbs its inputs in place, so the module's own parameters can be inputs
+    fn = lambda q, k, v, *params: m(q, k, v, key_padding_mask=padding, average_attn_weights=False)  # noqa: E731
+    assert gradcheck(fn, (q, k, v, m.bias_k, m.bias_v, m.k_proj_weight))
+
+
+def test_multihead_attention_mask_errors_and_warnings_are_torchs():
+    torch = _torch()
+
+    def outcome(lib, call):
+        m = lib.nn.MultiheadAttention(E, HEADS)
+        x = lib.zeros(L, N, E)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                call(lib, m, x)
+                error = None
+            except (RuntimeError, AssertionError) as e:
+                error = (type(e), str(e))
+        return error, [str(w.message) for w in caught]
+
+    calls = [
+        lambda lib, m, x: m(x, x, x, attn_mask=lib.zeros(L, L, dtype=lib.int64)),
+        lambda lib, m, x: m(x, x, x, attn_mask=lib.zeros(L, L + 1)),
+        lambda lib, m, x: m(x, x, x, attn_mask=lib.zeros(3, L, L)),
+        lambda lib, m, x: m(x, x, x, is_causal=True),
+        lambda lib, m, x: m(x, x, x, key_padding_mask=lib.zeros(N, L, dtype=lib.bool), attn_mask=lib.zeros(L, L)),
+        lambda lib, m, x: m(x, x, x, key_padding_mask=lib.zeros(N, L + 1, dtype=lib.bool)),
+        lambda lib, m, x: m(x, x[:, :, :4], x),
+        lambda lib, m, x: m(x[0], x, x),
+    ]
+    for call in calls:
+        assert outcome(engine, call) == outcome(torch, call)
