@@ -56,17 +56,24 @@ def _hooked_modules(lib):
     return {
         "linear": lambda: lib.nn.Linear(3, 2),
         "linear-no-bias": lambda: lib.nn.Linear(3, 2, bias=False),
+        "linear-3d-input": lambda: lib.nn.Linear(3, 2),
         "relu": lambda: lib.nn.ReLU(),
+        "tanh": lambda: lib.nn.Tanh(),
         "sequential-linear-last": lambda: lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Linear(3, 2)),
         "sequential-relu-last": lambda: lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.ReLU()),
+        "conv2d": lambda: lib.nn.Conv2d(2, 3, 2),
+        "sequential-conv-relu": lambda: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 2), lib.nn.ReLU()),
     }
+
+
+HOOK_INPUT_SHAPES = {"linear-3d-input": (2, 4, 3), "conv2d": (2, 2, 4, 4), "sequential-conv-relu": (2, 2, 4, 4)}
 
 
 @pytest.mark.parametrize("name", list(_hooked_modules(engine)))
 @pytest.mark.parametrize("replace", [None, 2.0])
 def test_deprecated_backward_hook_sees_and_replaces_what_torch_does(name, replace):
     torch = _torch()
-    x0 = np.random.default_rng(0).standard_normal((4, 3))
+    x0 = np.random.default_rng(0).standard_normal(HOOK_INPUT_SHAPES.get(name, (4, 3)))
     mine = _hooked_modules(engine)[name]().double()
     theirs = _hooked_modules(torch)[name]().double()
     _copy_params(mine, theirs, torch)
