@@ -627,3 +627,26 @@ def test_multihead_attention_mask_errors_and_warnings_are_torchs():
     ]
     for call in calls:
         assert outcome(engine, call) == outcome(torch, call)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_scale_grad_by_freq_divides_by_each_index_count(mode):
+    """Each row's gradient divided by its index's count in the input, as torch documents and as
+    torch 2.13 computes for the cases compared here. (Where an index repeats alongside a more
+    frequent one, torch 2.13's CPU divisors are not the counts - [1, 3, 3, 1, 1] in one bag
+    divides row 3 by 3 - and the engine keeps the counts.)"""
+    torch = _torch()
+    w = engine.ones(6, 2, requires_grad=True)
+    F.embedding_bag(engine.tensor([1, 3, 3, 1, 1]), w, engine.tensor([0]), mode=mode,
+                    scale_grad_by_freq=True).sum().backward()
+    per_bag = 1.0 if mode == "sum" else 1 / 5
+    assert w.grad[:, 0].tolist() == pytest.approx([0, per_bag, 0, per_bag, 0, 0])
+    for ids, offsets in [([3, 3, 1], [0]), ([5, 4, 3, 2, 1, 0], [0, 3]), ([2, 2, 0, 1], [0, 2])]:
+        grads = []
+        for lib in (engine, torch):
+            w = lib.tensor(np.random.default_rng(0).standard_normal((6, 3)), requires_grad=True)
+            out = lib.nn.functional.embedding_bag(lib.tensor(ids), w, lib.tensor(offsets), mode=mode,
+                                                  scale_grad_by_freq=True)
+            (out * lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(tuple(out.shape)))).sum().backward()
+            grads.append(w.grad)
+        _close(*grads)

@@ -877,7 +877,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
         bag_of[s:e] = b
     if padding_idx is not None:
         keep = np.array([i != padding_idx for i in ids], dtype=bool)
-    rows = F.embedding(flat, weight)
+    rows = F.embedding(flat, weight, scale_grad_by_freq=scale_grad_by_freq)   # counts over the whole input
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.unsqueeze(1)
     dim = weight.shape[1]
