@@ -650,3 +650,13 @@ def test_embedding_bag_scale_grad_by_freq_divides_by_each_index_count(mode):
             (out * lib.tensor(np.arange(out.numel(), dtype=np.float64).reshape(tuple(out.shape)))).sum().backward()
             grads.append(w.grad)
         _close(*grads)
+
+
+def test_rnn_flatten_parameters_is_callable_as_in_torch():
+    torch = _torch()
+    for lib in (engine, torch):
+        m = lib.nn.LSTM(3, 4, proj_size=2, num_layers=2)
+        assert m.flatten_parameters() is None
+        assert [tuple(w.shape) for w in m._flat_weights] == [tuple(p.shape) for p in m.parameters()]
+        out, _ = m(lib.zeros(2, 1, 3))
+        assert tuple(out.shape) == (2, 1, 2)

@@ -104,6 +104,14 @@ class RNNBase(Module):
         return [[getattr(self, n) for n in self._flat_weights_names[i:i + size]]
                 for i in range(0, len(self._flat_weights_names), size)]
 
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN here (and does
+        nothing on the CPU); the engine uses the parameters as they are."""
+
     def _weights(self, layer: int, direction: int):
         suffix = "_reverse" if direction == 1 else ""
         get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
