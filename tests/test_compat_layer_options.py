@@ -12,6 +12,7 @@ import engine
 from engine.autograd import gradcheck
 
 F = engine.nn.functional
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # torch's note
 
 
 def _torch():
@@ -419,7 +420,6 @@ def test_lstm_proj_size_on_packed_sequences_matches_torch(batch_first):
         _close(a, b)
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")   # torch's own note
 def test_lstm_proj_size_state_dicts_load_both_ways_and_unbatched_inputs_run():
     torch = _torch()
     theirs = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=3)
