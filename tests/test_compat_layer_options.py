@@ -660,3 +660,13 @@ def test_rnn_flatten_parameters_is_callable_as_in_torch():
         assert [tuple(w.shape) for w in m._flat_weights] == [tuple(p.shape) for p in m.parameters()]
         out, _ = m(lib.zeros(2, 1, 3))
         assert tuple(out.shape) == (2, 1, 2)
+
+
+def test_lstm_proj_size_seeded_init_is_torchs():
+    torch = _torch()
+    engine.manual_seed(0)
+    torch.manual_seed(0)
+    mine = engine.nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True)
+    theirs = torch.nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True)
+    for a, b in zip(mine.parameters(), theirs.parameters()):
+        _close(a, b, rtol=1e-6, atol=1e-7)
