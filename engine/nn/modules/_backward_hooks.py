@@ -179,4 +179,6 @@ def _transposed_weight_hook(hook, module, grad_input, grad_output, slot):
         return tuple(grads)
 
     result = hook(module, flip(grad_input), grad_output)
-    return None if result is None else flip(_as_tuple(result))
+    if result is None:
+        return None
+    return flip(result if isinstance(result, (tuple, list)) else (result,))
