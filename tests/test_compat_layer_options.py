@@ -449,6 +449,7 @@ def test_lstm_proj_size_errors_are_torchs():
         return out
 
     for call in (lambda lib: lib.nn.LSTM(3, 4, proj_size=4), lambda lib: lib.nn.LSTM(3, 4, proj_size=-1),
+                 lambda lib: lib.nn.GRU(3, 4, proj_size=2), lambda lib: lib.nn.RNN(3, 4, proj_size=2),
                  lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.zeros(5, 2, 3), (lib.zeros(1, 2, 4), lib.zeros(1, 2, 4))),
                  lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.zeros(5, 2, 3), (lib.zeros(1, 2, 2), lib.zeros(1, 2, 2)))):
         mine, theirs = message(call)
