@@ -312,3 +312,49 @@ def test_kl_div_loss_keeps_batchmean():
     logp, q = _loss_inputs(engine, "kl_div")
     assert layer.reduction == "batchmean"
     assert engine.allclose(layer(logp, q), engine.nn.functional.kl_div(logp, q, reduction="sum") / 4)
+
+
+# ----------------------------------------------------------------------------- distributions
+def test_distribution_submodules_name_the_classes():
+    from engine.distributions.bernoulli import Bernoulli
+    from engine.distributions.categorical import Categorical
+    from engine.distributions.kl import kl_divergence
+    from engine.distributions.multinomial import Multinomial
+    from engine.distributions.normal import Normal
+    from engine.distributions.uniform import Uniform
+    D = engine.distributions
+    assert (Bernoulli, Categorical, Normal, Uniform, kl_divergence, Multinomial) == \
+        (D.Bernoulli, D.Categorical, D.Normal, D.Uniform, D.kl_divergence, D.Multinomial)
+
+
+@needs_torch
+@pytest.mark.parametrize("total,shape", [(1, ()), (10, ()), (1000, ()), (7, (3,)), (5, (2, 4))])
+def test_multinomial_draws_torchs_counts_for_a_seed(total, shape):
+    probs = np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]])
+    samples = []
+    for lib in (engine, torch):
+        lib.manual_seed(7)
+        m = lib.distributions.multinomial.Multinomial(total, lib.tensor(probs, dtype=lib.float32))
+        samples.append((m.sample(shape), m.mean, m.variance, m.batch_shape, m.event_shape, repr(m)))
+    e, t = samples
+    np.testing.assert_array_equal(e[0].numpy(), t[0].numpy())
+    assert e[0].dtype == engine.float32
+    np.testing.assert_allclose(e[1].numpy(), t[1].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(e[2].numpy(), t[2].numpy(), rtol=1e-6)
+    assert tuple(e[3]) == tuple(t[3]) and tuple(e[4]) == tuple(t[4]) and e[5] == t[5]
+
+
+@needs_torch
+def test_multinomial_log_prob_and_its_gradient():
+    logits = np.array([[0.3, -1.0, 2.0], [0.0, 0.5, -0.5]])
+    counts = np.array([[2.0, 0.0, 3.0], [1.0, 1.0, 3.0]])
+    e_logits = engine.tensor(logits, requires_grad=True)
+    t_logits = torch.tensor(logits, requires_grad=True)
+    e = engine.distributions.Multinomial(5, logits=e_logits).log_prob(engine.tensor(counts))
+    t = torch.distributions.Multinomial(5, logits=t_logits).log_prob(torch.tensor(counts))
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-12)
+    e.sum().backward()
+    t.sum().backward()
+    np.testing.assert_allclose(e_logits.grad.numpy(), t_logits.grad.numpy(), rtol=1e-12)
+    assert gradcheck(lambda lg: engine.distributions.Multinomial(5, logits=lg).log_prob(
+        engine.tensor(counts)), (e_logits,))
