@@ -358,3 +358,39 @@ def test_multinomial_log_prob_and_its_gradient():
     np.testing.assert_allclose(e_logits.grad.numpy(), t_logits.grad.numpy(), rtol=1e-12)
     assert gradcheck(lambda lg: engine.distributions.Multinomial(5, logits=lg).log_prob(
         engine.tensor(counts)), (e_logits,))
+
+
+# ----------------------------------------------------------------------------- writing through an index
+@pytest.mark.parametrize("key,vshape", [(2, (1, 1)), (slice(1, 3), (1, 2)), (slice(1, 3), (1, 1, 2)),
+                                        ((1, 2), (1, 1)), ((0, slice(None)), (1, 1, 3))])
+def test_a_written_value_may_have_extra_leading_ones(key, vshape):
+    # d2l writes a model's (1, 1) output into one element of a prediction vector
+    shape = (5,) if not isinstance(key, tuple) else (3, 3)
+    results = []
+    for lib in [engine] + ([torch] if torch is not None else []):
+        w = lib.tensor(np.arange(1.0, 1.0 + np.prod(vshape)).reshape(vshape), dtype=lib.float64,
+                       requires_grad=True)
+        base = lib.zeros(shape, dtype=lib.float64, requires_grad=True)
+        t = base * 1
+        t[key] = w * 2
+        (t * lib.arange(float(np.prod(shape)), dtype=lib.float64).reshape(shape)).sum().backward()
+        plain = lib.zeros(shape)
+        plain[key] = lib.ones(vshape)           # without autograd too
+        results.append((t.detach().numpy(), w.grad.numpy(), base.grad.numpy(), plain.numpy()))
+    for got, want in zip(results[0], results[-1]):
+        np.testing.assert_array_equal(got, want)
+
+    def write(b, v):
+        t = b * 1
+        t[key] = v * v
+        return t
+    assert gradcheck(write, (engine.rand(*shape, dtype=engine.float64, requires_grad=True),
+                             engine.rand(*vshape, dtype=engine.float64, requires_grad=True)))
+
+
+def test_a_value_that_does_not_fit_is_still_refused():
+    t = engine.zeros(5)
+    with pytest.raises(Exception):
+        t[2] = engine.ones(2, 1)
+    with pytest.raises(Exception):
+        t[1:3] = engine.ones(2, 2)

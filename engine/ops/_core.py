@@ -279,7 +279,9 @@ def sum_to(g, shape):
     if gs == tuple(shape):
         return g
     lead = len(gs) - len(shape)
-    if lead < 0:
+    if lead < 0:    # a value written with extra leading size-1 dims (x[i] = v of shape (1, 1))
+        if builtins.all(s == 1 for s in shape[:-lead]):
+            return sum_to(g, tuple(shape[-lead:])).reshape(tuple(shape))
         raise ValueError("cannot sum to a larger shape")
     red = list(range(lead))
     for i, s in enumerate(shape):
