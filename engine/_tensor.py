@@ -69,6 +69,9 @@ _NONLEAF_GRAD_WARNING = (
     "github.com/pytorch/pytorch/pull/30531 for more information.")
 
 
+_warned_once = {"float": False}    # PyTorch's TORCH_WARN_ONCE warnings already given
+
+
 class Tensor:
     """An n-dimensional array that can record operations for reverse-mode autograd."""
     _wrap_array = None         # set below: _from_array, for modules below this one (saved outputs)
@@ -353,9 +356,10 @@ class Tensor:
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __float__(self):
-        if self._rg and _gs.enabled:
+        if self._rg and _gs.enabled and not _warned_once["float"]:   # once per process, as torch's
+            _warned_once["float"] = True
             _warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                          "behavior.\nConsider using tensor.detach() first.")
+                  "behavior.\nConsider using tensor.detach() first.")
         return float(self.item())
 
     def __int__(self):

@@ -394,3 +394,15 @@ def test_a_value_that_does_not_fit_is_still_refused():
         t[2] = engine.ones(2, 1)
     with pytest.raises(Exception):
         t[1:3] = engine.ones(2, 2)
+
+
+def test_float_of_a_grad_tensor_warns_once_per_process(monkeypatch):
+    monkeypatch.setitem(engine._tensor._warned_once, "float", False)
+    t = engine.tensor([1.5], requires_grad=True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        float(t)
+        float(t * 2)            # another line, another tensor: PyTorch stays quiet (TORCH_WARN_ONCE)
+        int(t)                  # int() never warns in PyTorch
+    assert [str(w.message).splitlines()[0] for w in seen] == \
+        ["Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior."]
