@@ -406,3 +406,18 @@ def test_float_of_a_grad_tensor_warns_once_per_process(monkeypatch):
         int(t)                  # int() never warns in PyTorch
     assert [str(w.message).splitlines()[0] for w in seen] == \
         ["Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior."]
+
+
+def test_shuffling_an_empty_dataset_is_refused_as_in_torch():
+    from tests.torch_compare import same_error
+
+    class Empty:
+        def __len__(self):
+            return 0
+
+        def __getitem__(self, i):
+            raise IndexError(i)
+
+    same_error(lambda M: M.utils.data.DataLoader(Empty(), batch_size=4, shuffle=True))
+    same_error(lambda M: M.utils.data.RandomSampler(range(3), num_samples=0))
+    assert list(engine.utils.data.DataLoader(Empty(), batch_size=4)) == []
