@@ -421,3 +421,13 @@ def test_shuffling_an_empty_dataset_is_refused_as_in_torch():
     same_error(lambda M: M.utils.data.DataLoader(Empty(), batch_size=4, shuffle=True))
     same_error(lambda M: M.utils.data.RandomSampler(range(3), num_samples=0))
     assert list(engine.utils.data.DataLoader(Empty(), batch_size=4)) == []
+
+
+def test_data_submodules_name_the_loader_datasets_and_samplers():
+    from engine.utils.data.dataloader import DataLoader, default_collate
+    from engine.utils.data.dataset import Dataset, TensorDataset, random_split
+    from engine.utils.data.sampler import BatchSampler, RandomSampler, Sampler
+    D = engine.utils.data
+    assert (DataLoader, default_collate, Dataset, TensorDataset, random_split, BatchSampler,
+            RandomSampler, Sampler) == (D.DataLoader, D.default_collate, D.Dataset, D.TensorDataset,
+                                        D.random_split, D.BatchSampler, D.RandomSampler, D.Sampler)

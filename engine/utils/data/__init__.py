@@ -507,3 +507,7 @@ class DataLoader:
 
 def _identity(sample):
     return sample
+
+
+# torch's submodule layout (torch.utils.data.dataloader.DataLoader, .dataset, .sampler)
+from engine.utils.data import dataloader, dataset, sampler  # noqa: E402,F401
