@@ -431,3 +431,19 @@ def test_data_submodules_name_the_loader_datasets_and_samplers():
     assert (DataLoader, default_collate, Dataset, TensorDataset, random_split, BatchSampler,
             RandomSampler, Sampler) == (D.DataLoader, D.default_collate, D.Dataset, D.TensorDataset,
                                         D.random_split, D.BatchSampler, D.RandomSampler, D.Sampler)
+
+
+def test_pin_memory_without_an_accelerator_warns_as_torch():
+    data = engine.utils.data.TensorDataset(engine.arange(6.0))
+    if engine.accelerator.is_available():
+        pytest.skip("an accelerator is present")
+    with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator is found, "
+                                         "then device pinned memory won't be used."):
+        batches = [b for (b,) in engine.utils.data.DataLoader(data, batch_size=4, pin_memory=True)]
+    assert [b.tolist() for b in batches] == [[0.0, 1.0, 2.0, 3.0], [4.0, 5.0]]
+    if torch is not None and not torch.accelerator.is_available():
+        with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no accelerator"):
+            list(torch.utils.data.DataLoader(torch.arange(6.0), batch_size=4, pin_memory=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(engine.utils.data.DataLoader(data, batch_size=4))

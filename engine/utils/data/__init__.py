@@ -12,6 +12,7 @@ import random
 import numpy as np
 
 import engine
+from engine._warnings import warn
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
            "random_split", "Sampler", "RandomSampler", "SequentialSampler", "SubsetRandomSampler",
@@ -437,6 +438,9 @@ class DataLoader:
         return int(engine.empty((), dtype=engine.int64).random_(generator=self.generator).item())
 
     def __iter__(self):
+        if self.pin_memory and not engine.accelerator.is_available():
+            warn("'pin_memory' argument is set as true but no accelerator is found, then device "
+                 "pinned memory won't be used.")
         if self.num_workers == 0:
             if not isinstance(self.generator, np.random.Generator):
                 self._draw_base_seed()      # PyTorch's _base_seed draw, as its iterator does
