@@ -447,3 +447,31 @@ def test_pin_memory_without_an_accelerator_warns_as_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(engine.utils.data.DataLoader(data, batch_size=4))
+
+
+# ----------------------------------------------------------------------------- saved tensors hooks
+@pytest.mark.parametrize("expr", ["a * b", "a * 3", "b * a", "a.mul(b)"])
+def test_mul_packs_and_unpacks_its_saved_tensors_in_torchs_order(expr):
+    seen = []
+    for lib in [engine] + ([torch] if torch is not None else []):
+        log = []
+        a = lib.tensor([1.0, 1.0], requires_grad=True)
+        b = lib.tensor([2.0, 2.0], requires_grad=True) * 1
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: log.append(("pack", t.tolist())) or t,
+                                                    lambda t: log.append(("unpack", t.tolist())) or t):
+            y = eval(expr, {"a": a, "b": b})
+        y.sum().backward()
+        seen.append((log, a.grad.tolist()))
+    if torch is not None:
+        assert seen[0] == seen[1]
+    if expr == "a * b":
+        assert [entry[0] for entry in seen[0][0]] == ["pack", "pack", "unpack", "unpack"]
+        assert seen[0][0][0] == ("pack", [2.0, 2.0])          # other first
+
+
+def test_mul_saved_values_keep_their_names():
+    a = engine.tensor([1.0, 2.0], requires_grad=True)
+    b = engine.tensor([3.0, 4.0], requires_grad=True)
+    y = a * b
+    assert y.grad_fn._saved_self is a and y.grad_fn._saved_other is b
+    assert (a * 2).grad_fn._saved_other == 2

@@ -119,7 +119,7 @@ def rsub(input, other, *, alpha=1):
 class MulBackward0(Node):
     __slots__ = ()
     formula = "MulBackward0: self: grad * other, other: grad * self"
-    saved_names = ("self", "other")
+    saved_names = ("other", "self")     # PyTorch's order: saved tensors hooks see other first
 
     def backward(self, g):
         s, v = self._saved, self._sver
@@ -127,7 +127,7 @@ class MulBackward0(Node):
         # otherwise `saved` raises the version error (or the freed-graph error)
         if s is None or (v[0] is not None and s[0]._ver[0] != v[0]) or (v[1] is not None and s[1]._ver[0] != v[1]):
             s = self.saved
-        a, b = s
+        b, a = s
         n = self._next
         return (_grad_times(g, b) if n[0][0] is not None else None,
                 _grad_times(g, a) if n[1][0] is not None else None)
@@ -156,7 +156,7 @@ def mul(input, other, *, out=None):
         xa = input._a
         t = _wrap(xa * other if type(xa) is _ndarray and xa.size < _MIN_KERNEL else _arith(operator.mul, xa, other))
         if input._rg and _gs.enabled:
-            _finish(t, new_node(MulBackward0), (input, other), (None, other))
+            _finish(t, new_node(MulBackward0), (input, other), (other, None))
         return t if out is None else _out(t, out)
     if type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype and (
             type(input._a) is type(other._a)):      # benchmark case `tiny`: same-dtype tensors, no promotion
@@ -171,7 +171,7 @@ def mul(input, other, *, out=None):
         n = _finish(t, new_node(MulBackward0), (input, other))._node
         # save only what the formula needs: other for self's grad, self for other's grad
         e = n._next
-        _save(n, (input if e[1][0] is not None else None, other if e[0][0] is not None else None))
+        _save(n, (other if e[0][0] is not None else None, input if e[1][0] is not None else None))
     return t if out is None else _out(t, out)
 
 
