@@ -475,3 +475,16 @@ def test_mul_saved_values_keep_their_names():
     y = a * b
     assert y.grad_fn._saved_self is a and y.grad_fn._saved_other is b
     assert (a * 2).grad_fn._saved_other == 2
+
+
+@needs_torch
+def test_gradgradcheck_draws_its_grad_outputs_as_torch_does():
+    # a tutorial draws torch.rand after gradgradcheck: the numbers match only if both consumed
+    # the global generator alike (U(-1, 1) grad_outputs, torch.testing.make_tensor's draw)
+    after = []
+    for lib in (engine, torch):
+        lib.manual_seed(11)
+        x = lib.rand(3, 3, dtype=lib.float64, requires_grad=True)
+        assert lib.autograd.gradgradcheck(lambda t: (t * t).sin(), x)
+        after.append(lib.rand(4).numpy())
+    np.testing.assert_array_equal(after[0], after[1])
