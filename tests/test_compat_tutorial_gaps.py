@@ -488,3 +488,32 @@ def test_gradgradcheck_draws_its_grad_outputs_as_torch_does():
         assert lib.autograd.gradgradcheck(lambda t: (t * t).sin(), x)
         after.append(lib.rand(4).numpy())
     np.testing.assert_array_equal(after[0], after[1])
+
+
+# ----------------------------------------------------------------------------- torch.svd
+@needs_torch
+@pytest.mark.parametrize("shape,some", [((3, 2), True), ((2, 4), True), ((3, 2), False), ((2, 3, 3), True)])
+def test_svd_returns_u_s_v_as_torch(shape, some):
+    a = np.random.default_rng(5).standard_normal(shape)
+    e, t = engine.svd(engine.tensor(a), some=some), torch.svd(torch.tensor(a), some=some)
+    assert repr(e).splitlines()[0] == repr(t).splitlines()[0] == "torch.return_types.svd("
+    for x, y in zip(e, t):
+        assert tuple(x.shape) == tuple(y.shape)
+    # singular vectors up to sign: compare |U|, S, |V| and the reconstruction
+    np.testing.assert_allclose(e.S.numpy(), t.S.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(e.U.numpy()), np.abs(t.U.numpy()), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.abs(e.V.numpy()), np.abs(t.V.numpy()), rtol=1e-10, atol=1e-12)
+    k = min(shape[-2:])
+    rebuilt = (e.U[..., :k] * e.S.unsqueeze(-2)) @ e.V[..., :k].mT
+    np.testing.assert_allclose(rebuilt.numpy(), a, atol=1e-12)
+    zeros = engine.svd(engine.tensor(a), compute_uv=False)
+    tz = torch.svd(torch.tensor(a), compute_uv=False)
+    assert tuple(zeros.U.shape) == tuple(tz.U.shape) and float(zeros.U.abs().sum()) == 0.0
+    assert tuple(zeros.V.shape) == tuple(tz.V.shape)
+
+
+def test_svd_is_differentiable_and_a_tensor_method():
+    a = engine.tensor(np.random.default_rng(6).standard_normal((4, 3)), requires_grad=True)
+    assert gradcheck(lambda x: x.svd().S, (a,))
+    assert gradcheck(lambda x: engine.svd(x).U.abs() + 0 * x.sum(), (a,))
+    assert engine.linalg.svd(a).Vh.shape == (3, 3)
