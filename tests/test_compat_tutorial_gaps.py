@@ -517,3 +517,70 @@ def test_svd_is_differentiable_and_a_tensor_method():
     assert gradcheck(lambda x: x.svd().S, (a,))
     assert gradcheck(lambda x: engine.svd(x).U.abs() + 0 * x.sum(), (a,))
     assert engine.linalg.svd(a).Vh.shape == (3, 3)
+
+
+# ----------------------------------------------------------------------------- out=
+_OUT_CASES = {
+    "matmul": lambda M, o: M.matmul(M.arange(4.0).reshape(2, 2), M.ones(2, 2), out=o),
+    "mm": lambda M, o: M.mm(M.arange(4.0).reshape(2, 2), M.ones(2, 2), out=o),
+    "add": lambda M, o: M.add(M.arange(4.0).reshape(2, 2), 2, alpha=3, out=o),
+    "mul": lambda M, o: M.mul(M.arange(4.0).reshape(2, 2), 2, out=o),
+    "div": lambda M, o: M.div(M.arange(4.0).reshape(2, 2), 2, rounding_mode="floor", out=o),
+    "pow": lambda M, o: M.pow(M.arange(4.0).reshape(2, 2), 2, out=o),
+    "zeros": lambda M, o: M.zeros(2, 2, out=o),
+    "ones": lambda M, o: M.ones(2, 2, out=o),
+    "rand": lambda M, o: M.rand(2, 2, out=o),
+    "randn": lambda M, o: M.randn(2, 2, out=o),
+    "cat": lambda M, o: M.cat([M.ones(1, 2), M.zeros(1, 2)], out=o),
+    "stack": lambda M, o: M.stack([M.ones(2), M.zeros(2)], out=o),
+    "clamp": lambda M, o: M.clamp(M.arange(4.0).reshape(2, 2), 1, 2, out=o),
+    "abs": lambda M, o: M.abs(M.arange(-2.0, 2.0).reshape(2, 2), out=o),
+    "sum": lambda M, o: M.sum(M.arange(8.0).reshape(2, 2, 2), 0, out=o),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(_OUT_CASES))
+def test_out_writes_into_the_given_tensor_as_torch(name):
+    got = []
+    for lib in (engine, torch):
+        lib.manual_seed(3)
+        o = lib.full((2, 2), 7.0)
+        r = _OUT_CASES[name](lib, o)
+        assert r is o
+        got.append(o.numpy().copy())
+    np.testing.assert_array_equal(got[0], got[1])
+
+
+@needs_torch
+def test_out_resizes_with_torchs_warning_and_refuses_autograd_and_bad_casts():
+    from tests.torch_compare import same_error
+    for lib in (engine, torch):
+        o = lib.zeros(3)
+        with pytest.warns(UserWarning, match=r"An output with one or more elements was resized since it had "
+                                             r"shape \[3\], which does not match the required output shape \[2, 2\]"):
+            lib.mm(lib.ones(2, 2), lib.ones(2, 2), out=o)
+        assert tuple(o.shape) == (2, 2) and o.sum().item() == 8.0
+        empty = lib.empty(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lib.mm(lib.ones(2, 2), lib.ones(2, 2), out=empty)     # zero elements: resized silently
+        assert tuple(empty.shape) == (2, 2)
+    same_error(lambda M: M.mul(M.ones(2, requires_grad=True), 2, out=M.zeros(2)))
+    same_error(lambda M: M.matmul(M.ones(2, 2), M.ones(2, 2), out=M.zeros(2, 2, requires_grad=True)))
+    same_error(lambda M: M.add(M.ones(2), 1.5, out=M.zeros(2, dtype=M.long)))
+    with engine.no_grad():      # without grad mode there is nothing to differentiate
+        o = engine.zeros(2)
+        engine.mul(engine.ones(2, requires_grad=True), 2, out=o)
+        assert o.tolist() == [2.0, 2.0]
+
+
+@needs_torch
+def test_out_takes_a_tuple_for_ops_with_several_results():
+    res = []
+    for lib in (engine, torch):
+        v, i = lib.zeros(2), lib.zeros(2, dtype=lib.long)
+        r = lib.max(lib.tensor([[1.0, 3.0], [4.0, 2.0]]), 1, out=(v, i))
+        assert r.values is v and r.indices is i
+        res.append((v.tolist(), i.tolist()))
+    assert res[0] == res[1]

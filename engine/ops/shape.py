@@ -440,7 +440,7 @@ def cat(tensors, dim=0, *, out=None):
         n.dim = d
         n.sizes = tuple(t.shape[d] if t.ndim == ref.ndim else 0 for t in tensors)
         _finish(res, n, tensors)
-    return ops.arithmetic._out(res, out)
+    return res
 
 
 concat = concatenate = cat
@@ -479,7 +479,7 @@ def stack(tensors, dim=0, *, out=None):
         n = new_node(StackBackward0)
         n.dim, n.count = d, len(tensors)
         _finish(res, n, tensors)
-    return ops.arithmetic._out(res, out)
+    return res
 
 
 @op(method=False)
