@@ -584,3 +584,96 @@ def test_out_takes_a_tuple_for_ops_with_several_results():
         assert r.values is v and r.indices is i
         res.append((v.tolist(), i.tolist()))
     assert res[0] == res[1]
+
+
+# ----------------------------------------------------------------------------- in-place variants
+_SHAPE_INPLACE = {
+    "unsqueeze_": lambda t: t.unsqueeze_(0), "squeeze_": lambda t: t.squeeze_(),
+    "squeeze_(dim)": lambda t: t.squeeze_(0), "squeeze_(dims)": lambda t: t.squeeze_((0, 2)),
+    "transpose_": lambda t: t.transpose_(0, 1), "swapdims_": lambda t: t.swapdims_(0, 2),
+    "swapaxes_": lambda t: t.swapaxes_(1, 2), "t_": lambda t: t.reshape(2, 3).t_(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SHAPE_INPLACE))
+def test_shape_changing_in_place_ops_match_torch(name):
+    fn = _SHAPE_INPLACE[name]
+    seen = []
+    for lib in [engine] + ([torch] if torch is not None else []):
+        w = lib.arange(1.0, 7.0, dtype=lib.float64).reshape(1, 6, 1).requires_grad_()
+        b = w * 1
+        v = b._version
+        r = fn(b)
+        assert r is b or name == "t_"
+        weights = lib.arange(float(r.numel()), dtype=lib.float64).reshape(r.shape)
+        (r * weights).sum().backward()
+        seen.append((tuple(r.shape), type(r.grad_fn).__name__, b._version - v if r is b else None,
+                     w.grad.numpy().tolist()))
+    if torch is not None:
+        assert seen[0] == seen[1]
+    leaf = engine.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation."):
+        leaf.unsqueeze_(0)
+    assert gradcheck(lambda x: fn(x * 1) * 2, (engine.rand(1, 6, 1, dtype=engine.float64, requires_grad=True),))
+
+
+def test_shape_in_place_on_a_view_keeps_sharing_its_base():
+    base = engine.zeros(2, 3)
+    row = base[0]
+    row.unsqueeze_(0)
+    assert row.shape == (1, 3) and row._base is base
+    row.fill_(5.0)
+    assert base.tolist() == [[5.0, 5.0, 5.0], [0.0, 0.0, 0.0]]
+
+
+_VALUE_INPLACE = ["acos_", "asin_", "atan_", "cosh_", "sinh_", "tan_", "erf_", "log2_", "log10_", "arccos_",
+                  "arcsin_", "arctan_", "absolute_", "negative_", "fmod_", "remainder_", "floor_divide_",
+                  "multiply_", "divide_", "subtract_", "cumsum_", "cumprod_", "eq_", "ne_", "lt_", "le_", "gt_",
+                  "ge_", "greater_", "greater_equal_", "less_", "less_equal_", "not_equal_", "logical_and_",
+                  "logical_or_", "logical_xor_", "logical_not_"]
+_ARGS = {"fmod_": (0.3,), "remainder_": (0.3,), "floor_divide_": (0.3,), "multiply_": (3.0,), "divide_": (3.0,),
+         "subtract_": (3.0,), "cumsum_": (0,), "cumprod_": (0,)}
+_DIFFERENTIABLE = {"acos_", "asin_", "atan_", "cosh_", "sinh_", "tan_", "erf_", "log2_", "log10_", "arccos_",
+                   "arcsin_", "arctan_", "absolute_", "negative_", "fmod_", "remainder_", "multiply_", "divide_",
+                   "subtract_", "cumsum_", "cumprod_"}
+
+
+@pytest.mark.parametrize("name", _VALUE_INPLACE)
+def test_more_in_place_variants_match_torch(name):
+    x0 = np.array([0.2, 0.5, 0.7, 0.85])     # away from fmod's jumps at multiples of 0.3
+    args = _ARGS.get(name, (engine.tensor([0.5, 0.5, 0.1, 0.9], dtype=engine.float64),)
+                     if name[:-1] in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+                                      "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor")
+                     else ())
+    x = engine.tensor(x0)
+    r = getattr(x, name)(*args)
+    assert r is x
+    if name in _DIFFERENTIABLE:
+        def f(t):
+            u = t * 1
+            return getattr(u, name)(*args)
+        assert gradcheck(f, (engine.tensor(x0, requires_grad=True),))
+    if torch is None:
+        return
+    targs = tuple(torch.tensor(a.numpy()) if isinstance(a, engine.Tensor) else a for a in args)
+    tx = torch.tensor(x0)
+    getattr(tx, name)(*targs)
+    np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-12)
+    if name in _DIFFERENTIABLE:
+        grads = []
+        for lib, a in ((engine, args), (torch, targs)):
+            w = lib.tensor(x0, requires_grad=True)
+            u = w * 1
+            getattr(u, name)(*a)
+            u.sum().backward()
+            grads.append(w.grad.numpy())
+        np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+@needs_torch
+def test_torch_level_in_place_functions_are_torchs():
+    for name in ("acos_", "asin_", "atan_", "cosh_", "sinh_", "tan_", "erf_", "log2_", "log10_", "arccos_",
+                 "arcsin_", "arctan_", "negative_"):
+        assert hasattr(torch, name) and callable(getattr(engine, name)), name
+    for name in ("eq_", "cumsum_", "fmod_", "unsqueeze_", "t_", "absolute_", "multiply_"):
+        assert not hasattr(engine, name) and not hasattr(torch, name), name

@@ -440,6 +440,13 @@ pow_ = op(pow_, "pow_", function=False)
 
 neg_ = make_inplace(neg)
 neg_ = op(neg_, "neg_")
+negative_ = neg_
+alias(negative_, "negative_")
+multiply_, divide_, subtract_ = mul_, div_, sub_
+alias(multiply_, "multiply_", function=False)
+alias(divide_, "divide_", function=False)
+alias(subtract_, "subtract_", function=False)
+floor_divide_ = op(make_inplace(floor_divide), "floor_divide_", function=False)
 
 
 square_ = make_inplace(square, "self")

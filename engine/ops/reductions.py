@@ -1163,3 +1163,9 @@ def corrcoef(input):
     c = c / sd.view(-1, 1)
     c = c / sd.view(1, -1)
     return ops.clamp(c, -1, 1)
+
+
+from ._core import make_inplace  # noqa: E402
+
+cumsum_ = op(make_inplace(cumsum), "cumsum_", function=False)
+cumprod_ = op(make_inplace(cumprod, "self"), "cumprod_", function=False)

@@ -496,3 +496,21 @@ ceil_ = op(ceil_, "ceil_")
 
 round_ = make_inplace(round)
 round_ = op(round_, "round_")
+
+
+# the other in-place variants PyTorch has for these (engine.X_ and Tensor.X_ as in torch)
+acos_ = op(make_inplace(acos, "self"), "acos_")
+asin_ = op(make_inplace(asin, "self"), "asin_")
+atan_ = op(make_inplace(atan, "self"), "atan_")
+cosh_ = op(make_inplace(cosh, "self"), "cosh_")
+sinh_ = op(make_inplace(sinh, "self"), "sinh_")
+tan_ = op(make_inplace(tan, "self"), "tan_")
+erf_ = op(make_inplace(erf, "self"), "erf_")
+log2_ = op(make_inplace(log2, "self"), "log2_")
+log10_ = op(make_inplace(log10, "self"), "log10_")
+arccos_, arcsin_, arctan_ = acos_, asin_, atan_
+alias(arccos_, "arccos_")
+alias(arcsin_, "arcsin_")
+alias(arctan_, "arctan_")
+absolute_ = abs_
+alias(absolute_, "absolute_", function=False)
