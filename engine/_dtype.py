@@ -55,6 +55,12 @@ for _d in ALL:
     NP2DT[_d.np.type] = _d
 
 
+def is_floating(npdt):
+    """Whether NumPy dtype `npdt` is a floating-point type: the one test op code uses for it
+    (not `npdt.kind == "f"`, which a floating type kept by a NumPy extension can fail)."""
+    return npdt.kind == "f"
+
+
 def _by_name(name):
     return {d.name: d for d in ALL}[name]
 

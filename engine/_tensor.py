@@ -30,6 +30,7 @@ from .backend import device_of, to_device, is_cuda_array
 from .autograd.graph import RemovableHandle
 from .autograd.grad_mode import state as _gs
 from .autograd.views import _regen_view, _wake_views
+from ._dtype import is_floating
 
 __all__ = ["Tensor", "Size"]
 
@@ -291,7 +292,7 @@ class Tensor:
     is_complex = staticmethod(lambda: False)
 
     def is_floating_point(self):
-        return self._a.dtype.kind == "f"
+        return is_floating(self._a.dtype)
 
     def element_size(self):
         return self._a.itemsize
@@ -462,5 +463,5 @@ Tensor._wrap_array = staticmethod(_from_array)
 
 
 def _check_can_require_grad(t):
-    if t._a.dtype.kind != "f":
+    if not is_floating(t._a.dtype):
         raise RuntimeError("only Tensors of floating point dtype can require gradients")

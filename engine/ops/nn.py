@@ -26,6 +26,7 @@ from ..backend import xp_of as namespace_of
 from ._core import _finish, _needs
 from ._registry import op
 from .products import AddmmBackward0, MmBackward0
+from .._dtype import is_floating
 
 
 def array_of(t):
@@ -354,7 +355,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             raise RuntimeError(f"max_pool2d: output size is too small for input {input.shape}")
         out_hw.append(o)
         extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
-    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    fill = -np.inf if is_floating(a.dtype) else np.iinfo(a.dtype).min
     padded = xp.pad(a, ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
                         (padding[1], padding[1] + extra[1])), constant_values=fill)
     # one contiguous plane per window offset (i, j); the first offset holding the maximum wins
@@ -364,7 +365,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     best = planes.max(axis=0)
     # NaN propagates, as in PyTorch: the first NaN of a window wins. On the CPU one host read skips
     # that test when there is no NaN; on cuda the test always runs (no host read)
-    nan_wins = a.dtype.kind == "f" and (xp is not np or bool(xp.isnan(best).any()))
+    nan_wins = is_floating(a.dtype) and (xp is not np or bool(xp.isnan(best).any()))
     offset = xp.zeros(best.shape, dtype=np.int32)
     found = xp.zeros(best.shape, dtype=bool)
     for k in range(planes.shape[0]):
@@ -412,7 +413,7 @@ class _Embedding(Function):
             idx = xp.where(ctx.bad, 0, idx)
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
         out = w[idx]
-        if ctx.bad is not None and w.dtype.kind == "f":
+        if ctx.bad is not None and is_floating(w.dtype):
             out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
         return tensor_from_array(out)
 
