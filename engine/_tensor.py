@@ -335,6 +335,8 @@ class Tensor:
     def numpy(self, force=False):
         if self._rg and not force and _gs.enabled:      # allowed under no_grad, as in PyTorch
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._a.dtype is _dtype._BF16:              # NumPy has no bfloat16 (PyTorch's message)
+            raise TypeError("Got unsupported ScalarType BFloat16")
         if is_cuda_array(self._a):
             if not force:
                 raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "

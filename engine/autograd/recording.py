@@ -29,6 +29,8 @@ class OpRecord(NamedTuple):
 
 
 active = None      # the active observers (a tuple, innermost last), or None when nobody records
+dispatch = None    # while set, op calls run as dispatch(name, fn, args, kwargs): engine.ops._lowp's
+                   # bfloat16-in-float32 and autocast casts (None until bfloat16 or autocast is used)
 _timed = False     # whether an active observer asked for each call's start time and duration
 _frames = []       # per op call in progress while recording: the records its inner ops made
 _Tensor = None     # engine.Tensor, bound when the first observer starts (a circular import)
@@ -90,14 +92,14 @@ def _call(name, fn, args, kwargs, opaque=False):
     if _timed:
         started = perf_counter()
         try:
-            result = fn(*args, **kwargs)
+            result = fn(*args, **kwargs) if dispatch is None else dispatch(name, fn, args, kwargs)
         finally:
             frames.pop()
         elapsed = perf_counter() - started
     else:
         started = elapsed = 0.0
         try:
-            result = fn(*args, **kwargs)
+            result = fn(*args, **kwargs) if dispatch is None else dispatch(name, fn, args, kwargs)
         finally:
             frames.pop()
     if opaque and frames:
@@ -193,14 +195,18 @@ def recorded(fn, name=None):
     if aliases is None:
         def op(*args, **kwargs):
             if active is None:
-                return fn(*args, **kwargs)
+                if dispatch is None:
+                    return fn(*args, **kwargs)
+                return dispatch(name, fn, args, kwargs)
             return _call(name, fn, args, kwargs)
     else:
         def op(*args, **kwargs):
             if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
                 kwargs = _renamed(kwargs, aliases, name)
             if active is None:
-                return fn(*args, **kwargs)
+                if dispatch is None:
+                    return fn(*args, **kwargs)
+                return dispatch(name, fn, args, kwargs)
             return _call(name, fn, args, kwargs)
     functools.update_wrapper(op, fn)
     op.__name__ = name

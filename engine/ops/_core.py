@@ -369,7 +369,7 @@ def _type_word(x):
     """PyTorch's word for the scalar type of a NumPy dtype or a tensor ('Float', 'Long', ...)."""
     a = getattr(x, "_a", None)
     npdt = x if a is None else a.dtype
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int",
             "bool": "Bool", "uint8": "Byte", "int16": "Short", "int8": "Char"}[str(npdt)]
 
 

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype, amp as _amp
+from .. import _dtype
 from .. import ops
 from .._tensor import _from_array as tensor_from_array
 from ..autograd.function import Function, name_node
@@ -69,7 +69,6 @@ def _addmm(x, w, b):
 def linear(input, weight, bias=None):
     """input @ weight.T + bias (weight: (out_features, in_features)); inputs with more than
     two dims are flattened to 2-D around one matrix product, as PyTorch does."""
-    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
     if weight.ndim != 2 or (bias is not None and bias.ndim != 1) or input.ndim == 0:
         out = input.matmul(weight.t())
         return out if bias is None else out + bias
@@ -279,7 +278,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if input.shape[1] != weight.shape[1]:
         raise RuntimeError(f"conv2d: input has {input.shape[1]} channels but weight "
                            f"{weight.shape} expects {weight.shape[1]}")
-    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
     out = _Conv2d.apply(input, weight, bias, _pair(stride), _pair(padding), _pair(dilation))
     return out.squeeze(0) if unbatched else out
 

@@ -29,7 +29,9 @@ def _operator(name):
 
     def operator(self, other):
         if _recording.active is None:
-            return fn(self, other)
+            if _recording.dispatch is None:
+                return fn(self, other)
+            return _recording.dispatch(name, fn, (self, other), {})
         return _recording._call(name, fn, (self, other), {})
     operator.__name__ = operator.__qualname__ = name
     return operator

@@ -1,0 +1,167 @@
+"""Reduced precision in one place: bfloat16 ops compute in float32 and round once, and
+autocast casts an op's inputs by PyTorch's op lists, both as op calls pass through.
+
+PyTorch's CPU kernels widen bfloat16 to float32 for the arithmetic (elementwise ops round
+once, reductions and matrix products accumulate in float32). NumPy's bfloat16 (ml_dtypes)
+rounds after every ufunc, so an op made of several ufuncs (softmax, var, sigmoid's
+backward) or a reduction would round many times. Instead, a computing op whose floating
+inputs promote to bfloat16 runs on float32 copies of its bfloat16 inputs, and its float32
+outputs are rounded to bfloat16 (the node's output metadata and saved result with them).
+Ops that only move or compare values (engine.ops.shape, indexing, writes, factories,
+random, comparison) and in-place variants (their out-of-place op is what computes) run on
+the bfloat16 arrays as they are. float16 keeps NumPy's own float16 arithmetic, but for the
+matrix products, which accumulate in float32 as PyTorch's do.
+
+`dispatch` is installed as `engine.autograd.recording.dispatch` once bfloat16 is loaded or
+an autocast region is entered; until then op calls do not come here at all.
+"""
+from .. import _dtype
+from .._tensor import Tensor
+from ..autograd import recording
+from ..autograd.graph import _SavedOutput
+from . import _registry
+
+import numpy as np
+
+_F32 = np.dtype(np.float32)
+_F16 = np.dtype(np.float16)
+
+# Modules whose ops move, compare or make values without arithmetic to widen.
+_AS_STORED_MODULES = {"engine.ops.shape", "engine.ops.indexing", "engine.ops.writes",
+                      "engine.ops.factories", "engine.ops.random", "engine.ops.comparison",
+                      "engine.ops._core"}                      # _core: the in-place variants
+_AS_STORED = {"flatten", "dropout", "one_hot", "embedding", "max_pool2d"}
+# float16 products accumulate in float32 (PyTorch's CPU kernels; NumPy's float16 matmul does not)
+_FLOAT16_PRODUCTS = {"matmul", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "addmv", "linear",
+                     "conv2d", "inner", "outer", "vdot", "tensordot", "einsum"}
+
+_bf16_loaded = False
+_computes = {}           # op name -> whether it computes bfloat16 in float32 (filled as ops are seen)
+_autocast_regions = 0    # autocast regions entered and not left, over all threads
+
+
+def _is_computing(name):
+    """A registered op that does arithmetic: not a data-moving op, not an in-place variant,
+    not a custom autograd.Function (those see their inputs as given, as in PyTorch)."""
+    if name.endswith("_") or name in _AS_STORED:
+        return False
+    o = _registry.OPS.get(name)
+    if o is not None:
+        return o.module not in _AS_STORED_MODULES
+    return any(name in table for table in _registry.NAMESPACES.values())
+
+
+def _on_bfloat16(d):
+    global _bf16_loaded
+    _bf16_loaded = True
+    recording.dispatch = dispatch
+
+
+_dtype.BFLOAT16_HOOKS.append(_on_bfloat16)
+
+
+def autocast_entered(delta):
+    """engine.amp's autocast calls this with +1 / -1 around an enabled region."""
+    global _autocast_regions
+    _autocast_regions += delta
+    recording.dispatch = dispatch if _autocast_regions or _bf16_loaded else None
+
+
+def _tensors(args, kwargs):
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(x for x in a if isinstance(x, Tensor))
+    for k, v in kwargs.items():
+        if isinstance(v, Tensor) and k != "out":
+            out.append(v)
+    return out
+
+
+def dispatch(name, fn, args, kwargs):
+    """One op call: autocast's casts at the outermost op, then the call, bfloat16 (and float16
+    products) computed in float32."""
+    if _autocast_regions:
+        from .. import amp
+        state = amp._state
+        if state.any_enabled and not state.depth:
+            args, kwargs = amp.autocast_inputs(name, args, kwargs)
+            state.depth += 1
+            try:
+                return _call(name, fn, args, kwargs)
+            finally:
+                state.depth -= 1
+    return _call(name, fn, args, kwargs)
+
+
+def _call(name, fn, args, kwargs):
+    computes = _computes.get(name)
+    if computes is None:
+        computes = _computes[name] = _is_computing(name)
+    if computes and _bf16_loaded:
+        return _in_float32(fn, args, kwargs, _dtype._BF16, name in _FLOAT16_PRODUCTS)
+    if name in _FLOAT16_PRODUCTS:
+        return _in_float32(fn, args, kwargs, None, True)
+    return fn(*args, **kwargs)
+
+
+def _in_float32(fn, args, kwargs, bf16, f16):
+    """fn(*args, **kwargs) with its bfloat16 inputs (float16 ones too when `f16`) widened to
+    float32 and its float32 outputs rounded back, when the floating inputs promote to that
+    dtype; else a plain call."""
+    ts = _tensors(args, kwargs)
+    low = next((t._a.dtype for t in ts if t._a.dtype is bf16 or f16 and t._a.dtype is _F16), None)
+    if low is None:
+        return fn(*args, **kwargs)
+    target = _dtype.from_np(low)
+    floats = [t for t in ts if _dtype.is_floating(t._a.dtype)]
+    if _dtype.result_type(*floats) is not target:
+        return fn(*args, **kwargs)        # promoted to float32 (or float64) by the op itself
+    explicit = kwargs.get("dtype")
+    if explicit is None:
+        explicit = next((a for a in args if isinstance(a, _dtype.dtype)), None)
+    if explicit is not None and explicit is not target:
+        return fn(*args, **kwargs)        # the caller chose the output dtype
+    if explicit is target:                # accumulate in float32, round at the end
+        if "dtype" in kwargs:
+            kwargs = dict(kwargs, dtype=_dtype.float32)
+        else:
+            args = tuple(_dtype.float32 if a is target else a for a in args)
+    kept = {}
+    for t in ts:
+        if t._a.dtype is low and id(t) not in kept:
+            kept[id(t)] = (t, t._a)
+            t._a = t._a.astype(_F32)
+    try:
+        out = fn(*args, **kwargs)
+    finally:
+        for t, a in kept.values():
+            t._a = a
+    _round(out, kept, low)
+    return out
+
+
+def _round(out, inputs, low):
+    if isinstance(out, Tensor):
+        if out._a.dtype == _F32 and id(out) not in inputs:
+            _round_tensor(out, low)
+    elif isinstance(out, (tuple, list)):
+        for o in out:
+            _round(o, inputs, low)
+
+
+def _round_tensor(t, low):
+    """t's float32 array rounded to `low`, with its node's output metadata and saved result."""
+    old = t._a
+    t._a = new = old.astype(low)
+    node = t._node
+    if node is None:
+        return
+    meta = list(node._meta)
+    meta[t._nr] = (new.shape, new.dtype)
+    node._meta = tuple(meta)
+    for s in node._saved or ():
+        if type(s) is _SavedOutput and s.a is old:
+            s.a = new
