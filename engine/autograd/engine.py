@@ -134,7 +134,7 @@ def _fit(g, node, nr, src):
                                f"[{', '.join(map(str, a.shape))}] but expected shape compatible with "
                                f"[{', '.join(map(str, shape))}]") from None
     if g._a.dtype != dt:
-        g = g.to(dt)
+        g = g.to(dtype=dt)      # dt is a NumPy dtype: passed by name (to(dt) reads engine dtypes only)
     return g
 
 

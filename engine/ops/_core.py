@@ -437,7 +437,7 @@ def _write_with_ufunc(uf, self, args, kwargs):
     o = other._a if _isinst(other, Tensor) else other
     if alpha != 1:
         o = o * alpha
-    if not (getattr(a.flags, "writeable", True) and is_floating(a.dtype) and (
+    if not (getattr(a.flags, "writeable", True) and is_floating(a.dtype) and a.dtype is not _dtype._BF16 and (
             not hasattr(o, "dtype") or o.dtype == a.dtype or _isinst(o, (int, float)))):
         return False
     if type(o) is not type(a) and not _isinst(o, (int, float)):

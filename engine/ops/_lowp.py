@@ -15,13 +15,16 @@ matrix products, which accumulate in float32 as PyTorch's do.
 `dispatch` is installed as `engine.autograd.recording.dispatch` once bfloat16 is loaded or
 an autocast region is entered; until then op calls do not come here at all.
 """
+import inspect
+
+import numpy as np
+
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import recording
-from ..autograd.graph import _SavedOutput
+from ..autograd import graph
+from ..autograd.graph import AccumulateGrad, _SavedOutput
 from . import _registry
-
-import numpy as np
 
 _F32 = np.dtype(np.float32)
 _F16 = np.dtype(np.float16)
@@ -38,6 +41,15 @@ _FLOAT16_PRODUCTS = {"matmul", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "ad
 _bf16_loaded = False
 _computes = {}           # op name -> whether it computes bfloat16 in float32 (filled as ops are seen)
 _autocast_regions = 0    # autocast regions entered and not left, over all threads
+
+
+def _inplace_position(fn):
+    """Where fn takes `inplace` (nn.functional's relu, leaky_relu ...), else None."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
+    return names.index("inplace") if "inplace" in names else None
 
 
 def _is_computing(name):
@@ -99,8 +111,11 @@ def dispatch(name, fn, args, kwargs):
 def _call(name, fn, args, kwargs):
     computes = _computes.get(name)
     if computes is None:
-        computes = _computes[name] = _is_computing(name)
+        computes = _computes[name] = _is_computing(name) and (_inplace_position(fn),)
     if computes and _bf16_loaded:
+        at = computes[0]
+        if at is not None and (kwargs.get("inplace") or len(args) > at and args[at]):
+            return fn(*args, **kwargs)    # writes into its input: the op_ rule (see above)
         return _in_float32(fn, args, kwargs, _dtype._BF16, name in _FLOAT16_PRODUCTS)
     if name in _FLOAT16_PRODUCTS:
         return _in_float32(fn, args, kwargs, None, True)
@@ -134,13 +149,43 @@ def _in_float32(fn, args, kwargs, bf16, f16):
         if t._a.dtype is low and id(t) not in kept:
             kept[id(t)] = (t, t._a)
             t._a = t._a.astype(_F32)
+    start = graph._next_seq()
     try:
         out = fn(*args, **kwargs)
     finally:
         for t, a in kept.values():
             t._a = a
     _round(out, kept, low)
+    _settle(out, start, kept, low)
     return out
+
+
+def _settle(out, start, kept, low):
+    """The graph the call made, as if it had run in `low`: the nodes made after `start` get
+    `low` where their outputs or saved tensors are float32 (an op made of other ops saves the
+    views and intermediates it computed in float32), and the inputs' AccumulateGrad nodes
+    made during the call expect gradients of the inputs' own dtype."""
+    for t, a in kept.values():
+        ref = t._acc
+        acc = ref() if ref is not None else None
+        if acc is not None and acc._meta[0][1] == _F32:
+            acc._meta = ((a.shape, a.dtype),)
+    stack = [o._node for o in (out if isinstance(out, (tuple, list)) else (out,))
+             if isinstance(o, Tensor) and o._node is not None]
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if n._seq <= start or type(n) is AccumulateGrad or id(n) in seen:
+            continue
+        seen.add(id(n))
+        n._meta = tuple((shape, low if dt == _F32 else dt) for shape, dt in n._meta)
+        for s in n._saved or ():
+            if isinstance(s, Tensor):
+                if id(s) not in kept and s._a.dtype == _F32:
+                    s._a = s._a.astype(low)
+            elif type(s) is _SavedOutput and s.a.dtype == _F32:
+                s.a = s.a.astype(low)
+        stack.extend(nxt for nxt, _ in n._next if nxt is not None)
 
 
 def _round(out, inputs, low):
