@@ -149,7 +149,7 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler",
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler", "cpu",
          "distributions")
 
 

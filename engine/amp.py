@@ -6,8 +6,9 @@ Inside `autocast(device_type)`, an op call's floating inputs on that device are 
 op's policy in PyTorch's autocast tables (aten/src/ATen/autocast_mode.cpp for cpu,
 AT_FORALL_* in ATen/autocast_mode.h for cuda): the lower-precision ops (matmul, linear,
 conv, ...) get the autocast dtype, the float32 ops (losses, linalg, ...) get float32, the
-promote ops the widest input dtype; float64 inputs and other ops are left alone. Only the
-outermost op call casts (an op's inner ops do not cast again, as in PyTorch). The casts are
+promote ops the widest input dtype; float64 inputs and other ops are left alone. The ops a
+listed op runs inside are not cast again; an unlisted op made of other ops (einsum, cov) has
+its inner ops cast, as PyTorch's composite ops do. The casts are
 engine ops (`to`), so gradients flow back through them and float32 parameters still
 receive float32 gradients. The casts happen where every op call passes
 (engine.ops._lowp.dispatch), which is also where bfloat16 ops compute in float32.
@@ -113,6 +114,8 @@ def _policies(lower, fp32, opt_dtype, promote):
 POLICY = {"cpu": _policies(_CPU_LOWER, _CPU_FP32, (), _CPU_PROMOTE),
           "cuda": _policies(_CUDA_LOWER, _CUDA_FP32, _CUDA_FP32_SET_OPT_DTYPE, _CUDA_PROMOTE)}
 POLICY["cpu"]["inv"] = POLICY["cpu"]["inverse"]          # engine.inverse and linalg.inv: one op
+# linalg.pinv is one engine op; PyTorch composes it of svd and a final matmul (lower precision)
+POLICY["cpu"]["pinv"] = POLICY["cuda"]["pinv"] = "lower"
 POLICY["cuda"]["matrix_norm"] = POLICY["cuda"]["vector_norm"] = "fp32_set_opt_dtype"
 
 
@@ -211,18 +214,19 @@ def active_autocasts() -> list:
 
 def autocast_inputs(name, args, kwargs):
     """(args, kwargs) as op `name` sees them under the autocast now in force: its eligible
-    inputs (floating, not float64, on an autocast-enabled device) cast by the op's policy."""
+    inputs (floating, not float64, on an autocast-enabled device) cast by the op's policy;
+    None when the op is on no list (or its inputs live on a device autocast is off for)."""
     first = next((t for t in _flat(args, kwargs)), None)
     if first is None:
-        return args, kwargs
+        return None
     device_type = first.device.type
     if not _state.enabled[device_type]:
-        return args, kwargs
+        return None
     policy = POLICY[device_type].get(name)
     if policy is None:
         if device_type == "cuda" and name in _CUDA_BANNED:
             raise RuntimeError(_CUDA_BANNED[name])
-        return args, kwargs
+        return None
     if policy == "lower":
         to = _dtype_of(device_type)
     elif policy == "fp32":
@@ -401,27 +405,42 @@ class GradScaler:
         self._growth_tracker = state_dict["_growth_tracker"]
 
 
-class _CudaAutocast(autocast):
-    """`engine.cuda.amp.autocast(...)`: autocast("cuda", ...)."""
+def _deprecated_alias(device_type, base):
+    """torch.cuda.amp / torch.cpu.amp's class `base` fixed to `device_type`: deprecated in
+    PyTorch, with its FutureWarning."""
+    scope = f"torch.{device_type}.amp.{base.__name__}"
+    message = (f"`{scope}(args...)` is deprecated. Please use `torch.amp.{base.__name__}"
+               f"('{device_type}', args...)` instead.")
+    if base is autocast:
+        default_dtype = "bfloat16" if device_type == "cpu" else None
 
-    def __init__(self, enabled: bool = True, dtype=None, cache_enabled: bool = True):
-        super().__init__("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+        def __init__(self, enabled: bool = True, dtype=None, cache_enabled: bool = True):
+            warnings.warn(message, FutureWarning, stacklevel=2)
+            if dtype is None and default_dtype:
+                dtype = _dtype._load_bfloat16()
+            autocast.__init__(self, device_type, dtype=dtype, enabled=enabled,
+                              cache_enabled=cache_enabled)
+    else:
+        def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
+                     backoff_factor: float = 0.5, growth_interval: int = 2000,
+                     enabled: bool = True):
+            warnings.warn(message, FutureWarning, stacklevel=2)
+            GradScaler.__init__(self, device_type, init_scale, growth_factor, backoff_factor,
+                                growth_interval, enabled)
+    cls = type(base.__name__, (base,), {"__init__": __init__, "__module__": f"engine.{device_type}.amp",
+                                        "__doc__": f"`{scope}(...)`: {base.__name__}"
+                                                   f"('{device_type}', ...), deprecated."})
+    return cls
 
 
-class _CudaGradScaler(GradScaler):
-    """`engine.cuda.amp.GradScaler(...)`: GradScaler("cuda", ...)."""
+def _amp_aliases(device_type):
+    mod = types.ModuleType(f"engine.{device_type}.amp",
+                           f"PyTorch's torch.{device_type}.amp aliases (deprecated there): "
+                           f"autocast and GradScaler fixed to the '{device_type}' device.")
+    mod.autocast = _deprecated_alias(device_type, autocast)
+    mod.GradScaler = _deprecated_alias(device_type, GradScaler)
+    return mod
 
-    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
-                 backoff_factor: float = 0.5, growth_interval: int = 2000,
-                 enabled: bool = True):
-        super().__init__("cuda", init_scale, growth_factor, backoff_factor, growth_interval,
-                         enabled)
 
-
-_CudaAutocast.__name__ = _CudaAutocast.__qualname__ = "autocast"
-_CudaGradScaler.__name__ = _CudaGradScaler.__qualname__ = "GradScaler"
-
-cuda_amp = types.ModuleType("engine.cuda.amp", "PyTorch's torch.cuda.amp aliases: autocast and "
-                                               "GradScaler fixed to the 'cuda' device.")
-cuda_amp.autocast = _CudaAutocast
-cuda_amp.GradScaler = _CudaGradScaler
+cuda_amp = _amp_aliases("cuda")
+cpu_amp = _amp_aliases("cpu")

@@ -93,18 +93,20 @@ def _tensors(args, kwargs):
 
 
 def dispatch(name, fn, args, kwargs):
-    """One op call: autocast's casts at the outermost op, then the call, bfloat16 (and float16
-    products) computed in float32."""
+    """One op call: autocast's casts (for an op on PyTorch's lists, not inside another listed
+    op: ops made of other ops, such as einsum or cov, have their inner ops cast, as PyTorch's
+    composite ops do), then the call, bfloat16 (and float16 products) computed in float32."""
     if _autocast_regions:
         from .. import amp
         state = amp._state
         if state.any_enabled and not state.depth:
-            args, kwargs = amp.autocast_inputs(name, args, kwargs)
-            state.depth += 1
-            try:
-                return _call(name, fn, args, kwargs)
-            finally:
-                state.depth -= 1
+            cast = amp.autocast_inputs(name, args, kwargs)
+            if cast is not None:              # a listed op: its inner ops are not cast again
+                state.depth += 1
+                try:
+                    return _call(name, fn, *cast)
+                finally:
+                    state.depth -= 1
     return _call(name, fn, args, kwargs)
 
 
