@@ -254,3 +254,33 @@ def test_bfloat16_on_the_fake_cuda_path(fake_cuda):  # noqa: F811
     assert a.grad.dtype is engine.bfloat16 and a.grad.cpu().tolist() == cpu.grad.tolist()
     with autocast("cuda", dtype=engine.bfloat16):
         assert (a.detach().float() @ engine.ones(3, 2, device="cuda")).dtype is engine.bfloat16
+
+
+def test_a_script_training_in_bfloat16_autocast_records_the_casts(tmp_path):
+    """A user script with autocast("cpu") runs in gradstudio: the recorded graph shows the
+    casts autocast made (ToCopyBackward0 into bfloat16) before each lower-precision op."""
+    from gradstudio.runtime.script_run import run_script
+    from gradstudio.runtime.session import Session
+    path = tmp_path / "amp_train.py"
+    path.write_text(
+        "import torch\n"
+        "torch.manual_seed(0)\n"
+        "x, y = torch.randn(16, 3), torch.randn(16, 1)\n"
+        "net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))\n"
+        "opt = torch.optim.SGD(net.parameters(), lr=0.1)\n"
+        "for step in range(3):\n"
+        "    opt.zero_grad()\n"
+        "    with torch.autocast('cpu'):\n"
+        "        loss = torch.nn.functional.mse_loss(net(x), y)\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+        "print(loss.dtype, net(x).dtype)\n")
+    result = run_script(path, timeout=120)
+    assert "".join(result.stdout).strip() == "torch.float32 torch.float32"
+    doc = result.document
+    session = Session(doc)
+    session.run()
+    dtypes = {doc.nodes[n].label: str(session.value(n).dtype) for n in doc.nodes
+              if session.value(n) is not None}
+    assert dtypes["linear"] == "torch.bfloat16" and dtypes["mse_loss"] == "torch.float32"
+    assert any(label.startswith("to") and d == "torch.bfloat16" for label, d in dtypes.items())

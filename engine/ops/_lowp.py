@@ -100,14 +100,21 @@ def dispatch(name, fn, args, kwargs):
         from .. import amp
         state = amp._state
         if state.any_enabled and not state.depth:
-            cast = amp.autocast_inputs(name, args, kwargs)
+            cast = amp.autocast_inputs(name, args, kwargs)   # the casts are ops of their own
             if cast is not None:              # a listed op: its inner ops are not cast again
                 state.depth += 1
                 try:
-                    return _call(name, fn, *cast)
+                    return _recorded(name, fn, *cast)
                 finally:
                     state.depth -= 1
-    return _call(name, fn, args, kwargs)
+    return _recorded(name, fn, args, kwargs)
+
+
+def _recorded(name, fn, args, kwargs):
+    """_call, seen by an active recording observer as the op `name` on these inputs."""
+    if recording.active is None:
+        return _call(name, fn, args, kwargs)
+    return recording._call(name, fn, args, kwargs, run=_call)
 
 
 def _call(name, fn, args, kwargs):

@@ -28,11 +28,11 @@ def _operator(name):
     fn = OPS[name].fn.__wrapped__
 
     def operator(self, other):
-        if _recording.active is None:
-            if _recording.dispatch is None:
+        if _recording.dispatch is None:
+            if _recording.active is None:
                 return fn(self, other)
-            return _recording.dispatch(name, fn, (self, other), {})
-        return _recording._call(name, fn, (self, other), {})
+            return _recording._call(name, fn, (self, other), {})
+        return _recording.dispatch(name, fn, (self, other), {})
     operator.__name__ = operator.__qualname__ = name
     return operator
 
