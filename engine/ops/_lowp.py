@@ -39,7 +39,7 @@ _FLOAT16_PRODUCTS = {"matmul", "mm", "bmm", "mv", "dot", "addmm", "baddbmm", "ad
                      "conv2d", "inner", "outer", "vdot", "tensordot", "einsum"}
 
 _bf16_loaded = False
-_computes = {}           # op name -> whether it computes bfloat16 in float32 (filled as ops are seen)
+_plans = {}              # op name -> _plan(name, fn), filled as ops are first seen
 _autocast_regions = 0    # autocast regions entered and not left, over all threads
 
 
@@ -118,27 +118,48 @@ def _recorded(name, fn, args, kwargs):
 
 
 def _call(name, fn, args, kwargs):
-    computes = _computes.get(name)
-    if computes is None:
-        computes = _computes[name] = _is_computing(name) and (_inplace_position(fn),)
-    if computes and _bf16_loaded:
-        at = computes[0]
-        if at is not None and (kwargs.get("inplace") or len(args) > at and args[at]):
-            return fn(*args, **kwargs)    # writes into its input: the op_ rule (see above)
-        return _in_float32(fn, args, kwargs, _dtype._BF16, name in _FLOAT16_PRODUCTS)
-    if name in _FLOAT16_PRODUCTS:
-        return _in_float32(fn, args, kwargs, None, True)
-    return fn(*args, **kwargs)
-
-
-def _in_float32(fn, args, kwargs, bf16, f16):
-    """fn(*args, **kwargs) with its bfloat16 inputs (float16 ones too when `f16`) widened to
-    float32 and its float32 outputs rounded back, when the floating inputs promote to that
-    dtype; else a plain call."""
-    ts = _tensors(args, kwargs)
-    low = next((t._a.dtype for t in ts if t._a.dtype is bf16 or f16 and t._a.dtype is _F16), None)
+    plan = _plans.get(name)
+    if plan is None:
+        plan = _plans[name] = _plan(name, fn)
+    computes, inplace_at, f16 = plan
+    if not (computes and _bf16_loaded or f16):
+        return fn(*args, **kwargs)
+    if inplace_at is not None and (kwargs.get("inplace") or len(args) > inplace_at
+                                   and args[inplace_at]):
+        return fn(*args, **kwargs)        # writes into its input: the op_ rule (see above)
+    low = _low_dtype(args, kwargs, _dtype._BF16 if computes else None, f16)
     if low is None:
         return fn(*args, **kwargs)
+    return _in_float32(fn, args, kwargs, low)
+
+
+def _plan(name, fn):
+    """(computes bfloat16 in float32, where fn takes `inplace`, a float16 product)."""
+    computes = _is_computing(name)
+    return computes, _inplace_position(fn) if computes else None, name in _FLOAT16_PRODUCTS
+
+
+def _low_dtype(args, kwargs, bf16, f16):
+    """The dtype of the first bfloat16 (or, with f16, float16) tensor among the inputs."""
+    for a in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(a, Tensor):
+            d = a._a.dtype
+            if d is bf16 or f16 and d is _F16:
+                return d
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                if isinstance(x, Tensor):
+                    d = x._a.dtype
+                    if d is bf16 or f16 and d is _F16:
+                        return d
+    return None
+
+
+def _in_float32(fn, args, kwargs, low):
+    """fn(*args, **kwargs) with its `low`-precision inputs (bfloat16, or float16 for a
+    product) widened to float32 and its float32 outputs rounded back to `low`, when the
+    floating inputs promote to `low`; else a plain call."""
+    ts = _tensors(args, kwargs)
     target = _dtype.from_np(low)
     floats = [t for t in ts if _dtype.is_floating(t._a.dtype)]
     if _dtype.result_type(*floats) is not target:
