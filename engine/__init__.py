@@ -160,8 +160,9 @@ def __getattr__(name):
         return mod
     if name in ("save", "load"):    # engine.save / engine.load live in engine.serialization
         return getattr(_importlib.import_module(".serialization", __name__), name)
-    if name == "autocast":  # engine.autocast is engine.amp.autocast, as torch.autocast
-        return _importlib.import_module(".amp", __name__).autocast
+    if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",
+                "is_autocast_available"):  # engine.autocast is engine.amp.autocast, as in torch
+        return getattr(_importlib.import_module(".amp", __name__), name)
     if name == "bfloat16":  # NumPy's bfloat16 comes from ml_dtypes, imported on first use
         globals()["bfloat16"] = _dtype._load_bfloat16()
         return bfloat16

@@ -284,3 +284,15 @@ def test_a_script_training_in_bfloat16_autocast_records_the_casts(tmp_path):
               if session.value(n) is not None}
     assert dtypes["linear"] == "torch.bfloat16" and dtypes["mse_loss"] == "torch.float32"
     assert any(label.startswith("to") and d == "torch.bfloat16" for label, d in dtypes.items())
+
+
+def test_cuda_bfloat16_autocast_without_cupy_bfloat16_is_torchs_error(fake_cuda, monkeypatch):  # noqa: F811
+    """CuPy before 14 holds no bfloat16: autocast("cuda", dtype=bfloat16) then refuses as
+    PyTorch does on a GPU without bfloat16."""
+    monkeypatch.setattr(engine.cuda, "is_bf16_supported", lambda including_emulation=True: False)
+    with pytest.raises(RuntimeError, match="Current CUDA Device does not support bfloat16. "
+                                           "Please switch dtype to float16."):
+        autocast("cuda", dtype=engine.bfloat16)
+    with autocast("cuda", dtype=engine.float16):
+        assert (engine.ones(2, 2, device="cuda") @ engine.ones(2, 2, device="cuda")).dtype \
+            is engine.float16

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import engine
+from test_engine_fake_cuda import fake_cuda  # noqa: F401  (the fixture)
 from test_engine_op_table import OPS, make_inputs
 
 bf16 = engine.bfloat16
@@ -171,3 +172,21 @@ def test_op_table_in_bfloat16_matches_torch(op, i):
     if op.name not in _TORCH_OFF:
         assert errors[0] <= 2.0, errors              # the forward (PyTorch rounds inside its composites)
         assert max(errors) <= 8.0, errors            # backward formulas round per engine op
+
+
+@pytest.mark.parametrize("op", OPS, ids=[op.name for op in OPS])
+def test_op_table_in_bfloat16_on_the_fake_cuda_path(fake_cuda, op):  # noqa: F811
+    """bfloat16 cuda tensors take the same path as cpu ones (the fake CuPy holds bfloat16 as
+    CuPy 14 does): the same values, dtypes and gradients."""
+    arrays = make_inputs(op, op.samples[0])
+    seen = []
+    for device in ("cpu", "cuda"):
+        xs = [engine.tensor(a, dtype=engine.float32, device=device).bfloat16().requires_grad_()
+              for a in arrays]
+        out = op.fn(engine, *xs)
+        assert out.device.type == device
+        (out.float() * 1.5).sum().backward()
+        seen.append((repr(out.dtype), out.detach().cpu().float().tolist(),
+                     [None if x.grad is None else (repr(x.grad.dtype), x.grad.cpu().float().tolist())
+                      for x in xs]))
+    assert seen[0] == seen[1]
