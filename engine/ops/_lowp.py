@@ -23,6 +23,7 @@ from .. import _dtype
 from .._tensor import Tensor
 from ..autograd import recording
 from ..autograd import graph
+from ..autograd.grad_mode import state as _gs
 from ..autograd.graph import AccumulateGrad, _SavedOutput
 from . import _registry
 
@@ -209,6 +210,8 @@ def _settle(out, start, kept, low):
             continue
         seen.add(id(n))
         n._meta = tuple((shape, low if dt == _F32 else dt) for shape, dt in n._meta)
+        if low is _dtype._BF16 and type(n).__name__ in _FUSED_BACKWARD and type(n)._single:
+            n.__class__ = _in_float32_backward(type(n))
         for s in n._saved or ():
             if isinstance(s, Tensor):
                 if id(s) not in kept and s._a.dtype == _F32:
@@ -216,6 +219,52 @@ def _settle(out, start, kept, low):
             elif type(s) is _SavedOutput and s.a.dtype == _F32:
                 s.a = s.a.astype(low)
         stack.extend(nxt for nxt, _ in n._next if nxt is not None)
+
+
+# Nodes whose PyTorch backward is one kernel (tanh_backward, sigmoid_backward,
+# _softmax_backward_data, ...: derivatives.yaml), which computes bfloat16 in float32 and
+# rounds once; other formulas are ATen ops in PyTorch too, each rounding, as the engine's do.
+_FUSED_BACKWARD = {"TanhBackward0", "SigmoidBackward0", "SoftmaxBackward0",
+                   "LogSoftmaxBackward0", "GeluBackward0", "SiluBackward0", "EluBackward0",
+                   "SoftplusBackward0", "LogSigmoidBackward0", "NativeLayerNormBackward0",
+                   "MseLossBackward0", "SmoothL1LossBackward0", "HuberLossBackward0",
+                   "NllLossBackward0", "BinaryCrossEntropyBackward0"}
+_WIDE_NODES = {}         # node class -> its subclass whose backward runs in float32
+
+
+def _in_float32_backward(cls):
+    """cls with a backward that, for bfloat16 gradients and without create_graph, computes the
+    whole formula in float32 (its saved bfloat16 tensors widened for the call): the engine
+    then rounds each gradient once to its input's dtype, as PyTorch's fused backward kernels
+    do. With create_graph the formula's ops run one by one (each rounds), so the graph of the
+    gradient stays bfloat16."""
+    wide = _WIDE_NODES.get(cls)
+    if wide is not None or cls in _WIDE_NODES.values():
+        return wide or cls
+    formula = cls.backward
+
+    def backward(self, g):
+        bf16 = _dtype._BF16
+        if _gs.enabled or g is None or g._a.dtype is not bf16:
+            return formula(self, g)
+        kept = []
+        for item in self._saved or ():
+            if isinstance(item, Tensor):
+                if item._a.dtype is bf16:
+                    kept.append((item, "_a", item._a))
+                    item._a = item._a.astype(_F32)
+            elif type(item) is _SavedOutput and item.a.dtype is bf16:
+                kept.append((item, "a", item.a))
+                item.a = item.a.astype(_F32)
+        try:
+            return formula(self, Tensor._wrap_array(g._a.astype(_F32)))
+        finally:
+            for item, attr, a in reversed(kept):
+                setattr(item, attr, a)
+    wide = _WIDE_NODES[cls] = type(cls)(cls.__name__, (cls,), {
+        "__slots__": (), "backward": backward, "__qualname__": cls.__qualname__,
+        "__module__": cls.__module__, "__doc__": cls.__doc__})
+    return wide
 
 
 def _round(out, inputs, low):
