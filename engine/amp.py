@@ -188,13 +188,15 @@ class autocast:
         _state.enabled[self.device_type] = self._enabled
         _state.dtype[self.device_type] = self.fast_dtype
         _state.any_enabled = any(_state.enabled.values())
-        _lowp.autocast_entered(1)
+        if self._enabled:
+            _lowp.autocast_entered(1)
         return self
 
     def __exit__(self, *exc):
         _state.enabled[self.device_type], _state.dtype[self.device_type] = self._saved
         _state.any_enabled = any(_state.enabled.values())
-        _lowp.autocast_entered(-1)
+        if self._enabled:
+            _lowp.autocast_entered(-1)
         return False
 
     def __call__(self, fn):

@@ -190,3 +190,19 @@ def test_op_table_in_bfloat16_on_the_fake_cuda_path(fake_cuda, op):  # noqa: F81
                      [None if x.grad is None else (repr(x.grad.dtype), x.grad.cpu().float().tolist())
                       for x in xs]))
     assert seen[0] == seen[1]
+
+
+def test_ml_dtypes_loads_only_when_bfloat16_is_named():
+    """Importing ml_dtypes takes about half a second: `import engine` and float32 work do not
+    pay it, and op calls take their direct path until bfloat16 or autocast is used."""
+    import subprocess
+    import sys
+    code = ("import sys, engine\n"
+            "from engine.autograd import recording\n"
+            "x = engine.ones(2, requires_grad=True); (x * 2).sum().backward()\n"
+            "print('ml_dtypes' in sys.modules, recording.dispatch is None)\n"
+            "engine.bfloat16\n"
+            "print('ml_dtypes' in sys.modules, recording.dispatch is None)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout.split()
+    assert out == ["False", "True", "True", "False"]
