@@ -206,3 +206,41 @@ def test_ml_dtypes_loads_only_when_bfloat16_is_named():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120).stdout.split()
     assert out == ["False", "True", "True", "False"]
+
+
+def _layers(m):
+    return {"Linear": (lambda: m.nn.Linear(6, 4), (5, 6)),
+            "Conv2d": (lambda: m.nn.Conv2d(2, 3, 3, padding=1), (2, 2, 5, 5)),
+            "LayerNorm": (lambda: m.nn.LayerNorm(6), (5, 6)),
+            "BatchNorm1d": (lambda: m.nn.BatchNorm1d(6), (5, 6)),
+            "GELU": (lambda: m.nn.GELU(), (5, 6)),
+            "GRU": (lambda: m.nn.GRU(6, 4, batch_first=True), (2, 3, 6)),
+            "MultiheadAttention": (lambda: m.nn.MultiheadAttention(6, 2, batch_first=True),
+                                   (2, 3, 6))}
+
+
+@pytest.mark.parametrize("name", list(_layers(engine)))
+def test_layers_converted_with_bfloat16_match_torch(name):
+    torch = pytest.importorskip("torch")
+    make, shape = _layers(engine)[name]
+    mine = make()
+    theirs = _layers(torch)[name][0]()
+    theirs.load_state_dict({k: torch.tensor(v.detach().float().tolist())
+                            for k, v in mine.state_dict().items()})
+    mine.bfloat16()
+    theirs.bfloat16()
+    g = np.random.default_rng(3)
+    x, w = g.uniform(-1, 1, shape), None
+    ex = engine.tensor(x, dtype=engine.float32).bfloat16().requires_grad_()
+    tx = torch.tensor(x, dtype=torch.float32).bfloat16().requires_grad_()
+    outs = []
+    for m, layer, inp in ((engine, mine, ex), (torch, theirs, tx)):
+        out = layer(inp, inp, inp)[0] if name == "MultiheadAttention" else layer(inp)
+        out = out[0] if isinstance(out, tuple) else out
+        w = g.uniform(0.5, 1.5, tuple(out.shape)) if w is None else w
+        (out.float() * m.tensor(w, dtype=m.float32)).sum().backward()
+        outs.append(out)
+    assert repr(outs[0].dtype) == str(outs[1].dtype) == "torch.bfloat16"
+    assert repr(ex.grad.dtype) == str(tx.grad.dtype)
+    assert _scaled_error(outs[0].detach().float().numpy(), outs[1].detach().float().numpy()) <= 1.0
+    assert _scaled_error(ex.grad.float().numpy(), tx.grad.float().numpy()) <= 4.0
