@@ -677,3 +677,27 @@ def test_torch_level_in_place_functions_are_torchs():
         assert hasattr(torch, name) and callable(getattr(engine, name)), name
     for name in ("eq_", "cumsum_", "fmod_", "unsqueeze_", "t_", "absolute_", "multiply_"):
         assert not hasattr(engine, name) and not hasattr(torch, name), name
+
+
+# ----------------------------------------------------------------------------- the same on (fake) CUDA
+from tests.test_engine_fake_cuda import fake_cuda  # noqa: E402,F401  (the fixture)
+
+
+def test_out_in_place_svd_and_accelerator_on_fake_cuda(fake_cuda):  # noqa: F811
+    assert engine.accelerator.is_available() and engine.accelerator.device_count() >= 1
+    assert engine.accelerator.current_accelerator() == engine.device("cuda")
+    a = engine.arange(4.0, device="cuda").reshape(2, 2)
+    o = engine.zeros(2, 2, device="cuda")
+    assert engine.matmul(a, a, out=o) is o and o.is_cuda
+    assert o.cpu().tolist() == [[2.0, 3.0], [6.0, 11.0]]
+    b = a * 1
+    b.unsqueeze_(0)
+    assert b.shape == (1, 2, 2) and b.is_cuda
+    c = engine.tensor([0.1, 0.5], device="cuda")
+    c.asin_()
+    np.testing.assert_allclose(c.cpu().numpy(), np.arcsin([0.1, 0.5]).astype(np.float32), rtol=1e-6)
+    u, s, v = engine.svd(engine.tensor([[3.0, 0.0], [0.0, 2.0]], device="cuda"))
+    assert s.is_cuda and s.cpu().tolist() == [3.0, 2.0] and v.is_cuda
+    t = engine.tensor([1.0, 2.0], device="cuda")
+    t[0] = engine.tensor([[5.0]], device="cuda")
+    assert t.cpu().tolist() == [5.0, 2.0]
