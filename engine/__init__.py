@@ -152,7 +152,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler", "cpu",
-         "distributions", "accelerator", "backends", "onnx")
+         "distributions", "accelerator", "backends", "onnx", "functional")
 
 
 def __getattr__(name):
@@ -160,6 +160,8 @@ def __getattr__(name):
         mod = _importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name == "broadcast_shapes":      # engine.broadcast_shapes is engine.functional's, as in torch
+        return _importlib.import_module(".functional", __name__).broadcast_shapes
     if name in ("save", "load"):    # engine.save / engine.load live in engine.serialization
         return getattr(_importlib.import_module(".serialization", __name__), name)
     if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",

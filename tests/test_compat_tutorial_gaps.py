@@ -701,3 +701,24 @@ def test_out_in_place_svd_and_accelerator_on_fake_cuda(fake_cuda):  # noqa: F811
     t = engine.tensor([1.0, 2.0], device="cuda")
     t[0] = engine.tensor([[5.0]], device="cuda")
     assert t.cpu().tolist() == [5.0, 2.0]
+
+
+# ----------------------------------------------------------------------------- torch.functional
+def test_torch_functional_module_holds_engines_functions():
+    import engine.functional as F
+    assert F.einsum is engine.einsum and F.split is engine.split and F.meshgrid is engine.meshgrid
+    assert engine.broadcast_shapes is F.broadcast_shapes
+
+
+@needs_torch
+@pytest.mark.parametrize("shapes", [((2, 1), (3,), 1), ((2, 3), (4,)), (5, (3, 1)), ((1, 4), (3, 1), (2, 1, 1)),
+                                    ((2, 3), (3, 2)), ()])
+def test_broadcast_shapes_matches_torch(shapes):
+    try:
+        want = repr(torch.broadcast_shapes(*shapes))
+    except RuntimeError as e:
+        with pytest.raises(RuntimeError) as got:
+            engine.broadcast_shapes(*shapes)
+        assert str(got.value) == str(e)
+        return
+    assert repr(engine.broadcast_shapes(*shapes)) == want
