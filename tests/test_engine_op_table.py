@@ -535,3 +535,17 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("tile", lambda m, a: m.tile(a, (2, 1, 2)), [((3, 4),)]),
     OpInfo("tile_short", lambda m, a: a.tile((2,)), [((2, 3),)]),
 ]
+
+
+OPS += [   # engine/ops/order.py: order statistics (distinct values: the selected element is unique)
+    OpInfo("kthvalue", lambda m, a: a.kthvalue(2, 1).values, [((3, 4),), ((2, 5),)], domain="distinct",
+           grad_fn="KthvalueBackward0"),
+    OpInfo("kthvalue_keepdim", lambda m, a: m.kthvalue(a, 3, 0, keepdim=True)[0], [((4, 3),)],
+           domain="distinct"),
+    OpInfo("mode", lambda m, a: m.mode(a, 0).values, [((3, 4),)], domain="distinct", grad_fn="ModeBackward0"),
+    OpInfo("mode_keepdim", lambda m, a: a.mode(keepdim=True)[0], [((3, 4),), ((),)]),
+    OpInfo("nanmedian", lambda m, a: a.nanmedian(), [((3, 4),), ((5,),)], domain="distinct", grad_fn="NanmedianBackward0"),
+    OpInfo("nanmedian_dim", lambda m, a: m.nanmedian(a, 1).values, [((3, 4),), ((3, 5),)], domain="distinct",
+           grad_fn="NanmedianBackward1"),
+    OpInfo("nanmedian_keepdim", lambda m, a: a.nanmedian(-1, True)[0], [((2, 3),)], domain="distinct"),
+]

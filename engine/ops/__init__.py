@@ -12,6 +12,7 @@
     writes       fill_ zero_ copy_ resize_                      linalg  inv det solve qr svd ...
     einsum       einsum, built from the ops above as PyTorch builds it
     nn           engine.nn.functional's kernels that are ops: linear conv2d max_pool2d embedding layer_norm batch_norm
+    order        kthvalue mode nanmedian (order statistics along a dim)
 
 Ops register themselves beside their definition (engine.ops._registry); Tensor methods and
 operators are installed by engine.ops.tensor_methods, and `__all__` (the engine.* functions)
@@ -19,7 +20,7 @@ comes from the registry. Other families' ops are reached as `ops.<name>` at run 
 """
 from . import _core, _registry
 from . import arithmetic, unary, comparison, reductions, products, shape, indexing, factories, writes, random
-from . import pointwise, linalg, einsum, nn, tensor_methods
+from . import pointwise, linalg, einsum, nn, order, tensor_methods
 
 globals().update({name: o.fn for name, o in _registry.OPS.items() if not name.startswith("__")})
 __all__ = sorted(_registry.functions())
