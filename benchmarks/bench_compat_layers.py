@@ -8,6 +8,7 @@ Cases, each a forward + backward of a small model-sized input:
   convT      ConvTranspose2d 16->8, 3x3, stride 2, on 8x16x16x16
   pools      AvgPool2d + AdaptiveAvgPool2d((5, 5)) + bilinear interpolate on 8x16x32x32
   groupnorm  GroupNorm(4, 16) on 8x16x32x32
+  conv3d     Conv3d 4->8, 3x3x3, padding 1, on 4x4x8x16x16, then ConvTranspose3d 8->4, stride 2
 Interleaved rounds (engine, torch, engine, ...), best of each; prints times and the ratio
 engine / torch. Never asserts.
 
@@ -75,8 +76,13 @@ def _cases(M):
         x = tensor(8, 16, 32, 32)
         return lambda: m(x).sum().backward()
 
+    def conv3d():
+        conv, up = M.nn.Conv3d(4, 8, 3, padding=1), M.nn.ConvTranspose3d(8, 4, 2, stride=2)
+        x = tensor(4, 4, 8, 16, 16)
+        return lambda: up(conv(x)).sum().backward()
+
     return {"lstm": lstm, "gru-packed": gru_packed, "mha": mha, "encoder": encoder,
-            "convT": conv_t, "pools": pools, "groupnorm": groupnorm}
+            "convT": conv_t, "pools": pools, "groupnorm": groupnorm, "conv3d": conv3d}
 
 
 def _best(step, rounds, n=3):

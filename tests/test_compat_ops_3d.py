@@ -119,3 +119,158 @@ def test_order_statistics_gradients_reach_the_selected_elements():
                       requires_grad=True)
     assert gradcheck(lambda t: engine.kthvalue(t * t, 3, 1)[0], (v,))
     assert gradgradcheck(lambda t: engine.nanmedian(t * t, 0)[0], (v,))
+
+
+# -- convolutions (one N-d implementation for 1-, 2- and 3-D) ---------------------------------------
+
+def _run(lib, fn, arrays, grad=True):
+    """fn(lib, *tensors) on float64 copies of arrays; its output and the inputs' gradients of
+    (output * a fixed random weight).sum()."""
+    ts = [lib.tensor(a, dtype=lib.float64, requires_grad=grad) for a in arrays]
+    out = fn(lib, *ts)
+    if not grad:
+        return out.detach().numpy(), []
+    w = np.random.default_rng(99).standard_normal(tuple(out.shape))
+    (out * lib.tensor(w, dtype=lib.float64)).sum().backward()
+    return out.detach().numpy(), [t.grad.numpy() for t in ts]
+
+
+def _match_torch(fn, arrays, rtol=1e-10, atol=1e-12):
+    torch = _torch()
+    (got, ggot), (want, gwant) = _run(engine, fn, arrays), _run(torch, fn, arrays)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    for a, b in zip(ggot, gwant):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+CONV_CASES = [  # (dims, input shape, weight shape, bias, keywords)
+    (3, (2, 4, 5, 6, 4), (6, 4, 3, 2, 3), True, {}),
+    (3, (1, 4, 7, 6, 5), (6, 2, 3, 3, 2), True, dict(stride=(2, 1, 2), padding=(1, 0, 2), dilation=(1, 2, 1), groups=2)),
+    (3, (4, 5, 6, 5), (2, 4, 3, 3, 3), False, dict(padding="same")),        # unbatched
+    (3, (1, 2, 5, 6, 4), (3, 2, 2, 3, 4), True, dict(padding="same", dilation=(1, 1, 2))),  # even spans
+    (3, (1, 3, 4, 5, 6), (3, 1, 2, 2, 2), True, dict(padding="valid", groups=3, stride=2)),
+    (2, (2, 4, 7, 6), (6, 2, 3, 3), True, dict(stride=2, padding=1, groups=2)),
+    (2, (1, 3, 6, 5), (2, 3, 2, 3), False, dict(padding="same", dilation=2)),
+    (1, (2, 3, 9), (4, 3, 3), True, dict(stride=2, padding=2, dilation=2)),
+    (1, (4, 8), (4, 2, 4), True, dict(padding="same", groups=2)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CONV_CASES)))
+def test_convolution_matches_torch_values_and_gradients(case):
+    nd, xs, ws, bias, kw = CONV_CASES[case]
+    rng = np.random.default_rng(case)
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws)] + ([rng.standard_normal(ws[0])] if bias else [])
+
+    def fn(lib, x, w, b=None):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(lib.nn.functional, f"conv{nd}d")(x, w, b, **kw)
+    _match_torch(fn, arrays)
+
+
+CONV_T_CASES = [
+    (3, (2, 4, 3, 4, 2), (4, 3, 3, 2, 3), True, {}),
+    (3, (1, 4, 3, 3, 2), (4, 2, 3, 3, 2), True, dict(stride=2, padding=1, output_padding=(1, 0, 1), groups=2, dilation=(1, 1, 2))),
+    (3, (2, 3, 2, 3), (2, 3, 2, 2, 2), False, dict(stride=(1, 2, 3))),      # unbatched
+    (2, (2, 4, 5, 4), (4, 3, 3, 3), True, dict(stride=2, padding=1, output_padding=1, groups=2)),
+    (1, (2, 2, 5), (2, 3, 4), True, dict(stride=3, padding=1, output_padding=2, dilation=1)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CONV_T_CASES)))
+def test_transposed_convolution_matches_torch_values_and_gradients(case):
+    nd, xs, ws, bias, kw = CONV_T_CASES[case]
+    rng = np.random.default_rng(10 + case)
+    groups = kw.get("groups", 1)
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws)] + ([rng.standard_normal(ws[1] * groups)] if bias else [])
+    _match_torch(lambda lib, x, w, b=None: getattr(lib.nn.functional, f"conv_transpose{nd}d")(x, w, b, **kw), arrays)
+
+
+def test_conv3d_gradients_by_finite_differences_to_second_order():
+    rng = np.random.default_rng(1)
+    F = engine.nn.functional
+    x = engine.tensor(rng.standard_normal((1, 2, 4, 3, 3)), requires_grad=True)
+    w = engine.tensor(rng.standard_normal((4, 1, 2, 2, 2)), requires_grad=True)
+    b = engine.tensor(rng.standard_normal(4), requires_grad=True)
+    conv = lambda x, w, b: F.conv3d(x, w, b, stride=(1, 2, 1), padding=1, dilation=(2, 1, 1), groups=2)
+    assert gradcheck(conv, (x, w, b))
+    assert gradgradcheck(conv, (x, w, b))
+    wt = engine.tensor(rng.standard_normal((2, 2, 2, 2, 2)), requires_grad=True)
+    convt = lambda x, w, b: F.conv_transpose3d(x, w, b[:4], stride=2, padding=(0, 1, 0), output_padding=1, groups=2)
+    assert gradcheck(convt, (x, wt, b))
+    assert gradgradcheck(convt, (x, wt, b))
+
+
+def test_convolution_nodes_are_torchs():
+    torch = _torch()
+    for lib in (engine, torch):
+        x = lib.ones(1, 4, 3, 3, 3, requires_grad=True)
+        names = [lib.nn.functional.conv3d(x, lib.ones(2, 2, 1, 1, 1), groups=2).grad_fn.name(),
+                 lib.nn.functional.conv_transpose3d(x, lib.ones(4, 1, 1, 1, 1), lib.ones(1)).grad_fn.name(),
+                 lib.nn.functional.conv2d(x[0, :, 0], lib.ones(4, 1, 2, 2), groups=4).grad_fn.name(),
+                 lib.nn.functional.conv1d(x[0, 0], lib.ones(1, 3, 2)).grad_fn.name()]
+        if lib is engine:
+            got = names
+    assert got == names == ["ConvolutionBackward0"] * 2 + ["SqueezeBackward1", "ConvolutionBackward0"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nn.functional.conv3d(m.ones(1, 3, 5, 5, 5), m.ones(2, 2, 3, 3, 3)),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 2, 2, 2), m.ones(2, 2, 3, 3, 3)),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4), m.ones(2, 2, 2, 2, 2), dilation=4),
+    lambda m: m.nn.functional.conv3d(m.ones(2, 5), m.ones(2, 2, 3, 3, 3)),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 5, 5, 5), m.ones(2, 2, 3, 3, 3), padding="same", stride=2),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 5, 5, 5), m.ones(2, 2, 3, 3, 3), padding="full"),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4), m.ones(2, 2, 2, 2, 2), bias=m.ones(3)),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4), m.ones(2, 2, 2, 2, 2), stride=(1, 2)),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4), m.ones(2, 2, 2, 2, 2), stride=0),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4), m.ones(2, 2, 2, 2, 2), padding=-1),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4), m.ones(2, 2, 2, 2, 2), dilation=0),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 4, 5, 5, 5), m.ones(2, 2, 3, 3, 3), groups=3),
+    lambda m: m.nn.functional.conv3d(m.ones(1, 2, 4, 4, 4, dtype=m.float64), m.ones(2, 2, 2, 2, 2)),
+    lambda m: m.nn.functional.conv2d(m.ones(1, 2, 4, 4), m.ones(2, 2, 2, 2), m.ones(2, dtype=m.float64)),
+    lambda m: m.nn.functional.conv_transpose3d(m.ones(1, 2, 5, 5, 5), m.ones(3, 2, 3, 3, 3)),
+    lambda m: m.nn.functional.conv_transpose3d(m.ones(1, 2, 3, 3, 3), m.ones(2, 2, 3, 3, 3), output_padding=1),
+    lambda m: m.nn.functional.conv_transpose1d(m.ones(1, 2, 3), m.ones(2, 2, 3), output_padding=2, stride=2),
+    lambda m: m.nn.functional.conv_transpose2d(m.ones(1, 4, 4, 4), m.ones(4, 2, 2, 2), m.ones(3), groups=2),
+])
+def test_convolution_errors_are_torchs(call):
+    same_error(call)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, (2, 0, 1), "same"])
+def test_conv3d_module_padding_modes_match_torch(mode, padding):
+    torch = _torch()
+    x = np.random.default_rng(2).standard_normal((2, 2, 5, 4, 6))
+    outs = []
+    for lib in (engine, torch):
+        lib.manual_seed(0)
+        m = lib.nn.Conv3d(2, 4, (3, 2, 3), padding=padding, padding_mode=mode, dilation=(1, 1, 2) if padding == "same" else 1)
+        m.double()
+        xt = lib.tensor(x, requires_grad=True)
+        out = m(xt)
+        out.pow(2).sum().backward()
+        outs.append((out.detach().numpy(), xt.grad.numpy(), m.weight.grad.numpy(), m.bias.grad.numpy(), repr(m)))
+    for a, b in zip(*outs):
+        if isinstance(a, str):
+            assert a == b
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_transpose3d_module_matches_torch_with_output_size():
+    torch = _torch()
+    x = np.random.default_rng(3).standard_normal((1, 4, 3, 2, 3))
+    outs = []
+    for lib in (engine, torch):
+        lib.manual_seed(0)
+        m = lib.nn.ConvTranspose3d(4, 2, 3, stride=2, padding=1, groups=2).double()
+        out = m(lib.tensor(x), output_size=[6, 4, 5])
+        outs.append((out.detach().numpy(), repr(m)))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-10)
+    assert outs[0][1] == outs[1][1]

@@ -1,7 +1,6 @@
 """More of `torch.nn.functional`, composed of engine ops (so every one is differentiable to
-any order through the ops it is made of): padding, 1-D and grouped convolutions, transposed
-convolution, average and adaptive pooling, 1-D max pooling, interpolation (nearest, linear,
-bilinear), group and instance normalization, and scaled dot-product attention.
+any order through the ops it is made of): padding, average and adaptive pooling, 1-D max
+pooling, interpolation (nearest, linear, bilinear), group and instance normalization, and scaled dot-product attention.
 
 Pooling and interpolation that mix neighbouring elements are written as windows
 (`Tensor.unfold`) or as small weight matrices applied along each spatial dim
@@ -20,9 +19,9 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.ops.nn import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group, embedding_renorm_
+from engine.ops.nn import _pair, embedding_renorm_
 
-__all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
+__all__ = ["pad", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
            "interpolate", "upsample", "group_norm", "instance_norm",
            "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "normalize",
@@ -98,93 +97,7 @@ def pad(input, pad, mode: str = "constant", value=None):
     return out
 
 
-# -- convolutions -----------------------------------------------------------------------------
-
-def _grouped(run, input, weight, bias, groups: int, out_per_group_from_weight: bool):
-    """Run a convolution per channel group and join the outputs along dim 1."""
-    if groups == 1:
-        return run(input, weight, bias)
-    c = input.shape[1]
-    if c % groups:
-        raise RuntimeError(f"Given groups={groups}, expected input channels {c} to be divisible "
-                           f"by groups")
-    ci, wo = c // groups, weight.shape[0] // groups
-    outs = []
-    for g in range(groups):
-        w = weight[g * wo:(g + 1) * wo]
-        per = w.shape[0] if out_per_group_from_weight else w.shape[1]
-        b = None if bias is None else bias[g * per:(g + 1) * per]
-        outs.append(run(input[:, g * ci:(g + 1) * ci], w, b))
-    return engine.cat(outs, dim=1)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """F.conv2d with `groups` (one convolution per channel group)."""
-    unbatched = input.ndim == 3
-    x = input.unsqueeze(0) if unbatched else input
-    if groups != 1 and x.shape[1] != weight.shape[1] * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but "
-                           f"got {x.shape[1]} channels instead")
-    out = _grouped(lambda i, w, b: _conv2d_one_group(i, w, b, stride, padding, dilation), x, weight, bias,
-                   groups, True)
-    return out.squeeze(0) if unbatched else out
-
-
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """1-D cross-correlation of (N, C, L) or (C, L) input with weight (O, C/groups, k)."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
-                           f"input of size: {list(input.shape)}")
-    pad_ = padding if isinstance(padding, str) else (0, _ntuple(padding, 1)[0])
-    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _ntuple(stride, 1)[0]),
-                 pad_, (1, _ntuple(dilation, 1)[0]), groups)
-    return out.squeeze(-2)
-
-
-def _conv_transpose2d_one(x, weight, bias, stride, padding, output_padding, dilation):
-    n, _, h, w = x.shape
-    kh, kw = weight.shape[2:]
-    size = [(s - 1) * st - 2 * p + d * (k - 1) + op + 1
-            for s, st, p, d, k, op in zip((h, w), stride, padding, dilation, (kh, kw), output_padding)]
-    out = _Conv2dInputGrad.apply(x, weight, (n, weight.shape[1], size[0], size[1]), stride, padding,
-                                 dilation)
-    if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
-    return out
-
-
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, dilation=1):
-    """The gradient of conv2d with respect to its input, as a layer: weight (C_in, C_out/groups,
-    kh, kw); output size (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
-    output_padding = _pair(output_padding)
-    for op, s, d in zip(output_padding, stride, dilation):
-        if op >= s and op >= d:
-            raise RuntimeError("output padding must be smaller than either stride or dilation, but "
-                               f"got output_padding_height: {output_padding[0]} output_padding_width: "
-                               f"{output_padding[1]} stride_height: {stride[0]} stride_width: "
-                               f"{stride[1]} dilation_height: {dilation[0]} dilation_width: "
-                               f"{dilation[1]}")
-    unbatched = input.ndim == 3
-    x = input.unsqueeze(0) if unbatched else input
-    if x.shape[1] != weight.shape[0]:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
-                           f"{x.shape[1]} channels instead")
-    out = _grouped(lambda i, w, b: _conv_transpose2d_one(i, w, b, stride, padding, output_padding,
-                                                         dilation),
-                   x, weight, bias, groups, False)
-    return out.squeeze(0) if unbatched else out
-
-
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, dilation=1):
-    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias,
-                           (1, _ntuple(stride, 1)[0]), (0, _ntuple(padding, 1)[0]),
-                           (0, _ntuple(output_padding, 1)[0]), groups, (1, _ntuple(dilation, 1)[0]))
-    return out.squeeze(-2)
+# -- convolutions: conv1d/2d/3d and conv_transpose1d/2d/3d are ops of engine/ops/nn.py ----------
 
 
 # -- pooling ----------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
     factories    tensor zeros ones full eye arange linspace ...   random  rand randn ... uniform_ normal_ ...
     writes       fill_ zero_ copy_ resize_                      linalg  inv det solve qr svd ...
     einsum       einsum, built from the ops above as PyTorch builds it
-    nn           engine.nn.functional's kernels that are ops: linear conv2d max_pool2d embedding layer_norm batch_norm
+    nn           engine.nn.functional's kernels that are ops: linear conv1d/2d/3d conv_transpose1d/2d/3d
+                 max_pool2d embedding layer_norm batch_norm
     order        kthvalue mode nanmedian (order statistics along a dim)
 
 Ops register themselves beside their definition (engine.ops._registry); Tensor methods and

@@ -3,7 +3,8 @@ from engine.nn.modules.module import Module
 from engine.nn.modules.container import (Sequential, ModuleList, ModuleDict, ParameterList,
                                          ParameterDict)
 from engine.nn.modules.linear import Linear, Identity, Flatten, Unflatten, Bilinear
-from engine.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool2d
+from engine.nn.modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                                    ConvTranspose3d, MaxPool2d)
 from engine.nn.modules.pooling import (MaxPool1d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                                        AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
 from engine.nn.modules.upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
