@@ -1,14 +1,16 @@
-"""nn kernels that are ops (engine.nn.functional's linear, conv1d/2d/3d, conv_transpose1d/2d/3d,
-max_pool2d, embedding, layer_norm, batch_norm): each forward on raw arrays beside its graph node, registered as
-`engine.nn.functional.<name>` (engine.nn.functional re-exports them).
+"""nn kernels that are ops (engine.nn.functional's linear, conv1d/2d/3d,
+conv_transpose1d/2d/3d, max_pool2d, embedding, layer_norm, batch_norm): each forward on raw
+arrays beside its graph node, registered as `engine.nn.functional.<name>` (engine.nn.functional
+re-exports them).
 
 Each records the node PyTorch records, under PyTorch's name (AddmmBackward0,
 ConvolutionBackward0, MaxPool2DWithIndicesBackward0, EmbeddingBackward0,
 NativeLayerNormBackward0, NativeBatchNormBackward0). Most nodes are `autograd.Function`s whose
 backward is written with engine ops, so create_graph=True gives second derivatives; linear
 on 2-D inputs (the hottest layer) records its node directly. Convolution (1-, 2- and 3-D, one
-implementation) is im2col + one GEMM per sample and group; pooling takes window maxima over contiguous offset planes. Under
-`engine.autocast`, linear and conv2d run in the autocast dtype (see engine.amp).
+implementation) is im2col + one GEMM per sample and group; pooling takes window maxima over
+contiguous offset planes. Under `engine.autocast`, linear and the convolutions run in the
+autocast dtype (see engine.amp).
 """
 from __future__ import annotations
 
