@@ -274,3 +274,226 @@ def test_conv_transpose3d_module_matches_torch_with_output_size():
         outs.append((out.detach().numpy(), repr(m)))
     np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-10)
     assert outs[0][1] == outs[1][1]
+
+
+# -- 3-D pooling --------------------------------------------------------------------------------------
+
+def _match_torch_with_indices(fn, x):
+    """fn(lib, t) -> values or (values, indices): values and input gradients within rounding,
+    indices exactly."""
+    torch = _torch()
+    results = []
+    for lib in (engine, torch):
+        t = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        out = fn(lib, t)
+        values, indices = out if isinstance(out, tuple) else (out, None)
+        w = np.random.default_rng(7).standard_normal(tuple(values.shape))
+        (values * lib.tensor(w)).sum().backward()
+        results.append((values.detach().numpy(), None if indices is None else indices.numpy(), t.grad.numpy()))
+    (v, i, g), (tv, ti, tg) = results
+    np.testing.assert_allclose(v, tv, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-14)
+    if ti is not None:
+        np.testing.assert_array_equal(i, ti)
+
+
+POOL_CASES = [
+    lambda m, t: m.nn.functional.max_pool3d(t, 2),
+    lambda m, t: m.nn.functional.max_pool3d(t, 3, stride=2, padding=1, return_indices=True),
+    lambda m, t: m.nn.functional.max_pool3d(t, (3, 2, 2), (2, 1, 2), (1, 0, 1), (1, 2, 1), ceil_mode=True,
+                                            return_indices=True),
+    lambda m, t: m.nn.functional.max_pool3d(t[0], 2, ceil_mode=True, return_indices=True)[0],
+    lambda m, t: m.nn.functional.max_unpool3d(*m.nn.functional.max_pool3d(t, 2, return_indices=True), 2,
+                                              output_size=t.shape[2:]),
+    lambda m, t: m.nn.MaxUnpool3d(2, stride=(2, 1, 2))(*m.nn.MaxPool3d(2, (2, 1, 2), return_indices=True)(t),
+                                                       output_size=t.shape),
+    lambda m, t: m.nn.functional.avg_pool3d(t, 2),
+    lambda m, t: m.nn.functional.avg_pool3d(t, 3, stride=2, padding=1),
+    lambda m, t: m.nn.functional.avg_pool3d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda m, t: m.nn.AvgPool3d((3, 2, 2), (2, 1, 2), (1, 0, 1), ceil_mode=True, divisor_override=5)(t),
+    lambda m, t: m.nn.functional.adaptive_avg_pool3d(t, (3, 4, 2)),
+    lambda m, t: m.nn.AdaptiveAvgPool3d((None, 4, 1))(t[0]),
+    lambda m, t: m.nn.functional.adaptive_max_pool3d(t, (3, 4, 2), return_indices=True),
+    lambda m, t: m.nn.AdaptiveMaxPool3d(4, return_indices=True)(t[:, :, :5]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(POOL_CASES)))
+def test_pooling_3d_matches_torch(case):
+    x = np.random.default_rng(case).standard_normal((2, 3, 7, 6, 5))
+    _match_torch_with_indices(POOL_CASES[case], x)
+
+
+def test_max_pooling_3d_picks_torchs_element_among_ties_and_nans():
+    x = np.zeros((1, 1, 2, 3, 4))
+    x[0, 0, 0, 0, :] = [1.0, 5.0, 5.0, 3.0]
+    x[0, 0, 1, 1, :] = [np.nan, 2.0, np.nan, 1.0]
+    torch = _torch()
+    for call in (lambda m, t: m.nn.functional.max_pool3d(t, (1, 2, 4), return_indices=True),
+                 lambda m, t: m.nn.functional.adaptive_max_pool3d(t, (2, 1, 1), return_indices=True)):
+        got, want = call(engine, engine.tensor(x)), call(torch, torch.tensor(x))
+        np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
+        np.testing.assert_array_equal(got[0].numpy(), want[0].numpy())
+
+
+def test_pooling_3d_gradients_by_finite_differences():
+    rng = np.random.default_rng(8)
+    F = engine.nn.functional
+    x = engine.tensor(rng.permutation(150).reshape(1, 2, 5, 3, 5) * 0.1, dtype=engine.float64, requires_grad=True)
+    for fn in (lambda t: F.max_pool3d(t, 2, 1, 1),
+               lambda t: F.max_unpool3d(*F.max_pool3d(t, 2, return_indices=True), 2, output_size=t.shape),
+               lambda t: F.avg_pool3d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+               lambda t: F.adaptive_avg_pool3d(t, (2, 2, 3)),
+               lambda t: F.adaptive_max_pool3d(t, (2, 2, 3))):
+        assert gradcheck(fn, (x,))
+        assert gradgradcheck(fn, (x,))
+
+
+def test_pooling_3d_nodes_are_torchs():
+    torch = _torch()
+    names = []
+    for m in (engine, torch):
+        t = m.ones(1, 2, 4, 4, 4, requires_grad=True)
+        v, i = m.nn.functional.max_pool3d(t, 2, return_indices=True)
+        names.append([v.grad_fn.name(), m.nn.functional.max_unpool3d(v, i, 2).grad_fn.name(),
+                      m.nn.functional.adaptive_max_pool3d(t, 3).grad_fn.name(), i.dtype.__repr__()])
+    assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nn.functional.max_pool3d(m.ones(1, 1, 4, 4, 4), 2, padding=2),
+    lambda m: m.nn.functional.avg_pool3d(m.ones(1, 1, 4, 4, 4), 2, padding=2),
+    lambda m: m.nn.functional.max_pool3d(m.ones(4, 4), 2),
+    lambda m: m.nn.functional.max_pool3d(m.ones(1, 1, 1, 4, 4), 2),
+    lambda m: m.nn.functional.adaptive_avg_pool3d(m.ones(4, 4), 2),
+    lambda m: m.nn.functional.max_unpool3d(m.ones(1, 1, 2, 2, 2), m.full((1, 1, 2, 2, 2), 100), 2),
+    lambda m: m.nn.functional.max_unpool3d(m.ones(1, 1, 2, 2, 2), m.zeros(1, 1, 2, 2, 2, dtype=m.int64), 2,
+                                           output_size=(9, 9, 9)),
+    lambda m: m.nn.functional.max_unpool3d(m.ones(1, 1, 2, 2, 2), m.zeros(1, 1, 2, 2, 2, dtype=m.int64), 2,
+                                           output_size=(9, 9)),
+])
+def test_pooling_3d_errors_are_torchs(call):
+    same_error(call)
+
+
+# -- grid_sample and affine_grid ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dims,mode", [(2, "bilinear"), (2, "nearest"), (2, "bicubic"), (3, "bilinear"),
+                                       (3, "nearest")])          # (PyTorch's bicubic is 4-D only)
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_matches_torch(dims, mode, padding_mode, align_corners):
+    rng = np.random.default_rng(dims * 100 + len(mode) + len(padding_mode))
+    x = rng.standard_normal((2, 3) + ((4, 5) if dims == 2 else (3, 4, 5)))
+    grid = rng.uniform(-1.4, 1.4, (2,) + ((3, 6) if dims == 2 else (2, 3, 4)) + (dims,))
+    _match_torch(lambda lib, x, g: lib.nn.functional.grid_sample(x, g, mode, padding_mode, align_corners),
+                 [x, grid], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_gradients_by_finite_differences(mode, padding_mode):
+    rng = np.random.default_rng(4)
+    x = engine.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    grid = engine.tensor(rng.uniform(-1.2, 1.2, (1, 2, 3, 2)), requires_grad=True)
+    fn = lambda x, g: engine.nn.functional.grid_sample(x, g, mode, padding_mode, align_corners=False)
+    assert gradcheck(fn, (x, grid))
+    assert gradgradcheck(fn, (x, grid))
+    x5 = engine.tensor(rng.standard_normal((1, 1, 2, 3, 2)), requires_grad=True)
+    g5 = engine.tensor(rng.uniform(-1.2, 1.2, (1, 2, 1, 2, 3)), requires_grad=True)
+    if mode == "bilinear":
+        assert gradcheck(lambda x, g: engine.nn.functional.grid_sample(x, g, mode, padding_mode, True), (x5, g5))
+
+
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 1, 3, 4, 5), (1, 1, 1, 4)])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid_matches_torch_and_differentiates_theta(size, align_corners):
+    nd = len(size) - 2
+    theta = np.random.default_rng(len(size)).standard_normal((size[0], nd, nd + 1))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _match_torch(lambda lib, t: lib.nn.functional.affine_grid(t, size, align_corners), [theta])
+        t = engine.tensor(theta, requires_grad=True)
+        assert gradcheck(lambda t: engine.nn.functional.affine_grid(t, size, align_corners), (t,))
+    torch = _torch()
+    t32 = theta.astype(np.float32)
+    np.testing.assert_allclose(engine.nn.functional.affine_grid(engine.tensor(t32), size, False).numpy(),
+                               torch.nn.functional.affine_grid(torch.tensor(t32), size, False).numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_affine_grid_then_grid_sample_is_the_spatial_transformer_of_torch():
+    """The spatial-transformer pattern: gradients reach theta through both functions."""
+    rng = np.random.default_rng(6)
+    theta = rng.standard_normal((2, 2, 3)) * 0.5
+    x = rng.standard_normal((2, 3, 5, 6))
+    _match_torch(lambda lib, t, x: lib.nn.functional.grid_sample(
+        x, lib.nn.functional.affine_grid(t, (2, 3, 4, 4), align_corners=False), align_corners=False), [theta, x])
+
+
+def test_grid_sample_and_affine_grid_warn_without_align_corners():
+    F = engine.nn.functional
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        grid = F.affine_grid(engine.zeros(1, 2, 3), (1, 1, 2, 2))
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.grid_sample(engine.ones(1, 1, 2, 2), grid)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nn.functional.affine_grid(m.ones(2, 3, 3), (2, 1, 4, 5), align_corners=False),
+    lambda m: m.nn.functional.affine_grid(m.ones(2, 2, 3), (2, 1, 3, 4, 5), align_corners=False),
+    lambda m: m.nn.functional.affine_grid(m.ones(2, 2, 3), (2, 1, 5), align_corners=False),
+    lambda m: m.nn.functional.affine_grid(m.ones(2, 2, 3, dtype=m.int64), (2, 1, 4, 5), align_corners=False),
+    lambda m: m.nn.functional.affine_grid(m.ones(2, 2, 3), (2, 1, 0, 5), align_corners=False),
+    lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 3, 3), m.ones(1, 2, 2, 3), align_corners=False),
+    lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 3, 3), m.ones(2, 2, 2, 2), align_corners=False),
+    lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 3, 3), m.ones(1, 2, 2), align_corners=False),
+    lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 3, 3), m.ones(1, 2, 2, 2), mode="area"),
+    lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 3, 3), m.ones(1, 2, 2, 2), padding_mode="wrap"),
+    lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 2, 3, 3), m.ones(1, 1, 2, 2, 3), "bicubic", align_corners=False),
+])
+def test_grid_sample_and_affine_grid_errors_are_torchs(call):
+    same_error(call)
+
+
+# -- the same on (fake) cuda: CuPy's functions, no device value read back -----------------------------
+
+from test_engine_fake_cuda import FakeArray, fake_cuda  # noqa: E402,F401  (the fixture)
+from engine import backend  # noqa: E402
+
+CUDA_CASES = {
+    "conv3d": lambda F, x: F.conv3d(x, x[:, :2, :2, :2, :2].repeat(2, 1, 1, 1, 1), x[0, :4, 0, 0, 0], padding=1, groups=2),
+    "conv_transpose3d": lambda F, x: F.conv_transpose3d(x, x.transpose(0, 1)[:, :1, :2, :2, :2] * 1, stride=2,
+                                                        groups=2),
+    "max_pool3d": lambda F, x: F.max_pool3d(x, 2, 1, 1, ceil_mode=True, return_indices=True)[0],
+    "max_unpool3d": lambda F, x: F.max_unpool3d(*F.max_pool3d(x, 2, return_indices=True), 2, output_size=x.shape),
+    "avg_pool3d": lambda F, x: F.avg_pool3d(x, 2, 1, 1, count_include_pad=False),
+    "adaptive_avg_pool3d": lambda F, x: F.adaptive_avg_pool3d(x, (2, 3, 2)),
+    "adaptive_max_pool3d": lambda F, x: F.adaptive_max_pool3d(x, (2, 3, 2)),
+    "grid_sample_bilinear": lambda F, x: F.grid_sample(x, x[:, :3].movedim(1, -1) * 0.6, align_corners=False,
+                                                       padding_mode="reflection"),
+    "grid_sample_nearest": lambda F, x: F.grid_sample(x, x[:, :3].movedim(1, -1) * 0.6, "nearest", "border",
+                                                      align_corners=True),
+    "grid_sample_bicubic": lambda F, x: F.grid_sample(x[:, :, 0], x[:, :2, 0].movedim(1, -1) * 0.7, "bicubic",
+                                                      align_corners=False),
+    "affine_grid": lambda F, x: F.affine_grid(x[:, 0, :3, :4, 0] * 1, (2, 1, 3, 4, 2), align_corners=False),
+}
+
+
+@pytest.mark.parametrize("name", CUDA_CASES)
+def test_3d_layers_run_on_cuda_without_reading_back(fake_cuda, monkeypatch, name):
+    monkeypatch.setattr(FakeArray, "strict", True)
+    x0 = np.random.default_rng(5).standard_normal((2, 4, 3, 4, 4))
+    results = []
+    for device in ("cuda", "cpu"):
+        x = engine.tensor(x0, device=device, requires_grad=True)
+        FakeArray.host_reads = 0
+        out = CUDA_CASES[name](engine.nn.functional, x)
+        out.backward(engine.ones_like(out))
+        assert out.device.type == device and x.grad.device.type == device
+        if device == "cuda":
+            assert FakeArray.host_reads == 0
+        results.append((out.detach().cpu().numpy(), x.grad.cpu().numpy()))
+    for g, c in zip(*results):
+        np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)

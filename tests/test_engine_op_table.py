@@ -549,3 +549,23 @@ OPS += [   # engine/ops/order.py: order statistics (distinct values: the selecte
            grad_fn="NanmedianBackward1"),
     OpInfo("nanmedian_keepdim", lambda m, a: a.nanmedian(-1, True)[0], [((2, 3),)], domain="distinct"),
 ]
+
+
+OPS += [   # engine/ops/nn.py's convolutions (one N-d implementation) and engine/nn/_functional_3d.py's max pooling
+    OpInfo("conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2, padding=1, groups=2),
+           [((2, 4, 7), (6, 2, 3), (6,))], grad_fn="ConvolutionBackward0"),
+    OpInfo("conv2d_groups", lambda m, x, w: m.nn.functional.conv2d(x, w, padding=(1, 0), dilation=(1, 2), groups=3),
+           [((1, 3, 5, 6), (3, 1, 2, 2))], grad_fn="ConvolutionBackward0"),
+    OpInfo("conv3d", lambda m, x, w, b: m.nn.functional.conv3d(x, w, b, stride=(1, 2, 1), padding=1),
+           [((2, 2, 3, 4, 3), (3, 2, 2, 2, 2), (3,))], grad_fn="ConvolutionBackward0"),
+    OpInfo("conv_transpose3d", lambda m, x, w, b: m.nn.functional.conv_transpose3d(
+        x, w, b, stride=2, padding=(1, 0, 0), output_padding=1, groups=2), [((1, 4, 2, 3, 2), (4, 1, 3, 2, 2), (2,))],
+           grad_fn="ConvolutionBackward0"),
+    OpInfo("max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, stride=(1, 2, 1), padding=1),
+           [((1, 2, 3, 4, 3),)], domain="distinct", grad_fn="MaxPool3DWithIndicesBackward0"),
+    OpInfo("adaptive_max_pool3d", lambda m, x: m.nn.functional.adaptive_max_pool3d(x, (2, 3, 2)),
+           [((1, 2, 3, 4, 5),)], domain="distinct", grad_fn="AdaptiveMaxPool3DBackward0"),
+    OpInfo("max_unpool3d", lambda m, x: m.nn.functional.max_unpool3d(
+        x, m.tensor([[[[[0, 3], [9, 7]]]]], device=x.device), 2, output_size=(2, 4, 3)), [((1, 1, 1, 2, 2),)],
+           grad_fn="MaxUnpool3DBackward0"),
+]

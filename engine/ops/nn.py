@@ -203,6 +203,10 @@ def _conv_input_grad(ga, k, input_shape, stride, padding, dilation, groups, dtyp
     return namespace_of(res).ascontiguousarray(res, dtype)
 
 
+# stands for a missing bias, so the node's third edge is (None, 0) as in PyTorch's ConvolutionBackward0
+_NO_BIAS = tensor_from_array(np.zeros(0, np.float32))
+
+
 class _Convolution(Function):
     """out[n] = weight (O, C/groups*prod(k)) @ im2col(x)[n] per group: one GEMM per sample,
     for 1-, 2- and 3-D inputs (N, C, *spatial)."""
@@ -210,7 +214,7 @@ class _Convolution(Function):
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, groups=1):
         a, k = _compute(array_of(x), array_of(w))
-        bias = None if b is None else _compute(array_of(b))[0]
+        bias = None if b is None or b is _NO_BIAS else _compute(array_of(b))[0]
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation, groups)
         return tensor_from_array(_conv_forward(a, k, bias, stride, padding, dilation, groups,
@@ -292,7 +296,7 @@ class _ConvTranspose(Function):
         ga, k = _compute(array_of(x), array_of(w))
         out = _conv_input_grad(ga, k, output_shape, stride, padding, dilation, groups,
                                array_of(x).dtype)
-        if b is not None:
+        if b is not _NO_BIAS:
             out += array_of(b).reshape((-1,) + (1,) * (out.ndim - 2))
         ctx.save_for_backward(x, w)
         ctx.geometry = (stride, padding, dilation, groups)
@@ -429,7 +433,8 @@ def _convolution(nd, input, weight, bias, stride, padding, dilation, groups):
         padding = _expand(padding, nd, "padding")
     _check_convolution(x, weight, bias, stride, padding, dilation, groups, False)
     x, weight, bias = _amp.cast_for_autocast(x, weight, bias)
-    out = _Convolution.apply(x, weight, bias, stride, padding, dilation, groups)
+    out = _Convolution.apply(x, weight, _NO_BIAS if bias is None else bias, stride, padding,
+                             dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -454,8 +459,9 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     size = [(s - 1) * st - 2 * p + d * (k - 1) + op + 1 for s, st, p, d, k, op in
             zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding)]
     x, weight, bias = _amp.cast_for_autocast(x, weight, bias)
-    out = _ConvTranspose.apply(x, weight, bias, (x.shape[0], weight.shape[1] * groups, *size),
-                               stride, padding, dilation, groups)
+    out = _ConvTranspose.apply(x, weight, _NO_BIAS if bias is None else bias,
+                               (x.shape[0], weight.shape[1] * groups, *size), stride, padding,
+                               dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 
