@@ -477,6 +477,8 @@ CUDA_CASES = {
                                                       align_corners=True),
     "grid_sample_bicubic": lambda F, x: F.grid_sample(x[:, :, 0], x[:, :2, 0].movedim(1, -1) * 0.7, "bicubic",
                                                       align_corners=False),
+    "interpolate_trilinear": lambda F, x: F.interpolate(x, scale_factor=(2, 1.5, 0.5), mode="trilinear"),
+    "interpolate_bicubic": lambda F, x: F.interpolate(x[:, :, 0], size=(5, 7), mode="bicubic", align_corners=True),
     "affine_grid": lambda F, x: F.affine_grid(x[:, 0, :3, :4, 0] * 1, (2, 1, 3, 4, 2), align_corners=False),
 }
 
@@ -497,3 +499,63 @@ def test_3d_layers_run_on_cuda_without_reading_back(fake_cuda, monkeypatch, name
         results.append((out.detach().cpu().numpy(), x.grad.cpu().numpy()))
     for g, c in zip(*results):
         np.testing.assert_allclose(g, c, rtol=1e-12, atol=1e-12)
+
+
+# -- interpolate: trilinear, bicubic, 3-D area -----------------------------------------------------------
+
+@pytest.mark.parametrize("mode,shape", [("trilinear", (2, 2, 3, 4, 5)), ("bicubic", (2, 3, 5, 4)),
+                                        ("area", (1, 2, 6, 4, 5))])
+@pytest.mark.parametrize("resize", [dict(scale_factor=2), dict(scale_factor=0.5), dict(size=1),
+                                    dict(scale_factor=1.7, recompute_scale_factor=True), "odd"])
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_interpolate_3d_and_bicubic_match_torch(mode, shape, resize, align_corners, dtype):
+    torch = _torch()
+    if mode == "area" and align_corners:
+        return same_error(lambda m: m.nn.functional.interpolate(m.ones(shape), scale_factor=2, mode=mode,
+                                                                align_corners=True))
+    dims = len(shape) - 2
+    if resize == "odd":
+        resize = dict(scale_factor=(1.5, 0.7, 2.3)[:dims]) if dtype == "float64" else dict(size=(7, 3, 9)[:dims])
+    x = np.random.default_rng(dims).standard_normal(shape)
+    results = []
+    for lib in (engine, torch):
+        t = lib.tensor(x, dtype=getattr(lib, dtype), requires_grad=True)
+        out = lib.nn.functional.interpolate(t, mode=mode, align_corners=None if mode == "area" else align_corners,
+                                            **resize)
+        w = np.random.default_rng(1).standard_normal(tuple(out.shape))
+        (out * lib.tensor(w, dtype=getattr(lib, dtype))).sum().backward()
+        results.append((out.detach().numpy(), t.grad.numpy()))
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=1e-5, atol=1e-5)
+    for a, b in zip(*results):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def test_interpolate_trilinear_and_bicubic_gradients_by_finite_differences():
+    rng = np.random.default_rng(3)
+    F = engine.nn.functional
+    x5 = engine.tensor(rng.standard_normal((1, 2, 2, 3, 2)), requires_grad=True)
+    assert gradcheck(lambda t: F.interpolate(t, scale_factor=(2, 1.5, 1), mode="trilinear"), (x5,))
+    x4 = engine.tensor(rng.standard_normal((1, 1, 3, 4)), requires_grad=True)
+    assert gradcheck(lambda t: F.interpolate(t, size=(5, 3), mode="bicubic", align_corners=True), (x4,))
+    assert gradgradcheck(lambda t: F.interpolate(t, scale_factor=2, mode="bicubic"), (x4,))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nn.functional.interpolate(m.ones(1, 1, 4, 4), scale_factor=2, mode="trilinear"),
+    lambda m: m.nn.functional.interpolate(m.ones(1, 1, 4), scale_factor=2, mode="bicubic"),
+    lambda m: m.nn.functional.interpolate(m.ones(1, 1, 2, 4, 4), scale_factor=2, mode="bicubic"),
+])
+def test_interpolate_mode_errors_are_torchs(call):
+    same_error(call)
+
+
+def test_upsample_modules_with_trilinear_and_bicubic_match_torch():
+    torch = _torch()
+    x = np.random.default_rng(4).standard_normal((1, 2, 3, 4, 2))
+    for make, data in [(lambda m: m.nn.Upsample(scale_factor=2, mode="trilinear", align_corners=True), x),
+                       (lambda m: m.nn.Upsample(size=(5, 7), mode="bicubic"), x[:, :, 0])]:
+        got, want = make(engine)(engine.tensor(data)), make(torch)(torch.tensor(data))
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+        assert repr(make(engine)) == repr(make(torch))

@@ -217,6 +217,26 @@ def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
     return m.astype(dtype)
 
 
+def _cubic_matrix(n_in, n_out, scale, align_corners, dtype):
+    """(n_out, n_in) weights of PyTorch's bicubic interpolation (A = -0.75) along one dim: four
+    taps around floor(src), clamped to the edges."""
+    opmath = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+    ratio = opmath(_source_scale(n_in, n_out, scale, align_corners))
+    dst = np.arange(n_out, dtype=opmath)
+    src = ratio * dst if align_corners else ratio * (dst + opmath(0.5)) - opmath(0.5)   # not clipped
+    base = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    t = np.clip(src - base, 0, 1).astype(opmath)
+    a, s = opmath(-0.75), 1 - t
+    weights = [((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+               ((a + 2) * t - (a + 3)) * t * t + 1,
+               ((a + 2) * s - (a + 3)) * s * s + 1,
+               ((a * (s + 1) - 5 * a) * (s + 1) + 8 * a) * (s + 1) - 4 * a]
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    for k, w in enumerate(weights):
+        np.add.at(m, (np.arange(n_out), np.clip(base + k - 1, 0, n_in - 1)), w)
+    return m.astype(dtype)
+
+
 def _nearest_index(n_in, n_out, scale):
     if n_out == n_in:
         return np.arange(n_out)
@@ -229,7 +249,8 @@ def _nearest_index(n_in, n_out, scale):
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False):
     """Resize the spatial dims (everything after N, C) by `size` or `scale_factor`, with
-    mode 'nearest', 'linear' (3-D input), 'bilinear' (4-D input) or 'area'."""
+    mode 'nearest', 'linear' (3-D input), 'bilinear' or 'bicubic' (4-D input), 'trilinear' (5-D
+    input) or 'area'."""
     dims = input.ndim - 2
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
@@ -237,10 +258,15 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined" if size is not None
                          else "either size or scale_factor should be defined")
-    if mode == "linear" and dims != 1 or mode == "bilinear" and dims != 2:
+    needs = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode in needs and dims != needs[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
-                                  f"{3 if mode == 'linear' else 4}D input")
-    if mode not in ("nearest", "linear", "bilinear", "area"):
+                                  f"{needs[mode] + 2}D input")
+    if mode == "bicubic" and dims != 2:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear | bicubic "
+                                  f"| trilinear | lanczos | area | nearest-exact (got {mode})")
+    if mode not in ("nearest", "linear", "bilinear", "trilinear", "bicubic", "area"):
         raise NotImplementedError(f"engine interpolate does not support mode '{mode}'")
     spatial = input.shape[2:]
     if size is not None:
@@ -251,6 +277,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         factors = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * dims
         out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, factors))
         scales = (None,) * dims if recompute_scale_factor else tuple(float(f) for f in factors)
+    if mode == "area" and dims == 3:
+        from engine.nn._functional_3d import adaptive_avg_pool3d
+        return adaptive_avg_pool3d(input, out)
     if mode == "area":
         x = input if dims == 2 else input.unsqueeze(-2)
         res = adaptive_avg_pool2d(x, out if dims == 2 else (1, out[0]))
@@ -262,8 +291,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
             idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
             x = x.index_select(d, idx)
         else:
-            m = engine.from_numpy(_linear_matrix(spatial[k], out[k], scales[k], bool(align_corners),
-                                                 x.dtype.np)).to(x.device)
+            weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
+            m = engine.from_numpy(weights(spatial[k], out[k], scales[k], bool(align_corners),
+                                          x.dtype.np)).to(x.device)
             x = (m @ x.movedim(d, -2)).movedim(-2, d)
     return x
 
