@@ -559,3 +559,14 @@ def test_upsample_modules_with_trilinear_and_bicubic_match_torch():
         got, want = make(engine)(engine.tensor(data)), make(torch)(torch.tensor(data))
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
         assert repr(make(engine)) == repr(make(torch))
+
+
+def test_lazy_conv3d_matches_torch():
+    from test_compat_lazy import _run
+    torch = _torch()
+    make = lambda lib: lib.nn.LazyConv3d(4, (2, 3, 2), padding=1, groups=2)      # noqa: E731
+    mine, theirs = _run(engine, make, (2, 2, 3, 4, 3)), _run(torch, make, (2, 2, 3, 4, 3))
+    assert mine[:3] == theirs[:3]
+    np.testing.assert_allclose(mine[3], theirs[3], rtol=1e-5, atol=1e-6)
+    for k in mine[4]:
+        np.testing.assert_allclose(mine[4][k], theirs[4][k], rtol=1e-5, atol=1e-6, err_msg=k)

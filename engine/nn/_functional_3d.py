@@ -133,7 +133,8 @@ def _window_max(x, tables, node):
     return values, tensor_from_array(index)
 
 
-def _five_d(name, input, message):
+def _unbatched(input, message):
+    """Whether a 3-D pooling input (4-D or 5-D, else PyTorch's `message`) lacks the batch dim."""
     if input.ndim not in (4, 5):
         raise RuntimeError(message)
     return input.ndim == 4
@@ -143,7 +144,7 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode: bool = False, return_indices: bool = False):
     """Maximum over each window of (N, C, D, H, W) or (C, D, H, W); returns (values, indices),
     the indices flat over D*H*W as PyTorch's."""
-    unbatched = _five_d("max_pool3d", input, "non-empty 4D or 5D (batch mode) tensor expected for input")
+    unbatched = _unbatched(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
     x = input.unsqueeze(0) if unbatched else input
     kernel = _ntuple(kernel_size, 3)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, 3)
@@ -169,8 +170,8 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = False):
     """Maximum over PyTorch's adaptive windows; (values, indices flat over D*H*W)."""
-    unbatched = _five_d("adaptive_max_pool3d", input,
-                        f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
+    unbatched = _unbatched(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: "
+                                  f"{list(input.shape)}")
     x = input.unsqueeze(0) if unbatched else input
     size = tuple(x.shape[2:])
     outs = _out_size(output_size, size, 3)
@@ -255,7 +256,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                count_include_pad: bool = True, divisor_override=None):
     """Mean over each window of (N, C, D, H, W) or (C, D, H, W): zero padding counted unless
     count_include_pad=False (the ceil_mode overhang never is), or divided by divisor_override."""
-    unbatched = _five_d("avg_pool3d", input, "non-empty 4D or 5D (batch mode) tensor expected for input")
+    unbatched = _unbatched(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
     x = input.unsqueeze(0) if unbatched else input
     kernel = _ntuple(kernel_size, 3)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, 3)
@@ -267,7 +268,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     if min(outs) < 1:
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output "
                            f"size: ({'x'.join(map(str, [x.shape[1]] + outs))}). Output size is too small")
-    extra = [max(0, (o - 1) * s + k - (n + 2 * p)) for o, s, k, n, p in zip(outs, stride, kernel, size, padding)]
+    extra = [max(0, (o - 1) * s + k - (n + 2 * p))                     # the ceil_mode overhang
+             for o, s, k, n, p in zip(outs, stride, kernel, size, padding)]
     pads = []
     for p, e in zip(reversed(padding), reversed(extra)):
         pads += [p, p + e]

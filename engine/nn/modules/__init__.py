@@ -30,7 +30,7 @@ from engine.nn.modules.transformer import (MultiheadAttention, TransformerEncode
                                            TransformerEncoder, TransformerDecoderLayer,
                                            TransformerDecoder, Transformer)
 from engine.nn.modules.parallel import DataParallel
-from engine.nn.modules.lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyBatchNorm1d,
+from engine.nn.modules.lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyConv3d, LazyBatchNorm1d,
                                     LazyBatchNorm2d)
 from engine.nn.modules.sparse import Embedding, EmbeddingBag
 from engine.nn.modules.loss import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss,
