@@ -570,3 +570,72 @@ def test_lazy_conv3d_matches_torch():
     np.testing.assert_allclose(mine[3], theirs[3], rtol=1e-5, atol=1e-6)
     for k in mine[4]:
         np.testing.assert_allclose(mine[4][k], theirs[4][k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+# -- a user's 3-D script, run by gradstudio and replayed as a document ---------------------------------
+
+SCRIPT_3D = '''"""A small 3-D CNN with a spatial transformer in front, on random volumes."""
+import json
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+torch.manual_seed(3)
+volumes = torch.randn(4, 1, 6, 6, 6)
+targets = torch.tensor([0, 1, 1, 0])
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor([[1.0, 0.1, 0.0, 0.0], [0.0, 0.9, 0.1, 0.0], [0.1, 0.0, 1.0, 0.05]]))
+        self.body = nn.Sequential(nn.Conv3d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool3d(2),
+                                  nn.ConvTranspose3d(4, 2, 2, stride=2), nn.AvgPool3d(2),
+                                  nn.AdaptiveAvgPool3d(1))
+        self.head = nn.Linear(2, 2)
+
+    def forward(self, x):
+        grid = F.affine_grid(self.theta.expand(x.shape[0], 3, 4), list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, align_corners=False)
+        x = F.interpolate(x, scale_factor=1.5, mode="trilinear")
+        return self.head(self.body(x).flatten(1))
+
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+losses = []
+for step in range(3):
+    opt.zero_grad()
+    out = model(volumes)
+    loss = F.cross_entropy(out, targets) + out.kthvalue(1, 1).values.mean() * 0.01
+    loss.backward()
+    grads = {name: p.grad.tolist() for name, p in model.named_parameters()}
+    opt.step()
+    losses.append(loss.item())
+with open("result.json", "w") as f:
+    json.dump({"losses": losses, "grads": grads}, f)
+'''
+
+
+def test_a_3d_script_runs_records_and_replays_with_torchs_gradients(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from gradstudio.runtime.script_run import run_script
+    from gradstudio.runtime.session import Session
+    _torch()
+    for folder in ("engine", "torch"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "train3d.py").write_text(SCRIPT_3D)
+    result = run_script(tmp_path / "engine" / "train3d.py", timeout=120)
+    assert result.status == "finished", result.error
+    subprocess.run([sys.executable, "train3d.py"], cwd=tmp_path / "torch", check=True, timeout=120)
+    mine, theirs = (json.loads((tmp_path / f / "result.json").read_text()) for f in ("engine", "torch"))
+    np.testing.assert_allclose(mine["losses"], theirs["losses"], rtol=1e-5)
+    session = Session(result.document)
+    assert session.run(), session.errors
+    for name, grad in theirs["grads"].items():
+        np.testing.assert_allclose(mine["grads"][name], grad, rtol=1e-4, atol=1e-6)
+        node = result.document.node_by_label(name)
+        np.testing.assert_allclose(session.value(node.id).grad.numpy(), grad, rtol=1e-4, atol=1e-6)
