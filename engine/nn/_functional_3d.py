@@ -84,12 +84,17 @@ class _MaxPool3d(_PickElements):
     pass
 
 
+class _Gathered(_PickElements):
+    """grid_sample's reads of the input (a gather, as PyTorch's graph of the same would record)."""
+
+
 class _AdaptiveMaxPool3d(_PickElements):
     pass
 
 
 name_node(_MaxPool3d, "MaxPool3DWithIndicesBackward0", "self: grad added at the picked elements")
 name_node(_AdaptiveMaxPool3d, "AdaptiveMaxPool3DBackward0", "self: grad added at the picked elements")
+name_node(_Gathered, "GatherBackward0", "self: grad added at the gathered elements")
 name_node(_PickElementsBackward, "MaxPool3DWithIndicesBackwardBackward0",
           "grad_output: grad gathered at the picked elements")
 
@@ -273,10 +278,9 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     pads = []
     for p, e in zip(reversed(padding), reversed(extra)):
         pads += [p, p + e]
-    windows = pad(x, pads)
-    for axis, (k, s) in enumerate(zip(kernel, stride)):
-        windows = windows.unfold(2 + axis, k, s)                        # N C oD oH oW kD kH kW
-    sums = windows.sum(dim=(-3, -2, -1))
+    sums = pad(x, pads)
+    for axis, (k, s) in enumerate(zip(kernel, stride)):    # a window's sum is separable: one dim
+        sums = sums.unfold(2 + axis, k, s).sum(-1)         # at a time (a third of the work)
     if divisor_override:
         out = sums / float(divisor_override)
     else:
@@ -426,7 +430,8 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     # position along each input dim (D, H, W order); grid's last axis is x (W) first
     pos = [_source_index(flat_grid[..., nd - 1 - j], size[j], padding_mode, align_corners)
            for j in range(nd)]
-    planes = input.reshape(n, c, -1)
+    volume = math.prod(size)
+    plane_start = namespace_of(array_of(input)).arange(n * c, dtype=np.int64).reshape(n, c, 1) * volume
 
     def read(indices):
         """input at integer positions (one (N, L) index per dim), zero outside."""
@@ -437,8 +442,9 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
             inside = ok if inside is None else inside & ok
             idx = idx.clamp(0, s - 1)
             flat = idx if flat is None else flat * s + idx
-        values = planes.gather(2, flat.unsqueeze(1).expand(n, c, flat.shape[1]))
-        return values * inside.unsqueeze(1).to(input.dtype)
+        # input.flatten()[plane start + position]: one gather, its gradient one bincount
+        index = array_of(flat)[:, None, :] + plane_start
+        return _Gathered.apply(input, index) * inside.unsqueeze(1).to(input.dtype)
 
     if mode == "bicubic":
         out = _bicubic(read, [flat_grid[..., nd - 1 - j] for j in range(nd)], size, padding_mode,
