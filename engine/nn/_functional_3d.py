@@ -84,17 +84,12 @@ class _MaxPool3d(_PickElements):
     pass
 
 
-class _Gathered(_PickElements):
-    """grid_sample's reads of the input (a gather, as PyTorch's graph of the same would record)."""
-
-
 class _AdaptiveMaxPool3d(_PickElements):
     pass
 
 
 name_node(_MaxPool3d, "MaxPool3DWithIndicesBackward0", "self: grad added at the picked elements")
 name_node(_AdaptiveMaxPool3d, "AdaptiveMaxPool3DBackward0", "self: grad added at the picked elements")
-name_node(_Gathered, "GatherBackward0", "self: grad added at the gathered elements")
 name_node(_PickElementsBackward, "MaxPool3DWithIndicesBackwardBackward0",
           "grad_output: grad gathered at the picked elements")
 
@@ -430,8 +425,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     # position along each input dim (D, H, W order); grid's last axis is x (W) first
     pos = [_source_index(flat_grid[..., nd - 1 - j], size[j], padding_mode, align_corners)
            for j in range(nd)]
-    volume = math.prod(size)
-    plane_start = namespace_of(array_of(input)).arange(n * c, dtype=np.int64).reshape(n, c, 1) * volume
+    planes = input.reshape(n, c, -1)
 
     def read(indices):
         """input at integer positions (one (N, L) index per dim), zero outside."""
@@ -442,9 +436,8 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
             inside = ok if inside is None else inside & ok
             idx = idx.clamp(0, s - 1)
             flat = idx if flat is None else flat * s + idx
-        # input.flatten()[plane start + position]: one gather, its gradient one bincount
-        index = array_of(flat)[:, None, :] + plane_start
-        return _Gathered.apply(input, index) * inside.unsqueeze(1).to(input.dtype)
+        values = planes.gather(2, flat.unsqueeze(1).expand(n, c, flat.shape[1]))
+        return values * inside.unsqueeze(1).to(input.dtype)
 
     if mode == "bicubic":
         out = _bicubic(read, [flat_grid[..., nd - 1 - j] for j in range(nd)], size, padding_mode,
