@@ -371,6 +371,9 @@ def test_pooling_3d_nodes_are_torchs():
                                            output_size=(9, 9, 9)),
     lambda m: m.nn.functional.max_unpool3d(m.ones(1, 1, 2, 2, 2), m.zeros(1, 1, 2, 2, 2, dtype=m.int64), 2,
                                            output_size=(9, 9)),
+    lambda m: m.nn.functional.max_unpool3d(m.ones(1, 1, 2, 2, 2), m.zeros(1, 1, 2, 2, 2, dtype=m.int64), 2,
+                                           output_size=(1, 1, 6, 4, 4)),
+    lambda m: m.nn.functional.max_unpool3d(m.ones(1, 1, 2, 2, 2), m.zeros(1, 1, 2, 2, 2, dtype=m.int32), 2),
 ])
 def test_pooling_3d_errors_are_torchs(call):
     same_error(call)

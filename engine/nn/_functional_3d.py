@@ -18,7 +18,7 @@ from engine._warnings import warn
 from engine.autograd import Function
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
 from engine.nn._functional_extra import _adaptive_matrix, _ntuple, _out_size, pad
-from engine.ops.nn import scatter_flat
+from engine.ops.nn import scatter_flat, unpool_output_size
 from engine.ops._registry import op
 
 __all__ = ["max_pool3d", "max_pool3d_with_indices", "max_unpool3d", "avg_pool3d",
@@ -222,21 +222,9 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     unbatched = input.ndim == 4
     x = input.unsqueeze(0) if unbatched else input
     idx = indices.unsqueeze(0) if unbatched else indices
-    default = [(s - 1) * st - 2 * p + k for s, st, p, k in zip(x.shape[2:], stride, padding, kernel)]
-    if output_size is None:
-        out_size = default
-    else:
-        given = [int(v) for v in output_size]
-        if len(given) == 5:
-            given = given[2:]
-        if len(given) != 3:
-            raise ValueError(f"output_size should be a sequence containing 3 or 5 elements, but it "
-                             f"has a length of '{len(given)}'")
-        out_size = given
-        for dim, (o, d, st) in enumerate(zip(out_size, default, stride)):
-            if not d - st <= o <= d + st:
-                raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between '
-                                 f"{d - st} and {d + st})")
+    out_size = unpool_output_size(x, kernel, stride, padding, output_size)
+    if idx.dtype != engine.int64:
+        raise RuntimeError("elements in indices should be type int64")
     if tuple(idx.shape) != tuple(x.shape):
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
                            f"({list(x.shape)}) but got indices tensor with shape: {list(idx.shape)}")

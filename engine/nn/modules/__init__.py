@@ -7,6 +7,7 @@ from engine.nn.modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, Con
                                     ConvTranspose3d, MaxPool2d)
 from engine.nn.modules.pooling import (MaxPool1d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                                        AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
+from engine.nn.modules.pooling import MaxUnpool1d, MaxUnpool2d
 from engine.nn.modules.pooling_3d import (MaxPool3d, MaxUnpool3d, AvgPool3d, AdaptiveAvgPool3d,
                                           AdaptiveMaxPool3d)
 from engine.nn.modules.upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
