@@ -69,7 +69,11 @@ def main():
         for label, rev in (("before", args.before), ("after", args.after)):
             folder = os.path.join(tmp, label)
             os.mkdir(folder)
-            trees[label] = _tree(rev, folder)
+            try:
+                trees[label] = _tree(rev, folder)
+            except (OSError, subprocess.CalledProcessError):
+                print(f"no git revision {rev!r} to compare (not a git checkout?): nothing to do")
+                return
         script = os.path.join(tmp, "cases.py")
         with open(script, "w") as f:
             f.write(CASES)
