@@ -7,8 +7,8 @@ position their selection algorithm left the element at. On the CPU the engine re
 quick_select (ATen's SortingUtils.h) on the slices with such ties only (the others have one
 candidate; on cuda the first occurrence is reported, with no read back to the host). nanmedian's
 index is the one a stable sort puts at the median's place (what PyTorch 2.13 reports, as for
-median), and mode's index is the one libstdc++'s std::sort leaves last in the value's run
-(replayed on the CPU; the last occurrence on cuda).
+median), and mode's value and index are what PyTorch's scan of its std::sort finds (libstdc++'s
+introsort replayed on the CPU, NaN included; the last occurrence on cuda and for large inputs).
 """
 import numpy as np
 
@@ -142,12 +142,18 @@ def _std_sort_positions(row):
             cut = partition(first, last)
             pending.append((cut, last))
             last = cut
-    for i in range(1, len(pos)):          # the final insertion sort (unguarded past 16: same moves)
+    def linear_insert(i):                # __unguarded_linear_insert
         v, j = pos[i], i
-        while j > 0 and less(v, pos[j - 1]):
+        while less(v, pos[j - 1]):
             pos[j] = pos[j - 1]
             j -= 1
         pos[j] = v
+
+    for i in range(1, len(pos)):          # the final insertion sort: the first 16 guarded by a
+        if i < 16 and less(pos[i], pos[0]):   # move to the front, the rest unguarded (the
+            pos[:i + 1] = [pos[i]] + pos[:i]  # moves differ from a plain insertion sort only
+        else:                                 # where NaN makes the comparisons inconsistent)
+            linear_insert(i)
     return pos
 
 
@@ -219,12 +225,33 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return _selected(input, d, keepdim, vals, idx, KthvalueBackward0, "kthvalue")
 
 
+def _replayed_mode(row):
+    """(value, position) as PyTorch's CPU mode kernel finds them: std::sort the slice (NaN
+    compares false both ways, as in C++), then the first longest run of equal (!=) values and the
+    position the sort left last in it."""
+    order = _std_sort_positions(row)
+    vals = row.tolist()
+    best = count = 0
+    value = position = 0
+    for i, p in enumerate(order):
+        count += 1
+        if i == len(order) - 1 or vals[p] != vals[order[i + 1]]:
+            if count > best:
+                best, value, position = count, vals[p], p
+            count = 0
+    return value, position
+
+
+_REPLAY_BUDGET = 1 << 18      # elements: beyond it the CPU answers as cuda does (see mode)
+
+
 @op
 def mode(input, dim=-1, keepdim=False):
     """(values, indices) of the most frequent value along dim (the smallest such value on a tie in
-    frequency) and where it occurs: PyTorch's CPU kernel sorts the slice with std::sort and reports
-    the position left last in the value's run, replayed here on the CPU (the last occurrence for
-    slices of up to 16 elements; cuda reports the last occurrence)."""
+    frequency) and where it occurs. PyTorch's CPU kernel sorts each slice with std::sort and reports
+    the position left last in the value's run; the CPU replays that where it can differ from the
+    last occurrence (slices longer than 16, or holding NaN), for inputs up to 2**18 elements.
+    Beyond that, and on cuda, the index is the value's last occurrence."""
     a = input._a
     d = _wdim(dim, a.ndim)
     _check_size("mode", a, d)
@@ -240,10 +267,10 @@ def mode(input, dim=-1, keepdim=False):
     best = run_length.argmax(axis=1)                     # the first longest run: the smallest value
     vals = xp.take_along_axis(s, best[:, None], 1)[:, 0]
     last = (length - 1 - _equal_to(rows[:, ::-1], vals).argmax(axis=1)).astype(np.int64)
-    if xp is np and length > 16 and a.dtype.kind != "c":
-        for r in range(n):                # where the sort left the run's last element
-            order = _std_sort_positions(rows[r])
-            last[r] = order[int(best[r]) + int(run_length[r, best[r]]) - 1]
+    if xp is np and a.size <= _REPLAY_BUDGET and a.dtype.kind != "c":
+        nan_rows = np.isnan(rows).any(axis=1) if a.dtype.kind == "f" else np.zeros(n, bool)
+        for r in range(n) if length > 16 else np.nonzero(nan_rows)[0]:
+            vals[r], last[r] = _replayed_mode(rows[r])
     return _selected(input, d, keepdim, vals, last, ModeBackward0, "mode")
 
 
