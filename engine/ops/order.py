@@ -5,7 +5,8 @@ Values come from array sorts and partitions. Which index is reported when the se
 occurs more than once in its slice is not documented by PyTorch: its CPU kernels report whatever
 position their selection algorithm left the element at. On the CPU the engine replays kthvalue's
 quick_select (ATen's SortingUtils.h) on the slices with such ties only (the others have one
-candidate; on cuda the first occurrence is reported, with no read back to the host). nanmedian's
+candidate; on cuda and past 2**18 elements the first occurrence is reported, with no read back
+to the host). nanmedian's
 index is the one a stable sort puts at the median's place (what PyTorch 2.13 reports, as for
 median), and mode's value and index are what PyTorch's scan of its std::sort finds (libstdc++'s
 introsort replayed on the CPU, NaN included; the last occurrence on cuda and for large inputs).
@@ -19,6 +20,7 @@ from ._registry import op
 from .. import ops
 
 _RESULT = {n: return_type(n) for n in ("kthvalue", "mode", "nanmedian")}
+_REPLAY_BUDGET = 1 << 18      # elements: beyond it the CPU answers as cuda does (no replay)
 
 
 class KthvalueBackward0(Node):
@@ -178,11 +180,11 @@ def _equal_to(rows, vals):
 
 def _first_or_replay(rows, vals, replay):
     """The index of each row's selected value: its only occurrence, or on the CPU (where it occurs
-    more than once) replay(row)."""
+    more than once, for inputs within the budget) replay(row); else its first occurrence."""
     xp = _ns(rows)
     eq = _equal_to(rows, vals)
     idx = eq.argmax(axis=1).astype(np.int64)
-    if xp is np:
+    if xp is np and rows.size <= _REPLAY_BUDGET:
         for r in np.nonzero(eq.sum(axis=1) > 1)[0]:
             idx[r] = replay(r)
     return idx
@@ -240,9 +242,6 @@ def _replayed_mode(row):
                 best, value, position = count, vals[p], p
             count = 0
     return value, position
-
-
-_REPLAY_BUDGET = 1 << 18      # elements: beyond it the CPU answers as cuda does (see mode)
 
 
 @op
