@@ -5,11 +5,10 @@ Values come from array sorts and partitions. Which index is reported when the se
 occurs more than once in its slice is not documented by PyTorch: its CPU kernels report whatever
 position their selection algorithm left the element at. On the CPU the engine replays kthvalue's
 quick_select (ATen's SortingUtils.h) on the slices with such ties only (the others have one
-candidate; on cuda and past 2**18 elements the first occurrence is reported, with no read back
-to the host). nanmedian's
-index is the one a stable sort puts at the median's place (what PyTorch 2.13 reports, as for
-median), and mode's value and index are what PyTorch's scan of its std::sort finds (libstdc++'s
-introsort replayed on the CPU, NaN included; the last occurrence on cuda and for large inputs).
+candidate), and mode's std::sort (libstdc++'s introsort, NaN included) with its scan for the
+longest run; on cuda, and past 2**18 elements, kthvalue reports the first occurrence and mode
+the last, with no read back to the host. nanmedian's index is the one a stable sort puts at the
+median's place (what PyTorch 2.13 reports, as for median).
 """
 import numpy as np
 
