@@ -576,3 +576,26 @@ OPS += [   # engine/ops/nn.py's convolutions (one N-d implementation) and engine
         x, m.tensor([[[[[0, 3], [9, 7]]]]], device=x.device), 2, output_size=(2, 4, 3)), [((1, 1, 1, 2, 2),)],
            grad_fn="MaxUnpool3DBackward0"),
 ]
+
+
+OPS += [   # engine/nn/_functional_3d.py's one-node ops (average pooling, resampling, grid_sample)
+    OpInfo("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, 2, stride=(1, 2, 1), padding=1, ceil_mode=True,
+                                                                 count_include_pad=False),
+           [((1, 2, 3, 4, 3),)], grad_fn="AvgPool3DBackward0"),
+    OpInfo("adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, 3, 2)),
+           [((1, 2, 3, 4, 5),), ((2, 3, 4, 5),)], grad_fn="AdaptiveAvgPool3DBackward0"),
+    OpInfo("interpolate_trilinear", lambda m, x: m.nn.functional.interpolate(x, scale_factor=(2, 1.5, 0.5),
+                                                                             mode="trilinear"),
+           [((1, 2, 2, 3, 4),)], grad_fn="UpsampleTrilinear3DBackward0"),
+    OpInfo("interpolate_bicubic", lambda m, x: m.nn.functional.interpolate(x, size=(5, 3), mode="bicubic",
+                                                                           align_corners=True),
+           [((1, 2, 3, 4),)], grad_fn="UpsampleBicubic2DBackward0"),
+    OpInfo("grid_sample", lambda m, x, g: m.nn.functional.grid_sample(x, g * 0.6, padding_mode="reflection",
+                                                                      align_corners=False),
+           [((2, 2, 3, 4), (2, 3, 2, 2))], grad_fn="GridSampler2DBackward0"),
+    OpInfo("grid_sample_3d", lambda m, x, g: m.nn.functional.grid_sample(x, g * 0.6, align_corners=True),
+           [((1, 2, 2, 3, 2), (1, 2, 1, 2, 3))], grad_fn="GridSampler3DBackward0"),
+    OpInfo("grid_sample_bicubic", lambda m, x, g: m.nn.functional.grid_sample(x, g * 0.6, "bicubic", "border",
+                                                                              align_corners=False),
+           [((1, 1, 3, 4), (1, 2, 2, 2))], grad_fn="GridSampler2DBackward0"),
+]

@@ -1,11 +1,15 @@
 """3-D pooling for `engine.nn.functional`: max_pool3d (with return_indices) and max_unpool3d,
-avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d; grid_sample and affine_grid.
+avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d; grid_sample and affine_grid; the one-node
+resampling that interpolate's trilinear and bicubic modes use.
 
-Max pooling gathers each window from per-dim index tables (which input row each window
-position reads, and whether it lies inside the input: computed on the host from shapes alone),
-picks PyTorch's element (the first maximum, or the last NaN), and records one node that sends
-the gradient back to the picked elements. Average pooling and the samplers are compositions of
-engine ops, so they are differentiable to any order.
+Each records the node PyTorch records, under its name. Max pooling gathers each window from
+per-dim index tables (which input row each window position reads, and whether it lies inside the
+input: computed on the host from shapes alone), picks PyTorch's element (the first maximum, or the
+last NaN) and sends the gradient back to it. Average pooling sums strided slices; adaptive
+averaging and interpolation contract each spatial dim with a small weight matrix. Their backward
+nodes are the adjoint maps, whose own backward is the op again, so every order of derivative
+works. grid_sample's node differentiates its composition of engine ops (run again in backward);
+affine_grid is a composition of ops.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import engine
 from engine._warnings import warn
 from engine.autograd import Function
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.nn._functional_extra import _adaptive_matrix, _ntuple, _out_size, pad
+from engine.nn._functional_extra import _adaptive_matrix, _ntuple, _out_size
 from engine.ops.nn import scatter_flat, unpool_output_size
 from engine.ops._registry import op
 
@@ -240,6 +244,74 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 # -- average pooling ------------------------------------------------------------------------------
 
+def _slide(axis, j, s, o):
+    """The index picking offset j of each of o windows (stride s) along `axis`."""
+    return (slice(None),) * axis + (slice(j, j + s * (o - 1) + 1, s),)
+
+
+def _window_sums(a, kernel, stride, outs):
+    """Sums over the windows along the last three dims of a (padded): one dim at a time, each a
+    sum of kernel strided slices."""
+    for axis, (k, s, o) in enumerate(zip(kernel, stride, outs), start=a.ndim - 3):
+        total = a[_slide(axis, 0, s, o)].copy()
+        for j in range(1, k):
+            total += a[_slide(axis, j, s, o)]
+        a = total
+    return a
+
+
+def _window_spread(g, kernel, stride, sizes):
+    """The adjoint of _window_sums: each window's value added back onto the positions it summed."""
+    xp = namespace_of(g)
+    for axis, (k, s, n) in enumerate(zip(kernel, stride, sizes), start=g.ndim - 3):
+        shape = list(g.shape)
+        o, shape[axis] = shape[axis], n
+        spread = xp.zeros(shape, dtype=g.dtype)
+        for j in range(k):
+            spread[_slide(axis, j, s, o)] += g
+        g = spread
+    return g
+
+
+class _AvgPool3d(Function):
+    """avg_pool3d as one node: window sums of the zero-padded input over the divisor; backward
+    spreads grad / divisor back over each window (a node whose own backward is this op again)."""
+
+    @staticmethod
+    def forward(ctx, x, geometry):
+        kernel, stride, pads, outs, divisor = geometry
+        a = array_of(x)
+        xp = namespace_of(a)
+        padded = xp.pad(a, ((0, 0), (0, 0)) + pads) if any(map(any, pads)) else a
+        ctx.geometry, ctx.shape = geometry, a.shape
+        return tensor_from_array((_window_sums(padded, kernel, stride, outs) / divisor).astype(a.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _AvgPool3dBackward.apply(grad, ctx.geometry, ctx.shape), None
+
+
+class _AvgPool3dBackward(Function):
+    @staticmethod
+    def forward(ctx, grad, geometry, shape):
+        kernel, stride, pads, outs, divisor = geometry
+        g = array_of(grad)
+        sizes = [n + lo + hi for n, (lo, hi) in zip(shape[2:], pads)]
+        spread = _window_spread(g / divisor, kernel, stride, sizes)
+        crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape[2:], pads))
+        ctx.geometry = geometry
+        return tensor_from_array(namespace_of(g).ascontiguousarray(spread[(Ellipsis,) + crop], g.dtype))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _AvgPool3d.apply(gg, ctx.geometry), None, None
+
+
+name_node(_AvgPool3d, "AvgPool3DBackward0", "self: grad / divisor spread over each window")
+name_node(_AvgPool3dBackward, "AvgPool3DBackwardBackward0", "grad_output: avg_pool3d(grad)")
+
+
+@op(namespace="nn.functional")
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None):
     """Mean over each window of (N, C, D, H, W) or (C, D, H, W): zero padding counted unless
@@ -252,48 +324,97 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     size = tuple(x.shape[2:])
-    outs = [_pooled_size(n, k, s, p, 1, ceil_mode) for n, k, s, p in zip(size, kernel, stride, padding)]
+    outs = tuple(_pooled_size(n, k, s, p, 1, ceil_mode) for n, k, s, p in zip(size, kernel, stride, padding))
     if min(outs) < 1:
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output "
-                           f"size: ({'x'.join(map(str, [x.shape[1]] + outs))}). Output size is too small")
-    extra = [max(0, (o - 1) * s + k - (n + 2 * p))                     # the ceil_mode overhang
-             for o, s, k, n, p in zip(outs, stride, kernel, size, padding)]
-    pads = []
-    for p, e in zip(reversed(padding), reversed(extra)):
-        pads += [p, p + e]
-    sums = pad(x, pads)
-    for axis, (k, s) in enumerate(zip(kernel, stride)):    # a window's sum is separable: one dim
-        sums = sums.unfold(2 + axis, k, s).sum(-1)         # at a time (a third of the work)
+                           f"size: ({'x'.join(map(str, (x.shape[1],) + outs))}). Output size is too small")
+    pads = tuple((p, p + max(0, (o - 1) * s + k - (n + 2 * p)))       # (+ the ceil_mode overhang)
+                 for o, s, k, n, p in zip(outs, stride, kernel, size, padding))
     if divisor_override:
-        out = sums / float(divisor_override)
+        divisor = float(divisor_override)
     else:
         counts = []
         for n, k, s, p, o in zip(size, kernel, stride, padding, outs):
             start = np.arange(o) * s - p
             lo, hi = (-p, n + p) if count_include_pad else (0, n)
             counts.append(np.minimum(start + k, hi) - np.maximum(start, lo))
-        divisor = np.einsum("i,j,k->ijk", *counts).astype(x.dtype.np)
-        out = sums / engine.from_numpy(divisor).to(x.device)
+        divisor = namespace_of(array_of(x)).asarray(np.einsum("i,j,k->ijk", *counts).astype(x.dtype.np))
+    out = _AvgPool3d.apply(x, (kernel, stride, pads, outs, divisor))
     return out.squeeze(0) if unbatched else out
 
 
+class _Resample(Function):
+    """x contracted along its last len(mats) dims with one matrix each (out_d x in_d): adaptive
+    average pooling and linear/cubic interpolation. Backward is the same contraction with the
+    transposed matrices (a node whose own backward is this op again)."""
+    backward_op = None                    # each op's _ResampleBackward subclass (its node's name)
+
+    @staticmethod
+    def forward(ctx, x, mats):
+        ctx.mats = mats
+        return tensor_from_array(_contract(array_of(x), mats))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx._fn.backward_op.apply(grad, ctx.mats, ctx._fn), None
+
+
+class _ResampleBackward(Function):
+    @staticmethod
+    def forward(ctx, grad, mats, op):
+        ctx.mats, ctx.op = mats, op
+        return tensor_from_array(_contract(array_of(grad), [None if m is None else m.T for m in mats]))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return ctx.op.apply(gg, ctx.mats), None, None
+
+
+def _contract(a, mats):
+    """a with each of its last len(mats) dims multiplied by its matrix (None: left as it is)."""
+    xp = namespace_of(a)
+    first = a.ndim - len(mats)
+    for axis, m in enumerate(mats, start=first):
+        if m is not None:
+            a = xp.moveaxis(xp.tensordot(m, a, axes=([1], [axis])), 0, axis)
+    return xp.ascontiguousarray(a)
+
+
+def _resample_op(torch_name):
+    """A _Resample whose nodes carry PyTorch's names: <torch_name>Backward0 and its backward's
+    <torch_name>BackwardBackward0."""
+    forward = type("_" + torch_name, (_Resample,), {})
+    forward.backward_op = type("_" + torch_name + "Backward", (_ResampleBackward,), {})
+    name_node(forward, torch_name + "Backward0", "self: grad contracted with each dim's matrix transposed")
+    name_node(forward.backward_op, torch_name + "BackwardBackward0",
+              "grad_output: grad contracted with each dim's matrix")
+    return forward
+
+
+_AdaptiveAvgPool3d = _resample_op("AdaptiveAvgPool3D")
+_UpsampleTrilinear3d = _resample_op("UpsampleTrilinear3D")
+_UpsampleBicubic2d = _resample_op("UpsampleBicubic2D")
+
+
+def resample(op, x, mats):
+    """`op` (a _Resample) of x along its last dims, with the weight matrices (host arrays, None
+    for a dim left as it is) moved to x's device and dtype."""
+    xp = namespace_of(array_of(x))
+    dt = array_of(x).dtype
+    return op.apply(x, tuple(None if m is None else xp.asarray(m.astype(dt, copy=False)) for m in mats))
+
+
+@op(namespace="nn.functional")
 def adaptive_avg_pool3d(input, output_size):
     """Average over PyTorch's adaptive windows [floor(i*n/out), ceil((i+1)*n/out)) along D, H, W:
-    one small averaging matrix per dim."""
+    one small averaging matrix per dim, in one node."""
     if input.ndim not in (4, 5):
         raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {list(input.shape)}")
     size = tuple(input.shape[-3:])
     outs = _out_size(output_size, size, 3)
     if outs == (1, 1, 1):
         return input.mean(dim=(-3, -2, -1), keepdim=True)
-    x = input if outs != size else input.clone()
-    for axis, (n, o) in enumerate(zip(size, outs)):
-        if n == o:
-            continue
-        d = input.ndim - 3 + axis
-        m = engine.from_numpy(_adaptive_matrix(n, o, input.dtype.np)).to(input.device)
-        x = (m @ x.movedim(d, -2)).movedim(-2, d)
-    return x
+    return resample(_AdaptiveAvgPool3d, input, [_adaptive_matrix(n, o, np.float64) for n, o in zip(size, outs)])
 
 
 # -- affine_grid and grid_sample ----------------------------------------------------------------------
@@ -379,6 +500,7 @@ def _source_index(coord, size, padding_mode, align_corners):
     return x
 
 
+@op(namespace="nn.functional")
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros", align_corners=None):
     """Sample input (N, C, H, W) or (N, C, D, H, W) at the normalized positions grid
     (N, H', W', 2) or (N, D', H', W', 3) (x first), bilinearly or at the nearest pixel; positions
@@ -406,6 +528,50 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
                            f"grid with sizes {list(grid.shape)}")
     if mode == "bicubic" and nd != 2:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    sampler = _GridSampler2d if nd == 2 else _GridSampler3d
+    return sampler.apply(input, grid, mode, padding_mode, align_corners)
+
+
+class _GridSampler(Function):
+    """grid_sample as one node, as PyTorch records it. The forward runs `_sample` (a composition
+    of engine ops) without recording; the backward differentiates that same composition, run again
+    with grad enabled, so it gives second derivatives too (create_graph=True)."""
+
+    @staticmethod
+    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+        ctx.save_for_backward(input, grid)
+        ctx.options = (mode, padding_mode, align_corners)
+        return _sample(input, grid, *ctx.options)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, grid = ctx.saved_tensors
+        needs = ctx.needs_input_grad[:2]
+        higher = engine.is_grad_enabled()            # create_graph=True: keep the graph to x, grid
+        with engine.enable_grad():
+            x = input if higher else input.detach().requires_grad_(needs[0])
+            g = grid if higher else grid.detach().requires_grad_(needs[1])
+            wanted = [t for t, need in zip((x, g), needs) if need]
+            grads = iter(engine.autograd.grad(_sample(x, g, *ctx.options), wanted, grad,
+                                              create_graph=higher, allow_unused=True))
+        return tuple(next(grads) if need else None for need in needs) + (None, None, None)
+
+
+class _GridSampler2d(_GridSampler):
+    pass
+
+
+class _GridSampler3d(_GridSampler):
+    pass
+
+
+name_node(_GridSampler2d, "GridSampler2DBackward0", "input, grid: the sampling's derivatives")
+name_node(_GridSampler3d, "GridSampler3DBackward0", "input, grid: the sampling's derivatives")
+
+
+def _sample(input, grid, mode, padding_mode, align_corners):
+    """grid_sample's values as a composition of engine ops (differentiable to any order)."""
+    nd = input.ndim - 2
     n, c = input.shape[:2]
     size = tuple(input.shape[2:])
     out_spatial = tuple(grid.shape[1:-1])

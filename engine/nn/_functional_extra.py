@@ -19,6 +19,7 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
+from engine.ops._registry import op
 from engine.ops.nn import (_NO_SPARSE, _pair, adaptive_max_pool2d, embedding_renorm_, max_unpool2d,
                            unpool_output_size)
 
@@ -253,6 +254,7 @@ def _nearest_index(n_in, n_out, scale):
     return np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * ratio).astype(np.int64), n_in - 1)
 
 
+@op(namespace="nn.functional")       # one record when it is one node (trilinear, bicubic)
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False):
     """Resize the spatial dims (everything after N, C) by `size` or `scale_factor`, with
@@ -291,6 +293,13 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         x = input if dims == 2 else input.unsqueeze(-2)
         res = adaptive_avg_pool2d(x, out if dims == 2 else (1, out[0]))
         return res if dims == 2 else res.squeeze(-2)
+    if mode in ("trilinear", "bicubic"):         # one node, as PyTorch's (engine/nn/_functional_3d.py)
+        from engine.nn import _functional_3d as f3
+        weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
+        mats = [weights(spatial[k], out[k], scales[k], bool(align_corners), np.float64 if
+                        input.dtype == engine.float64 else np.float32) for k in range(dims)]
+        op = f3._UpsampleBicubic2d if mode == "bicubic" else f3._UpsampleTrilinear3d
+        return f3.resample(op, input, mats)
     x = input
     for k in range(dims):
         d = 2 + k
@@ -298,9 +307,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
             idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
             x = x.index_select(d, idx)
         else:
-            weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
-            m = engine.from_numpy(weights(spatial[k], out[k], scales[k], bool(align_corners),
-                                          x.dtype.np)).to(x.device)
+            m = engine.from_numpy(_linear_matrix(spatial[k], out[k], scales[k], bool(align_corners),
+                                                 x.dtype.np)).to(x.device)
             x = (m @ x.movedim(d, -2)).movedim(-2, d)
     return x
 
