@@ -375,7 +375,13 @@ def _contract(a, mats):
     xp = namespace_of(a)
     first = a.ndim - len(mats)
     for axis, m in enumerate(mats, start=first):
-        if m is not None:
+        if m is None:
+            continue
+        if axis == a.ndim - 1:
+            a = a @ m.T
+        elif axis == a.ndim - 2:
+            a = m @ a
+        else:
             a = xp.moveaxis(xp.tensordot(m, a, axes=([1], [axis])), 0, axis)
     return xp.ascontiguousarray(a)
 
@@ -394,6 +400,8 @@ def _resample_op(torch_name):
 _AdaptiveAvgPool3d = _resample_op("AdaptiveAvgPool3D")
 _UpsampleTrilinear3d = _resample_op("UpsampleTrilinear3D")
 _UpsampleBicubic2d = _resample_op("UpsampleBicubic2D")
+_UpsampleBilinear2d = _resample_op("UpsampleBilinear2D")
+_UpsampleLinear1d = _resample_op("UpsampleLinear1D")
 
 
 def resample(op, x, mats):

@@ -293,23 +293,19 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         x = input if dims == 2 else input.unsqueeze(-2)
         res = adaptive_avg_pool2d(x, out if dims == 2 else (1, out[0]))
         return res if dims == 2 else res.squeeze(-2)
-    if mode in ("trilinear", "bicubic"):         # one node, as PyTorch's (engine/nn/_functional_3d.py)
+    if mode != "nearest":                # one node, as PyTorch's (engine/nn/_functional_3d.py)
         from engine.nn import _functional_3d as f3
         weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
         mats = [weights(spatial[k], out[k], scales[k], bool(align_corners), np.float64 if
                         input.dtype == engine.float64 else np.float32) for k in range(dims)]
-        op = f3._UpsampleBicubic2d if mode == "bicubic" else f3._UpsampleTrilinear3d
+        op = {"linear": f3._UpsampleLinear1d, "bilinear": f3._UpsampleBilinear2d,
+              "trilinear": f3._UpsampleTrilinear3d, "bicubic": f3._UpsampleBicubic2d}[mode]
         return f3.resample(op, input, mats)
     x = input
     for k in range(dims):
         d = 2 + k
-        if mode == "nearest":
-            idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
-            x = x.index_select(d, idx)
-        else:
-            m = engine.from_numpy(_linear_matrix(spatial[k], out[k], scales[k], bool(align_corners),
-                                                 x.dtype.np)).to(x.device)
-            x = (m @ x.movedim(d, -2)).movedim(-2, d)
+        idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
+        x = x.index_select(d, idx)
     return x
 
 
