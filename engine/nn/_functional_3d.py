@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 import engine
+from engine._dtype import is_floating
 from engine._warnings import warn
 from engine.autograd import Function
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
@@ -122,11 +123,11 @@ def _window_max(x, tables, node):
     planes = a.reshape(n * c, -1)
     vals = planes[:, xp.asarray(flat)]                                   # (N*C, windows, K)
     if not inside.all():
-        fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+        fill = -np.inf if is_floating(a.dtype) else np.iinfo(a.dtype).min
         vals = xp.where(xp.asarray(inside), vals, xp.asarray(fill, dtype=a.dtype))
     # PyTorch's scan: update on val > max or on NaN -> the first maximum, or the last NaN
     pick = (vals == vals.max(axis=-1, keepdims=True)).argmax(axis=-1)
-    if a.dtype.kind == "f":
+    if is_floating(a.dtype):
         nan = xp.isnan(vals)
         last_nan = nan.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
         pick = xp.where(nan.any(axis=-1), last_nan, pick)
@@ -549,7 +550,7 @@ class _GridSampler(Function):
     def forward(ctx, input, grid, mode, padding_mode, align_corners):
         ctx.save_for_backward(input, grid)
         ctx.options = (mode, padding_mode, align_corners)
-        return _sample(input, grid, *ctx.options)
+        return _sample(_wide(input), _wide(grid), *ctx.options).to(input.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -560,9 +561,15 @@ class _GridSampler(Function):
             x = input if higher else input.detach().requires_grad_(needs[0])
             g = grid if higher else grid.detach().requires_grad_(needs[1])
             wanted = [t for t, need in zip((x, g), needs) if need]
-            grads = iter(engine.autograd.grad(_sample(x, g, *ctx.options), wanted, grad,
-                                              create_graph=higher, allow_unused=True))
+            out = _sample(_wide(x), _wide(g), *ctx.options)
+            grads = iter(engine.autograd.grad(out, wanted, _wide(grad), create_graph=higher,
+                                              allow_unused=True))
         return tuple(next(grads) if need else None for need in needs) + (None, None, None)
+
+
+def _wide(t):
+    """Half and bfloat16 tensors in float32 (PyTorch's kernels compute in float and round once)."""
+    return t.float() if t.dtype in (engine.float16, engine.bfloat16) else t
 
 
 class _GridSampler2d(_GridSampler):

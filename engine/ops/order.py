@@ -13,6 +13,7 @@ median's place (what PyTorch 2.13 reports, as for median).
 import numpy as np
 
 from ..autograd.graph import Node, _SavedOutput, new_node
+from .._dtype import is_floating
 from ..autograd.grad_mode import state as _gs
 from ._core import return_type, _finish, _ns, _res, _wdim, _wrap
 from ._registry import op
@@ -172,7 +173,7 @@ def _equal_to(rows, vals):
     xp = _ns(rows)
     v = vals[:, None]
     eq = rows == v
-    if rows.dtype.kind == "f":
+    if is_floating(rows.dtype):
         eq |= xp.isnan(rows) & xp.isnan(v)
     return eq
 
@@ -266,7 +267,7 @@ def mode(input, dim=-1, keepdim=False):
     vals = xp.take_along_axis(s, best[:, None], 1)[:, 0]
     last = (length - 1 - _equal_to(rows[:, ::-1], vals).argmax(axis=1)).astype(np.int64)
     if xp is np and a.size <= _REPLAY_BUDGET and a.dtype.kind != "c":
-        nan_rows = np.isnan(rows).any(axis=1) if a.dtype.kind == "f" else np.zeros(n, bool)
+        nan_rows = np.isnan(rows).any(axis=1) if is_floating(a.dtype) else np.zeros(n, bool)
         for r in range(n) if length > 16 else np.nonzero(nan_rows)[0]:
             vals[r], last[r] = _replayed_mode(rows[r])
     return _selected(input, d, keepdim, vals, last, ModeBackward0, "mode")
@@ -280,7 +281,7 @@ def nanmedian(input, dim=None, keepdim=False):
     xp = _ns(a)
     if dim is None:
         flat = a.reshape(-1)
-        if a.dtype.kind == "f":
+        if is_floating(a.dtype):
             flat = flat[~xp.isnan(flat)]              # (cuda: a boolean mask reads the count back)
         v = xp.sort(flat)[(flat.size - 1) // 2] if flat.size else xp.asarray(np.nan)
         t = _wrap(_res(xp.asarray(v, dtype=a.dtype).reshape(())))
@@ -294,7 +295,7 @@ def nanmedian(input, dim=None, keepdim=False):
     _check_size("median", a, d)           # (PyTorch names median in this message)
     rows = _rows(a, d)
     length = rows.shape[1]
-    numbers = length - xp.isnan(rows).sum(axis=1) if a.dtype.kind == "f" else xp.full(len(rows), length)
+    numbers = length - xp.isnan(rows).sum(axis=1) if is_floating(a.dtype) else xp.full(len(rows), length)
     k = xp.maximum(numbers - 1, 0) // 2               # C++'s (numbers - 1) / 2 truncates -1 to 0
     idx = xp.take_along_axis(xp.argsort(rows, axis=1, kind="stable"), k[:, None], 1)[:, 0]
     vals = xp.take_along_axis(rows, idx[:, None], 1)[:, 0]

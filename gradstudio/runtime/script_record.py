@@ -33,6 +33,7 @@ import numpy as np
 from gradstudio.graph.document import Document
 from gradstudio.graph.script_call import (MAX_CALL_INPUTS, MAX_CALL_OUTPUTS, OUTPUT_PORTS,
                                           CallError, encode_value)
+from .host import host_values
 
 _ENGINE_DIR = None
 _GRADSTUDIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -368,7 +369,7 @@ def _grad_enabled() -> bool:
 
 
 def _numpy(tensor) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+    return np.array(host_values(tensor), copy=True)
 
 
 def _value(array: np.ndarray) -> Any:
