@@ -464,7 +464,6 @@ def test_grid_sample_and_affine_grid_errors_are_torchs(call):
 # -- the same on (fake) cuda: CuPy's functions, no device value read back -----------------------------
 
 from test_engine_fake_cuda import FakeArray, fake_cuda  # noqa: E402,F401  (the fixture)
-from engine import backend  # noqa: E402
 
 CUDA_CASES = {
     "conv3d": lambda F, x: F.conv3d(x, x[:, :2, :2, :2, :2].repeat(2, 1, 1, 1, 1), x[0, :4, 0, 0, 0], padding=1, groups=2),
