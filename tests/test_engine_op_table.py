@@ -569,9 +569,9 @@ OPS += [   # engine/ops/nn.py's convolutions (one N-d implementation) and engine
         x, w, b, stride=2, padding=(1, 0, 0), output_padding=1, groups=2), [((1, 4, 2, 3, 2), (4, 1, 3, 2, 2), (2,))],
            grad_fn="ConvolutionBackward0"),
     OpInfo("max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, stride=(1, 2, 1), padding=1),
-           [((1, 2, 3, 4, 3),)], domain="distinct", grad_fn="MaxPool3DWithIndicesBackward0"),
+           [((1, 2, 3, 4, 3),), ((2, 3, 4, 3),)], domain="distinct", grad_fn="MaxPool3DWithIndicesBackward0"),
     OpInfo("adaptive_max_pool3d", lambda m, x: m.nn.functional.adaptive_max_pool3d(x, (2, 3, 2)),
-           [((1, 2, 3, 4, 5),)], domain="distinct", grad_fn="AdaptiveMaxPool3DBackward0"),
+           [((1, 2, 3, 4, 5),), ((2, 3, 4, 5),)], domain="distinct", grad_fn="AdaptiveMaxPool3DBackward0"),
     OpInfo("max_unpool3d", lambda m, x: m.nn.functional.max_unpool3d(
         x, m.tensor([[[[[0, 3], [9, 7]]]]], device=x.device), 2, output_size=(2, 4, 3)), [((1, 1, 1, 2, 2),)],
            grad_fn="MaxUnpool3DBackward0"),
@@ -581,7 +581,7 @@ OPS += [   # engine/ops/nn.py's convolutions (one N-d implementation) and engine
 OPS += [   # engine/nn/_functional_3d.py's one-node ops (average pooling, resampling, grid_sample)
     OpInfo("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, 2, stride=(1, 2, 1), padding=1, ceil_mode=True,
                                                                  count_include_pad=False),
-           [((1, 2, 3, 4, 3),)], grad_fn="AvgPool3DBackward0"),
+           [((1, 2, 3, 4, 3),), ((2, 3, 4, 3),)], grad_fn="AvgPool3DBackward0"),
     OpInfo("adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, 3, 2)),
            [((1, 2, 3, 4, 5),), ((2, 3, 4, 5),)], grad_fn="AdaptiveAvgPool3DBackward0"),
     OpInfo("interpolate_trilinear", lambda m, x: m.nn.functional.interpolate(x, scale_factor=(2, 1.5, 0.5),

@@ -100,13 +100,13 @@ name_node(_PickElementsBackward, "MaxPool3DWithIndicesBackwardBackward0",
 
 
 def _window_max(x, tables, node):
-    """Max over the windows the per-dim tables describe, for x (N, C, *spatial): (values,
-    indices flat over the spatial dims), the values recorded as `node` (a _PickElements)."""
+    """Max over the windows the per-dim tables describe, along x's last len(tables) dims (the
+    ones before them are planes): (values, indices flat over those dims), the values recorded as
+    `node` (a _PickElements) on x itself, batched or not, as PyTorch records it."""
     a = array_of(x)
     xp = namespace_of(a)
-    n, c = a.shape[:2]
-    size = a.shape[2:]
-    nd = len(size)
+    nd = len(tables)
+    lead, size = a.shape[:-nd], a.shape[-nd:]
     outs = [t[0].shape[0] for t in tables]
     ks = [t[0].shape[1] for t in tables]
     # the flat spatial index each (window, offset) reads, as (out0, k0, out1, k1, ...) on the host
@@ -120,8 +120,8 @@ def _window_max(x, tables, node):
     order = tuple(range(0, 2 * nd, 2)) + tuple(range(1, 2 * nd, 2))    # windows first, offsets last
     flat = flat.transpose(order).reshape(-1, math.prod(ks))
     inside = inside.transpose(order).reshape(-1, math.prod(ks))
-    planes = a.reshape(n * c, -1)
-    vals = planes[:, xp.asarray(flat)]                                   # (N*C, windows, K)
+    planes = a.reshape(-1, math.prod(size))
+    vals = planes[:, xp.asarray(flat)]                                   # (planes, windows, K)
     if not inside.all():
         fill = -np.inf if is_floating(a.dtype) else np.iinfo(a.dtype).min
         vals = xp.where(xp.asarray(inside), vals, xp.asarray(fill, dtype=a.dtype))
@@ -132,8 +132,8 @@ def _window_max(x, tables, node):
         last_nan = nan.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
         pick = xp.where(nan.any(axis=-1), last_nan, pick)
     index = xp.take_along_axis(xp.broadcast_to(xp.asarray(flat), vals.shape), pick[..., None], -1)[..., 0]
-    index = index.reshape((n, c) + tuple(outs)).astype(np.int64)
-    plane_start = (xp.arange(n * c, dtype=np.int64) * math.prod(size)).reshape((n, c) + (1,) * nd)
+    index = index.reshape(lead + tuple(outs)).astype(np.int64)
+    plane_start = (xp.arange(planes.shape[0], dtype=np.int64) * math.prod(size)).reshape(lead + (1,) * nd)
     values = node.apply(x, index + plane_start)
     return values, tensor_from_array(index)
 
@@ -149,21 +149,19 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode: bool = False, return_indices: bool = False):
     """Maximum over each window of (N, C, D, H, W) or (C, D, H, W); returns (values, indices),
     the indices flat over D*H*W as PyTorch's."""
-    unbatched = _unbatched(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
-    x = input.unsqueeze(0) if unbatched else input
+    _unbatched(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
     kernel = _ntuple(kernel_size, 3)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, 3)
     padding, dilation = _ntuple(padding, 3), _ntuple(dilation, 3)
-    size = tuple(x.shape[2:])
+    size = tuple(input.shape[-3:])
     outs = [_pooled_size(*args, ceil_mode) for args in zip(size, kernel, stride, padding, dilation)]
     if min(outs) < 1:
-        raise RuntimeError(f"Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output "
-                           f"size: ({'x'.join(map(str, [x.shape[1]] + outs))}). Output size is too small")
+        channels = input.shape[-4]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (channels,) + size))}). Calculated "
+                           f"output size: ({'x'.join(map(str, [channels] + outs))}). Output size is too "
+                           "small")
     tables = [_strided_table(*args) for args in zip(size, outs, kernel, stride, padding, dilation)]
-    values, indices = _window_max(x, tables, _MaxPool3d)
-    if unbatched:
-        values, indices = values.squeeze(0), indices.squeeze(0)
-    return values, indices
+    return _window_max(input, tables, _MaxPool3d)
 
 
 @op(namespace="nn.functional")
@@ -175,16 +173,10 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = False):
     """Maximum over PyTorch's adaptive windows; (values, indices flat over D*H*W)."""
-    unbatched = _unbatched(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: "
-                                  f"{list(input.shape)}")
-    x = input.unsqueeze(0) if unbatched else input
-    size = tuple(x.shape[2:])
+    _unbatched(input, f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {list(input.shape)}")
+    size = tuple(input.shape[-3:])
     outs = _out_size(output_size, size, 3)
-    tables = [_adaptive_table(n, o) for n, o in zip(size, outs)]
-    values, indices = _window_max(x, tables, _AdaptiveMaxPool3d)
-    if unbatched:
-        values, indices = values.squeeze(0), indices.squeeze(0)
-    return values, indices
+    return _window_max(input, [_adaptive_table(n, o) for n, o in zip(size, outs)], _AdaptiveMaxPool3d)
 
 
 @op(namespace="nn.functional")
@@ -198,19 +190,18 @@ class _MaxUnpool3d(Function):
 
     @staticmethod
     def forward(ctx, x, indices, out_size):
-        a, idx = array_of(x), indices
+        a = array_of(x)
         xp = namespace_of(a)
-        n, c = a.shape[:2]
-        planes = xp.zeros((n * c, math.prod(out_size)), dtype=a.dtype)
-        flat_idx = idx.reshape(n * c, -1)
-        planes[xp.arange(n * c)[:, None], flat_idx] = a.reshape(n * c, -1)
+        count = math.prod(a.shape[:-3])                     # (N, C) planes, or C unbatched
+        planes = xp.zeros((count, math.prod(out_size)), dtype=a.dtype)
+        flat_idx = indices.reshape(count, -1)
+        planes[xp.arange(count)[:, None], flat_idx] = a.reshape(count, -1)
         ctx.index, ctx.input_shape = flat_idx, a.shape
-        return tensor_from_array(planes.reshape((n, c) + tuple(out_size)))
+        return tensor_from_array(planes.reshape(a.shape[:-3] + tuple(out_size)))
 
     @staticmethod
     def backward(ctx, grad):
-        n, c = grad.shape[:2]
-        picked = grad.reshape(n * c, -1).gather(1, tensor_from_array(ctx.index))
+        picked = grad.reshape(len(ctx.index), -1).gather(1, tensor_from_array(ctx.index))
         return picked.reshape(ctx.input_shape), None, None
 
 
@@ -239,8 +230,8 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
         bad = int(ia.reshape(-1)[np.flatnonzero((ia < 0) | (ia >= volume))[0]])    # the first, as torch
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(map(str, out_size))})")
-    out = _MaxUnpool3d.apply(x, ia, tuple(out_size))          # the indices as an array: not an edge
-    return out.squeeze(0) if unbatched else out
+    # one node on the input as given (batched or not); the indices as an array: not an edge
+    return _MaxUnpool3d.apply(input, ia, tuple(out_size))
 
 
 # -- average pooling ------------------------------------------------------------------------------
@@ -283,7 +274,7 @@ class _AvgPool3d(Function):
         kernel, stride, pads, outs, divisor = geometry
         a = array_of(x)
         xp = namespace_of(a)
-        padded = xp.pad(a, ((0, 0), (0, 0)) + pads) if any(map(any, pads)) else a
+        padded = xp.pad(a, ((0, 0),) * (a.ndim - 3) + pads) if any(map(any, pads)) else a
         ctx.geometry, ctx.shape = geometry, a.shape
         return tensor_from_array((_window_sums(padded, kernel, stride, outs) / divisor).astype(a.dtype))
 
@@ -297,9 +288,9 @@ class _AvgPool3dBackward(Function):
     def forward(ctx, grad, geometry, shape):
         kernel, stride, pads, outs, divisor = geometry
         g = array_of(grad)
-        sizes = [n + lo + hi for n, (lo, hi) in zip(shape[2:], pads)]
+        sizes = [n + lo + hi for n, (lo, hi) in zip(shape[-3:], pads)]
         spread = _window_spread(g / divisor, kernel, stride, sizes)
-        crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape[2:], pads))
+        crop = tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape[-3:], pads))
         ctx.geometry = geometry
         return tensor_from_array(namespace_of(g).ascontiguousarray(spread[(Ellipsis,) + crop], g.dtype))
 
@@ -317,18 +308,20 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                count_include_pad: bool = True, divisor_override=None):
     """Mean over each window of (N, C, D, H, W) or (C, D, H, W): zero padding counted unless
     count_include_pad=False (the ceil_mode overhang never is), or divided by divisor_override."""
-    unbatched = _unbatched(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
-    x = input.unsqueeze(0) if unbatched else input
+    _unbatched(input, "non-empty 4D or 5D (batch mode) tensor expected for input")
+    x = input
     kernel = _ntuple(kernel_size, 3)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, 3)
     padding = _ntuple(padding, 3)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    size = tuple(x.shape[2:])
+    size = tuple(x.shape[-3:])
     outs = tuple(_pooled_size(n, k, s, p, 1, ceil_mode) for n, k, s, p in zip(size, kernel, stride, padding))
     if min(outs) < 1:
-        raise RuntimeError(f"Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output "
-                           f"size: ({'x'.join(map(str, (x.shape[1],) + outs))}). Output size is too small")
+        channels = x.shape[-4]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (channels,) + size))}). Calculated "
+                           f"output size: ({'x'.join(map(str, (channels,) + outs))}). Output size is too "
+                           "small")
     pads = tuple((p, p + max(0, (o - 1) * s + k - (n + 2 * p)))       # (+ the ceil_mode overhang)
                  for o, s, k, n, p in zip(outs, stride, kernel, size, padding))
     if divisor_override:
@@ -340,8 +333,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
             lo, hi = (-p, n + p) if count_include_pad else (0, n)
             counts.append(np.minimum(start + k, hi) - np.maximum(start, lo))
         divisor = namespace_of(array_of(x)).asarray(np.einsum("i,j,k->ijk", *counts).astype(x.dtype.np))
-    out = _AvgPool3d.apply(x, (kernel, stride, pads, outs, divisor))
-    return out.squeeze(0) if unbatched else out
+    return _AvgPool3d.apply(x, (kernel, stride, pads, outs, divisor))       # batched or not
 
 
 class _Resample(Function):
