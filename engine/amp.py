@@ -117,6 +117,8 @@ POLICY = {"cpu": _policies(_CPU_LOWER, _CPU_FP32, (), _CPU_PROMOTE),
 POLICY["cpu"]["inv"] = POLICY["cpu"]["inverse"]          # engine.inverse and linalg.inv: one op
 # linalg.pinv is one engine op; PyTorch composes it of svd and a final matmul (lower precision)
 POLICY["cpu"]["pinv"] = POLICY["cuda"]["pinv"] = "lower"
+# and affine_grid: PyTorch's composite ends in a bmm with theta (lower precision)
+POLICY["cpu"]["affine_grid"] = POLICY["cuda"]["affine_grid"] = "lower"
 POLICY["cuda"]["matrix_norm"] = POLICY["cuda"]["vector_norm"] = "fp32_set_opt_dtype"
 
 

@@ -425,15 +425,38 @@ _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to a
                   "documentation of grid_sample for details.")
 
 
-def _steps_from_minus_one(n, align_corners, like):
+def _steps_from_minus_one(n, align_corners, dtype):
     """PyTorch's linspace_from_neg_one: n points over [-1, 1] (pixel centres unless
-    align_corners), in like's dtype and device."""
+    align_corners), as a host array of `dtype`, rounded as PyTorch rounds it."""
     if n <= 1:
-        return engine.zeros(max(n, 1), dtype=like.dtype, device=like.device)
-    r = engine.linspace(-1, 1, n, dtype=like.dtype, device=like.device)
-    return r if align_corners else r * (n - 1) / n
+        return engine.zeros(max(n, 1), dtype=dtype)._a
+    r = engine.linspace(-1, 1, n, dtype=dtype)._a
+    return r if align_corners else (r * (n - 1) / n).astype(r.dtype)
 
 
+class _AffineGrid(Function):
+    """affine_grid as one node: grid = base @ theta^T, base the (prod(spatial), nd + 1) array of
+    each output position's normalized coordinates and a 1; theta's gradient grad^T @ base (engine
+    ops, so it is differentiable in grad)."""
+
+    @staticmethod
+    def forward(ctx, theta, base, size):
+        t = array_of(theta)
+        ctx.base, ctx.size = base, size
+        grid = namespace_of(t).matmul(base, t.transpose(0, 2, 1))        # (N, positions, nd)
+        return tensor_from_array(grid.reshape(size[:1] + size[2:] + [t.shape[1]]))
+
+    @staticmethod
+    def backward(ctx, grad):
+        n, nd = ctx.size[0], len(ctx.size) - 2
+        g = grad.reshape(n, -1, nd).transpose(1, 2)
+        return g @ tensor_from_array(ctx.base).to(g.dtype), None, None
+
+
+name_node(_AffineGrid, "AffineGridGeneratorBackward0", "theta: grad^T @ base (summed over positions)")
+
+
+@op(namespace="nn.functional")
 def affine_grid(theta, size, align_corners=None):
     """The sampling grid (N, H, W, 2) or (N, D, H, W, 3) of the affine maps theta (N, 2, 3) or
     (N, 3, 4): each output pixel's normalized (x, y[, z]) mapped by theta."""
@@ -463,17 +486,14 @@ def affine_grid(theta, size, align_corners=None):
         raise ValueError(f"Expected non-zero, positive output size. Got {given}")
     nd = len(spatial)
     # base[..., k] is the k-th coordinate (x along the last dim, then y, then z), then a 1
-    columns = []
+    base = np.ones(tuple(spatial) + (nd + 1,), array_of(theta).dtype)
     for k in range(nd):
         axis = nd - 1 - k
         shape = [1] * nd
         shape[axis] = spatial[axis]
-        columns.append(_steps_from_minus_one(spatial[axis], align_corners, theta).reshape(shape)
-                       .expand(*spatial))
-    columns.append(engine.ones(spatial, dtype=theta.dtype, device=theta.device))
-    base = engine.stack(columns, -1).reshape(-1, nd + 1)
-    grid = base @ theta.transpose(1, 2)                                # (N, prod(spatial), nd)
-    return grid.reshape(size[0], *spatial, nd)
+        base[..., k] = _steps_from_minus_one(spatial[axis], align_corners, theta.dtype).reshape(shape)
+    base = namespace_of(array_of(theta)).asarray(base.reshape(-1, nd + 1))
+    return _AffineGrid.apply(theta, base, size)
 
 
 def _reflect(coord, twice_low, twice_high):
