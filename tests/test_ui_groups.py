@@ -166,3 +166,38 @@ def test_auto_layout_keeps_groups_whole_and_a_collapsed_group_takes_its_boxs_roo
     assert not any(box.sceneBoundingRect().intersects(item.sceneBoundingRect()) for item in others)
     window.undo_stack.undo()
     assert window.doc.nodes[root.id].pos[0] == wide
+
+
+def test_nodes_inside_a_collapsed_group_are_laid_out_when_the_group_expands(window, qtbot,
+                                                                          tmp_path):
+    x, w, mul, exp, total, root = build(window)
+    select(window, mul, exp)
+    press(window, Qt.Key_G)
+    gid = next(iter(window.doc.groups))
+    window.scene.groups.set_collapsed(gid, True)
+    path = tmp_path / "grouped.json"
+    fileio.save(window.doc, path)
+    assert window.open_file(path, ask=False)           # a file opened with the group collapsed
+    scene = window.scene
+    window.runner.run(backward=True)
+    hidden = scene.node_items[exp.id]
+    assert not hidden.isVisible() and hidden.stale       # no rows or texts made for it yet
+    assert not scene.node_items[total.id].stale
+
+    # the debugger and the why-panel still frame it: on its group's box, at its own place
+    box = scene.groups.boxes[gid]
+    window.debugger_panel.restart()
+    rect = window.debugger_panel.overlay._node_rect(exp.id)
+    assert rect.topLeft() == box.pos() and rect.width() == box.rect().width()
+    assert scene.groups.box_of(exp.id) is box
+    width, height = hidden.size()                        # asked for: laid out on demand
+    assert not hidden.stale and height > 60
+
+    double_click(window, box, box.rect().center())      # expand: its nodes show, laid out
+    qtbot.waitUntil(lambda: not window.doc.groups[gid].collapsed)
+    shown = scene.node_items[mul.id]
+    assert shown.isVisible() and not shown.stale
+    assert any(text.startswith("data") for _, text, _ in shown._preview)
+    select(window, mul)
+    assert window.inspector.node_id == mul.id
+    window.grab().save(str(tmp_path / "expanded_after_open.png"))

@@ -57,14 +57,21 @@ class NodeItem(QGraphicsRectItem):
     """A QGraphicsRectItem so Qt answers `boundingRect` natively: with a thousand items it is
     asked for every item on every frame, and a Python override cost more than the paint."""
 
-    def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene") -> None:
+    def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene",
+                 shown: bool = True) -> None:
+        """shown=False: a node hidden inside a collapsed group; its rows and texts are laid
+        out when something first needs them (it shows, or its size or ports are asked for):
+        a big recorded graph opens with thousands of such nodes."""
         super().__init__()
         self.node, self.spec, self.canvas = node, spec, canvas
         self.edges: list[EdgeItem] = []
         self.info: Any = None      # the runtime's snapshot for this node after a run
         self.error: str | None = None
         self.waiting: str | None = None    # why it cannot run yet (an input not connected)
+        self.stale = False         # rows and texts wait for the next refresh()
         self.setPos(*node.pos)       # before it sends geometry changes: no edges to move yet
+        if not shown:
+            self.setVisible(False)
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
@@ -72,11 +79,21 @@ class NodeItem(QGraphicsRectItem):
         self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
         # The pen is never drawn; its width makes the native bounding rect cover the ports.
         self.setPen(QPen(Qt.NoBrush, 2 * (PORT_R + 3)))
-        self.refresh()
+        if shown:
+            self.refresh()
+        else:
+            self.setRect(self._rect)
+            self.stale = True
+
+    def ensure_layout(self) -> None:
+        """Lays the item out now if it waits for it (a hidden node asked for its geometry)."""
+        if self.stale:
+            self.refresh()
 
     # ---------------------------------------------------------------- layout
     def refresh(self) -> None:
         """Recomputes rows and texts from the node, its result and the theme."""
+        self.stale = False
         style = self.canvas.style
         fm, fm_small, fm_bold = style.metrics, style.metrics_small, style.metrics_bold
         w = NODE_WIDTH
@@ -204,6 +221,7 @@ class NodeItem(QGraphicsRectItem):
             self.stale = True
 
     def size(self) -> tuple[float, float]:
+        self.ensure_layout()
         return self._rect.width(), self._rect.height()
 
     def settled_size(self) -> tuple[float, float]:
@@ -214,6 +232,7 @@ class NodeItem(QGraphicsRectItem):
 
     # ---------------------------------------------------------------- geometry
     def port_pos(self, name: str, is_output: bool) -> QPointF:
+        self.ensure_layout()
         ports = self._outputs if is_output else self._inputs
         return ports.get(name, QPointF(NODE_WIDTH if is_output else 0, HEADER_H / 2))
 
@@ -221,6 +240,7 @@ class NodeItem(QGraphicsRectItem):
         return self.mapToScene(self.port_pos(name, is_output))
 
     def port_at(self, local: QPointF) -> tuple[str, bool] | None:
+        self.ensure_layout()
         for is_output, ports in ((False, self._inputs), (True, self._outputs)):
             for name, center in ports.items():
                 if abs(local.x() - center.x()) <= PORT_HIT and abs(local.y() - center.y()) <= PORT_HIT:
@@ -228,6 +248,7 @@ class NodeItem(QGraphicsRectItem):
         return None
 
     def param_at(self, local: QPointF) -> tuple[ParamSpec, QRectF] | None:
+        self.ensure_layout()
         for p, _, field, _, _ in self._params:
             if field.contains(local):
                 return p, field

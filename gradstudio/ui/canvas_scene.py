@@ -129,8 +129,9 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
+        hidden = self.groups.hidden_nodes()     # inside collapsed groups: laid out when shown
         for node in self.doc.nodes.values():
-            self._add_node_item(node)
+            self._add_node_item(node, shown=node.id not in hidden)
         for edge in self.doc.edges.values():
             self._add_edge_item(edge, refresh=False)
         for item in self.node_items.values():
@@ -138,8 +139,8 @@ class GraphScene(QGraphicsScene):
                 self._refresh_if_scalar(item)
         self.groups.rebuild()
 
-    def _add_node_item(self, node) -> None:
-        item = NodeItem(node, self.doc.spec(node), self)
+    def _add_node_item(self, node, shown: bool = True) -> None:
+        item = NodeItem(node, self.doc.spec(node), self, shown)
         self.node_items[node.id] = item
         results, errors = self.shown_results()
         if node.id in results or node.id in errors:
@@ -161,7 +162,7 @@ class GraphScene(QGraphicsScene):
     def _refresh_if_scalar(self, item: NodeItem) -> None:
         """A node whose `scalar` parameter shows only while its input is unconnected."""
         if item.spec.param("scalar") is not None:
-            item.refresh()
+            item.refresh_when_shown()
 
     def _on_change(self, change: Change) -> None:
         what, obj = change.what, change.item
@@ -205,7 +206,7 @@ class GraphScene(QGraphicsScene):
                 item.apply_style()
         elif what == "meta_changed" and change.key == "root":   # the root badge moves
             for item in self.node_items.values():
-                item.refresh()
+                item.refresh_when_shown()
         elif what == "reset":
             self.results, self.errors, self.step_results, self.waiting = {}, {}, None, {}
             self.rebuild()
@@ -237,13 +238,14 @@ class GraphScene(QGraphicsScene):
             info, error, wait = results.get(nid), errors.get(nid), waiting.get(nid)
             if info is not item.info or error != item.error or wait != item.waiting:
                 item.set_result(info, error, wait)
-                for edge in item.edges:
-                    edge.update_path()
+                if not item.stale:       # (a hidden node's edges end on its group's box)
+                    for edge in item.edges:
+                        edge.update_path()
 
     def set_style(self, style: CanvasStyle) -> None:
         self.style = style
         for item in self.node_items.values():
-            item.refresh()
+            item.refresh_when_shown()
         for edge in self.edge_items.values():
             edge.apply_style()
         self.invalidate(self.sceneRect(), QGraphicsScene.BackgroundLayer)

@@ -253,22 +253,15 @@ class GroupLayer:
         self._summaries.clear()
         self._had_groups = bool(doc.groups)
         self._members = doc.all_group_nodes()
-        # the outermost collapsed group around each group (None: drawn expanded)
-        hidden_by: dict[str, str | None] = {}
-        for gid in doc.groups:
-            top = None
-            for ancestor in doc.group_chain(gid):
-                if doc.groups[ancestor].collapsed:
-                    top = ancestor
-            hidden_by[gid] = top
+        hidden_by = self._hidden_by()
         for gid, group in doc.groups.items():
             top = hidden_by[gid]
             if top is None:
                 self.frames[gid] = GroupFrame(self, gid)
             elif top == gid:
-                self.boxes[gid] = GroupBox(self, gid)
-        owner = doc.node_groups()
-        shown_as = {nid: hidden_by[gid] for nid, gid in owner.items() if hidden_by[gid]}
+                box = self.boxes[gid] = GroupBox(self, gid)
+                box.setPos(self._members_rect(gid).topLeft())   # no edges to move yet
+        shown_as = self.hidden_nodes(hidden_by)
         self._shown_as = shown_as
         for nid, item in scene.node_items.items():
             shown = nid not in shown_as
@@ -293,9 +286,8 @@ class GroupLayer:
                 self.boxes[d].inputs.setdefault(
                     (edge.src, edge.src_port), self._port_label(edge.src, edge.src_port))
                 self.boxes[d].edges.append(item)
-        for gid, box in self.boxes.items():
+        for box in self.boxes.values():
             box.finish()
-            box.setPos(self._members_rect(gid).topLeft())
             scene.addItem(box)
         for frame in self.frames.values():
             scene.addItem(frame)
@@ -303,6 +295,27 @@ class GroupLayer:
         for item in scene.edge_items.values():
             if item.isVisible():
                 item.update_path()
+
+    def _hidden_by(self) -> dict[str, str | None]:
+        """group id -> the outermost collapsed group around it (None: drawn expanded)."""
+        doc = self.doc
+        hidden_by: dict[str, str | None] = {}
+        for gid in doc.groups:
+            top = None
+            for ancestor in doc.group_chain(gid):
+                if doc.groups[ancestor].collapsed:
+                    top = ancestor
+            hidden_by[gid] = top
+        return hidden_by
+
+    def hidden_nodes(self, hidden_by: dict[str, str | None] | None = None) -> dict[str, str]:
+        """node id -> the collapsed group whose box shows it, for every hidden node."""
+        if hidden_by is None:
+            if not self.doc.groups:
+                return {}
+            hidden_by = self._hidden_by()
+        return {nid: hidden_by[gid] for nid, gid in self.doc.node_groups().items()
+                if hidden_by[gid]}
 
     def _port_label(self, node_id: str, port: str) -> str:
         node = self.doc.nodes[node_id]
