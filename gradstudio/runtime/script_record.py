@@ -26,7 +26,7 @@ import linecache
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,11 +75,11 @@ def user_frame(frame):
     return frame
 
 
-@dataclass(slots=True)
-class Call:
-    """One engine op call the script made (one or more OpRecords)."""
+class Call(NamedTuple):
+    """One engine op call the script made (one or more OpRecords). A tuple: one is made for
+    every op the script runs, and making a tuple costs a third of a dataclass."""
     name: str
-    function: str | None            # dotted path of the engine op, None when not replayable
+    fn: Any                         # the engine function called (None: not replayable)
     args: tuple
     kwargs: dict
     inputs: tuple                   # tensors read, in call order
@@ -132,15 +132,19 @@ class ScriptRecorder:
         self._paths: dict[tuple[int, str], str | None] = {}
         self._last_frame = None
         self._last_call: Call | None = None
+        self._previous_leaves: dict[int, Leaf] = {}     # the last finished pass's leaves
 
     # ------------------------------------------------------------------ observers
     def on_op(self, record) -> None:
         """One record from the engine: a new Call, or another part of the composite op
         call just seen (the engine reports a composite as the ops it is made of, all from
         the same `_call` frame). Kept lean: it runs for every op the script makes; it keeps
-        references (the call's own args, inputs and outputs) and the script's file:line, and
-        leaves names, values and JSON to `document()`."""
+        references (the call's own function, args, inputs and outputs) and the script's
+        file:line, and leaves names of ops, values and JSON to `document()`."""
         call_frame = sys._getframe(1)
+        if call_frame is self._last_frame:
+            self._last_call.ops.append(record.name)
+            return
         if call_frame.f_code is not self._call_code:
             call_frame = self._call_frame()
             if call_frame is None:               # an engine without the frame this reads
@@ -150,23 +154,15 @@ class ScriptRecorder:
                                     self.module_stack[-1] if self.module_stack else None,
                                     _grad_enabled()), None)
                 return
-        if call_frame is self._last_frame:
-            self._last_call.ops.append(record.name)
-            return
         self._last_frame = call_frame
         locals_ = call_frame.f_locals
-        fn, name = locals_["fn"], locals_["name"]
-        key = (id(fn), name)
-        path = self._paths.get(key, False)
-        if path is False:
-            path = self._paths[key] = self._function_path(fn, name)
         frame = call_frame.f_back           # the script's line: the first frame of its files
         known = _USER_FILES
         while frame is not None:
-            code = frame.f_code
-            mine = known.get(code.co_filename)
+            filename = frame.f_code.co_filename
+            mine = known.get(filename)
             if mine is None:
-                mine = is_user_file(code.co_filename)
+                mine = is_user_file(filename)
             if mine:
                 break
             frame = frame.f_back
@@ -178,9 +174,10 @@ class ScriptRecorder:
                 self.script_globals = frame.f_globals
         module_stack = self.module_stack
         inputs, outputs = locals_["inputs"], locals_["outputs"]
-        call = self._last_call = Call(
-            name, path, locals_["args"], locals_["kwargs"], inputs, outputs, [record.name],
-            source, module_stack[-1] if module_stack else None, self._grad_on())
+        call = self._last_call = _new_call(Call, (
+            locals_["name"], locals_["fn"], locals_["args"], locals_["kwargs"], inputs,
+            outputs, [record.name], source, module_stack[-1] if module_stack else None,
+            self._grad_on(), None))
         if inputs and inputs[0] is outputs[0]:
             self._add_call(call, call_frame)     # in-place: maybe a weight update, not graph
             return
@@ -188,11 +185,19 @@ class ScriptRecorder:
         produced, leaves = current.produced, current.leaves
         for t in inputs:
             if id(t) not in produced and id(t) not in leaves:
-                leaves[id(t)] = Leaf(t, self._leaf_name(t, call_frame), None,
-                                     self._source(call_frame))
+                leaves[id(t)] = self._new_leaf(t, call_frame)
         for t in outputs:
             produced.add(id(t))
         current.calls.append(call)
+
+    def _new_leaf(self, tensor, call_frame) -> "Leaf":
+        """A leaf first read in this pass: named and placed as in the pass before when it was
+        a leaf there too (a training loop reads the same data and weights every step)."""
+        before = self._previous_leaves.get(id(tensor))
+        if before is not None and before.tensor is tensor:
+            return Leaf(tensor, before.name, None, before.source)
+        return Leaf(tensor, self._leaf_name(tensor, call_frame), None,
+                    self._source(call_frame) if call_frame is not None else None)
 
     def on_failed_op(self, call_frame, exc: BaseException) -> None:
         """The op call that raised (its `_call` frame from the traceback), kept marked."""
@@ -201,7 +206,7 @@ class ScriptRecorder:
         args, kwargs = tuple(locals_.get("args", ())), dict(locals_.get("kwargs", {}))
         from engine import Tensor
         inputs = tuple(a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor))
-        self._add_call(Call(str(name), self._function_path(fn, name), args, kwargs, inputs, (),
+        self._add_call(Call(str(name), fn, args, kwargs, inputs, (),
                             [str(name)], self._source(call_frame),
                             self.module_stack[-1] if self.module_stack else None,
                             _grad_enabled(), failed=f"{type(exc).__name__}: {exc}"), None)
@@ -215,8 +220,7 @@ class ScriptRecorder:
         produced = current.produced
         for t in call.inputs:
             if id(t) not in produced and id(t) not in current.leaves:
-                current.leaves[id(t)] = Leaf(t, self._leaf_name(t, call_frame), None,
-                                             self._source(call_frame) if call_frame else None)
+                current.leaves[id(t)] = self._new_leaf(t, call_frame)
         for t in call.outputs:
             produced.add(id(t))
         current.calls.append(call)
@@ -262,7 +266,8 @@ class ScriptRecorder:
         """Before an optimizer step: the pass so far is one iteration."""
         self.uses_optimizer = True
         current = self.current
-        self._snapshot(current)
+        # the weights as the pass used them: read at its backward already, when it had one
+        self._snapshot(current, refresh=current.cut is None)
         current.cut = None
         self._finish(current)
         self.current = Pass()
@@ -279,6 +284,7 @@ class ScriptRecorder:
         self.current = Pass()
 
     def _finish(self, done: Pass, final: bool = False) -> None:
+        self._previous_leaves = done.leaves
         index = self.passes
         self.passes += 1
         if self.keep is None or index == self.keep or (final and self.kept is None):
@@ -354,7 +360,16 @@ class ScriptRecorder:
             if not key.startswith("_") and type(value).__name__ in ("Tensor", "Parameter"):
                 names.setdefault(id(value), key)
         return build_document(kept, self.module_calls, names, title,
-                              parameters=set(self.param_names))
+                              parameters=set(self.param_names),
+                              function_path=self.function_path)
+
+    def function_path(self, call: Call) -> str | None:
+        """The dotted name the call's engine op is exposed under (None: not replayable)."""
+        key = (id(call.fn), call.name)
+        path = self._paths.get(key, False)
+        if path is False:
+            path = self._paths[key] = self._function_path(call.fn, call.name)
+        return path
 
 
 _is_grad_enabled = None
@@ -368,7 +383,10 @@ def _grad_enabled() -> bool:
 
 
 def _numpy(tensor) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+    return np.array(tensor.numpy(force=True), copy=True)
+
+
+_new_call = tuple.__new__
 
 
 def _value(array: np.ndarray) -> Any:
@@ -397,9 +415,12 @@ def _needed(p: Pass) -> list[Call]:
 
 
 def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str],
-                   title: str = "", parameters: set[int] = frozenset()) -> Document:
+                   title: str = "", parameters: set[int] = frozenset(),
+                   function_path=lambda call: ScriptRecorder._function_path(call.fn, call.name)
+                   ) -> Document:
     """param_names: names of tensors (parameters and the script's variables) by id;
-    parameters: ids of the modules' parameters."""
+    parameters: ids of the modules' parameters; function_path(call): the dotted name of the
+    call's engine op (None: not replayable)."""
     doc = Document()
     calls = _needed(p)
     made: dict[int, tuple[str, str]] = {}      # id(tensor) -> (node id, port), latest maker
@@ -459,7 +480,8 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             return ports[id(t)]
 
         args_json = None
-        if call.function is not None:
+        function = function_path(call)
+        if function is not None:
             try:
                 args_json = _json({"args": [encode_value(a, port_of) for a in call.args],
                                    "kwargs": {k: encode_value(v, port_of)
@@ -474,7 +496,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             if not order and call.outputs and param_names.get(id(call.outputs[0])):
                 label = param_names[id(call.outputs[0])]     # a factory: named as its variable
             node = doc.add_node("call", node_id=next_id("n"), label=fresh(label), params={
-                "function": call.function, "args": args_json})
+                "function": function, "args": args_json})
             for k, t in enumerate(order):
                 src = made.get(id(t))
                 if src is None:
