@@ -22,6 +22,7 @@ gradients (randomness inside the graph, such as dropout, draws again).
 from __future__ import annotations
 
 import itertools
+import json
 import linecache
 import os
 import sys
@@ -252,11 +253,16 @@ class ScriptRecorder:
             rest = current.calls[current.cut:]
             done.leaves = current.leaves
             self._finish(done)
-            self.current = Pass(leaves={k: Leaf(leaf.tensor, leaf.name, None, leaf.source)
-                                        for k, leaf in current.leaves.items()})
-            for call in rest:
-                self._add_call(call, None)
-            current = self.current
+            current = self.current = Pass(rest, {k: Leaf(leaf.tensor, leaf.name, None,
+                                                         leaf.source)
+                                                 for k, leaf in current.leaves.items()})
+            produced, leaves = current.produced, current.leaves
+            for call in rest:                   # (they were accepted when first seen)
+                for t in call.inputs:
+                    if id(t) not in produced and id(t) not in leaves:
+                        leaves[id(t)] = self._new_leaf(t, None)
+                for t in call.outputs:
+                    produced.add(id(t))
         current.root = tensor
         current.roots.append(tensor)
         current.cut = len(current.calls)
@@ -551,9 +557,11 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     return doc
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode   # made once
+
+
 def _json(value: Any) -> str:
-    import json
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _encode(value)
 
 
 def _source_info(source, module_call, module_calls) -> dict:
