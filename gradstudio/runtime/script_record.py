@@ -98,6 +98,7 @@ class Leaf:
     name: str | None
     value: np.ndarray | None = None
     source: tuple[str, int] | None = None
+    version: int | None = None      # the tensor's _version when `value` was read
 
 
 @dataclass
@@ -196,6 +197,9 @@ class ScriptRecorder:
         a leaf there too (a training loop reads the same data and weights every step)."""
         before = self._previous_leaves.get(id(tensor))
         if before is not None and before.tensor is tensor:
+            if before.value is not None and not tensor.requires_grad \
+                    and before.version == tensor._version:   # the same data: not read again
+                return Leaf(tensor, before.name, before.value, before.source, before.version)
             return Leaf(tensor, before.name, None, before.source)
         return Leaf(tensor, self._leaf_name(tensor, call_frame), None,
                     self._source(call_frame) if call_frame is not None else None)
@@ -302,6 +306,7 @@ class ScriptRecorder:
         for leaf in p.leaves.values():
             if leaf.value is None or (refresh and leaf.tensor.requires_grad):
                 leaf.value = _numpy(leaf.tensor)
+                leaf.version = leaf.tensor._version
 
     # ------------------------------------------------------------------ stack
     def _call_frame(self):
