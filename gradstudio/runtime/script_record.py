@@ -441,6 +441,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     failed_node = None
     counts: dict[str, int] = {}
     serial = itertools.count(1)          # ids made here: Document.new_id scans every id
+    lines: dict[tuple[str, int], str] = {}     # the script's lines read so far
 
     def next_id(prefix: str) -> str:
         return f"{prefix}{next(serial)}"
@@ -476,7 +477,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
                 "function": "engine.tensor",
                 "args": _json({"args": [_value(array)], "kwargs": {"dtype": {"$dtype": dtype}}})})
         if leaf is not None and leaf.source:
-            sources[node.id] = _source_info(leaf.source, None, module_calls)
+            sources[node.id] = _source_info(leaf.source, None, module_calls, lines)
         leaf_nodes[id(t)] = node.id
         return node.id
 
@@ -525,7 +526,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
                 continue
         for k, t in enumerate(call.outputs[:MAX_CALL_OUTPUTS]):
             made[id(t)] = (node.id, OUTPUT_PORTS[k])
-        info = _source_info(call.source, call.module_call, module_calls)
+        info = _source_info(call.source, call.module_call, module_calls, lines)
         if len(call.ops) > 1:
             info["ops"] = call.ops
         if not replayable:
@@ -569,12 +570,17 @@ def _json(value: Any) -> str:
     return _encode(value)
 
 
-def _source_info(source, module_call, module_calls) -> dict:
+def _source_info(source, module_call, module_calls, lines: dict | None = None) -> dict:
+    """lines: (file, line) -> the line's text, kept by the caller across calls."""
     info: dict[str, Any] = {}
+    lines = {} if lines is None else lines
     if source is not None:
         filename, line = source
         info["file"], info["line"] = filename, line
-        info["code"] = linecache.getline(filename, line).strip()
+        code = lines.get(source)
+        if code is None:
+            code = lines[source] = linecache.getline(filename, line).strip()
+        info["code"] = code
     if module_call is not None:
         info["module"] = module_calls[module_call]["path"]
     return info
