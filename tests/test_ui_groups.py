@@ -168,8 +168,8 @@ def test_auto_layout_keeps_groups_whole_and_a_collapsed_group_takes_its_boxs_roo
     assert window.doc.nodes[root.id].pos[0] == wide
 
 
-def test_nodes_inside_a_collapsed_group_are_laid_out_when_the_group_expands(window, qtbot,
-                                                                          tmp_path):
+def test_nodes_inside_a_collapsed_group_get_their_items_when_the_group_expands(window, qtbot,
+                                                                             tmp_path):
     x, w, mul, exp, total, root = build(window)
     select(window, mul, exp)
     press(window, Qt.Key_G)
@@ -178,26 +178,39 @@ def test_nodes_inside_a_collapsed_group_are_laid_out_when_the_group_expands(wind
     path = tmp_path / "grouped.json"
     fileio.save(window.doc, path)
     assert window.open_file(path, ask=False)           # a file opened with the group collapsed
-    scene = window.scene
+    scene, doc = window.scene, window.doc
     window.runner.run(backward=True)
-    hidden = scene.node_items[exp.id]
-    assert not hidden.isVisible() and hidden.stale       # no rows or texts made for it yet
-    assert not scene.node_items[total.id].stale
-
-    # the debugger and the why-panel still frame it: on its group's box, at its own place
+    inner = next(e.id for e in doc.edges.values() if (e.src, e.dst) == (mul.id, exp.id))
+    into = next(e.id for e in doc.edges.values() if (e.src, e.dst) == (x.id, mul.id))
+    assert scene.node_items.made(mul.id) is None and scene.node_items.made(exp.id) is None
+    assert inner not in scene.edge_items                 # inside the box: nothing made
     box = scene.groups.boxes[gid]
+    assert scene.edge_items[into].dst_box is box         # x's edge ends on the box
+    assert mul.id in scene.node_items                    # every node of the document is "in"
+
+    # the debugger frames a hidden node on its group's box, without making its item
     window.debugger_panel.restart()
     rect = window.debugger_panel.overlay._node_rect(exp.id)
     assert rect.topLeft() == box.pos() and rect.width() == box.rect().width()
-    assert scene.groups.box_of(exp.id) is box
-    width, height = hidden.size()                        # asked for: laid out on demand
+    assert scene.node_items.made(exp.id) is None
+    # looked up, it is made hidden and laid out once its size is asked for (why-panel frames)
+    hidden = scene.node_items[exp.id]
+    assert not hidden.isVisible() and hidden.stale and not scene.groups.box_of(exp.id) is None
+    width, height = hidden.size()
     assert not hidden.stale and height > 60
 
-    double_click(window, box, box.rect().center())      # expand: its nodes show, laid out
+    double_click(window, box, box.rect().center())      # expand: items made, shown, laid out
     qtbot.waitUntil(lambda: not window.doc.groups[gid].collapsed)
-    shown = scene.node_items[mul.id]
-    assert shown.isVisible() and not shown.stale
+    shown = scene.node_items.made(mul.id)
+    assert shown is not None and shown.isVisible() and not shown.stale
     assert any(text.startswith("data") for _, text, _ in shown._preview)
+    assert scene.edge_items[inner].isVisible()
+    assert scene.edge_items[inner] in shown.edges and scene.edge_items[into] in shown.edges
     select(window, mul)
     assert window.inspector.node_id == mul.id
     window.grab().save(str(tmp_path / "expanded_after_open.png"))
+
+    window.undo_stack.undo()                             # collapsed again, then open again
+    assert not shown.isVisible() and not scene.edge_items[inner].isVisible()
+    window.undo_stack.redo()
+    assert shown.isVisible()

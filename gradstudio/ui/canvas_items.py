@@ -297,8 +297,8 @@ class NodeItem(QGraphicsRectItem):
         for label_rect, text, align in self._port_labels:
             painter.drawText(label_rect, align, text)
         painter.setPen(style.port_border)
-        linked = {(e.edge.dst_port, False) for e in self.edges if e.dst is self} | \
-                 {(e.edge.src_port, True) for e in self.edges if e.src is self}
+        linked = {(e.edge.dst_port, False) for e in self.edges if e._dst is self} | \
+                 {(e.edge.src_port, True) for e in self.edges if e._src is self}
         for is_output, ports, specs in ((False, self._inputs, self._in_specs),
                                         (True, self._outputs, self._out_specs)):
             for port in specs:
@@ -432,23 +432,49 @@ class EdgeItem(QGraphicsPathItem):
     _stroker = QPainterPathStroker()
     _stroker.setWidth(10)
 
-    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene",
-                 path: bool = True) -> None:
-        """path=False: the caller lays out the path later (the scene's rebuild: the group
+    def __init__(self, edge: Edge, src: NodeItem | None, dst: NodeItem | None,
+                 canvas: "GraphScene", path: bool = True) -> None:
+        """src, dst: the end nodes' items; None for a node hidden inside a collapsed group
+        whose item is not made yet (when it is made, it takes this edge: `src`/`dst` make it).
+        path=False: the caller lays out the path later (the scene's rebuild: the group
         layer draws every edge it shows once it knows which hide inside collapsed groups)."""
         super().__init__()
-        self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
+        self.edge, self.canvas = edge, canvas
+        self._src, self._dst = src, dst
         self.selected = False
         # a collapsed group's box the edge leaves from / enters instead of the hidden node
         self.src_box = self.dst_box = None
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.LeftButton | Qt.RightButton)
         self._shape: QPainterPath | None = None
-        src.edges.append(self)
-        dst.edges.append(self)
+        for node_id, item in ((edge.src, src), (edge.dst, dst)):
+            if item is not None:
+                item.edges.append(self)
+            else:
+                canvas.waiting_edges.setdefault(node_id, []).append(self)
         self.apply_style()
         if path:
             self.update_path()
+
+    @property
+    def src(self) -> NodeItem:
+        if self._src is None:
+            self.canvas.node_items[self.edge.src]      # made now, it takes this edge
+        return self._src
+
+    @property
+    def dst(self) -> NodeItem:
+        if self._dst is None:
+            self.canvas.node_items[self.edge.dst]
+        return self._dst
+
+    def take_end(self, item: NodeItem) -> None:
+        """`item`, just made, is one of this edge's ends."""
+        if self.edge.src == item.node.id:
+            self._src = item
+        else:
+            self._dst = item
+        item.edges.append(self)
 
     def apply_style(self) -> None:
         style = self.canvas.style
@@ -470,9 +496,11 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(bezier(start, end))
 
     def detach_from_nodes(self) -> None:
-        for item in (self.src, self.dst):
-            if self in item.edges:
-                item.edges.remove(self)
+        for node_id, item in ((self.edge.src, self._src), (self.edge.dst, self._dst)):
+            edges = item.edges if item is not None else \
+                self.canvas.waiting_edges.get(node_id, [])
+            if self in edges:
+                edges.remove(self)
 
     def shape(self) -> QPainterPath:
         """A 10-pixel wide band along the curve, so the edge is easy to click."""
