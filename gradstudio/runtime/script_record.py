@@ -92,6 +92,13 @@ class Call(NamedTuple):
     failed: str | None = None       # set on the call that raised
 
 
+class ModuleCall(NamedTuple):
+    """One call of an nn.Module (a tuple: one is kept for every module call of the run)."""
+    path: str                       # as named_modules() names it ('' for the root)
+    type: str                       # its class name
+    parent: int | None              # the module call it ran inside
+
+
 @dataclass
 class Leaf:
     tensor: Any
@@ -120,7 +127,7 @@ class ScriptRecorder:
         self.kept: Pass | None = None
         self.kept_index: int | None = None
         self.passes = 0                 # passes completed
-        self.module_calls: list[dict] = []     # per call: path, type, parent call
+        self.module_calls: list[ModuleCall] = []     # every module call, in call order
         self.module_stack: list[int] = []
         self.module_paths: dict[int, str] = {}     # id(module) -> path under its root
         self.param_names: dict[int, str] = {}      # id(parameter) -> named_parameters() name
@@ -240,7 +247,7 @@ class ScriptRecorder:
                 self.param_names.setdefault(id(p), pname)
         parent = self.module_stack[-1] if self.module_stack else None
         path = self.module_paths.get(id(module), type(module).__name__)
-        self.module_calls.append({"path": path, "type": type(module).__name__, "parent": parent})
+        self.module_calls.append(_new_call(ModuleCall, (path, type(module).__name__, parent)))
         self.module_stack.append(len(self.module_calls) - 1)
 
     def on_module_post(self, module, args, output) -> None:
@@ -425,7 +432,7 @@ def _needed(p: Pass) -> list[Call]:
     return [c for k, c in enumerate(p.calls) if k in keep or k in failed]
 
 
-def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str],
+def build_document(p: Pass, module_calls: list["ModuleCall"], param_names: dict[int, str],
                    title: str = "", parameters: set[int] = frozenset(),
                    function_path=lambda call: ScriptRecorder._function_path(call.fn, call.name)
                    ) -> Document:
@@ -582,7 +589,7 @@ def _source_info(source, module_call, module_calls, lines: dict | None = None) -
             code = lines[source] = linecache.getline(filename, line).strip()
         info["code"] = code
     if module_call is not None:
-        info["module"] = module_calls[module_call]["path"]
+        info["module"] = module_calls[module_call].path
     return info
 
 
@@ -596,19 +603,19 @@ def _add_module_groups(doc: Document, call_nodes, module_calls, next_id) -> None
     for k in members:
         while k is not None and k not in needed:
             needed.add(k)
-            k = module_calls[k]["parent"]
+            k = module_calls[k].parent
     ids: dict[int, str] = {}
     for k in sorted(needed):
         info = module_calls[k]
-        parent = info["parent"]
+        parent = info.parent
         while parent is not None and parent not in needed:
-            parent = module_calls[parent]["parent"]
-        label = info["path"] or info["type"]
+            parent = module_calls[parent].parent
+        label = info.path or info.type
         group_id = next_id("g")
         from gradstudio.graph.groups import Group
         doc.groups[group_id] = Group(group_id, label, list(members.get(k, [])),
                                      ids.get(parent) if parent is not None else None, False,
-                                     {"module": info["path"], "type": info["type"]})
+                                     {"module": info.path, "type": info.type})
         ids[k] = group_id
     # a parameter sits in the group of the module call that first used it
     owner = doc.node_groups()
