@@ -535,3 +535,11 @@ OPS += [   # compositions and views that had no row; those whose graph still dif
     OpInfo("tile", lambda m, a: m.tile(a, (2, 1, 2)), [((3, 4),)]),
     OpInfo("tile_short", lambda m, a: a.tile((2,)), [((2, 3),)]),
 ]
+
+OPS += [   # max pooling with indices and its partial inverse (tests/test_compat_layer_options.py has more)
+    OpInfo("max_unpool2d", lambda m, a: m.nn.functional.max_unpool2d(
+        *m.nn.functional.max_pool2d(a, 2, return_indices=True), 2), [((2, 3, 4, 6),), ((3, 5, 4),)],
+        domain="distinct", grad_fn="MaxUnpool2DBackward0"),
+    OpInfo("adaptive_max_pool2d", lambda m, a: m.nn.functional.adaptive_max_pool2d(a, (2, 3)),
+           [((2, 3, 5, 7),), ((3, 4, 4),)], domain="distinct", grad_fn="AdaptiveMaxPool2DBackward0"),
+]

@@ -20,7 +20,9 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.ops.nn import _Conv2dInputGrad, _pair, conv2d as _conv2d_one_group, embedding_renorm_
+from engine.ops.nn import (_NO_SPARSE, _Conv2dInputGrad, _pair, adaptive_max_pool2d,
+                           conv2d as _conv2d_one_group, embedding_renorm_, max_unpool2d,
+                           unpool_output_size)
 
 __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -34,7 +36,10 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
            "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
-           "embedding_bag", "embedding_renorm_", "gumbel_softmax"]
+           "embedding_bag", "embedding_renorm_", "gumbel_softmax",
+           "max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
+           "multi_head_attention_forward"]
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -238,12 +243,15 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    if return_indices:
-        raise NotImplementedError("engine max_pool1d does not return indices")
+    """max_pool2d over (1, kernel_size) windows; with return_indices also the int64 position
+    of each maximum along L."""
     k = _ntuple(kernel_size, 1)[0]
     s = k if stride is None or stride == [] else _ntuple(stride, 1)[0]
-    return F.max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _ntuple(padding, 1)[0]),
-                        (1, _ntuple(dilation, 1)[0]), ceil_mode).squeeze(-2)
+    out = F.max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _ntuple(padding, 1)[0]),
+                       (1, _ntuple(dilation, 1)[0]), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
 
 
 def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
@@ -735,27 +743,14 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     return input / (div * alpha + k) ** beta
 
 
-def _adaptive_max(x, out, d):
-    """Max over PyTorch's adaptive windows along dim d."""
-    n = x.shape[d]
-    if n % out == 0:
-        return x.unfold(d, n // out, n // out).amax(-1)
-    parts = [x.narrow(d, (i * n) // out, -(-((i + 1) * n) // out) - (i * n) // out).amax(d, keepdim=True)
-             for i in range(out)]
-    return engine.cat(parts, d)
-
-
-def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
-    if return_indices:
-        raise NotImplementedError("engine adaptive_max_pool2d does not return indices")
-    oh, ow = _out_size(output_size, input.shape[-2:], 2)
-    return _adaptive_max(_adaptive_max(input, oh, input.ndim - 2), ow, input.ndim - 1)
-
-
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_max_pool1d() argument 'input' (position 1) must be a 2D "
+                           f"or 3D tensor, but got {list(input.shape)}")
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, _ntuple(output_size, 1)[0]), return_indices)
     if return_indices:
-        raise NotImplementedError("engine adaptive_max_pool1d does not return indices")
-    return _adaptive_max(input, _ntuple(output_size, 1)[0], input.ndim - 1)
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
 
 
 def pixel_shuffle(input, upscale_factor: int):
@@ -844,6 +839,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
     1-D input that `offsets` starts."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max")
+    if sparse:
+        raise NotImplementedError(_NO_SPARSE.format("embedding_bag"))
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
                                   f"per_sample_weights is only supported for mode='sum' (got "
@@ -878,7 +877,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
         bag_of[s:e] = b
     if padding_idx is not None:
         keep = np.array([i != padding_idx for i in ids], dtype=bool)
-    rows = F.embedding(flat, weight)
+    rows = F.embedding(flat, weight, scale_grad_by_freq=scale_grad_by_freq)   # counts over the whole input
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.unsqueeze(1)
     dim = weight.shape[1]
@@ -909,3 +908,242 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     index = y_soft.max(dim, keepdim=True)[1]
     y_hard = engine.zeros_like(logits).scatter(dim, index, 1.0)
     return y_hard - y_soft.detach() + y_soft
+
+
+# -- max pooling with indices, unpooling (1-D and 2-D) -------------------------------------------
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices: bool = False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices: bool = False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: max_unpool2d on (L, 1) planes, as PyTorch computes it."""
+    kernel = _ntuple(kernel_size, 1)
+    stride = kernel if stride is None else _ntuple(stride, 1)
+    size = unpool_output_size(input, kernel, stride, _ntuple(padding, 1), output_size)
+    return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (kernel[0], 1),
+                        (stride[0], 1), (_ntuple(padding, 1)[0], 0), [size[0], 1]).squeeze(-1)
+
+
+# -- multi-head attention ------------------------------------------------------------------------
+
+def _canonical_mask(mask, mask_name: str, other_type, other_name: str, target_type,
+                    check_other: bool = True):
+    """A float mask to add to attention scores (a boolean True becomes -inf), refusing other
+    dtypes and warning when the two masks' dtypes differ, as PyTorch does."""
+    if mask is None:
+        return None
+    if mask.dtype != engine.bool and not mask.is_floating_point():
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    if check_other and other_type is not None and mask.dtype != other_type:
+        warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type "
+             "for both instead.")
+    if mask.is_floating_point():
+        return mask
+    return engine.zeros_like(mask, dtype=target_type).masked_fill_(mask, float("-inf"))
+
+
+def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads: int) -> bool:
+    """Whether the inputs are batched (3-D query) or not (2-D), with PyTorch's shape errors."""
+    if query.ndim == 3:
+        if key.ndim != 3 or value.ndim != 3:
+            raise AssertionError("For batched (3-D) `query`, expected `key` and `value` to be 3-D but "
+                                 f"found {key.ndim}-D and {value.ndim}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != 2:
+            raise AssertionError("For batched (3-D) `query`, expected `key_padding_mask` to be `None` or "
+                                 f"2-D but found {key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None and attn_mask.ndim not in (2, 3):
+            raise AssertionError("For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or "
+                                 f"3-D but found {attn_mask.ndim}-D tensor instead")
+        return True
+    if query.ndim == 2:
+        if key.ndim != 2 or value.ndim != 2:
+            raise AssertionError("For unbatched (2-D) `query`, expected `key` and `value` to be 2-D but "
+                                 f"found {key.ndim}-D and {value.ndim}-D tensors respectively")
+        if key_padding_mask is not None and key_padding_mask.ndim != 1:
+            raise AssertionError("For unbatched (2-D) `query`, expected `key_padding_mask` to be `None` "
+                                 f"or 1-D but found {key_padding_mask.ndim}-D tensor instead")
+        if attn_mask is not None:
+            if attn_mask.ndim not in (2, 3):
+                raise AssertionError("For unbatched (2-D) `query`, expected `attn_mask` to be `None`, "
+                                     f"2-D or 3-D but found {attn_mask.ndim}-D tensor instead")
+            expected = (num_heads, query.shape[0], key.shape[0])
+            if attn_mask.ndim == 3 and tuple(attn_mask.shape) != expected:
+                raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got "
+                                     f"{attn_mask.shape}")
+        return False
+    raise AssertionError("query should be unbatched 2D or batched 3D tensor but received "
+                         f"{query.ndim}-D query tensor")
+
+
+def _in_projection_packed(q, k, v, w, b=None):
+    """q, k, v through the packed (3E, E) projection: one linear for self-attention, two when
+    key is value, three otherwise (PyTorch's split, so the recorded graph is its graph)."""
+    e = q.shape[-1]
+    if k is v:
+        if q is k:
+            proj = F.linear(q, w, b).unflatten(-1, (3, e)).unsqueeze(0).transpose(0, -2).squeeze(-2)
+            proj = proj.contiguous()
+            return proj[0], proj[1], proj[2]
+        w_q, w_kv = w.split([e, e * 2])
+        b_q, b_kv = (None, None) if b is None else b.split([e, e * 2])
+        kv = F.linear(k, w_kv, b_kv).unflatten(-1, (2, e)).unsqueeze(0).transpose(0, -2).squeeze(-2)
+        kv = kv.contiguous()
+        return F.linear(q, w_q, b_q), kv[0], kv[1]
+    w_q, w_k, w_v = w.chunk(3)
+    b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
+    return F.linear(q, w_q, b_q), F.linear(k, w_k, b_k), F.linear(v, w_v, b_v)
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num_heads: int,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight, out_proj_bias,
+                                 training: bool = True, key_padding_mask=None,
+                                 need_weights: bool = True, attn_mask=None,
+                                 use_separate_proj_weight: bool = False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights: bool = True,
+                                 is_causal: bool = False):
+    """nn.MultiheadAttention's computation on (L, N, E) query and (S, N, E) key/value (or
+    unbatched (L, E), (S, E)): project, append bias_k/bias_v and a zero key/value when asked,
+    merge key_padding_mask into attn_mask (boolean True = not attended), softmax(q k^T / sqrt(d)
+    + mask) v per head, project out. Returns (output, weights averaged over heads or per head,
+    or None without need_weights), step for step as PyTorch's."""
+    is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not is_batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
+                                       None if attn_mask is None else attn_mask.dtype, "attn_mask",
+                                       query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to create "
+                           "this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None                    # scaled_dot_product_attention builds the causal mask
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
+        if key_padding_mask is not None:
+            is_causal = False
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got "
+                             f"{embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match "
+                                 f"value's {value.shape[:2]}")
+        b_q, b_k, b_v = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
+        q, k, v = (F.linear(query, q_proj_weight, b_q), F.linear(key, k_proj_weight, b_k),
+                   F.linear(value, v_proj_weight, b_v))
+    else:
+        if tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+    if attn_mask is not None:
+        if attn_mask.ndim == 2:
+            if tuple(attn_mask.shape) != (tgt_len, key.shape[0]):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                                   f"{(tgt_len, key.shape[0])}.")
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.ndim == 3:
+            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, key.shape[0]):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                                   f"{(bsz * num_heads, tgt_len, key.shape[0])}.")
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None:
+            raise AssertionError("bias cannot be added to static key.")
+        if static_v is not None:
+            raise AssertionError("bias cannot be added to static value.")
+        k = engine.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = engine.cat([v, bias_v.repeat(1, bsz, 1)])
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k is set but bias_v is None" if bias_k is not None
+                             else "bias_v is set but bias_k is None")
+    q = q.view(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = _heads(k, static_k, "static_k", bsz * num_heads, head_dim)
+    v = _heads(v, static_v, "static_v", bsz * num_heads, head_dim)
+    if add_zero_attn:
+        zeros = (bsz * num_heads, 1, head_dim)
+        k = engine.cat([k, engine.zeros(zeros, dtype=k.dtype, device=k.device)], dim=1)
+        v = engine.cat([v, engine.zeros(zeros, dtype=v.dtype, device=v.device)], dim=1)
+        attn_mask = None if attn_mask is None else pad(attn_mask, (0, 1))
+        key_padding_mask = None if key_padding_mask is None else pad(key_padding_mask, (0, 1))
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        if key_padding_mask.shape[0] != bsz:
+            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
+                                 f"{key_padding_mask.shape[0]}")
+        if key_padding_mask.shape[1] != src_len:
+            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                                 f"{key_padding_mask.shape[1]}")
+        key_padding_mask = key_padding_mask.view(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1) \
+            .reshape(bsz * num_heads, 1, src_len)
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+    if not training:
+        dropout_p = 0.0
+    if need_weights:
+        q_scaled = q * math.sqrt(1.0 / float(q.shape[-1]))
+        if attn_mask is not None:
+            weights = engine.baddbmm(attn_mask, q_scaled, k.transpose(-2, -1))
+        else:
+            weights = engine.bmm(q_scaled, k.transpose(-2, -1))
+        weights = F.softmax(weights, dim=-1)
+        if dropout_p > 0.0:
+            weights = F.dropout(weights, p=dropout_p)
+        out = engine.bmm(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = F.linear(out, out_proj_weight, out_proj_bias)
+        out = out.view(tgt_len, bsz, out.shape[1])
+        weights = weights.view(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not is_batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        return out, weights
+    if attn_mask is not None:
+        if attn_mask.shape[0] == 1 and attn_mask.ndim == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.view(bsz, num_heads, -1, src_len)
+    q = q.view(bsz, num_heads, tgt_len, head_dim)
+    k = k.view(bsz, num_heads, src_len, head_dim)
+    v = v.view(bsz, num_heads, src_len, head_dim)
+    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    out = F.linear(out, out_proj_weight, out_proj_bias)
+    out = out.view(tgt_len, bsz, out.shape[1])
+    return (out if is_batched else out.squeeze(1)), None
+
+
+def _heads(t, static, name: str, batch_heads: int, head_dim: int):
+    """(S, N, E) keys or values as (N * heads, S, head_dim), or the given static ones."""
+    if static is None:
+        return t.view(t.shape[0], batch_heads, head_dim).transpose(0, 1)
+    if static.shape[0] != batch_heads:
+        raise AssertionError(f"expecting {name}.size(0) of {batch_heads}, but got {static.shape[0]}")
+    if static.shape[2] != head_dim:
+        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.shape[2]}")
+    return static

@@ -22,7 +22,7 @@ from .._tensor import _from_array as tensor_from_array
 from ..autograd.function import Function, name_node
 from ..autograd.grad_mode import no_grad
 from ..autograd.graph import new_node
-from ..backend import xp_of as namespace_of
+from ..backend import to_device, xp_of as namespace_of
 from ._core import _finish, _needs
 from ._registry import op
 from .products import AddmmBackward0, MmBackward0
@@ -331,8 +331,11 @@ name_node(_MaxPool2dBackward, "MaxPool2DWithIndicesBackwardBackward0", "grad_out
 
 
 @op(namespace="nn.functional")
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Maximum over each window; the gradient goes to the (first) maximal element."""
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over each window; the gradient goes to the (first) maximal element. With
+    return_indices, also where each maximum was: int64, flat within its (H, W) plane, as
+    PyTorch's (what F.max_unpool2d takes)."""
     kernel = _pair(kernel_size)
     stride = kernel if stride is None or stride == [] else _pair(stride)
     padding, dilation = _pair(padding), _pair(dilation)
@@ -391,11 +394,160 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     else:
         all_inside = xp is np and bool(inside.all())
     disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
-    out = _MaxPool2d.apply(source, flat_index, disjoint and all_inside)
+    if unbatched:            # one node on the 3-D input itself (its flat layout is the same)
+        flat_index, inside, plane_start = flat_index[0], inside[0], plane_start[0]
+    out = _MaxPool2d.apply(input, flat_index, disjoint and all_inside)
     if not all_inside:
         out = ops.where(tensor_from_array(inside), out,
                            tensor_from_array(xp.full(inside.shape, fill, a.dtype)))
-    return out.squeeze(0) if unbatched else out
+    if not return_indices:
+        return out
+    return out, tensor_from_array((flat_index - plane_start).astype(np.int64, copy=False))
+
+
+# ------------------------------------------------------------------------------ adaptive_max_pool2d
+def _adaptive_windows(n: int, out: int) -> np.ndarray:
+    """(out, k) input positions of PyTorch's adaptive windows [floor(i*n/out),
+    ceil((i+1)*n/out)) along one dim, k the widest window; a narrower window repeats its last
+    position (a repeat never wins a tie: the first maximum does)."""
+    start = np.arange(out) * n // out
+    end = -(-(np.arange(1, out + 1) * n) // out)
+    k = int((end - start).max())
+    return np.minimum(start[:, None] + np.arange(k), end[:, None] - 1)
+
+
+class _AdaptiveMaxPool2d(_MaxPool2d):
+    """adaptive_max_pool2d's node: max_pool2d's, a gather at the argmax (windows may overlap)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _AdaptiveMaxPool2dBackward.apply(grad, ctx.index, ctx.shape, False), None, None
+
+
+class _AdaptiveMaxPool2dBackward(_MaxPool2dBackward):
+    """Its backward as a node: the gradient added at the argmax; its own backward a gather."""
+
+
+name_node(_AdaptiveMaxPool2d, "AdaptiveMaxPool2DBackward0", "self: grad scattered to the argmax")
+name_node(_AdaptiveMaxPool2dBackward, "AdaptiveMaxPool2DBackwardBackward0",
+          "grad_output: grad gathered at the argmax")
+
+
+@op(namespace="nn.functional")
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH)) (and the same
+    along W); the gradient goes to the first maximal element of each window, and return_indices
+    gives its int64 position, flat within its (H, W) plane. Every window's candidates are
+    gathered into one array (planes, OH*OW, widest window), then one argmax."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: "
+                           f"{list(input.shape)}")
+    h, w = input.shape[-2:]
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    oh, ow = (n if o is None else int(o) for o, n in zip(sizes, (h, w)))
+    rows, cols = _adaptive_windows(h, oh), _adaptive_windows(w, ow)
+    candidates = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(oh * ow, -1)
+    a = array_of(input)
+    xp = namespace_of(a)
+    planes = a.reshape(-1, h * w)
+    cand = to_device(candidates, input.device)
+    best = xp.argmax(planes[:, cand], axis=-1)                         # (planes, OH*OW)
+    index = cand[xp.arange(oh * ow), best]                             # flat in each plane
+    shape = tuple(input.shape[:-2]) + (oh, ow)
+    flat = index + (xp.arange(planes.shape[0]) * (h * w))[:, None]
+    out = _AdaptiveMaxPool2d.apply(input, flat.reshape(shape), False)
+    if not return_indices:
+        return out
+    return out, tensor_from_array(index.reshape(shape).astype(np.int64, copy=False))
+
+
+# ------------------------------------------------------------------------------ max_unpool2d
+_SCALAR_TYPE_NAMES = {"int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                      "float16": "Half", "bfloat16": "BFloat16", "float32": "Float",
+                      "float64": "Double"}
+
+
+def unpool_output_size(input, kernel, stride, padding, output_size) -> list:
+    """F.max_unpool's output size (any number of spatial dims): (n - 1) * stride + kernel -
+    2 * padding, or `output_size` (the spatial sizes, or the full shape) checked to lie within
+    one stride of that, with PyTorch's messages."""
+    dims = len(kernel)
+    default = [(input.shape[input.ndim - dims + d] - 1) * stride[d] + kernel[d] - 2 * padding[d]
+               for d in range(dims)]
+    if output_size is None:
+        size = default
+    else:
+        if len(output_size) == dims + 2:
+            output_size = output_size[2:]
+        if len(output_size) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} "
+                             f"elements, but it has a length of '{len(output_size)}'")
+        for d in range(dims):
+            low, high = default[d] - stride[d], default[d] + stride[d]
+            if not low < output_size[d] < high:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                                 f'{low} and {high})')
+        size = list(output_size)
+    for d in range(dims):
+        if size[d] < 0:
+            raise ValueError("max_unpooling: output_size must contain non-negative spatial "
+                             f"dimensions, but got output_size[{d}]={size[d]}")
+    return size
+
+
+class _MaxUnpool2d(Function):
+    """out (N, C, OH, OW) zero but for out.flatten(2)[..., idx] = input (idx: the indices' array,
+    no graph input); backward gathers the gradient at the same indices (PyTorch's
+    max_pool_double_backward), written with engine ops."""
+
+    @staticmethod
+    def forward(ctx, x, idx, out_hw):
+        a = array_of(x)
+        xp = namespace_of(a)
+        planes, size = math.prod(a.shape[:-2]), out_hw[0] * out_hw[1]
+        flat = idx.reshape(planes, -1)
+        if type(idx) is np.ndarray:           # the CPU checks at once (one read of min and max)
+            if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= size):
+                bad = int(flat.min()) if int(flat.min()) < 0 else int(flat.max())
+                raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of "
+                                   f"size {out_hw[0]}x{out_hw[1]})")
+        else:                                 # cuda, no host read: an index out of range writes
+            flat = xp.where((flat < 0) | (flat >= size), size, flat)   # into a spare column
+        out = xp.zeros((planes, size + 1), dtype=a.dtype)
+        out[xp.arange(planes)[:, None], flat] = a.reshape(planes, -1)
+        ctx.indices = idx
+        return tensor_from_array(out[:, :size].reshape(*a.shape[:-2], *out_hw))
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx = tensor_from_array(ctx.indices)
+        rows = grad.reshape(-1, grad.shape[-2] * grad.shape[-1])
+        taken = rows.gather(1, idx.reshape(rows.shape[0], -1))
+        return taken.view(idx.shape), None, None
+
+
+name_node(_MaxUnpool2d, "MaxUnpool2DBackward0", "self: grad.flatten(-2) gathered at indices")
+
+
+@op(namespace="nn.functional")
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value put back where `indices` (flat in each
+    (H, W) plane, as max_pool2d(return_indices=True) gives them) says, zeros elsewhere."""
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None else _pair(stride)
+    size = unpool_output_size(input, kernel, stride, _pair(padding), output_size)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a "
+                           f"tensor with {input.ndim} dimensions.")
+    if indices.dtype != _dtype.int64:
+        name = str(indices.dtype).rsplit(".", 1)[-1]
+        raise RuntimeError(f"elements in indices should be type int64 but got: "
+                           f"{_SCALAR_TYPE_NAMES.get(name, name)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    return _MaxUnpool2d.apply(input, array_of(indices), (int(size[0]), int(size[1])))
 
 
 # ------------------------------------------------------------------------------ embedding
@@ -403,7 +555,7 @@ class _Embedding(Function):
     """weight[indices]; backward adds each gradient row into the row it was taken from."""
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx):
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq=False):
         idx, w = array_of(indices), array_of(weight)
         ctx.bad = None
         if type(idx) is not np.ndarray:     # cuda: PyTorch's device-side assert becomes NaN rows (no host read)
@@ -411,6 +563,7 @@ class _Embedding(Function):
             ctx.bad = (idx < 0) | (idx >= weight.shape[0])
             idx = xp.where(ctx.bad, 0, idx)
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         out = w[idx]
         if ctx.bad is not None and w.dtype.kind == "f":
             out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
@@ -421,22 +574,29 @@ class _Embedding(Function):
         if ctx.bad is not None:             # cuda: an index out of range gives a NaN gradient
             poison = namespace_of(ctx.bad).where(ctx.bad[..., None], np.nan, 1.0).astype(array_of(grad).dtype)
             grad = grad * tensor_from_array(poison)
-        return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx), None, None
+        return _EmbeddingBackward.apply(grad, ctx.indices, ctx.rows, ctx.padding_idx,
+                                        ctx.scale_grad_by_freq), None, None, None
 
 
 class _EmbeddingBackward(Function):
     """embedding's backward as a node (PyTorch's embedding_dense_backward, seen with
     create_graph=True): gradient rows added into the rows they came from, none into the
-    padding row. Its own backward is PyTorch's embedding_dense_double_backward."""
+    padding row; with scale_grad_by_freq each gradient row is first divided by the number of
+    times its index occurs in `indices`. Its own backward is PyTorch's
+    embedding_dense_double_backward (the same division: PyTorch's leaves it out, so its second
+    derivative with scale_grad_by_freq fails gradgradcheck; this one passes)."""
 
     @staticmethod
-    def forward(ctx, grad, indices, rows, padding_idx):
-        ctx.indices, ctx.padding_idx = indices, padding_idx
+    def forward(ctx, grad, indices, rows, padding_idx, scale_grad_by_freq=False):
         g = array_of(grad)
         xp = namespace_of(g)
         dim = g.shape[-1]
         flat = indices.reshape(-1)
+        ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, None
         g = g.reshape(-1, dim)
+        if scale_grad_by_freq:
+            ctx.scale = (1.0 / xp.bincount(flat, minlength=rows)[flat]).astype(g.dtype)[:, None]
+            g = g * ctx.scale
         if padding_idx is not None:
             g = g * (flat != padding_idx)[:, None].astype(g.dtype)
         return tensor_from_array(scatter_flat(g, flat[:, None] * dim + xp.arange(dim), (rows, dim)))
@@ -445,9 +605,11 @@ class _EmbeddingBackward(Function):
     def backward(ctx, gg):
         flat = tensor_from_array(ctx.indices.reshape(-1))
         rows = gg.index_select(0, flat)
+        if ctx.scale is not None:
+            rows = rows * tensor_from_array(ctx.scale)
         if ctx.padding_idx is not None:
             rows = rows.masked_fill((flat == ctx.padding_idx).reshape(-1, 1), 0)
-        return rows.view(*ctx.indices.shape, -1), None, None, None
+        return rows.view(*ctx.indices.shape, -1), None, None, None, None
 
 
 def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
@@ -466,9 +628,12 @@ def embedding_renorm_(weight, input, max_norm: float, norm_type: float = 2.0):
 def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of `weight` picked by the integer tensor `input`; the `padding_idx` row gets no
-    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does)."""
-    if scale_grad_by_freq:
-        raise NotImplementedError("engine embedding does not support scale_grad_by_freq")
+    gradient; with max_norm the picked rows are first rescaled in place (as PyTorch does);
+    with scale_grad_by_freq each row's gradient is divided by how often its index occurs in
+    `input`. sparse=True (a sparse weight.grad) is not supported: the engine has no sparse
+    tensors."""
+    if sparse:
+        raise NotImplementedError(_NO_SPARSE.format("embedding"))
     if max_norm is not None:
         embedding_renorm_(weight, input, max_norm, norm_type)
     if input.dtype not in (_dtype.int64, _dtype.int32):
@@ -482,7 +647,12 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise IndexError(f"embedding: index {bad} is out of range for {weight.shape[0]} "
                          "embeddings")
-    return _Embedding.apply(weight, input, padding_idx)
+    return _Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
+
+
+_NO_SPARSE = ("engine {} does not support sparse=True: the engine has no sparse tensors, so "
+              "weight.grad cannot be a sparse gradient; use sparse=False (a dense weight.grad, "
+              "the same values)")
 
 
 name_node(_Embedding, "EmbeddingBackward0",

@@ -6,6 +6,7 @@ from engine.nn.modules.linear import Linear, Identity, Flatten, Unflatten, Bilin
 from engine.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool2d
 from engine.nn.modules.pooling import (MaxPool1d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                                        AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
+from engine.nn.modules.pooling import MaxUnpool1d, MaxUnpool2d
 from engine.nn.modules.upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from engine.nn.modules.activation import (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softplus,
                                           Softmax, LogSoftmax, SiLU, Mish, SELU, ReLU6, ELU,

@@ -148,7 +148,37 @@ def attach_non_full_backward_hooks(module, args: tuple, output) -> None:
     grad_fn = var.grad_fn
     if grad_fn is None:
         return
+    weight_slot = _linear_weight_slot(grad_fn)
     for hook in list(module._non_full_backward_hooks.values()):
-        grad_fn.register_hook(lambda grad_input, grad_output, hook=hook:
-                              hook(module, grad_input, grad_output))
+        if weight_slot is None:
+            grad_fn.register_hook(lambda grad_input, grad_output, hook=hook:
+                                  hook(module, grad_input, grad_output))
+        else:
+            grad_fn.register_hook(lambda grad_input, grad_output, hook=hook:
+                                  _transposed_weight_hook(hook, module, grad_input, grad_output,
+                                                          weight_slot))
     _warn_non_full(args, output, grad_fn)
+
+
+def _linear_weight_slot(grad_fn):
+    """Where F.linear's node (AddmmBackward0 / MmBackward0 recorded with `linear` set) keeps
+    the weight's gradient, or None for any other node. PyTorch's linear is addmm(bias, input,
+    weight.t()), so its node's last gradient is the one of weight.t(): (in, out), not (out, in)."""
+    if getattr(grad_fn, "linear", False):
+        return len(grad_fn.next_functions) - 1
+    return None
+
+
+def _transposed_weight_hook(hook, module, grad_input, grad_output, slot):
+    """Call `hook` with the weight's gradient transposed, as PyTorch's hook sees it, and
+    transpose a replacement for that slot back."""
+    def flip(grads):
+        grads = list(grads)
+        if grads[slot] is not None:
+            grads[slot] = grads[slot].t()
+        return tuple(grads)
+
+    result = hook(module, flip(grad_input), grad_output)
+    if result is None:
+        return None
+    return flip(result if isinstance(result, (tuple, list)) else (result,))

@@ -3,7 +3,9 @@ between layers, initial states, unbatched inputs) and their cells, with PyTorch'
 names, shapes, init (U(-1/sqrt(hidden), 1/sqrt(hidden)) in PyTorch's order) and gate order
 (LSTM: input, forget, cell, output; GRU: reset, update, new). Composed of engine ops: the
 input projection of a whole sequence is one matmul, then one small step per time step.
-PackedSequence inputs run each sequence for its own length. LSTM's proj_size is not supported.
+PackedSequence inputs run each sequence for its own length. LSTM's proj_size projects each
+hidden state h_t = W_hr (o_t * tanh(c_t)) down to proj_size (weight_hr_l{k}, after the biases in
+PyTorch's parameter order); h states are then proj_size wide, c states hidden_size.
 """
 from __future__ import annotations
 
@@ -28,11 +30,12 @@ def _rnn_step(x_proj, h, w_hh, b_hh, relu: bool):
     return engine.relu(pre) if relu else engine.tanh(pre)
 
 
-def _lstm_step(x_proj, h, c, w_hh, b_hh):
+def _lstm_step(x_proj, h, c, w_hh, b_hh, w_hr=None):
     gates = x_proj + F.linear(h, w_hh, b_hh)
     i, f, g, o = gates.chunk(4, -1)
     c = engine.sigmoid(f) * c + engine.sigmoid(i) * engine.tanh(g)
-    return engine.sigmoid(o) * engine.tanh(c), c
+    h = engine.sigmoid(o) * engine.tanh(c)
+    return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
 def _gru_step(x_proj, h, w_hh, b_hh):
@@ -63,22 +66,27 @@ class RNNBase(Module):
             raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
-        if proj_size != 0:
-            raise NotImplementedError("engine LSTM does not support proj_size")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         gate_size = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        real_hidden_size = proj_size if proj_size > 0 else hidden_size
         self._flat_weights_names = []
         for layer in range(num_layers):
             for direction in range(directions):
-                layer_input = input_size if layer == 0 else hidden_size * directions
+                layer_input = input_size if layer == 0 else real_hidden_size * directions
                 suffix = "_reverse" if direction == 1 else ""
                 shapes = [("weight_ih", (gate_size, layer_input)),
-                          ("weight_hh", (gate_size, hidden_size))]
+                          ("weight_hh", (gate_size, real_hidden_size))]
                 if bias:
                     shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for kind, shape in shapes:
                     name = f"{kind}_l{layer}{suffix}"
                     setattr(self, name, Parameter(engine.empty(shape, device=device, dtype=dtype)))
@@ -92,32 +100,42 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        return [[getattr(self, n) for n in self._flat_weights_names[i:i + (4 if self.bias else 2)]]
-                for i in range(0, len(self._flat_weights_names), 4 if self.bias else 2)]
+        size = (4 if self.bias else 2) + (1 if self.proj_size > 0 else 0)
+        return [[getattr(self, n) for n in self._flat_weights_names[i:i + size]]
+                for i in range(0, len(self._flat_weights_names), size)]
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN here (and does
+        nothing on the CPU); the engine uses the parameters as they are."""
 
     def _weights(self, layer: int, direction: int):
         suffix = "_reverse" if direction == 1 else ""
         get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
 
-    def _step(self, x_proj, h, c, w_hh, b_hh):
+    def _step(self, x_proj, h, c, w_hh, b_hh, w_hr=None):
         if self.mode == "LSTM":
-            return _lstm_step(x_proj, h, c, w_hh, b_hh)
+            return _lstm_step(x_proj, h, c, w_hh, b_hh, w_hr)
         if self.mode == "GRU":
             return _gru_step(x_proj, h, w_hh, b_hh), None
         return _rnn_step(x_proj, h, w_hh, b_hh, self.mode == "RNN_RELU"), None
 
-    def _direction(self, x_steps, h, c, w_hh, b_hh, reverse: bool):
+    def _direction(self, x_steps, h, c, w_hh, b_hh, w_hr, reverse: bool):
         """Run one direction over the per-step input projections x_steps (step t holds the
         first batch_sizes[t] sequences); rows past a step's batch keep their state."""
         outputs = [None] * len(x_steps)
         for t in (range(len(x_steps) - 1, -1, -1) if reverse else range(len(x_steps))):
             n = x_steps[t].shape[0]
             if n == h.shape[0]:
-                h, c = self._step(x_steps[t], h, c, w_hh, b_hh)
+                h, c = self._step(x_steps[t], h, c, w_hh, b_hh, w_hr)
                 outputs[t] = h
             else:
-                h_new, c_new = self._step(x_steps[t], h[:n], None if c is None else c[:n], w_hh, b_hh)
+                h_new, c_new = self._step(x_steps[t], h[:n], None if c is None else c[:n], w_hh, b_hh,
+                                          w_hr)
                 outputs[t] = h_new
                 h = engine.cat([h_new, h[n:]], 0)
                 c = None if c is None else engine.cat([c_new, c[n:]], 0)
@@ -152,26 +170,30 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {features.shape[-1]}")
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, batch, self.hidden_size)
+        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
+        state_shape = cell_shape[:2] + (self.proj_size or self.hidden_size,)
         if hx is None:
-            zeros = engine.zeros(state_shape, dtype=features.dtype, device=features.device)
-            hx = (zeros, zeros) if lstm else zeros
-        for h in (hx if lstm else (hx,)):
-            if tuple(h.shape) != state_shape:
-                raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h.shape)}")
+            zeros = lambda shape: engine.zeros(shape, dtype=features.dtype, device=features.device)  # noqa: E731
+            hx = (zeros(state_shape), zeros(cell_shape)) if lstm else zeros(state_shape)
+        if lstm:
+            for k, (h, shape) in enumerate(zip(hx, (state_shape, cell_shape))):
+                if tuple(h.shape) != shape:
+                    raise RuntimeError(f"Expected hidden[{k}] size {shape}, got {list(h.shape)}")
+        elif tuple(hx.shape) != state_shape:
+            raise RuntimeError(f"Expected hidden size {state_shape}, got {list(hx.shape)}")
         h0, c0 = hx if lstm else (hx, None)
         offsets = np.concatenate([[0], np.cumsum(batch_sizes)]).tolist()
         layer_input, h_n, c_n = features, [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, direction)
                 x_proj = F.linear(layer_input, w_ih, b_ih)   # (L, B, gates) or (sum of lengths, gates)
                 x_steps = ([x_proj[offsets[t]:offsets[t + 1]] for t in range(len(batch_sizes))]
                            if packed else list(x_proj.unbind(0)))
                 k = layer * directions + direction
                 seq, h, c = self._direction(x_steps, h0[k], c0[k] if lstm else None, w_hh, b_hh,
-                                            reverse=direction == 1)
+                                            w_hr, reverse=direction == 1)
                 outputs.append(engine.cat(seq, 0) if packed else engine.stack(seq, 0))
                 h_n.append(h)
                 c_n.append(c)
@@ -194,6 +216,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -207,12 +231,22 @@ class RNNBase(Module):
         return text
 
 
+def _refuse_proj_size(kwargs: dict) -> None:
+    """RNN and GRU take no proj_size (PyTorch's message), nor any other unknown keyword."""
+    if "proj_size" in kwargs:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if kwargs:
+        raise TypeError(f"RNNBase.__init__() got an unexpected keyword argument '{next(iter(kwargs))}'")
+
+
 class RNN(RNNBase):
     """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu)."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None,
+                 **kwargs):
+        _refuse_proj_size(kwargs)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
@@ -236,7 +270,8 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None):
+                 device=None, dtype=None, **kwargs):
+        _refuse_proj_size(kwargs)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
 

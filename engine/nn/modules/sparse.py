@@ -6,6 +6,7 @@ import engine
 from engine.nn import functional as F, init
 from engine.nn.modules.module import Module
 from engine.nn.parameter import Parameter
+from engine.ops.nn import _NO_SPARSE
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -19,8 +20,8 @@ class Embedding(Module):
                  scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
                  _freeze: bool = False, device=None, dtype=None):
         super().__init__()
-        if scale_grad_by_freq:
-            raise NotImplementedError("engine Embedding does not support scale_grad_by_freq")
+        if sparse:
+            raise NotImplementedError(_NO_SPARSE.format("Embedding"))
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -52,9 +53,8 @@ class Embedding(Module):
                    _freeze=freeze)
 
     def forward(self, input):
-        if self.max_norm is not None:
-            F.embedding_renorm_(self.weight, input, self.max_norm, self.norm_type)
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -64,6 +64,8 @@ class Embedding(Module):
             text += f", max_norm={self.max_norm}"
         if self.norm_type != 2:
             text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         if self.sparse is not False:
             text += ", sparse=True"
         return text
@@ -78,6 +80,8 @@ class EmbeddingBag(Module):
                  sparse: bool = False, _weight=None, include_last_offset: bool = False,
                  padding_idx: int | None = None, device=None, dtype=None):
         super().__init__()
+        if sparse:
+            raise NotImplementedError(_NO_SPARSE.format("EmbeddingBag"))
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         if padding_idx is not None:

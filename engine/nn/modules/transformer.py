@@ -1,15 +1,17 @@
 """`MultiheadAttention`, `TransformerEncoderLayer`, `TransformerEncoder`, the decoder versions
 and `Transformer`, with PyTorch's
-parameters (`in_proj_weight`, `in_proj_bias`, `out_proj`), init order, masks (a boolean
-attn_mask / key_padding_mask marks positions NOT attended), batch_first and unbatched
-inputs. Composed of engine ops (linear, bmm, softmax, dropout, layer_norm)."""
+parameters (`in_proj_weight`, `in_proj_bias`, `out_proj`; `q/k/v_proj_weight` with kdim/vdim;
+`bias_k`, `bias_v` with add_bias_kv), init order, masks (a boolean attn_mask /
+key_padding_mask marks positions NOT attended, a float one is added), add_zero_attn,
+batch_first and unbatched inputs. Composed of engine ops (linear, bmm, softmax, dropout,
+layer_norm); the attention itself is F.multi_head_attention_forward."""
 from __future__ import annotations
 
 import copy
-import math
 
 import engine
 from engine.nn import functional as F, init
+from engine.nn._functional_extra import _canonical_mask, multi_head_attention_forward
 from engine.nn.modules.container import ModuleList
 from engine.nn.modules.dropout import Dropout
 from engine.nn.modules.linear import Linear
@@ -25,15 +27,6 @@ class NonDynamicallyQuantizableLinear(Linear):
     """PyTorch's name for MultiheadAttention's output projection (a plain Linear)."""
 
 
-def _additive_mask(mask, dtype):
-    """A float mask to add to attention scores: a boolean True becomes -inf."""
-    if mask is None:
-        return None
-    if mask.dtype == engine.bool:
-        return engine.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float("-inf"))
-    return mask.to(dtype)
-
-
 class MultiheadAttention(Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
@@ -42,9 +35,6 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim="
                              f"{embed_dim} and num_heads={num_heads} instead")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("engine MultiheadAttention does not support add_bias_kv or "
-                                      "add_zero_attn")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -69,7 +59,11 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        self.bias_k = self.bias_v = None
+        if add_bias_kv:              # a learned key and value appended to every sequence
+            self.bias_k = Parameter(engine.empty((1, 1, embed_dim), **kw))
+            self.bias_v = Parameter(engine.empty((1, 1, embed_dim), **kw))
+        else:
+            self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
@@ -83,59 +77,44 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True,
                 attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
-        if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
-                               "Transformer module method `generate_square_subsequent_mask` to "
-                               "create this mask.")
-        unbatched = query.ndim == 2
-        if unbatched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
-        L, N, E = query.shape
-        S, H, hd = key.shape[0], self.num_heads, self.head_dim
-        if E != self.embed_dim:
-            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but got {E}")
-        if self._qkv_same_embed_dim:
-            w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        else:
-            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        b_q = b_k = b_v = None
-        if self.in_proj_bias is not None:
-            b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        q = F.linear(query, w_q, b_q).reshape(L, N * H, hd).transpose(0, 1)
-        k = F.linear(key, w_k, b_k).reshape(S, N * H, hd).transpose(0, 1)
-        v = F.linear(value, w_v, b_v).reshape(S, N * H, hd).transpose(0, 1)
-        mask = _additive_mask(attn_mask, q.dtype)
-        if mask is not None and mask.ndim == 2:
-            mask = mask.unsqueeze(0)
-        if key_padding_mask is not None:
-            pad = _additive_mask(key_padding_mask, q.dtype).reshape(N, 1, 1, S)
-            pad = pad.expand(N, H, 1, S).reshape(N * H, 1, S)
-            mask = pad if mask is None else mask + pad
-        scores = (q * math.sqrt(1.0 / hd)) @ k.transpose(-2, -1)
-        if mask is not None:
-            scores = scores + mask
-        weights = engine.softmax(scores, dim=-1)
-        if self.dropout > 0 and self.training:
-            weights = F.dropout(weights, self.dropout)
-        out = (weights @ v).transpose(0, 1).reshape(L * N, E)
-        out = F.linear(out, self.out_proj.weight, self.out_proj.bias).reshape(L, N, E)
-        if unbatched:
-            out = out.squeeze(1)
-        elif self.batch_first:
-            out = out.transpose(0, 1)
-        if not need_weights:
-            return out, None
-        weights = weights.reshape(N, H, L, S)
-        if average_attn_weights:
-            weights = weights.mean(dim=1)
-        return out, (weights.squeeze(0) if unbatched else weights)
+        """Attention of query (L, N, E) over key/value (S, N, kdim/vdim), (N, L, E) with
+        batch_first, or unbatched (L, E): F.multi_head_attention_forward with this module's
+        parameters. Returns (output, attention weights or None)."""
+        is_batched = query.ndim == 3
+        key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
+                                           None if attn_mask is None else attn_mask.dtype,
+                                           "attn_mask", query.dtype)
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
+                                    check_other=False)
+        if self.batch_first and is_batched:     # keep `query is key is value` for the projection
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(1, 0)
+                else:
+                    query, key = (x.transpose(1, 0) for x in (query, key))
+                    value = key
+            else:
+                query, key, value = (x.transpose(1, 0) for x in (query, key, value))
+        separate = not self._qkv_same_embed_dim
+        out, weights = multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=separate, q_proj_weight=self.q_proj_weight if separate else None,
+            k_proj_weight=self.k_proj_weight if separate else None,
+            v_proj_weight=self.v_proj_weight if separate else None,
+            average_attn_weights=average_attn_weights, is_causal=is_causal)
+        if self.batch_first and is_batched:
+            return out.transpose(1, 0), weights
+        return out, weights
 
 
 class TransformerEncoderLayer(Module):
