@@ -105,7 +105,7 @@ class Leaf:
     name: str | None
     value: np.ndarray | None = None
     source: tuple[str, int] | None = None
-    version: int | None = None      # the tensor's _version when `value` was read
+    read: tuple | None = None       # (the tensor's _version, its array) when `value` was read
 
 
 @dataclass
@@ -204,9 +204,10 @@ class ScriptRecorder:
         a leaf there too (a training loop reads the same data and weights every step)."""
         before = self._previous_leaves.get(id(tensor))
         if before is not None and before.tensor is tensor:
-            if before.value is not None and not tensor.requires_grad \
-                    and before.version == tensor._version:   # the same data: not read again
-                return Leaf(tensor, before.name, before.value, before.source, before.version)
+            read = before.read
+            if read is not None and not tensor.requires_grad and read[0] == tensor._version \
+                    and read[1] is tensor.numpy(force=True):   # the same data: not read again
+                return Leaf(tensor, before.name, before.value, before.source, read)
             return Leaf(tensor, before.name, None, before.source)
         return Leaf(tensor, self._leaf_name(tensor, call_frame), None,
                     self._source(call_frame) if call_frame is not None else None)
@@ -312,8 +313,10 @@ class ScriptRecorder:
         change right after)."""
         for leaf in p.leaves.values():
             if leaf.value is None or (refresh and leaf.tensor.requires_grad):
-                leaf.value = _numpy(leaf.tensor)
-                leaf.version = leaf.tensor._version
+                tensor = leaf.tensor
+                array = tensor.numpy(force=True)      # (a copy already when on a GPU)
+                leaf.value = np.array(array, copy=True)
+                leaf.read = (tensor._version, array)
 
     # ------------------------------------------------------------------ stack
     def _call_frame(self):
