@@ -214,3 +214,31 @@ def test_nodes_inside_a_collapsed_group_get_their_items_when_the_group_expands(w
     assert not shown.isVisible() and not scene.edge_items[inner].isVisible()
     window.undo_stack.redo()
     assert shown.isVisible()
+
+
+def test_dragging_a_box_whose_nodes_have_no_items_yet_moves_them(window, qtbot, tmp_path):
+    x, w, mul, exp, total, root = build(window)
+    select(window, mul, exp)
+    press(window, Qt.Key_G)
+    gid = next(iter(window.doc.groups))
+    window.scene.groups.set_collapsed(gid, True)
+    path = tmp_path / "grouped.json"
+    fileio.save(window.doc, path)
+    assert window.open_file(path, ask=False)
+    scene, doc = window.scene, window.doc
+    assert scene.node_items.made(mul.id) is None
+    box = scene.groups.boxes[gid]
+    before = {n: doc.nodes[n].pos for n in (mul.id, exp.id)}
+    start = window.view.mapFromScene(box.mapToScene(QPointF(100, 10)))
+    viewport = window.view.viewport()
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    for step in range(1, 5):
+        QTest.mouseMove(viewport, start + QPointF(step * 10, step * 5).toPoint())
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPointF(40, 20).toPoint())
+    moved = {n: doc.nodes[n].pos for n in before}
+    dx, dy = moved[mul.id][0] - before[mul.id][0], moved[mul.id][1] - before[mul.id][1]
+    assert dx > 0 and moved[exp.id] == (before[exp.id][0] + dx, before[exp.id][1] + dy)
+    assert scene.node_items.made(mul.id) is None          # moved in the document only
+    scene.groups.set_collapsed(gid, False)               # shown where the document says
+    assert (scene.node_items[mul.id].x(), scene.node_items[mul.id].y()) == moved[mul.id]
+    assert scene.groups.frames[gid].rect().contains(scene.node_items[exp.id].sceneBoundingRect())

@@ -177,13 +177,14 @@ class GraphScene(QGraphicsScene):
         self.groups.rebuild()
 
     def _add_node_item(self, node, shown: bool = True) -> NodeItem:
-        item = NodeItem(node, self.doc.spec(node), self, shown)
+        waiting = self.waiting_edges.pop(node.id, ())     # edges made before it, ending here
+        item = NodeItem(node, self.doc.spec(node), self, shown and not waiting)
         self.node_items[node.id] = item
-        waiting = self.waiting_edges.pop(node.id, ())
-        for edge in waiting:                 # edges made before this item: they end here
+        for edge in waiting:
             edge.take_end(item)
-        if waiting and not item.stale:
-            item.refresh()                   # its linked ports
+        if shown and waiting:                # laid out once it knows its linked ports
+            item.setVisible(True)
+            item.refresh()
         results, errors = self.shown_results()
         if node.id in results or node.id in errors:
             item.set_result(results.get(node.id), errors.get(node.id))
