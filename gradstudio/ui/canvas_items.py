@@ -58,10 +58,11 @@ class NodeItem(QGraphicsRectItem):
     asked for every item on every frame, and a Python override cost more than the paint."""
 
     def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene",
-                 shown: bool = True) -> None:
+                 shown: bool = True, lay_out: bool = True) -> None:
         """shown=False: a node hidden inside a collapsed group; its rows and texts are laid
         out when something first needs them (it shows, or its size or ports are asked for):
-        a big recorded graph opens with thousands of such nodes."""
+        a big recorded graph opens with thousands of such nodes. lay_out=False: the caller
+        calls refresh() once it has given the item its edges and result."""
         super().__init__()
         self.node, self.spec, self.canvas = node, spec, canvas
         self.edges: list[EdgeItem] = []
@@ -79,7 +80,7 @@ class NodeItem(QGraphicsRectItem):
         self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
         # The pen is never drawn; its width makes the native bounding rect cover the ports.
         self.setPen(QPen(Qt.NoBrush, 2 * (PORT_R + 3)))
-        if shown:
+        if shown and lay_out:
             self.refresh()
         else:
             self.setRect(self._rect)

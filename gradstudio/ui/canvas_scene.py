@@ -177,19 +177,18 @@ class GraphScene(QGraphicsScene):
         self.groups.rebuild()
 
     def _add_node_item(self, node, shown: bool = True) -> NodeItem:
-        waiting = self.waiting_edges.pop(node.id, ())     # edges made before it, ending here
-        item = NodeItem(node, self.doc.spec(node), self, shown and not waiting)
+        # laid out once, after it has its edges (made before it, ending here) and its result
+        item = NodeItem(node, self.doc.spec(node), self, shown, lay_out=False)
         self.node_items[node.id] = item
-        for edge in waiting:
+        for edge in self.waiting_edges.pop(node.id, ()):
             edge.take_end(item)
-        if shown and waiting:                # laid out once it knows its linked ports
-            item.setVisible(True)
-            item.refresh()
         results, errors = self.shown_results()
         if node.id in results or node.id in errors:
-            item.set_result(results.get(node.id), errors.get(node.id))
+            item.info, item.error = results.get(node.id), errors.get(node.id)
         elif self.step_results is None and node.id in self.waiting:
-            item.set_result(None, None, self.waiting[node.id])
+            item.waiting = self.waiting[node.id]
+        if shown:
+            item.refresh()
         self.addItem(item)
         return item
 
