@@ -188,13 +188,13 @@ def _load_edge(doc: Document, item: Any, where: str) -> None:
     for end in ("src", "dst"):
         if fields[end] not in doc.nodes:
             raise FileFormatError(f"{where}.{end}: no node has the id '{fields[end]}'")
-    problem = doc.check_edge(fields["src"], fields["src_port"], fields["dst"], fields["dst_port"])
-    if problem:
-        raise FileFormatError(f"{where}: {problem}")
     if len(doc.edges) >= MAX_ITEMS:
         raise FileFormatError(f"{where}: more than {MAX_ITEMS} edges")
-    doc.add_edge(fields["src"], fields["src_port"], fields["dst"], fields["dst_port"],
-                 detach=detach, edge_id=fields["id"])
+    try:                # (add_edge checks the edge: ports, types, a free input, no cycle)
+        doc.add_edge(fields["src"], fields["src_port"], fields["dst"], fields["dst_port"],
+                     detach=detach, edge_id=fields["id"])
+    except GraphError as exc:
+        raise FileFormatError(f"{where}: {exc}") from None
 
 
 def _load_region(doc: Document, item: Any, where: str) -> None:
