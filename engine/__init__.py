@@ -64,7 +64,7 @@ from .ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, t
                   zeros_like, ones_like, from_numpy, round, all, any)
 from ._random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
-from . import cuda, backend
+from . import cuda, backend, _dtype
 
 # The public classes print under their public names: <class 'engine.Tensor'>, as torch's do.
 for _cls in (Tensor, Size, dtype, device):
@@ -149,7 +149,7 @@ def compile(model=None, **kwargs):
     return model if model is not None else (lambda m: m)
 
 
-_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler",
+_LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler", "cpu",
          "distributions")
 
 
@@ -160,6 +160,13 @@ def __getattr__(name):
         return mod
     if name in ("save", "load"):    # engine.save / engine.load live in engine.serialization
         return getattr(_importlib.import_module(".serialization", __name__), name)
-    if name == "autocast":  # engine.autocast is engine.amp.autocast, as torch.autocast
-        return _importlib.import_module(".amp", __name__).autocast
+    if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",
+                "is_autocast_available"):  # engine.autocast is engine.amp.autocast, as in torch
+        return getattr(_importlib.import_module(".amp", __name__), name)
+    if name == "bfloat16":  # NumPy's bfloat16 comes from ml_dtypes, imported on first use
+        globals()["bfloat16"] = _dtype._load_bfloat16()
+        return bfloat16
+    if name == "BFloat16Tensor":
+        globals()[name] = _legacy(name, __getattr__("bfloat16"))
+        return globals()[name]
     raise AttributeError(f"module 'engine' has no attribute '{name}'")

@@ -4,6 +4,11 @@ A `dtype` wraps a NumPy dtype; CuPy uses the same dtype objects. Promotion follo
 PyTorch: categories bool < integer < floating; dimensioned tensors outrank zero-dim
 tensors, which outrank Python scalars, but only within a category; a Python float
 meeting an integer tensor gives the default floating dtype.
+
+`bfloat16` is NumPy's bfloat16 from `ml_dtypes` (the extension JAX uses; NumPy has none),
+imported the first time `engine.bfloat16` is named or a bfloat16 array is seen (it takes
+about half a second to load). Loading it runs the hooks in `BFLOAT16_HOOKS` (the op core
+then computes bfloat16 ops in float32, as PyTorch's CPU kernels do).
 """
 import numpy as np
 
@@ -18,7 +23,7 @@ class dtype:
         self.name = name
         self.np = np.dtype(npdt)
         self.is_floating_point = cat == 2
-        self.is_signed = self.np.kind in "if"
+        self.is_signed = cat == 2 or self.np.kind == "i"
         self.itemsize = self.np.itemsize
         self._cat = cat      # 0 bool, 1 integer, 2 floating
         self._rank = rank    # order inside PyTorch's promotion lattice
@@ -55,7 +60,46 @@ for _d in ALL:
     NP2DT[_d.np.type] = _d
 
 
+_BF16 = None            # NumPy's bfloat16 dtype once loaded (ml_dtypes; its kind is 'V')
+BFLOAT16_HOOKS = []     # called once, with the engine dtype, when bfloat16 is loaded
+
+
+def is_floating(npdt):
+    """Whether NumPy dtype `npdt` is a floating-point type: the one test op code uses for it
+    (not `npdt.kind == "f"`: bfloat16 is a NumPy extension type of kind 'V')."""
+    return npdt.kind == "f" or npdt is _BF16
+
+
+def _load_bfloat16():
+    """engine.bfloat16, importing ml_dtypes the first time."""
+    global _BF16, ALL
+    d = globals().get("bfloat16")
+    if d is not None:
+        return d
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes): NumPy "
+                           "has no bfloat16 of its own") from None
+    d = dtype("bfloat16", ml_dtypes.bfloat16, 2, 5)
+    _BF16 = d.np
+    NP2DT[d.np] = NP2DT[d.np.type] = d
+    ALL = ALL + (d,)
+    globals()["bfloat16"] = d
+    for hook in BFLOAT16_HOOKS:
+        hook(d)
+    return d
+
+
+def __getattr__(name):
+    if name == "bfloat16":      # loaded on first use (see the module docstring)
+        return _load_bfloat16()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _by_name(name):
+    if name == "bfloat16":
+        return _load_bfloat16()
     return {d.name: d for d in ALL}[name]
 
 
@@ -96,7 +140,10 @@ def from_np(npdt):
     try:
         return NP2DT[npdt]
     except KeyError:
-        d = NP2DT.get(np.dtype(npdt))
+        npdt = np.dtype(npdt)
+        if npdt.name == "bfloat16" and npdt.type.__module__ == "ml_dtypes":
+            _load_bfloat16()
+        d = NP2DT.get(npdt)
         if d is None:
             raise TypeError(f"unsupported dtype {npdt}") from None
         return d
@@ -106,6 +153,8 @@ def promote_types(a, b):
     """The smallest dtype both `a` and `b` convert to, as `torch.promote_types`."""
     if a is b:
         return a
+    if a._rank == 5 and b._rank == 5:     # float16 with bfloat16: neither holds the other
+        return float32
     if a._cat == 1 and b._cat == 1:
         # uint8 with a signed integer: the smallest signed type holding both
         if a is uint8 or b is uint8:
@@ -158,6 +207,7 @@ def result_type(*operands):
 
 
 LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                "bfloat16": "BFloat16Tensor",
                 "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
                 "uint8": "ByteTensor", "bool": "BoolTensor"}
 

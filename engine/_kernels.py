@@ -25,6 +25,7 @@ import os
 import time
 
 import numpy as np
+from ._dtype import is_floating
 
 MIN_SIZE = 1 << 18      # elements; below this the pool's start-up costs more than it saves
 BACKOFF_S = 1.0         # how long the kernels stay off once the machine looks busy
@@ -97,7 +98,7 @@ def binary(ufunc, x, y):
     an array broadcast from one element, such as the gradient of a sum); None when it does
     not apply."""
     big = x if type(x) is _ndarray else y
-    if type(big) is not _ndarray or big.size < MIN_SIZE or big.dtype.kind != "f" or big.itemsize < 4:
+    if type(big) is not _ndarray or big.size < MIN_SIZE or not is_floating(big.dtype) or big.itemsize < 4:
         return None
     dt = big.dtype
     ops = []

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from . import _random_cuda, backend
+from ._dtype import is_floating
 
 DEFAULT_SEED = 67280421310721          # PyTorch's default CPU seed
 _U64 = np.uint64
@@ -308,7 +309,7 @@ def uniform(shape, dtype, low=0.0, high=1.0, g=None):
         return _on_device().uniform(g, shape, dtype, low, high)
     dtype = np.dtype(dtype)
     n = int(np.prod(shape))
-    x = _unit(g, n, dtype if dtype.kind == "f" else np.float64)
+    x = _unit(g, n, dtype if is_floating(dtype) else np.float64)
     if (low, high) == (0.0, 1.0):
         r = x
     else:                         # PyTorch's kernel compiles to one fused multiply-add: round once
@@ -466,7 +467,7 @@ def random_full(shape, dtype, g=None):
     raw = g._raw64(n) if dtype in (np.int64, np.float64) else g._raw32(n)
     if dtype == np.bool_:
         v = raw & _U64(1)
-    elif dtype.kind == "f":
+    elif is_floating(dtype):
         v = raw % _U64((1 << (np.finfo(dtype).nmant + 1)) + 1)
     else:
         v = raw % _U64(np.iinfo(dtype).max + 1)

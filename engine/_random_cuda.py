@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from . import backend
+from ._dtype import is_floating
 
 _U64 = np.uint64
 _MASK32 = _U64(0xFFFFFFFF)
@@ -66,7 +67,7 @@ def uniform(g, shape, dtype, low, high):
     xp, on = _namespace(g)
     dtype = np.dtype(dtype)
     with on:
-        x = _unit(g, xp, math.prod(shape), dtype if dtype.kind == "f" else np.float64)
+        x = _unit(g, xp, math.prod(shape), dtype if is_floating(dtype) else np.float64)
         if (low, high) != (0.0, 1.0):
             ct = _work(x.dtype)
             x = x.astype(ct, copy=False) * ct(high - low) + ct(low)
@@ -131,7 +132,7 @@ def random_full(g, shape, dtype):
         raw = _words64(g, xp, n) if dtype in (np.int64, np.float64) else g._words(xp, n)
         if dtype == np.bool_:
             v = raw & _U64(1)
-        elif dtype.kind == "f":
+        elif is_floating(dtype):
             v = raw % _U64((1 << (np.finfo(dtype).nmant + 1)) + 1)
         else:
             v = raw % _U64(np.iinfo(dtype).max + 1)

@@ -30,6 +30,7 @@ from .backend import device_of, to_device, is_cuda_array
 from .autograd.graph import RemovableHandle
 from .autograd.grad_mode import state as _gs
 from .autograd.views import _regen_view, _wake_views
+from ._dtype import is_floating
 
 __all__ = ["Tensor", "Size"]
 
@@ -291,7 +292,7 @@ class Tensor:
     is_complex = staticmethod(lambda: False)
 
     def is_floating_point(self):
-        return self._a.dtype.kind == "f"
+        return is_floating(self._a.dtype)
 
     def element_size(self):
         return self._a.itemsize
@@ -334,6 +335,8 @@ class Tensor:
     def numpy(self, force=False):
         if self._rg and not force and _gs.enabled:      # allowed under no_grad, as in PyTorch
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._a.dtype is _dtype._BF16:              # NumPy has no bfloat16 (PyTorch's message)
+            raise TypeError("Got unsupported ScalarType BFloat16")
         if is_cuda_array(self._a):
             if not force:
                 raise TypeError("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to "
@@ -462,5 +465,5 @@ Tensor._wrap_array = staticmethod(_from_array)
 
 
 def _check_can_require_grad(t):
-    if t._a.dtype.kind != "f":
+    if not is_floating(t._a.dtype):
         raise RuntimeError("only Tensors of floating point dtype can require gradients")

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _dtype
 from .backend import is_cuda_array, xp_of
+from ._dtype import is_floating
 
 
 @dataclasses.dataclass
@@ -58,7 +59,7 @@ def printoptions(**kwargs):
 
 class _Formatter:
     def __init__(self, a):
-        self.floating_dtype = a.dtype.kind == "f"
+        self.floating_dtype = is_floating(a.dtype)
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1

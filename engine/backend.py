@@ -189,7 +189,13 @@ def to_device(a, dev):
     with cuda_device(dev) as idx:
         if isinstance(a, cp.ndarray) and a.device.id == idx:
             return a
-        return cp.asarray(a)
+        try:
+            return cp.asarray(a)
+        except Exception:
+            if a.dtype.name == "bfloat16":
+                raise RuntimeError("bfloat16 tensors on cuda need CuPy 14 or later (with "
+                                   "ml_dtypes): this CuPy cannot hold bfloat16 arrays") from None
+            raise
 
 
 def cuda_device(dev):

@@ -11,7 +11,7 @@ from . import backend as _backend
 __all__ = ["is_available", "unavailable_reason", "device_count", "current_device", "get_device_name",
            "synchronize", "memory_allocated", "max_memory_allocated", "memory_reserved",
            "reset_peak_memory_stats", "empty_cache", "manual_seed", "manual_seed_all", "seed", "seed_all",
-           "initial_seed", "get_rng_state", "set_rng_state", "default_generators"]
+           "initial_seed", "get_rng_state", "set_rng_state", "default_generators", "is_bf16_supported"]
 
 
 def is_available():
@@ -23,6 +23,19 @@ def unavailable_reason():
     """A sentence saying why CUDA cannot be used, or None when it can."""
     ok, reason = _backend.cuda_status()
     return None if ok else reason
+
+
+def is_bf16_supported(including_emulation=True):
+    """Whether bfloat16 tensors can live on cuda: CuPy holds NumPy's bfloat16 (ml_dtypes)
+    arrays from CuPy 14 on; older CuPy cannot."""
+    if not is_available():
+        return False
+    from . import _dtype
+    try:
+        _backend.cupy().zeros(1, dtype=_dtype._load_bfloat16().np)
+    except Exception:       # CuPy without bfloat16: TypeError/ValueError, by version
+        return False
+    return True
 
 
 def device_count():

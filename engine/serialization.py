@@ -107,7 +107,7 @@ class _Pickler(pickle._Pickler):
             plain = engine.Tensor._make_subclass(engine.Tensor, t.detach(), False)
             return (_Global("torch._utils", "_rebuild_parameter"),
                     (plain, t.requires_grad, collections.OrderedDict()))
-        a = t.detach().cpu().numpy()
+        a = t.detach().cpu()._a            # the raw array (numpy() refuses bfloat16)
         if a.dtype.name not in _STORAGE_OF:
             raise pickle.PicklingError(f"cannot save a tensor of dtype {t.dtype}")
         flat = np.ascontiguousarray(a).reshape(-1)
@@ -308,7 +308,7 @@ class _Unpickler(pickle.Unpickler):
             array = np.frombuffer(self.records(key), dtype=_storage_dtype(storage_type.dtype_name))
             if callable(self.map_location) and not isinstance(self.map_location, engine.device):
                 moved = self.map_location(engine.from_numpy(array.copy()), location)
-                self.storages[key] = (moved.detach().cpu().numpy(), str(moved.device))
+                self.storages[key] = (moved.detach().cpu()._a, str(moved.device))
             else:
                 self.storages[key] = (array, self._device(location))
         return self.storages[key]

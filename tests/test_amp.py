@@ -1,4 +1,5 @@
-"""engine.autocast and engine.amp.GradScaler: float16 layers, loss scaling, skipped steps."""
+"""engine.autocast and engine.amp.GradScaler with float16 (cpu autocast with dtype=float16; its
+default bfloat16 is tested in test_amp_cpu.py): float16 layers, loss scaling, skipped steps."""
 import warnings
 
 import numpy as np
@@ -12,7 +13,7 @@ from engine.amp import GradScaler, autocast
 def test_autocast_runs_linear_in_float16_and_gradients_stay_float32():
     layer = nn.Linear(4, 3)
     x = engine.randn(5, 4)
-    with engine.autocast("cpu"):
+    with engine.autocast("cpu", dtype=engine.float16):
         out = layer(x)
         assert engine.is_autocast_enabled("cpu") if hasattr(engine, "is_autocast_enabled") \
             else True
@@ -28,7 +29,7 @@ def test_autocast_runs_linear_in_float16_and_gradients_stay_float32():
 def test_autocast_conv2d_and_nesting():
     conv = nn.Conv2d(1, 2, 3)
     x = engine.randn(1, 1, 5, 5)
-    with autocast("cpu"):
+    with autocast("cpu", dtype=engine.float16):
         assert conv(x).dtype == engine.float16
         with autocast("cpu", enabled=False):
             assert conv(x).dtype == engine.float32
@@ -38,14 +39,16 @@ def test_autocast_conv2d_and_nesting():
 
 def test_autocast_leaves_float64_and_other_devices_alone():
     layer = nn.Linear(2, 2).double()
-    with autocast("cpu"):
+    with autocast("cpu", dtype=engine.float16):
         assert layer(engine.randn(1, 2, dtype=engine.float64)).dtype == engine.float64
-    with autocast("cuda"):
-        assert nn.Linear(2, 2)(engine.randn(1, 2)).dtype == engine.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # without CUDA, autocast("cuda") warns and disables
+        with autocast("cuda"):
+            assert nn.Linear(2, 2)(engine.randn(1, 2)).dtype == engine.float32
 
 
 def test_autocast_as_decorator():
-    @autocast("cpu")
+    @autocast("cpu", dtype=engine.float16)
     def forward(layer, x):
         return layer(x)
     assert forward(nn.Linear(2, 2), engine.randn(1, 2)).dtype == engine.float16
@@ -141,7 +144,7 @@ def test_unscaling_float16_gradients_is_refused():
 def test_autocast_runs_matmul_in_float16_with_float32_products():
     a = engine.tensor([[1.0 + 2 ** -12, 2.0]], requires_grad=True)
     b = engine.tensor([[3.0], [4.0]])
-    with autocast("cpu"):
+    with autocast("cpu", dtype=engine.float16):
         out = a @ b
     assert out.dtype == engine.float16
     assert out.item() == 11.0               # 1 + 2**-12 rounds to 1 in float16

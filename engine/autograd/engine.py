@@ -31,6 +31,7 @@ from .graph import AccumulateGrad, GraphRoot, grad_accumulator
 from . import recording as _recording
 from . import profiler as _profiler
 from .profiler import _active as _profiling
+from .._dtype import is_floating
 
 __all__ = ["BackwardStep", "backward_steps", "backward_plan", "backward", "grad"]
 
@@ -133,7 +134,7 @@ def _fit(g, node, nr, src):
                                f"[{', '.join(map(str, a.shape))}] but expected shape compatible with "
                                f"[{', '.join(map(str, shape))}]") from None
     if g._a.dtype != dt:
-        g = g.to(dt)
+        g = g.to(dtype=dt)      # dt is a NumPy dtype: passed by name (to(dt) reads engine dtypes only)
     return g
 
 
@@ -558,7 +559,7 @@ def _check_anomaly(node, outs):
         if g is None:
             continue
         a = g._a
-        if a.dtype.kind != "f":
+        if not is_floating(a.dtype):
             continue
         bad = "nan" if bool((a != a).any()) else None
         if bad is None and not bool((abs(a) != float("inf")).all()):
@@ -591,7 +592,7 @@ def _make_grads(outputs, grads, is_grads_batched=False):
         if g is None:
             if out._a.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if out._a.dtype.kind != "f":
+            if not is_floating(out._a.dtype):
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {out.dtype}")
             a = out._a
             g = _from_array(_ones(a))
@@ -652,7 +653,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                       "to break the cycle and avoid the leak.", UserWarning, stacklevel=3)
     if inputs is None and grad_tensors is None and type(tensors) is tuple and len(tensors) == 1:
         a = tensors[0]._a
-        if tensors[0]._rg and a.size == 1 and a.dtype.kind == "f":
+        if tensors[0]._rg and a.size == 1 and is_floating(a.dtype):
             # `t.backward()` on a scalar (bench cases tiny, chain): _prepare's work, for one implicit gradient
             _run(tensors, (_from_array(_ones(a)),), create_graph if retain_graph is None else retain_graph,
                  create_graph)

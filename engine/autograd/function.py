@@ -13,6 +13,7 @@ from .grad_mode import state as _gs
 from .graph import Node, new_node, _SavedOutput
 from .saved_hooks import _stack as _saved_hooks, _Packed
 from . import recording
+from .._dtype import is_floating
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -163,7 +164,7 @@ class Function(metaclass=_FunctionMeta):
                 metas.append((o._a.shape, o._a.dtype))
                 if id(o) in dirty:
                     _rebase(o, ctx, i, bump=False)
-                elif id(o) not in ctx._non_diff and o._a.dtype.kind == "f":
+                elif id(o) not in ctx._non_diff and is_floating(o._a.dtype):
                     o._node, o._nr, o._rg = ctx, i, True
             else:
                 metas.append(((), None))

@@ -16,7 +16,6 @@ class _State(threading.local):
     inference = False
     anomaly = False
     anomaly_check_nan = True
-    autocast = False      # set by engine.amp.autocast; matmul then defers to engine.amp
 
 
 state = _State()

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .grad_mode import no_grad
+from .._dtype import is_floating
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -22,7 +23,7 @@ def _flat64(a):
 def _outputs(fn, inputs):
     from .._tensor import Tensor
     out = _as_tuple(fn(*inputs))
-    return tuple(o for o in out if isinstance(o, Tensor) and o._a.dtype.kind == "f")
+    return tuple(o for o in out if isinstance(o, Tensor) and is_floating(o._a.dtype))
 
 
 def _numerical_jacobian(fn, inputs, eps):

@@ -29,6 +29,9 @@ class OpRecord(NamedTuple):
 
 
 active = None      # the active observers (a tuple, innermost last), or None when nobody records
+dispatch = None    # while set, op calls run as dispatch(name, fn, args, kwargs), which records them
+                   # through _call itself: engine.ops._lowp's autocast casts and bfloat16 in float32
+                   # (None until bfloat16 or autocast is used)
 _timed = False     # whether an active observer asked for each call's start time and duration
 _frames = []       # per op call in progress while recording: the records its inner ops made
 _Tensor = None     # engine.Tensor, bound when the first observer starts (a circular import)
@@ -79,9 +82,10 @@ def _tensors(values):
 _new_record = tuple.__new__
 
 
-def _call(name, fn, args, kwargs, opaque=False):
+def _call(name, fn, args, kwargs, opaque=False, run=None):
     """Run one op call while recording. opaque: a custom autograd.Function, one record whatever
     it runs inside, and none of its own when it runs inside another op (that op is the record).
+    run: run(name, fn, args, kwargs) makes the call instead of fn(*args, **kwargs) (`dispatch`).
     Kept lean: it runs for every op while an observer is active."""
     global active
     frames = _frames
@@ -90,14 +94,14 @@ def _call(name, fn, args, kwargs, opaque=False):
     if _timed:
         started = perf_counter()
         try:
-            result = fn(*args, **kwargs)
+            result = fn(*args, **kwargs) if run is None else run(name, fn, args, kwargs)
         finally:
             frames.pop()
         elapsed = perf_counter() - started
     else:
         started = elapsed = 0.0
         try:
-            result = fn(*args, **kwargs)
+            result = fn(*args, **kwargs) if run is None else run(name, fn, args, kwargs)
         finally:
             frames.pop()
     if opaque and frames:
@@ -192,16 +196,20 @@ def recorded(fn, name=None):
 
     if aliases is None:
         def op(*args, **kwargs):
-            if active is None:
-                return fn(*args, **kwargs)
-            return _call(name, fn, args, kwargs)
+            if dispatch is None:
+                if active is None:
+                    return fn(*args, **kwargs)
+                return _call(name, fn, args, kwargs)
+            return dispatch(name, fn, args, kwargs)
     else:
         def op(*args, **kwargs):
             if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
                 kwargs = _renamed(kwargs, aliases, name)
-            if active is None:
-                return fn(*args, **kwargs)
-            return _call(name, fn, args, kwargs)
+            if dispatch is None:
+                if active is None:
+                    return fn(*args, **kwargs)
+                return _call(name, fn, args, kwargs)
+            return dispatch(name, fn, args, kwargs)
     functools.update_wrapper(op, fn)
     op.__name__ = name
     op._recorded = True

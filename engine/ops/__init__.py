@@ -19,7 +19,7 @@ comes from the registry. Other families' ops are reached as `ops.<name>` at run 
 """
 from . import _core, _registry
 from . import arithmetic, unary, comparison, reductions, products, shape, indexing, factories, writes, random
-from . import pointwise, linalg, einsum, nn, tensor_methods
+from . import pointwise, linalg, einsum, nn, tensor_methods, _lowp
 
 globals().update({name: o.fn for name, o in _registry.OPS.items() if not name.startswith("__")})
 __all__ = sorted(_registry.functions())

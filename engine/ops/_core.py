@@ -19,6 +19,7 @@ from ..backend import check_same_device, xp_of
 from .. import _dtype, _kernels
 from ..autograd.views import _check_inplace, _mark_view, _rebase, _regen_view
 from .. import ops
+from .._dtype import is_floating
 
 
 _ndarray = np.ndarray
@@ -154,7 +155,7 @@ def _scalar(x):
 
 
 def _float_array(a):
-    return a if a.dtype.kind == "f" else a.astype(get_default_dtype().np)
+    return a if is_floating(a.dtype) else a.astype(get_default_dtype().np)
 
 
 def _pair(a, b):
@@ -209,7 +210,7 @@ def _sum_all(a):
         r = _kernels.sum_all(a)
         if r is not None:
             return r
-    if n < _SUM_MIN or type(a) is not _ndarray or a.itemsize < 4 or a.dtype.kind != "f" or not a.flags.c_contiguous:
+    if n < _SUM_MIN or type(a) is not _ndarray or a.itemsize < 4 or not is_floating(a.dtype) or not a.flags.c_contiguous:
         return a.sum()
     flat = a.reshape(-1)
     width = builtins.max(4096, -(-n // _SUM_ROWS))
@@ -348,7 +349,7 @@ def _inplace(x, fn, args, kwargs=None, saves_self=False):
 def _write(x, r):
     a = x._a
     if r.dtype != a.dtype:
-        if a.dtype.kind in "iub" and r.dtype.kind == "f" or a.dtype.kind == "b" and r.dtype.kind != "b":
+        if a.dtype.kind in "iub" and is_floating(r.dtype) or a.dtype.kind == "b" and r.dtype.kind != "b":
             raise RuntimeError(f"result type {_dtype.from_np(r.dtype).name.capitalize().replace('Float32', 'Float')} "
                                f"can't be cast to the desired output type {_type_word(a.dtype)}")
         r = r.astype(a.dtype)
@@ -368,7 +369,7 @@ def _type_word(x):
     """PyTorch's word for the scalar type of a NumPy dtype or a tensor ('Float', 'Long', ...)."""
     a = getattr(x, "_a", None)
     npdt = x if a is None else a.dtype
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int",
             "bool": "Bool", "uint8": "Byte", "int16": "Short", "int8": "Char"}[str(npdt)]
 
 
@@ -436,7 +437,7 @@ def _write_with_ufunc(uf, self, args, kwargs):
     o = other._a if _isinst(other, Tensor) else other
     if alpha != 1:
         o = o * alpha
-    if not (getattr(a.flags, "writeable", True) and a.dtype.kind == "f" and (
+    if not (getattr(a.flags, "writeable", True) and is_floating(a.dtype) and a.dtype is not _dtype._BF16 and (
             not hasattr(o, "dtype") or o.dtype == a.dtype or _isinst(o, (int, float)))):
         return False
     if type(o) is not type(a) and not _isinst(o, (int, float)):

@@ -14,6 +14,7 @@ from ._core import make_inplace, _save, _arith, _finish, _float_array, _isinst, 
 from ._registry import op, alias
 from .. import ops
 from .._kernels import MIN_SIZE as _MIN_KERNEL     # below it _arith is the plain operator
+from .._dtype import is_floating
 
 
 class AddBackward0(Node):
@@ -36,7 +37,7 @@ def _fast_operands(input, other):
             ya = other._a
             if ya.dtype is xa.dtype and type(ya) is type(xa):
                 return xa, ya
-        elif (to is float or to is int) and xa.dtype.kind == "f":
+        elif (to is float or to is int) and is_floating(xa.dtype):
             return xa, other
     return None
 
@@ -152,7 +153,7 @@ def _grad_times(g, y):
 @op
 def mul(input, other, *, out=None):
     # benchmark case `chain` (y * 1.0001): a floating Tensor times a Python number needs no promotion
-    if type(input) is Tensor and (type(other) is float or type(other) is int) and input._a.dtype.kind == "f":
+    if type(input) is Tensor and (type(other) is float or type(other) is int) and is_floating(input._a.dtype):
         xa = input._a
         t = _wrap(xa * other if type(xa) is _ndarray and xa.size < _MIN_KERNEL else _arith(operator.mul, xa, other))
         if input._rg and _gs.enabled:
@@ -198,7 +199,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     xa, ya = _pair(input, other)
     if rounding_mode is not None:
         if rounding_mode == "floor":
-            r = _ns(xa).floor_divide(xa, ya) if xa.dtype.kind != "f" else _ns(xa).floor(xa / ya)
+            r = _ns(xa).floor_divide(xa, ya) if not is_floating(xa.dtype) else _ns(xa).floor(xa / ya)
         elif rounding_mode == "trunc":
             r = _ns(xa).trunc(xa / ya)
             if xa.dtype.kind in "iu":

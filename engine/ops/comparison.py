@@ -10,6 +10,7 @@ from ..autograd.grad_mode import state as _gs
 from ._core import _finish, _isinst, _namespaced, _ndarray, _ns, _pair, _res, _wdim, _wrap
 from ._registry import op, alias
 from .. import ops
+from .._dtype import is_floating
 
 
 def _cmp(fn):
@@ -158,7 +159,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     if a.ndim == 0:
         return ops.reductions.values_indices(ops.clone(input), _wrap(np.zeros((), np.int64)), "sort")
     if descending:   # stable on the negated key keeps equal elements in their original order
-        key = -a if a.dtype.kind in "fi" else (~a if a.dtype.kind == "b" else a.max() - a)
+        key = -a if is_floating(a.dtype) or a.dtype.kind == "i" else (~a if a.dtype.kind == "b" else a.max() - a)
         idx = _argsort_stable(key, d)
     else:
         idx = _argsort_stable(a, d)
@@ -174,7 +175,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     d = _wdim(dim, input.ndim)
     a = input._a
-    key = (-a if a.dtype.kind in "fi" else a.max() - a) if largest else a
+    key = (-a if is_floating(a.dtype) or a.dtype.kind == "i" else a.max() - a) if largest else a
     idx = _argsort_stable(key, d).take(_ns(a).arange(k), axis=d)
     return _select_by_indices(input, d, idx, TopkBackward0, "topk")
 

@@ -13,6 +13,7 @@ from ..backend import _default_devices, cuda_device, cupy, device as _device, de
 from .._tensor import Size, Tensor, _check_can_require_grad
 from ._core import _isinst, _ndarray, _scalar, _wrap
 from ._registry import op, alias
+from .._dtype import is_floating
 
 
 def _factory_dtype(dtype, default=None):
@@ -218,7 +219,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         npdt = _dtype.to_np(dtype)
     s, e, st = vals
     n = builtins.max(int(math.ceil((e - s) / st)), 0)
-    if np.dtype(npdt).kind == "f":
+    if is_floating(np.dtype(npdt)):
         a = _create(_on(device), lambda xp: (s + xp.arange(n, dtype=np.float64) * st).astype(npdt))
     else:
         a = _create(_on(device), lambda xp: xp.arange(s, e, st, dtype=npdt))
@@ -237,7 +238,7 @@ def _linspace_array(start, end, steps, npdt):
         return np.empty(0, npdt)
     i = np.arange(steps)
     back = steps - 1 - i
-    if npdt.kind == "f":
+    if is_floating(npdt):
         s, e = npdt.type(start), npdt.type(end)
         if steps == 1:
             return np.full(1, s, npdt)

@@ -14,6 +14,7 @@ from ._core import make_inplace, _finish, _isinst, _ndarray, _needs, _ns, _res, 
 from ..autograd.views import CopySlices, _check_inplace, _mark_view, _rebase, _regen_view
 from ._registry import op
 from .. import ops
+from .._dtype import is_floating
 
 
 class SelectBackward0(Node):
@@ -655,7 +656,7 @@ def trace(input):
     a = input._a
     if a.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
-    t = _wrap(_res(a.diagonal().sum(dtype=None if a.dtype.kind == "f" else np.int64)))
+    t = _wrap(_res(a.diagonal().sum(dtype=None if is_floating(a.dtype) else np.int64)))
     if _needs(input):
         n = new_node(TraceBackward0)
         n.self_sym_sizes = a.shape

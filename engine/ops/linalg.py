@@ -7,6 +7,7 @@ from ..autograd.graph import Node, new_node
 from ._core import return_type, _finish_outputs, _needs, _ns, _pair, _res, _wrap
 from ._registry import op
 from .. import ops
+from .._dtype import is_floating
 
 
 class LinAlgError(RuntimeError):
@@ -57,7 +58,7 @@ def _no_convergence(name, what):
 def _check_matrix(A, name, square=True):
     if A.ndim < 2:
         raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
-    if A._a.dtype.kind != "f":
+    if not is_floating(A._a.dtype):
         from .._tensor import _LEGACY       # int64 -> "LongTensor": PyTorch names the type "Long"
         raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
                            f"{_LEGACY[str(A._a.dtype)][:-len('Tensor')]}")

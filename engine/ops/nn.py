@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype, amp as _amp
+from .. import _dtype
 from .. import ops
 from .._tensor import _from_array as tensor_from_array
 from ..autograd.function import Function, name_node
@@ -26,6 +26,7 @@ from ..backend import to_device, xp_of as namespace_of
 from ._core import _finish, _needs
 from ._registry import op
 from .products import AddmmBackward0, MmBackward0
+from .._dtype import is_floating
 
 
 def array_of(t):
@@ -68,7 +69,6 @@ def _addmm(x, w, b):
 def linear(input, weight, bias=None):
     """input @ weight.T + bias (weight: (out_features, in_features)); inputs with more than
     two dims are flattened to 2-D around one matrix product, as PyTorch does."""
-    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
     if weight.ndim != 2 or (bias is not None and bias.ndim != 1) or input.ndim == 0:
         out = input.matmul(weight.t())
         return out if bias is None else out + bias
@@ -278,7 +278,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if input.shape[1] != weight.shape[1]:
         raise RuntimeError(f"conv2d: input has {input.shape[1]} channels but weight "
                            f"{weight.shape} expects {weight.shape[1]}")
-    input, weight, bias = _amp.cast_for_autocast(input, weight, bias)
     out = _Conv2d.apply(input, weight, bias, _pair(stride), _pair(padding), _pair(dilation))
     return out.squeeze(0) if unbatched else out
 
@@ -357,7 +356,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             raise RuntimeError(f"max_pool2d: output size is too small for input {input.shape}")
         out_hw.append(o)
         extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
-    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    fill = -np.inf if is_floating(a.dtype) else np.iinfo(a.dtype).min
     padded = xp.pad(a, ((0, 0), (0, 0), (padding[0], padding[0] + extra[0]),
                         (padding[1], padding[1] + extra[1])), constant_values=fill)
     # one contiguous plane per window offset (i, j); the first offset holding the maximum wins
@@ -367,7 +366,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     best = planes.max(axis=0)
     # NaN propagates, as in PyTorch: the first NaN of a window wins. On the CPU one host read skips
     # that test when there is no NaN; on cuda the test always runs (no host read)
-    nan_wins = a.dtype.kind == "f" and (xp is not np or bool(xp.isnan(best).any()))
+    nan_wins = is_floating(a.dtype) and (xp is not np or bool(xp.isnan(best).any()))
     offset = xp.zeros(best.shape, dtype=np.int32)
     found = xp.zeros(best.shape, dtype=bool)
     for k in range(planes.shape[0]):
@@ -565,7 +564,7 @@ class _Embedding(Function):
         ctx.indices, ctx.rows, ctx.padding_idx = idx, weight.shape[0], padding_idx
         ctx.scale_grad_by_freq = scale_grad_by_freq
         out = w[idx]
-        if ctx.bad is not None and w.dtype.kind == "f":
+        if ctx.bad is not None and is_floating(w.dtype):
             out = namespace_of(w).where(ctx.bad[..., None], np.nan, out).astype(w.dtype, copy=False)
         return tensor_from_array(out)
 

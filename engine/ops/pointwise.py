@@ -9,6 +9,7 @@ from ._core import make_inplace, _e, _finish, _inplace, _isinst, _needs, _ns, _p
 from .unary import _unary_op, expm1, log1p, rsqrt, sign, trunc
 from ._registry import op, alias
 from .. import ops
+from .._dtype import is_floating
 
 
 def _need_tensor(fn, x, arg, pos):
@@ -22,7 +23,7 @@ def _float_operands(name, input, other, ints=True):
     A Python number becomes a 0-dim array of the other's dtype. Returns (xp, xa, ya)."""
     xa, ya = _pair(input, other)
     arr = xa if hasattr(xa, "dtype") else ya
-    if arr.dtype.kind != "f":
+    if not is_floating(arr.dtype):
         if not ints:
             dev = (input if _isinst(input, Tensor) else other).device.type
             raise NotImplementedError(f"\"{name}_{dev}\" not implemented for '{_type_word(arr.dtype)}'")
@@ -386,7 +387,7 @@ def heaviside(input, values):
 
 def _float_only(name, input):
     a = input._a
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise NotImplementedError(f"\"{name}_{input.device.type}\" not implemented for '{_type_word(a.dtype)}'")
 
 
@@ -505,7 +506,7 @@ def sgn(input):
     """sign(input) for real tensors (bool stays bool)."""
     a = input._a
     t = _wrap(_res(a.copy() if a.dtype.kind == "b" else _ns(a).sign(a)))
-    if a.dtype.kind == "f":
+    if is_floating(a.dtype):
         _record(t, SgnBackward0, (input,))
     return t
 
@@ -524,7 +525,7 @@ class NanToNumBackward0(Node):
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN -> nan, +inf -> posinf, -inf -> neginf (the dtype's largest/lowest when None)."""
     a = input._a
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         return _wrap(a.copy())
     return ops.unary._unary(input, lambda a: _ns(a).nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf),
                   NanToNumBackward0, 1)

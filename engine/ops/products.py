@@ -169,9 +169,6 @@ def _should_fold(t1, t2):
 @op
 def matmul(input, other):
     """Matrix product with NumPy/PyTorch rules for 1-D, 2-D and batched operands."""
-    if _gs.autocast:
-        from ..amp import autocast_matmul
-        return autocast_matmul(input, other)
     d1, d2 = input.ndim, other.ndim
     if d1 == 0 or d2 == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {d1}D and {d2}D")

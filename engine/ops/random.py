@@ -9,6 +9,7 @@ from ..autograd.views import _check_inplace
 from ._core import _isinst, _ndarray
 from ._registry import op
 from .. import ops
+from .._dtype import is_floating
 
 
 def _draw_order(a):
@@ -74,7 +75,7 @@ def random_(self, *bounds, to=None, generator=None):
     elif bounds:
         low, high = bounds[0], bounds[1] if len(bounds) > 1 else to
         if high is None:
-            high = 2 if dt == np.bool_ else (1 << (np.finfo(dt).nmant + 1)) + 1 if dt.kind == "f" \
+            high = 2 if dt == np.bool_ else (1 << (np.finfo(dt).nmant + 1)) + 1 if is_floating(dt) \
                 else int(np.iinfo(dt).max) + 1
     elif to is not None:
         low, high = 0, to

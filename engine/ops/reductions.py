@@ -13,6 +13,7 @@ from ..backend import xp_of
 from ._core import return_type, _finish_outputs, _dims, _finish, _float_array, _isinst, _keep_shape, _ndarray, _needs, _ns, _res, _save_result, _sum_all, _type_word, _wdim, _wrap
 from ._registry import op
 from .. import ops
+from .._dtype import is_floating
 
 
 class SumBackward0(Node):
@@ -116,11 +117,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     a = input._a
     if dtype is not None:
         a = a.astype(_dtype.to_np(dtype))
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating "
                            f"point or complex dtype. Got: {_dtype.from_np(a.dtype).name.capitalize().replace('Int64', 'Long')}")
     if dim is None:
-        t = _wrap(_res(_sum_all(a) / a.size if a.dtype.kind == "f" and a.itemsize >= 4 else a.mean()))
+        t = _wrap(_res(_sum_all(a) / a.size if is_floating(a.dtype) and a.itemsize >= 4 else a.mean()))
         if _gs.enabled and input._rg:
             n = new_node(MeanBackward0)
             n.shape, n.numel = a.shape, a.size
@@ -346,7 +347,7 @@ def _minmax(input, dim, keepdim, other, is_max):
         vals = a.copy()
     else:
         idx = (a.argmax if is_max else a.argmin)(axis=d)
-        if a.dtype.kind == "f":   # PyTorch propagates NaN: index of the first NaN wins
+        if is_floating(a.dtype):  # PyTorch propagates NaN: index of the first NaN wins
             nanpos = xp.isnan(a)
             if nanpos.any():
                 has = nanpos.any(axis=d)
@@ -605,7 +606,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if _isinst(p, str):
         raise RuntimeError(f"norm: unsupported p={p!r}")
     a = input._a
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.name.capitalize()}")
     dims = _dims(dim, a.ndim) if dim is not None else None
     ax = dims if dims is not None else None
@@ -787,7 +788,7 @@ class LogcumsumexpBackward0(Node):
 def logcumsumexp(input, dim):
     """log(cumsum(exp(x))) along dim, accumulated with logaddexp (no overflow, no underflow)."""
     a = input._a
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{_type_word(input)}\'')
     d = _wdim(dim, a.ndim)
     r = a.copy() if a.ndim == 0 or a.size == 0 else _accumulate(a, d, "logaddexp")
@@ -826,7 +827,7 @@ def _running(a, d, is_max):
     shape[d] = a.shape[d]
     pos = xp.arange(a.shape[d], dtype=np.int64).reshape(shape)
     vals = _accumulate(a, d, "maximum" if is_max else "minimum")
-    hit = (a == vals) | (a != a) if a.dtype.kind == "f" else (a == vals)
+    hit = (a == vals) | (a != a) if is_floating(a.dtype) else (a == vals)
     return vals, _accumulate(xp.where(hit, pos, xp.zeros_like(pos)), d, "maximum")
 
 
@@ -901,7 +902,7 @@ def aminmax(input, *, dim=None, keepdim=False):
         kd = True
     lo = a.min(axis=dims, keepdims=kd) if dims else a.copy()
     hi = a.max(axis=dims, keepdims=kd) if dims else a.copy()
-    if a.dtype.kind == "f" and dims:
+    if is_floating(a.dtype) and dims:
         nan = _ns(a).isnan(a).any(axis=dims, keepdims=kd)
         if nan.any():
             lo, hi = _ns(a).where(nan, np.nan, lo), _ns(a).where(nan, np.nan, hi)
@@ -948,7 +949,7 @@ def median(input, dim=None, keepdim=False):
         flat = a.reshape(-1)
         if flat.size == 0:
             v = xp.full((), np.nan, a.dtype)
-        elif a.dtype.kind == "f" and bool(xp.isnan(flat).any()):
+        elif is_floating(a.dtype) and bool(xp.isnan(flat).any()):
             v = xp.full((), np.nan, a.dtype)
         else:
             v = xp.sort(flat)[(flat.size - 1) // 2]
@@ -973,7 +974,7 @@ def median(input, dim=None, keepdim=False):
         else:
             order = xp.argsort(a, axis=d, kind="stable")   # NaN sorts last
             k = xp.take(order, [(L - 1) // 2], axis=d)
-            if a.dtype.kind == "f":                        # PyTorch: a NaN in the slice is the median
+            if is_floating(a.dtype):                       # PyTorch: a NaN in the slice is the median
                 nanpos = xp.isnan(a)
                 has = nanpos.any(axis=d, keepdims=True)
                 k = xp.where(has, xp.expand_dims(nanpos.argmax(axis=d), d), k)
@@ -1019,7 +1020,7 @@ class DistBackward0(Node):
 def dist(input, other, p=2):
     """The p-norm of input - other (broadcast)."""
     xa, ya = ops.products._binary_arrays(input, other)
-    if xa.dtype.kind != "f":
+    if not is_floating(xa.dtype):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "
                            f"{_type_word(_wrap(xa))} instead.")
     xp = _ns(xa)

@@ -13,6 +13,7 @@ from ._core import _finish_outputs, _dims, _finish, _isinst, _needs, _ns, _res, 
 from ..autograd.views import _mark_view
 from ._registry import op, alias
 from .. import ops
+from .._dtype import is_floating
 
 
 class ViewBackward0(Node):
@@ -368,7 +369,7 @@ def _to(input, dtype=None, device=None, copy=False):
         r = a.copy()
     t = _wrap(r)
     if _gs.enabled and input._rg:
-        if npdt.kind != "f":
+        if not is_floating(npdt):
             return t
         n = new_node(ToCopyBackward0)
         n.dtype, n.device = a.dtype, src_dev

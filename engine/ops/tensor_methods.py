@@ -28,9 +28,11 @@ def _operator(name):
     fn = OPS[name].fn.__wrapped__
 
     def operator(self, other):
-        if _recording.active is None:
-            return fn(self, other)
-        return _recording._call(name, fn, (self, other), {})
+        if _recording.dispatch is None:
+            if _recording.active is None:
+                return fn(self, other)
+            return _recording._call(name, fn, (self, other), {})
+        return _recording.dispatch(name, fn, (self, other), {})
     operator.__name__ = operator.__qualname__ = name
     return operator
 
@@ -69,6 +71,7 @@ EXTRA = {
     "H": property(lambda self: ops.shape._T(self)),
     "mH": property(lambda self: ops.shape._mT(self)),
     "float": _converter(_dtype.float32), "double": _converter(_dtype.float64), "half": _converter(_dtype.float16),
+    "bfloat16": lambda self, memory_format=None: ops.to(self, _dtype._load_bfloat16()),
     "long": _converter(_dtype.int64), "int": _converter(_dtype.int32), "short": _converter(_dtype.int16),
     "byte": _converter(_dtype.uint8), "char": _converter(_dtype.int8), "bool": _converter(_dtype.bool_),
     "cpu": lambda self, memory_format=None: ops.to(self, device="cpu"),

@@ -12,11 +12,12 @@ from .._tensor import Tensor
 from ._core import make_inplace, _as_tensor, _finish, _isinst, _namespaced, _ndarray, _needs, _ns, _pair, _res, _save_result, _wrap
 from ._registry import op, alias
 from .. import ops
+from .._dtype import is_floating
 
 
 def _unary(x, fn, cls, save):
     a = x._a
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         a = a.astype(get_default_dtype().np)
     r = fn(a)
     t = _wrap(r if type(r) is _ndarray else _res(r))
@@ -174,7 +175,7 @@ def _erf_np(a):
 
 @op
 def abs(input):
-    if input._a.dtype.kind != "f":
+    if not is_floating(input._a.dtype):
         return _wrap(_ns(input._a).abs(input._a))
     return _abs_float(input)
 
@@ -219,7 +220,7 @@ def _zero_grad_op(name, fn, doc):
     def op(input, *args, **kw):
         r = _res(fn(input._a, *args, **kw))
         t = _wrap(r)
-        if _gs.enabled and input._rg and r.dtype.kind == "f":
+        if _gs.enabled and input._rg and is_floating(r.dtype):
             _finish(t, new_node(cls), (input,))
         return t
     op.__doc__ = doc

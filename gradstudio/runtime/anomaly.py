@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradstudio.runtime.session import Session, first_line
+from .host import host_values
 
 
 @dataclass
@@ -96,7 +97,7 @@ def _non_finite(value: Any) -> str | None:
     """"NaN" or "Inf" when a floating tensor holds one, else None."""
     if not hasattr(value, "detach") or not hasattr(value, "dtype"):
         return None
-    array = np.asarray(value.detach().cpu().numpy())
+    array = np.asarray(host_values(value))
     if array.dtype.kind not in "fc" or np.isfinite(array).all():
         return None
     return "NaN" if np.isnan(array).any() else "Inf"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from .host import host_values
 
 if TYPE_CHECKING:                    # the debugger imports this module
     from gradstudio.runtime.debugger import BackwardDebugger, Grad, TraceStep
@@ -230,7 +231,7 @@ def sum_to(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+    return np.array(host_values(tensor), copy=True)
 
 
 def _number(value: float) -> str:

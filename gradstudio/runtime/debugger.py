@@ -33,6 +33,7 @@ import numpy as np
 from gradstudio.graph.document import Document
 from gradstudio.runtime.chain_rule import local_jacobians
 from gradstudio.runtime.session import RunError, Session, first_line
+from .host import host_values
 
 SHOWN_VALUES = 4                   # gradients this small are shown number by number
 OutputKey = tuple[str, str]        # (document node id, output port or Parameter name)
@@ -82,7 +83,7 @@ def array_text(array: np.ndarray, norm: float | None = None) -> str:
 def grad_of(tensor: Any) -> Grad | None:
     if tensor is None:
         return None
-    return Grad(np.array(tensor.detach().cpu().numpy(), copy=True))
+    return Grad(np.array(host_values(tensor), copy=True))
 
 
 def grad_text(grad: Grad | None) -> str:
@@ -682,6 +683,6 @@ def _saved_texts(fn: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _tensor_text(tensor: Any) -> str:
-    array = np.asarray(tensor.detach().cpu().numpy())
+    array = np.asarray(host_values(tensor))
     text = array_text(array)
     return text if array.size == 1 or array.size > SHOWN_VALUES else f"{tuple(array.shape)} {text}"

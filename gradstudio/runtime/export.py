@@ -35,6 +35,7 @@ from gradstudio.graph.catalog_types import python_literal
 from gradstudio.graph.document import Document, GraphError, Node
 from gradstudio.runtime.export_training import hook_lines
 from gradstudio.runtime.session import BACKWARD, Session
+from .host import host_values
 
 TARGETS = ("python", "torch")
 RANDOM_INITS = ("randn", "rand")
@@ -357,4 +358,4 @@ def _floats(value: Any) -> Any:
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.asarray(tensor.detach().cpu().numpy())
+    return np.asarray(host_values(tensor))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from gradstudio.runtime.session import Session
+from .host import host_values
 
 RELU_KINDS = ("relu", "nn.ReLU")
 SATURATING = {"sigmoid": (0.01, 0.99), "nn.Sigmoid": (0.01, 0.99),
@@ -151,4 +152,4 @@ def _parameter_grads(session: Session, node_id: str) -> float | None:
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.asarray(tensor.numpy(force=True))
+    return np.asarray(host_values(tensor))

@@ -24,6 +24,7 @@ import numpy as np
 from gradstudio.runtime.anomaly import Anomaly
 from gradstudio.runtime.chain_rule import sum_to
 from gradstudio.runtime.session import Session
+from .host import host_values
 
 SHOWN_CULPRITS = 5
 
@@ -233,7 +234,7 @@ def _bad(value: Any) -> str | None:
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+    return np.array(host_values(tensor), copy=True)
 
 
 def _num(value: float | None) -> str:

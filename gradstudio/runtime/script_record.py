@@ -34,6 +34,7 @@ import numpy as np
 from gradstudio.graph.document import Document
 from gradstudio.graph.script_call import (MAX_CALL_INPUTS, MAX_CALL_OUTPUTS, OUTPUT_PORTS,
                                           CallError, encode_value)
+from .host import host_values
 
 _ENGINE_DIR = None
 _GRADSTUDIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -206,7 +207,7 @@ class ScriptRecorder:
         if before is not None and before.tensor is tensor:
             read = before.read
             if read is not None and not tensor.requires_grad and read[0] == tensor._version \
-                    and read[1] is tensor.numpy(force=True):   # the same data: not read again
+                    and read[1] is _live_array(tensor):   # the same data: not read again
                 return Leaf(tensor, before.name, before.value, before.source, read)
             return Leaf(tensor, before.name, None, before.source)
         return Leaf(tensor, self._leaf_name(tensor, call_frame), None,
@@ -314,9 +315,8 @@ class ScriptRecorder:
         for leaf in p.leaves.values():
             if leaf.value is None or (refresh and leaf.tensor.requires_grad):
                 tensor = leaf.tensor
-                array = tensor.numpy(force=True)      # (a copy already when on a GPU)
-                leaf.value = np.array(array, copy=True)
-                leaf.read = (tensor._version, array)
+                leaf.value = _numpy(tensor)
+                leaf.read = (tensor._version, _live_array(tensor))
 
     # ------------------------------------------------------------------ stack
     def _call_frame(self):
@@ -404,7 +404,18 @@ def _grad_enabled() -> bool:
 
 
 def _numpy(tensor) -> np.ndarray:
-    return np.array(tensor.numpy(force=True), copy=True)
+    return np.array(host_values(tensor), copy=True)
+
+
+def _live_array(tensor) -> np.ndarray | None:
+    """The array a cpu tensor's values live in (the same object while its data is the same);
+    None where there is none to compare (bfloat16, a GPU: their values are always read)."""
+    if tensor.is_cuda:
+        return None
+    try:
+        return tensor.numpy(force=True)
+    except TypeError:                      # bfloat16: NumPy has no such type
+        return None
 
 
 _new_call = tuple.__new__

@@ -32,6 +32,7 @@ import traceback
 from multiprocessing.connection import Connection
 
 import numpy as np
+from .host import host_values
 
 HISTOGRAM_EVERY_S = 0.25
 GC_THRESHOLD = 20_000     # allocations between two young-generation collections while recording
@@ -365,18 +366,18 @@ class ScriptWorker:
 
 
 def _array(p) -> np.ndarray:
-    return np.array(p.detach().cpu().numpy(), dtype=np.float64, copy=True)
+    return np.array(host_values(p), dtype=np.float64, copy=True)
 
 
 def _grad_array(p) -> np.ndarray:
-    return np.array(p.grad.detach().cpu().numpy(), dtype=np.float64, copy=True)
+    return np.array(host_values(p.grad), dtype=np.float64, copy=True)
 
 
 def _total_norm(grads) -> float:
     total = 0.0
     for g in grads:
         if g is not None:
-            a = g.detach().cpu().numpy().astype(np.float64)
+            a = host_values(g).astype(np.float64)
             total += float(np.dot(a.ravel(), a.ravel()))
     return math.sqrt(total)
 

@@ -31,6 +31,7 @@ from gradstudio.graph.catalog import NodeRunError
 from gradstudio.graph.catalog_types import PATH, NodeSpec
 from gradstudio.graph.document import Document, Edge, GraphError, Node
 from gradstudio.graph.grad_hooks import hook_function
+from .host import host_values
 
 BACKWARD = "backward"
 _COMMON = ("retain_grad",)   # parameters that change a node's result, not its module
@@ -514,7 +515,7 @@ class _InputNotConnected(_InputUnavailable):
 
 
 def _numpy(tensor: Any) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+    return np.array(host_values(tensor), copy=True)
 
 
 def _node_name(fn: Any) -> str:

@@ -70,6 +70,7 @@ from gradstudio.runtime.health import Health, layer_health
 from gradstudio.runtime.snapshots import DEFAULT_BUDGET, SnapshotStore, take_snapshot
 from gradstudio.runtime.metrics import DecisionBoundary, TrainingMetrics
 from gradstudio.runtime.session import RunError, Session, first_line
+from .host import host_values
 
 CLASS_LOSSES = ("cross_entropy", "nll_loss")                        # targets are class indices
 BINARY_LOSSES = {"binary_cross_entropy": 0.5, "binary_cross_entropy_with_logits": 0.0}
@@ -892,7 +893,7 @@ class Trainer:
 # ====================================================================== helpers
 def _host(tensor: Any) -> np.ndarray:
     """A tensor's values as a NumPy array (a view on the CPU, a copy from a GPU)."""
-    return np.asarray(tensor.numpy(force=True))
+    return np.asarray(host_values(tensor))
 
 
 def _norm(array: np.ndarray) -> float:

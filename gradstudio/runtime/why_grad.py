@@ -26,6 +26,7 @@ import numpy as np
 from gradstudio.graph.document import Document
 from gradstudio.runtime.chain_rule import sum_to
 from gradstudio.runtime.session import BACKWARD, RunError, Session, first_line
+from .host import host_values
 
 HAS_GRAD, NONE, ZERO = "has grad", "none", "zero"
 _GATES = {"relu", "nn.ReLU", "clamp", "maximum", "minimum", "where", "max", "min", "amax",
@@ -556,7 +557,7 @@ def _grad_array(tensor: Any) -> np.ndarray | None:
 
 
 def _array(tensor: Any) -> np.ndarray:
-    return np.array(tensor.detach().cpu().numpy(), copy=True)
+    return np.array(host_values(tensor), copy=True)
 
 
 def _nonzero(array: np.ndarray | None) -> bool:
@@ -568,7 +569,7 @@ def _is_integer(tensor: Any) -> bool:
 
 
 def _array_dtype(tensor: Any):
-    return np.asarray(tensor.detach().cpu().numpy()).dtype
+    return np.asarray(host_values(tensor)).dtype
 
 
 def _dtype(tensor: Any) -> str:

@@ -357,6 +357,9 @@ class Module:
     def half(self) -> "Module":
         return self.to(engine.float16)
 
+    def bfloat16(self) -> "Module":
+        return self.to(engine.bfloat16)
+
     # ---- hooks ------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """hook(module, args) -> None or new args; runs before `forward`."""
