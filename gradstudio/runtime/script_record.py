@@ -128,7 +128,10 @@ class ScriptRecorder:
         self.kept: Pass | None = None
         self.kept_index: int | None = None
         self.passes = 0                 # passes completed
-        self.module_calls: list[ModuleCall] = []     # every module call, in call order
+        # index -> module call, for the calls the kept or current pass can still name (one is
+        # made per module call of the run: the dropped passes' are forgotten, see _forget)
+        self.module_calls: dict[int, ModuleCall] = {}
+        self._module_count = 0
         self.module_stack: list[int] = []
         self.module_paths: dict[int, str] = {}     # id(module) -> path under its root
         self.param_names: dict[int, str] = {}      # id(parameter) -> named_parameters() name
@@ -249,8 +252,10 @@ class ScriptRecorder:
                 self.param_names.setdefault(id(p), pname)
         parent = self.module_stack[-1] if self.module_stack else None
         path = self.module_paths.get(id(module), type(module).__name__)
-        self.module_calls.append(_new_call(ModuleCall, (path, type(module).__name__, parent)))
-        self.module_stack.append(len(self.module_calls) - 1)
+        index = self._module_count
+        self._module_count = index + 1
+        self.module_calls[index] = _new_call(ModuleCall, (path, type(module).__name__, parent))
+        self.module_stack.append(index)
 
     def on_module_post(self, module, args, output) -> None:
         if self.module_stack:
@@ -276,6 +281,7 @@ class ScriptRecorder:
                         leaves[id(t)] = self._new_leaf(t, None)
                 for t in call.outputs:
                     produced.add(id(t))
+            self._forget_module_calls()
         current.root = tensor
         current.roots.append(tensor)
         current.cut = len(current.calls)
@@ -290,6 +296,7 @@ class ScriptRecorder:
         current.cut = None
         self._finish(current)
         self.current = Pass()
+        self._forget_module_calls()
 
     def finish(self) -> None:
         """At the end of the run: the trailing ops make a pass when no pass was kept, or
@@ -308,6 +315,23 @@ class ScriptRecorder:
         self.passes += 1
         if self.keep is None or index == self.keep or (final and self.kept is None):
             self.kept, self.kept_index = done, index
+
+    def _forget_module_calls(self) -> None:
+        """Keeps only the module calls that the kept pass, the current pass or the open module
+        calls name (and their enclosing calls), so a long training run holds a bounded number."""
+        calls = self.module_calls
+        wanted = set(self.module_stack)
+        for p in (self.kept, self.current):
+            if p is not None:
+                wanted.update(call.module_call for call in p.calls)
+        wanted.discard(None)
+        for k in list(wanted):
+            k = calls[k].parent
+            while k is not None and k not in wanted:
+                wanted.add(k)
+                k = calls[k].parent
+        if len(wanted) < len(calls):
+            self.module_calls = {k: calls[k] for k in sorted(wanted)}
 
     def _snapshot(self, p: Pass, refresh: bool = True) -> None:
         """Reads the leaves' values as the pass used them (at its backward or step; weights
@@ -446,7 +470,7 @@ def _needed(p: Pass) -> list[Call]:
     return [c for k, c in enumerate(p.calls) if k in keep or k in failed]
 
 
-def build_document(p: Pass, module_calls: list["ModuleCall"], param_names: dict[int, str],
+def build_document(p: Pass, module_calls: dict[int, "ModuleCall"], param_names: dict[int, str],
                    title: str = "", parameters: set[int] = frozenset(),
                    function_path=lambda call: ScriptRecorder._function_path(call.fn, call.name)
                    ) -> Document:
