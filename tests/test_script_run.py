@@ -252,3 +252,32 @@ def test_a_big_graph_opens_with_its_inner_module_groups_collapsed(tmp_path):
     assert len(inner) == 40 and all(g.collapsed for g in inner)
     ops, params = doc.group_summary(next(g.id for g in inner if g.label == "0"))
     assert (ops, params) == (1, 12)                       # linear; 3x3 weight and 3 bias
+
+
+def test_each_iteration_shows_the_data_it_read_when_the_data_changes_between_steps(tmp_path):
+    """Data a loop reads again unchanged is copied once; a new .data or an in-place change
+    shows in the iteration that read it."""
+    path = write_script(tmp_path, """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        x = torch.tensor([1.0, 2.0, 3.0])
+        opt = torch.optim.SGD([w], lr=0.1)
+        for step in range(4):
+            opt.zero_grad()
+            (w * x).sum().backward()
+            opt.step()
+            if step == 1:
+                x.data = torch.tensor([10.0, 20.0, 30.0])    # new data, same version
+            if step == 2:
+                x.mul_(2.0)                                   # in place: a new version
+    """)
+    xs, ws = {}, {}
+    for iteration in (1, 2, 3):
+        doc = run_script(path, timeout=60, iteration=iteration).document
+        xs[iteration] = doc.node_by_label("x").params["value"]
+        ws[iteration] = doc.node_by_label("w").params["value"]
+    assert xs == {1: [1.0, 2.0, 3.0], 2: [10.0, 20.0, 30.0], 3: [20.0, 40.0, 60.0]}
+    # the weights as each step used them (before its optimizer step)
+    assert ws[1] == pytest.approx([0.9, 0.8, 0.7])
+    assert ws[2] == pytest.approx([0.8, 0.6, 0.4])
+    assert ws[3] == pytest.approx([-0.2, -1.4, -2.6])
