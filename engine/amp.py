@@ -192,14 +192,14 @@ class autocast:
         _state.dtype[self.device_type] = self.fast_dtype
         _state.any_enabled = any(_state.enabled.values())
         if self._enabled:
-            _lowp.autocast_entered(1)
+            _lowp.autocast_entered(1, _state, autocast_inputs)
         return self
 
     def __exit__(self, *exc):
         _state.enabled[self.device_type], _state.dtype[self.device_type] = self._saved
         _state.any_enabled = any(_state.enabled.values())
         if self._enabled:
-            _lowp.autocast_entered(-1)
+            _lowp.autocast_entered(-1, _state, autocast_inputs)
         return False
 
     def __call__(self, fn):

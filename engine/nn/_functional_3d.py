@@ -22,7 +22,7 @@ from engine._dtype import is_floating
 from engine._warnings import warn
 from engine.autograd import Function
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.nn._functional_extra import _adaptive_matrix, _ntuple, _out_size
+from engine.nn._sizes import _adaptive_matrix, _ntuple, _out_size
 from engine.ops.nn import scatter_flat, unpool_output_size
 from engine.ops._registry import op
 

@@ -9,7 +9,6 @@ Pooling and interpolation that mix neighbouring elements are written as windows
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -19,6 +18,8 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
+from engine.nn import _functional_3d as f3
+from engine.nn._sizes import _adaptive_matrix, _ntuple, _out_size
 from engine.ops._registry import op
 from engine.ops.nn import (_NO_SPARSE, _pair, adaptive_max_pool2d, embedding_renorm_, max_unpool2d,
                            unpool_output_size)
@@ -39,13 +40,6 @@ __all__ = ["pad", "avg_pool1d",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
            "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
            "multi_head_attention_forward"]
-
-
-def _ntuple(v, n: int) -> tuple:
-    if isinstance(v, numbers.Integral):
-        return (int(v),) * n
-    v = tuple(int(x) for x in v)
-    return v * n if len(v) == 1 else v
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -167,20 +161,6 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out.squeeze(-2)
 
 
-def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
-    """(out, n): row i averages input[floor(i*n/out) : ceil((i+1)*n/out)]."""
-    m = np.zeros((out, n), dtype=dtype)
-    for i in range(out):
-        lo, hi = (i * n) // out, -(-((i + 1) * n) // out)
-        m[i, lo:hi] = 1.0 / (hi - lo)
-    return m
-
-
-def _out_size(value, size, n):
-    value = _ntuple(value, n) if not isinstance(value, (list, tuple)) or len(value) != n else tuple(value)
-    return tuple(size[i] if v is None else int(v) for i, v in enumerate(value))
-
-
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
     if input.ndim not in (3, 4):
@@ -287,14 +267,12 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, factors))
         scales = (None,) * dims if recompute_scale_factor else tuple(float(f) for f in factors)
     if mode == "area" and dims == 3:
-        from engine.nn._functional_3d import adaptive_avg_pool3d
-        return adaptive_avg_pool3d(input, out)
+        return f3.adaptive_avg_pool3d(input, out)
     if mode == "area":
         x = input if dims == 2 else input.unsqueeze(-2)
         res = adaptive_avg_pool2d(x, out if dims == 2 else (1, out[0]))
         return res if dims == 2 else res.squeeze(-2)
     if mode != "nearest":                # one node, as PyTorch's (engine/nn/_functional_3d.py)
-        from engine.nn import _functional_3d as f3
         weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
         mats = [weights(spatial[k], out[k], scales[k], bool(align_corners), np.float64 if
                         input.dtype == engine.float64 else np.float32) for k in range(dims)]

@@ -8,16 +8,10 @@ import engine
 from engine.nn import functional as F, init
 from engine.nn.modules.module import Module
 from engine.nn.parameter import Parameter
+from engine.nn._sizes import _ntuple
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
            "MaxPool2d"]
-
-
-def _ntuple(v, n: int) -> tuple:
-    if isinstance(v, int):
-        return (v,) * n
-    v = tuple(v)
-    return v * n if len(v) == 1 else v
 
 
 class _ConvNd(Module):
