@@ -281,3 +281,32 @@ def test_each_iteration_shows_the_data_it_read_when_the_data_changes_between_ste
     assert ws[1] == pytest.approx([0.9, 0.8, 0.7])
     assert ws[2] == pytest.approx([0.8, 0.6, 0.4])
     assert ws[3] == pytest.approx([-0.2, -1.4, -2.6])
+
+
+def test_a_gradscaler_script_reports_its_loss_not_the_scaled_one(tmp_path):
+    path = write_script(tmp_path, """
+        import json
+        import torch
+
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+        x, y = torch.randn(16, 4), torch.randn(16, 1)
+        losses = []
+        for step in range(5):
+            opt.zero_grad()
+            with torch.autocast("cpu"):
+                loss = torch.nn.functional.mse_loss(model(x).float(), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            losses.append(loss.item())
+        with open("result.json", "w") as f:
+            json.dump({"losses": losses}, f)
+    """)
+    result = run_script(path, timeout=120)
+    assert result.status == "finished", result.error
+    mine = json.loads((path.parent / "result.json").read_text())["losses"]
+    assert max(mine) < 100                   # the scale (1024) is not in the script's losses
+    close(result.losses, mine)
