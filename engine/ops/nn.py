@@ -582,18 +582,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     planes = xp.ascontiguousarray(win.transpose(4, 5, 0, 1, 2, 3))
     planes = planes.reshape(kernel[0] * kernel[1], -1)                # (kh*kw, N*C*OH*OW)
     best = planes.max(axis=0)
-    # NaN propagates, as in PyTorch: the first NaN of a window wins. On the CPU one host read skips
-    # that test when there is no NaN; on cuda the test always runs (no host read)
+    # NaN propagates, as in PyTorch, whose kernel keeps taking a NaN (val > max || isnan(val)):
+    # the last NaN of a window wins. On the CPU one host read skips that pass when there is no
+    # NaN; on cuda it always runs (no host read)
     nan_wins = is_floating(a.dtype) and (xp is not np or bool(xp.isnan(best).any()))
     offset = xp.zeros(best.shape, dtype=np.int32)
     found = xp.zeros(best.shape, dtype=bool)
     for k in range(planes.shape[0]):
-        hit = planes[k] == best
-        if nan_wins:
-            hit |= planes[k] != planes[k]
-        hit &= ~found
+        hit = (planes[k] == best) & ~found
         found |= hit
         offset += hit * np.int32(k)
+    if nan_wins:
+        for k in range(planes.shape[0]):
+            offset = xp.where(planes[k] != planes[k], np.int32(k), offset)
     offset = offset.reshape(n, c, *out_hw)
     best_i, best_j = offset // kernel[1], offset % kernel[1]
     # the input pixel each output took: row oh*s - p + i*d, column ow*s - p + j*d
@@ -668,7 +669,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     xp = namespace_of(a)
     planes = a.reshape(-1, h * w)
     cand = to_device(candidates, input.device)
-    best = xp.argmax(planes[:, cand], axis=-1)                         # (planes, OH*OW)
+    values = planes[:, cand]                                           # (planes, OH*OW, k)
+    best = xp.argmax(values, axis=-1)                                  # the first maximum
+    if is_floating(a.dtype):
+        # PyTorch's kernel keeps taking a NaN (val > max || isnan(val)): the last NaN wins
+        # (candidates run in row-major order, repeats at the end of a row or window)
+        nan = xp.isnan(values)
+        last_nan = nan.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        best = xp.where(nan.any(axis=-1), last_nan, best)
     index = cand[xp.arange(oh * ow), best]                             # flat in each plane
     shape = tuple(input.shape[:-2]) + (oh, ow)
     flat = index + (xp.arange(planes.shape[0]) * (h * w))[:, None]
