@@ -8,6 +8,10 @@ Cases, each a forward + backward of a small model-sized input:
   convT      ConvTranspose2d 16->8, 3x3, stride 2, on 8x16x16x16
   pools      AvgPool2d + AdaptiveAvgPool2d((5, 5)) + bilinear interpolate on 8x16x32x32
   groupnorm  GroupNorm(4, 16) on 8x16x32x32
+  conv3d     Conv3d 4->8, 3x3x3, padding 1, on 4x4x8x16x16, then ConvTranspose3d 8->4, stride 2
+  conv2d-g   Conv2d 16->32, 3x3, padding 1, groups 4, on 16x16x16x16 (groups run in one node)
+  pool3d     MaxPool3d(2) + AvgPool3d(3, 2, 1) + AdaptiveMaxPool3d(3) on 4x8x8x16x16
+  gridsample affine_grid + grid_sample (bilinear, reflection) on 8x8x32x32
 Interleaved rounds (engine, torch, engine, ...), best of each; prints times and the ratio
 engine / torch. Never asserts.
 
@@ -75,8 +79,31 @@ def _cases(M):
         x = tensor(8, 16, 32, 32)
         return lambda: m(x).sum().backward()
 
+    def conv3d():
+        conv, up = M.nn.Conv3d(4, 8, 3, padding=1), M.nn.ConvTranspose3d(8, 4, 2, stride=2)
+        x = tensor(4, 4, 8, 16, 16)
+        return lambda: up(conv(x)).sum().backward()
+
+    def conv2d_grouped():
+        m = M.nn.Conv2d(16, 32, 3, padding=1, groups=4)
+        x = tensor(16, 16, 16, 16)
+        return lambda: m(x).sum().backward()
+
+    def pool3d():
+        F = M.nn.functional
+        x = tensor(4, 8, 8, 16, 16)
+        return lambda: (F.max_pool3d(x, 2).sum() + F.avg_pool3d(x, 3, 2, 1).sum()
+                        + F.adaptive_max_pool3d(x, 3).sum()).backward()
+
+    def grid_sample():
+        F = M.nn.functional
+        x, theta = tensor(8, 8, 32, 32), tensor(8, 2, 3)
+        return lambda: F.grid_sample(x, F.affine_grid(theta, [8, 8, 32, 32], align_corners=False),
+                                     padding_mode="reflection", align_corners=False).sum().backward()
+
     return {"lstm": lstm, "gru-packed": gru_packed, "mha": mha, "encoder": encoder,
-            "convT": conv_t, "pools": pools, "groupnorm": groupnorm}
+            "convT": conv_t, "pools": pools, "groupnorm": groupnorm, "conv3d": conv3d,
+            "conv2d-g": conv2d_grouped, "pool3d": pool3d, "gridsample": grid_sample}
 
 
 def _best(step, rounds, n=3):

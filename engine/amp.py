@@ -95,7 +95,8 @@ _ENGINE_NAME = {"cross_entropy_loss": "cross_entropy", "linalg_inv": "inv",
                 "linalg_svdvals": "svdvals", "linalg_eigvalsh": "eigvalsh", "linalg_eigh": "eigh",
                 "linalg_qr": "qr", "linalg_svd": "svd", "linalg_vector_norm": "vector_norm",
                 "linalg_matrix_norm": "matrix_norm", "arctan2": "atan2", "arccos": "acos",
-                "arcsin": "asin", "concat": "cat", "concatenate": "cat", "linalg_cross": "cross"}
+                "arcsin": "asin", "concat": "cat", "concatenate": "cat", "linalg_cross": "cross",
+                "grid_sampler": "grid_sample", "upsample_bilinear2d": "interpolate"}   # (every mode)
 
 
 def _policies(lower, fp32, opt_dtype, promote):
@@ -116,6 +117,8 @@ POLICY = {"cpu": _policies(_CPU_LOWER, _CPU_FP32, (), _CPU_PROMOTE),
 POLICY["cpu"]["inv"] = POLICY["cpu"]["inverse"]          # engine.inverse and linalg.inv: one op
 # linalg.pinv is one engine op; PyTorch composes it of svd and a final matmul (lower precision)
 POLICY["cpu"]["pinv"] = POLICY["cuda"]["pinv"] = "lower"
+# and affine_grid: PyTorch's composite ends in a bmm with theta (lower precision)
+POLICY["cpu"]["affine_grid"] = POLICY["cuda"]["affine_grid"] = "lower"
 POLICY["cuda"]["matrix_norm"] = POLICY["cuda"]["vector_norm"] = "fp32_set_opt_dtype"
 
 
@@ -189,14 +192,14 @@ class autocast:
         _state.dtype[self.device_type] = self.fast_dtype
         _state.any_enabled = any(_state.enabled.values())
         if self._enabled:
-            _lowp.autocast_entered(1)
+            _lowp.autocast_entered(1, _state, autocast_inputs)
         return self
 
     def __exit__(self, *exc):
         _state.enabled[self.device_type], _state.dtype[self.device_type] = self._saved
         _state.any_enabled = any(_state.enabled.values())
         if self._enabled:
-            _lowp.autocast_entered(-1)
+            _lowp.autocast_entered(-1, _state, autocast_inputs)
         return False
 
     def __call__(self, fn):

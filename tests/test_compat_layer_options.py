@@ -671,3 +671,24 @@ def test_lstm_proj_size_seeded_init_is_torchs():
     theirs = torch.nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True)
     for a, b in zip(mine.parameters(), theirs.parameters()):
         _close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_max_pool_indices_with_nan_windows_are_torchs_last_nan():
+    torch = _torch()
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+        x[rng.random(x.shape) < 0.25] = np.nan
+        k, s, d = int(rng.integers(2, 4)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        p = int(rng.integers(0, k // 2 + 1))
+        if (k - 1) * d + 1 > 6 + 2 * p:
+            continue
+        args = (k, s, p, d)
+        pairs = [(lambda m, t: m.nn.functional.max_pool2d(t, *args, return_indices=True)[1], x),
+                 (lambda m, t: m.nn.functional.max_pool1d(t, *args, return_indices=True)[1],
+                  x[0, :, 0]),
+                 (lambda m, t: m.nn.functional.adaptive_max_pool2d(t, (3, 4),
+                                                                  return_indices=True)[1], x)]
+        for call, data in pairs:
+            assert call(engine, engine.tensor(data)).tolist() == \
+                call(torch, torch.tensor(data)).tolist()

@@ -143,7 +143,10 @@ def _scaled_error(a, b):
 
 # PyTorch's own bfloat16 result is off here (NaN gradients from its matrix_exp; the engine
 # computes these in float32)
-_TORCH_OFF = {"matrix_exp", "linalg_matrix_exp"}
+_TORCH_OFF = {"matrix_exp", "linalg_matrix_exp",
+              # its bfloat16 bicubic grid_sample is 3.9 ulps from its own float32 result on the same
+              # inputs (it rounds inside); the engine's, computed in float32, is 0.4 ulps from that
+              "grid_sample_bicubic"}
 CASES = [(op, i) for op in OPS for i in range(len(op.samples))]
 
 

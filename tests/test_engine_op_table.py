@@ -545,3 +545,67 @@ OPS += [   # max pooling with indices and its partial inverse (tests/test_compat
     OpInfo("adaptive_max_pool2d", lambda m, a: m.nn.functional.adaptive_max_pool2d(a, (2, 3)),
            [((2, 3, 5, 7),), ((3, 4, 4),)], domain="distinct", grad_fn="AdaptiveMaxPool2DBackward0"),
 ]
+
+OPS += [   # engine/ops/order.py: order statistics (distinct values: the selected element is unique)
+    OpInfo("kthvalue", lambda m, a: a.kthvalue(2, 1).values, [((3, 4),), ((2, 5),)], domain="distinct",
+           grad_fn="KthvalueBackward0"),
+    OpInfo("kthvalue_keepdim", lambda m, a: m.kthvalue(a, 3, 0, keepdim=True)[0], [((4, 3),)],
+           domain="distinct"),
+    OpInfo("mode", lambda m, a: m.mode(a, 0).values, [((3, 4),)], domain="distinct", grad_fn="ModeBackward0"),
+    OpInfo("mode_keepdim", lambda m, a: a.mode(keepdim=True)[0], [((3, 4),), ((),)]),
+    OpInfo("nanmedian", lambda m, a: a.nanmedian(), [((3, 4),), ((5,),)], domain="distinct", grad_fn="NanmedianBackward0"),
+    OpInfo("nanmedian_dim", lambda m, a: m.nanmedian(a, 1).values, [((3, 4),), ((3, 5),)], domain="distinct",
+           grad_fn="NanmedianBackward1"),
+    OpInfo("nanmedian_keepdim", lambda m, a: a.nanmedian(-1, True)[0], [((2, 3),)], domain="distinct"),
+]
+
+
+OPS += [   # engine/ops/nn.py's convolutions (one N-d implementation) and engine/nn/_functional_3d.py's max pooling
+    OpInfo("conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2, padding=1, groups=2),
+           [((2, 4, 7), (6, 2, 3), (6,))], grad_fn="ConvolutionBackward0"),
+    OpInfo("conv2d_groups", lambda m, x, w: m.nn.functional.conv2d(x, w, padding=(1, 0), dilation=(1, 2), groups=3),
+           [((1, 3, 5, 6), (3, 1, 2, 2))], grad_fn="ConvolutionBackward0"),
+    OpInfo("conv3d", lambda m, x, w, b: m.nn.functional.conv3d(x, w, b, stride=(1, 2, 1), padding=1),
+           [((2, 2, 3, 4, 3), (3, 2, 2, 2, 2), (3,))], grad_fn="ConvolutionBackward0"),
+    OpInfo("conv_transpose3d", lambda m, x, w, b: m.nn.functional.conv_transpose3d(
+        x, w, b, stride=2, padding=(1, 0, 0), output_padding=1, groups=2), [((1, 4, 2, 3, 2), (4, 1, 3, 2, 2), (2,))],
+           grad_fn="ConvolutionBackward0"),
+    OpInfo("max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, stride=(1, 2, 1), padding=1),
+           [((1, 2, 3, 4, 3),), ((2, 3, 4, 3),)], domain="distinct", grad_fn="MaxPool3DWithIndicesBackward0"),
+    OpInfo("adaptive_max_pool3d", lambda m, x: m.nn.functional.adaptive_max_pool3d(x, (2, 3, 2)),
+           [((1, 2, 3, 4, 5),), ((2, 3, 4, 5),)], domain="distinct", grad_fn="AdaptiveMaxPool3DBackward0"),
+    OpInfo("max_unpool3d", lambda m, x: m.nn.functional.max_unpool3d(
+        x, m.tensor([[[[[0, 3], [9, 7]]]]], device=x.device), 2, output_size=(2, 4, 3)), [((1, 1, 1, 2, 2),)],
+           grad_fn="MaxUnpool3DBackward0"),
+]
+
+
+OPS += [   # engine/nn/_functional_3d.py's one-node ops (average pooling, resampling, grid_sample)
+    OpInfo("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, 2, stride=(1, 2, 1), padding=1, ceil_mode=True,
+                                                                 count_include_pad=False),
+           [((1, 2, 3, 4, 3),), ((2, 3, 4, 3),)], grad_fn="AvgPool3DBackward0"),
+    OpInfo("adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, 3, 2)),
+           [((1, 2, 3, 4, 5),), ((2, 3, 4, 5),)], grad_fn="AdaptiveAvgPool3DBackward0"),
+    OpInfo("interpolate_trilinear", lambda m, x: m.nn.functional.interpolate(x, scale_factor=(2, 1.5, 0.5),
+                                                                             mode="trilinear"),
+           [((1, 2, 2, 3, 4),)], grad_fn="UpsampleTrilinear3DBackward0"),
+    OpInfo("interpolate_bicubic", lambda m, x: m.nn.functional.interpolate(x, size=(5, 3), mode="bicubic",
+                                                                           align_corners=True),
+           [((1, 2, 3, 4),)], grad_fn="UpsampleBicubic2DBackward0"),
+    OpInfo("interpolate_bilinear", lambda m, x: m.nn.functional.interpolate(x, scale_factor=1.5, mode="bilinear"),
+           [((1, 2, 3, 4),)], grad_fn="UpsampleBilinear2DBackward0"),
+    OpInfo("interpolate_linear", lambda m, x: m.nn.functional.interpolate(x, size=7, mode="linear", align_corners=True),
+           [((2, 2, 4),)], grad_fn="UpsampleLinear1DBackward0"),
+    OpInfo("affine_grid", lambda m, t: m.nn.functional.affine_grid(t, (2, 1, 3, 4), align_corners=False),
+           [((2, 2, 3),)], grad_fn="AffineGridGeneratorBackward0"),
+    OpInfo("affine_grid_3d", lambda m, t: m.nn.functional.affine_grid(t, [1, 2, 2, 3, 2], align_corners=True),
+           [((1, 3, 4),)], grad_fn="AffineGridGeneratorBackward0"),
+    OpInfo("grid_sample", lambda m, x, g: m.nn.functional.grid_sample(x, g * 0.6, padding_mode="reflection",
+                                                                      align_corners=False),
+           [((2, 2, 3, 4), (2, 3, 2, 2))], grad_fn="GridSampler2DBackward0"),
+    OpInfo("grid_sample_3d", lambda m, x, g: m.nn.functional.grid_sample(x, g * 0.6, align_corners=True),
+           [((1, 2, 2, 3, 2), (1, 2, 1, 2, 3))], grad_fn="GridSampler3DBackward0"),
+    OpInfo("grid_sample_bicubic", lambda m, x, g: m.nn.functional.grid_sample(x, g * 0.6, "bicubic", "border",
+                                                                              align_corners=False),
+           [((1, 1, 3, 4), (1, 2, 2, 2))], grad_fn="GridSampler2DBackward0"),
+]

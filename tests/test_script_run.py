@@ -252,3 +252,61 @@ def test_a_big_graph_opens_with_its_inner_module_groups_collapsed(tmp_path):
     assert len(inner) == 40 and all(g.collapsed for g in inner)
     ops, params = doc.group_summary(next(g.id for g in inner if g.label == "0"))
     assert (ops, params) == (1, 12)                       # linear; 3x3 weight and 3 bias
+
+
+def test_each_iteration_shows_the_data_it_read_when_the_data_changes_between_steps(tmp_path):
+    """Data a loop reads again unchanged is copied once; a new .data or an in-place change
+    shows in the iteration that read it."""
+    path = write_script(tmp_path, """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        x = torch.tensor([1.0, 2.0, 3.0])
+        opt = torch.optim.SGD([w], lr=0.1)
+        for step in range(4):
+            opt.zero_grad()
+            (w * x).sum().backward()
+            opt.step()
+            if step == 1:
+                x.data = torch.tensor([10.0, 20.0, 30.0])    # new data, same version
+            if step == 2:
+                x.mul_(2.0)                                   # in place: a new version
+    """)
+    xs, ws = {}, {}
+    for iteration in (1, 2, 3):
+        doc = run_script(path, timeout=60, iteration=iteration).document
+        xs[iteration] = doc.node_by_label("x").params["value"]
+        ws[iteration] = doc.node_by_label("w").params["value"]
+    assert xs == {1: [1.0, 2.0, 3.0], 2: [10.0, 20.0, 30.0], 3: [20.0, 40.0, 60.0]}
+    # the weights as each step used them (before its optimizer step)
+    assert ws[1] == pytest.approx([0.9, 0.8, 0.7])
+    assert ws[2] == pytest.approx([0.8, 0.6, 0.4])
+    assert ws[3] == pytest.approx([-0.2, -1.4, -2.6])
+
+
+def test_a_gradscaler_script_reports_its_loss_not_the_scaled_one(tmp_path):
+    path = write_script(tmp_path, """
+        import json
+        import torch
+
+        torch.manual_seed(0)
+        model = torch.nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+        x, y = torch.randn(16, 4), torch.randn(16, 1)
+        losses = []
+        for step in range(5):
+            opt.zero_grad()
+            with torch.autocast("cpu"):
+                loss = torch.nn.functional.mse_loss(model(x).float(), y)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            losses.append(loss.item())
+        with open("result.json", "w") as f:
+            json.dump({"losses": losses}, f)
+    """)
+    result = run_script(path, timeout=120)
+    assert result.status == "finished", result.error
+    mine = json.loads((path.parent / "result.json").read_text())["losses"]
+    assert max(mine) < 100                   # the scale (1024) is not in the script's losses
+    close(result.losses, mine)

@@ -166,3 +166,79 @@ def test_auto_layout_keeps_groups_whole_and_a_collapsed_group_takes_its_boxs_roo
     assert not any(box.sceneBoundingRect().intersects(item.sceneBoundingRect()) for item in others)
     window.undo_stack.undo()
     assert window.doc.nodes[root.id].pos[0] == wide
+
+
+def test_nodes_inside_a_collapsed_group_get_their_items_when_the_group_expands(window, qtbot,
+                                                                             tmp_path):
+    x, w, mul, exp, total, root = build(window)
+    select(window, mul, exp)
+    press(window, Qt.Key_G)
+    gid = next(iter(window.doc.groups))
+    window.scene.groups.set_collapsed(gid, True)
+    path = tmp_path / "grouped.json"
+    fileio.save(window.doc, path)
+    assert window.open_file(path, ask=False)           # a file opened with the group collapsed
+    scene, doc = window.scene, window.doc
+    window.runner.run(backward=True)
+    inner = next(e.id for e in doc.edges.values() if (e.src, e.dst) == (mul.id, exp.id))
+    into = next(e.id for e in doc.edges.values() if (e.src, e.dst) == (x.id, mul.id))
+    assert scene.node_items.made(mul.id) is None and scene.node_items.made(exp.id) is None
+    assert inner not in scene.edge_items                 # inside the box: nothing made
+    box = scene.groups.boxes[gid]
+    assert scene.edge_items[into].dst_box is box         # x's edge ends on the box
+    assert mul.id in scene.node_items                    # every node of the document is "in"
+
+    # the debugger frames a hidden node on its group's box, without making its item
+    window.debugger_panel.restart()
+    rect = window.debugger_panel.overlay._node_rect(exp.id)
+    assert rect.topLeft() == box.pos() and rect.width() == box.rect().width()
+    assert scene.node_items.made(exp.id) is None
+    # looked up, it is made hidden and laid out once its size is asked for (why-panel frames)
+    hidden = scene.node_items[exp.id]
+    assert not hidden.isVisible() and hidden.stale and not scene.groups.box_of(exp.id) is None
+    width, height = hidden.size()
+    assert not hidden.stale and height > 60
+
+    double_click(window, box, box.rect().center())      # expand: items made, shown, laid out
+    qtbot.waitUntil(lambda: not window.doc.groups[gid].collapsed)
+    shown = scene.node_items.made(mul.id)
+    assert shown is not None and shown.isVisible() and not shown.stale
+    assert any(text.startswith("data") for _, text, _ in shown._preview)
+    assert scene.edge_items[inner].isVisible()
+    assert scene.edge_items[inner] in shown.edges and scene.edge_items[into] in shown.edges
+    select(window, mul)
+    assert window.inspector.node_id == mul.id
+    window.grab().save(str(tmp_path / "expanded_after_open.png"))
+
+    window.undo_stack.undo()                             # collapsed again, then open again
+    assert not shown.isVisible() and not scene.edge_items[inner].isVisible()
+    window.undo_stack.redo()
+    assert shown.isVisible()
+
+
+def test_dragging_a_box_whose_nodes_have_no_items_yet_moves_them(window, qtbot, tmp_path):
+    x, w, mul, exp, total, root = build(window)
+    select(window, mul, exp)
+    press(window, Qt.Key_G)
+    gid = next(iter(window.doc.groups))
+    window.scene.groups.set_collapsed(gid, True)
+    path = tmp_path / "grouped.json"
+    fileio.save(window.doc, path)
+    assert window.open_file(path, ask=False)
+    scene, doc = window.scene, window.doc
+    assert scene.node_items.made(mul.id) is None
+    box = scene.groups.boxes[gid]
+    before = {n: doc.nodes[n].pos for n in (mul.id, exp.id)}
+    start = window.view.mapFromScene(box.mapToScene(QPointF(100, 10)))
+    viewport = window.view.viewport()
+    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, start)
+    for step in range(1, 5):
+        QTest.mouseMove(viewport, start + QPointF(step * 10, step * 5).toPoint())
+    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPointF(40, 20).toPoint())
+    moved = {n: doc.nodes[n].pos for n in before}
+    dx, dy = moved[mul.id][0] - before[mul.id][0], moved[mul.id][1] - before[mul.id][1]
+    assert dx > 0 and moved[exp.id] == (before[exp.id][0] + dx, before[exp.id][1] + dy)
+    assert scene.node_items.made(mul.id) is None          # moved in the document only
+    scene.groups.set_collapsed(gid, False)               # shown where the document says
+    assert (scene.node_items[mul.id].x(), scene.node_items[mul.id].y()) == moved[mul.id]
+    assert scene.groups.frames[gid].rect().contains(scene.node_items[exp.id].sceneBoundingRect())

@@ -98,3 +98,22 @@ def test_pause_step_and_stop_from_the_script_menu(window, qtbot, tmp_path):
     scripts.actions["stop"].trigger()
     assert not scripts.run.running and scripts.run.process.poll() is not None
     assert "stopped" in window.messages.toPlainText()
+
+
+def test_the_run_box_reads_the_scripts_own_step_count(window, qtbot, tmp_path):
+    window.settings.setValue(CONSENT_KEY, True)
+    assert window.open_file(script_copy(tmp_path), ask=False)
+    assert window.scripts.wait(120)
+    dashboard = window.training_dashboard
+    assert len(dashboard.snapshot.loss.values) == 12
+    # the script's loop sets the length: the box says what it ran and is not an edit here
+    assert dashboard.steps_box.text() == "12 steps"
+    assert not dashboard.steps_box.isEnabled()
+    assert not dashboard.until_stopped_box.isEnabled()
+    dashboard.grab().save(str(tmp_path / "script_run_box.png"))
+
+    # a graph with a training setup gets its own length back, editable
+    examples = Path(__file__).parent.parent / "resources" / "examples"
+    assert window.open_file(examples / "xor.json", ask=False)
+    qtbot.waitUntil(lambda: dashboard.steps_box.text() == "200 steps")
+    assert dashboard.steps_box.isEnabled() and dashboard.until_stopped_box.isEnabled()

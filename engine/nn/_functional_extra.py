@@ -1,7 +1,6 @@
 """More of `torch.nn.functional`, composed of engine ops (so every one is differentiable to
-any order through the ops it is made of): padding, 1-D and grouped convolutions, transposed
-convolution, average and adaptive pooling, 1-D max pooling, interpolation (nearest, linear,
-bilinear), group and instance normalization, and scaled dot-product attention.
+any order through the ops it is made of): padding, average and adaptive pooling, 1-D max
+pooling, interpolation (nearest, linear, bilinear), group and instance normalization, and scaled dot-product attention.
 
 Pooling and interpolation that mix neighbouring elements are written as windows
 (`Tensor.unfold`) or as small weight matrices applied along each spatial dim
@@ -10,7 +9,6 @@ Pooling and interpolation that mix neighbouring elements are written as windows
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -21,11 +19,13 @@ from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
 from engine.nn._arrays import array_of, name_node, namespace_of, tensor_from_array
-from engine.ops.nn import (_NO_SPARSE, _Conv2dInputGrad, _pair, adaptive_max_pool2d,
-                           conv2d as _conv2d_one_group, embedding_renorm_, max_unpool2d,
+from engine.nn import _functional_3d as f3
+from engine.nn._sizes import _adaptive_matrix, _ntuple, _out_size
+from engine.ops._registry import op
+from engine.ops.nn import (_NO_SPARSE, _pair, adaptive_max_pool2d, embedding_renorm_, max_unpool2d,
                            unpool_output_size)
 
-__all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
+__all__ = ["pad", "avg_pool1d",
            "avg_pool2d", "max_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
            "interpolate", "upsample", "group_norm", "instance_norm",
            "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "normalize",
@@ -41,13 +41,6 @@ __all__ = ["pad", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "a
            "max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
            "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
            "multi_head_attention_forward"]
-
-
-def _ntuple(v, n: int) -> tuple:
-    if isinstance(v, numbers.Integral):
-        return (int(v),) * n
-    v = tuple(int(x) for x in v)
-    return v * n if len(v) == 1 else v
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -104,93 +97,7 @@ def pad(input, pad, mode: str = "constant", value=None):
     return out
 
 
-# -- convolutions -----------------------------------------------------------------------------
-
-def _grouped(run, input, weight, bias, groups: int, out_per_group_from_weight: bool):
-    """Run a convolution per channel group and join the outputs along dim 1."""
-    if groups == 1:
-        return run(input, weight, bias)
-    c = input.shape[1]
-    if c % groups:
-        raise RuntimeError(f"Given groups={groups}, expected input channels {c} to be divisible "
-                           f"by groups")
-    ci, wo = c // groups, weight.shape[0] // groups
-    outs = []
-    for g in range(groups):
-        w = weight[g * wo:(g + 1) * wo]
-        per = w.shape[0] if out_per_group_from_weight else w.shape[1]
-        b = None if bias is None else bias[g * per:(g + 1) * per]
-        outs.append(run(input[:, g * ci:(g + 1) * ci], w, b))
-    return engine.cat(outs, dim=1)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """F.conv2d with `groups` (one convolution per channel group)."""
-    unbatched = input.ndim == 3
-    x = input.unsqueeze(0) if unbatched else input
-    if groups != 1 and x.shape[1] != weight.shape[1] * groups:
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but "
-                           f"got {x.shape[1]} channels instead")
-    out = _grouped(lambda i, w, b: _conv2d_one_group(i, w, b, stride, padding, dilation), x, weight, bias,
-                   groups, True)
-    return out.squeeze(0) if unbatched else out
-
-
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """1-D cross-correlation of (N, C, L) or (C, L) input with weight (O, C/groups, k)."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
-                           f"input of size: {list(input.shape)}")
-    pad_ = padding if isinstance(padding, str) else (0, _ntuple(padding, 1)[0])
-    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _ntuple(stride, 1)[0]),
-                 pad_, (1, _ntuple(dilation, 1)[0]), groups)
-    return out.squeeze(-2)
-
-
-def _conv_transpose2d_one(x, weight, bias, stride, padding, output_padding, dilation):
-    n, _, h, w = x.shape
-    kh, kw = weight.shape[2:]
-    size = [(s - 1) * st - 2 * p + d * (k - 1) + op + 1
-            for s, st, p, d, k, op in zip((h, w), stride, padding, dilation, (kh, kw), output_padding)]
-    out = _Conv2dInputGrad.apply(x, weight, (n, weight.shape[1], size[0], size[1]), stride, padding,
-                                 dilation)
-    if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
-    return out
-
-
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, dilation=1):
-    """The gradient of conv2d with respect to its input, as a layer: weight (C_in, C_out/groups,
-    kh, kw); output size (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1."""
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
-    output_padding = _pair(output_padding)
-    for op, s, d in zip(output_padding, stride, dilation):
-        if op >= s and op >= d:
-            raise RuntimeError("output padding must be smaller than either stride or dilation, but "
-                               f"got output_padding_height: {output_padding[0]} output_padding_width: "
-                               f"{output_padding[1]} stride_height: {stride[0]} stride_width: "
-                               f"{stride[1]} dilation_height: {dilation[0]} dilation_width: "
-                               f"{dilation[1]}")
-    unbatched = input.ndim == 3
-    x = input.unsqueeze(0) if unbatched else input
-    if x.shape[1] != weight.shape[0]:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
-                           f"input{list(x.shape)} to have {weight.shape[0]} channels, but got "
-                           f"{x.shape[1]} channels instead")
-    out = _grouped(lambda i, w, b: _conv_transpose2d_one(i, w, b, stride, padding, output_padding,
-                                                         dilation),
-                   x, weight, bias, groups, False)
-    return out.squeeze(0) if unbatched else out
-
-
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, dilation=1):
-    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias,
-                           (1, _ntuple(stride, 1)[0]), (0, _ntuple(padding, 1)[0]),
-                           (0, _ntuple(output_padding, 1)[0]), groups, (1, _ntuple(dilation, 1)[0]))
-    return out.squeeze(-2)
+# -- convolutions: conv1d/2d/3d and conv_transpose1d/2d/3d are ops of engine/ops/nn.py ----------
 
 
 # -- pooling ----------------------------------------------------------------------------------
@@ -255,20 +162,6 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out.squeeze(-2)
 
 
-def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
-    """(out, n): row i averages input[floor(i*n/out) : ceil((i+1)*n/out)]."""
-    m = np.zeros((out, n), dtype=dtype)
-    for i in range(out):
-        lo, hi = (i * n) // out, -(-((i + 1) * n) // out)
-        m[i, lo:hi] = 1.0 / (hi - lo)
-    return m
-
-
-def _out_size(value, size, n):
-    value = _ntuple(value, n) if not isinstance(value, (list, tuple)) or len(value) != n else tuple(value)
-    return tuple(size[i] if v is None else int(v) for i, v in enumerate(value))
-
-
 def adaptive_avg_pool2d(input, output_size):
     """Average over PyTorch's adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH))."""
     if input.ndim not in (3, 4):
@@ -313,6 +206,26 @@ def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
     return m.astype(dtype)
 
 
+def _cubic_matrix(n_in, n_out, scale, align_corners, dtype):
+    """(n_out, n_in) weights of PyTorch's bicubic interpolation (A = -0.75) along one dim: four
+    taps around floor(src), clamped to the edges."""
+    opmath = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+    ratio = opmath(_source_scale(n_in, n_out, scale, align_corners))
+    dst = np.arange(n_out, dtype=opmath)
+    src = ratio * dst if align_corners else ratio * (dst + opmath(0.5)) - opmath(0.5)   # not clipped
+    base = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    t = np.clip(src - base, 0, 1).astype(opmath)
+    a, s = opmath(-0.75), 1 - t
+    weights = [((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+               ((a + 2) * t - (a + 3)) * t * t + 1,
+               ((a + 2) * s - (a + 3)) * s * s + 1,
+               ((a * (s + 1) - 5 * a) * (s + 1) + 8 * a) * (s + 1) - 4 * a]
+    m = np.zeros((n_out, n_in), dtype=np.float64)
+    for k, w in enumerate(weights):
+        np.add.at(m, (np.arange(n_out), np.clip(base + k - 1, 0, n_in - 1)), w)
+    return m.astype(dtype)
+
+
 def _nearest_index(n_in, n_out, scale):
     if n_out == n_in:
         return np.arange(n_out)
@@ -322,10 +235,12 @@ def _nearest_index(n_in, n_out, scale):
     return np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * ratio).astype(np.int64), n_in - 1)
 
 
+@op(namespace="nn.functional")       # one record when it is one node (trilinear, bicubic)
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False):
     """Resize the spatial dims (everything after N, C) by `size` or `scale_factor`, with
-    mode 'nearest', 'linear' (3-D input), 'bilinear' (4-D input) or 'area'."""
+    mode 'nearest', 'linear' (3-D input), 'bilinear' or 'bicubic' (4-D input), 'trilinear' (5-D
+    input) or 'area'."""
     dims = input.ndim - 2
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
@@ -333,10 +248,15 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined" if size is not None
                          else "either size or scale_factor should be defined")
-    if mode == "linear" and dims != 1 or mode == "bilinear" and dims != 2:
+    needs = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode in needs and dims != needs[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
-                                  f"{3 if mode == 'linear' else 4}D input")
-    if mode not in ("nearest", "linear", "bilinear", "area"):
+                                  f"{needs[mode] + 2}D input")
+    if mode == "bicubic" and dims != 2:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                                  f"{input.ndim}D) for the modes: nearest | linear | bilinear | bicubic "
+                                  f"| trilinear | lanczos | area | nearest-exact (got {mode})")
+    if mode not in ("nearest", "linear", "bilinear", "trilinear", "bicubic", "area"):
         raise NotImplementedError(f"engine interpolate does not support mode '{mode}'")
     spatial = input.shape[2:]
     if size is not None:
@@ -347,20 +267,24 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         factors = scale_factor if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * dims
         out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, factors))
         scales = (None,) * dims if recompute_scale_factor else tuple(float(f) for f in factors)
+    if mode == "area" and dims == 3:
+        return f3.adaptive_avg_pool3d(input, out)
     if mode == "area":
         x = input if dims == 2 else input.unsqueeze(-2)
         res = adaptive_avg_pool2d(x, out if dims == 2 else (1, out[0]))
         return res if dims == 2 else res.squeeze(-2)
+    if mode != "nearest":                # one node, as PyTorch's (engine/nn/_functional_3d.py)
+        weights = _cubic_matrix if mode == "bicubic" else _linear_matrix
+        mats = [weights(spatial[k], out[k], scales[k], bool(align_corners), np.float64 if
+                        input.dtype == engine.float64 else np.float32) for k in range(dims)]
+        op = {"linear": f3._UpsampleLinear1d, "bilinear": f3._UpsampleBilinear2d,
+              "trilinear": f3._UpsampleTrilinear3d, "bicubic": f3._UpsampleBicubic2d}[mode]
+        return f3.resample(op, input, mats)
     x = input
     for k in range(dims):
         d = 2 + k
-        if mode == "nearest":
-            idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
-            x = x.index_select(d, idx)
-        else:
-            m = engine.from_numpy(_linear_matrix(spatial[k], out[k], scales[k], bool(align_corners),
-                                                 x.dtype.np)).to(x.device)
-            x = (m @ x.movedim(d, -2)).movedim(-2, d)
+        idx = engine.from_numpy(_nearest_index(spatial[k], out[k], scales[k])).to(x.device)
+        x = x.index_select(d, idx)
     return x
 
 

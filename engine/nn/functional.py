@@ -25,7 +25,8 @@ from engine.nn._activation_grads import leaky_relu_backward
 from engine.autograd.views import _check_inplace
 from engine.nn._arrays import (Node, array_of, mark_modified, name_node, namespace_of, record,
                                tensor_from_array)
-from engine.ops.nn import batch_norm, conv2d, embedding, layer_norm, linear, max_pool2d
+from engine.ops.nn import (batch_norm, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
+                           conv_transpose3d, embedding, layer_norm, linear, max_pool2d)
 from engine.ops._registry import op
 from engine.nn._losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
                                cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
@@ -33,7 +34,8 @@ from engine.nn._losses import (binary_cross_entropy, binary_cross_entropy_with_l
 
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu",
-    "softplus", "softmax", "log_softmax", "dropout", "conv2d", "max_pool2d", "flatten",
+    "softplus", "softmax", "log_softmax", "dropout", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "max_pool2d", "flatten",
     "embedding", "batch_norm", "layer_norm", "one_hot",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy",

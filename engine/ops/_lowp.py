@@ -73,10 +73,15 @@ def _on_bfloat16(d):
 _dtype.BFLOAT16_HOOKS.append(_on_bfloat16)
 
 
-def autocast_entered(delta):
-    """engine.amp's autocast calls this with +1 / -1 around an enabled region."""
-    global _autocast_regions
+_autocast = None          # (engine.amp's thread state, its autocast_inputs), given on entry
+
+
+def autocast_entered(delta, state, cast_inputs):
+    """engine.amp's autocast calls this with +1 / -1 around an enabled region, handing over
+    its state and its cast function (this module sits below engine.amp)."""
+    global _autocast_regions, _autocast
     _autocast_regions += delta
+    _autocast = (state, cast_inputs)
     recording.dispatch = dispatch if _autocast_regions or _bf16_loaded else None
 
 
@@ -98,10 +103,9 @@ def dispatch(name, fn, args, kwargs):
     op: ops made of other ops, such as einsum or cov, have their inner ops cast, as PyTorch's
     composite ops do), then the call, bfloat16 (and float16 products) computed in float32."""
     if _autocast_regions:
-        from .. import amp
-        state = amp._state
+        state, cast_inputs = _autocast
         if state.any_enabled and not state.depth:
-            cast = amp.autocast_inputs(name, args, kwargs)   # the casts are ops of their own
+            cast = cast_inputs(name, args, kwargs)   # the casts are ops of their own
             if cast is not None:              # a listed op: its inner ops are not cast again
                 state.depth += 1
                 try:

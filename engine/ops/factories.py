@@ -245,16 +245,39 @@ def _linspace_array(start, end, steps, npdt):
         step = (e - s) / npdt.type(steps - 1)
         if npdt.itemsize == 2:
             up, down = s + step * i.astype(npdt), e - step * back.astype(npdt)
+        elif npdt.itemsize == 4:            # float32: exact in float64, rounded once below
+            up = np.float64(s) + np.float64(step) * i
+            down = np.float64(e) - np.float64(step) * back
         else:
-            wide = np.float64 if npdt.itemsize == 4 else np.longdouble
-            up = wide(s) + wide(step) * i.astype(wide)
-            down = wide(e) - wide(step) * back.astype(wide)
+            up = _fma(step, i.astype(npdt), s)
+            down = _fma(-step, back.astype(npdt), e)
         return np.where(i < steps // 2, up, down).astype(npdt)
+    # integers: the step in double, each value start + step * i (end - step * back for the upper
+    # half) as one fused multiply-add, then truncated toward zero (C++'s double -> integer cast)
     s, e = float(int(start)), float(int(end))
     if steps == 1:
         return np.full(1, s, npdt)
     step = (e - s) / (steps - 1)
-    return np.trunc(np.where(i < steps // 2, s + step * i, e - step * back)).astype(npdt)
+    values = np.where(i < steps // 2, _fma(step, i.astype(np.float64), s),
+                      _fma(-step, back.astype(np.float64), e))
+    return np.trunc(values).astype(npdt)
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once, as a fused multiply-add (float64 arrays): the product's exact
+    error from Dekker's split, the sum's from Knuth's two-sum, added back before the last
+    rounding."""
+    def split(x):
+        t = 134217729.0 * x                       # 2**27 + 1
+        hi = t - (t - x)
+        return hi, x - hi
+    p = a * b
+    (ah, al), (bh, bl) = split(np.float64(a)), split(b)
+    p_err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    total = p + c
+    back = total - p
+    s_err = (p - (total - back)) + (c - back)
+    return total + (s_err + p_err)
 
 
 @op(method=False)

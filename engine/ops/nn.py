@@ -1,17 +1,20 @@
-"""nn kernels that are ops (engine.nn.functional's linear, conv2d, max_pool2d, embedding,
-layer_norm, batch_norm): each forward on raw arrays beside its graph node, registered as
-`engine.nn.functional.<name>` (engine.nn.functional re-exports them).
+"""nn kernels that are ops (engine.nn.functional's linear, conv1d/2d/3d,
+conv_transpose1d/2d/3d, max_pool2d, embedding, layer_norm, batch_norm): each forward on raw
+arrays beside its graph node, registered as `engine.nn.functional.<name>` (engine.nn.functional
+re-exports them).
 
 Each records the node PyTorch records, under PyTorch's name (AddmmBackward0,
 ConvolutionBackward0, MaxPool2DWithIndicesBackward0, EmbeddingBackward0,
 NativeLayerNormBackward0, NativeBatchNormBackward0). Most nodes are `autograd.Function`s whose
 backward is written with engine ops, so create_graph=True gives second derivatives; linear
-on 2-D inputs (the hottest layer) records its node directly. Convolution is im2col + one GEMM
-per sample; pooling takes window maxima over contiguous offset planes. Under
-`engine.autocast`, linear and conv2d run in the autocast dtype (see engine.amp).
+on 2-D inputs (the hottest layer) records its node directly. Convolution (1-, 2- and 3-D, one
+implementation) is im2col + one GEMM per sample and group; pooling takes window maxima over
+contiguous offset planes. Under `engine.autocast`, linear and the convolutions run in the
+autocast dtype (see engine.amp).
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -83,7 +86,7 @@ def linear(input, weight, bias=None):
         *lead, weight.shape[0])
 
 
-# ------------------------------------------------------------------- conv2d, max_pool2d
+# ------------------------------------------------------- convolutions (1-, 2- and 3-D), max_pool2d
 def _pair(v) -> tuple[int, int]:
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
@@ -92,13 +95,27 @@ def _pair(v) -> tuple[int, int]:
     return int(v), int(v)
 
 
-def _windows(a, kernel, stride, dilation, out_hw):
-    """A strided view (N, C, OH, OW, kh, kw) of the (already padded) array a (N, C, H, W)."""
+def _expand(v, n: int, name: str) -> tuple:
+    """An int or a list of one or n ints as n ints (PyTorch's expand_param_if_needed)."""
+    if type(v) is int:
+        return (v,) * n
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            return (int(v[0]),) * n
+        if len(v) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values "
+                               f"to match the convolution dimensions, but got {name}={list(v)}")
+        return tuple(int(x) for x in v)
+    return (int(v),) * n
+
+
+def _windows(a, kernel, stride, dilation, out):
+    """A strided view (N, C, *out, *kernel) of the (already padded) array a (N, C, *spatial)."""
     xp = namespace_of(a)
-    n, c = a.shape[:2]
-    s_n, s_c, s_h, s_w = a.strides
-    shape = (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1])
-    strides = (s_n, s_c, s_h * stride[0], s_w * stride[1], s_h * dilation[0], s_w * dilation[1])
+    steps = a.strides[2:]
+    shape = a.shape[:2] + tuple(out) + tuple(kernel)
+    strides = (a.strides[:2] + tuple(s * k for s, k in zip(steps, stride))
+               + tuple(s * d for s, d in zip(steps, dilation)))
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
 
 
@@ -115,171 +132,372 @@ def _compute(*arrays):
 
 
 def _pad(a, padding, value=0.0):
-    ph, pw = padding
-    if ph == 0 and pw == 0:
+    if not any(padding):
         return a
     xp = namespace_of(a)
-    return xp.pad(a, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    return xp.pad(a, ((0, 0), (0, 0)) + tuple((p, p) for p in padding), constant_values=value)
 
 
-def _im2col(a, kernel, stride, padding, dilation, out_hw):
-    """Columns (N, C*kh*kw, OH*OW) of input a (N, C, H, W): column l of sample n holds the
-    window that output pixel l sees (one contiguous copy of a strided view)."""
+def _im2col(a, kernel, stride, padding, dilation, out):
+    """Columns (N, C*prod(kernel), prod(out)) of input a (N, C, *spatial): column l of sample n
+    holds the window that output position l sees (one contiguous copy of a strided view)."""
     xp = namespace_of(a)
     n, c = a.shape[:2]
-    win = _windows(_pad(a, padding), kernel, stride, dilation, out_hw)   # N C OH OW kh kw
-    cols = xp.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))          # N C kh kw OH OW
-    return cols.reshape(n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+    nd = len(kernel)
+    win = _windows(_pad(a, padding), kernel, stride, dilation, out)   # N C *out *kernel
+    order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    cols = xp.ascontiguousarray(win.transpose(order))                 # N C *kernel *out
+    return cols.reshape(n, c * math.prod(kernel), math.prod(out))
 
 
-def _col2im(cols, input_shape, kernel, stride, padding, dilation, out_hw):
-    """The adjoint of _im2col: add each column back onto the input pixels it came from."""
+def _col2im(cols, input_shape, kernel, stride, padding, dilation, out):
+    """The adjoint of _im2col: add each column back onto the input positions it came from."""
     xp = namespace_of(cols)
-    n, c, h, w = input_shape
-    (kh, kw), (oh, ow) = kernel, out_hw
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
-    out = xp.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r, q = i * dilation[0], j * dilation[1]
-            out[:, :, r:r + stride[0] * (oh - 1) + 1:stride[0],
-                q:q + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, i, j]
-    return out[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    n, c = input_shape[:2]
+    size = input_shape[2:]
+    cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+    whole = (slice(None), slice(None))
+    res = xp.zeros((n, c) + tuple(s + 2 * p for s, p in zip(size, padding)), dtype=cols.dtype)
+    # the input positions kernel offset i (along one dim) reaches: i*d, i*d + s, ... (o of them)
+    reach = [[slice(i * d, i * d + s * (o - 1) + 1, s) for i in range(k)]
+             for k, d, s, o in zip(kernel, dilation, stride, out)]
+    for offset, hit in zip(itertools.product(*map(range, kernel)), itertools.product(*reach)):
+        res[whole + hit] += cols[whole + offset]
+    return res[whole + tuple(slice(p, p + s) for p, s in zip(padding, size))]
 
 
-class _Conv2d(Function):
-    """out[n] = weight (O, C*kh*kw) @ im2col(x)[n] (C*kh*kw, OH*OW): one GEMM per sample."""
+def _grouped_matmul(w2, cols, groups):
+    """w2 (O, K) @ cols (N, C*k, L) per group: (N, O, L)."""
+    if groups == 1:
+        return w2 @ cols
+    n, ck, length = cols.shape
+    o = w2.shape[0]
+    return (w2.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, ck // groups, length)
+            ).reshape(n, o, length)
+
+
+def _input_columns(ga, w, groups):
+    """weight.T @ grad per group: the columns (N, C*k, L) that col2im adds onto the input."""
+    n, o = ga.shape[:2]
+    g2 = ga.reshape(n, o, -1)
+    if groups == 1:
+        return w.reshape(o, -1).T @ g2
+    wg = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)          # G, C/G*k, O/G
+    out = wg @ g2.reshape(n, groups, o // groups, -1)                   # N, G, C/G*k, L
+    return out.reshape(n, -1, g2.shape[-1])
+
+
+def _conv_forward(a, k, b, stride, padding, dilation, groups, dtype):
+    o, kernel = k.shape[0], k.shape[2:]
+    out = [_conv_out_size(s, kk, st, p, d)
+           for s, kk, st, p, d in zip(a.shape[2:], kernel, stride, padding, dilation)]
+    res = _grouped_matmul(k.reshape(o, -1), _im2col(a, kernel, stride, padding, dilation, out), groups)
+    if b is not None:
+        res += b.reshape(o, 1)
+    return res.reshape((a.shape[0], o) + tuple(out)).astype(dtype, copy=False)
+
+
+def _conv_input_grad(ga, k, input_shape, stride, padding, dilation, groups, dtype):
+    cols = _input_columns(ga, k, groups)
+    res = _col2im(cols, input_shape, k.shape[2:], stride, padding, dilation, ga.shape[2:])
+    return namespace_of(res).ascontiguousarray(res, dtype)
+
+
+# stands for a missing bias, so the node's third edge is (None, 0) as in PyTorch's ConvolutionBackward0
+_NO_BIAS = tensor_from_array(np.zeros(0, np.float32))
+
+
+class _Convolution(Function):
+    """out[n] = weight (O, C/groups*prod(k)) @ im2col(x)[n] per group: one GEMM per sample,
+    for 1-, 2- and 3-D inputs (N, C, *spatial)."""
 
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation):
-        if x.dtype != w.dtype or (b is not None and b.dtype != x.dtype):
-            raise RuntimeError(f"conv2d: input dtype {x.dtype}, weight dtype {w.dtype}"
-                               + ("" if b is None else f" and bias dtype {b.dtype}")
-                               + " should be the same")
+    def forward(ctx, x, w, b, stride, padding, dilation, groups=1):
         a, k = _compute(array_of(x), array_of(w))
-        o, _, kh, kw = k.shape
-        oh = _conv_out_size(a.shape[2], kh, stride[0], padding[0], dilation[0])
-        ow = _conv_out_size(a.shape[3], kw, stride[1], padding[1], dilation[1])
-        if oh < 1 or ow < 1:
-            raise RuntimeError(f"conv2d: input size {tuple(a.shape[2:])} (padded by {padding}) "
-                               f"is smaller than the kernel size {(kh, kw)}")
-        cols = _im2col(a, (kh, kw), stride, padding, dilation, (oh, ow))
-        out = k.reshape(o, -1) @ cols                                   # N O OH*OW
-        if b is not None:
-            out += _compute(array_of(b))[0].reshape(o, 1)
+        bias = None if b is None or b is _NO_BIAS else _compute(array_of(b))[0]
         ctx.save_for_backward(x, w)
-        ctx.geometry = (stride, padding, dilation)
-        return tensor_from_array(out.reshape(a.shape[0], o, oh, ow)
-                                 .astype(array_of(x).dtype, copy=False))
+        ctx.geometry = (stride, padding, dilation, groups)
+        return tensor_from_array(_conv_forward(a, k, bias, stride, padding, dilation, groups,
+                                               array_of(x).dtype))
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        stride, padding, dilation = ctx.geometry
+        geometry = ctx.geometry
         needs = ctx.needs_input_grad
         gx = gw = gb = None
         if needs[0]:
-            gx = _Conv2dInputGrad.apply(grad, w, tuple(x.shape), stride, padding, dilation)
+            gx = _ConvolutionInputGrad.apply(grad, w, tuple(x.shape), *geometry)
         if needs[1]:
-            gw = _Conv2dWeightGrad.apply(x, grad, tuple(w.shape), stride, padding, dilation)
+            gw = _ConvolutionWeightGrad.apply(x, grad, tuple(w.shape), *geometry)
         if needs[2]:
-            gb = grad.sum(dim=(0, 2, 3))
-        return gx, gw, gb, None, None, None
+            gb = grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
+        return gx, gw, gb, None, None, None, None
 
 
-class _Conv2dInputGrad(Function):
-    """d conv2d / d input (a transposed convolution): col2im(weight.T @ grad)."""
+class _ConvolutionInputGrad(Function):
+    """d convolution / d input (a transposed convolution): col2im(weight.T @ grad)."""
 
     @staticmethod
-    def forward(ctx, g, w, input_shape, stride, padding, dilation):
+    def forward(ctx, g, w, input_shape, stride, padding, dilation, groups=1):
         ga, k = _compute(array_of(g), array_of(w))
-        n, o, oh, ow = ga.shape
-        cols = k.reshape(o, -1).T @ ga.reshape(n, o, oh * ow)           # N C*kh*kw OH*OW
-        out = _col2im(cols, input_shape, k.shape[2:], stride, padding, dilation, (oh, ow))
         ctx.save_for_backward(g, w)
-        ctx.geometry = (input_shape, stride, padding, dilation)
-        return tensor_from_array(namespace_of(out).ascontiguousarray(out, array_of(g).dtype))
+        ctx.geometry = (stride, padding, dilation, groups)
+        return tensor_from_array(_conv_input_grad(ga, k, input_shape, stride, padding, dilation,
+                                                  groups, array_of(g).dtype))
 
     @staticmethod
     def backward(ctx, ggx):
         g, w = ctx.saved_tensors
-        input_shape, stride, padding, dilation = ctx.geometry
         dg = dw = None
         if ctx.needs_input_grad[0]:
-            dg = _Conv2d.apply(ggx, w, None, stride, padding, dilation)
+            dg = _Convolution.apply(ggx, w, None, *ctx.geometry)
         if ctx.needs_input_grad[1]:
-            dw = _Conv2dWeightGrad.apply(ggx, g, tuple(w.shape), stride, padding, dilation)
-        return dg, dw, None, None, None, None
+            dw = _ConvolutionWeightGrad.apply(ggx, g, tuple(w.shape), *ctx.geometry)
+        return dg, dw, None, None, None, None, None
 
 
-class _Conv2dWeightGrad(Function):
-    """d conv2d / d weight: sum over samples of grad[n] @ im2col(x)[n].T."""
+class _ConvolutionWeightGrad(Function):
+    """d convolution / d weight: sum over samples of grad[n] @ im2col(x)[n].T, per group."""
 
     @staticmethod
-    def forward(ctx, x, g, weight_shape, stride, padding, dilation):
+    def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups=1):
         a, ga = _compute(array_of(x), array_of(g))
-        n, o, oh, ow = ga.shape
-        cols = _im2col(a, weight_shape[2:], stride, padding, dilation, (oh, ow))
-        g2 = ga.reshape(n, o, oh * ow)
-        out = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0)               # O C*kh*kw
+        n, o = ga.shape[:2]
+        cols = _im2col(a, weight_shape[2:], stride, padding, dilation, ga.shape[2:])
+        g2 = ga.reshape(n, o, -1)
+        if groups == 1:
+            out = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0)             # O C*k
+        else:
+            length = g2.shape[-1]
+            out = (g2.reshape(n, groups, o // groups, length)
+                   @ cols.reshape(n, groups, -1, length).transpose(0, 1, 3, 2)).sum(axis=0)
         ctx.save_for_backward(x, g)
-        ctx.geometry = (stride, padding, dilation)
+        ctx.geometry = (stride, padding, dilation, groups)
         return tensor_from_array(out.reshape(weight_shape).astype(array_of(x).dtype, copy=False))
 
     @staticmethod
     def backward(ctx, ggw):
         x, g = ctx.saved_tensors
-        stride, padding, dilation = ctx.geometry
         dx = dg = None
         if ctx.needs_input_grad[0]:
-            dx = _Conv2dInputGrad.apply(g, ggw, tuple(x.shape), stride, padding, dilation)
+            dx = _ConvolutionInputGrad.apply(g, ggw, tuple(x.shape), *ctx.geometry)
         if ctx.needs_input_grad[1]:
-            dg = _Conv2d.apply(x, ggw, None, stride, padding, dilation)
-        return dx, dg, None, None, None, None
+            dg = _Convolution.apply(x, ggw, None, *ctx.geometry)
+        return dx, dg, None, None, None, None, None
 
 
-name_node(_Conv2d, "ConvolutionBackward0",
-           "input: conv_transpose2d(grad, weight), weight: conv2d(input, grad) over the batch")
-name_node(_Conv2dInputGrad, "ConvolutionBackwardBackward0",
-           "grad: conv2d(ggI, weight), weight: conv2d(ggI, grad) over the batch")
-name_node(_Conv2dWeightGrad, "ConvolutionBackwardBackward1",
-           "input: conv_transpose2d(grad, ggW), grad: conv2d(input, ggW)")
+class _ConvTranspose(Function):
+    """conv_transpose: the input gradient of a convolution as a layer, with its bias, in one node
+    (PyTorch records ConvolutionBackward0 for it too)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, output_shape, stride, padding, dilation, groups=1):
+        ga, k = _compute(array_of(x), array_of(w))
+        out = _conv_input_grad(ga, k, output_shape, stride, padding, dilation, groups,
+                               array_of(x).dtype)
+        if b is not _NO_BIAS:
+            out += array_of(b).reshape((-1,) + (1,) * (out.ndim - 2))
+        ctx.save_for_backward(x, w)
+        ctx.geometry = (stride, padding, dilation, groups)
+        return tensor_from_array(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        gx = gw = gb = None
+        if needs[0]:
+            gx = _Convolution.apply(grad, w, None, *ctx.geometry)
+        if needs[1]:
+            gw = _ConvolutionWeightGrad.apply(grad, x, tuple(w.shape), *ctx.geometry)
+        if needs[2]:
+            gb = grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
+        return gx, gw, gb, None, None, None, None, None
 
 
-def _string_padding(padding: str, kernel, stride, dilation) -> tuple[int, int]:
-    """padding="valid" (none) or "same" (output size = input size; stride 1, odd spans)."""
-    if padding == "valid":
-        return (0, 0)
-    if padding != "same":
-        raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                         "{'valid', 'same'}")
-    if stride != (1, 1):
-        raise ValueError("padding='same' is not supported for strided convolutions")
+name_node(_Convolution, "ConvolutionBackward0",
+          "input: conv_transpose(grad, weight), weight: conv(input, grad) over the batch")
+name_node(_ConvolutionInputGrad, "ConvolutionBackwardBackward0",
+          "grad: conv(ggI, weight), weight: conv(ggI, grad) over the batch")
+name_node(_ConvolutionWeightGrad, "ConvolutionBackwardBackward1",
+          "input: conv_transpose(grad, ggW), grad: conv(input, ggW)")
+name_node(_ConvTranspose, "ConvolutionBackward0",
+          "input: conv(grad, weight), weight: conv(grad, input) over the batch, bias: grad summed")
+
+
+def _batched(name, nd, input):
+    """Whether input (nd+1 or nd+2 dims) lacks the batch dim; PyTorch's error otherwise."""
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, "
+                           f"but got input of size: {list(input.shape)}")
+    return input.ndim == nd + 1
+
+
+def _check_convolution(x, weight, bias, stride, padding, dilation, groups, transposed):
+    """PyTorch's argument checks (messages included) for a batched convolution."""
+    xs, ws = array_of(x).shape, array_of(weight).shape          # plain tuples: cheap to index
+    nd = len(xs) - 2
+    if len(ws) != nd + 2:
+        raise RuntimeError(f"Expected {nd + 2}-dimensional input for {nd + 2}-dimensional weight "
+                           f"{list(ws)}, but got {len(ws)}-dimensional input of size {list(xs)} "
+                           "instead")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(padding) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if array_of(x).dtype != array_of(weight).dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(x)} but found {_scalar_name(weight)}")
+    if bias is not None and array_of(bias).dtype != array_of(x).dtype:
+        raise RuntimeError(f"Input type ({_c_type_name(x)}) and bias type ({_c_type_name(bias)}) "
+                           "should be the same")
+    if transposed:
+        out_channels = ws[1] * groups
+        if xs[1] != ws[0]:
+            raise RuntimeError(f"Given transposed=1, weight of size {list(ws)}, expected "
+                               f"input{list(xs)} to have {ws[0]} channels, but got {xs[1]} channels "
+                               "instead")
+    else:
+        out_channels = ws[0]
+        if ws[0] < groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                               f"dimension 0, but got weight of size {list(ws)} instead")
+        if ws[0] % groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                               f"dimension 0, but got weight of size [{list(ws)}] instead")
+        if xs[1] != ws[1] * groups:
+            raise RuntimeError(f"Given groups={groups}, weight of size {list(ws)}, expected "
+                               f"input{list(xs)} to have {ws[1] * groups} channels, but got {xs[1]} "
+                               "channels instead")
+    if bias is not None and array_of(bias).shape != (out_channels,):
+        raise RuntimeError(f"Given {'transposed=1, ' if transposed else ''}weight of size {list(ws)}, "
+                           f"expected bias to be 1-dimensional with {out_channels} elements, but got "
+                           f"bias of size {list(bias.shape)} instead")
+    if not transposed:
+        for size, p, k, d in zip(xs[2:], padding, ws[2:], dilation):
+            if size + 2 * p < d * (k - 1) + 1:
+                padded = [s + 2 * q for s, q in zip(xs[2:], padding)]
+                spans = [e * (j - 1) + 1 for j, e in zip(ws[2:], dilation)]
+                raise RuntimeError(f"Calculated padded input size per channel: "
+                                   f"({' x '.join(map(str, padded))}). Kernel size: "
+                                   f"({' x '.join(map(str, spans))}). Kernel size can't be greater "
+                                   "than actual input size")
+
+
+def _scalar_name(t):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(
+        t.dtype.__repr__()[6:], t.dtype.__repr__()[6:])
+
+
+def _c_type_name(t):
+    name = t.dtype.__repr__()[6:]
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16"}.get(name, name)
+
+
+def _same_padding(x, kernel, stride, dilation):
+    """padding='same' (output size = input size, stride 1): half the dilated span on each side;
+    an odd span puts its extra zero at the end, padded here as PyTorch does (with its warning)."""
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
     spans = [d * (k - 1) for k, d in zip(kernel, dilation)]
     if any(span % 2 for span in spans):
-        raise NotImplementedError("engine conv2d: padding='same' needs an odd (dilated) kernel "
-                                  "size; give the padding as numbers")
-    return (spans[0] // 2, spans[1] // 2)
+        from .._warnings import warn
+        warn("Using padding='same' with even kernel lengths and odd dilation may require a "
+             "zero-padded copy of the input be created")
+        for axis, span in enumerate(spans):
+            if span % 2:
+                shape = list(x.shape)
+                shape[2 + axis] = 1
+                x = ops.cat([x, ops.zeros(shape, dtype=x.dtype, device=x.device)], 2 + axis)
+    return x, tuple(span // 2 for span in spans)
+
+
+def _convolution(nd, input, weight, bias, stride, padding, dilation, groups):
+    """conv1d / conv2d / conv3d: input (N, C, *spatial) or (C, *spatial), weight (O, C/groups, *k)."""
+    unbatched = _batched(f"conv{nd}d", nd, input)
+    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = _expand(stride, nd, "stride"), _expand(dilation, nd, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * nd
+        elif padding == "same":
+            x, padding = _same_padding(x, tuple(weight.shape[2:]), stride, dilation)
+        else:
+            raise RuntimeError(f"Invalid padding string: {padding!r}")
+    else:
+        padding = _expand(padding, nd, "padding")
+    _check_convolution(x, weight, bias, stride, padding, dilation, groups, False)
+    out = _Convolution.apply(x, weight, _NO_BIAS if bias is None else bias, stride, padding,
+                             dilation, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    """conv_transpose1d/2d/3d: weight (C_in, C_out/groups, *k); each output size is
+    (size - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1."""
+    unbatched = _batched(f"conv_transpose{nd}d", nd, input)
+    x = input.unsqueeze(0) if unbatched else input
+    stride, padding = _expand(stride, nd, "stride"), _expand(padding, nd, "padding")
+    dilation = _expand(dilation, nd, "dilation")
+    output_padding = _expand(output_padding, nd, "output_padding")
+    _check_convolution(x, weight, bias, stride, padding, dilation, groups, True)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")[-max(nd, 2):]      # 1-D is reported as 2-D
+        lead = len(names) - nd
+        parts = [f"{kind}_{name}: {v}"
+                 for kind, values, fill in (("output_padding", output_padding, 0),
+                                            ("stride", stride, 1), ("dilation", dilation, 1))
+                 for name, v in zip(names, (fill,) * lead + values)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           + " ".join(parts))
+    size = [(s - 1) * st - 2 * p + d * (k - 1) + op + 1 for s, st, p, d, k, op in
+            zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding)]
+    out = _ConvTranspose.apply(x, weight, _NO_BIAS if bias is None else bias,
+                               (x.shape[0], weight.shape[1] * groups, *size), stride, padding,
+                               dilation, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+@op(namespace="nn.functional")
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """1-D cross-correlation of input (N, C, L) or (C, L) with weight (O, C/groups, k)."""
+    return _convolution(1, input, weight, bias, stride, padding, dilation, groups)
 
 
 @op(namespace="nn.functional")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
-    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kh, kw)."""
-    if groups != 1:
-        raise NotImplementedError("engine conv2d supports groups=1 only")
-    if isinstance(padding, str):
-        padding = _string_padding(padding, weight.shape[2:], _pair(stride), _pair(dilation))
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = input.unsqueeze(0)
-    if input.ndim != 4:
-        raise RuntimeError(f"conv2d: expected a 3-D or 4-D input, got {input.ndim}-D "
-                           f"{input.shape}")
-    if input.shape[1] != weight.shape[1]:
-        raise RuntimeError(f"conv2d: input has {input.shape[1]} channels but weight "
-                           f"{weight.shape} expects {weight.shape[1]}")
-    out = _Conv2d.apply(input, weight, bias, _pair(stride), _pair(padding), _pair(dilation))
-    return out.squeeze(0) if unbatched else out
+    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C/groups, kh, kw)."""
+    return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+@op(namespace="nn.functional")
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """3-D cross-correlation of input (N, C, D, H, W) or (C, D, H, W) with weight
+    (O, C/groups, kd, kh, kw)."""
+    return _convolution(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+@op(namespace="nn.functional")
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+@op(namespace="nn.functional")
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+@op(namespace="nn.functional")
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1):
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
 def scatter_flat(ga, index, shape, unique=False):
@@ -364,18 +582,19 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     planes = xp.ascontiguousarray(win.transpose(4, 5, 0, 1, 2, 3))
     planes = planes.reshape(kernel[0] * kernel[1], -1)                # (kh*kw, N*C*OH*OW)
     best = planes.max(axis=0)
-    # NaN propagates, as in PyTorch: the first NaN of a window wins. On the CPU one host read skips
-    # that test when there is no NaN; on cuda the test always runs (no host read)
+    # NaN propagates, as in PyTorch, whose kernel keeps taking a NaN (val > max || isnan(val)):
+    # the last NaN of a window wins. On the CPU one host read skips that pass when there is no
+    # NaN; on cuda it always runs (no host read)
     nan_wins = is_floating(a.dtype) and (xp is not np or bool(xp.isnan(best).any()))
     offset = xp.zeros(best.shape, dtype=np.int32)
     found = xp.zeros(best.shape, dtype=bool)
     for k in range(planes.shape[0]):
-        hit = planes[k] == best
-        if nan_wins:
-            hit |= planes[k] != planes[k]
-        hit &= ~found
+        hit = (planes[k] == best) & ~found
         found |= hit
         offset += hit * np.int32(k)
+    if nan_wins:
+        for k in range(planes.shape[0]):
+            offset = xp.where(planes[k] != planes[k], np.int32(k), offset)
     offset = offset.reshape(n, c, *out_hw)
     best_i, best_j = offset // kernel[1], offset % kernel[1]
     # the input pixel each output took: row oh*s - p + i*d, column ow*s - p + j*d
@@ -450,7 +669,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     xp = namespace_of(a)
     planes = a.reshape(-1, h * w)
     cand = to_device(candidates, input.device)
-    best = xp.argmax(planes[:, cand], axis=-1)                         # (planes, OH*OW)
+    values = planes[:, cand]                                           # (planes, OH*OW, k)
+    best = xp.argmax(values, axis=-1)                                  # the first maximum
+    if is_floating(a.dtype):
+        # PyTorch's kernel keeps taking a NaN (val > max || isnan(val)): the last NaN wins
+        # (candidates run in row-major order, repeats at the end of a row or window)
+        nan = xp.isnan(values)
+        last_nan = nan.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+        best = xp.where(nan.any(axis=-1), last_nan, best)
     index = cand[xp.arange(oh * ow), best]                             # flat in each plane
     shape = tuple(input.shape[:-2]) + (oh, ow)
     flat = index + (xp.arange(planes.shape[0]) * (h * w))[:, None]

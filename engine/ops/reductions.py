@@ -290,18 +290,25 @@ class MinBackward1(MaxBackward1):
     formula = "MinBackward1: self: grad evenly split among the elements equal to the min"
 
 
-class MaxBackward0(Node):
+class ScatterToIndices(Node):
+    """The backward of a reduction along `dim` that selects one element per slice (max, min,
+    median, kthvalue, mode with a dim): the gradient goes to the selected indices."""
     __slots__ = ("shape", "dim", "keepdim")
-    formula = "MaxBackward0: self: grad scattered to indices (zeros elsewhere)"
     saved_names = ("indices",)
     saved_attrs = ("dim", "keepdim")
 
     def backward(self, g):
         idx, = self.saved
+        if not self.shape:
+            return g
         if not self.keepdim:
-            g = g.unsqueeze(self.dim)
-            idx = idx.unsqueeze(self.dim)
+            g, idx = g.unsqueeze(self.dim), idx.unsqueeze(self.dim)
         return ops.zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
+
+
+class MaxBackward0(ScatterToIndices):
+    __slots__ = ()
+    formula = "MaxBackward0: self: grad scattered to indices (zeros elsewhere)"
 
 
 class MinBackward0(MaxBackward0):
@@ -937,19 +944,9 @@ class MedianBackward0(Node):
         return m * (g / m.sum())
 
 
-class MedianBackward1(Node):
-    __slots__ = ("shape", "dim", "keepdim")
+class MedianBackward1(ScatterToIndices):
+    __slots__ = ()
     formula = "MedianBackward1: self: grad scattered to indices (zeros elsewhere)"
-    saved_names = ("indices",)
-    saved_attrs = ("dim", "keepdim")
-
-    def backward(self, g):
-        idx, = self.saved
-        if not self.shape:
-            return g
-        if not self.keepdim:
-            g, idx = g.unsqueeze(self.dim), idx.unsqueeze(self.dim)
-        return ops.zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
 
 
 @op

@@ -108,9 +108,10 @@ class Document(GroupsMixin):
 
     def _emit(self, what: str, item: Any = None, key: str | None = None) -> None:
         self.revision += 1
-        change = Change(what, item, key)
-        for listener in list(self._listeners):
-            listener(change)
+        if self._listeners:        # (a document being built or loaded has none yet)
+            change = Change(what, item, key)
+            for listener in list(self._listeners):
+                listener(change)
 
     # ---------------------------------------------------------------- lookup
     def spec(self, node_or_kind: Node | str) -> NodeSpec:

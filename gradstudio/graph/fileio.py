@@ -188,13 +188,13 @@ def _load_edge(doc: Document, item: Any, where: str) -> None:
     for end in ("src", "dst"):
         if fields[end] not in doc.nodes:
             raise FileFormatError(f"{where}.{end}: no node has the id '{fields[end]}'")
-    problem = doc.check_edge(fields["src"], fields["src_port"], fields["dst"], fields["dst_port"])
-    if problem:
-        raise FileFormatError(f"{where}: {problem}")
     if len(doc.edges) >= MAX_ITEMS:
         raise FileFormatError(f"{where}: more than {MAX_ITEMS} edges")
-    doc.add_edge(fields["src"], fields["src_port"], fields["dst"], fields["dst_port"],
-                 detach=detach, edge_id=fields["id"])
+    try:                # (add_edge checks the edge: ports, types, a free input, no cycle)
+        doc.add_edge(fields["src"], fields["src_port"], fields["dst"], fields["dst_port"],
+                     detach=detach, edge_id=fields["id"])
+    except GraphError as exc:
+        raise FileFormatError(f"{where}: {exc}") from None
 
 
 def _load_region(doc: Document, item: Any, where: str) -> None:
@@ -280,17 +280,19 @@ def _natural(text: str) -> list:
     return [int(part) if part.isdigit() else part for part in _NATURAL.split(text)]
 
 
-def to_json(doc: Document) -> dict:
-    """The file's content as plain dicts and lists, in the order it is written."""
+def to_json(doc: Document, safe: Any = None) -> dict:
+    """The file's content as plain dicts and lists, in the order it is written. safe: how
+    parameter and meta values are written (json_safe: non-finite floats as strings)."""
+    safe = safe or json_safe
     nodes = []
     for node in sorted(doc.nodes.values(), key=lambda n: _natural(n.id)):
         spec: NodeSpec = doc.spec(node)
         order = [p.name for p in spec.params]
-        params = {k: json_safe(node.params[k]) for k in order if k in node.params}
+        params = {k: safe(node.params[k]) for k in order if k in node.params}
         nodes.append({"id": node.id, "kind": node.kind, "label": node.label,
                       "pos": [node.pos[0], node.pos[1]], "params": params})
         if node.hooks:
-            nodes[-1]["hooks"] = json_safe(node.hooks)
+            nodes[-1]["hooks"] = safe(node.hooks)
     edges = [{"id": e.id, "src": e.src, "src_port": e.src_port, "dst": e.dst,
               "dst_port": e.dst_port, "detach": e.detach}
              for e in sorted(doc.edges.values(), key=lambda e: _natural(e.id))]
@@ -299,11 +301,11 @@ def to_json(doc: Document) -> dict:
     first = [k for k in _META_FIRST if k in doc.meta]
     meta = {k: doc.meta[k] for k in first + sorted(k for k in doc.meta if k not in first)}
     written = {"format": FORMAT, "version": VERSION if doc.groups else 1,
-               "meta": json_safe(meta), "nodes": nodes, "edges": edges, "regions": regions}
+               "meta": safe(meta), "nodes": nodes, "edges": edges, "regions": regions}
     if doc.groups:
         written["groups"] = [
             {"id": g.id, "label": g.label, "nodes": list(g.node_ids), "parent": g.parent,
-             "collapsed": g.collapsed, "info": json_safe(g.info)}
+             "collapsed": g.collapsed, "info": safe(g.info)}
             for g in sorted(doc.groups.values(), key=lambda g: _natural(g.id))]
     return written
 
@@ -325,8 +327,18 @@ def dumps(doc: Document, pretty: bool = True) -> str:
     """The file's text; pretty=False writes it on one line (the same content, quicker to
     write: a document handed from one process to another rather than saved for people)."""
     if not pretty:
-        return json.dumps(to_json(doc), separators=(",", ":"), allow_nan=False) + "\n"
+        try:        # values as they are, unless one is a non-finite float (rare): json_safe
+            return _compact(to_json(doc, safe=_as_is)) + "\n"
+        except ValueError:
+            return _compact(to_json(doc)) + "\n"
     return _pretty(to_json(doc), 0) + "\n"
+
+
+_compact = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 def _pretty(value: Any, level: int) -> str:

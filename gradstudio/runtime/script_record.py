@@ -22,11 +22,12 @@ gradients (randomness inside the graph, such as dropout, draws again).
 from __future__ import annotations
 
 import itertools
+import json
 import linecache
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -76,11 +77,11 @@ def user_frame(frame):
     return frame
 
 
-@dataclass(slots=True)
-class Call:
-    """One engine op call the script made (one or more OpRecords)."""
+class Call(NamedTuple):
+    """One engine op call the script made (one or more OpRecords). A tuple: one is made for
+    every op the script runs, and making a tuple costs a third of a dataclass."""
     name: str
-    function: str | None            # dotted path of the engine op, None when not replayable
+    fn: Any                         # the engine function called (None: not replayable)
     args: tuple
     kwargs: dict
     inputs: tuple                   # tensors read, in call order
@@ -92,12 +93,20 @@ class Call:
     failed: str | None = None       # set on the call that raised
 
 
+class ModuleCall(NamedTuple):
+    """One call of an nn.Module (a tuple: one is kept for every module call of the run)."""
+    path: str                       # as named_modules() names it ('' for the root)
+    type: str                       # its class name
+    parent: int | None              # the module call it ran inside
+
+
 @dataclass
 class Leaf:
     tensor: Any
     name: str | None
     value: np.ndarray | None = None
     source: tuple[str, int] | None = None
+    read: tuple | None = None       # (the tensor's _version, its array) when `value` was read
 
 
 @dataclass
@@ -119,7 +128,10 @@ class ScriptRecorder:
         self.kept: Pass | None = None
         self.kept_index: int | None = None
         self.passes = 0                 # passes completed
-        self.module_calls: list[dict] = []     # per call: path, type, parent call
+        # index -> module call, for the calls the kept or current pass can still name (one is
+        # made per module call of the run: the dropped passes' are forgotten, see _forget)
+        self.module_calls: dict[int, ModuleCall] = {}
+        self._module_count = 0
         self.module_stack: list[int] = []
         self.module_paths: dict[int, str] = {}     # id(module) -> path under its root
         self.param_names: dict[int, str] = {}      # id(parameter) -> named_parameters() name
@@ -133,15 +145,19 @@ class ScriptRecorder:
         self._paths: dict[tuple[int, str], str | None] = {}
         self._last_frame = None
         self._last_call: Call | None = None
+        self._previous_leaves: dict[int, Leaf] = {}     # the last finished pass's leaves
 
     # ------------------------------------------------------------------ observers
     def on_op(self, record) -> None:
         """One record from the engine: a new Call, or another part of the composite op
         call just seen (the engine reports a composite as the ops it is made of, all from
         the same `_call` frame). Kept lean: it runs for every op the script makes; it keeps
-        references (the call's own args, inputs and outputs) and the script's file:line, and
-        leaves names, values and JSON to `document()`."""
+        references (the call's own function, args, inputs and outputs) and the script's
+        file:line, and leaves names of ops, values and JSON to `document()`."""
         call_frame = sys._getframe(1)
+        if call_frame is self._last_frame:
+            self._last_call.ops.append(record.name)
+            return
         if call_frame.f_code is not self._call_code:
             call_frame = self._call_frame()
             if call_frame is None:               # an engine without the frame this reads
@@ -151,23 +167,15 @@ class ScriptRecorder:
                                     self.module_stack[-1] if self.module_stack else None,
                                     _grad_enabled()), None)
                 return
-        if call_frame is self._last_frame:
-            self._last_call.ops.append(record.name)
-            return
         self._last_frame = call_frame
         locals_ = call_frame.f_locals
-        fn, name = locals_["fn"], locals_["name"]
-        key = (id(fn), name)
-        path = self._paths.get(key, False)
-        if path is False:
-            path = self._paths[key] = self._function_path(fn, name)
         frame = call_frame.f_back           # the script's line: the first frame of its files
         known = _USER_FILES
         while frame is not None:
-            code = frame.f_code
-            mine = known.get(code.co_filename)
+            filename = frame.f_code.co_filename
+            mine = known.get(filename)
             if mine is None:
-                mine = is_user_file(code.co_filename)
+                mine = is_user_file(filename)
             if mine:
                 break
             frame = frame.f_back
@@ -179,9 +187,10 @@ class ScriptRecorder:
                 self.script_globals = frame.f_globals
         module_stack = self.module_stack
         inputs, outputs = locals_["inputs"], locals_["outputs"]
-        call = self._last_call = Call(
-            name, path, locals_["args"], locals_["kwargs"], inputs, outputs, [record.name],
-            source, module_stack[-1] if module_stack else None, self._grad_on())
+        call = self._last_call = _new_call(Call, (
+            locals_["name"], locals_["fn"], locals_["args"], locals_["kwargs"], inputs,
+            outputs, [record.name], source, module_stack[-1] if module_stack else None,
+            self._grad_on(), None))
         if inputs and inputs[0] is outputs[0]:
             self._add_call(call, call_frame)     # in-place: maybe a weight update, not graph
             return
@@ -189,11 +198,23 @@ class ScriptRecorder:
         produced, leaves = current.produced, current.leaves
         for t in inputs:
             if id(t) not in produced and id(t) not in leaves:
-                leaves[id(t)] = Leaf(t, self._leaf_name(t, call_frame), None,
-                                     self._source(call_frame))
+                leaves[id(t)] = self._new_leaf(t, call_frame)
         for t in outputs:
             produced.add(id(t))
         current.calls.append(call)
+
+    def _new_leaf(self, tensor, call_frame) -> "Leaf":
+        """A leaf first read in this pass: named and placed as in the pass before when it was
+        a leaf there too (a training loop reads the same data and weights every step)."""
+        before = self._previous_leaves.get(id(tensor))
+        if before is not None and before.tensor is tensor:
+            read = before.read
+            if read is not None and not tensor.requires_grad and read[0] == tensor._version \
+                    and read[1] is _live_array(tensor):   # the same data: not read again
+                return Leaf(tensor, before.name, before.value, before.source, read)
+            return Leaf(tensor, before.name, None, before.source)
+        return Leaf(tensor, self._leaf_name(tensor, call_frame), None,
+                    self._source(call_frame) if call_frame is not None else None)
 
     def on_failed_op(self, call_frame, exc: BaseException) -> None:
         """The op call that raised (its `_call` frame from the traceback), kept marked."""
@@ -202,7 +223,7 @@ class ScriptRecorder:
         args, kwargs = tuple(locals_.get("args", ())), dict(locals_.get("kwargs", {}))
         from engine import Tensor
         inputs = tuple(a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor))
-        self._add_call(Call(str(name), self._function_path(fn, name), args, kwargs, inputs, (),
+        self._add_call(Call(str(name), fn, args, kwargs, inputs, (),
                             [str(name)], self._source(call_frame),
                             self.module_stack[-1] if self.module_stack else None,
                             _grad_enabled(), failed=f"{type(exc).__name__}: {exc}"), None)
@@ -216,8 +237,7 @@ class ScriptRecorder:
         produced = current.produced
         for t in call.inputs:
             if id(t) not in produced and id(t) not in current.leaves:
-                current.leaves[id(t)] = Leaf(t, self._leaf_name(t, call_frame), None,
-                                             self._source(call_frame) if call_frame else None)
+                current.leaves[id(t)] = self._new_leaf(t, call_frame)
         for t in call.outputs:
             produced.add(id(t))
         current.calls.append(call)
@@ -232,8 +252,10 @@ class ScriptRecorder:
                 self.param_names.setdefault(id(p), pname)
         parent = self.module_stack[-1] if self.module_stack else None
         path = self.module_paths.get(id(module), type(module).__name__)
-        self.module_calls.append({"path": path, "type": type(module).__name__, "parent": parent})
-        self.module_stack.append(len(self.module_calls) - 1)
+        index = self._module_count
+        self._module_count = index + 1
+        self.module_calls[index] = _new_call(ModuleCall, (path, type(module).__name__, parent))
+        self.module_stack.append(index)
 
     def on_module_post(self, module, args, output) -> None:
         if self.module_stack:
@@ -249,11 +271,17 @@ class ScriptRecorder:
             rest = current.calls[current.cut:]
             done.leaves = current.leaves
             self._finish(done)
-            self.current = Pass(leaves={k: Leaf(leaf.tensor, leaf.name, None, leaf.source)
-                                        for k, leaf in current.leaves.items()})
-            for call in rest:
-                self._add_call(call, None)
-            current = self.current
+            current = self.current = Pass(rest, {k: Leaf(leaf.tensor, leaf.name, None,
+                                                         leaf.source)
+                                                 for k, leaf in current.leaves.items()})
+            produced, leaves = current.produced, current.leaves
+            for call in rest:                   # (they were accepted when first seen)
+                for t in call.inputs:
+                    if id(t) not in produced and id(t) not in leaves:
+                        leaves[id(t)] = self._new_leaf(t, None)
+                for t in call.outputs:
+                    produced.add(id(t))
+            self._forget_module_calls()
         current.root = tensor
         current.roots.append(tensor)
         current.cut = len(current.calls)
@@ -263,10 +291,12 @@ class ScriptRecorder:
         """Before an optimizer step: the pass so far is one iteration."""
         self.uses_optimizer = True
         current = self.current
-        self._snapshot(current)
+        # the weights as the pass used them: read at its backward already, when it had one
+        self._snapshot(current, refresh=current.cut is None)
         current.cut = None
         self._finish(current)
         self.current = Pass()
+        self._forget_module_calls()
 
     def finish(self) -> None:
         """At the end of the run: the trailing ops make a pass when no pass was kept, or
@@ -280,17 +310,37 @@ class ScriptRecorder:
         self.current = Pass()
 
     def _finish(self, done: Pass, final: bool = False) -> None:
+        self._previous_leaves = done.leaves
         index = self.passes
         self.passes += 1
         if self.keep is None or index == self.keep or (final and self.kept is None):
             self.kept, self.kept_index = done, index
+
+    def _forget_module_calls(self) -> None:
+        """Keeps only the module calls that the kept pass, the current pass or the open module
+        calls name (and their enclosing calls), so a long training run holds a bounded number."""
+        calls = self.module_calls
+        wanted = set(self.module_stack)
+        for p in (self.kept, self.current):
+            if p is not None:
+                wanted.update(call.module_call for call in p.calls)
+        wanted.discard(None)
+        for k in list(wanted):
+            k = calls[k].parent
+            while k is not None and k not in wanted:
+                wanted.add(k)
+                k = calls[k].parent
+        if len(wanted) < len(calls):
+            self.module_calls = {k: calls[k] for k in sorted(wanted)}
 
     def _snapshot(self, p: Pass, refresh: bool = True) -> None:
         """Reads the leaves' values as the pass used them (at its backward or step; weights
         change right after)."""
         for leaf in p.leaves.values():
             if leaf.value is None or (refresh and leaf.tensor.requires_grad):
-                leaf.value = _numpy(leaf.tensor)
+                tensor = leaf.tensor
+                leaf.value = _numpy(tensor)
+                leaf.read = (tensor._version, _live_array(tensor))
 
     # ------------------------------------------------------------------ stack
     def _call_frame(self):
@@ -355,7 +405,16 @@ class ScriptRecorder:
             if not key.startswith("_") and type(value).__name__ in ("Tensor", "Parameter"):
                 names.setdefault(id(value), key)
         return build_document(kept, self.module_calls, names, title,
-                              parameters=set(self.param_names))
+                              parameters=set(self.param_names),
+                              function_path=self.function_path)
+
+    def function_path(self, call: Call) -> str | None:
+        """The dotted name the call's engine op is exposed under (None: not replayable)."""
+        key = (id(call.fn), call.name)
+        path = self._paths.get(key, False)
+        if path is False:
+            path = self._paths[key] = self._function_path(call.fn, call.name)
+        return path
 
 
 _is_grad_enabled = None
@@ -370,6 +429,20 @@ def _grad_enabled() -> bool:
 
 def _numpy(tensor) -> np.ndarray:
     return np.array(host_values(tensor), copy=True)
+
+
+def _live_array(tensor) -> np.ndarray | None:
+    """The array a cpu tensor's values live in (the same object while its data is the same);
+    None where there is none to compare (bfloat16, a GPU: their values are always read)."""
+    if tensor.is_cuda:
+        return None
+    try:
+        return tensor.numpy(force=True)
+    except TypeError:                      # bfloat16: NumPy has no such type
+        return None
+
+
+_new_call = tuple.__new__
 
 
 def _value(array: np.ndarray) -> Any:
@@ -397,10 +470,13 @@ def _needed(p: Pass) -> list[Call]:
     return [c for k, c in enumerate(p.calls) if k in keep or k in failed]
 
 
-def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str],
-                   title: str = "", parameters: set[int] = frozenset()) -> Document:
+def build_document(p: Pass, module_calls: dict[int, "ModuleCall"], param_names: dict[int, str],
+                   title: str = "", parameters: set[int] = frozenset(),
+                   function_path=lambda call: ScriptRecorder._function_path(call.fn, call.name)
+                   ) -> Document:
     """param_names: names of tensors (parameters and the script's variables) by id;
-    parameters: ids of the modules' parameters."""
+    parameters: ids of the modules' parameters; function_path(call): the dotted name of the
+    call's engine op (None: not replayable)."""
     doc = Document()
     calls = _needed(p)
     made: dict[int, tuple[str, str]] = {}      # id(tensor) -> (node id, port), latest maker
@@ -410,6 +486,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     failed_node = None
     counts: dict[str, int] = {}
     serial = itertools.count(1)          # ids made here: Document.new_id scans every id
+    lines: dict[tuple[str, int], str] = {}     # the script's lines read so far
 
     def next_id(prefix: str) -> str:
         return f"{prefix}{next(serial)}"
@@ -445,7 +522,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
                 "function": "engine.tensor",
                 "args": _json({"args": [_value(array)], "kwargs": {"dtype": {"$dtype": dtype}}})})
         if leaf is not None and leaf.source:
-            sources[node.id] = _source_info(leaf.source, None, module_calls)
+            sources[node.id] = _source_info(leaf.source, None, module_calls, lines)
         leaf_nodes[id(t)] = node.id
         return node.id
 
@@ -460,7 +537,8 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             return ports[id(t)]
 
         args_json = None
-        if call.function is not None:
+        function = function_path(call)
+        if function is not None:
             try:
                 args_json = _json({"args": [encode_value(a, port_of) for a in call.args],
                                    "kwargs": {k: encode_value(v, port_of)
@@ -475,7 +553,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
             if not order and call.outputs and param_names.get(id(call.outputs[0])):
                 label = param_names[id(call.outputs[0])]     # a factory: named as its variable
             node = doc.add_node("call", node_id=next_id("n"), label=fresh(label), params={
-                "function": call.function, "args": args_json})
+                "function": function, "args": args_json})
             for k, t in enumerate(order):
                 src = made.get(id(t))
                 if src is None:
@@ -493,7 +571,7 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
                 continue
         for k, t in enumerate(call.outputs[:MAX_CALL_OUTPUTS]):
             made[id(t)] = (node.id, OUTPUT_PORTS[k])
-        info = _source_info(call.source, call.module_call, module_calls)
+        info = _source_info(call.source, call.module_call, module_calls, lines)
         if len(call.ops) > 1:
             info["ops"] = call.ops
         if not replayable:
@@ -530,19 +608,26 @@ def build_document(p: Pass, module_calls: list[dict], param_names: dict[int, str
     return doc
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode   # made once
+
+
 def _json(value: Any) -> str:
-    import json
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _encode(value)
 
 
-def _source_info(source, module_call, module_calls) -> dict:
+def _source_info(source, module_call, module_calls, lines: dict | None = None) -> dict:
+    """lines: (file, line) -> the line's text, kept by the caller across calls."""
     info: dict[str, Any] = {}
+    lines = {} if lines is None else lines
     if source is not None:
         filename, line = source
         info["file"], info["line"] = filename, line
-        info["code"] = linecache.getline(filename, line).strip()
+        code = lines.get(source)
+        if code is None:
+            code = lines[source] = linecache.getline(filename, line).strip()
+        info["code"] = code
     if module_call is not None:
-        info["module"] = module_calls[module_call]["path"]
+        info["module"] = module_calls[module_call].path
     return info
 
 
@@ -556,19 +641,19 @@ def _add_module_groups(doc: Document, call_nodes, module_calls, next_id) -> None
     for k in members:
         while k is not None and k not in needed:
             needed.add(k)
-            k = module_calls[k]["parent"]
+            k = module_calls[k].parent
     ids: dict[int, str] = {}
     for k in sorted(needed):
         info = module_calls[k]
-        parent = info["parent"]
+        parent = info.parent
         while parent is not None and parent not in needed:
-            parent = module_calls[parent]["parent"]
-        label = info["path"] or info["type"]
+            parent = module_calls[parent].parent
+        label = info.path or info.type
         group_id = next_id("g")
         from gradstudio.graph.groups import Group
         doc.groups[group_id] = Group(group_id, label, list(members.get(k, [])),
                                      ids.get(parent) if parent is not None else None, False,
-                                     {"module": info["path"], "type": info["type"]})
+                                     {"module": info.path, "type": info.type})
         ids[k] = group_id
     # a parameter sits in the group of the module call that first used it
     owner = doc.node_groups()

@@ -57,14 +57,22 @@ class NodeItem(QGraphicsRectItem):
     """A QGraphicsRectItem so Qt answers `boundingRect` natively: with a thousand items it is
     asked for every item on every frame, and a Python override cost more than the paint."""
 
-    def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene") -> None:
+    def __init__(self, node: Node, spec: NodeSpec, canvas: "GraphScene",
+                 shown: bool = True, lay_out: bool = True) -> None:
+        """shown=False: a node hidden inside a collapsed group; its rows and texts are laid
+        out when something first needs them (it shows, or its size or ports are asked for):
+        a big recorded graph opens with thousands of such nodes. lay_out=False: the caller
+        calls refresh() once it has given the item its edges and result."""
         super().__init__()
         self.node, self.spec, self.canvas = node, spec, canvas
         self.edges: list[EdgeItem] = []
         self.info: Any = None      # the runtime's snapshot for this node after a run
         self.error: str | None = None
         self.waiting: str | None = None    # why it cannot run yet (an input not connected)
+        self.stale = False         # rows and texts wait for the next refresh()
         self.setPos(*node.pos)       # before it sends geometry changes: no edges to move yet
+        if not shown:
+            self.setVisible(False)
         self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
                       | QGraphicsItem.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
@@ -72,11 +80,21 @@ class NodeItem(QGraphicsRectItem):
         self._rect = QRectF(0, 0, NODE_WIDTH, HEADER_H)
         # The pen is never drawn; its width makes the native bounding rect cover the ports.
         self.setPen(QPen(Qt.NoBrush, 2 * (PORT_R + 3)))
-        self.refresh()
+        if shown and lay_out:
+            self.refresh()
+        else:
+            self.setRect(self._rect)
+            self.stale = True
+
+    def ensure_layout(self) -> None:
+        """Lays the item out now if it waits for it (a hidden node asked for its geometry)."""
+        if self.stale:
+            self.refresh()
 
     # ---------------------------------------------------------------- layout
     def refresh(self) -> None:
         """Recomputes rows and texts from the node, its result and the theme."""
+        self.stale = False
         style = self.canvas.style
         fm, fm_small, fm_bold = style.metrics, style.metrics_small, style.metrics_bold
         w = NODE_WIDTH
@@ -204,6 +222,7 @@ class NodeItem(QGraphicsRectItem):
             self.stale = True
 
     def size(self) -> tuple[float, float]:
+        self.ensure_layout()
         return self._rect.width(), self._rect.height()
 
     def settled_size(self) -> tuple[float, float]:
@@ -214,6 +233,7 @@ class NodeItem(QGraphicsRectItem):
 
     # ---------------------------------------------------------------- geometry
     def port_pos(self, name: str, is_output: bool) -> QPointF:
+        self.ensure_layout()
         ports = self._outputs if is_output else self._inputs
         return ports.get(name, QPointF(NODE_WIDTH if is_output else 0, HEADER_H / 2))
 
@@ -221,6 +241,7 @@ class NodeItem(QGraphicsRectItem):
         return self.mapToScene(self.port_pos(name, is_output))
 
     def port_at(self, local: QPointF) -> tuple[str, bool] | None:
+        self.ensure_layout()
         for is_output, ports in ((False, self._inputs), (True, self._outputs)):
             for name, center in ports.items():
                 if abs(local.x() - center.x()) <= PORT_HIT and abs(local.y() - center.y()) <= PORT_HIT:
@@ -228,6 +249,7 @@ class NodeItem(QGraphicsRectItem):
         return None
 
     def param_at(self, local: QPointF) -> tuple[ParamSpec, QRectF] | None:
+        self.ensure_layout()
         for p, _, field, _, _ in self._params:
             if field.contains(local):
                 return p, field
@@ -276,8 +298,8 @@ class NodeItem(QGraphicsRectItem):
         for label_rect, text, align in self._port_labels:
             painter.drawText(label_rect, align, text)
         painter.setPen(style.port_border)
-        linked = {(e.edge.dst_port, False) for e in self.edges if e.dst is self} | \
-                 {(e.edge.src_port, True) for e in self.edges if e.src is self}
+        linked = {(e.edge.dst_port, False) for e in self.edges if e._dst is self} | \
+                 {(e.edge.src_port, True) for e in self.edges if e._src is self}
         for is_output, ports, specs in ((False, self._inputs, self._in_specs),
                                         (True, self._outputs, self._out_specs)):
             for port in specs:
@@ -411,23 +433,49 @@ class EdgeItem(QGraphicsPathItem):
     _stroker = QPainterPathStroker()
     _stroker.setWidth(10)
 
-    def __init__(self, edge: Edge, src: NodeItem, dst: NodeItem, canvas: "GraphScene",
-                 path: bool = True) -> None:
-        """path=False: the caller lays out the path later (the scene's rebuild: the group
+    def __init__(self, edge: Edge, src: NodeItem | None, dst: NodeItem | None,
+                 canvas: "GraphScene", path: bool = True) -> None:
+        """src, dst: the end nodes' items; None for a node hidden inside a collapsed group
+        whose item is not made yet (when it is made, it takes this edge: `src`/`dst` make it).
+        path=False: the caller lays out the path later (the scene's rebuild: the group
         layer draws every edge it shows once it knows which hide inside collapsed groups)."""
         super().__init__()
-        self.edge, self.src, self.dst, self.canvas = edge, src, dst, canvas
+        self.edge, self.canvas = edge, canvas
+        self._src, self._dst = src, dst
         self.selected = False
         # a collapsed group's box the edge leaves from / enters instead of the hidden node
         self.src_box = self.dst_box = None
         self.setZValue(-1)
         self.setAcceptedMouseButtons(Qt.LeftButton | Qt.RightButton)
         self._shape: QPainterPath | None = None
-        src.edges.append(self)
-        dst.edges.append(self)
+        for node_id, item in ((edge.src, src), (edge.dst, dst)):
+            if item is not None:
+                item.edges.append(self)
+            else:
+                canvas.waiting_edges.setdefault(node_id, []).append(self)
         self.apply_style()
         if path:
             self.update_path()
+
+    @property
+    def src(self) -> NodeItem:
+        if self._src is None:
+            self.canvas.node_items[self.edge.src]      # made now, it takes this edge
+        return self._src
+
+    @property
+    def dst(self) -> NodeItem:
+        if self._dst is None:
+            self.canvas.node_items[self.edge.dst]
+        return self._dst
+
+    def take_end(self, item: NodeItem) -> None:
+        """`item`, just made, is one of this edge's ends."""
+        if self.edge.src == item.node.id:
+            self._src = item
+        else:
+            self._dst = item
+        item.edges.append(self)
 
     def apply_style(self) -> None:
         style = self.canvas.style
@@ -449,9 +497,11 @@ class EdgeItem(QGraphicsPathItem):
         self.setPath(bezier(start, end))
 
     def detach_from_nodes(self) -> None:
-        for item in (self.src, self.dst):
-            if self in item.edges:
-                item.edges.remove(self)
+        for node_id, item in ((self.edge.src, self._src), (self.edge.dst, self._dst)):
+            edges = item.edges if item is not None else \
+                self.canvas.waiting_edges.get(node_id, [])
+            if self in edges:
+                edges.remove(self)
 
     def shape(self) -> QPainterPath:
         """A 10-pixel wide band along the curve, so the edge is easy to click."""

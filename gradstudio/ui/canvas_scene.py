@@ -79,6 +79,36 @@ class InlineEditor(QLineEdit):
         self.commit(leaving=True)
 
 
+class NodeItems(dict):
+    """node id -> NodeItem. A node hidden inside a collapsed group gets its item when it is
+    first looked up ([] or get), hidden and laid out when it shows: a big recorded graph opens
+    with thousands of such nodes. `in` answers for every node of the document; iterating and
+    len() go over the items made so far (the others have nothing drawn to update)."""
+
+    def __init__(self, scene: "GraphScene") -> None:
+        super().__init__()
+        self.scene = scene
+
+    def __missing__(self, node_id: str) -> NodeItem:
+        node = self.scene.doc.nodes.get(node_id)
+        if node is None:
+            raise KeyError(node_id)
+        return self.scene._add_node_item(node, shown=self.scene.groups.box_of(node_id) is None)
+
+    def get(self, node_id: str, default=None):
+        try:
+            return self[node_id]
+        except KeyError:
+            return default
+
+    def __contains__(self, node_id) -> bool:
+        return dict.__contains__(self, node_id) or node_id in self.scene.doc.nodes
+
+    def made(self, node_id: str) -> NodeItem | None:
+        """The item if it is made, without making it."""
+        return dict.get(self, node_id)
+
+
 class GraphScene(QGraphicsScene):
     message = Signal(str)            # something the person should read (refusals)
     hint = Signal(str)               # a passing remark for the status bar (not logged)
@@ -97,8 +127,9 @@ class GraphScene(QGraphicsScene):
         self.snap_to_grid = False
         self.grid_size = 20
         self.syncing = False            # True while positions come from the document
-        self.node_items: dict[str, NodeItem] = {}
-        self.edge_items: dict[str, EdgeItem] = {}
+        self.node_items = NodeItems(self)
+        self.edge_items: dict[str, EdgeItem] = {}    # (none for an edge inside a collapsed box)
+        self.waiting_edges: dict[str, list[EdgeItem]] = {}   # node id (no item yet) -> its edges
         self.selected_edges: set[EdgeItem] = set()   # edges keep their own selection
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
@@ -129,53 +160,74 @@ class GraphScene(QGraphicsScene):
         self.clear()
         self.node_items.clear()
         self.edge_items.clear()
+        self.waiting_edges.clear()
+        # Nodes inside collapsed groups get their items when first looked up, and edges that
+        # join two of them inside one box none until it opens (the group layer makes them).
+        hidden = self.groups.hidden_nodes()
         for node in self.doc.nodes.values():
-            self._add_node_item(node)
+            if node.id not in hidden:
+                self._add_node_item(node)
         for edge in self.doc.edges.values():
-            self._add_edge_item(edge, refresh=False)
+            box = hidden.get(edge.src)
+            if box is None or box != hidden.get(edge.dst):
+                self._add_edge_item(edge, refresh=False)
         for item in self.node_items.values():
             if item.edges:
                 self._refresh_if_scalar(item)
         self.groups.rebuild()
 
-    def _add_node_item(self, node) -> None:
-        item = NodeItem(node, self.doc.spec(node), self)
+    def _add_node_item(self, node, shown: bool = True) -> NodeItem:
+        # laid out once, after it has its edges (made before it, ending here) and its result
+        item = NodeItem(node, self.doc.spec(node), self, shown, lay_out=False)
         self.node_items[node.id] = item
+        for edge in self.waiting_edges.pop(node.id, ()):
+            edge.take_end(item)
         results, errors = self.shown_results()
         if node.id in results or node.id in errors:
-            item.set_result(results.get(node.id), errors.get(node.id))
+            item.info, item.error = results.get(node.id), errors.get(node.id)
         elif self.step_results is None and node.id in self.waiting:
-            item.set_result(None, None, self.waiting[node.id])
+            item.waiting = self.waiting[node.id]
+        if shown:
+            item.refresh()
         self.addItem(item)
+        return item
 
-    def _add_edge_item(self, edge, refresh: bool = True) -> None:
-        item = EdgeItem(edge, self.node_items[edge.src], self.node_items[edge.dst], self,
-                        path=refresh)     # a rebuild: the group layer's rebuild draws it
+    def _add_edge_item(self, edge, refresh: bool = True) -> EdgeItem:
+        """refresh=False: a rebuild (its ends may be hidden nodes with no item yet; the group
+        layer's rebuild draws it)."""
+        if refresh:
+            src, dst = self.node_items[edge.src], self.node_items[edge.dst]
+        else:
+            src, dst = self.node_items.made(edge.src), self.node_items.made(edge.dst)
+        item = EdgeItem(edge, src, dst, self, path=refresh)
         self.edge_items[edge.id] = item
         self.addItem(item)
         if refresh:
             item.src.update()           # its port is now drawn as linked
             self._refresh_if_scalar(item.dst)
             item.dst.update()
+        return item
 
     def _refresh_if_scalar(self, item: NodeItem) -> None:
         """A node whose `scalar` parameter shows only while its input is unconnected."""
         if item.spec.param("scalar") is not None:
-            item.refresh()
+            item.refresh_when_shown()
 
     def _on_change(self, change: Change) -> None:
         what, obj = change.what, change.item
         if what == "node_added":
             self._add_node_item(obj)
         elif what == "node_removed":
+            self.waiting_edges.pop(obj.id, None)
             item = self.node_items.pop(obj.id, None)
             if item is not None:
                 if self.inline_editor is not None:
                     self.close_inline_editor(commit=False)
                 self.removeItem(item)
         elif what == "node_changed":
-            item = self.node_items.get(obj.id)
+            item = self.node_items.made(obj.id)    # (one not made yet reads the node then)
             if item is None:
+                self.groups.on_change(change)
                 return
             if change.key == "pos":
                 if (item.x(), item.y()) != obj.pos:
@@ -194,18 +246,18 @@ class GraphScene(QGraphicsScene):
                 item.detach_from_nodes()
                 self.selected_edges.discard(item)
                 self.removeItem(item)
-                for end in (item.src, item.dst):
-                    if end.scene() is self:
+                for end in (item._src, item._dst):
+                    if end is not None and end.scene() is self:
                         end.update()
-                if item.dst.scene() is self:
-                    self._refresh_if_scalar(item.dst)
+                if item._dst is not None and item._dst.scene() is self:
+                    self._refresh_if_scalar(item._dst)
         elif what == "edge_changed":
             item = self.edge_items.get(obj.id)
             if item is not None:
                 item.apply_style()
         elif what == "meta_changed" and change.key == "root":   # the root badge moves
             for item in self.node_items.values():
-                item.refresh()
+                item.refresh_when_shown()
         elif what == "reset":
             self.results, self.errors, self.step_results, self.waiting = {}, {}, None, {}
             self.rebuild()
@@ -237,13 +289,14 @@ class GraphScene(QGraphicsScene):
             info, error, wait = results.get(nid), errors.get(nid), waiting.get(nid)
             if info is not item.info or error != item.error or wait != item.waiting:
                 item.set_result(info, error, wait)
-                for edge in item.edges:
-                    edge.update_path()
+                if not item.stale:       # (a hidden node's edges end on its group's box)
+                    for edge in item.edges:
+                        edge.update_path()
 
     def set_style(self, style: CanvasStyle) -> None:
         self.style = style
         for item in self.node_items.values():
-            item.refresh()
+            item.refresh_when_shown()
         for edge in self.edge_items.values():
             edge.apply_style()
         self.invalidate(self.sceneRect(), QGraphicsScene.BackgroundLayer)

@@ -71,7 +71,7 @@ class GraphView(QGraphicsView):
         self.fit_rect(rect.adjusted(-40, -40, 40, 40), self._readable_zoom())
 
     def _readable_zoom(self) -> float:
-        return MIN_ZOOM if len(self.graph_scene.node_items) > LARGE_GRAPH else READABLE_ZOOM
+        return MIN_ZOOM if len(self.graph_scene.doc.nodes) > LARGE_GRAPH else READABLE_ZOOM
 
     def show_rect(self, rect: QRectF) -> None:
         """Scrolls until `rect` (scene) is in view, zooming out (not past a readable zoom)

@@ -104,6 +104,8 @@ class TrainingDashboard(QWidget):
 
     message = Signal(str, str)
     worker = "process"           # how Start and Step train: "process" or "thread"
+    STEPS_TIP = ("How long the document's training runs: its steps (or epochs); an undoable "
+                 "edit of the training setup")
 
     def __init__(self, parent: QWidget | None = None,
                  edit_meta: Callable[[str, Any, str], None] | None = None) -> None:
@@ -119,6 +121,7 @@ class TrainingDashboard(QWidget):
         self.shown_step: dict[str, int] = {}     # plot key -> the step of the snapshot it shows
         self.frames: dict[str, int] = {}     # plot key -> times drawn (the benchmark counts)
         self.max_rate = 0.0          # steps a second at most for the next runs (0: no limit)
+        self.script_steps: int | None = None     # a script's run is shown: the steps it ran
         self._was_alive = False
         self.paused = False          # asked the trainer to pause (or to step, which pauses)
         self._pace_mark: tuple[float, float] | None = None    # (thread CPU time, wall time)
@@ -254,8 +257,7 @@ class TrainingDashboard(QWidget):
         self.steps_box = QSpinBox()
         self.steps_box.setRange(1, MAX_STEPS)
         self.steps_box.setSuffix(" steps")
-        self.steps_box.setToolTip("How long the document's training runs: its steps (or "
-                                  "epochs); an undoable edit of the training setup")
+        self.steps_box.setToolTip(self.STEPS_TIP)
         self.steps_box.editingFinished.connect(self.apply_steps)
         self.until_stopped_box = QCheckBox("until stopped")
         self.until_stopped_box.setToolTip("Train until Stop is pressed, whatever the steps")
@@ -376,6 +378,7 @@ class TrainingDashboard(QWidget):
             self.document.unsubscribe(self._on_document_change)
         self.document = document
         self.base_dir = base_dir
+        self.script_steps = None
         if document is not None:
             document.subscribe(self._on_document_change)
         self._clear_plots()
@@ -410,9 +413,7 @@ class TrainingDashboard(QWidget):
                                          if setup.clipping.mode == "value"
                                          else setup.clipping.max_norm)
             self.lr_box.setValue(setup.optimizer.lr)
-            by_epochs = setup.epochs is not None
-            self.steps_box.setSuffix(" epochs" if by_epochs else " steps")
-            self.steps_box.setValue(setup.epochs if by_epochs else max(1, setup.steps or 0))
+        self._show_length(setup)
         self._fill_parameter_list(setup)
         for widget in (self.clip_mode, self.clip_threshold, self.lr_box, self.parameter_list,
                        self.steps_box):
@@ -421,6 +422,37 @@ class TrainingDashboard(QWidget):
         self.max_norm_line.setVisible(clipping_by_norm)
         if clipping_by_norm:
             self.max_norm_line.setValue(setup.clipping.max_norm)
+
+    def _show_length(self, setup: TrainingSetup | None) -> None:
+        """The Run box's length: the steps (or epochs) of the document's setup, editable; while
+        a script's run is shown, the steps that script ran (its own loop sets the length, so
+        nothing here is editable); "—" when there is neither."""
+        box = self.steps_box
+        script = self.script_steps is not None
+        if script or setup is None:
+            box.setRange(0, MAX_STEPS)
+            box.setSpecialValueText("—")            # shown at 0: no length to tell
+            box.setSuffix(" steps")
+            box.setValue(self.script_steps or 0)
+        else:
+            box.setSpecialValueText("")
+            box.setRange(1, MAX_STEPS)
+            by_epochs = setup.epochs is not None
+            box.setSuffix(" epochs" if by_epochs else " steps")
+            box.setValue(setup.epochs if by_epochs else max(1, setup.steps or 0))
+        editable = setup is not None and not script
+        box.setEnabled(editable and not self.until_stopped_box.isChecked())
+        box.setToolTip("The script's own loop sets how long it trains: the steps it ran"
+                       if script else self.STEPS_TIP)
+        self.until_stopped_box.setEnabled(not script)
+        self.rate_box.setEnabled(not script)
+
+    def show_script_steps(self, steps: int | None) -> None:
+        """A script's run is shown (its steps so far), or None: the document's training is
+        (set_document and a new run of the document say so too)."""
+        if steps != self.script_steps:
+            self.script_steps = steps
+            self._show_setup()
 
     def parameter_nodes(self) -> list[str]:
         """Labels of the nodes whose parameters train: once a run has recorded weights,
@@ -506,6 +538,7 @@ class TrainingDashboard(QWidget):
             self._update_buttons()
             return False
         self.metrics = self.trainer.metrics
+        self.show_script_steps(None)
         if self.max_rate:
             self.trainer.set_max_rate(self.max_rate)
         self._clear_plots()

@@ -217,7 +217,7 @@ class DebuggerOverlay(QObject):
     def show_forward(self, walk: ForwardWalk) -> None:
         self.clear()
         reached = set(walk.shown())
-        for node_id in self.scene.node_items:
+        for node_id in self.scene.doc.nodes:      # (hidden ones: their box)
             if node_id not in reached:
                 veil = QGraphicsPathItem(_rounded(self._node_rect(node_id), 6))
                 color = QColor(self.scene.style.background)
@@ -310,7 +310,7 @@ class DebuggerOverlay(QObject):
         CELL-sized cells built once per drawing: a scene query per node cost 3x the redraw)."""
         if self._cells is None:
             self._cells = {}
-            for other in self.scene.node_items:
+            for other in self.scene.doc.nodes:
                 box = self._node_rect(other)
                 for cell in _cells_of(box):
                     self._cells.setdefault(cell, []).append((other, box))

@@ -253,37 +253,36 @@ class GroupLayer:
         self._summaries.clear()
         self._had_groups = bool(doc.groups)
         self._members = doc.all_group_nodes()
-        # the outermost collapsed group around each group (None: drawn expanded)
-        hidden_by: dict[str, str | None] = {}
-        for gid in doc.groups:
-            top = None
-            for ancestor in doc.group_chain(gid):
-                if doc.groups[ancestor].collapsed:
-                    top = ancestor
-            hidden_by[gid] = top
+        hidden_by = self._hidden_by()
         for gid, group in doc.groups.items():
             top = hidden_by[gid]
             if top is None:
                 self.frames[gid] = GroupFrame(self, gid)
             elif top == gid:
-                self.boxes[gid] = GroupBox(self, gid)
-        owner = doc.node_groups()
-        shown_as = {nid: hidden_by[gid] for nid, gid in owner.items() if hidden_by[gid]}
+                box = self.boxes[gid] = GroupBox(self, gid)
+                box.setPos(self._members_rect(gid).topLeft())   # no edges to move yet
+        shown_as = self.hidden_nodes(hidden_by)
         self._shown_as = shown_as
-        for nid, item in scene.node_items.items():
+        items = scene.node_items
+        for nid, item in list(items.items()):
             shown = nid not in shown_as
             item.setVisible(shown)
-            if shown and getattr(item, "stale", False):
-                item.stale = False
-                item.refresh()          # a result that arrived while it was hidden
-        for eid, item in scene.edge_items.items():
-            edge = item.edge
+            if shown and item.stale:
+                item.refresh()          # laid out, or a result that arrived while it was hidden
+        for nid in doc.nodes:
+            if nid not in shown_as and items.made(nid) is None:
+                items[nid]              # shown now (its group opened): its item is made
+        for eid, edge in doc.edges.items():
             s, d = shown_as.get(edge.src), shown_as.get(edge.dst)
+            item = scene.edge_items.get(eid)
+            if s is not None and s == d:         # inside one box
+                if item is not None:
+                    item.setVisible(False)
+                continue
+            if item is None:
+                item = scene._add_edge_item(edge, refresh=False)
             item.src_box = self.boxes[s] if s else None
             item.dst_box = self.boxes[d] if d else None
-            if s is not None and s == d:
-                item.setVisible(False)
-                continue
             item.setVisible(True)
             if s is not None:
                 self.boxes[s].outputs.setdefault(
@@ -293,9 +292,8 @@ class GroupLayer:
                 self.boxes[d].inputs.setdefault(
                     (edge.src, edge.src_port), self._port_label(edge.src, edge.src_port))
                 self.boxes[d].edges.append(item)
-        for gid, box in self.boxes.items():
+        for box in self.boxes.values():
             box.finish()
-            box.setPos(self._members_rect(gid).topLeft())
             scene.addItem(box)
         for frame in self.frames.values():
             scene.addItem(frame)
@@ -304,16 +302,43 @@ class GroupLayer:
             if item.isVisible():
                 item.update_path()
 
+    def _hidden_by(self) -> dict[str, str | None]:
+        """group id -> the outermost collapsed group around it (None: drawn expanded)."""
+        doc = self.doc
+        hidden_by: dict[str, str | None] = {}
+        for gid in doc.groups:
+            top = None
+            for ancestor in doc.group_chain(gid):
+                if doc.groups[ancestor].collapsed:
+                    top = ancestor
+            hidden_by[gid] = top
+        return hidden_by
+
+    def hidden_nodes(self, hidden_by: dict[str, str | None] | None = None) -> dict[str, str]:
+        """node id -> the collapsed group whose box shows it, for every hidden node."""
+        if hidden_by is None:
+            if not self.doc.groups:
+                return {}
+            hidden_by = self._hidden_by()
+        return {nid: hidden_by[gid] for nid, gid in self.doc.node_groups().items()
+                if hidden_by[gid]}
+
     def _port_label(self, node_id: str, port: str) -> str:
         node = self.doc.nodes[node_id]
         return node.label if port == "out" else f"{node.label}.{port}"
 
     def _members_rect(self, group_id: str) -> QRectF:
+        """Around the group's nodes (one whose item is not made yet: at its place in the
+        document, header-sized; a box only needs the top-left corner)."""
         rect = QRectF()
+        items, nodes = self.scene.node_items, self.doc.nodes
         for nid in self._members.get(group_id, ()):
-            item = self.scene.node_items.get(nid)
+            item = items.made(nid)
             if item is not None:
                 rect = rect.united(QRectF(item.pos(), item.rect().size()))
+            elif nid in nodes:
+                x, y = nodes[nid].pos
+                rect = rect.united(QRectF(x, y, NODE_WIDTH, BOX_HEADER))
         return rect
 
     def update_frames(self) -> None:
@@ -334,7 +359,7 @@ class GroupLayer:
         for gid in order:
             rect = QRectF()
             for nid in doc.groups[gid].node_ids:
-                item = self.scene.node_items.get(nid)
+                item = self.scene.node_items.made(nid)
                 if item is not None:
                     rect = rect.united(QRectF(item.pos(), item.rect().size()))
             for child in children.get(gid, ()):

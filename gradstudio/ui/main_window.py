@@ -552,6 +552,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.confirm_discard():
             self.scripts.shutdown()
+            self.runner.restore_anomaly_mode()
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("window_state", self.saveState())
             event.accept()

@@ -54,6 +54,7 @@ class RunController(QObject):
         self._quiet = False
         self.last_kind = ""
         self.detect_anomaly = False      # stop at the node that first produces NaN/Inf
+        self._anomaly_before: tuple[bool, bool] | None = None   # the switch before we set it
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -95,10 +96,23 @@ class RunController(QObject):
             self.schedule()
 
     def set_detect_anomaly(self, on: bool) -> None:
-        """Anomaly mode (engine.autograd.set_detect_anomaly in this thread), then a re-run."""
+        """Anomaly mode (engine.autograd.set_detect_anomaly in this thread), then a re-run.
+        The switch is thread-wide: `restore_anomaly_mode()` gives it back as it was found."""
         self.detect_anomaly = bool(on)
-        self.session.engine.autograd.set_detect_anomaly(self.detect_anomaly)
+        autograd = self.session.engine.autograd
+        if self._anomaly_before is None:
+            from engine.autograd.anomaly_mode import is_anomaly_check_nan_enabled
+            self._anomaly_before = (autograd.is_anomaly_enabled(),
+                                    is_anomaly_check_nan_enabled())
+        autograd.set_detect_anomaly(self.detect_anomaly)
         self.run(self.backward_armed and self.has_root(), fresh_grads=True)
+
+    def restore_anomaly_mode(self) -> None:
+        """The thread's anomaly switch as it was before this runner first set it (the
+        window closes: the rest of the process must not inherit the window's choice)."""
+        if self._anomaly_before is not None:
+            self.session.engine.autograd.set_detect_anomaly(*self._anomaly_before)
+            self._anomaly_before = None
 
     def set_base_dir(self, folder: str | None) -> None:
         """Where relative paths in parameters (CSV files) are looked up."""

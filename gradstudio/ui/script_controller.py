@@ -306,6 +306,7 @@ class ScriptController(QObject):
         if snap is not None and len(snap.lr.values) and not dashboard.lr_box.hasFocus():
             dashboard.lr_box.setValue(float(snap.lr.values[-1]))   # the script's own lr
         if snap is not None and snap.step >= 0 and self.path is not None:
+            dashboard.show_script_steps(snap.step + 1)
             state = "paused" if self.paused else ("running" if self.run and self.run.running
                                                   else "finished")
             dashboard.status.setText(f"{self.path.name}: {state} · step {snap.step + 1}\n"

@@ -3,10 +3,13 @@ from engine.nn.modules.module import Module
 from engine.nn.modules.container import (Sequential, ModuleList, ModuleDict, ParameterList,
                                          ParameterDict)
 from engine.nn.modules.linear import Linear, Identity, Flatten, Unflatten, Bilinear
-from engine.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool2d
+from engine.nn.modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                                    ConvTranspose3d, MaxPool2d)
 from engine.nn.modules.pooling import (MaxPool1d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                                        AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
 from engine.nn.modules.pooling import MaxUnpool1d, MaxUnpool2d
+from engine.nn.modules.pooling_3d import (MaxPool3d, MaxUnpool3d, AvgPool3d, AdaptiveAvgPool3d,
+                                          AdaptiveMaxPool3d)
 from engine.nn.modules.upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from engine.nn.modules.activation import (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softplus,
                                           Softmax, LogSoftmax, SiLU, Mish, SELU, ReLU6, ELU,
@@ -32,7 +35,7 @@ from engine.nn.modules import activation as _activation, linear as _linear, tran
 _activation.MultiheadAttention = MultiheadAttention
 _linear.NonDynamicallyQuantizableLinear = _transformer.NonDynamicallyQuantizableLinear
 from engine.nn.modules.parallel import DataParallel
-from engine.nn.modules.lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyBatchNorm1d,
+from engine.nn.modules.lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyConv3d, LazyBatchNorm1d,
                                     LazyBatchNorm2d)
 from engine.nn.modules.sparse import Embedding, EmbeddingBag
 from engine.nn.modules.loss import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss,

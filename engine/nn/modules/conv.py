@@ -1,4 +1,5 @@
-"""Convolutions (`Conv1d`, `Conv2d`, `ConvTranspose1d`, `ConvTranspose2d`) and `MaxPool2d`."""
+"""Convolutions (`Conv1d`, `Conv2d`, `Conv3d`, `ConvTranspose1d`, `ConvTranspose2d`,
+`ConvTranspose3d`) and `MaxPool2d`."""
 from __future__ import annotations
 
 import math
@@ -7,15 +8,10 @@ import engine
 from engine.nn import functional as F, init
 from engine.nn.modules.module import Module
 from engine.nn.parameter import Parameter
+from engine.nn._sizes import _ntuple
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool2d"]
-
-
-def _ntuple(v, n: int) -> tuple:
-    if isinstance(v, int):
-        return (v,) * n
-    v = tuple(v)
-    return v * n if len(v) == 1 else v
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+           "MaxPool2d"]
 
 
 class _ConvNd(Module):
@@ -71,11 +67,15 @@ class _ConvNd(Module):
 
     def _padded(self, input):
         """Input padded by padding_mode (not 'zeros') and the padding left for the conv."""
-        if self.padding_mode == "zeros" or isinstance(self.padding, str):
+        if self.padding_mode == "zeros" or self.padding == "valid":
             return input, self.padding
         pads = []
-        for p in reversed(self.padding):
-            pads += [p, p]
+        for d in reversed(range(self._dims)):
+            if self.padding == "same":        # the dilated span split, the odd zero at the end
+                total = self.dilation[d] * (self.kernel_size[d] - 1)
+                pads += [total // 2, total - total // 2]
+            else:
+                pads += [self.padding[d], self.padding[d]]
         return F.pad(input, pads, mode=self.padding_mode), 0
 
     def extra_repr(self) -> str:
@@ -126,6 +126,21 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
+class Conv3d(_ConvNd):
+    """3-D cross-correlation over (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _dims = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, device, dtype)
+
+    def forward(self, input):
+        x, padding = self._padded(input)
+        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
 class _ConvTransposeNd(_ConvNd):
     _transposed = True
 
@@ -169,6 +184,16 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     def forward(self, input, output_size=None):
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """The gradient of Conv3d with respect to its input, as a layer (upsampling by stride)."""
+    _dims = 3
+
+    def forward(self, input, output_size=None):
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)
 

@@ -1,17 +1,18 @@
-"""Lazy layers (`LazyLinear`, `LazyConv1d`, `LazyConv2d`, `LazyBatchNorm1d`, `LazyBatchNorm2d`):
-the input size is taken from the first input. Until then the parameters are
+"""Lazy layers (`LazyLinear`, `LazyConv1d`, `LazyConv2d`, `LazyConv3d`, `LazyBatchNorm1d`,
+`LazyBatchNorm2d`): the input size is taken from the first input. Until then the parameters are
 `UninitializedParameter`s; the first forward materializes them in place, runs the layer's
 usual initialisation (drawing from the global stream then, as PyTorch does) and turns the
 module into the plain layer (`LazyLinear` becomes `Linear`)."""
 from __future__ import annotations
 
-from engine.nn.modules.conv import Conv1d, Conv2d
+from engine.nn.modules.conv import Conv1d, Conv2d, Conv3d
 from engine.nn.modules.linear import Linear
 from engine.nn.modules.module import Module
 from engine.nn.modules.normalization import BatchNorm1d, BatchNorm2d
 from engine.nn.parameter import UninitializedBuffer, UninitializedParameter
 
-__all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d"]
+__all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyBatchNorm1d",
+           "LazyBatchNorm2d"]
 
 
 class _LazyMixin:
@@ -111,6 +112,17 @@ class LazyConv1d(_LazyConvNd, Conv1d):
 
 class LazyConv2d(_LazyConvNd, Conv2d):
     cls_to_become = Conv2d
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        self._lazy_init(out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                        padding_mode, device, dtype)
+
+
+class LazyConv3d(_LazyConvNd, Conv3d):
+    cls_to_become = Conv3d
+    _dims = 3
 
     def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
