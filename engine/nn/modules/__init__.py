@@ -4,12 +4,11 @@ from engine.nn.modules.container import (Sequential, ModuleList, ModuleDict, Par
                                          ParameterDict)
 from engine.nn.modules.linear import Linear, Identity, Flatten, Unflatten, Bilinear
 from engine.nn.modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
-                                    ConvTranspose3d, MaxPool2d)
-from engine.nn.modules.pooling import (MaxPool1d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
-                                       AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
-from engine.nn.modules.pooling import MaxUnpool1d, MaxUnpool2d
-from engine.nn.modules.pooling_3d import (MaxPool3d, MaxUnpool3d, AvgPool3d, AdaptiveAvgPool3d,
-                                          AdaptiveMaxPool3d)
+                                    ConvTranspose3d)
+from engine.nn.modules.pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d,
+                                       AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,
+                                       AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                                       AdaptiveMaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from engine.nn.modules.upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from engine.nn.modules.activation import (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softplus,
                                           Softmax, LogSoftmax, SiLU, Mish, SELU, ReLU6, ELU,
