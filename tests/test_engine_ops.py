@@ -76,3 +76,22 @@ def test_graph_structure_matches_torch(op, i):
         return (name, tuple((shape(n, depth + 1), nr) for n, nr in node.next_functions))
 
     assert shape(op.fn(engine, *ex).grad_fn) == shape(op.fn(torch, *tx).grad_fn)
+
+
+@pytest.mark.parametrize("dtype", [engine.float32, engine.float64])
+def test_small_tensor_and_python_number_give_numpys_result_for_every_number(dtype):
+    # small float tensors take Python numbers as cached 0-d arrays of their dtype: the result must
+    # be NumPy's with the number itself, signed zeros, NaN, overflow and repeated calls included
+    x = engine.tensor([-1.5, 0.0, 2.25, 3e38], dtype=dtype, requires_grad=True)
+    a = x.detach().numpy()
+    with np.errstate(over="ignore"):
+        for s in [1.0001, 1.0001, 0.0, -0.0, float("nan"), float("inf"), 1e300, 2, -3, 2**70]:
+            for got, want in [((x * s).detach().numpy(), a * s), ((x + s).detach().numpy(), a + s),
+                              ((x - s).detach().numpy(), a - s)]:
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+            x.grad = None
+            (x * s).backward(engine.ones_like(x))
+            np.testing.assert_array_equal(x.grad.numpy(), np.full_like(a, s))
+            np.testing.assert_array_equal(np.signbit(x.grad.numpy()), np.signbit(np.full_like(a, s)))
