@@ -95,3 +95,24 @@ def test_small_tensor_and_python_number_give_numpys_result_for_every_number(dtyp
             (x * s).backward(engine.ones_like(x))
             np.testing.assert_array_equal(x.grad.numpy(), np.full_like(a, s))
             np.testing.assert_array_equal(np.signbit(x.grad.numpy()), np.signbit(np.full_like(a, s)))
+
+
+@pytest.mark.parametrize("shape,ishape,dim", [((5, 4), (9, 3), 0), ((3, 4, 6), (2, 4, 11), 2), ((7,), (20,), 0)])
+def test_scatter_add_and_gather_grad_add_duplicates_as_add_at_does(shape, ishape, dim):
+    # scatter_add (and so gather's gradient) runs on a flat index: the same float32 sums, in the
+    # same order, as np.add.at with scatter_add's index tuple
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal(shape).astype(np.float32)
+    src = rng.standard_normal(ishape).astype(np.float32)
+    idx = rng.integers(0, shape[dim], ishape)
+    want = base.copy()
+    key = list(np.indices(ishape, sparse=True))
+    key[dim] = idx
+    np.add.at(want, tuple(key), src)
+    got = engine.tensor(base).scatter_add(dim, engine.tensor(idx), engine.tensor(src))
+    np.testing.assert_array_equal(got.numpy(), want)
+    x = engine.tensor(base, requires_grad=True)
+    x.gather(dim, engine.tensor(idx)).backward(engine.tensor(src))
+    want_grad = np.zeros(shape, np.float32)
+    np.add.at(want_grad, tuple(key), src)
+    np.testing.assert_array_equal(x.grad.numpy(), want_grad)
