@@ -65,6 +65,8 @@ from .ops import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, sin, cos, t
 from ._random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state
 from ._tensor_str import set_printoptions, get_printoptions, printoptions
 from . import cuda, backend, _dtype
+from ._warnings import silence_numpy_floating_point_warnings_in_engine as _quiet_fp
+_quiet_fp()
 
 # The public classes print under their public names: <class 'engine.Tensor'>, as torch's do.
 for _cls in (Tensor, Size, dtype, device):
@@ -150,7 +152,7 @@ def compile(model=None, **kwargs):
 
 
 _LAZY = ("nn", "optim", "amp", "utils", "datasets", "linalg", "serialization", "profiler", "cpu",
-         "distributions")
+         "distributions", "accelerator", "backends", "onnx", "functional")
 
 
 def __getattr__(name):
@@ -158,6 +160,8 @@ def __getattr__(name):
         mod = _importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name == "broadcast_shapes":      # engine.broadcast_shapes is engine.functional's, as in torch
+        return _importlib.import_module(".functional", __name__).broadcast_shapes
     if name in ("save", "load"):    # engine.save / engine.load live in engine.serialization
         return getattr(_importlib.import_module(".serialization", __name__), name)
     if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",

@@ -70,6 +70,9 @@ _NONLEAF_GRAD_WARNING = (
     "github.com/pytorch/pytorch/pull/30531 for more information.")
 
 
+_warned_once = {"float": False}    # PyTorch's TORCH_WARN_ONCE warnings already given
+
+
 class Tensor:
     """An n-dimensional array that can record operations for reverse-mode autograd."""
     _wrap_array = None         # set below: _from_array, for modules below this one (saved outputs)
@@ -289,6 +292,13 @@ class Tensor:
     is_quantized = False
     is_meta = False
     is_mkldnn = False
+    # devices and layouts the engine does not have (programs test them beside is_cuda)
+    is_mps = is_xpu = is_xla = is_ipu = is_maia = is_mtia = is_vulkan = False
+    is_nested = is_sparse_csr = False
+
+    @property
+    def is_cpu(self):
+        return not self.is_cuda
     is_complex = staticmethod(lambda: False)
 
     def is_floating_point(self):
@@ -349,9 +359,10 @@ class Tensor:
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __float__(self):
-        if self._rg and _gs.enabled:
+        if self._rg and _gs.enabled and not _warned_once["float"]:   # once per process, as torch's
+            _warned_once["float"] = True
             _warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
-                          "behavior.\nConsider using tensor.detach() first.")
+                  "behavior.\nConsider using tensor.detach() first.")
         return float(self.item())
 
     def __int__(self):

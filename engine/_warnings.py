@@ -22,3 +22,16 @@ def _outside_engine_level() -> int:
 def warn(message, category=UserWarning) -> None:
     """warnings.warn(message, category) reported at the first frame outside engine/."""
     warnings.warn(message, category, stacklevel=_outside_engine_level())
+
+
+# NumPy reports floating-point trouble (log(0), 0/0, overflow, a NaN cast to an integer) as a
+# RuntimeWarning from the Python line that called the ufunc; PyTorch computes the same nan/inf
+# silently. The filter below silences exactly those NumPy messages when that line is engine code
+# (the warning's module is engine or engine.*): no per-op cost, NumPy's own error state
+# (np.seterr) is untouched, and a user's own NumPy code keeps its warnings.
+FLOATING_POINT_MESSAGE = r"(invalid value|divide by zero|overflow|underflow) encountered in "
+
+
+def silence_numpy_floating_point_warnings_in_engine() -> None:
+    warnings.filterwarnings("ignore", message=FLOATING_POINT_MESSAGE, category=RuntimeWarning,
+                            module=r"engine(\.|$)")

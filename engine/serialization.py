@@ -19,6 +19,7 @@ load (PyTorch keeps them sharing). The legacy pre-1.6 (non-zip) format is not re
 from __future__ import annotations
 
 import collections
+import _compat_pickle
 import contextlib
 import io
 import os
@@ -280,6 +281,9 @@ class _Unpickler(pickle.Unpickler):
         self.storages: dict[str, tuple] = {}
 
     def find_class(self, module, name):
+        if (module, name) in _compat_pickle.NAME_MAPPING:    # protocol 2 writes Python 2's names
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         found = _allowed(module, name)
         if found is not None:
             return found

@@ -303,6 +303,8 @@ OPS += [   # engine.linalg: inputs made well-conditioned (and symmetric where th
     OpInfo("linalg_svd_U", lambda m, a: m.linalg.svd(a, full_matrices=False).U ** 2, [((4, 3),), ((3, 5),)]),
     OpInfo("linalg_svd_Vh", lambda m, a: m.linalg.svd(a, full_matrices=False)[2] ** 2, [((4, 3),), ((3, 5),)]),
     OpInfo("linalg_svd_full", lambda m, a: m.linalg.svd(a)[0] ** 2, [((3, 3),)]),
+    OpInfo("svd_U_S", lambda m, a: m.svd(a).U ** 2 * m.svd(a).S.sum(), [((4, 3),), ((3, 5),)]),
+    OpInfo("svd_V", lambda m, a: a.svd(some=False).V ** 2, [((4, 3),), ((3, 3),)]),
     OpInfo("linalg_pinv", lambda m, a: m.linalg.pinv(a), [((4, 3),), ((2, 3, 5),)]),
     OpInfo("pinverse", lambda m, a: m.pinverse(a), [((3, 4),)]),
     OpInfo("matrix_norm_nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), [((4, 3),)]),

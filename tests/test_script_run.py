@@ -113,9 +113,9 @@ def test_a_missing_torch_name_is_one_line_with_the_scripts_line(tmp_path):
     result = run_script(path, timeout=60)
     assert result.status == "error"
     assert result.error == "torch.nn.FractionalMaxPool3d is not in gradstudio's engine (train.py:6)"
-    imported = write_script(tmp_path, "import torch.onnx\n", "export.py")
+    imported = write_script(tmp_path, "import torch.fx\n", "trace.py")
     assert run_script(imported, timeout=60).error == \
-        "torch.onnx is not in gradstudio's engine (export.py:1)"
+        "torch.fx is not in gradstudio's engine (trace.py:1)"
 
 
 def test_a_syntax_error_names_line_and_column(tmp_path):

@@ -105,10 +105,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     from .engine import grad as _grad
     inputs = _as_tuple(inputs)
     outs = _outputs(func, inputs)
-    rng = np.random.default_rng(0)
     if grad_outputs is None:
-        grad_outputs = tuple(tensor(rng.standard_normal(o._a.shape), dtype=o.dtype, device=o.device,
-                                    requires_grad=True) for o in outs)
+        # PyTorch's draw (torch.testing.make_tensor(low=-1, high=1)): U(-1, 1) from the global
+        # generator, so the random numbers a program draws afterwards are torch's too
+        from .._dtype import float64
+        from ..ops import empty
+        grad_outputs = tuple(empty(o.shape, dtype=o.dtype if o.is_floating_point() else float64,
+                                   device=o.device).uniform_(-1, 1).requires_grad_() for o in outs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
 

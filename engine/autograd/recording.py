@@ -188,6 +188,18 @@ def _renamed(kwargs, aliases, name):
     return kwargs
 
 
+def _into_out(op, name, args, kwargs):
+    """op(*args, out=t): computed as without `out`, then written into t (engine.ops._core.write_out);
+    the one place every registered op handles PyTorch's `out=`."""
+    kwargs = dict(kwargs)
+    out = kwargs.pop("out")
+    result = op(*args, **kwargs)
+    if out is None:
+        return result
+    from ..ops._core import write_out
+    return write_out(name, result, out)
+
+
 def recorded(fn, name=None):
     """The op `fn` as the registry exposes it: a call is reported to the active observers.
     Ops taking `dim`/`keepdim` also accept NumPy's `axis`/`keepdims`, as PyTorch's do."""
@@ -196,6 +208,8 @@ def recorded(fn, name=None):
 
     if aliases is None:
         def op(*args, **kwargs):
+            if kwargs and "out" in kwargs:
+                return _into_out(op, name, args, kwargs)
             if dispatch is None:
                 if active is None:
                     return fn(*args, **kwargs)
@@ -203,8 +217,11 @@ def recorded(fn, name=None):
             return dispatch(name, fn, args, kwargs)
     else:
         def op(*args, **kwargs):
-            if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
-                kwargs = _renamed(kwargs, aliases, name)
+            if kwargs:
+                if "axis" in kwargs or "keepdims" in kwargs:
+                    kwargs = _renamed(kwargs, aliases, name)
+                if "out" in kwargs:
+                    return _into_out(op, name, args, kwargs)
             if dispatch is None:
                 if active is None:
                     return fn(*args, **kwargs)

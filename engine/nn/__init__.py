@@ -3,7 +3,7 @@ with torch.nn's names and behaviour."""
 from engine.nn.parameter import Parameter, UninitializedParameter, UninitializedBuffer
 from engine.nn.modules import *  # noqa: F401,F403 - the layer classes, listed in __all__
 from engine.nn.modules import __all__ as _modules_all
-from engine.nn import functional, init, utils
+from engine.nn import functional, init, utils, parallel
 from engine.nn import _functional_extra, _functional_3d
 
 # The functions of _functional_extra and _functional_3d are part of engine.nn.functional.
@@ -13,4 +13,4 @@ for _module in (_functional_extra, _functional_3d):
     functional.__all__ = list(dict.fromkeys(functional.__all__ + _module.__all__))
 del _name, _module
 
-__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "functional", "init", "utils"] + list(_modules_all)
+__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "functional", "init", "utils", "parallel"] + list(_modules_all)

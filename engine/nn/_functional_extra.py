@@ -14,6 +14,7 @@ import numpy as np
 
 import engine
 from engine._warnings import warn
+from engine.nn._losses import legacy_reduction
 from engine.nn import functional as F
 from engine.autograd import Function
 from engine.nn._activation_grads import hardtanh_backward
@@ -546,6 +547,7 @@ def _reduce(loss, reduction: str):
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False):
     """KL(target || exp(input)) pointwise: target * (log target - input) (0 where target is 0)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if reduction == "mean":
         warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
@@ -562,11 +564,13 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None,
                         reduce=None, reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     zero = engine.zeros_like(input)
     loss = (engine.where(target != 1, (margin - input).clamp_min(0), zero)
             + engine.where(target != -1, input, zero))
@@ -574,11 +578,13 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _reduce(F.softplus(-target * input), reduction)
 
 
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
                           reduce=None, reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     eps = 1e-12
     dim = input1.ndim - 1
     prod = (input1 * input2).sum(dim)
@@ -593,6 +599,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_aver
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     d_ap = pairwise_distance(anchor, positive, p, eps)
     d_an = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -602,6 +609,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
 
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
                      size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if log_input:
         loss = engine.exp(input) - target * input
     else:
@@ -632,6 +640,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 import engine
+from engine._warnings import warn
 from engine.autograd import Function
 from engine.ops._registry import op
 from engine.nn._arrays import (Node, array_of, name_node, namespace_of, record,
@@ -22,6 +23,18 @@ REDUCTIONS = ("none", "mean", "sum")
 def _check_reduction(reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """The reduction the deprecated `size_average`/`reduce` arguments stand for (PyTorch's
+    _Reduction.legacy_get_string, with its warning); `reduction` when neither is given."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.")
+    return ret
 
 
 def _reduce(loss, reduction: str):
@@ -106,15 +119,17 @@ def _difference_loss_call(loss, input, target, reduction, param=None):
 
 
 @op(namespace="nn.functional")
-def mse_loss(input, target, reduction: str = "mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean (or sum) of the squared differences."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     return _difference_loss_call(_MseLoss, input, target, reduction)
 
 
 @op(namespace="nn.functional")
-def l1_loss(input, target, reduction: str = "mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Mean (or sum) of the absolute differences (composed of sub, abs and the reduction, as
     PyTorch's graph shows it)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _warn_if_broadcasting(input, target)
     return _reduce((input - target).abs(), reduction)
@@ -127,10 +142,12 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
 
 
 @op(namespace="nn.functional")
-def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (L1 when beta is 0)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if beta == 0.0:
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     return _difference_loss_call(_SmoothL1Loss, input, target, reduction, beta)
 
 
@@ -175,8 +192,10 @@ name_node(_BinaryCrossEntropy, "BinaryCrossEntropyBackward0",
 
 
 @op(namespace="nn.functional")
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
     """-(t log p + (1-t) log(1-p)) with each log clamped at -100, as PyTorch does."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_shape(input, target, "binary_cross_entropy")
     _check_reduction(reduction)
     a = array_of(input)
@@ -239,9 +258,10 @@ name_node(_BCEWithLogits, "BinaryCrossEntropyWithLogitsBackward0",
 
 
 @op(namespace="nn.functional")
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None):
     """binary_cross_entropy(sigmoid(input), target), without overflow for large logits."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     _check_reduction(reduction)
     return _BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
@@ -309,8 +329,10 @@ def _classes_last(input, target):
 
 
 @op(namespace="nn.functional")
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean"):
     """Negative log-likelihood of class indices `target` under log-probabilities `input`."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if target.dtype not in (engine.int64, engine.int32):
         raise RuntimeError(f"nll_loss: expected target of dtype int64 (class indices), got "
@@ -326,10 +348,11 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
 
 
 @op(namespace="nn.functional")
-def cross_entropy(input, target, weight=None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """log_softmax over dim 1 then the negative log-likelihood; `target` holds class indices
     (integer, shape without C) or class probabilities (float, same shape as input)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
@@ -349,7 +372,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             return -picked.sum(class_dim)
         total = -picked.sum()                      # PyTorch's order: sum, negate, divide
         return total if reduction == "sum" else total / (input.numel() // n_classes)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
         return nll
     flat_logp, flat_target, unflatten = _classes_last(logp, target)

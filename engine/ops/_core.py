@@ -254,6 +254,41 @@ def _number(s, a):
     return z
 
 
+def write_out(name, result, out):
+    """`result` written into the caller's `out=` tensor (or tuple of tensors), as PyTorch's out
+    variants do: no autograd through it, a cast only within the same kind, a resize (with
+    PyTorch's warning when `out` held elements) when the shapes differ. Returns `out`."""
+    if _isinst(out, (tuple, list)):
+        results = result if _isinst(result, tuple) else (result,)
+        if len(out) != len(results):
+            raise TypeError(f"{name}(): argument 'out' must be a tuple of {len(results)} Tensors")
+        return type(result)(*(write_out(name, r, o) for r, o in zip(results, out))) \
+            if hasattr(result, "_fields") else tuple(write_out(name, r, o) for r, o in zip(results, out))
+    if not _isinst(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if not _isinst(result, Tensor):
+        result = _as_tensor(result)
+    if _gs.enabled and (result._rg or out._rg):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    a, o = result._a, out._a
+    if a.dtype != o.dtype and not np.can_cast(a.dtype, o.dtype, "same_kind"):
+        raise RuntimeError(f"result type {_type_word(result)} can't be cast to the desired output type "
+                           f"{_type_word(out)}")
+    if tuple(o.shape) != tuple(a.shape):
+        if o.size:
+            from .._warnings import warn
+            warn(f"An output with one or more elements was resized since it had shape {list(o.shape)}, "
+                 f"which does not match the required output shape {list(a.shape)}. This behavior is "
+                 "deprecated, and in a future PyTorch release outputs will not be resized unless they "
+                 "have zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, "
+                 "to zero elements with t.resize_(0).")
+        out.resize_(a.shape)
+    out._a[...] = a
+    out._ver[0] += 1
+    return out
+
+
 def _ns(a):
     """The namespace that owns array `a` (NumPy on the CPU, CuPy on cuda): op code calls
     `_ns(a).f(a)`, never `np.f(a)`, on data arrays."""
@@ -301,7 +336,9 @@ def sum_to(g, shape):
     if gs == tuple(shape):
         return g
     lead = len(gs) - len(shape)
-    if lead < 0:
+    if lead < 0:    # a value written with extra leading size-1 dims (x[i] = v of shape (1, 1))
+        if builtins.all(s == 1 for s in shape[:-lead]):
+            return sum_to(g, tuple(shape[-lead:])).reshape(tuple(shape))
         raise ValueError("cannot sum to a larger shape")
     red = list(range(lead))
     for i, s in enumerate(shape):

@@ -62,7 +62,7 @@ def add(input, other, *, alpha=1, out=None):
         if not _isinst(input, Tensor):  # scalar + tensor: PyTorch keeps the tensor first
             input, other = other, input
         _finish(t, n, (input, other))
-    return t if out is None else _out(t, out)
+    return t
 
 
 class SubBackward0(Node):
@@ -96,7 +96,7 @@ def sub(input, other, *, alpha=1, out=None):
         n = new_node(SubBackward0)
         n.alpha = alpha
         _finish(t, n, (input, other))
-    return _out(t, out)
+    return t
 
 
 subtract = sub
@@ -120,7 +120,7 @@ def rsub(input, other, *, alpha=1):
 class MulBackward0(Node):
     __slots__ = ()
     formula = "MulBackward0: self: grad * other, other: grad * self"
-    saved_names = ("self", "other")
+    saved_names = ("other", "self")     # PyTorch's order: saved tensors hooks see other first
 
     def backward(self, g):
         s, v = self._saved, self._sver
@@ -128,7 +128,7 @@ class MulBackward0(Node):
         # otherwise `saved` raises the version error (or the freed-graph error)
         if s is None or (v[0] is not None and s[0]._ver[0] != v[0]) or (v[1] is not None and s[1]._ver[0] != v[1]):
             s = self.saved
-        a, b = s
+        b, a = s
         n = self._next
         return (_grad_times(g, b) if n[0][0] is not None else None,
                 _grad_times(g, a) if n[1][0] is not None else None)
@@ -160,8 +160,8 @@ def mul(input, other, *, out=None):
         t = _wrap(xa * _number(other, xa) if type(xa) is _ndarray and xa.size < _MIN_KERNEL
                   else _arith(operator.mul, xa, other))
         if input._rg and _gs.enabled:
-            _finish(t, new_node(MulBackward0), (input, other), (None, other))
-        return t if out is None else _out(t, out)
+            _finish(t, new_node(MulBackward0), (input, other), (other, None))
+        return t
     if type(input) is Tensor and type(other) is Tensor and input._a.dtype is other._a.dtype and (
             type(input._a) is type(other._a)):      # benchmark case `tiny`: same-dtype tensors, no promotion
         xa, ya = input._a, other._a
@@ -175,8 +175,8 @@ def mul(input, other, *, out=None):
         n = _finish(t, new_node(MulBackward0), (input, other))._node
         # save only what the formula needs: other for self's grad, self for other's grad
         e = n._next
-        _save(n, (input if e[1][0] is not None else None, other if e[0][0] is not None else None))
-    return t if out is None else _out(t, out)
+        _save(n, (other if e[0][0] is not None else None, input if e[1][0] is not None else None))
+    return t
 
 
 multiply = mul
@@ -209,7 +209,7 @@ def div(input, other, *, rounding_mode=None, out=None):
                 r = r.astype(xa.dtype)
         else:
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-        return _out(_wrap(_res(r)), out)
+        return _wrap(_res(r))
     if xa.dtype.kind in "iub":          # true division of integers gives the default float
         fdt = get_default_dtype().np
         ydt = getattr(ya, "dtype", None)
@@ -223,7 +223,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     if _gs.enabled and (input._rg or (_isinst(other, Tensor) and other._rg)):
         n = new_node(DivBackward0)
         _finish(t, n, (input, other), (input if _isinst(other, Tensor) and other._rg else None, other))
-    return _out(t, out)
+    return t
 
 
 divide = true_divide = div
@@ -350,7 +350,7 @@ def pow(input, exponent, *, out=None):
             _finish(t, n, (input, exponent))
             n._saved = (input, exponent, _SavedOutput(t))
             n._sver = (input._ver[0], exponent._ver[0], t._ver[0])
-        return _out(t, out)
+        return t
     p = _scalar(exponent)
     xa = input._a
     if xa.dtype.kind in "iub":
@@ -371,7 +371,7 @@ def pow(input, exponent, *, out=None):
         n = new_node(PowBackward0)
         n.exponent = p
         _finish(t, n, (input,), (input,))
-    return _out(t, out)
+    return t
 
 
 @op
@@ -383,16 +383,6 @@ def square(input):
 def float_power(input, exponent):
     return pow(input.double() if _isinst(input, Tensor) else input,
                exponent.double() if _isinst(exponent, Tensor) else exponent)
-
-
-def _out(t, out):
-    if out is None:
-        return t
-    with no_grad():
-        out.resize_(t.shape) if out.shape != t.shape else None
-        out._a[...] = t._a
-        out._ver[0] += 1
-    return out
 
 
 class LerpBackward0(Node):
@@ -454,6 +444,13 @@ pow_ = op(pow_, "pow_", function=False)
 
 neg_ = make_inplace(neg)
 neg_ = op(neg_, "neg_")
+negative_ = neg_
+alias(negative_, "negative_")
+multiply_, divide_, subtract_ = mul_, div_, sub_
+alias(multiply_, "multiply_", function=False)
+alias(divide_, "divide_", function=False)
+alias(subtract_, "subtract_", function=False)
+floor_divide_ = op(make_inplace(floor_divide), "floor_divide_", function=False)
 
 
 square_ = make_inplace(square, "self")

@@ -197,3 +197,26 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def bincount(input, weights=None, minlength=0):
     return _wrap(_ns(input._a).bincount(input._a, None if weights is None else weights._a, minlength).astype(
         np.int64 if weights is None else weights._a.dtype))
+
+
+# in-place comparisons and logical/bitwise ops: the result (0/1 for a float self) written into self
+from ._core import make_inplace  # noqa: E402
+
+eq_ = op(make_inplace(eq), "eq_", function=False)
+ne_ = op(make_inplace(ne), "ne_", function=False)
+lt_ = op(make_inplace(lt), "lt_", function=False)
+le_ = op(make_inplace(le), "le_", function=False)
+gt_ = op(make_inplace(gt), "gt_", function=False)
+ge_ = op(make_inplace(ge), "ge_", function=False)
+greater_, greater_equal_, less_, less_equal_, not_equal_ = gt_, ge_, lt_, le_, ne_
+for _f, _n in ((greater_, "greater_"), (greater_equal_, "greater_equal_"), (less_, "less_"),
+               (less_equal_, "less_equal_"), (not_equal_, "not_equal_")):
+    alias(_f, _n, function=False)
+logical_and_ = op(make_inplace(logical_and), "logical_and_", function=False)
+logical_or_ = op(make_inplace(logical_or), "logical_or_", function=False)
+logical_xor_ = op(make_inplace(logical_xor), "logical_xor_", function=False)
+logical_not_ = op(make_inplace(logical_not), "logical_not_", function=False)
+bitwise_and_ = op(make_inplace(bitwise_and), "bitwise_and_", function=False)
+bitwise_or_ = op(make_inplace(bitwise_or), "bitwise_or_", function=False)
+bitwise_xor_ = op(make_inplace(bitwise_xor), "bitwise_xor_", function=False)
+bitwise_not_ = op(make_inplace(bitwise_not), "bitwise_not_", function=False)

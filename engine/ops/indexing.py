@@ -243,6 +243,17 @@ def _masked_zero(g, key):
     return t
 
 
+def _drop_leading_ones(xa, k, va):
+    """`va` without the leading size-1 dims it has beyond the indexed region's, as PyTorch
+    drops them (t[2] = ones(1, 1) writes one element; NumPy refuses a (1, 1) into a scalar)."""
+    if not hasattr(va, "ndim") or va.ndim == 0 or va.shape[0] != 1:     # a scalar, or no leading 1
+        return va
+    extra = va.ndim - xa[k].ndim
+    if extra > 0 and builtins.all(d == 1 for d in va.shape[:extra]):
+        return va.reshape(va.shape[extra:])
+    return va
+
+
 def _setitem(x, key, value):
     """x[key] = value, in place (CopySlices / IndexPutBackward0 when autograd records it)."""
     k = _np_key(key)
@@ -258,6 +269,7 @@ def _setitem(x, key, value):
                 va = va.item()
             else:
                 check_same_device(x._a, va)
+        va = _drop_leading_ones(x._a, k, va)
     else:
         va = value
     if not rec:

@@ -481,10 +481,28 @@ def _svd(A, full_matrices, name):
     return U, S, Vh
 
 
-@op(function=False, method=False)
+@op(namespace="linalg")                  # engine.linalg.svd
 def svd(A, full_matrices=True, *, driver=None, out=None):
     """A = U diag(S) Vh, singular values descending (reduced with full_matrices=False)."""
     return _Svd(*_svd(A, full_matrices, "svd"))
+
+
+_SvdTorch = return_type("svd", ["U", "S", "V"])
+
+
+@op("svd")                               # engine.svd / Tensor.svd, torch.svd's older interface
+def svd_usv(input, some=True, compute_uv=True, *, out=None):
+    """input = U diag(S) V^T with V (not Vh); reduced unless some=False. Without compute_uv,
+    U and V are zero-filled (m, m) and (n, n) matrices, as in PyTorch."""
+    if not compute_uv:
+        S = _svd(input.detach(), False, "svd")[1]
+        m, n = input.shape[-2:]
+        batch = tuple(input.shape[:-2])
+        zeros = ops.zeros
+        return _SvdTorch(zeros(batch + (m, m), dtype=input.dtype, device=input.device), S,
+                         zeros(batch + (n, n), dtype=input.dtype, device=input.device))
+    U, S, Vh = _svd(input, not some, "svd")
+    return _SvdTorch(U, S, Vh.mT)
 
 
 @op(function=False, method=False)

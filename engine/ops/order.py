@@ -17,33 +17,24 @@ from .._dtype import is_floating
 from ..autograd.grad_mode import state as _gs
 from ._core import return_type, _finish, _ns, _res, _wdim, _wrap
 from ._registry import op
+from .reductions import ScatterToIndices
 from .. import ops
 
 _RESULT = {n: return_type(n) for n in ("kthvalue", "mode", "nanmedian")}
 _REPLAY_BUDGET = 1 << 18      # elements: beyond it the CPU answers as cuda does (no replay)
 
 
-class KthvalueBackward0(Node):
-    __slots__ = ("shape", "dim", "keepdim")
+class KthvalueBackward0(ScatterToIndices):
+    __slots__ = ()
     formula = "KthvalueBackward0: self: grad scattered to indices (zeros elsewhere)"
-    saved_names = ("indices",)
-    saved_attrs = ("dim", "keepdim")
-
-    def backward(self, g):
-        idx, = self.saved
-        if not self.shape:
-            return g
-        if not self.keepdim:
-            g, idx = g.unsqueeze(self.dim), idx.unsqueeze(self.dim)
-        return ops.zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
 
 
-class ModeBackward0(KthvalueBackward0):
+class ModeBackward0(ScatterToIndices):
     __slots__ = ()
     formula = "ModeBackward0: self: grad scattered to indices (zeros elsewhere)"
 
 
-class NanmedianBackward1(KthvalueBackward0):
+class NanmedianBackward1(ScatterToIndices):
     __slots__ = ()
     formula = "NanmedianBackward1: self: grad scattered to indices (zeros elsewhere)"
 

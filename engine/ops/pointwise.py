@@ -660,3 +660,7 @@ deg2rad_ = op(deg2rad_, "deg2rad_")
 
 rad2deg_ = make_inplace(rad2deg)
 rad2deg_ = op(rad2deg_, "rad2deg_")
+
+
+fmod_ = op(make_inplace(fmod, "self"), "fmod_", function=False)
+remainder_ = op(make_inplace(remainder, "self"), "remainder_", function=False)

@@ -176,12 +176,20 @@ def _prod_others(x, dim):
     return left * right
 
 
+def _multiply_reduce(a, axis, keepdims, dtype):
+    """a.prod(...), calling NumPy's ufunc from here so that an overflow's RuntimeWarning comes
+    from engine code, which engine._warnings silences (PyTorch gives inf silently)."""
+    if type(a) is np.ndarray:
+        return np.multiply.reduce(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return a.prod(axis=axis, keepdims=keepdims, dtype=dtype)
+
+
 @op
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     a = input._a
     adt = _acc_dtype(a, dtype)
     if dim is None:
-        t = _wrap(_res(a.prod(dtype=adt)))
+        t = _wrap(_res(_multiply_reduce(a, None, False, adt)))
         if _gs.enabled and input._rg:
             n = new_node(ProdBackward0)
             n.shape = a.shape
@@ -190,7 +198,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
             n._sver = (input._ver[0], 0)
         return t
     d = _wdim(dim, a.ndim)
-    t = _wrap(_res(a.prod(axis=d, keepdims=keepdim, dtype=adt)))
+    t = _wrap(_res(_multiply_reduce(a, d, keepdim, adt)))
     if _gs.enabled and input._rg:
         n = new_node(ProdBackward1)
         n.shape, n.dim, n.keepdim = a.shape, d, keepdim
@@ -246,7 +254,11 @@ class CumprodBackward0(Node):
 def cumprod(input, dim, *, dtype=None):
     a = input._a
     d = _wdim(dim, a.ndim)
-    r = _ns(a).cumprod(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
+    if type(a) is np.ndarray:   # the ufunc called here: an overflow is engine's (silenced), not numpy's
+        r = np.multiply.accumulate(a.reshape(-1) if a.ndim == 0 else a, axis=d, dtype=_acc_dtype(a, dtype))
+        r = r.reshape(a.shape)
+    else:
+        r = _ns(a).cumprod(a, axis=d if a.ndim else None, dtype=_acc_dtype(a, dtype)).reshape(a.shape)
     t = _wrap(_res(r))
     if _gs.enabled and input._rg:
         n = new_node(CumprodBackward0)
@@ -278,18 +290,25 @@ class MinBackward1(MaxBackward1):
     formula = "MinBackward1: self: grad evenly split among the elements equal to the min"
 
 
-class MaxBackward0(Node):
+class ScatterToIndices(Node):
+    """The backward of a reduction along `dim` that selects one element per slice (max, min,
+    median, kthvalue, mode with a dim): the gradient goes to the selected indices."""
     __slots__ = ("shape", "dim", "keepdim")
-    formula = "MaxBackward0: self: grad scattered to indices (zeros elsewhere)"
     saved_names = ("indices",)
     saved_attrs = ("dim", "keepdim")
 
     def backward(self, g):
         idx, = self.saved
+        if not self.shape:
+            return g
         if not self.keepdim:
-            g = g.unsqueeze(self.dim)
-            idx = idx.unsqueeze(self.dim)
+            g, idx = g.unsqueeze(self.dim), idx.unsqueeze(self.dim)
         return ops.zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
+
+
+class MaxBackward0(ScatterToIndices):
+    __slots__ = ()
+    formula = "MaxBackward0: self: grad scattered to indices (zeros elsewhere)"
 
 
 class MinBackward0(MaxBackward0):
@@ -925,19 +944,9 @@ class MedianBackward0(Node):
         return m * (g / m.sum())
 
 
-class MedianBackward1(Node):
-    __slots__ = ("shape", "dim", "keepdim")
+class MedianBackward1(ScatterToIndices):
+    __slots__ = ()
     formula = "MedianBackward1: self: grad scattered to indices (zeros elsewhere)"
-    saved_names = ("indices",)
-    saved_attrs = ("dim", "keepdim")
-
-    def backward(self, g):
-        idx, = self.saved
-        if not self.shape:
-            return g
-        if not self.keepdim:
-            g, idx = g.unsqueeze(self.dim), idx.unsqueeze(self.dim)
-        return ops.zeros(self.shape, dtype=g.dtype, device=g.device).scatter(self.dim, idx, g)
 
 
 @op
@@ -1152,3 +1161,9 @@ def corrcoef(input):
     c = c / sd.view(-1, 1)
     c = c / sd.view(1, -1)
     return ops.clamp(c, -1, 1)
+
+
+from ._core import make_inplace  # noqa: E402
+
+cumsum_ = op(make_inplace(cumsum), "cumsum_", function=False)
+cumprod_ = op(make_inplace(cumprod, "self"), "cumprod_", function=False)

@@ -441,7 +441,7 @@ def cat(tensors, dim=0, *, out=None):
         n.dim = d
         n.sizes = tuple(t.shape[d] if t.ndim == ref.ndim else 0 for t in tensors)
         _finish(res, n, tensors)
-    return ops.arithmetic._out(res, out)
+    return res
 
 
 concat = concatenate = cat
@@ -480,7 +480,7 @@ def stack(tensors, dim=0, *, out=None):
         n = new_node(StackBackward0)
         n.dim, n.count = d, len(tensors)
         _finish(res, n, tensors)
-    return ops.arithmetic._out(res, out)
+    return res
 
 
 @op(method=False)
@@ -1009,3 +1009,75 @@ def sum_to_size(self, *size):
     if not ok:
         raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
     return sum_to(self, size)
+
+
+# -- in-place shape changes: unsqueeze_, squeeze_, t_, transpose_ (swapdims_, swapaxes_) -------
+class UnsqueezeBackward1(UnsqueezeBackward0):
+    __slots__ = ()
+    formula = "UnsqueezeBackward1: self: grad.squeeze(dim)"
+
+
+class SqueezeBackward3(SqueezeBackward0):
+    __slots__ = ()
+    formula = "SqueezeBackward3: self: grad.reshape(self.shape)"
+
+
+class SqueezeBackward5(SqueezeBackward0):
+    __slots__ = ()
+    formula = "SqueezeBackward5: self: grad.reshape(self.shape)"
+
+
+class TransposeBackward1(TransposeBackward0):
+    __slots__ = ()
+    formula = "TransposeBackward1: self: grad.transpose(dim0, dim1)"
+
+
+class TBackward1(TBackward0):
+    __slots__ = ()
+    formula = "TBackward1: self: grad.t()"
+
+
+def _reshape_in_place(x, view_op, node_cls):
+    """x becomes view_op(x) in place, as PyTorch's shape-changing in-place ops: the same data, a
+    new shape, the version bumped, and with grad x's history continues through view_op's node
+    under PyTorch's in-place name (node_cls)."""
+    from ..autograd.views import _check_inplace, _rebase
+    if _gs.enabled and x._rg and x._node is None and x._base is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    _check_inplace(x)
+    r = view_op(x)
+    x._a = r._a
+    n = r._node
+    if n is not None:
+        n.__class__ = node_cls
+        _rebase(x, n, 0, bump=False, view=False)
+    x._ver[0] += 1
+    if x._base is not None:
+        x._vv = x._ver[0]
+    return x
+
+
+@op(function=False)
+def unsqueeze_(input, dim):
+    return _reshape_in_place(input, lambda x: unsqueeze(x, dim), UnsqueezeBackward1)
+
+
+@op(function=False)
+def squeeze_(input, dim=None):
+    cls = SqueezeBackward3 if dim is None else SqueezeBackward5 if _isinst(dim, (tuple, list)) else SqueezeBackward4
+    return _reshape_in_place(input, lambda x: squeeze(x, dim), cls)
+
+
+@op(function=False)
+def transpose_(input, dim0, dim1):
+    return _reshape_in_place(input, lambda x: transpose(x, dim0, dim1), TransposeBackward1)
+
+
+swapaxes_ = swapdims_ = transpose_
+alias(swapaxes_, "swapaxes_", function=False)
+alias(swapdims_, "swapdims_", function=False)
+
+
+@op(function=False)
+def t_(input):
+    return _reshape_in_place(input, t, TBackward1)

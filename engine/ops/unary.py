@@ -305,7 +305,7 @@ def clamp(input, min=None, max=None, *, out=None):
         if _needs(input, min, max):
             n = new_node(ClampBackward0)
             _finish(t, n, (input, min, max), (input, min, max))
-        return ops.arithmetic._out(t, out)
+        return t
     a = input._a
     if a.dtype.kind in "iub" and (_isinst(min, float) or _isinst(max, float)):
         a = a.astype(get_default_dtype().np)
@@ -316,7 +316,7 @@ def clamp(input, min=None, max=None, *, out=None):
         n = new_node(ClampBackward1)
         n.min, n.max = min, max
         _finish(t, n, (input,), (input,))
-    return ops.arithmetic._out(t, out)
+    return t
 
 
 clip = clamp
@@ -497,3 +497,21 @@ ceil_ = op(ceil_, "ceil_")
 
 round_ = make_inplace(round)
 round_ = op(round_, "round_")
+
+
+# the other in-place variants PyTorch has for these (engine.X_ and Tensor.X_ as in torch)
+acos_ = op(make_inplace(acos, "self"), "acos_")
+asin_ = op(make_inplace(asin, "self"), "asin_")
+atan_ = op(make_inplace(atan, "self"), "atan_")
+cosh_ = op(make_inplace(cosh, "self"), "cosh_")
+sinh_ = op(make_inplace(sinh, "self"), "sinh_")
+tan_ = op(make_inplace(tan, "self"), "tan_")
+erf_ = op(make_inplace(erf, "self"), "erf_")
+log2_ = op(make_inplace(log2, "self"), "log2_")
+log10_ = op(make_inplace(log10, "self"), "log10_")
+arccos_, arcsin_, arctan_ = acos_, asin_, atan_
+alias(arccos_, "arccos_")
+alias(arcsin_, "arcsin_")
+alias(arctan_, "arctan_")
+absolute_ = abs_
+alias(absolute_, "absolute_", function=False)

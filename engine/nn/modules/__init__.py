@@ -4,12 +4,11 @@ from engine.nn.modules.container import (Sequential, ModuleList, ModuleDict, Par
                                          ParameterDict)
 from engine.nn.modules.linear import Linear, Identity, Flatten, Unflatten, Bilinear
 from engine.nn.modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
-                                    ConvTranspose3d, MaxPool2d)
-from engine.nn.modules.pooling import (MaxPool1d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
-                                       AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
-from engine.nn.modules.pooling import MaxUnpool1d, MaxUnpool2d
-from engine.nn.modules.pooling_3d import (MaxPool3d, MaxUnpool3d, AvgPool3d, AdaptiveAvgPool3d,
-                                          AdaptiveMaxPool3d)
+                                    ConvTranspose3d)
+from engine.nn.modules.pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d,
+                                       AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,
+                                       AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                                       AdaptiveMaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from engine.nn.modules.upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from engine.nn.modules.activation import (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softplus,
                                           Softmax, LogSoftmax, SiLU, Mish, SELU, ReLU6, ELU,
@@ -30,6 +29,10 @@ from engine.nn.modules.rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell,
 from engine.nn.modules.transformer import (MultiheadAttention, TransformerEncoderLayer,
                                            TransformerEncoder, TransformerDecoderLayer,
                                            TransformerDecoder, Transformer)
+from engine.nn.modules import activation as _activation, linear as _linear, transformer as _transformer
+# where torch's module paths name these classes (pickles and safe_globals lists spell them so)
+_activation.MultiheadAttention = MultiheadAttention
+_linear.NonDynamicallyQuantizableLinear = _transformer.NonDynamicallyQuantizableLinear
 from engine.nn.modules.parallel import DataParallel
 from engine.nn.modules.lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyConv3d, LazyBatchNorm1d,
                                     LazyBatchNorm2d)

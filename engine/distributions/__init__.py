@@ -1,5 +1,5 @@
 """Probability distributions with `torch.distributions`' names and draws: `Normal`, `Uniform`,
-`Bernoulli`, `Categorical` (sample / rsample, log_prob, entropy, mean, variance, ...).
+`Bernoulli`, `Categorical`, `Multinomial` (sample / rsample, log_prob, entropy, mean, variance, ...).
 
 Samples come from the same engine random ops PyTorch's classes call (normal_, uniform, bernoulli,
 multinomial), so a seed gives PyTorch's samples where those ops match PyTorch's streams.
@@ -11,7 +11,7 @@ import math
 
 import engine
 
-__all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "kl_divergence"]
+__all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "Multinomial", "kl_divergence"]
 
 
 def _as_param(value, like=None):
@@ -274,3 +274,10 @@ def kl_divergence(p, q):
         return t1 + t2
     raise NotImplementedError(f"No KL(p || q) is implemented for {type(p).__name__} and "
                               f"{type(q).__name__}")
+
+
+# torch's submodule layout (torch.distributions.normal.Normal, ...): the classes above under those
+# names, and the distributions defined in their own module
+from engine.distributions import (bernoulli, categorical, distribution, kl, normal,  # noqa: E402,F401
+                                  uniform)
+from engine.distributions.multinomial import Multinomial  # noqa: E402

@@ -12,6 +12,7 @@ import random
 import numpy as np
 
 import engine
+from engine._warnings import warn
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
            "random_split", "Sampler", "RandomSampler", "SequentialSampler", "SubsetRandomSampler",
@@ -166,10 +167,10 @@ class RandomSampler(Sampler):
                  generator=None):
         if not isinstance(replacement, bool):
             raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
-        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
-            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
         self.data_source, self.replacement = data_source, replacement
         self._num_samples, self.generator = num_samples, generator
+        if not isinstance(self.num_samples, int) or self.num_samples <= 0:   # an empty dataset too, as torch
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
 
     @property
     def num_samples(self) -> int:
@@ -437,6 +438,9 @@ class DataLoader:
         return int(engine.empty((), dtype=engine.int64).random_(generator=self.generator).item())
 
     def __iter__(self):
+        if self.pin_memory and not engine.accelerator.is_available():
+            warn("'pin_memory' argument is set as true but no accelerator is found, then device "
+                 "pinned memory won't be used.")
         if self.num_workers == 0:
             if not isinstance(self.generator, np.random.Generator):
                 self._draw_base_seed()      # PyTorch's _base_seed draw, as its iterator does
@@ -507,3 +511,7 @@ class DataLoader:
 
 def _identity(sample):
     return sample
+
+
+# torch's submodule layout (torch.utils.data.dataloader.DataLoader, .dataset, .sampler)
+from engine.utils.data import dataloader, dataset, sampler  # noqa: E402,F401

@@ -1,0 +1,9 @@
+"""`engine.backends.mps`: Apple's Metal backend, which the engine does not have."""
+
+
+def is_available():
+    return False
+
+
+def is_built():
+    return False

@@ -1,0 +1,4 @@
+"""`torch.distributions.distribution`'s name for `engine.distributions.Distribution`."""
+from engine.distributions import Distribution
+
+__all__ = ["Distribution"]
