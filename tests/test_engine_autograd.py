@@ -734,3 +734,15 @@ def test_output_nr_like_torch():
                     [t.output_nr for t in x.detach().unbind(0)], a.output_nr, b.output_nr, b.detach().output_nr))
     assert got[0] == got[1]
     assert got[0][1] == [0, 1, 2] and got[0][10:12] == (1, 2)
+
+
+def test_relu_gradient_keeps_nan_and_signed_zero_where_the_input_passes():
+    # the relu/hardtanh gradient is `grad where mask else +0.0`, bit for bit as np.where gives it
+    x = engine.tensor([[-1.0, 2.0, 3.0, -4.0, 5.0, 0.0]], requires_grad=True)
+    g = np.array([[np.nan, np.nan, -0.0, -0.0, -np.inf, 7.0]], np.float32)
+    engine.relu(x).backward(engine.tensor(g))
+    got = x.grad.numpy()
+    want = np.where(x.detach().numpy() > 0, g, np.float32(0))
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

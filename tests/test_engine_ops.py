@@ -76,3 +76,43 @@ def test_graph_structure_matches_torch(op, i):
         return (name, tuple((shape(n, depth + 1), nr) for n, nr in node.next_functions))
 
     assert shape(op.fn(engine, *ex).grad_fn) == shape(op.fn(torch, *tx).grad_fn)
+
+
+@pytest.mark.parametrize("dtype", [engine.float32, engine.float64])
+def test_small_tensor_and_python_number_give_numpys_result_for_every_number(dtype):
+    # small float tensors take Python numbers as cached 0-d arrays of their dtype: the result must
+    # be NumPy's with the number itself, signed zeros, NaN, overflow and repeated calls included
+    x = engine.tensor([-1.5, 0.0, 2.25, 3e38], dtype=dtype, requires_grad=True)
+    a = x.detach().numpy()
+    with np.errstate(over="ignore"):
+        for s in [1.0001, 1.0001, 0.0, -0.0, float("nan"), float("inf"), 1e300, 2, -3, 2**70]:
+            for got, want in [((x * s).detach().numpy(), a * s), ((x + s).detach().numpy(), a + s),
+                              ((x - s).detach().numpy(), a - s)]:
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+            x.grad = None
+            (x * s).backward(engine.ones_like(x))
+            np.testing.assert_array_equal(x.grad.numpy(), np.full_like(a, s))
+            np.testing.assert_array_equal(np.signbit(x.grad.numpy()), np.signbit(np.full_like(a, s)))
+
+
+@pytest.mark.parametrize("shape,ishape,dim", [((5, 4), (9, 3), 0), ((3, 4, 6), (2, 4, 11), 2), ((7,), (20,), 0)])
+def test_scatter_add_and_gather_grad_add_duplicates_as_add_at_does(shape, ishape, dim):
+    # scatter_add (and so gather's gradient) runs on a flat index: the same float32 sums, in the
+    # same order, as np.add.at with scatter_add's index tuple
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal(shape).astype(np.float32)
+    src = rng.standard_normal(ishape).astype(np.float32)
+    idx = rng.integers(0, shape[dim], ishape)
+    want = base.copy()
+    key = list(np.indices(ishape, sparse=True))
+    key[dim] = idx
+    np.add.at(want, tuple(key), src)
+    got = engine.tensor(base).scatter_add(dim, engine.tensor(idx), engine.tensor(src))
+    np.testing.assert_array_equal(got.numpy(), want)
+    x = engine.tensor(base, requires_grad=True)
+    x.gather(dim, engine.tensor(idx)).backward(engine.tensor(src))
+    want_grad = np.zeros(shape, np.float32)
+    np.add.at(want_grad, tuple(key), src)
+    np.testing.assert_array_equal(x.grad.numpy(), want_grad)

@@ -10,7 +10,7 @@ from ..autograd.graph import Node, _SavedOutput, new_node
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad, state as _gs
 from .._dtype import get_default_dtype, result_type
-from ._core import make_inplace, _save, _arith, _finish, _float_array, _isinst, _ndarray, _needs, _ns, _pair, _res, _save_result, _scalar, _wrap
+from ._core import make_inplace, _save, _arith, _number, _finish, _float_array, _isinst, _ndarray, _needs, _ns, _pair, _res, _save_result, _scalar, _wrap
 from ._registry import op, alias
 from .. import ops
 from .._kernels import MIN_SIZE as _MIN_KERNEL     # below it _arith is the plain operator
@@ -38,7 +38,7 @@ def _fast_operands(input, other):
             if ya.dtype is xa.dtype and type(ya) is type(xa):
                 return xa, ya
         elif (to is float or to is int) and is_floating(xa.dtype):
-            return xa, other
+            return xa, (_number(other, xa) if type(xa) is _ndarray and xa.size < _MIN_KERNEL else other)
     return None
 
 
@@ -146,7 +146,9 @@ def _grad_times(g, y):
             if ya.dtype is ga.dtype and type(ya) is type(ga):
                 return _wrap(ga * ya if ga.size < _MIN_KERNEL else _arith(operator.mul, ga, ya))
         elif ty is float or ty is int:
-            return _wrap(ga * y if ga.size < _MIN_KERNEL else _arith(operator.mul, ga, y))
+            if type(ga) is _ndarray and ga.size < _MIN_KERNEL:
+                return _wrap(ga * _number(y, ga))
+            return _wrap(_arith(operator.mul, ga, y))
     return g * y
 
 
@@ -155,7 +157,8 @@ def mul(input, other, *, out=None):
     # benchmark case `chain` (y * 1.0001): a floating Tensor times a Python number needs no promotion
     if type(input) is Tensor and (type(other) is float or type(other) is int) and is_floating(input._a.dtype):
         xa = input._a
-        t = _wrap(xa * other if type(xa) is _ndarray and xa.size < _MIN_KERNEL else _arith(operator.mul, xa, other))
+        t = _wrap(xa * _number(other, xa) if type(xa) is _ndarray and xa.size < _MIN_KERNEL
+                  else _arith(operator.mul, xa, other))
         if input._rg and _gs.enabled:
             _finish(t, new_node(MulBackward0), (input, other), (other, None))
         return t

@@ -360,18 +360,32 @@ def _scatter_idx(ia, d):
     return tuple(grids)
 
 
+def _scatter_add_into(r, d, ia, sv):
+    """np.add.at(r, _scatter_idx(ia, d), sv) on a C-contiguous NumPy array r. With every index in
+    range it runs as one flat index into r raveled, which NumPy's add.at takes ~2.5x faster (its
+    fast path wants one 1-D index array; measured for gather's backward, 4096x64 from 1000x64):
+    the same additions in the same order, so the same result. Otherwise add.at with the
+    tuple key, whose error (or wrap-around for negative indices) stays as it was."""
+    key = _scatter_idx(ia, d)
+    if (ia.size and r.ndim and r.flags.c_contiguous and 0 <= ia.min() and ia.max() < r.shape[d]
+            and all(n <= m for i, (n, m) in enumerate(zip(ia.shape, r.shape)) if i != d)):
+        flat = np.ravel_multi_index(key, r.shape)
+        np.add.at(r.reshape(-1), flat.reshape(-1), np.broadcast_to(sv, flat.shape).reshape(-1))
+    else:
+        np.add.at(r, key, sv)
+
+
 @op
 def scatter_add(input, dim, index, src):
     d = _wdim(dim, input.ndim)
     r = input._a.copy()
     ia = index._a
-    key = _scatter_idx(ia, d)
     sv = src._a[tuple(slice(0, s) for s in ia.shape)]
     if type(r) is _ndarray:
-        np.add.at(r, key, sv)
+        _scatter_add_into(r, d, ia, sv)
     else:
         import cupyx
-        cupyx.scatter_add(r, key, sv)
+        cupyx.scatter_add(r, _scatter_idx(ia, d), sv)
     t = _wrap(r)
     if _needs(input, src):
         n = new_node(ScatterAddBackward0)
