@@ -746,3 +746,19 @@ def test_relu_gradient_keeps_nan_and_signed_zero_where_the_input_passes():
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("name", ["relu", "hardtanh", "relu6", "leaky_relu"])
+def test_a_nan_input_passes_the_gradient_as_pytorchs_formulas(name):
+    # threshold_backward is `self <= threshold ? 0 : grad` and hardtanh_backward
+    # `self <= min || self >= max ? 0 : grad`: a NaN compares false, so its gradient passes
+    fn = getattr(engine.nn.functional, name)
+    x = engine.tensor([float("nan"), -2.0, 0.0, 0.5, 1.0, 7.0], requires_grad=True)
+    fn(x).backward(engine.full((6,), 2.0))
+    want = {"relu": [2, 0, 0, 2, 2, 2], "hardtanh": [2, 0, 2, 2, 0, 0],
+            "relu6": [2, 0, 0, 2, 2, 0], "leaky_relu": [0.02, 0.02, 0.02, 2, 2, 2]}[name]
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([float("nan"), -2.0, 0.0, 0.5, 1.0, 7.0], requires_grad=True)
+    getattr(torch.nn.functional, name)(t).backward(torch.full((6,), 2.0))
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6)

@@ -37,7 +37,7 @@ class _ThresholdBackward(Function):
     def forward(ctx, grad, source, threshold):
         ctx.save_for_backward(source)
         ctx.threshold = threshold
-        return _masked(grad, array_of(source) > threshold)
+        return _masked(grad, ~(array_of(source) <= threshold))     # NaN passes, as in PyTorch
 
     @staticmethod
     def backward(ctx, gg):
@@ -64,7 +64,7 @@ class _HardtanhBackward(Function):
         ctx.save_for_backward(source)
         ctx.bounds = (min_val, max_val)
         s = array_of(source)
-        return _masked(grad, (s > min_val) & (s < max_val))
+        return _masked(grad, ~((s <= min_val) | (s >= max_val)))   # NaN passes, as in PyTorch
 
     @staticmethod
     def backward(ctx, gg):
@@ -81,7 +81,8 @@ name_node(_HardtanhBackward, "HardtanhBackwardBackward0",
 
 
 def threshold_backward(grad, source, threshold: float = 0.0):
-    """grad where source > threshold, else 0 (relu's gradient given its result)."""
+    """0 where source <= threshold, else grad (relu's gradient given its result; a NaN source
+    passes the gradient, as PyTorch's threshold_backward)."""
     return _ThresholdBackward.apply(grad, source, threshold)
 
 
@@ -91,5 +92,5 @@ def leaky_relu_backward(grad, source, negative_slope: float):
 
 
 def hardtanh_backward(grad, source, min_val: float, max_val: float):
-    """grad where min_val < source < max_val, else 0."""
+    """0 where source <= min_val or source >= max_val, else grad (NaN passes, as in PyTorch)."""
     return _HardtanhBackward.apply(grad, source, min_val, max_val)
