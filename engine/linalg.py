@@ -2,18 +2,18 @@
 
 `vector_norm`, `norm` and `matrix_norm` ("fro", 1, -1, inf, -inf) record
 LinalgVectorNormBackward0 as PyTorch's do; matrix_norm 2, -2 and "nuc" go through svdvals.
-inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv and matrix_exp live in
+inv, det, slogdet, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv, matrix_exp and matrix_power live in
 engine/ops/linalg.py (forward and backward formula side by side); cross in engine/ops/products.py.
 """
 from . import ops as _ops
 from .ops._core import _wdim
 from .ops.linalg import (LinAlgError, inv, det, linalg_slogdet as slogdet, solve, cholesky, qr, eigh, eigvalsh,
-                         svd, svdvals, pinv, matrix_exp)
+                         svd, svdvals, pinv, matrix_exp, matrix_power)
 from .ops.products import _linalg_cross as cross
 from .ops._registry import op
 
 __all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
-           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "cross"]
+           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "matrix_power", "cross"]
 
 
 @op(namespace="linalg")

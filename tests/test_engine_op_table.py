@@ -609,3 +609,11 @@ OPS += [   # engine/nn/_functional_3d.py's one-node ops (average pooling, resamp
                                                                               align_corners=False),
            [((1, 1, 3, 4), (1, 2, 2, 2))], grad_fn="GridSampler2DBackward0"),
 ]
+
+
+OPS += [   # tests/test_compat_missing_ops.py has more: matrix_power, take, put, quantile, scatter_reduce
+    OpInfo("matrix_power", lambda m, a: m.matrix_power(a, 5), [((3, 3),)], grad_fn="MmBackward0"),
+    OpInfo("matrix_power_3", lambda m, a: a.matrix_power(3), [((2, 2),), ((2, 3, 3),)]),
+    OpInfo("matrix_power_neg", lambda m, a: m.linalg.matrix_power(a * 0.3 + m.eye(3, dtype=a.dtype, device=a.device), -2),
+           [((3, 3),)]),
+]

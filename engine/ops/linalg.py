@@ -598,3 +598,34 @@ def matrix_exp(A):
         n = new_node(LinalgMatrixExpBackward0)
         _record(n, (t,), (A,), (A,))
     return t
+
+
+@op
+def matrix_power(input, n):
+    """input (..., m, m) to the integer power n: n >= 0 by repeated squaring (PyTorch's order of
+    products, so the same graph of MmBackward0 nodes), n < 0 as inv(input) to the power -n;
+    n == 0 is the identity (a copy into input's clone, whose gradient is zero)."""
+    if input.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
+    if input.shape[-1] != input.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{input.shape[-2]} by {input.shape[-1]} matrices")
+    n = int(n)
+    if n == 0:
+        eye = ops.eye(input.shape[-1], dtype=input.dtype, device=input.device)
+        return input.clone().copy_(eye.expand(input.shape))
+    a = inv(input) if n < 0 else input
+    if n in (1, -1):
+        return a if n < 0 else a.clone()      # PyTorch's grad_fn: LinalgInvExBackward0, CloneBackward0
+    n = abs(n)
+    if n == 2:
+        return ops.matmul(a, a)
+    if n == 3:
+        return ops.matmul(ops.matmul(a, a), a)
+    z = result = None
+    while n:
+        z = a if z is None else ops.matmul(z, z)
+        if n & 1:
+            result = z if result is None else ops.matmul(result, z)
+        n >>= 1
+    return result
