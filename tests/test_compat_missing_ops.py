@@ -75,3 +75,40 @@ def test_matrix_power_errors():
         _errors(lambda: engine.matrix_power(engine.tensor(a), 2), lambda: torch.matrix_power(torch.tensor(a), 2))
     _errors(lambda: engine.linalg.matrix_power(engine.tensor([[1, 2], [3, 4]]), -1),
             lambda: torch.linalg.matrix_power(torch.tensor([[1, 2], [3, 4]]), -1))
+
+
+# -- take / put ---------------------------------------------------------------------------------
+
+X34 = np.random.default_rng(1).uniform(-2, 2, (3, 4))
+
+
+@pytest.mark.parametrize("index", [[[0, 5], [5, -1]], [11, 11, 11, 0], [], 3])
+def test_take_gradcheck_and_torch(index):
+    assert gradcheck(lambda a: engine.take(a, engine.tensor(index)), [_t(X34)])
+    _same_values_and_grads(lambda m, a: a.take(m.tensor(index, dtype=m.int64)), [X34])
+    _same_values_and_grads(lambda m, a: m.take(a.t(), m.tensor(index, dtype=m.int64)), [X34])   # a strided input
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_put_gradcheck_and_torch(accumulate):
+    idx = [[1, 7], [-1, 1]] if accumulate else [[1, 7], [-1, 0]]    # a write at a repeated index: the last wins
+    src = np.random.default_rng(2).uniform(-1, 1, (2, 2))
+    assert gradcheck(lambda a, s: a.put(engine.tensor(idx), s, accumulate), [_t(X34), _t(src)])
+    _same_values_and_grads(lambda m, a, s: m.put(a, m.tensor(idx), s, accumulate=accumulate), [X34, src])
+    _same_values_and_grads(lambda m, a, s: (a * 2).put_(m.tensor(idx), s, accumulate) * a, [X34, src])
+
+
+def test_take_put_printing_and_errors():
+    torch = pytest.importorskip("torch")
+    for m in (engine, torch):
+        m.a = m.arange(12.).reshape(3, 4)
+    assert repr(engine.a.take(engine.tensor([[0, -1], [5, 5]]))) == repr(torch.a.take(torch.tensor([[0, -1], [5, 5]])))
+    assert repr(engine.tensor(3.).take(engine.tensor([0, 0]))) == repr(torch.tensor(3.).take(torch.tensor([0, 0])))
+    assert repr(engine.a.put_(engine.tensor([1, 1]), engine.tensor([5., 6.]), accumulate=True)) == \
+        repr(torch.a.put_(torch.tensor([1, 1]), torch.tensor([5., 6.]), accumulate=True))
+    for i in ([12], [-13], [1.0]):
+        _errors(lambda: engine.a.take(engine.tensor(i)), lambda: torch.a.take(torch.tensor(i)))
+    for i, s in (([12], [1.]), ([1, 2], [1.]), ([1, 2], [1, 2])):
+        _errors(lambda: engine.a.put(engine.tensor(i), engine.tensor(s)),
+                lambda: torch.a.put(torch.tensor(i), torch.tensor(s)))
+    del engine.a, torch.a

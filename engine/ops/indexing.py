@@ -1,5 +1,5 @@
 """Indexing: getitem/setitem, gather/scatter, index_select/index_add/index_fill/index_put,
-masked_fill/masked_select/masked_scatter, tril/triu, diagonal/diag/diag_embed/trace.
+masked_fill/masked_select/masked_scatter, tril/triu, diagonal/diag/diag_embed/trace, take/put.
 """
 import builtins
 import math
@@ -919,3 +919,95 @@ def fill_diagonal_(self, fill_value, wrap=False):
     else:
         self[(ops.arange(self.shape[0], device=self.device),) * self.ndim] = fill_value
     return self
+
+
+# -- take / put: flat indices into input as if it were 1-D -------------------------------------------
+
+def _flat_index(input, index, name):
+    """index's array, flattened, after PyTorch's checks (dtype; range on the CPU only: a check on
+    cuda would read the indices back to the host, where PyTorch asserts on the device)."""
+    ia = index._a
+    if ia.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected a long tensor for index, but got {_type_word(index)}")
+    ia = ia.reshape(-1)
+    n = input.numel()
+    if type(ia) is _ndarray and ia.size:
+        lo, hi = int(ia.min()), int(ia.max())
+        bad = hi if hi >= n else (lo if lo < -n else None)
+        if bad is not None or n == 0:
+            raise IndexError(f"out of range: tried to access index {bad if bad is not None else lo} on a tensor "
+                             f"of {n} elements.")
+    return ia
+
+
+class TakeBackward0(Node):
+    __slots__ = ("shape",)
+    formula = "TakeBackward0: self: zeros_like(self).put_(index, grad, accumulate=True)"
+    saved_names = ("index",)
+
+    def backward(self, g):
+        idx, = self.saved
+        n = int(np.prod(self.shape))
+        return _index_fill_grad(g.reshape(-1), (n,), (idx._a,), accumulate=True).view(self.shape)
+
+
+@op
+def take(input, index):
+    """input's elements at flat `index` (input read as if 1-D, negative indices from the end), in
+    index's shape; the gradient adds up at repeated indices."""
+    ia = _flat_index(input, index, "take")
+    t = _wrap(_res(input._a.reshape(-1)[ia].reshape(index.shape)))
+    if _gs.enabled and input._rg:
+        n = new_node(TakeBackward0)
+        n.shape = input._a.shape
+        _finish(t, n, (input,), (_wrap(ia),))
+    return t
+
+
+class PutBackward0(Node):
+    __slots__ = ("accumulate", "source_shape")
+    formula = ("PutBackward0: self: accumulate ? grad : grad.put(index, zeros_like(source), false), "
+               "source: grad.take(index).reshape_as(source)")
+    saved_names = ("index",)
+    saved_attrs = ("accumulate",)
+
+    def backward(self, g):
+        idx, = self.saved
+        nx = self._next
+        gs = take(g, idx).reshape(self.source_shape) if nx[1][0] is not None else None
+        gx = None
+        if nx[0][0] is not None:
+            gx = g if self.accumulate else put(g, idx, ops.zeros(idx.shape, dtype=g.dtype, device=g.device))
+        return gx, gs
+
+
+@op
+def put(input, index, source, accumulate=False):
+    """A copy of input with source's elements written (accumulate: added) at flat `index`."""
+    if source.dtype != input.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{_type_word(input)} and source.dtype = {_type_word(source)}")
+    if source.numel() != index.numel():
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    ia = _flat_index(input, index, "put_")
+    check_same_device(input._a, source._a)
+    r = input._a.copy()
+    flat, sv = r.reshape(-1), source._a.reshape(-1)
+    if not accumulate:
+        flat[ia] = sv
+    elif type(r) is _ndarray:
+        np.add.at(flat, ia, sv)
+    else:
+        import cupyx
+        cupyx.scatter_add(flat, ia, sv)
+    t = _wrap(flat.reshape(r.shape))
+    if _needs(input, source):
+        n = new_node(PutBackward0)
+        n.accumulate, n.source_shape = bool(accumulate), source._a.shape
+        _finish(t, n, (input, source), (_wrap(ia),))
+    return t
+
+
+put_ = make_inplace(put)
+put_ = op(put_, "put_", function=False)
