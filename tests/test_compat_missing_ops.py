@@ -112,3 +112,73 @@ def test_take_put_printing_and_errors():
         _errors(lambda: engine.a.put(engine.tensor(i), engine.tensor(s)),
                 lambda: torch.a.put(torch.tensor(i), torch.tensor(s)))
     del engine.a, torch.a
+
+
+# -- quantile / nanquantile ---------------------------------------------------------------------
+
+def test_tensor_from_python_floats_in_float64_does_not_round_through_float32():
+    """tensor(0.3, dtype=float64) is the double 0.3 (quantile's ranks q * (n - 1) depend on it)."""
+    assert engine.tensor(0.3, dtype=engine.float64).item() == 0.3
+    assert engine.tensor([[0.1, 2]], dtype=engine.float64).tolist() == [[0.1, 2.0]]
+    assert engine.scalar_tensor(0.3, dtype=engine.float64).item() == 0.3
+    assert engine.tensor(0.3).item() == float(np.float32(0.3))
+
+
+QX = np.random.default_rng(4).permutation(24).reshape(2, 3, 4) * 0.37 - 4.0      # distinct values
+QNAN = QX.copy()
+QNAN[0, 1, 2] = QNAN[1, 0, 0] = QNAN[1, 0, 3] = np.nan
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_quantile_gradcheck_and_torch(name, interpolation):
+    """All dims, keepdim, float and 1-D q (0, 1 and ranks landing exactly on an element included)."""
+    for dim in (None, 0, 1, -1):
+        for keepdim in (False, True):
+            for q in (0.3, 0.0, 1.0, [0.1, 0.5, 0.75, 1.0]):
+                def fn(m, a):
+                    qq = q if isinstance(q, float) else m.tensor(q, dtype=a.dtype)
+                    return getattr(m, name)(a, qq, dim, keepdim, interpolation=interpolation)
+                _same_values_and_grads(fn, [QX])
+                if dim in (None, 1) and keepdim is False:
+                    assert gradcheck(lambda a: fn(engine, a), [_t(QX)])
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_quantile_with_nan_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    for dim in (None, 0, 2):
+        for interpolation in ("linear", "nearest", "midpoint"):
+            for q in (0.5, [0.0, 0.45, 1.0]):
+                e = getattr(engine, name)(engine.tensor(QNAN), q if isinstance(q, float) else engine.tensor(q, dtype=engine.float64),
+                                          dim, interpolation=interpolation)
+                t = getattr(torch, name)(torch.tensor(QNAN), q if isinstance(q, float) else torch.tensor(q, dtype=torch.float64),
+                                         dim, interpolation=interpolation)
+                np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12, atol=1e-15)   # NaN where torch has NaN
+    x = [[1.0, float("nan")], [float("nan"), float("nan")]]
+    assert repr(getattr(engine, name)(engine.tensor(x), 0.5, dim=1)) == repr(getattr(torch, name)(torch.tensor(x), 0.5, dim=1))
+
+
+def test_quantile_printing_0d_and_float32():
+    torch = pytest.importorskip("torch")
+    for call in (lambda m: m.quantile(m.tensor(3.), 0.5, dim=0), lambda m: m.tensor(3.).quantile(0.2, keepdim=True),
+                 lambda m: m.arange(10.).reshape(2, 5).quantile(m.tensor([0.1, 0.9]), dim=1, keepdim=True),
+                 lambda m: m.tensor([1., 2., 4.], requires_grad=True).nanquantile(0.3)):
+        assert repr(call(engine)) == repr(call(torch))
+
+
+def test_quantile_errors():
+    torch = pytest.importorskip("torch")
+    calls = [lambda m, f: f(m.a, 1.5), lambda m, f: f(m.a, 2.0), lambda m, f: f(m.a, -0.1),
+             lambda m, f: f(m.a, m.tensor([0.2, 1.2])), lambda m, f: f(m.a, m.tensor([[0.2]])),
+             lambda m, f: f(m.a.long(), 0.5), lambda m, f: f(m.a, m.tensor(0.5, dtype=m.float64)),
+             lambda m, f: f(m.zeros(0), 0.5), lambda m, f: f(m.a, 0.5, interpolation="cubic"),
+             lambda m, f: f(m.a, 0.5, dim=2), lambda m, f: f(m.a, 1e-7 - 1)]
+    for m in (engine, torch):
+        m.a = m.ones(3, 4)
+    try:
+        for name in ("quantile", "nanquantile"):
+            for c in calls:
+                _errors(lambda: c(engine, getattr(engine, name)), lambda: c(torch, getattr(torch, name)))
+    finally:
+        del engine.a, torch.a

@@ -53,8 +53,9 @@ def _create(device, build):
         return build(cupy())
 
 
-def _infer_np(data):
-    """NumPy array from nested Python data, with PyTorch's dtype inference."""
+def _infer_np(data, floats=None):
+    """NumPy array from nested Python data, with PyTorch's dtype inference (Python floats in
+    `floats`, default the default dtype: tensor(0.3, dtype=float64) must not round through float32)."""
     if _isinst(data, Tensor):
         return data._a
     if _isinst(data, (_ndarray, np.generic)):
@@ -70,13 +71,13 @@ def _infer_np(data):
             return np.array(data, dtype=np.bool_)
         if builtins.all(_isinst(v, (int, np.integer, bool, np.bool_)) for v in flat):
             return np.array(data, dtype=np.int64)
-        return np.array(data, dtype=get_default_dtype().np)
+        return np.array(data, dtype=floats or get_default_dtype().np)
     if _isinst(data, bool):
         return np.array(data, dtype=np.bool_)
     if _isinst(data, int):
         return np.array(data, dtype=np.int64)
     if _isinst(data, float):
-        return np.array(data, dtype=get_default_dtype().np)
+        return np.array(data, dtype=floats or get_default_dtype().np)
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
 
 
@@ -105,7 +106,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         _warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
               "or sourceTensor.detach().clone().requires_grad_(True), rather than "
               "torch.tensor(sourceTensor).")
-    a = _infer_np(data)
+    a = _infer_np(data, None if dtype is None else np.float64)
     if dtype is not None:
         a = a.astype(_dtype.to_np(dtype), copy=True)
     else:

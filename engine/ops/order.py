@@ -1,5 +1,6 @@
 """Order statistics along a dim: kthvalue, mode, nanmedian, each returning torch.return_types'
-(values, indices) with the gradient sent to the selected element.
+(values, indices) with the gradient sent to the selected element; quantile and nanquantile
+(PyTorch's composition of sort, gather and lerp, at the end).
 
 Values come from array sorts and partitions. Which index is reported when the selected value
 occurs more than once in its slice is not documented by PyTorch: its CPU kernels report whatever
@@ -15,10 +16,12 @@ import numpy as np
 from ..autograd.graph import Node, _SavedOutput, new_node
 from .._dtype import is_floating
 from ..autograd.grad_mode import state as _gs
-from ._core import return_type, _finish, _ns, _res, _wdim, _wrap
+from ._core import return_type, _finish, _isinst, _ns, _res, _wdim, _wrap
 from ._registry import op
 from .reductions import ScatterToIndices
 from .. import ops
+from .._tensor import Tensor
+from .._dtype import float32, float64
 
 _RESULT = {n: return_type(n) for n in ("kthvalue", "mode", "nanmedian")}
 _REPLAY_BUDGET = 1 << 18      # elements: beyond it the CPU answers as cuda does (no replay)
@@ -291,3 +294,87 @@ def nanmedian(input, dim=None, keepdim=False):
     idx = xp.take_along_axis(xp.argsort(rows, axis=1, kind="stable"), k[:, None], 1)[:, 0]
     vals = xp.take_along_axis(rows, idx[:, None], 1)[:, 0]
     return _selected(input, d, keepdim, vals, idx, NanmedianBackward1, "nanmedian")
+
+
+# -- quantile / nanquantile: PyTorch's composition (sort, gather below and above, lerp) ----------
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
+    """PyTorch's quantile_compute, op for op, so values, gradient (to the two sorted neighbours,
+    with the interpolation weights) and grad_fn graph are PyTorch's."""
+    if not _isinst(q, Tensor):
+        if not 0 <= q <= 1:
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q:g}")
+        q = ops.scalar_tensor(q, dtype=input.dtype, device=input.device)
+    if input.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if q.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input.dtype not in (float32, float64):
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if q.dtype != input.dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    if input.device != q.device:
+        raise RuntimeError(f"quantile() q tensor must be on the same device as the input tensor")
+    if type(q._a) is np.ndarray and not bool(((q._a >= 0) & (q._a <= 1)).all()):   # no read back on cuda
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, "
+                           f"but got {interpolation}")
+    d = None if dim is None else _wdim(dim, input.ndim)
+    if d is not None and input.ndim > 0:
+        out_shape = list(input.shape)
+        if keepdim:
+            out_shape[d] = 1
+        else:
+            del out_shape[d]
+    else:
+        out_shape = [1] * input.ndim if keepdim else []
+    if d is None:
+        sorted_ = input.flatten().sort().values
+    elif d == input.ndim - 1:
+        sorted_ = input.sort().values
+    else:
+        sorted_ = input.unsqueeze(-1).transpose(d, -1).sort().values
+    in_shape = out_shape + [sorted_.shape[-1]]
+    sorted_ = sorted_.view(in_shape)
+    if sorted_.shape[-1] > 2 ** 24:
+        raise RuntimeError("quantile() input tensor is too large")
+    qd = q.detach()
+    if ignore_nan:
+        ranks = qd * (sorted_.isnan().logical_not().sum(-1, True) - 1)
+        ranks = ranks.masked_fill(ranks < 0, 0)
+    else:
+        last = sorted_.shape[-1] - 1
+        r, nan = ops.broadcast_tensors(qd * last, sorted_.isnan().any(-1, True))
+        ranks = r.masked_fill(nan, last)
+    if interpolation == "lower":
+        ranks = ranks.floor()
+    elif interpolation == "higher":
+        ranks = ranks.ceil()
+    elif interpolation == "nearest":
+        ranks = ranks.round()
+    below = ranks.long()
+    values = sorted_.gather(-1, below)
+    if interpolation in ("linear", "midpoint"):
+        weights = ops.full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - below
+        values = values.lerp(sorted_.gather(-1, ranks.ceil().long()), weights)
+    if q.ndim == 0:
+        return values.squeeze_(-1)
+    return values.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
+
+
+@op
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """The q-th quantiles of input (all of it, or along dim), interpolating between the two
+    nearest sorted elements; a NaN in a slice makes its quantile NaN. q: a float or 1-D tensor
+    in [0, 1] (a 1-D q puts its quantiles along a new first dim)."""
+    return _quantile(input, q, dim, keepdim, interpolation, False)
+
+
+@op
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """quantile ignoring NaN (a slice of NaN only gives NaN)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True)
