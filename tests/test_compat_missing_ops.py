@@ -182,3 +182,56 @@ def test_quantile_errors():
                 _errors(lambda: c(engine, getattr(engine, name)), lambda: c(torch, getattr(torch, name)))
     finally:
         del engine.a, torch.a
+
+
+# -- scatter_reduce -------------------------------------------------------------------------------
+
+SX = np.random.default_rng(5).uniform(-2, 2, (3, 4))
+SS = np.random.default_rng(6).uniform(-2, 2, (3, 3))
+SR = [[0, 1, 0], [2, 3, 3], [3, 3, 1]]
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+def test_scatter_reduce_gradcheck_and_torch(reduce, include_self):
+    def fn(m, a, b):
+        return a.scatter_reduce(1, m.tensor(SR), b, reduce, include_self=include_self)
+    assert gradcheck(lambda a, b: fn(engine, a, b), [_t(SX), _t(SS)])
+    _same_values_and_grads(fn, [SX, SS])
+    # zeros (prod's single and double zeros) and ties (amax/amin split the gradient), along dim 0
+    x, s = SX.copy(), SS.copy()
+    x[1, 2] = s[0, 0] = s[2, 1] = s[2, 2] = 0.0
+    s[1, 1] = x[3 % 3, 1]
+    s[0, 2] = s[1, 2]
+    for dim, idx in ((1, SR), (0, [[0, 1, 2], [2, 2, 0], [0, 0, 0]])):
+        _same_values_and_grads(lambda m, a, b: m.scatter_reduce(a, dim, m.tensor(idx), b, reduce,
+                                                                include_self=include_self), [x, s])
+
+
+def test_scatter_reduce_in_place_integers_printing_and_errors():
+    torch = pytest.importorskip("torch")
+    for m in (engine, torch):
+        m.a = m.zeros(2, 3)
+    try:
+        for reduce in ("sum", "prod", "mean", "amax", "amin"):
+            for inc in (True, False):
+                e = engine.tensor([[1, 2, 3]]).scatter_reduce(1, engine.tensor([[0, 0, 2]]), engine.tensor([[5, 7, 9]]),
+                                                              reduce, include_self=inc)
+                t = torch.tensor([[1, 2, 3]]).scatter_reduce(1, torch.tensor([[0, 0, 2]]), torch.tensor([[5, 7, 9]]),
+                                                             reduce, include_self=inc)
+                assert repr(e) == repr(t)
+        e, t = engine.a.clone(), torch.a.clone()
+        e.scatter_reduce_(0, engine.tensor([[1, 0, 1]]), engine.tensor([[5., 7, 9]]), "amax", include_self=False)
+        t.scatter_reduce_(0, torch.tensor([[1, 0, 1]]), torch.tensor([[5., 7, 9]]), "amax", include_self=False)
+        assert repr(e) == repr(t)
+        calls = [lambda m: m.a.scatter_reduce(0, m.tensor([[0]]), m.ones(1, 1), "foo"),
+                 lambda m: m.a.scatter_reduce(0, m.tensor([[0.]]), m.ones(1, 1), "sum"),
+                 lambda m: m.a.scatter_reduce(0, m.tensor([[0]]), m.ones(1, 1, dtype=m.float64), "sum"),
+                 lambda m: m.a.scatter_reduce(0, m.tensor([[5]]), m.ones(1, 1), "sum"),
+                 lambda m: m.a.scatter_reduce(1, m.tensor([[-1]]), m.ones(1, 1), "sum"),
+                 lambda m: m.a.scatter_reduce(0, m.tensor([0]), m.ones(1, 1), "sum"),
+                 lambda m: m.a.scatter_reduce(0, m.tensor([[0, 0, 0, 0]]), m.ones(1, 4), "sum")]
+        for c in calls:
+            _errors(lambda: c(engine), lambda: c(torch))
+    finally:
+        del engine.a, torch.a

@@ -239,6 +239,8 @@ def fake_cuda(monkeypatch):
     cupyx = types.ModuleType("cupyx")
     cupyx.errstate = _fake_errstate
     cupyx.scatter_add = lambda a, key, v: np.add.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
+    cupyx.scatter_max = lambda a, key, v: np.maximum.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
+    cupyx.scatter_min = lambda a, key, v: np.minimum.at(a.view(np.ndarray), _unwrap(key), _unwrap(v))
     cupyx.__path__ = []
     special = types.ModuleType("cupyx.scipy.special")
     special.erf = lambda a: _wrap(np.vectorize(math.erf, otypes=[a.dtype])(_unwrap(a)))

@@ -40,6 +40,7 @@ def make_inputs(op, shapes, seed=0):
 
 
 IDX = np.array([[0, 2], [1, 0], [2, 1]])
+SR_IDX = np.array([[0, 1, 0], [2, 3, 3], [3, 3, 1]])     # scatter_reduce's: repeats in each row
 
 OPS = [
     OpInfo("add", lambda m, a, b: m.add(a, b), [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1))]),
@@ -634,6 +635,18 @@ OPS += [   # tests/test_compat_missing_ops.py has more: matrix_power, take, put,
            domain="distinct"),
     OpInfo("nanquantile", lambda m, a: m.nanquantile(a, 0.7, dim=1, interpolation="nearest"), [((3, 5),)],
            domain="distinct"),
+    OpInfo("scatter_reduce_sum", lambda m, a, b: a.scatter_reduce(1, m.tensor(SR_IDX, device=a.device), b, "sum"),
+           [((3, 4), (3, 3))], grad_fn="ScatterReduceBackward0"),
+    OpInfo("scatter_reduce_mean", lambda m, a, b: m.scatter_reduce(a, 1, m.tensor(SR_IDX, device=a.device), b, "mean",
+                                                                   include_self=False), [((3, 4), (3, 3))]),
+    OpInfo("scatter_reduce_amax", lambda m, a, b: a.scatter_reduce(1, m.tensor(SR_IDX, device=a.device), b, "amax"),
+           [((3, 4), (3, 3))], domain="distinct"),
+    OpInfo("scatter_reduce_amin", lambda m, a, b: a.scatter_reduce(0, m.tensor(SR_IDX, device=a.device), b, "amin",
+                                                                   include_self=False), [((4, 3), (3, 3))], domain="distinct"),
+    OpInfo("scatter_reduce_prod", lambda m, a, b: a.scatter_reduce(1, m.tensor(SR_IDX, device=a.device), b, "prod"),
+           [((3, 4), (3, 3))]),
+    OpInfo("scatter_reduce_", lambda m, a, b: (a * 1).scatter_reduce_(1, m.tensor(SR_IDX, device=a.device), b, "sum",
+                                                                      include_self=False), [((3, 4), (3, 3))]),
     OpInfo("nanquantile_nan", lambda m, a: a.masked_fill(a > 1.0, float("nan")).nanquantile(0.4, dim=0),
            [((4, 3),)], domain="distinct"),
 ]

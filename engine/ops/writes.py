@@ -1,4 +1,5 @@
-"""Whole-tensor writes: fill/fill_, zero_, copy_, resize_ (with their backward nodes).
+"""Whole-tensor writes: fill/fill_, zero_, copy_, resize_ (with their backward nodes); scatter_reduce
+(src reduced into a copy of input at index: sum, prod, mean, amax, amin).
 """
 import builtins
 import numpy as np
@@ -6,9 +7,9 @@ import numpy as np
 from ..autograd.graph import Node, new_node
 from ..autograd.grad_mode import state as _gs
 from .._tensor import Tensor
-from ..backend import device_of, to_device
+from ..backend import device_of, to_device, xp_of
 from ..autograd.views import _check_inplace, _rebase
-from ._core import _finish, _inplace, _isinst, _needs, _wrap, _write
+from ._core import make_inplace, _finish, _finish_outputs, _inplace, _wdim, _isinst, _needs, _wrap, _write
 from ._registry import op
 from .. import ops
 
@@ -165,3 +166,130 @@ def resize_(self, *size):
     new[:builtins.min(n, flat.size)] = flat[:builtins.min(n, flat.size)]
     self._a = new.reshape(shape)
     return self
+
+
+# -- scatter_reduce: src's values reduced into input at index along dim --------------------------
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _reduce_at(r, key, sv, reduce):
+    """r[key] (op)= sv with repeats reduced, in place: NumPy's ufunc.at, cupyx's scatter kernels
+    on cuda (prod has none there: it is reduced on the host and copied back)."""
+    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+    if type(r) is np.ndarray:
+        ufunc.at(r, key, sv)
+        return r
+    import cupyx
+    if reduce in ("sum", "mean"):
+        cupyx.scatter_add(r, key, sv)
+    elif reduce == "amax":
+        cupyx.scatter_max(r, key, sv)
+    elif reduce == "amin":
+        cupyx.scatter_min(r, key, sv)
+    else:
+        host = r.get()
+        ufunc.at(host, tuple(k.get() if hasattr(k, "get") else k for k in key), sv.get())
+        r[...] = to_device(host, device_of(r))
+    return r
+
+
+class ScatterReduceBackward0(Node):
+    __slots__ = ("dim", "reduce", "include_self", "src_shape")
+    formula = ("ScatterReduceBackward0: PyTorch's scatter_reduce_backward: sum: grad, grad.gather; mean: "
+               "grad / count; amax/amin: grad split evenly among the elements equal to the result; prod: "
+               "grad * result / element, with zeros handled by products that leave them out; "
+               "include_self=False: self's gradient zero where anything was scattered")
+    saved_names = ("self", "index", "src", "result")
+    saved_attrs = ("dim", "reduce", "include_self")
+
+    def backward(self, g):
+        x, index, src, result = self.saved
+        d, red, inc = self.dim, self.reduce, self.include_self
+        src = src[tuple(slice(0, s) for s in index.shape)] if tuple(src.shape) != tuple(index.shape) else src
+        if red == "sum":
+            gx, gs = g, g.gather(d, index)
+        elif red == "mean":
+            n = ops.ones_like(g) if inc else ops.zeros_like(g)
+            n = n.scatter_add(d, index, ops.ones_like(src))
+            n = n.masked_fill(n == 0, 1)
+            gx = g / n
+            gs = gx.gather(d, index)
+        elif red == "prod":
+            masked_self = x.masked_fill(x == 0, 1)
+            gx = g * scatter_reduce(masked_self, d, index, src, red, include_self=inc) / masked_self
+            src_zero = src == 0
+            zeros = ops.zeros_like(x).scatter_add(d, index, src_zero.to(x.dtype)).gather(d, index)
+            single = src_zero & (zeros == 1)
+            masked_src_result = scatter_reduce(x, d, index, src.masked_fill(single, 1), red, include_self=inc)
+            gs = ops.where(single, (g * masked_src_result).gather(d, index),
+                           (g * result).gather(d, index) / src.masked_fill(src_zero, 1))
+        else:
+            value = result.gather(d, index)
+            self_is = (x == result).to(g.dtype)
+            src_is = (src == value).to(g.dtype)
+            share = g / self_is.scatter_add(d, index, src_is)
+            gx = self_is * share
+            gs = src_is * share.gather(d, index)
+        if not inc:
+            gx = gx.scatter(d, index, 0.0)
+        nx = self._next
+        gs_full = gs
+        if nx[1][0] is not None and tuple(gs.shape) != tuple(self.src_shape):
+            gs_full = ops.zeros(self.src_shape, dtype=g.dtype, device=g.device)
+            gs_full[tuple(slice(0, s) for s in gs.shape)] = gs
+        return (gx if nx[0][0] is not None else None), (gs_full if nx[1][0] is not None else None)
+
+
+@op
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """A copy of input with src's values reduced into it at `index` along dim ("sum", "prod",
+    "mean", "amax", "amin"); include_self=False leaves input's own values out of the reduction
+    wherever something is scattered."""
+    from .indexing import _scatter_idx
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if index._a.dtype not in (np.int64, np.int32):
+        raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
+    if src.dtype != input.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if index.ndim != input.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    d = _wdim(dim, input.ndim)
+    ia = index._a
+    if any(i > n or i > m and k != d for k, (i, n, m) in enumerate(zip(ia.shape, src.shape, input.shape))):
+        raise RuntimeError(f"Expected index {list(ia.shape)} to be no larger than self {list(input.shape)} apart "
+                           f"from dimension {d} and to be no larger size than src {list(src.shape)}")
+    if type(ia) is np.ndarray and ia.size and (ia.min() < 0 or ia.max() >= input.shape[d]):   # CPU: no read back
+        bad = int(ia.min()) if ia.min() < 0 else int(ia.max())
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {input.shape[d]}")
+    key = _scatter_idx(ia, d)
+    sv = src._a[tuple(slice(0, s) for s in ia.shape)]
+    r = input._a.copy()
+    xp = xp_of(r)
+    if not include_self:
+        if reduce in ("sum", "mean"):
+            init = 0
+        elif reduce == "prod":
+            init = 1
+        elif r.dtype.kind in "iub":
+            info = np.iinfo(r.dtype) if r.dtype.kind != "b" else None
+            init = (info.min if reduce == "amax" else info.max) if info else reduce == "amin"
+        else:
+            init = -np.inf if reduce == "amax" else np.inf
+        r[key] = init
+    _reduce_at(r, key, sv, reduce)
+    if reduce == "mean":
+        count = xp.full(r.shape, 1 if include_self else 0, dtype=r.dtype)
+        _reduce_at(count, key, xp.ones(sv.shape, dtype=r.dtype), "sum")
+        count[count == 0] = 1
+        r = r // count if r.dtype.kind in "iu" else r / count
+    t = _wrap(r.astype(input._a.dtype, copy=False))
+    if _needs(input, src):
+        n = new_node(ScatterReduceBackward0)
+        n.dim, n.reduce, n.include_self, n.src_shape = d, reduce, bool(include_self), src._a.shape
+        _finish_outputs((t,), n, (input, src), (input, index, src, t))
+    return t
+
+
+scatter_reduce_ = op(make_inplace(scatter_reduce), "scatter_reduce_", function=False)
