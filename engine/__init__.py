@@ -49,7 +49,7 @@ def _keep_freed_arrays_in_heap():
 _keep_freed_arrays_in_heap()
 
 from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64, uint8, bool_ as bool,
-                     get_default_dtype, set_default_dtype, promote_types, result_type)
+                     get_default_dtype, set_default_dtype, promote_types, result_type, finfo, iinfo)
 from . import autograd      # first: its traversal imports _tensor, which imports autograd.graph and .views
 from ._tensor import Tensor, Size
 from .backend import device, get_default_device, set_default_device

@@ -12,7 +12,7 @@ then computes bfloat16 ops in float32, as PyTorch's CPU kernels do).
 """
 import numpy as np
 
-__all__ = ["dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
+__all__ = ["finfo", "iinfo", "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
            "uint8", "bool_", "get_default_dtype", "set_default_dtype", "promote_types"]
 
 
@@ -215,3 +215,40 @@ LEGACY_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": 
 def legacy_type_name(a):
     """PyTorch's legacy type name of an array's tensor: 'torch.FloatTensor', 'torch.cuda.LongTensor'."""
     return ("torch." if type(a) is np.ndarray else "torch.cuda.") + LEGACY_NAMES[str(a.dtype)]
+
+
+class finfo:
+    """Machine limits of a floating dtype, as `torch.finfo` (default: the default dtype)."""
+
+    def __init__(self, type=None):
+        d = _default.dtype if type is None else type
+        if not isinstance(d, dtype) or not d.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
+                            "to handle 'torch.finfo'")
+        info = np.finfo(d.np) if d.name != "bfloat16" else __import__("ml_dtypes").finfo(d.np)
+        self.bits, self.dtype = int(info.bits), d.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = float(10.0 ** -int(info.precision))
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as `torch.iinfo`."""
+
+    def __init__(self, type):
+        if type is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if not isinstance(type, dtype) or type._cat != 1:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        info = np.iinfo(type.np)
+        self.bits, self.dtype = int(info.bits), type.name
+        self.max, self.min = int(info.max), int(info.min)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

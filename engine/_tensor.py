@@ -332,6 +332,11 @@ class Tensor:
         a = self._a
         return a.ctypes.data if type(a) is _ndarray else a.data.ptr
 
+    def storage_offset(self):
+        """Elements from the start of the storage this tensor views (its root's data) to its own."""
+        root = self._base if self._base is not None else self
+        return (self.data_ptr() - root.data_ptr()) // self._a.itemsize
+
     # -- conversion ---------------------------------------------------------------------------
     def item(self):
         if self._a.size != 1:

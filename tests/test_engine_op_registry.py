@@ -16,10 +16,11 @@ NOT_DIFFERENTIABLE = {   # results are integers/bools or constant almost everywh
     "equal", "isclose", "isfinite", "isinf", "isnan", "logical_not", "nonzero", "unique", "floor_divide",
     "heaviside", "heaviside_", "resize_", "eq", "ne", "not_equal", "ge", "greater_equal", "le", "less_equal",
     "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bucketize", "histc", "isin", "searchsorted", "signbit",
 }
 FACTORIES = {            # no tensor input to differentiate
     "arange", "as_tensor", "asarray", "empty", "empty_like", "from_numpy", "full", "linspace", "logspace", "ones",
-    "ones_like", "zeros", "zeros_like",
+    "ones_like", "zeros", "zeros_like", "tril_indices", "triu_indices",
 }
 RANDOM = {               # draws; tested against PyTorch's streams in test_engine_seeds.py / test_engine_generators.py
     "bernoulli", "bernoulli_", "exponential_", "multinomial", "normal", "normal_", "poisson", "rand", "rand_like",

@@ -220,3 +220,86 @@ bitwise_and_ = op(make_inplace(bitwise_and), "bitwise_and_", function=False)
 bitwise_or_ = op(make_inplace(bitwise_or), "bitwise_or_", function=False)
 bitwise_xor_ = op(make_inplace(bitwise_xor), "bitwise_xor_", function=False)
 bitwise_not_ = op(make_inplace(bitwise_not), "bitwise_not_", function=False)
+
+
+@op
+def signbit(input):
+    """True where the sign bit is set (-0.0, negative numbers, NaNs with the bit set)."""
+    return _wrap(_ns(input._a).signbit(input._a))
+
+
+@op
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each element of `elements` is among `test_elements` (either may be a scalar)."""
+    el = elements._a if _isinst(elements, Tensor) else np.asarray(elements)
+    test = test_elements._a if _isinst(test_elements, Tensor) else np.asarray(test_elements)
+    xp = xp_of(el) if _isinst(elements, Tensor) else xp_of(test)
+    return _wrap(_res(xp.isin(el, test, invert=invert)))
+
+
+@op(method=False)
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """Where each value would go in the innermost dim of `sorted_sequence` to keep it sorted:
+    the first such place, or the last with right=True / side='right'."""
+    if side is not None:
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got "
+                               "side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence._a
+    xp = xp_of(seq)
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, sorter._a, axis=-1)
+    scalar = not _isinst(input, Tensor)
+    values = xp.asarray(input if scalar else input._a, dtype=seq.dtype if scalar else None)
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        idx = xp.searchsorted(seq, values, side=how)
+    else:
+        if values.shape[:-1] != seq.shape[:-1]:
+            raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the "
+                               "first N-1 dimensions of boundaries tensor and input value tensor must "
+                               f"match, but we got boundaries tensor {list(seq.shape)} and input value "
+                               f"tensor {list(values.shape)}")
+        rows_seq, rows_val = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        idx = xp.stack([xp.searchsorted(s, v, side=how) for s, v in zip(rows_seq, rows_val)])
+        idx = idx.reshape(values.shape)
+    return _wrap(_res(idx).astype(np.int32 if out_int32 else np.int64))
+
+
+@op
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value among 1-D `boundaries` (searchsorted with the roles as torch's)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+@op
+def histc(input, bins=100, min=0, max=0):
+    """Counts in `bins` equal-width bins over [min, max] (the data's range when min == max; one
+    either side of it when that is a single value); values outside are ignored. The bin of a value
+    is found against the edges linspace(min, max, bins + 1) in the input's dtype, as PyTorch's
+    kernel corrects its estimate, and `max` itself falls in the last bin."""
+    a = input._a
+    if not is_floating(a.dtype):
+        scalar_type = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                       "uint8": "Byte", "bool": "Bool"}[input.dtype.name]
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{scalar_type}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for dimension 0")
+    if min > max:
+        raise RuntimeError("torch.histc(): max must be larger than min")
+    xp = xp_of(a)
+    lo, hi = float(min), float(max)
+    finite = a[xp.isfinite(a)] if a.size else a
+    if lo == hi and finite.size:
+        lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    edges = ops.linspace(lo, hi, bins + 1, dtype=input.dtype, device=input.device)._a
+    flat = a.reshape(-1)
+    inside = (flat >= edges[0]) & (flat <= edges[-1])
+    pos = xp.searchsorted(edges, flat[inside], side="right") - 1
+    pos = xp.minimum(pos, bins - 1)
+    return _wrap(xp.bincount(pos, minlength=bins).astype(a.dtype))

@@ -316,3 +316,21 @@ def meshgrid(*tensors, indexing="ij"):
         s[j] = t.numel()
         outs.append(t.reshape(s).expand(shape))
     return tuple(outs)
+
+
+def _triangle_indices(row, col, offset, dtype, device, lower):
+    xp_rows, xp_cols = np.tril_indices(row, offset, col) if lower else np.triu_indices(row, offset, col)
+    a = np.stack([xp_rows, xp_cols]).astype(_dtype.to_np(dtype if dtype is not None else _dtype.int64))
+    return _place(a.reshape(2, -1), _on(device), False)
+
+
+@op(method=False)
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """(2, N) row and column indices of the lower triangle of a row x col matrix, row by row."""
+    return _triangle_indices(row, col, offset, dtype, device, True)
+
+
+@op(method=False)
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """(2, N) row and column indices of the upper triangle of a row x col matrix, row by row."""
+    return _triangle_indices(row, col, offset, dtype, device, False)

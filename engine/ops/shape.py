@@ -927,6 +927,25 @@ def cartesian_prod(*tensors):
     return stack([g.flatten() for g in meshgrid(*tensors, indexing="ij")], 1)
 
 
+@op(method=False)
+def combinations(input, r=2, with_replacement=False):
+    """Rows of the r-element combinations of a 1-D tensor's elements (itertools' order), gathered
+    by index and stacked, so gradients flow back to the elements."""
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return ops.empty((0,), dtype=input.dtype, device=input.device)
+    import itertools
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if rows.shape[0] == 0:
+        return ops.empty((0, r), dtype=input.dtype, device=input.device)
+    index = to_device(rows, device_of(input._a))
+    return stack([input[_wrap(index[:, k])] for k in range(r)], 1)
+
+
 class BlockDiagBackward0(Node):
     __slots__ = ("shapes",)
     formula = "BlockDiagBackward0: input i: its block of grad, reshaped to its shape"
