@@ -1,6 +1,6 @@
 """What the random-action run found with groups (pytest-qt, the real window), and tags over
 nodes hidden inside a collapsed group: drawn on the group's box, where the person sees them."""
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from gradstudio import EXAMPLES
 from gradstudio.graph import fileio
@@ -98,3 +98,23 @@ def test_step_tags_of_a_hidden_node_sit_on_its_box(window, qtbot):
     tags = drawn(panel.marks)
     text = next(t for t in tags if t.startswith("hidden: step 20: ∇ ×"))
     assert tags[text] == box_top(window, gid) + QPointF(0, -22)
+
+
+def test_why_grad_frames_a_hidden_node_on_its_box_and_draws_no_path_inside_it(window):
+    """As the debugger frames a hidden node: the target and its causes on the box, and no
+    path band along an edge the box hides."""
+    assert window.open_file(EXAMPLES / "why_no_gradient.json", ask=False)
+    doc = window.doc
+    gid = grouped(window, "w", "xw", "h", collapsed=True)
+    inside = {e.id for e in doc.edges.values()
+              if {e.src, e.dst} <= set(doc.group_nodes(gid))}
+    window.why_ask("w")
+    overlay = window.why_panel.overlay
+    assert f"target {doc.node_by_label('w').id}" in overlay.marked
+    assert not any(m == f"path {eid}" for m in overlay.marked for eid in inside)
+    box = window.scene.groups.boxes[gid]
+    frames = [i for i in overlay.layer.childItems() if i.brush().style() == Qt.NoBrush]
+    want = box.sceneBoundingRect()
+    assert frames and all(f.boundingRect().contains(want.center()) for f in frames)
+    window.view.show_rect(want.adjusted(-300, -200, 300, 200))
+    window.view.grab().save("/tmp/fuzzgroups_why_on_box.png")
