@@ -63,7 +63,8 @@ class RandomUser:
         self.exceptions: list[str] = []
         self.violations: list[str] = []
         self.saves = 0
-        self.grouped = self.hidden = 0      # checks that saw a group / a hidden node
+        self.grouped = self.hidden = self.on_box = 0   # checks that saw a group / a hidden
+        # node / a tag drawn on a collapsed group's box
         self.baseline = fileio.dumps(window.doc)     # where the undo history starts
         failures.failed.connect(lambda text: self.exceptions.append(f"undo guard: {text}"))
 
@@ -80,6 +81,8 @@ class RandomUser:
         self.w.scene.clearSelection()
         for nid in chosen:
             self.w.scene.node_items[nid].setSelected(True)
+        if self.rng.random() < 0.2:          # a collapsed box or a frame too
+            self.select_groups()
         return chosen
 
     def group(self):
@@ -227,6 +230,10 @@ class RandomUser:
         if node is not None:
             self.w.scene.why_requested.emit(node.id)
 
+    def change_tags(self):
+        """Run > Show Gradient Changes on or off: tags over nodes, or over their boxes."""
+        self.w.act_grad_changes.setChecked(not self.w.act_grad_changes.isChecked())
+
     def undo(self):
         self.w.act_undo.trigger()
 
@@ -301,7 +308,8 @@ class RandomUser:
                "paste_malformed": 3, "expressions": 2, "undo": 6, "redo": 3, "run": 3,
                "debug": 2, "set_root": 2, "training_setup": 2, "view": 2, "open_example": 1,
                "new": 0.3, "save_and_reload": 2, "group_nodes": 3, "ungroup": 1.5,
-               "collapse": 3, "rename_group": 1, "frame_node": 1, "why_grad": 1}
+               "collapse": 3, "rename_group": 1, "frame_node": 1, "why_grad": 1,
+               "change_tags": 0.5}
 
     # ------------------------------------------------------------------ checks
     def check(self, name: str) -> None:
@@ -316,6 +324,14 @@ class RandomUser:
             if w.scene.node_items[nid].isVisible() == (nid in hidden):
                 self.violations.append(f"{name}: {nid} {'shown' if nid in hidden else 'hidden'}"
                                        f" (in a collapsed group: {nid in hidden})")
+                break
+        marks = w.grad_changes.marks         # tags follow what shows: the node or its box
+        self.on_box += bool(marks.on_box)
+        for label in marks.tags:
+            node = w.doc.node_by_label(label)
+            if node is None or marks.on_box.get(label) != hidden.get(node.id):
+                self.violations.append(f"{name}: the tag of {label[:20]} is not over what "
+                                       f"shows it")
                 break
         in_box = {eid for eid, e in w.doc.edges.items()
                   if e.src in hidden and hidden[e.src] == hidden.get(e.dst)}
@@ -374,7 +390,8 @@ def test_random_actions_break_nothing(window, qtbot, tmp_path, monkeypatch):
     user.undo_all_and_back("the last action")
     print(f"\nrandom actions: {ACTIONS} (seed {SEED}), exceptions: {len(user.exceptions)}, "
           f"violations: {len(user.violations)}, saves: {user.saves}, checks with groups: "
-          f"{user.grouped}, with hidden nodes: {user.hidden}, "
+          f"{user.grouped}, with hidden nodes: {user.hidden}, with tags on a box: "
+          f"{user.on_box}, "
           f"nodes at the end: {len(window.doc.nodes)}")
     assert not user.exceptions, "\n".join(user.exceptions[:5])
     assert not user.violations, "\n".join(sorted(set(user.violations))[:10])
