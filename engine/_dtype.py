@@ -127,8 +127,8 @@ def to_np(d):
         return _default.dtype.np
     if isinstance(d, dtype):
         return d.np
-    if d is float:
-        return _default.dtype.np
+    if d is float:                  # Python's float is a double: torch.float64, whatever the default
+        return float64.np
     if d is int:
         return np.dtype(np.int64)
     if d is bool:

@@ -249,3 +249,23 @@ def test_linalg_norms_match_torch():
         np.testing.assert_allclose(a, b, rtol=1e-6)
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-5)
     assert res[0][2] == res[1][2]
+
+
+def test_python_float_as_a_dtype_is_float64_as_in_pytorch():
+    # Python's float is a double: dtype=float means torch.float64 whatever the default dtype
+    assert engine.zeros(2, dtype=float).dtype == engine.float64
+    assert engine.tensor([1, 2], dtype=float).dtype == engine.float64
+    assert engine.ones(2).to(float).dtype == engine.float64
+    assert engine.ones(2).to(int).dtype == engine.int64
+    assert engine.ones(2).to(bool).dtype == engine.bool
+    assert engine.tensor(1.5).dtype == engine.float32        # a float value keeps the default
+
+
+def test_to_refuses_what_is_not_a_device_dtype_or_tensor():
+    t = engine.ones(2)
+    for bad in [(np.float64,), ("cpu", 3.5), (True,)]:
+        with pytest.raises(TypeError, match="invalid combination of arguments"):
+            t.to(*bad)
+    assert t.to(engine.float64, True, True).dtype == engine.float64   # non_blocking, copy
+    assert t.to(engine.float32, False, True) is not t
+    assert t.to(engine.float32) is t

@@ -384,13 +384,24 @@ def to(input, *args, **kwargs):
     device = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    for a in args:
-        if _isinst(a, _dtype.dtype) or a in (float, int, bool):
+    flags = 0                                   # bools after the first: non_blocking, copy
+    for i, a in enumerate(args):
+        if _isinst(a, _dtype.dtype) or a in (float, int, bool) and not _isinst(a, bool):
             dtype = a
         elif _isinst(a, Tensor):
             dtype, device = a.dtype, a.device
-        elif _isinst(a, (str, _device, int)):
+        elif _isinst(a, (str, _device, int)) and not _isinst(a, bool):
             device = a
+        elif _isinst(a, bool) and i > 0 and flags < 2:
+            copy = a if flags == 1 else copy
+            flags += 1
+        else:
+            got = ", ".join(type(x).__name__ for x in args)
+            raise TypeError(f"to() received an invalid combination of arguments - got ({got}), "
+                            "but expected one of: (torch.device device = None, torch.dtype dtype "
+                            "= None, bool non_blocking = False, bool copy = False), (torch.dtype "
+                            "dtype, bool non_blocking = False, bool copy = False), (Tensor other, "
+                            "bool non_blocking = False, bool copy = False)")
     return _to(input, dtype, device, copy)
 
 
