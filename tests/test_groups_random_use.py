@@ -118,3 +118,21 @@ def test_why_grad_frames_a_hidden_node_on_its_box_and_draws_no_path_inside_it(wi
     assert frames and all(f.boundingRect().contains(want.center()) for f in frames)
     window.view.show_rect(want.adjusted(-300, -200, 300, 200))
     window.view.grab().save("/tmp/fuzzgroups_why_on_box.png")
+
+
+def test_a_renamed_node_s_tag_on_a_box_follows_its_new_name(window, qtbot):
+    """Seed 202, action 2604: after a rename the tag still named the node by its old label."""
+    assert window.open_file(EXAMPLES / "leaf_and_grad_fn.json", ask=False)
+    gid = grouped(window, "x", "w", collapsed=True)
+    window.act_grad_changes.setChecked(True)
+    window.act_backward.trigger()
+    doc = window.doc
+    a, y = doc.node_by_label("a").id, doc.node_by_label("y").id
+    edge = next(e for e in doc.edges_into(y) if e.src == a)
+    window.scene.toggles.set_detach(edge.id, True)
+    window.runner.run(backward=True, fresh_grads=True)
+    marks = window.grad_changes.marks
+    assert window.editor.rename(doc.node_by_label("x").id, "input")
+    qtbot.waitUntil(lambda: "input" in marks.tags)
+    assert marks.on_box == {"input": gid, "w": gid}
+    assert "input: ∇ 2 → None" in drawn(marks)

@@ -5,7 +5,7 @@ A tag goes where the person sees the node: over its item, or, for a node hidden 
 collapsed group, over that group's box (where the debugger frames such a node), led by the
 node's label, the box's tags stacked upwards (MAX_ON_BOX at most, then one "+N more" tag).
 The tags follow the canvas: they are drawn again when a group collapses, expands or changes
-and when nodes move, come or go.
+and when nodes move, are renamed, come or go.
 
     tags = NodeTags(scene, z=36)
     tags.set([(node_id, "dead 70%", QColor("red"), "tooltip"), ...])
@@ -56,7 +56,7 @@ class NodeTags:
         if change.what == "reset":           # another document: these tags are not its
             self.clear()
         elif change.what in ("group_changed", "node_removed", "node_added") or \
-                (change.what == "node_changed" and change.key == "pos"):
+                (change.what == "node_changed" and change.key in ("pos", "label")):
             if not self._due:                # once, after the canvas has followed
                 self._due = True
                 QTimer.singleShot(0, self._draw_due)
