@@ -53,6 +53,9 @@ from ._dtype import (dtype, float16, float32, float64, int8, int16, int32, int64
 from . import autograd      # first: its traversal imports _tensor, which imports autograd.graph and .views
 from ._tensor import Tensor, Size
 from .backend import device, get_default_device, set_default_device
+from . import version
+from .version import __version__
+from .autograd.anomaly_mode import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode,
                                  is_inference_mode_enabled)
 from . import ops

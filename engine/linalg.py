@@ -13,7 +13,7 @@ from .ops.products import _linalg_cross as cross
 from .ops._registry import op
 
 __all__ = ["vector_norm", "norm", "matrix_norm", "LinAlgError", "inv", "det", "slogdet", "solve", "cholesky",
-           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "matrix_power", "cross"]
+           "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "matrix_exp", "matrix_power", "cross", "multi_dot"]
 
 
 @op(namespace="linalg")
@@ -58,3 +58,40 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if isinstance(dim, (tuple, list)) and len(dim) == 2 or (dim is None and A.ndim == 2):
         return matrix_norm(A, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+@op(namespace="linalg")
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices, multiplied in the order that costs the fewest scalar
+    multiplications (a first 1-D tensor is a row, a last one a column, as torch's)."""
+    ts = list(tensors)
+    if len(ts) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
+    first_1d, last_1d = ts[0].ndim == 1, ts[-1].ndim == 1
+    if first_1d:
+        ts[0] = ts[0].unsqueeze(0)
+    if last_1d:
+        ts[-1] = ts[-1].unsqueeze(1)
+    for i, t in enumerate(ts):
+        if t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    dims = [ts[0].shape[0]] + [t.shape[1] for t in ts]
+    n = len(ts)
+    # the classic matrix-chain order: cost[i][j] of multiplying ts[i..j], split[i][j] where
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = float("inf")
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+
+    def chain(i, j):
+        return ts[i] if i == j else _ops.mm(chain(i, split[i][j]), chain(split[i][j] + 1, j))
+
+    result = chain(0, n - 1)          # (rows, cols); viewed as PyTorch's result shape always
+    shape = ((() if first_1d else (result.shape[0],)) + (() if last_1d else (result.shape[1],)))
+    return result.view(shape)

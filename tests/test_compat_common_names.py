@@ -94,3 +94,74 @@ def test_combinations_pass_gradients_to_the_elements():
     x = engine.tensor([0.5, -1.0, 2.0, 3.0], dtype=engine.float64, requires_grad=True)
     assert gradcheck(lambda t: engine.combinations(t, 2).prod(1), (x,))
     assert type(engine.combinations(x).grad_fn).__name__ == "StackBackward0"
+
+
+# -- losses, dropout and distances of nn.functional; linalg.multi_dot; small module-level names --
+
+def _loss_cases(m, rng):
+    x = rng.standard_normal((4, 5))
+    y = rng.integers(0, 5, 4)
+    labels = np.full((4, 5), -1)
+    for i, k in enumerate([0, 2, 5, 1]):
+        labels[i, :k] = rng.choice(5, k, replace=False)
+    F = m.nn.functional
+    return x, [
+        lambda t: F.multi_margin_loss(t, m.tensor(y)),
+        lambda t: F.multi_margin_loss(t, m.tensor(y), p=2, margin=0.5,
+                                      weight=m.tensor([1., 2, 3, 4, 5], dtype=t.dtype),
+                                      reduction="none"),
+        lambda t: m.nn.MultiMarginLoss(reduction="sum")(t, m.tensor(y)),
+        lambda t: F.multilabel_margin_loss(t, m.tensor(labels), reduction="none"),
+        lambda t: m.nn.MultiLabelMarginLoss()(t, m.tensor(labels)),
+        lambda t: F.pdist(t),
+        lambda t: F.pdist(t, p=1),
+        lambda t: m.linalg.multi_dot([t, t.T, t]),
+    ]
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_new_functions_gradcheck(k):
+    x, cases = _loss_cases(engine, np.random.default_rng(k))
+    t = engine.tensor(x, dtype=engine.float64, requires_grad=True)
+    assert gradcheck(lambda t: cases[k](t), (t,))
+
+
+@pytest.mark.parametrize("k", range(8))
+def test_new_functions_match_torch(k):
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (engine, torch):
+        x, cases = _loss_cases(m, np.random.default_rng(k))
+        t = m.tensor(x, requires_grad=True)
+        out = cases[k](t)
+        out.sum().backward()
+        results.append((out.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
+
+
+def test_alpha_dropout_keeps_selu_statistics_and_torchs_draws():
+    engine.manual_seed(0)
+    x = engine.randn(200000)
+    y = engine.nn.functional.alpha_dropout(x, 0.2, training=True)
+    assert abs(y.mean().item()) < 0.01 and abs(y.std().item() - 1) < 0.01
+    assert engine.nn.functional.alpha_dropout(x, 0.2, training=False) is x
+    assert repr(engine.nn.AlphaDropout(0.2)) == "AlphaDropout(p=0.2, inplace=False)"
+    torch = pytest.importorskip("torch")
+    for m in (engine, torch):
+        m.manual_seed(3)
+    a = engine.nn.functional.alpha_dropout(engine.arange(12.).reshape(3, 4), 0.3, training=True)
+    b = torch.nn.functional.alpha_dropout(torch.arange(12.).reshape(3, 4), 0.3, training=True)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_version_anomaly_flags_and_elementwise_python_functions():
+    v = engine.__version__
+    assert v >= "1.8" and v >= "2.2" and v >= (2, 0) and not v < "2.0"     # not string order
+    assert engine.version.cuda is None
+    assert engine.is_anomaly_enabled() is False
+    t = engine.arange(4.)
+    assert t.apply_(lambda v: v * v).tolist() == [0, 1, 4, 9]
+    assert t.map_(engine.tensor([1., 2, 3, 4]), lambda a, b: a + b).tolist() == [1, 3, 7, 13]
+    with pytest.raises(RuntimeError, match="requires grad"):
+        engine.ones(2, requires_grad=True).apply_(abs)

@@ -16,7 +16,7 @@ NOT_DIFFERENTIABLE = {   # results are integers/bools or constant almost everywh
     "equal", "isclose", "isfinite", "isinf", "isnan", "logical_not", "nonzero", "unique", "floor_divide",
     "heaviside", "heaviside_", "resize_", "eq", "ne", "not_equal", "ge", "greater_equal", "le", "less_equal",
     "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "bucketize", "histc", "isin", "searchsorted", "signbit",
+    "bucketize", "histc", "isin", "searchsorted", "signbit", "apply_", "map_",
 }
 FACTORIES = {            # no tensor input to differentiate
     "arange", "as_tensor", "asarray", "empty", "empty_like", "from_numpy", "full", "linspace", "logspace", "ones",

@@ -412,6 +412,8 @@ OPS += [   # structural ops and reductions (engine/ops/shape.py, reductions.py, 
     OpInfo("sum_to_size_lead", lambda m, a: a.sum_to_size(3, 1), [((2, 3, 4),)]),
     OpInfo("cartesian_prod", lambda m, a, b: m.cartesian_prod(a, b), [((2,), (3,))], grad_fn="StackBackward0"),
     OpInfo("combinations", lambda m, a: m.combinations(a, 2), [((4,),)], grad_fn="StackBackward0"),
+    OpInfo("multi_dot", lambda m, a, b, c, d: m.linalg.multi_dot([a, b, c, d]),
+           [((3,), (3, 5), (5, 2), (2,)), ((2, 4), (4, 3), (3, 6), (6, 2))]),
     OpInfo("combinations_replace", lambda m, a: m.combinations(a, 3, with_replacement=True), [((3,),)]),
     OpInfo("block_diag", lambda m, a, b, c: m.block_diag(a, b, c), [((2, 3), (2,), ())], grad_fn="BlockDiagBackward0"),
 ]

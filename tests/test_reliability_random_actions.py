@@ -1,11 +1,15 @@
 """Random use of the real window: a seeded stream of the actions a person can take (add,
 connect, delete, move, rename, hostile values typed into parameters, cut/copy/paste of good
 and malformed clipboard text, the Expressions box, undo/redo, runs, debugger steps, themes,
-Snap to Grid, examples, the training setup, save and reload), checked after every action:
+Snap to Grid, examples, the training setup, save and reload; groups: Ctrl+G around a random
+selection of nodes and groups (so nested ones), Ctrl+Shift+G, collapse/expand, rename, and the
+other actions picking nodes hidden inside collapsed groups too), checked after every action:
 
 - no exception escapes (from the action, from a Qt callback, or an undo command's guard);
 - the document is one the loader accepts, and every saved file reopens to an equal document;
-- the canvas draws each node where the document says, with one item per node and edge;
+- the canvas draws each node where the document says, with one item per node and edge (a
+  node hidden in a collapsed group: its item, when made, hidden; an edge inside one box: no
+  item, or a hidden one);
 - undoing everything gives back the document the history started from, redoing gives the
   latest one again (checked every CHECK_EVERY actions and at the end).
 
@@ -59,6 +63,8 @@ class RandomUser:
         self.exceptions: list[str] = []
         self.violations: list[str] = []
         self.saves = 0
+        self.grouped = self.hidden = self.on_box = 0   # checks that saw a group / a hidden
+        # node / a tag drawn on a collapsed group's box
         self.baseline = fileio.dumps(window.doc)     # where the undo history starts
         failures.failed.connect(lambda text: self.exceptions.append(f"undo guard: {text}"))
 
@@ -68,12 +74,29 @@ class RandomUser:
         return self.rng.choice(nodes) if nodes else None
 
     def select(self, count: int | None = None) -> list[str]:
-        ids = list(self.w.scene.node_items)
+        """Selects a few nodes, hidden ones (inside collapsed groups) included: looking one up
+        makes its item if the canvas has not yet, and a hidden item stays unselected."""
+        ids = list(self.w.doc.nodes)
         chosen = self.rng.sample(ids, min(len(ids), count or self.rng.randint(1, 3)))
         self.w.scene.clearSelection()
         for nid in chosen:
             self.w.scene.node_items[nid].setSelected(True)
+        if self.rng.random() < 0.2:          # a collapsed box or a frame too
+            self.select_groups()
         return chosen
+
+    def group(self):
+        groups = self.w.doc.groups
+        return groups[self.rng.choice(list(groups))] if groups else None
+
+    def select_groups(self) -> list[str]:
+        """Selects a few groups' frames or boxes (whichever the canvas draws for them)."""
+        layer = self.w.scene.groups
+        shown = list(layer.frames.values()) + list(layer.boxes.values())
+        chosen = self.rng.sample(shown, min(len(shown), self.rng.randint(1, 2)))
+        for item in chosen:
+            item.setSelected(True)
+        return [item.group_id for item in chosen]
 
     # ------------------------------------------------------------------ actions
     def add(self):
@@ -161,6 +184,56 @@ class RandomUser:
         box.text.setPlainText("\n".join(self.rng.sample(EXPRESSIONS, self.rng.randint(1, 3))))
         box.add_button.click()
 
+    def group_nodes(self):
+        """Ctrl+G around a few nodes, and sometimes groups too (a group around groups)."""
+        if self.w.doc.nodes:
+            self.select()
+            if self.rng.random() < 0.4:
+                self.select_groups()
+            self.w.act_group.trigger()
+
+    def ungroup(self):
+        """Ctrl+Shift+G on a group's frame or box, or on a node inside one."""
+        if self.rng.random() < 0.5:
+            self.w.scene.clearSelection()
+            self.select_groups()
+        elif self.w.doc.nodes:
+            self.select(1)
+        self.w.act_ungroup.trigger()
+
+    def collapse(self):
+        """Collapse or expand: the Edit menu's toggle on a selection, or a double-click's."""
+        group = self.group()
+        if group is None:
+            return
+        if self.rng.random() < 0.5:
+            self.w.scene.clearSelection()
+            self.select_groups()
+            self.w.act_collapse.trigger()
+        else:
+            self.w.scene.groups.set_collapsed_later(group.id, not group.collapsed)
+
+    def rename_group(self):
+        group = self.group()
+        if group is not None:
+            self.w.scene.groups.rename(group.id, self.rng.choice(LABELS))
+
+    def frame_node(self):
+        """Selects one node (perhaps hidden in a box: its item made, not selected), then F."""
+        if self.w.doc.nodes:
+            self.select(1)
+            self.w.act_frame.trigger()
+
+    def why_grad(self):
+        """The canvas menu's "Why is its gradient None or zero?" on any node."""
+        node = self.node()
+        if node is not None:
+            self.w.scene.why_requested.emit(node.id)
+
+    def change_tags(self):
+        """Run > Show Gradient Changes on or off: tags over nodes, or over their boxes."""
+        self.w.act_grad_changes.setChecked(not self.w.act_grad_changes.isChecked())
+
     def undo(self):
         self.w.act_undo.trigger()
 
@@ -234,13 +307,37 @@ class RandomUser:
                "set_param": 8, "copy": 2, "cut": 1, "paste": 2, "duplicate": 2,
                "paste_malformed": 3, "expressions": 2, "undo": 6, "redo": 3, "run": 3,
                "debug": 2, "set_root": 2, "training_setup": 2, "view": 2, "open_example": 1,
-               "new": 0.3, "save_and_reload": 2}
+               "new": 0.3, "save_and_reload": 2, "group_nodes": 3, "ungroup": 1.5,
+               "collapse": 3, "rename_group": 1, "frame_node": 1, "why_grad": 1,
+               "change_tags": 0.5}
 
     # ------------------------------------------------------------------ checks
     def check(self, name: str) -> None:
         w = self.w
-        if set(w.scene.node_items) != set(w.doc.nodes) or set(w.scene.edge_items) != set(w.doc.edges):
+        hidden = w.scene.groups.hidden_nodes()
+        self.grouped += bool(w.doc.groups)
+        self.hidden += bool(hidden)
+        made = set(w.scene.node_items)            # the items made so far
+        if not made <= set(w.doc.nodes) or not set(w.doc.nodes) - set(hidden) <= made:
             self.violations.append(f"{name}: canvas items differ from the document")
+        for nid in made & set(w.doc.nodes):
+            if w.scene.node_items[nid].isVisible() == (nid in hidden):
+                self.violations.append(f"{name}: {nid} {'shown' if nid in hidden else 'hidden'}"
+                                       f" (in a collapsed group: {nid in hidden})")
+                break
+        marks = w.grad_changes.marks         # tags follow what shows: the node or its box
+        self.on_box += bool(marks.on_box)
+        for label in marks.tags:
+            node = w.doc.node_by_label(label)
+            if node is None or marks.on_box.get(label) != hidden.get(node.id):
+                self.violations.append(f"{name}: the tag of {label[:20]} is not over what "
+                                       f"shows it")
+                break
+        in_box = {eid for eid, e in w.doc.edges.items()
+                  if e.src in hidden and hidden[e.src] == hidden.get(e.dst)}
+        drawn = {eid for eid, item in w.scene.edge_items.items() if item.isVisible()}
+        if not set(w.scene.edge_items) <= set(w.doc.edges) or drawn != set(w.doc.edges) - in_box:
+            self.violations.append(f"{name}: canvas edges differ from the document")
         for nid, item in w.scene.node_items.items():
             if nid in w.doc.nodes and (item.x(), item.y()) != w.doc.nodes[nid].pos:
                 self.violations.append(f"{name}: {nid} drawn at {(item.x(), item.y())}, "
@@ -292,7 +389,9 @@ def test_random_actions_break_nothing(window, qtbot, tmp_path, monkeypatch):
         user.step(number)
     user.undo_all_and_back("the last action")
     print(f"\nrandom actions: {ACTIONS} (seed {SEED}), exceptions: {len(user.exceptions)}, "
-          f"violations: {len(user.violations)}, saves: {user.saves}, "
+          f"violations: {len(user.violations)}, saves: {user.saves}, checks with groups: "
+          f"{user.grouped}, with hidden nodes: {user.hidden}, with tags on a box: "
+          f"{user.on_box}, "
           f"nodes at the end: {len(window.doc.nodes)}")
     assert not user.exceptions, "\n".join(user.exceptions[:5])
     assert not user.violations, "\n".join(sorted(set(user.violations))[:10])

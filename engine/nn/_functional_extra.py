@@ -37,7 +37,7 @@ __all__ = ["pad", "avg_pool1d",
            "multilabel_soft_margin_loss", "bilinear", "rms_norm", "local_response_norm",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle",
            "unfold", "fold", "channel_shuffle", "upsample_nearest", "upsample_bilinear",
-           "embedding_bag", "embedding_renorm_", "gumbel_softmax",
+           "embedding_bag", "embedding_renorm_", "gumbel_softmax", "pdist", "alpha_dropout",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
            "adaptive_max_pool2d_with_indices", "max_unpool1d", "max_unpool2d",
            "multi_head_attention_forward"]
@@ -1080,3 +1080,31 @@ def _heads(t, static, name: str, batch_heads: int, head_dim: int):
     if static.shape[2] != head_dim:
         raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.shape[2]}")
     return static
+
+
+def pdist(input, p: float = 2.0):
+    """The p-norm distances between the rows of an (N, M) input, for each pair i < j in row
+    order (the upper triangle of cdist, flattened)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    i, j = engine.triu_indices(input.shape[0], input.shape[0], 1, device=input.device)
+    return engine.linalg.vector_norm(input[i] - input[j], ord=p, dim=1)
+
+
+_SELU_ALPHA = 1.7580993408473766        # selu's scale * alpha: the value a dropped unit takes
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Dropout for SELU networks: dropped units take SELU's negative saturation and the result is
+    scaled and shifted to keep zero mean and unit variance (PyTorch's formula and draws)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input.mul_(0) if inplace else input * 0
+    a = 1.0 / math.sqrt((_SELU_ALPHA ** 2 * p + 1) * (1 - p))
+    keep = engine.empty_like(input).bernoulli_(1 - p)
+    shift = (keep - 1) * (_SELU_ALPHA * a) + _SELU_ALPHA * a * p
+    noise = keep * a
+    return input.mul_(noise).add_(shift) if inplace else input * noise + shift

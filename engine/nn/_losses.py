@@ -15,7 +15,8 @@ from engine.nn._arrays import (Node, array_of, name_node, namespace_of, record,
                                tensor_from_array)
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy"]
+           "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "multi_margin_loss",
+           "multilabel_margin_loss"]
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -390,3 +391,58 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         denom = v.sum() if weight is None else (array_of(weight)[namespace_of(t).where(v, t, 0)] * v).sum()
         smooth = smooth.sum() / tensor_from_array(denom.astype(array_of(smooth).dtype))
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def _margin_rows(input, target, name):
+    if input.ndim not in (1, 2) or input.numel() == 0 and input.ndim != 2:
+        raise RuntimeError(f"{name}: Expected non-empty vector or matrix with optional 0-dim batch "
+                           f"size, but got: {list(input.shape)}")
+    return (input.unsqueeze(0), target.reshape(1, -1)) if input.ndim == 1 else (input, target)
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
+                      size_average=None, reduce=None, reduction: str = "mean"):
+    """Multi-class hinge loss: per sample, sum over classes j != y of
+    weight[y] * max(0, margin - x[y] + x[j])**p, divided by the number of classes."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x, y = _margin_rows(input, target, "multi_margin_loss")
+    y = y.reshape(-1)
+    correct = x.gather(1, y.unsqueeze(1))
+    terms = (margin - correct + x).clamp_min(0)
+    terms = terms if p == 1 else terms * terms
+    if weight is not None:
+        terms = terms * weight[y].unsqueeze(1)
+    others = engine.ones_like(x).scatter(1, y.unsqueeze(1), 0.0)      # j != y
+    loss = (terms * others).sum(1) / x.shape[1]
+    if input.ndim == 1 and reduction == "none":
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None,
+                           reduction: str = "mean"):
+    """Multi-label hinge loss: `target` holds each sample's class indices, ended by the first -1;
+    per sample, sum over its classes j and the other classes k of max(0, 1 - (x[j] - x[k])),
+    divided by the number of classes."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    x, y = _margin_rows(input, target, "multilabel_margin_loss")
+    ya = array_of(y)
+    xp = namespace_of(ya)
+    ended = xp.cumsum(ya < 0, axis=1) > 0                      # at or after the first -1
+    valid = ~ended
+    cols = xp.arange(x.shape[1])
+    # is_target[i, k]: class k is one of sample i's targets
+    is_target = ((ya[:, :, None] == cols[None, None, :]) & valid[:, :, None]).any(1)
+    picked = engine.tensor(xp.where(valid, ya, 0), device=input.device)
+    x_target = x.gather(1, picked)                              # (N, T)
+    hinge = (1 - (x_target.unsqueeze(2) - x.unsqueeze(1))).clamp_min(0)   # (N, T, C)
+    mask = valid[:, :, None] & ~is_target[:, None, :]
+    mask = engine.tensor(mask, device=input.device).to(x.dtype)
+    loss = (hinge * mask).sum((1, 2)) / x.shape[1]
+    if input.ndim == 1 and reduction == "none":
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)

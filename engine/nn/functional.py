@@ -29,8 +29,8 @@ from engine.ops.nn import (batch_norm, conv1d, conv2d, conv3d, conv_transpose1d,
                            conv_transpose3d, embedding, layer_norm, linear, max_pool2d)
 from engine.ops._registry import op
 from engine.nn._losses import (binary_cross_entropy, binary_cross_entropy_with_logits,
-                               cross_entropy, huber_loss, l1_loss, mse_loss, nll_loss,
-                               smooth_l1_loss)
+                               cross_entropy, huber_loss, l1_loss, mse_loss, multi_margin_loss,
+                               multilabel_margin_loss, nll_loss, smooth_l1_loss)
 
 __all__ = [
     "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu",
@@ -38,7 +38,8 @@ __all__ = [
     "conv_transpose2d", "conv_transpose3d", "max_pool2d", "flatten",
     "embedding", "batch_norm", "layer_norm", "one_hot",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy",
+    "binary_cross_entropy_with_logits", "nll_loss", "cross_entropy", "multi_margin_loss",
+    "multilabel_margin_loss",
 ]
 
 

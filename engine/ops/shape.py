@@ -937,13 +937,16 @@ def combinations(input, r=2, with_replacement=False):
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
         return ops.empty((0,), dtype=input.dtype, device=input.device)
-    import itertools
-    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    rows = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    if rows.shape[0] == 0:
+    # as PyTorch builds it: an r-D meshgrid of the input, each grid's elements where its indices
+    # increase (or do not decrease, with replacement), stacked as columns
+    idx = np.indices((input.shape[0],) * r)
+    keep = np.ones(idx.shape[1:], dtype=bool)
+    for k in range(r - 1):
+        keep &= idx[k] <= idx[k + 1] if with_replacement else idx[k] < idx[k + 1]
+    if not keep.any():
         return ops.empty((0, r), dtype=input.dtype, device=input.device)
-    index = to_device(rows, device_of(input._a))
-    return stack([input[_wrap(index[:, k])] for k in range(r)], 1)
+    mask = _wrap(to_device(keep, device_of(input._a)))
+    return stack([g.masked_select(mask) for g in ops.meshgrid(*([input] * r), indexing="ij")], 1)
 
 
 class BlockDiagBackward0(Node):

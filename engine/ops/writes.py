@@ -140,6 +140,32 @@ def copy_(self, src, non_blocking=False):
     return self
 
 
+def _write_elementwise(self, name, values):
+    if self._rg:
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
+                        f"var.detach().{name}() instead.")
+    if self.device.type != "cpu":
+        raise TypeError(f"{name} is only implemented on CPU tensors")
+    # as PyTorch's, which writes the storage directly: the version counter does not move
+    _write(self, np.asarray(values, dtype=self._a.dtype).reshape(self._a.shape))
+    return self
+
+
+@op(function=False)
+def apply_(self, callable):
+    """callable(x) for each element x, written in place (Python numbers in, CPU only)."""
+    return _write_elementwise(self, "apply_", [callable(v) for v in self._a.ravel().tolist()])
+
+
+@op(function=False)
+def map_(self, tensor, callable):
+    """callable(x, y) for each element x and the element y of `tensor` broadcast to self's shape,
+    written in place (CPU only)."""
+    other = np.broadcast_to(tensor._a, self._a.shape).ravel().tolist()
+    return _write_elementwise(self, "map_", [callable(x, y) for x, y in
+                                             zip(self._a.ravel().tolist(), other)])
+
+
 def _copy_of(g):
     """A copy of g recorded as PyTorch's `empty.copy_(g)` (CopyBackwards with no self input)."""
     t = _wrap(g._a.copy())

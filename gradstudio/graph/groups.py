@@ -38,6 +38,15 @@ class Group:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def _group_label(label: str) -> str:
+    """A group's name, refused when longer than a saved file takes (MAX_TEXT)."""
+    from gradstudio.graph.validation import MAX_TEXT
+    if len(label) > MAX_TEXT:
+        raise GroupsMixin._group_error(f"a group's name is at most {MAX_TEXT:,} characters "
+                                       f"(this one has {len(label):,})")
+    return label
+
+
 class GroupsMixin:
     groups: dict[str, Group]
 
@@ -137,8 +146,9 @@ class GroupsMixin:
         depth = len(self.group_chain(common))
         if depth >= MAX_GROUP_DEPTH:
             raise self._group_error(f"groups nest at most {MAX_GROUP_DEPTH} deep")
-        group = Group(group_id or self.new_id("g"), label.strip() or "group", [], common,
-                      bool(collapsed), dict(info or {}))
+        label = _group_label(label.strip() or "group")
+        group = Group(group_id or self.new_id("g"), label, [], common, bool(collapsed),
+                      dict(info or {}))
         moved_groups: list[str] = []
         for path in outer_first:
             below = path[depth] if len(path) > depth else None   # first step below common
@@ -175,7 +185,7 @@ class GroupsMixin:
         label = label.strip()
         if not label:
             raise self._group_error("a group's name cannot be empty")
-        old, group.label = group.label, label
+        old, group.label = group.label, _group_label(label)
         self._emit("group_changed", group, "label")
         return old
 

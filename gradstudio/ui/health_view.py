@@ -10,15 +10,15 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import (QDockWidget, QGraphicsItem, QGraphicsRectItem,
-                               QGraphicsSimpleTextItem, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QDockWidget, QLabel, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 from shiboken6 import isValid as _alive
 
 from gradstudio.runtime.health import Health
 from gradstudio.ui.canvas_scene import GraphScene
+from gradstudio.ui.node_tags import NodeTags
 
 WARN = QColor("#e03131")
 OK = QColor("#2b8a3e")
@@ -27,48 +27,33 @@ POLL_MS = 400
 
 
 class HealthOverlay:
-    """One tag over each node the health sample names; none drawn by the scene's own items."""
+    """One tag over each node the health sample names (on its group's box while a collapsed
+    group hides it: node_tags); none drawn by the scene's own items."""
 
     def __init__(self, scene: GraphScene) -> None:
         self.scene = scene
-        self.layer: QGraphicsItem | None = None
-        self.tags: dict[str, str] = {}        # node label -> text drawn (for tests)
+        self.marks = NodeTags(scene, z=36)
+
+    @property
+    def tags(self) -> dict[str, str]:        # node label -> text drawn (for tests)
+        return self.marks.tags
 
     def clear(self) -> None:
-        if self.layer is not None and _alive(self.layer) and _alive(self.scene) \
-                and self.layer.scene() is self.scene:
-            self.scene.removeItem(self.layer)
-        self.layer, self.tags = None, {}
+        self.marks.clear()
 
     def show(self, health: Health) -> None:
-        self.clear()
-        self.layer = QGraphicsRectItem(QRectF())
-        self.layer.setPen(Qt.NoPen)
-        self.layer.setZValue(36)
-        self.scene.addItem(self.layer)
         doc = self.scene.doc
+        entries = []
         for label, layer in health.layers.items():
             node = doc.node_by_label(label)
-            item = self.scene.node_items.get(node.id) if node is not None else None
-            if item is None:
-                continue
-            text = tag_text(layer)
+            text = tag_text(layer) if node is not None else ""
             if not text:
                 continue
             bad = any(v.startswith(f"{label} ") or v.startswith(f"{label}:")
                       or v.startswith(f"{label}'s") for v in health.verdicts)
-            self._tag(text, item.pos() + QPointF(0, -22), WARN if bad else OK)
-            self.tags[label] = text
-
-    def _tag(self, text: str, pos: QPointF, color: QColor) -> None:
-        label = QGraphicsSimpleTextItem(text)
-        label.setBrush(QColor("white"))
-        box = label.boundingRect().adjusted(-4, -2, 4, 2)
-        back = QGraphicsRectItem(box, self.layer)
-        back.setBrush(QBrush(color))
-        back.setPen(QPen(color.darker(120)))
-        back.setPos(pos)
-        label.setParentItem(back)
+            entries.append((node.id, text, WARN if bad else OK, ""))
+        entries.sort(key=lambda e: e[2] is not WARN)     # a box shows the warnings first
+        self.marks.set(entries)
 
 
 def tag_text(layer) -> str:

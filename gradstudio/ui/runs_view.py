@@ -11,15 +11,16 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QBrush, QColor, QPen
-from PySide6.QtWidgets import (QDockWidget, QGraphicsRectItem, QGraphicsSimpleTextItem,
-                               QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem,
+                               QVBoxLayout, QWidget)
 from shiboken6 import isValid as _alive
 
 from gradstudio.runtime.grad_diff import grad_changes
 from gradstudio.runtime.runs import RunHistory, RunState
 from gradstudio.ui.dashboard_plots import StepPlot
+from gradstudio.ui.node_tags import NodeTags
 
 RUNS_KEPT = 8
 CHANGED = QColor("#e8590c")
@@ -101,8 +102,11 @@ class GradChangeOverlay:
         self.window = window
         self.enabled = False
         self.previous: dict | None = None
-        self.tags: dict[str, str] = {}       # node label -> text (for tests)
-        self._layer: QGraphicsRectItem | None = None
+        self.marks = NodeTags(window.scene, z=38)   # (on a collapsed group's box: node_tags)
+
+    @property
+    def tags(self) -> dict[str, str]:        # node label -> text (for tests)
+        return self.marks.tags
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = bool(on)
@@ -122,33 +126,11 @@ class GradChangeOverlay:
             self.previous = current
 
     def show(self, changes: dict) -> None:
-        self.clear()
-        scene = self.window.scene
-        self._layer = QGraphicsRectItem(QRectF())
-        self._layer.setPen(Qt.NoPen)
-        self._layer.setZValue(38)
-        scene.addItem(self._layer)
-        for node_id, change in changes.items():
-            item = scene.node_items.get(node_id)
-            if item is None:
-                continue
-            text = change.text()
-            label = QGraphicsSimpleTextItem(text)
-            label.setBrush(QColor("white"))
-            back = QGraphicsRectItem(label.boundingRect().adjusted(-4, -2, 4, 2), self._layer)
-            back.setBrush(QBrush(CHANGED))
-            back.setPen(QPen(CHANGED.darker(120)))
-            back.setPos(item.pos() + QPointF(0, -22))
-            back.setToolTip("gradient against the previous run")
-            label.setParentItem(back)
-            self.tags[item.node.label] = text
+        self.marks.set((node_id, change.text(), CHANGED, "gradient against the previous run")
+                       for node_id, change in changes.items())
 
     def clear(self) -> None:
-        scene = self.window.scene
-        if self._layer is not None and _alive(self._layer) and _alive(scene) \
-                and self._layer.scene() is scene:
-            scene.removeItem(self._layer)
-        self._layer, self.tags = None, {}
+        self.marks.clear()
 
 
 def install_runs(window: Any) -> QDockWidget:

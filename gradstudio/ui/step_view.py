@@ -14,16 +14,16 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import (QDockWidget, QGraphicsRectItem, QGraphicsSimpleTextItem,
-                               QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget,
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 from shiboken6 import isValid as _alive
 
 from gradstudio.runtime.session import NodeInfo
 from gradstudio.runtime.snapshots import Snapshot, StepDiff
 from gradstudio.ui.canvas_scene import GraphScene
+from gradstudio.ui.node_tags import NodeTags
 
 JUMP = QColor("#e03131")
 CALM = QColor("#495057")
@@ -37,8 +37,7 @@ class StepPanel(QWidget):
         self.scene: GraphScene = window.scene
         self.step: int | None = None
         self.diff: StepDiff | None = None
-        self.tags: dict[str, str] = {}
-        self._layer: QGraphicsRectItem | None = None
+        self.marks = NodeTags(self.scene, z=37)   # (on a collapsed group's box: node_tags)
         layout = QVBoxLayout(self)
         self.headline = QLabel("Click a point on the loss curve (or any per-step plot) "
                                "to open that step here and on the canvas.")
@@ -177,37 +176,23 @@ class StepPanel(QWidget):
                                         is_leaf=value is not None or None,
                                         requires_grad=value is not None or None)
         self.scene.set_step_results(results, {})
-        self._clear_canvas(keep_results=True)
-        self._layer = QGraphicsRectItem(QRectF())
-        self._layer.setPen(Qt.NoPen)
-        self._layer.setZValue(37)
-        self.scene.addItem(self._layer)
-        self.tags = {}
+        entries = []
         for node in self.diff.nodes:
             graph_node = doc.node_by_label(node.label)
-            item = self.scene.node_items.get(graph_node.id) if graph_node else None
             factor = node.grad_factor
-            if item is None or factor is None:
+            if graph_node is None or factor is None:
                 continue
             text = f"step {snap.step}: ∇ ×{factor:.3g}" if math.isfinite(factor) else \
                 f"step {snap.step}: ∇ from 0"
-            self._tag(text, item.pos() + QPointF(0, -22), JUMP if _big(factor) else CALM)
-            self.tags[node.label] = text
+            entries.append((graph_node.id, text, JUMP if _big(factor) else CALM, ""))
+        self.marks.set(entries)
 
-    def _tag(self, text: str, pos: QPointF, color: QColor) -> None:
-        label = QGraphicsSimpleTextItem(text)
-        label.setBrush(QColor("white"))
-        back = QGraphicsRectItem(label.boundingRect().adjusted(-4, -2, 4, 2), self._layer)
-        back.setBrush(QBrush(color))
-        back.setPen(QPen(color.darker(120)))
-        back.setPos(pos)
-        label.setParentItem(back)
+    @property
+    def tags(self) -> dict[str, str]:        # node label -> text drawn (for tests)
+        return self.marks.tags
 
     def _clear_canvas(self, keep_results: bool = False) -> None:
-        if self._layer is not None and _alive(self._layer) and _alive(self.scene) \
-                and self._layer.scene() is self.scene:
-            self.scene.removeItem(self._layer)
-        self._layer, self.tags = None, {}
+        self.marks.clear()
         if not keep_results and self.step is not None and _alive(self.scene):
             self.scene.set_step_results(None)
 

@@ -74,7 +74,7 @@ class WhyOverlay:
         cut = {c.edge_id for c in answer.causes if c.edge_id}
         for edge_id in answer.path_edges:
             item = self.scene.edge_items.get(edge_id)
-            if item is None:
+            if item is None or not item.isVisible():     # (inside a collapsed group's box)
                 continue
             band = QGraphicsPathItem(item.path(), self.layers[0])
             band.setPen(QPen(CAUSE if edge_id in cut else PATH, 9.0,
@@ -84,9 +84,14 @@ class WhyOverlay:
         self._frame(answer.node_id, GOOD if answer.status == HAS_GRAD else TARGET)
         self.marked.append(f"target {answer.node_id}")
         for number, cause in enumerate(answer.causes, 1):
-            if cause.edge_id and cause.edge_id in self.scene.edge_items:
-                middle = self.scene.edge_items[cause.edge_id].path().pointAtPercent(0.5)
+            edge = self.scene.edge_items.get(cause.edge_id) if cause.edge_id else None
+            inside = self.scene.doc.edges.get(cause.edge_id) if cause.edge_id else None
+            if edge is not None and edge.isVisible():
+                middle = edge.path().pointAtPercent(0.5)
                 self._badge(str(number), middle - QPointF(11, 11))
+            elif inside is not None and self.scene.groups.box_of(inside.dst) is not None:
+                rect = self._rect(inside.dst)          # an edge inside a box: on the box
+                self._badge(str(number), rect.topRight() + QPointF(-8, -16))
             elif cause.node_id in self.scene.node_items:
                 if cause.node_id != answer.node_id:
                     self._frame(cause.node_id, CAUSE)
@@ -97,6 +102,9 @@ class WhyOverlay:
             self.marked.append(f"cause {number} {cause.edge_id or cause.node_id}")
 
     def _rect(self, node_id: str) -> QRectF:
+        box = self.scene.groups.box_of(node_id)     # inside a collapsed group: its box
+        if box is not None:
+            return QRectF(box.pos(), box.rect().size())
         item = self.scene.node_items[node_id]
         return QRectF(item.pos(), QSizeF(*item.size()))
 

@@ -15,7 +15,7 @@ from engine.nn.modules.activation import (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, 
                                           Hardtanh, LogSigmoid, Softsign, Tanhshrink, GLU, PReLU,
                                           Hardswish, Hardsigmoid, Softmin, Softmax2d, Threshold,
                                           CELU, Softshrink, Hardshrink)
-from engine.nn.modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from engine.nn.modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout
 from engine.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from engine.nn.modules.padding import (ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d,
                                        ConstantPad3d, ReflectionPad1d, ReflectionPad2d,
@@ -41,7 +41,8 @@ from engine.nn.modules.loss import (MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss,
                                     CrossEntropyLoss, NLLLoss, HuberLoss, SmoothL1Loss, KLDivLoss,
                                     MarginRankingLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
                                     SoftMarginLoss, TripletMarginLoss, PoissonNLLLoss,
-                                    GaussianNLLLoss, MultiLabelSoftMarginLoss)
+                                    GaussianNLLLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                                    MultiLabelMarginLoss)
 
 # every layer class imported above (they are all Modules)
 __all__ = [name for name, value in list(globals().items())

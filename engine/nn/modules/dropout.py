@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.nn import functional as F
 from engine.nn.modules.module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"]
 
 
 class Dropout(Module):
@@ -41,3 +41,10 @@ class Dropout3d(Dropout):
 
     def forward(self, input):
         return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(Dropout):
+    """Dropout that keeps SELU's self-normalising statistics (see F.alpha_dropout)."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
