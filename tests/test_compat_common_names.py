@@ -165,3 +165,41 @@ def test_version_anomaly_flags_and_elementwise_python_functions():
     assert t.map_(engine.tensor([1., 2, 3, 4]), lambda a, b: a + b).tolist() == [1, 3, 7, 13]
     with pytest.raises(RuntimeError, match="requires grad"):
         engine.ones(2, requires_grad=True).apply_(abs)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_reparametrizes_and_folds_back(dim):
+    engine.manual_seed(0)
+    layer = engine.nn.Linear(3, 4).double()
+    w = layer.weight.detach().clone()
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        engine.nn.utils.weight_norm(layer, dim=dim)
+    assert [n for n, _ in layer.named_parameters()] == ["bias", "weight_g", "weight_v"]
+    x = engine.randn(5, 3, dtype=engine.float64)
+    np.testing.assert_allclose(layer(x).detach().numpy(), (x @ w.T + layer.bias).detach().numpy())
+    expected = "WeightNormInterfaceBackward0" if dim in (0, 1) else "MulBackward0"
+    assert type(layer.weight.grad_fn).__name__ == expected
+    v, g = layer.weight_v, layer.weight_g
+    from engine.nn.utils.weight_norm import _weight_norm
+    assert gradcheck(lambda v, g: _weight_norm(v, g, -1 if dim is None else dim), (v, g))
+    assert engine.autograd.gradgradcheck(
+        lambda v, g: _weight_norm(v, g, -1 if dim is None else dim), (v, g))
+    engine.nn.utils.remove_weight_norm(layer)
+    assert [n for n, _ in layer.named_parameters()] == ["bias", "weight"]
+    np.testing.assert_allclose(layer.weight.detach().numpy(), w.numpy())
+
+
+def test_weight_norm_matches_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (engine, torch):
+        m.manual_seed(0)
+        with pytest.warns(FutureWarning):
+            conv = m.nn.utils.weight_norm(m.nn.Conv1d(2, 3, 3))
+        x = m.randn(2, 2, 6)
+        (conv(x) ** 2).sum().backward()
+        results.append((list(conv.state_dict()), conv.weight_g.grad.numpy(),
+                        conv.weight_v.grad.numpy(), type(conv.weight.grad_fn).__name__))
+    assert results[0][0] == results[1][0] and results[0][3] == results[1][3]
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-5, atol=1e-6)
