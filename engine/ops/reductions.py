@@ -274,15 +274,21 @@ def _scale_by_count(g, mask, dims):
     return g * m / m.sum(dims, keepdim=True)
 
 
-class MaxBackward1(Node):
+class SplitAmongEqual(Node):
+    """The backward of a full reduction that selects a value (max, min, median of all elements):
+    the gradient split evenly among the elements equal to the result."""
     __slots__ = ()
-    formula = "MaxBackward1: self: grad evenly split among the elements equal to the max"
     saved_names = ("self", "result")
 
     def backward(self, g):
         x, r = self.saved
         m = ops.eq(x, r).to(g.dtype)
         return m * (g / m.sum())
+
+
+class MaxBackward1(SplitAmongEqual):
+    __slots__ = ()
+    formula = "MaxBackward1: self: grad evenly split among the elements equal to the max"
 
 
 class MinBackward1(MaxBackward1):
@@ -933,15 +939,9 @@ def aminmax(input, *, dim=None, keepdim=False):
     return _aminmax_t(tl, th)
 
 
-class MedianBackward0(Node):
+class MedianBackward0(SplitAmongEqual):
     __slots__ = ()
     formula = "MedianBackward0: self: grad evenly split among the elements equal to the median"
-    saved_names = ("self", "result")
-
-    def backward(self, g):
-        x, r = self.saved
-        m = ops.eq(x, r).to(g.dtype)
-        return m * (g / m.sum())
 
 
 class MedianBackward1(ScatterToIndices):
