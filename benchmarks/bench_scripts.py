@@ -140,28 +140,11 @@ def recorded_document(folder: str, blocks: int):
     return document[1], time.perf_counter() - t
 
 
-def pan_frames(window, frames: int, step: float) -> list[float]:
-    view, viewport = window.view, window.view.viewport()
-    times = []
-    for i in range(frames):
-        direction = 1 if (i // 20) % 2 == 0 else -1
-        t = time.perf_counter()
-        view.pan_by(direction * step, direction * step * 0.3)
-        viewport.repaint()
-        times.append(time.perf_counter() - t)
-    return times
-
-
-def describe(times: list[float]) -> str:
-    ms = sorted(t * 1000 for t in times)
-    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return f"median {statistics.median(ms):6.2f} ms  p95 {p95:6.2f} ms  max {ms[-1]:6.2f} ms"
-
-
 def canvas(folder: str, blocks: int, frames: int) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from bench_canvas import describe, pan_frames      # the canvas benchmark's pan measure
     from gradstudio.ui.main_window import MainWindow
     from gradstudio.ui.script_controller import show_recorded
 
